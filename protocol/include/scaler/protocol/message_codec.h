@@ -1,0 +1,43 @@
+#pragma once
+// One Cap'n Proto Message per ZeroMQ frame, standard (unpacked) encoding with a segment table.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <zmq.hpp>
+
+#include "scaler/wire/message.capnp.h"
+
+namespace scaler {
+
+inline constexpr size_t kDefaultMaxMessageBytes = 256u * 1024u * 1024u;
+
+// Serialises straight into the frame's buffer (one copy).
+zmq::message_t encodeFrame(capnp::MessageBuilder& builder);
+
+// Holds one received frame and a validated reader over it. Reused across frames so a steady stream of
+// messages allocates nothing once the buffers have grown.
+class FrameReader {
+public:
+    explicit FrameReader(size_t maxMessageBytes = kDefaultMaxMessageBytes) : maxBytes_(maxMessageBytes) {}
+    FrameReader(const FrameReader&) = delete;
+    FrameReader& operator=(const FrameReader&) = delete;
+
+    // Takes the frame. On failure returns false and sets `error` (too large, misaligned length, bad segment
+    // table, pointers outside the message, nesting or traversal limits exceeded).
+    bool load(zmq::message_t& frame, std::string& error);
+    wire::Message::Reader root() const { return root_; }
+
+private:
+    size_t maxBytes_;
+    zmq::message_t frame_;
+    std::vector<capnp::word> aligned_;
+    std::optional<capnp::FlatArrayMessageReader> reader_;
+    wire::Message::Reader root_;
+};
+
+}  // namespace scaler

@@ -1,0 +1,27 @@
+#pragma once
+// CPU and memory of the current process, for heartbeats and the monitor snapshot.
+
+#include <chrono>
+#include <cstdint>
+
+namespace scaler {
+
+struct ResourceSample {
+    uint16_t cpuPermille = 0;  // since the previous sample; 1000 = one core
+    uint64_t rssBytes = 0;
+};
+
+class ProcessResourceSampler {
+public:
+    ProcessResourceSampler();
+    ResourceSample sample();
+
+private:
+    double lastCpuSeconds_;
+    std::chrono::steady_clock::time_point lastTime_;
+};
+
+uint64_t currentRssBytes();
+double processCpuSeconds();
+
+}  // namespace scaler

@@ -1,0 +1,284 @@
+@0xeb775ff23e5cd25e;
+# The scaler-cpp wire protocol: one Message per ZeroMQ frame. docs/protocol.md explains every member.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("scaler::wire");
+
+# Bumped on any change that an older peer cannot understand. Heartbeats carry it; the scheduler answers a
+# mismatch with ProtocolError instead of silence.
+const protocolVersion :UInt32 = 1;
+
+struct Capability {
+  name @0 :Text;
+  value @1 :Int64;  # -1: present with no quantity ("linux"); otherwise a quantity ("gpu=2")
+}
+
+struct Resource {
+  cpuPermille @0 :UInt16;  # 1000 = one core fully used
+  rssBytes @1 :UInt64;
+}
+
+# ---- task path -------------------------------------------------------------------------------------
+
+struct Task {
+  # Client -> scheduler: an id the client chose, unique among that client's live tasks.
+  # Scheduler -> worker: the scheduler's own task handle; the worker answers with it.
+  taskId @0 :UInt64;
+  functionName @1 :Text;
+  payload @2 :Data;
+  capabilities @3 :List(Capability);
+  timeoutMs @4 :UInt32;  # 0: no timeout
+}
+
+enum TaskResultStatus {
+  success @0;
+  failed @1;        # the function raised; `error` holds its message
+  workerDied @2;    # the task's workers died more often than the retry limit allows
+  timedOut @3;      # the task ran longer than its timeout
+  rejected @4;      # the scheduler refused the task (bad capability, duplicate id, over the queue limit)
+}
+
+struct TaskResult {
+  taskId @0 :UInt64;
+  status @1 :TaskResultStatus;
+  payload @2 :Data;
+  error @3 :Text;
+  durationUs @4 :UInt64;  # wall time the worker spent running it
+}
+
+struct TaskCancel {
+  taskId @0 :UInt64;
+  force @1 :Bool;  # false: only cancel if not yet running (load balancing); true: stop it if running
+}
+
+enum CancelConfirmKind {
+  cancelled @0;
+  cancelFailed @1;  # it was running and could not be stopped; its result follows
+  notFound @2;
+}
+
+struct TaskCancelConfirm {
+  taskId @0 :UInt64;
+  kind @1 :CancelConfirmKind;
+}
+
+# ---- liveness --------------------------------------------------------------------------------------
+
+struct ClientHeartbeat {
+  protocolVersion @0 :UInt32;
+  resource @1 :Resource;
+  latencyUs @2 :UInt32;
+}
+
+struct ClientHeartbeatEcho {
+  protocolVersion @0 :UInt32;
+}
+
+struct WorkerHeartbeat {
+  protocolVersion @0 :UInt32;
+  resource @1 :Resource;
+  queueSize @2 :UInt32;      # how many tasks the worker accepts at once (running + queued)
+  queuedTasks @3 :UInt32;
+  runningTasks @4 :UInt32;
+  completedTasks @5 :UInt64;
+  capabilities @6 :List(Capability);
+  latencyUs @7 :UInt32;
+  adapterId @8 :Text;        # empty for a worker no adapter started
+  workerGroupId @9 :Text;
+  pid @10 :UInt32;
+  hostname @11 :Text;
+}
+
+struct WorkerHeartbeatEcho {
+  protocolVersion @0 :UInt32;
+}
+
+enum ClientDisconnectKind {
+  disconnect @0;
+  shutdown @1;  # also ask the scheduler to shut the cluster down (refused with --protected)
+}
+
+struct ClientDisconnect {
+  kind @0 :ClientDisconnectKind;
+}
+
+struct ClientShutdownResponse {
+  accepted @0 :Bool;
+}
+
+struct DisconnectRequest {}   # worker -> scheduler: leaving; re-queue what I hold, do not count it as a death
+struct DisconnectResponse {}  # scheduler -> worker
+
+enum ProtocolErrorCode {
+  versionMismatch @0;
+  notRegistered @1;      # a message from an identity that has not sent a heartbeat
+  roleMismatch @2;       # e.g. a client identity sending worker messages
+  malformed @3;
+}
+
+struct ProtocolError {
+  code @0 :ProtocolErrorCode;
+  message @1 :Text;
+  schedulerProtocolVersion @2 :UInt32;
+}
+
+# ---- worker adapters (scaling controller) ----------------------------------------------------------
+
+enum WorkerGroupState {
+  starting @0;
+  running @1;
+  draining @2;
+  stopping @3;
+  failed @4;
+}
+
+struct WorkerGroupInfo {
+  workerGroupId @0 :Text;
+  state @1 :WorkerGroupState;
+  capabilities @2 :List(Capability);
+  workerIds @3 :List(Text);
+}
+
+struct WorkerAdapterHeartbeat {
+  protocolVersion @0 :UInt32;
+  maxWorkerGroups @1 :UInt32;
+  workersPerGroup @2 :UInt32;
+  capabilities @3 :List(Capability);
+  kind @4 :Text;                      # native, container, ecs
+  groups @5 :List(WorkerGroupInfo);  # the adapter's current inventory
+}
+
+struct WorkerAdapterHeartbeatEcho {
+  protocolVersion @0 :UInt32;
+}
+
+enum WorkerAdapterCommandType {
+  startWorkerGroup @0;
+  shutdownWorkerGroup @1;
+}
+
+struct WorkerAdapterCommand {
+  requestId @0 :UInt64;
+  command @1 :WorkerAdapterCommandType;
+  workerGroupId @2 :Text;  # empty for a start: the adapter assigns it
+  capabilities @3 :List(Capability);
+}
+
+enum WorkerAdapterCommandStatus {
+  success @0;
+  workerGroupTooMuch @1;
+  workerGroupIdNotFound @2;
+  capabilitiesNotSupported @3;
+  launchFailed @4;
+}
+
+struct WorkerAdapterCommandResponse {
+  requestId @0 :UInt64;
+  workerGroupId @1 :Text;
+  command @2 :WorkerAdapterCommandType;
+  status @3 :WorkerAdapterCommandStatus;
+  workerIds @4 :List(Text);
+  capabilities @5 :List(Capability);
+  message @6 :Text;
+}
+
+# ---- monitor feed (PUB) ----------------------------------------------------------------------------
+
+struct TaskCounts {
+  # gauges: tasks in that state now
+  queued @0 :UInt64;
+  running @1 :UInt64;     # assigned to a worker (queued there or executing)
+  cancelling @2 :UInt64;
+  # counters: tasks that reached that end since the scheduler started
+  succeeded @3 :UInt64;
+  failed @4 :UInt64;
+  cancelled @5 :UInt64;
+  workerDied @6 :UInt64;
+  timedOut @7 :UInt64;
+  rejected @8 :UInt64;
+}
+
+struct WorkerRow {
+  workerId @0 :Text;
+  capabilities @1 :List(Capability);
+  queueSize @2 :UInt32;
+  assigned @3 :UInt32;    # the scheduler's count of tasks it gave this worker
+  queued @4 :UInt32;      # from the worker's heartbeat
+  running @5 :UInt32;
+  completed @6 :UInt64;
+  resource @7 :Resource;
+  lastHeartbeatAgeMs @8 :UInt64;
+  adapterId @9 :Text;
+  workerGroupId @10 :Text;
+  pid @11 :UInt32;
+  hostname @12 :Text;
+}
+
+struct AdapterRow {
+  adapterId @0 :Text;
+  kind @1 :Text;
+  maxWorkerGroups @2 :UInt32;
+  workersPerGroup @3 :UInt32;
+  groupsInUse @4 :UInt32;
+  capabilities @5 :List(Capability);
+  lastHeartbeatAgeMs @6 :UInt64;
+}
+
+struct WorkerGroupRow {
+  workerGroupId @0 :Text;
+  adapterId @1 :Text;
+  state @2 :WorkerGroupState;
+  capabilities @3 :List(Capability);
+  workerIds @4 :List(Text);
+  ageMs @5 :UInt64;
+}
+
+struct ScalingEvent {
+  timestampMs @0 :UInt64;  # unix time
+  adapterId @1 :Text;
+  action @2 :Text;
+  workerGroupId @3 :Text;
+  reason @4 :Text;
+}
+
+struct MonitorSnapshot {
+  timestampMs @0 :UInt64;  # unix time
+  schedulerAddress @1 :Text;
+  uptimeMs @2 :UInt64;
+  resource @3 :Resource;
+  clients @4 :UInt32;
+  tasks @5 :TaskCounts;
+  workers @6 :List(WorkerRow);
+  adapters @7 :List(AdapterRow);
+  workerGroups @8 :List(WorkerGroupRow);
+  scalingEvents @9 :List(ScalingEvent);
+  allocatePolicy @10 :Text;
+  scalingPolicy @11 :Text;
+  droppedMessages @12 :UInt64;  # malformed or misdirected messages dropped since start
+}
+
+# ---- the frame -------------------------------------------------------------------------------------
+
+struct Message {
+  union {
+    tasks @0 :List(Task);                      # C->S submit, S->W execute (batched)
+    taskResults @1 :List(TaskResult);          # W->S, S->C (batched)
+    taskCancels @2 :List(TaskCancel);          # C->S, S->W
+    taskCancelConfirms @3 :List(TaskCancelConfirm);  # W->S, S->C
+    clientHeartbeat @4 :ClientHeartbeat;
+    clientHeartbeatEcho @5 :ClientHeartbeatEcho;
+    workerHeartbeat @6 :WorkerHeartbeat;
+    workerHeartbeatEcho @7 :WorkerHeartbeatEcho;
+    clientDisconnect @8 :ClientDisconnect;     # C->S
+    clientShutdownResponse @9 :ClientShutdownResponse;
+    disconnectRequest @10 :DisconnectRequest;  # W->S
+    disconnectResponse @11 :DisconnectResponse;
+    protocolError @12 :ProtocolError;          # S->any
+    monitorSnapshot @13 :MonitorSnapshot;      # S->monitor subscribers
+    workerAdapterHeartbeat @14 :WorkerAdapterHeartbeat;
+    workerAdapterHeartbeatEcho @15 :WorkerAdapterHeartbeatEcho;
+    workerAdapterCommand @16 :WorkerAdapterCommand;
+    workerAdapterCommandResponse @17 :WorkerAdapterCommandResponse;
+    schedulerShutdown @18 :Void;               # S->W: the cluster is shutting down, exit now
+  }
+}

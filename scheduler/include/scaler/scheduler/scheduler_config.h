@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "scaler/scheduler/policy_content.h"
+
+namespace scaler::scheduler {
+
+struct SchedulerConfig {
+    std::string address;         // where the ROUTER binds
+    std::string monitorAddress;  // empty: scheduler port + 2
+    bool protectedMode = false;
+    double clientTimeoutSeconds = 60;
+    double workerTimeoutSeconds = 60;
+    double loadBalanceSeconds = 1;  // <= 0 disables balancing
+    int loadBalanceTriggerTimes = 2;
+    int maxTaskRetries = 3;  // a task whose workers died this many times fails with workerDied
+    int64_t maxNumberOfTasksWaiting = -1;  // queued tasks beyond this are rejected; -1: no limit
+    size_t maxMessageBytes = 256u * 1024u * 1024u;
+    std::string policyContentText = "allocate=even_load; scaling=no";
+    PolicyContent policy;
+    std::string loggingLevel = "INFO";
+};
+
+// Declares every scheduler flag on `app`, bound to `config`. Section [scheduler] of --config supplies
+// defaults. After app.parse(), call finishSchedulerConfig to validate cross-field values.
+void addSchedulerOptions(CLI::App& app, SchedulerConfig& config);
+// Parses policy content and checks addresses; throws std::invalid_argument naming the bad value.
+void finishSchedulerConfig(SchedulerConfig& config);
+
+}  // namespace scaler::scheduler

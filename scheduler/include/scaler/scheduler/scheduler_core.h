@@ -1,0 +1,173 @@
+#pragma once
+// The scheduler's logic: clients, workers and tasks. Single-threaded; fed decoded messages and the time by
+// SchedulerServer (or a test), answers through a SchedulerOutbox. docs/architecture.md describes it.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "scaler/protocol/capabilities.h"
+#include "scaler/protocol/process_resources.h"
+#include "scaler/scheduler/allocation_policy.h"
+#include "scaler/scheduler/capability_set_registry.h"
+#include "scaler/scheduler/client_task_index.h"
+#include "scaler/scheduler/scheduler_config.h"
+#include "scaler/scheduler/scheduler_outbox.h"
+#include "scaler/scheduler/task_table.h"
+#include "scaler/wire/message.capnp.h"
+
+namespace scaler::scheduler {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+enum class PeerRole : uint8_t { client, worker, adapter };
+
+struct ClientRecord {
+    PeerId peer = kNone;
+    std::string identity;
+    TaskList tasks;
+    TimePoint lastSeen{};
+    bool live = false;
+};
+
+struct WorkerRecord {
+    PeerId peer = kNone;
+    std::string identity;
+    CapabilityList capabilities;
+    uint32_t queueSize = 1;
+    TaskList assigned;  // oldest first; the oldest is taken to be running
+    TimePoint lastSeen{};
+    TimePoint connectedAt{};
+    uint64_t lastAssignSequence = 0;  // ties between equally loaded workers go to the least recently used
+    bool acceptingTasks = true;
+    bool live = false;
+    // from the latest heartbeat
+    uint32_t reportedQueued = 0;
+    uint32_t reportedRunning = 0;
+    uint64_t reportedCompleted = 0;
+    ResourceSample resource;
+    std::string adapterId;
+    std::string workerGroupId;
+    uint32_t pid = 0;
+    std::string hostname;
+};
+
+struct TaskStateCounts {
+    uint64_t byState[static_cast<size_t>(TaskState::rejected) + 1] = {};
+    uint64_t operator[](TaskState s) const { return byState[static_cast<size_t>(s)]; }
+};
+
+class SchedulerCore {
+public:
+    SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, TimePoint now);
+
+    void setNow(TimePoint now) { now_ = now; }
+    TimePoint now() const { return now_; }
+
+    // One decoded frame from `identity`. A bad or misdirected message is logged and dropped.
+    void onMessage(std::string_view identity, wire::Message::Reader message);
+    // Timeouts and balancing; call at least every second.
+    void onTick();
+    // Assigns queued tasks to workers with room. Call after a batch of messages; cheap when idle.
+    void dispatch();
+
+    void writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const;
+
+    bool shutdownRequested() const { return shutdownRequested_; }
+    const TaskStateCounts& counts() const { return counts_; }
+    uint64_t queuedTasks() const { return counts_[TaskState::queued]; }
+    size_t connectedWorkers() const { return workerCount_; }
+    size_t connectedClients() const { return clientCount_; }
+    uint64_t droppedMessages() const { return droppedMessages_; }
+    TaskTable& tasks() { return tasks_; }
+    const WorkerRecord* findWorker(std::string_view identity) const;
+    const SchedulerConfig& config() const { return config_; }
+
+private:
+    struct PeerEntry {
+        PeerRole role;
+        uint32_t slot;  // ClientSlot or WorkerSlot
+        PeerId peer;
+    };
+    struct StringHash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+
+    // message handlers
+    void onClientHeartbeat(std::string_view identity, wire::ClientHeartbeat::Reader heartbeat);
+    void onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat);
+    void onTasks(ClientSlot client, capnp::List<wire::Task>::Reader tasks);
+    void onClientCancels(ClientSlot client, capnp::List<wire::TaskCancel>::Reader cancels);
+    void onClientDisconnect(ClientSlot client, wire::ClientDisconnect::Reader request);
+    void onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResult>::Reader results);
+    void onCancelConfirms(WorkerSlot worker, capnp::List<wire::TaskCancelConfirm>::Reader confirms);
+    void onWorkerDisconnectRequest(WorkerSlot worker);
+
+    // peers
+    const PeerEntry* findPeer(std::string_view identity) const;
+    PeerId registerPeer(const std::string& identity, PeerRole role, uint32_t slot);
+    void releasePeer(const std::string& identity);
+    bool checkVersion(std::string_view identity, uint32_t version);
+    void dropMessage(std::string_view identity, std::string_view why);
+    void removeClient(ClientSlot client, std::string_view why);
+    enum class WorkerExit { died, left };
+    void removeWorker(WorkerSlot worker, WorkerExit how, std::string_view why);
+
+    // tasks
+    struct Outcome {
+        std::string_view payload;
+        std::string_view error;
+        uint64_t durationUs = 0;
+    };
+    // Runs the state machine for one event and the new state's entry action. False: event not allowed.
+    bool apply(TaskIndex index, TaskEvent event, const Outcome& outcome);
+    void setState(TaskRecord& record, TaskState state);
+    void enqueue(TaskIndex index, bool front);
+    void assign(TaskIndex index, WorkerSlot worker);
+    void detachFromWorker(TaskIndex index);
+    // Terminal: tells the client (when it is still here) and frees the record.
+    void finish(TaskIndex index, TaskState terminal, std::string_view payload, std::string_view error,
+                uint64_t durationUs);
+    void rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why);
+    void applyWorkerLoss(TaskIndex index, WorkerExit how);
+    WorkerSlot pickWorker(CapabilitySetId set) const;
+    void refreshEligibility(CapabilitySetId set);
+    void refreshAllEligibility();
+    void balance();
+
+    SchedulerConfig config_;
+    SchedulerOutbox& outbox_;
+    std::unique_ptr<AllocationPolicy> policy_;
+    TimePoint now_;
+    TimePoint startedAt_;
+
+    TaskTable tasks_;
+    ClientTaskIndex clientTaskIndex_;
+    CapabilitySetRegistry capabilitySets_;
+    std::vector<ClientRecord> clients_;
+    std::vector<WorkerRecord> workers_;
+    std::vector<ClientSlot> freeClientSlots_;
+    std::vector<WorkerSlot> freeWorkerSlots_;
+    std::unordered_map<std::string, PeerEntry, StringHash, std::equal_to<>> peers_;
+    std::vector<PeerId> freePeerIds_;
+    PeerId nextPeerId_ = 0;
+    size_t clientCount_ = 0;
+    size_t workerCount_ = 0;
+
+    TaskStateCounts counts_;
+    uint64_t nextSequence_ = 1;
+    uint64_t droppedMessages_ = 0;
+    bool dispatchNeeded_ = false;
+    bool shutdownRequested_ = false;
+    TimePoint nextBalance_;
+    int balanceStreak_ = 0;
+    std::vector<uint8_t> setBlocked_;  // dispatch scratch
+};
+
+}  // namespace scaler::scheduler

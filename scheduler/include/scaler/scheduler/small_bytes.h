@@ -1,0 +1,47 @@
+#pragma once
+// A byte string that keeps short contents inline, so typical tasks (a function name and a short payload)
+// cost no heap allocation in the scheduler.
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace scaler::scheduler {
+
+class SmallBytes {
+public:
+    static constexpr uint32_t kInlineCapacity = 44;
+
+    SmallBytes() = default;
+    SmallBytes(const SmallBytes&) = delete;
+    SmallBytes& operator=(const SmallBytes&) = delete;
+    ~SmallBytes() { clear(); }
+
+    // Stores a followed by b.
+    void assign(std::string_view a, std::string_view b) {
+        clear();
+        size_ = static_cast<uint32_t>(a.size() + b.size());
+        char* out = inlineData_;
+        if (size_ > kInlineCapacity) {
+            heap_ = new char[size_];
+            out = heap_;
+        }
+        if (!a.empty()) std::memcpy(out, a.data(), a.size());
+        if (!b.empty()) std::memcpy(out + a.size(), b.data(), b.size());
+    }
+    void clear() {
+        if (size_ > kInlineCapacity) delete[] heap_;
+        size_ = 0;
+    }
+    std::string_view view() const { return {size_ > kInlineCapacity ? heap_ : inlineData_, size_}; }
+    uint32_t size() const { return size_; }
+
+private:
+    uint32_t size_ = 0;
+    union {
+        char inlineData_[kInlineCapacity];
+        char* heap_;
+    };
+};
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,55 @@
+#include "scaler/scheduler/scheduler_config.h"
+
+#include "scaler/process/command_line.h"
+#include "scaler/protocol/address.h"
+
+namespace scaler::scheduler {
+
+void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
+    addCommonOptions(app, "scheduler", config.loggingLevel);
+    app.add_option("address", config.address, "Address to listen on, e.g. tcp://127.0.0.1:8516")->required();
+    app.add_option("--monitor-address", config.monitorAddress,
+                   "Monitor PUB address (default: scheduler port + 2)");
+    app.add_flag("--protected,-p", config.protectedMode, "Refuse clients' shutdown requests");
+    app.add_option("--client-timeout-seconds", config.clientTimeoutSeconds,
+                   "Drop a client silent this long and cancel its tasks")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--worker-timeout-seconds", config.workerTimeoutSeconds,
+                   "Drop a worker silent this long and re-queue its tasks")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--load-balance-seconds", config.loadBalanceSeconds,
+                   "Balancing period; 0 or less disables balancing")
+        ->capture_default_str();
+    app.add_option("--load-balance-trigger-times", config.loadBalanceTriggerTimes,
+                   "Balance only after this many consecutive periods found work to move")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--max-task-retries", config.maxTaskRetries,
+                   "A task whose worker died this many times fails with a worker-died error")
+        ->check(CLI::Range(1, 255))
+        ->capture_default_str();
+    app.add_option("--max-number-of-tasks-waiting", config.maxNumberOfTasksWaiting,
+                   "Reject new tasks while this many are queued; -1: no limit")
+        ->check(CLI::Range(int64_t{-1}, INT64_MAX))
+        ->capture_default_str();
+    app.add_option("--max-message-bytes", config.maxMessageBytes, "Drop larger messages")
+        ->check(CLI::Range(size_t{1024}, size_t{1} << 31))
+        ->capture_default_str();
+    app.add_option("--policy-content", config.policyContentText,
+                   "Policies, e.g. \"allocate=capability; scaling=no\"; allocate: even_load|capability")
+        ->capture_default_str();
+}
+
+void finishSchedulerConfig(SchedulerConfig& config) {
+    const Address address = parseAddress(config.address);
+    if (!config.monitorAddress.empty()) {
+        parseAddress(config.monitorAddress);
+    } else {
+        config.monitorAddress = defaultMonitorAddress(address).toString();
+    }
+    config.policy = parsePolicyContent(config.policyContentText);
+}
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,670 @@
+#include "scaler/scheduler/scheduler_core.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <kj/exception.h>
+#include <spdlog/spdlog.h>
+
+#include "scaler/protocol/wire_bytes.h"
+
+namespace scaler::scheduler {
+namespace {
+
+constexpr size_t kMaxBalanceMovesPerRound = 10000;
+constexpr size_t kMaxMovablePerWorker = 2000;
+constexpr uint64_t kLoggedDropsBeforeSampling = 100;
+
+std::chrono::steady_clock::duration secondsToDuration(double seconds) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+wire::TaskResultStatus toWireStatus(TaskState terminal) {
+    switch (terminal) {
+        case TaskState::succeeded: return wire::TaskResultStatus::SUCCESS;
+        case TaskState::workerDied: return wire::TaskResultStatus::WORKER_DIED;
+        case TaskState::timedOut: return wire::TaskResultStatus::TIMED_OUT;
+        case TaskState::rejected: return wire::TaskResultStatus::REJECTED;
+        default: return wire::TaskResultStatus::FAILED;
+    }
+}
+
+uint64_t ageMs(TimePoint now, TimePoint then) {
+    return static_cast<uint64_t>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(now - then).count()));
+}
+
+}  // namespace
+
+SchedulerCore::SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, TimePoint now)
+    : config_(std::move(config)),
+      outbox_(outbox),
+      policy_(makeAllocationPolicy(config_.policy.allocate)),
+      now_(now),
+      startedAt_(now),
+      nextBalance_(now + secondsToDuration(std::max(config_.loadBalanceSeconds, 0.0))) {}
+
+// ---- dispatch of incoming messages -------------------------------------------------------------------
+
+void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader message) {
+    try {
+        using W = wire::Message;
+        const auto which = message.which();
+        if (which == W::CLIENT_HEARTBEAT) return onClientHeartbeat(identity, message.getClientHeartbeat());
+        if (which == W::WORKER_HEARTBEAT) return onWorkerHeartbeat(identity, message.getWorkerHeartbeat());
+
+        const PeerEntry* peer = findPeer(identity);
+        if (peer == nullptr) {
+            outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::NOT_REGISTERED,
+                                      "send a heartbeat before other messages");
+            return dropMessage(identity, "message from a peer that has not sent a heartbeat");
+        }
+        const auto requireRole = [&](PeerRole role) {
+            if (peer->role == role) return true;
+            outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
+                                      "message type not allowed for this peer's role");
+            dropMessage(identity, "message type not allowed for this peer's role");
+            return false;
+        };
+        switch (which) {
+            case W::TASKS:
+                if (requireRole(PeerRole::client)) {
+                    clients_[peer->slot].lastSeen = now_;
+                    onTasks(peer->slot, message.getTasks());
+                }
+                return;
+            case W::TASK_CANCELS:
+                if (requireRole(PeerRole::client)) onClientCancels(peer->slot, message.getTaskCancels());
+                return;
+            case W::CLIENT_DISCONNECT:
+                if (requireRole(PeerRole::client)) onClientDisconnect(peer->slot, message.getClientDisconnect());
+                return;
+            case W::TASK_RESULTS:
+                if (requireRole(PeerRole::worker)) {
+                    workers_[peer->slot].lastSeen = now_;
+                    onTaskResults(peer->slot, message.getTaskResults());
+                }
+                return;
+            case W::TASK_CANCEL_CONFIRMS:
+                if (requireRole(PeerRole::worker)) onCancelConfirms(peer->slot, message.getTaskCancelConfirms());
+                return;
+            case W::DISCONNECT_REQUEST:
+                if (requireRole(PeerRole::worker)) onWorkerDisconnectRequest(peer->slot);
+                return;
+            default:
+                return dropMessage(identity, "unexpected message type " + std::to_string(static_cast<int>(which)));
+        }
+    } catch (const kj::Exception& e) {
+        dropMessage(identity, std::string("malformed message: ") + e.getDescription().cStr());
+    } catch (const std::exception& e) {
+        dropMessage(identity, std::string("message could not be handled: ") + e.what());
+    }
+}
+
+void SchedulerCore::dropMessage(std::string_view identity, std::string_view why) {
+    ++droppedMessages_;
+    if (droppedMessages_ <= kLoggedDropsBeforeSampling || droppedMessages_ % 1000 == 0) {
+        spdlog::warn("dropped a message from '{}': {} ({} dropped so far)", identity, why, droppedMessages_);
+    }
+}
+
+bool SchedulerCore::checkVersion(std::string_view identity, uint32_t version) {
+    if (version == wire::PROTOCOL_VERSION) return true;
+    const std::string text = "protocol version " + std::to_string(version) + " is not supported; this scheduler speaks " +
+                             std::to_string(wire::PROTOCOL_VERSION);
+    outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::VERSION_MISMATCH, text);
+    dropMessage(identity, text);
+    return false;
+}
+
+// ---- peers -------------------------------------------------------------------------------------------
+
+const SchedulerCore::PeerEntry* SchedulerCore::findPeer(std::string_view identity) const {
+    auto it = peers_.find(identity);
+    return it == peers_.end() ? nullptr : &it->second;
+}
+
+const WorkerRecord* SchedulerCore::findWorker(std::string_view identity) const {
+    const PeerEntry* peer = findPeer(identity);
+    return (peer == nullptr || peer->role != PeerRole::worker) ? nullptr : &workers_[peer->slot];
+}
+
+PeerId SchedulerCore::registerPeer(const std::string& identity, PeerRole role, uint32_t slot) {
+    PeerId id;
+    if (!freePeerIds_.empty()) {
+        id = freePeerIds_.back();
+        freePeerIds_.pop_back();
+    } else {
+        id = nextPeerId_++;
+    }
+    peers_.emplace(identity, PeerEntry{role, slot, id});
+    outbox_.peerRegistered(id, identity);
+    return id;
+}
+
+void SchedulerCore::releasePeer(const std::string& identity) {
+    auto it = peers_.find(identity);
+    if (it == peers_.end()) return;
+    outbox_.peerReleased(it->second.peer);
+    freePeerIds_.push_back(it->second.peer);
+    peers_.erase(it);
+}
+
+void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHeartbeat::Reader heartbeat) {
+    const PeerEntry* peer = findPeer(identity);
+    if (peer == nullptr) {
+        if (!checkVersion(identity, heartbeat.getProtocolVersion())) return;
+        ClientSlot slot;
+        if (!freeClientSlots_.empty()) {
+            slot = freeClientSlots_.back();
+            freeClientSlots_.pop_back();
+        } else {
+            slot = static_cast<ClientSlot>(clients_.size());
+            clients_.emplace_back();
+        }
+        ClientRecord& client = clients_[slot];
+        client = ClientRecord{};
+        client.identity = std::string(identity);
+        client.live = true;
+        client.peer = registerPeer(client.identity, PeerRole::client, slot);
+        ++clientCount_;
+        spdlog::info("client '{}' connected ({} clients)", identity, clientCount_);
+        peer = findPeer(identity);
+    } else if (peer->role != PeerRole::client) {
+        outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
+                                  "this identity is registered with another role");
+        return dropMessage(identity, "client heartbeat from an identity registered with another role");
+    }
+    ClientRecord& client = clients_[peer->slot];
+    client.lastSeen = now_;
+    outbox_.sendClientHeartbeatEcho(client.peer);
+}
+
+void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat) {
+    const PeerEntry* peer = findPeer(identity);
+    if (peer == nullptr) {
+        if (!checkVersion(identity, heartbeat.getProtocolVersion())) return;
+        WorkerSlot slot;
+        if (!freeWorkerSlots_.empty()) {
+            slot = freeWorkerSlots_.back();
+            freeWorkerSlots_.pop_back();
+        } else {
+            slot = static_cast<WorkerSlot>(workers_.size());
+            workers_.emplace_back();
+        }
+        WorkerRecord& worker = workers_[slot];
+        worker = WorkerRecord{};
+        worker.identity = std::string(identity);
+        worker.capabilities = capabilitiesFromWire(heartbeat.getCapabilities());
+        worker.queueSize = std::max<uint32_t>(1, heartbeat.getQueueSize());
+        worker.connectedAt = now_;
+        worker.adapterId = std::string(asStringView(heartbeat.getAdapterId()));
+        worker.workerGroupId = std::string(asStringView(heartbeat.getWorkerGroupId()));
+        worker.live = true;
+        worker.peer = registerPeer(worker.identity, PeerRole::worker, slot);
+        ++workerCount_;
+        spdlog::info("worker '{}' connected: capabilities '{}', queue size {} ({} workers)", identity,
+                     formatCapabilities(worker.capabilities), worker.queueSize, workerCount_);
+        refreshAllEligibility();
+        dispatchNeeded_ = true;
+        peer = findPeer(identity);
+    } else if (peer->role != PeerRole::worker) {
+        outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
+                                  "this identity is registered with another role");
+        return dropMessage(identity, "worker heartbeat from an identity registered with another role");
+    }
+    WorkerRecord& worker = workers_[peer->slot];
+    worker.lastSeen = now_;
+    worker.reportedQueued = heartbeat.getQueuedTasks();
+    worker.reportedRunning = heartbeat.getRunningTasks();
+    worker.reportedCompleted = heartbeat.getCompletedTasks();
+    worker.resource = {heartbeat.getResource().getCpuPermille(), heartbeat.getResource().getRssBytes()};
+    worker.pid = heartbeat.getPid();
+    worker.hostname = std::string(asStringView(heartbeat.getHostname()));
+    outbox_.sendWorkerHeartbeatEcho(worker.peer);
+}
+
+void SchedulerCore::removeClient(ClientSlot slot, std::string_view why) {
+    ClientRecord& client = clients_[slot];
+    spdlog::info("client '{}' {}; cancelling its {} tasks", client.identity, why, client.tasks.size);
+    while (!client.tasks.empty()) {
+        const TaskIndex index = client.tasks.head;
+        TaskRecord& record = tasks_[index];
+        tasks_.unlink(client.tasks, index, &TaskRecord::clientLinks);
+        clientTaskIndex_.erase(slot, record.clientTaskId);
+        record.client = kNone;  // nobody to answer; a running task is still stopped on its worker
+        apply(index, TaskEvent::cancel, {});
+    }
+    releasePeer(client.identity);
+    client = ClientRecord{};
+    freeClientSlots_.push_back(slot);
+    --clientCount_;
+}
+
+void SchedulerCore::removeWorker(WorkerSlot slot, WorkerExit how, std::string_view why) {
+    WorkerRecord& worker = workers_[slot];
+    spdlog::log(how == WorkerExit::died ? spdlog::level::warn : spdlog::level::info,
+                "worker '{}' {}; {} of its tasks go back to the queue or end", worker.identity, why,
+                worker.assigned.size);
+    worker.live = false;
+    while (!worker.assigned.empty()) {
+        // newest first, each pushed to the front of its queue, so the oldest runs first again
+        const TaskIndex index = worker.assigned.tail;
+        applyWorkerLoss(index, how);
+        if (tasks_[index].live && tasks_[index].worker == slot) {
+            // cannot happen: every state with a worker handles loss; stay safe rather than loop forever
+            spdlog::error("task {} stuck on removed worker; failing it", tasks_.handleOf(index));
+            finish(index, TaskState::failed, {}, "internal error: task stuck on a removed worker", 0);
+        }
+    }
+    releasePeer(worker.identity);
+    worker = WorkerRecord{};
+    freeWorkerSlots_.push_back(slot);
+    --workerCount_;
+    refreshAllEligibility();
+    dispatchNeeded_ = true;
+}
+
+void SchedulerCore::applyWorkerLoss(TaskIndex index, WorkerExit how) {
+    TaskRecord& record = tasks_[index];
+    if (how == WorkerExit::left) {
+        apply(index, TaskEvent::workerLeft, {});
+        return;
+    }
+    ++record.workerDeaths;
+    const bool final = record.workerDeaths >= config_.maxTaskRetries;
+    Outcome outcome;
+    std::string error;
+    if (final) {
+        error = "the worker running this task died " + std::to_string(record.workerDeaths) +
+                " times (retry limit " + std::to_string(config_.maxTaskRetries) + ")";
+        outcome.error = error;
+        spdlog::warn("task {} failed: {}", tasks_.handleOf(index), error);
+    }
+    apply(index, final ? TaskEvent::workerLostFinal : TaskEvent::workerLost, outcome);
+}
+
+void SchedulerCore::onWorkerDisconnectRequest(WorkerSlot slot) {
+    outbox_.sendDisconnectResponse(workers_[slot].peer);
+    removeWorker(slot, WorkerExit::left, "disconnected");
+}
+
+void SchedulerCore::onClientDisconnect(ClientSlot slot, wire::ClientDisconnect::Reader request) {
+    ClientRecord& client = clients_[slot];
+    if (request.getKind() == wire::ClientDisconnectKind::SHUTDOWN) {
+        if (config_.protectedMode) {
+            spdlog::warn("client '{}' asked to shut down the scheduler; refused (--protected)", client.identity);
+            outbox_.sendClientShutdownResponse(client.peer, false);
+            return;
+        }
+        spdlog::warn("client '{}' asked to shut down the scheduler; shutting down workers and scheduler",
+                     client.identity);
+        outbox_.sendClientShutdownResponse(client.peer, true);
+        for (const WorkerRecord& worker : workers_) {
+            if (worker.live) outbox_.sendSchedulerShutdown(worker.peer);
+        }
+        shutdownRequested_ = true;
+    }
+    removeClient(slot, "disconnected");
+}
+
+// ---- tasks -------------------------------------------------------------------------------------------
+
+void SchedulerCore::setState(TaskRecord& record, TaskState state) {
+    if (record.state == state) return;
+    if (!isTerminal(record.state)) --counts_.byState[static_cast<size_t>(record.state)];
+    record.state = state;
+    ++counts_.byState[static_cast<size_t>(state)];
+}
+
+void SchedulerCore::rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why) {
+    ++counts_.byState[static_cast<size_t>(TaskState::rejected)];
+    outbox_.sendTaskResult(clients_[client].peer, clientTaskId, wire::TaskResultStatus::REJECTED, {}, why, 0);
+}
+
+void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader tasks) {
+    for (wire::Task::Reader task : tasks) {
+        const uint64_t clientTaskId = task.getTaskId();
+        CapabilitySetId set = 0;
+        if (task.getCapabilities().size() > 0) {
+            const size_t before = capabilitySets_.size();
+            const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
+            if (!interned) {
+                rejectTask(client, clientTaskId, "too many distinct capability sets in the scheduler");
+                continue;
+            }
+            set = *interned;
+            if (capabilitySets_.size() != before) refreshEligibility(set);
+        }
+        const auto name = asStringView(task.getFunctionName());
+        if (name.empty() || name.size() > 0xffff) {
+            rejectTask(client, clientTaskId, "function name must be 1 to 65535 bytes");
+            continue;
+        }
+        if (config_.maxNumberOfTasksWaiting >= 0 &&
+            counts_[TaskState::queued] >= static_cast<uint64_t>(config_.maxNumberOfTasksWaiting)) {
+            rejectTask(client, clientTaskId,
+                       "scheduler queue is full (" + std::to_string(counts_[TaskState::queued]) + " tasks waiting)");
+            continue;
+        }
+        const TaskIndex index = tasks_.allocate();
+        if (!clientTaskIndex_.insert(client, clientTaskId, index)) {
+            tasks_.release(index);
+            rejectTask(client, clientTaskId, "duplicate task id " + std::to_string(clientTaskId));
+            continue;
+        }
+        TaskRecord& record = tasks_[index];
+        record.clientTaskId = clientTaskId;
+        record.sequence = nextSequence_++;
+        record.client = client;
+        record.worker = kNone;
+        record.capabilitySet = set;
+        record.timeoutMs = task.getTimeoutMs();
+        record.functionNameLength = static_cast<uint16_t>(name.size());
+        record.body.assign(name, asStringView(task.getPayload()));
+        record.state = TaskState::queued;
+        ++counts_.byState[static_cast<size_t>(TaskState::queued)];
+        tasks_.pushBack(clients_[client].tasks, index, &TaskRecord::clientLinks);
+        enqueue(index, false);
+    }
+}
+
+void SchedulerCore::onClientCancels(ClientSlot client, capnp::List<wire::TaskCancel>::Reader cancels) {
+    for (wire::TaskCancel::Reader cancel : cancels) {
+        const TaskIndex index = clientTaskIndex_.find(client, cancel.getTaskId());
+        if (index == kNone) {
+            outbox_.sendTaskCancelConfirm(clients_[client].peer, cancel.getTaskId(),
+                                          wire::CancelConfirmKind::NOT_FOUND);
+            continue;
+        }
+        apply(index, TaskEvent::cancel, {});
+    }
+}
+
+void SchedulerCore::onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResult>::Reader results) {
+    for (wire::TaskResult::Reader result : results) {
+        TaskRecord* record = tasks_.find(result.getTaskId());
+        if (record == nullptr || record->worker != worker) {
+            // e.g. a worker that was timed out and came back: its task was re-queued elsewhere
+            dropMessage(workers_[worker].identity, "result for a task this worker does not hold");
+            continue;
+        }
+        TaskEvent event = TaskEvent::resultFailed;
+        if (result.getStatus() == wire::TaskResultStatus::SUCCESS) event = TaskEvent::resultSucceeded;
+        if (result.getStatus() == wire::TaskResultStatus::TIMED_OUT) event = TaskEvent::resultTimedOut;
+        Outcome outcome{asStringView(result.getPayload()), asStringView(result.getError()), result.getDurationUs()};
+        apply(handleIndex(result.getTaskId()), event, outcome);
+    }
+}
+
+void SchedulerCore::onCancelConfirms(WorkerSlot worker, capnp::List<wire::TaskCancelConfirm>::Reader confirms) {
+    for (wire::TaskCancelConfirm::Reader confirm : confirms) {
+        TaskRecord* record = tasks_.find(confirm.getTaskId());
+        if (record == nullptr || record->worker != worker) {
+            dropMessage(workers_[worker].identity, "cancel confirmation for a task this worker does not hold");
+            continue;
+        }
+        if (record->pendingCancelConfirms > 0) --record->pendingCancelConfirms;
+        TaskEvent event = TaskEvent::confirmCancelled;
+        if (confirm.getKind() == wire::CancelConfirmKind::CANCEL_FAILED) event = TaskEvent::confirmCancelFailed;
+        if (confirm.getKind() == wire::CancelConfirmKind::NOT_FOUND) event = TaskEvent::confirmNotFound;
+        apply(handleIndex(confirm.getTaskId()), event, {});
+    }
+}
+
+bool SchedulerCore::apply(TaskIndex index, TaskEvent event, const Outcome& outcome) {
+    TaskRecord& record = tasks_[index];
+    const TaskState from = record.state;
+    const auto to = transition(from, event, {record.pendingCancelConfirms > 0});
+    if (!to) {
+        spdlog::debug("task {}: event {} ignored in state {}", tasks_.handleOf(index), toString(event), toString(from));
+        return false;
+    }
+    if (isTerminal(*to)) {
+        finish(index, *to, outcome.payload, outcome.error, outcome.durationUs);
+        return true;
+    }
+    switch (*to) {
+        case TaskState::queued:
+            if (from != TaskState::queued) {
+                detachFromWorker(index);
+                setState(record, TaskState::queued);
+                enqueue(index, true);
+            }
+            break;
+        case TaskState::assigned:
+            setState(record, TaskState::assigned);
+            if (from == TaskState::cancelling && record.client != kNone) {
+                outbox_.sendTaskCancelConfirm(clients_[record.client].peer, record.clientTaskId,
+                                              wire::CancelConfirmKind::CANCEL_FAILED);
+            }
+            break;
+        case TaskState::cancelling:
+            if (from != TaskState::cancelling) {
+                setState(record, TaskState::cancelling);
+                ++record.pendingCancelConfirms;
+                outbox_.sendTaskCancel(workers_[record.worker].peer, tasks_.handleOf(index), true);
+            }
+            break;
+        case TaskState::balancing:
+            setState(record, TaskState::balancing);
+            ++record.pendingCancelConfirms;
+            outbox_.sendTaskCancel(workers_[record.worker].peer, tasks_.handleOf(index), false);
+            break;
+        default: break;
+    }
+    return true;
+}
+
+void SchedulerCore::enqueue(TaskIndex index, bool front) {
+    TaskList& queue = capabilitySets_[tasks_[index].capabilitySet].queue;
+    if (front) {
+        tasks_.pushFront(queue, index, &TaskRecord::queueLinks);
+    } else {
+        tasks_.pushBack(queue, index, &TaskRecord::queueLinks);
+    }
+    dispatchNeeded_ = true;
+}
+
+void SchedulerCore::assign(TaskIndex index, WorkerSlot slot) {
+    TaskRecord& record = tasks_[index];
+    WorkerRecord& worker = workers_[slot];
+    tasks_.unlink(capabilitySets_[record.capabilitySet].queue, index, &TaskRecord::queueLinks);
+    tasks_.pushBack(worker.assigned, index, &TaskRecord::queueLinks);
+    record.worker = slot;
+    setState(record, TaskState::assigned);
+    worker.lastAssignSequence = record.sequence;
+    outbox_.sendTask(worker.peer, tasks_.handleOf(index));
+}
+
+void SchedulerCore::detachFromWorker(TaskIndex index) {
+    TaskRecord& record = tasks_[index];
+    if (record.worker == kNone) return;
+    tasks_.unlink(workers_[record.worker].assigned, index, &TaskRecord::queueLinks);
+    record.worker = kNone;
+    record.pendingCancelConfirms = 0;
+    dispatchNeeded_ = true;
+}
+
+void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view payload, std::string_view error,
+                           uint64_t durationUs) {
+    TaskRecord& record = tasks_[index];
+    if (record.state == TaskState::queued) {
+        tasks_.unlink(capabilitySets_[record.capabilitySet].queue, index, &TaskRecord::queueLinks);
+    } else {
+        detachFromWorker(index);
+    }
+    if (record.client != kNone) {
+        ClientRecord& client = clients_[record.client];
+        tasks_.unlink(client.tasks, index, &TaskRecord::clientLinks);
+        clientTaskIndex_.erase(record.client, record.clientTaskId);
+        if (terminal == TaskState::cancelled) {
+            outbox_.sendTaskCancelConfirm(client.peer, record.clientTaskId, wire::CancelConfirmKind::CANCELLED);
+        } else {
+            outbox_.sendTaskResult(client.peer, record.clientTaskId, toWireStatus(terminal), payload, error,
+                                   durationUs);
+        }
+    }
+    setState(record, terminal);
+    tasks_.release(index);
+}
+
+// ---- placement ---------------------------------------------------------------------------------------
+
+void SchedulerCore::refreshEligibility(CapabilitySetId set) {
+    CapabilitySetEntry& entry = capabilitySets_[set];
+    entry.eligibleWorkers.clear();
+    for (WorkerSlot w = 0; w < workers_.size(); ++w) {
+        if (workers_[w].live && policy_->canRun(entry.capabilities, workers_[w].capabilities)) {
+            entry.eligibleWorkers.push_back(w);
+        }
+    }
+}
+
+void SchedulerCore::refreshAllEligibility() {
+    for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) refreshEligibility(set);
+}
+
+WorkerSlot SchedulerCore::pickWorker(CapabilitySetId set) const {
+    WorkerSlot best = kNone;
+    for (WorkerSlot w : capabilitySets_[set].eligibleWorkers) {
+        const WorkerRecord& worker = workers_[w];
+        if (!worker.acceptingTasks || worker.assigned.size >= worker.queueSize) continue;
+        if (best == kNone) {
+            best = w;
+            continue;
+        }
+        const WorkerRecord& current = workers_[best];
+        if (worker.assigned.size < current.assigned.size ||
+            (worker.assigned.size == current.assigned.size &&
+             worker.lastAssignSequence < current.lastAssignSequence)) {
+            best = w;
+        }
+    }
+    return best;
+}
+
+void SchedulerCore::dispatch() {
+    if (!dispatchNeeded_) return;
+    dispatchNeeded_ = false;
+    if (counts_[TaskState::queued] == 0 || workerCount_ == 0) return;
+    setBlocked_.assign(capabilitySets_.size(), 0);
+    for (;;) {
+        // the set whose oldest queued task arrived first, among sets some worker can still take
+        CapabilitySetId next = kNone;
+        uint64_t oldest = UINT64_MAX;
+        for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
+            const TaskList& queue = capabilitySets_[set].queue;
+            if (setBlocked_[set] || queue.empty()) continue;
+            if (tasks_[queue.head].sequence < oldest) {
+                oldest = tasks_[queue.head].sequence;
+                next = set;
+            }
+        }
+        if (next == kNone) return;
+        const WorkerSlot worker = pickWorker(next);
+        if (worker == kNone) {
+            setBlocked_[next] = 1;
+            continue;
+        }
+        assign(capabilitySets_[next].queue.head, worker);
+    }
+}
+
+// ---- timers ------------------------------------------------------------------------------------------
+
+void SchedulerCore::onTick() {
+    const auto clientTimeout = secondsToDuration(config_.clientTimeoutSeconds);
+    for (ClientSlot c = 0; c < clients_.size(); ++c) {
+        if (clients_[c].live && now_ - clients_[c].lastSeen > clientTimeout) {
+            removeClient(c, "timed out (no heartbeat for " + std::to_string(config_.clientTimeoutSeconds) + " s)");
+        }
+    }
+    const auto workerTimeout = secondsToDuration(config_.workerTimeoutSeconds);
+    for (WorkerSlot w = 0; w < workers_.size(); ++w) {
+        if (workers_[w].live && now_ - workers_[w].lastSeen > workerTimeout) {
+            removeWorker(w, WorkerExit::died,
+                         "timed out (no heartbeat for " + std::to_string(config_.workerTimeoutSeconds) + " s)");
+        }
+    }
+    if (config_.loadBalanceSeconds > 0 && now_ >= nextBalance_) {
+        nextBalance_ = now_ + secondsToDuration(config_.loadBalanceSeconds);
+        balance();
+    }
+}
+
+void SchedulerCore::balance() {
+    std::vector<BalanceWorker> snapshot;
+    for (WorkerSlot w = 0; w < workers_.size(); ++w) {
+        const WorkerRecord& worker = workers_[w];
+        if (!worker.live || !worker.acceptingTasks) continue;
+        BalanceWorker view{w, &worker.capabilities, worker.assigned.size, {}};
+        // the oldest task is taken to be running; anything younger that is plainly assigned may move
+        for (TaskIndex i = worker.assigned.tail; i != kNone && i != worker.assigned.head;
+             i = tasks_[i].queueLinks.prev) {
+            if (view.movable.size() >= kMaxMovablePerWorker) break;
+            if (tasks_[i].state == TaskState::assigned) {
+                view.movable.push_back({i, &capabilitySets_[tasks_[i].capabilitySet].capabilities});
+            }
+        }
+        snapshot.push_back(std::move(view));
+    }
+    const std::vector<TaskMove> moves = planBalance(*policy_, std::move(snapshot), kMaxBalanceMovesPerRound);
+    if (moves.empty()) {
+        balanceStreak_ = 0;
+        return;
+    }
+    if (++balanceStreak_ < config_.loadBalanceTriggerTimes) return;
+    balanceStreak_ = 0;
+    spdlog::info("balancing: asking workers to give back {} queued tasks for idle workers", moves.size());
+    for (const TaskMove& move : moves) apply(move.task, TaskEvent::balance, {});
+}
+
+// ---- monitor -----------------------------------------------------------------------------------------
+
+void SchedulerCore::writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const {
+    snapshot.setTimestampMs(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count()));
+    snapshot.setSchedulerAddress(config_.address);
+    snapshot.setUptimeMs(ageMs(now_, startedAt_));
+    snapshot.setClients(static_cast<uint32_t>(clientCount_));
+    snapshot.setAllocatePolicy(config_.policy.allocate);
+    snapshot.setScalingPolicy(config_.policy.scaling);
+    snapshot.setDroppedMessages(droppedMessages_);
+    auto counts = snapshot.initTasks();
+    counts.setQueued(counts_[TaskState::queued]);
+    counts.setRunning(counts_[TaskState::assigned] + counts_[TaskState::balancing]);
+    counts.setCancelling(counts_[TaskState::cancelling]);
+    counts.setSucceeded(counts_[TaskState::succeeded]);
+    counts.setFailed(counts_[TaskState::failed]);
+    counts.setCancelled(counts_[TaskState::cancelled]);
+    counts.setWorkerDied(counts_[TaskState::workerDied]);
+    counts.setTimedOut(counts_[TaskState::timedOut]);
+    counts.setRejected(counts_[TaskState::rejected]);
+    auto rows = snapshot.initWorkers(static_cast<unsigned>(workerCount_));
+    unsigned i = 0;
+    for (const WorkerRecord& worker : workers_) {
+        if (!worker.live) continue;
+        auto row = rows[i++];
+        row.setWorkerId(worker.identity);
+        capabilitiesToWire(worker.capabilities, row.initCapabilities(static_cast<unsigned>(worker.capabilities.size())));
+        row.setQueueSize(worker.queueSize);
+        row.setAssigned(worker.assigned.size);
+        row.setQueued(worker.reportedQueued);
+        row.setRunning(worker.reportedRunning);
+        row.setCompleted(worker.reportedCompleted);
+        row.initResource().setCpuPermille(worker.resource.cpuPermille);
+        row.getResource().setRssBytes(worker.resource.rssBytes);
+        row.setLastHeartbeatAgeMs(ageMs(now_, worker.lastSeen));
+        row.setAdapterId(worker.adapterId);
+        row.setWorkerGroupId(worker.workerGroupId);
+        row.setPid(worker.pid);
+        row.setHostname(worker.hostname);
+    }
+    snapshot.initAdapters(0);
+    snapshot.initWorkerGroups(0);
+    snapshot.initScalingEvents(0);
+}
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,119 @@
+#include "scaler/scheduler/scheduler_server.h"
+
+#include <chrono>
+
+#include <capnp/message.h>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "scaler/process/shutdown_signal.h"
+#include "scaler/protocol/message_codec.h"
+#include "scaler/protocol/process_resources.h"
+#include "scaler/scheduler/batching_outbox.h"
+#include "scaler/scheduler/scheduler_core.h"
+
+namespace scaler::scheduler {
+namespace {
+constexpr auto kTickInterval = std::chrono::milliseconds(250);
+constexpr auto kSnapshotInterval = std::chrono::seconds(1);
+// Bounds one drain so timers and flushes still run under a flood of messages.
+constexpr int kMaxMessagesPerDrain = 20000;
+}  // namespace
+
+SchedulerServer::SchedulerServer(SchedulerConfig config) : config_(std::move(config)) {}
+
+void SchedulerServer::run() {
+    zmq::context_t context(1);
+    zmq::socket_t router(context, zmq::socket_type::router);
+    router.set(zmq::sockopt::router_mandatory, 1);
+    router.set(zmq::sockopt::router_handover, 1);  // a reconnecting peer with the same identity takes over
+    router.set(zmq::sockopt::sndhwm, 0);
+    router.set(zmq::sockopt::rcvhwm, 0);
+    router.set(zmq::sockopt::linger, 0);
+    router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config_.maxMessageBytes));
+    router.bind(config_.address);
+    zmq::socket_t monitor(context, zmq::socket_type::pub);
+    monitor.set(zmq::sockopt::linger, 0);
+    monitor.set(zmq::sockopt::sndhwm, 16);  // a slow monitor loses snapshots, never slows the scheduler
+    monitor.bind(config_.monitorAddress);
+    spdlog::info("scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} s{}",
+                 config_.address, config_.monitorAddress, config_.policy.toString(), config_.workerTimeoutSeconds,
+                 config_.clientTimeoutSeconds, config_.protectedMode ? ", protected" : "");
+
+    BatchingOutbox outbox(router);
+    SchedulerCore core(config_, outbox, std::chrono::steady_clock::now());
+    outbox.attachTaskTable(core.tasks());
+    FrameReader reader(config_.maxMessageBytes);
+    ProcessResourceSampler sampler;
+
+    auto nextTick = std::chrono::steady_clock::now() + kTickInterval;
+    auto nextSnapshot = std::chrono::steady_clock::now();
+    zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}};
+    std::string error;
+
+    const auto publishSnapshot = [&] {
+        capnp::MallocMessageBuilder builder;
+        auto snapshot = builder.initRoot<wire::Message>().initMonitorSnapshot();
+        core.writeSnapshot(snapshot);
+        const ResourceSample self = sampler.sample();
+        snapshot.initResource().setCpuPermille(self.cpuPermille);
+        snapshot.getResource().setRssBytes(self.rssBytes);
+        zmq::message_t frame = encodeFrame(builder);
+        (void)monitor.send(frame, zmq::send_flags::dontwait);
+    };
+
+    while (!stopRequested_ && !shutdownRequested() && !core.shutdownRequested()) {
+        const auto now = std::chrono::steady_clock::now();
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(nextTick, nextSnapshot) - now);
+        try {
+            zmq::poll(items, 1, std::max<std::chrono::milliseconds>(wait, std::chrono::milliseconds(0)));
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) throw;
+            continue;
+        }
+        core.setNow(std::chrono::steady_clock::now());
+        for (int n = 0; n < kMaxMessagesPerDrain; ++n) {
+            zmq::message_t identity;
+            if (!router.recv(identity, zmq::recv_flags::dontwait)) break;
+            zmq::message_t payload;
+            bool haveFrame = identity.more() && router.recv(payload, zmq::recv_flags::none).has_value();
+            bool extraFrames = false;
+            while (payload.more()) {  // only [identity, payload] is valid
+                extraFrames = true;
+                (void)router.recv(payload, zmq::recv_flags::none);
+            }
+            const std::string_view id(static_cast<const char*>(identity.data()), identity.size());
+            if (!haveFrame || extraFrames) {
+                spdlog::warn("dropped a message from '{}': expected exactly one frame", id);
+                continue;
+            }
+            if (!reader.load(payload, error)) {
+                spdlog::warn("dropped a message from '{}': {}", id, error);
+                continue;
+            }
+            core.onMessage(id, reader.root());
+        }
+        core.dispatch();
+        outbox.flush();
+
+        const auto after = std::chrono::steady_clock::now();
+        if (after >= nextTick) {
+            core.setNow(after);
+            core.onTick();
+            core.dispatch();
+            outbox.flush();
+            nextTick = after + kTickInterval;
+        }
+        if (after >= nextSnapshot) {
+            publishSnapshot();
+            nextSnapshot = after + kSnapshotInterval;
+        }
+    }
+    outbox.flush();
+    publishSnapshot();
+    spdlog::info("scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued",
+                 core.counts()[TaskState::succeeded], core.counts()[TaskState::failed],
+                 core.counts()[TaskState::cancelled], core.queuedTasks());
+}
+
+}  // namespace scaler::scheduler
