@@ -1,0 +1,65 @@
+#pragma once
+// The C++ client: submit tasks to a scaler_scheduler and collect their results.
+//
+//     scaler::Client client("tcp://127.0.0.1:8516");
+//     scaler::Future f = client.submit("echo", "hello");
+//     std::string result = f.get();
+//
+// Thread-safe. A background I/O thread owns the connection, batches submissions (many tasks per message)
+// and keeps heartbeats going.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "scaler/client/errors.h"
+#include "scaler/client/future.h"
+#include "scaler/protocol/exec_payload.h"
+
+namespace scaler {
+
+struct ClientOptions {
+    double heartbeatIntervalSeconds = 2;
+    // Pending futures fail with SchedulerUnreachableError after this long without hearing the scheduler.
+    double timeoutSeconds = 60;
+    // The constructor throws SchedulerUnreachableError if the scheduler does not answer within this.
+    double connectTimeoutSeconds = 30;
+    std::string name;  // part of the client's identity, for logs
+};
+
+struct SubmitOptions {
+    std::string capabilities;  // the reference's syntax: "gpu" or "linux,gpu=1"; empty: any worker
+    double timeoutSeconds = 0;  // from submission to result; 0: none
+};
+
+class Client {
+public:
+    explicit Client(const std::string& address, ClientOptions options = {});
+    ~Client();  // disconnects
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    // Throws std::invalid_argument for bad capabilities, SchedulerUnreachableError once disconnected.
+    Future submit(const std::string& function, std::string payload, const SubmitOptions& options = {});
+    // A command task: runs argv on a worker; decode the result with decodeExecResult(future.get()).
+    Future submitExec(const std::vector<std::string>& argv, const SubmitOptions& options = {});
+    std::vector<Future> map(const std::string& function, const std::vector<std::string>& payloads,
+                            const SubmitOptions& options = {});
+    // Results in order; throws the first failure.
+    static std::vector<std::string> gather(const std::vector<Future>& futures);
+
+    // Leaves: the scheduler cancels this client's unfinished tasks; their futures fail with
+    // TaskCancelledError. Idempotent.
+    void disconnect();
+    // Asks the scheduler to shut the cluster down, then disconnects. Throws scaler::Error when the
+    // scheduler is protected.
+    void shutdown();
+
+    const std::string& identity() const;
+    size_t pendingTasks() const;
+
+private:
+    std::shared_ptr<detail::ClientCore> core_;
+};
+
+}  // namespace scaler

@@ -1,0 +1,48 @@
+#pragma once
+// What a task's future throws. All derive from scaler::Error.
+
+#include <stdexcept>
+#include <string>
+
+namespace scaler {
+
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The task's function raised; what() is the remote message.
+class TaskFailedError : public Error {
+public:
+    using Error::Error;
+};
+
+// The workers running the task died more often than the scheduler's retry limit.
+class WorkerDiedError : public Error {
+public:
+    using Error::Error;
+};
+
+class TaskCancelledError : public Error {
+public:
+    using Error::Error;
+};
+
+class TaskTimeoutError : public Error {
+public:
+    using Error::Error;
+};
+
+// The scheduler refused the task (full queue, duplicate id, invalid capabilities).
+class TaskRejectedError : public Error {
+public:
+    using Error::Error;
+};
+
+// No answer from the scheduler within the client's timeout, or it lost this client's state.
+class SchedulerUnreachableError : public Error {
+public:
+    using Error::Error;
+};
+
+}  // namespace scaler

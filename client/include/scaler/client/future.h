@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace scaler {
+
+namespace detail {
+struct FutureState;
+class ClientCore;
+}  // namespace detail
+
+// The eventual result of one task. Copies share the same state. Thread-safe.
+class Future {
+public:
+    Future() = default;
+
+    uint64_t id() const;
+    bool valid() const { return state_ != nullptr; }
+    bool ready() const;
+    void wait() const;
+    // True when the task finished (in any way) within the time.
+    bool wait_for(std::chrono::duration<double> timeout) const;
+    // The result bytes; throws TaskFailedError, WorkerDiedError, TaskCancelledError, TaskTimeoutError,
+    // TaskRejectedError or SchedulerUnreachableError.
+    std::string get() const;
+    // Asks the scheduler to cancel and waits for its answer: true when the task was cancelled, false when
+    // it had already finished or its worker could not stop it (its result then arrives as usual).
+    bool cancel() const;
+    // Runs `callback` once the task has finished: at once if it has, otherwise on the client's I/O thread.
+    void then(std::function<void(const Future&)> callback) const;
+    // Wall time the worker spent running the task, when it reported one.
+    std::chrono::microseconds duration() const;
+
+private:
+    friend class detail::ClientCore;
+    Future(std::shared_ptr<detail::FutureState> state, std::weak_ptr<detail::ClientCore> client)
+        : state_(std::move(state)), client_(std::move(client)) {}
+    std::shared_ptr<detail::FutureState> state_;
+    std::weak_ptr<detail::ClientCore> client_;
+};
+
+}  // namespace scaler

@@ -1,0 +1,46 @@
+#include "scaler/client/client.h"
+
+#include "client_core.h"
+
+namespace scaler {
+
+Client::Client(const std::string& address, ClientOptions options)
+    : core_(std::make_shared<detail::ClientCore>(address, std::move(options))) {
+    core_->start();
+}
+
+Client::~Client() {
+    try {
+        core_->close(false);
+    } catch (...) {
+        // a destructor must not throw; disconnect() reports errors to callers who want them
+    }
+}
+
+Future Client::submit(const std::string& function, std::string payload, const SubmitOptions& options) {
+    return core_->submit(function, std::move(payload), options);
+}
+
+Future Client::submitExec(const std::vector<std::string>& argv, const SubmitOptions& options) {
+    if (argv.empty()) throw std::invalid_argument("exec needs a program to run");
+    return core_->submit("exec", encodeExecRequest({argv, {}, {}}), options);
+}
+
+std::vector<Future> Client::map(const std::string& function, const std::vector<std::string>& payloads,
+                                const SubmitOptions& options) {
+    return core_->submitMany(function, payloads, options);
+}
+
+std::vector<std::string> Client::gather(const std::vector<Future>& futures) {
+    std::vector<std::string> results;
+    results.reserve(futures.size());
+    for (const auto& future : futures) results.push_back(future.get());
+    return results;
+}
+
+void Client::disconnect() { core_->close(false); }
+void Client::shutdown() { core_->close(true); }
+const std::string& Client::identity() const { return core_->identity(); }
+size_t Client::pendingTasks() const { return core_->pending(); }
+
+}  // namespace scaler

@@ -1,0 +1,77 @@
+#pragma once
+// The client's connection: a DEALER owned by one I/O thread. User threads hand it work through a locked
+// queue and an eventfd; it answers through FutureStates.
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "future_state.h"
+#include "scaler/client/client.h"
+#include "scaler/protocol/capabilities.h"
+
+namespace scaler::detail {
+
+class ClientCore : public std::enable_shared_from_this<ClientCore> {
+public:
+    ClientCore(std::string address, ClientOptions options);
+    ~ClientCore();
+    // Starts the I/O thread and waits for the scheduler's first answer.
+    void start();
+
+    Future submit(const std::string& function, std::string payload, const SubmitOptions& options);
+    std::vector<Future> submitMany(const std::string& function, const std::vector<std::string>& payloads,
+                                   const SubmitOptions& options);
+    void requestCancel(uint64_t taskId);
+    void close(bool shutdownCluster);
+
+    const std::string& identity() const { return identity_; }
+    size_t pending() const { return pendingCount_.load(); }
+    double timeoutSeconds() const { return options_.timeoutSeconds; }
+
+private:
+    struct Submission {
+        std::shared_ptr<FutureState> state;
+        std::string function;
+        std::string payload;
+        CapabilityList capabilities;
+        uint32_t timeoutMs;
+    };
+    enum class CloseRequest { none, disconnect, shutdown };
+
+    void ioLoop();
+    void wake();
+    Future makeFuture(std::shared_ptr<FutureState> state);
+
+    const std::string address_;
+    const ClientOptions options_;
+    std::string identity_;
+    int eventFd_ = -1;
+    std::thread thread_;
+    std::atomic<uint64_t> nextTaskId_{1};
+    std::atomic<size_t> pendingCount_{0};
+
+    // handed from user threads to the I/O thread
+    std::mutex mutex_;
+    std::vector<Submission> submissions_;
+    std::vector<uint64_t> cancels_;
+    CloseRequest closeRequest_ = CloseRequest::none;
+    bool closed_ = false;
+
+    // connection status, for the constructor and shutdown()
+    std::mutex statusMutex_;
+    std::condition_variable statusChanged_;
+    bool connected_ = false;
+    bool ioFinished_ = false;
+    std::string fatalError_;
+    std::optional<bool> shutdownAccepted_;
+};
+
+}  // namespace scaler::detail

@@ -1,0 +1,46 @@
+#pragma once
+// Shared state behind a Future: filled by the client's I/O thread, read by user threads.
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace scaler::detail {
+
+enum class Outcome { success, failed, workerDied, cancelled, timedOut, rejected, unreachable };
+
+struct FutureState {
+    explicit FutureState(uint64_t taskId) : id(taskId) {}
+    const uint64_t id;
+    mutable std::mutex mutex;
+    std::condition_variable changed;
+    bool done = false;
+    Outcome outcome = Outcome::success;
+    std::string payload;
+    std::string error;
+    uint64_t durationUs = 0;
+    uint32_t cancelFailedAnswers = 0;
+    std::vector<std::function<void()>> callbacks;
+
+    // First completion wins; later ones (a result after a local timeout) are ignored.
+    void complete(Outcome result, std::string resultPayload, std::string resultError, uint64_t duration) {
+        std::vector<std::function<void()>> run;
+        {
+            std::lock_guard lock(mutex);
+            if (done) return;
+            done = true;
+            outcome = result;
+            payload = std::move(resultPayload);
+            error = std::move(resultError);
+            durationUs = duration;
+            run.swap(callbacks);
+        }
+        changed.notify_all();
+        for (auto& callback : run) callback();
+    }
+};
+
+}  // namespace scaler::detail

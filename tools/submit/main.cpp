@@ -1,0 +1,128 @@
+// scaler_submit: submit N tasks (or one command task), wait for all, print results or a JSON summary.
+// Exit 0 when all succeeded, 1 when any failed, 2 on usage errors.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "scaler/client/client.h"
+#include "scaler/process/command_line.h"
+
+namespace {
+
+std::string describe(const std::exception& e) {
+    if (dynamic_cast<const scaler::TaskFailedError*>(&e)) return std::string("failed: ") + e.what();
+    if (dynamic_cast<const scaler::WorkerDiedError*>(&e)) return std::string("worker died: ") + e.what();
+    if (dynamic_cast<const scaler::TaskCancelledError*>(&e)) return std::string("cancelled: ") + e.what();
+    if (dynamic_cast<const scaler::TaskTimeoutError*>(&e)) return std::string("timed out: ") + e.what();
+    if (dynamic_cast<const scaler::TaskRejectedError*>(&e)) return std::string("rejected: ") + e.what();
+    if (dynamic_cast<const scaler::SchedulerUnreachableError*>(&e)) return std::string("unreachable: ") + e.what();
+    return e.what();
+}
+
+void drawProgress(size_t done, size_t total) {
+    constexpr int kWidth = 40;
+    const int filled = total == 0 ? kWidth : static_cast<int>(kWidth * done / total);
+    std::fprintf(stderr, "\r[%-*s] %zu/%zu", kWidth, std::string(filled, '#').c_str(), done, total);
+    std::fflush(stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string address, function, payload, capabilities, loggingLevel = "WARNING";
+    size_t count = 1;
+    double timeout = 0, connectTimeout = 30;
+    bool json = false, exec = false, quiet = false;
+    std::vector<std::string> command;
+
+    CLI::App app{"scaler_submit: submit tasks to a scaler_scheduler and wait for their results", "scaler_submit"};
+    app.add_option("address", address, "Scheduler address, e.g. tcp://127.0.0.1:8516")->required();
+    auto* functionOption = app.add_option("--function,-f", function, "Function to run (noop, echo, sleep_ms, fail, or a plugin's)");
+    app.add_option("--payload", payload, "Payload for every task");
+    app.add_option("--count,-n", count, "Number of tasks")->check(CLI::Range(size_t{1}, size_t{100000000}))->capture_default_str();
+    app.add_option("--capabilities", capabilities, "Capabilities each task requires, e.g. \"gpu\"");
+    app.add_option("--timeout", timeout, "Per-task timeout in seconds (0: none)")->check(scaler::nonNegativeNumber())->capture_default_str();
+    app.add_option("--connect-timeout", connectTimeout, "Give up when the scheduler does not answer within this")->check(scaler::positiveNumber())->capture_default_str();
+    app.add_flag("--json", json, "Print one summary object instead of each result");
+    app.add_flag("--quiet,-q", quiet, "Print only the summary line");
+    auto* execFlag = app.add_flag("--exec", exec, "Run a command task: scaler_submit ADDRESS --exec -- PROGRAM ARGS...");
+    app.add_option("command", command, "Program and arguments, after --")->expected(-1);
+    functionOption->excludes(execFlag);
+    scaler::parseOrExit(app, argc, argv);
+    if (exec == command.empty()) {
+        std::cerr << "scaler_submit: error: " << (exec ? "--exec needs a program after --" : "a program was given without --exec") << "\n";
+        return 2;
+    }
+    if (!exec && function.empty()) {
+        std::cerr << "scaler_submit: error: --function or --exec is required\n";
+        return 2;
+    }
+    scaler::SubmitOptions options;
+    options.capabilities = capabilities;
+    options.timeoutSeconds = timeout;
+
+    try {
+        scaler::ClientOptions clientOptions;
+        clientOptions.connectTimeoutSeconds = connectTimeout;
+        clientOptions.name = "submit";
+        scaler::Client client(address, clientOptions);
+        const auto start = std::chrono::steady_clock::now();
+        std::vector<scaler::Future> futures;
+        if (exec) {
+            for (size_t i = 0; i < count; ++i) futures.push_back(client.submitExec(command, options));
+        } else {
+            futures = client.map(function, std::vector<std::string>(count, payload), options);
+        }
+        const bool progress = isatty(STDERR_FILENO) && count >= 100 && !json;
+        size_t succeeded = 0, failed = 0;
+        nlohmann::json errors = nlohmann::json::array();
+        for (size_t i = 0; i < futures.size(); ++i) {
+            try {
+                std::string result = futures[i].get();
+                if (exec) {
+                    // a command that exits non-zero counts as failed, as it would in a shell
+                    const scaler::ExecResult r = scaler::decodeExecResult(result);
+                    const bool ok = r.exitCode == 0;
+                    ok ? ++succeeded : ++failed;
+                    const std::string status = "exit code " + std::to_string(r.exitCode) +
+                                               (r.signal ? " (signal " + std::to_string(r.signal) + ")" : "");
+                    if (!ok && errors.size() < 20) errors.push_back(status);
+                    if (json || quiet) continue;
+                    std::cout << r.stdoutData;
+                    std::cerr << r.stderrData;
+                    if (!ok) std::cerr << status << "\n";
+                    continue;
+                }
+                ++succeeded;
+                if (!json && !quiet && !progress) std::cout << result << "\n";
+            } catch (const std::exception& e) {
+                ++failed;
+                if (errors.size() < 20) errors.push_back(describe(e));
+                if (!json) std::cerr << "task " << futures[i].id() << " " << describe(e) << "\n";
+            }
+            if (progress && (i % 97 == 0 || i + 1 == futures.size())) drawProgress(i + 1, futures.size());
+        }
+        if (progress) std::fprintf(stderr, "\n");
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (json) {
+            nlohmann::json summary{{"submitted", count}, {"succeeded", succeeded}, {"failed", failed},
+                                   {"seconds", seconds}, {"tasks_per_second", seconds > 0 ? count / seconds : 0.0}};
+            if (!errors.empty()) summary["errors"] = errors;
+            std::cout << summary.dump() << "\n";
+        } else if (quiet || count > 1) {
+            std::cerr << count << " submitted, " << succeeded << " succeeded, " << failed << " failed in " << seconds << " s\n";
+        }
+        client.disconnect();
+        return failed == 0 ? 0 : 1;
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "scaler_submit: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "scaler_submit: " << describe(e) << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,101 @@
+#include "snapshot_json.h"
+
+#include "scaler/protocol/capabilities.h"
+
+namespace scaler {
+namespace {
+
+std::string groupState(wire::WorkerGroupState state) {
+    switch (state) {
+        case wire::WorkerGroupState::STARTING: return "starting";
+        case wire::WorkerGroupState::RUNNING: return "running";
+        case wire::WorkerGroupState::DRAINING: return "draining";
+        case wire::WorkerGroupState::STOPPING: return "stopping";
+        case wire::WorkerGroupState::FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+std::string capabilities(capnp::List<wire::Capability>::Reader list) {
+    return formatCapabilities(capabilitiesFromWire(list));
+}
+
+}  // namespace
+
+nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
+    using nlohmann::json;
+    const auto t = s.getTasks();
+    json out{
+        {"timestamp_ms", s.getTimestampMs()},
+        {"scheduler_address", s.getSchedulerAddress().cStr()},
+        {"uptime_ms", s.getUptimeMs()},
+        {"scheduler", {{"cpu_permille", s.getResource().getCpuPermille()}, {"rss_bytes", s.getResource().getRssBytes()}}},
+        {"clients", s.getClients()},
+        {"allocate_policy", s.getAllocatePolicy().cStr()},
+        {"scaling_policy", s.getScalingPolicy().cStr()},
+        {"dropped_messages", s.getDroppedMessages()},
+        {"tasks",
+         {{"queued", t.getQueued()},
+          {"running", t.getRunning()},
+          {"cancelling", t.getCancelling()},
+          {"succeeded", t.getSucceeded()},
+          {"failed", t.getFailed()},
+          {"cancelled", t.getCancelled()},
+          {"worker_died", t.getWorkerDied()},
+          {"timed_out", t.getTimedOut()},
+          {"rejected", t.getRejected()}}},
+    };
+    json workers = json::array();
+    for (auto w : s.getWorkers()) {
+        workers.push_back({{"id", w.getWorkerId().cStr()},
+                           {"capabilities", capabilities(w.getCapabilities())},
+                           {"queue_size", w.getQueueSize()},
+                           {"assigned", w.getAssigned()},
+                           {"queued", w.getQueued()},
+                           {"running", w.getRunning()},
+                           {"done", w.getCompleted()},
+                           {"cpu_permille", w.getResource().getCpuPermille()},
+                           {"rss_bytes", w.getResource().getRssBytes()},
+                           {"last_heartbeat_age_ms", w.getLastHeartbeatAgeMs()},
+                           {"adapter_id", w.getAdapterId().cStr()},
+                           {"worker_group_id", w.getWorkerGroupId().cStr()},
+                           {"pid", w.getPid()},
+                           {"hostname", w.getHostname().cStr()}});
+    }
+    out["workers"] = workers;
+    json adapters = json::array();
+    for (auto a : s.getAdapters()) {
+        adapters.push_back({{"id", a.getAdapterId().cStr()},
+                            {"kind", a.getKind().cStr()},
+                            {"max_worker_groups", a.getMaxWorkerGroups()},
+                            {"workers_per_group", a.getWorkersPerGroup()},
+                            {"groups_in_use", a.getGroupsInUse()},
+                            {"capabilities", capabilities(a.getCapabilities())},
+                            {"last_heartbeat_age_ms", a.getLastHeartbeatAgeMs()}});
+    }
+    out["adapters"] = adapters;
+    json groups = json::array();
+    for (auto g : s.getWorkerGroups()) {
+        json ids = json::array();
+        for (auto id : g.getWorkerIds()) ids.push_back(id.cStr());
+        groups.push_back({{"id", g.getWorkerGroupId().cStr()},
+                          {"adapter_id", g.getAdapterId().cStr()},
+                          {"state", groupState(g.getState())},
+                          {"capabilities", capabilities(g.getCapabilities())},
+                          {"worker_ids", ids},
+                          {"age_ms", g.getAgeMs()}});
+    }
+    out["worker_groups"] = groups;
+    json events = json::array();
+    for (auto e : s.getScalingEvents()) {
+        events.push_back({{"timestamp_ms", e.getTimestampMs()},
+                          {"adapter_id", e.getAdapterId().cStr()},
+                          {"action", e.getAction().cStr()},
+                          {"worker_group_id", e.getWorkerGroupId().cStr()},
+                          {"reason", e.getReason().cStr()}});
+    }
+    out["scaling_events"] = events;
+    return out;
+}
+
+}  // namespace scaler

@@ -1,0 +1,12 @@
+#pragma once
+
+#include "scaler/worker/command_runner.h"
+#include "scaler/worker/function_registry.h"
+
+namespace scaler::worker {
+
+// noop, echo (returns its payload), sleep_ms (payload: milliseconds as text), fail (raises with the payload
+// as message), exec (payload: encodeExecRequest; result: encodeExecResult).
+void registerBuiltinFunctions(FunctionRegistry& registry, const CommandLimits& limits);
+
+}  // namespace scaler::worker

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "scaler/protocol/capabilities.h"
+
+namespace scaler::worker {
+
+struct WorkerConfig {
+    std::string schedulerAddress;
+    std::string capabilitiesText;
+    CapabilityList capabilities;
+    uint32_t queueSize = 1000;
+    double heartbeatIntervalSeconds = 2;
+    double deathTimeoutSeconds = 300;
+    double shutdownGraceSeconds = 30;
+    std::vector<std::string> plugins;
+    std::string name;  // default: the host name
+    std::string adapterId;
+    std::string workerGroupId;
+    size_t execOutputLimitBytes = 16u << 20;
+    std::string loggingLevel = "INFO";
+};
+
+void addWorkerOptions(CLI::App& app, WorkerConfig& config);
+// Throws std::invalid_argument naming the bad value.
+void finishWorkerConfig(WorkerConfig& config);
+
+}  // namespace scaler::worker

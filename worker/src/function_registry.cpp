@@ -1,0 +1,42 @@
+#include "scaler/worker/function_registry.h"
+
+#include <algorithm>
+#include <thread>
+
+namespace scaler {
+
+void TaskContext::throwIfStopRequested() const {
+    if (cancelled()) throw TaskInterrupted("task cancelled");
+    if (timedOut()) throw TaskInterrupted("task timed out");
+}
+
+void TaskContext::sleepFor(std::chrono::nanoseconds duration) const {
+    const auto until = Clock::now() + duration;
+    // short sleeps sleep once; long ones poll the flags every 10 ms
+    while (true) {
+        throwIfStopRequested();
+        const auto now = Clock::now();
+        if (now >= until) return;
+        std::this_thread::sleep_for(std::min<Clock::duration>(until - now, std::chrono::milliseconds(10)));
+    }
+}
+
+void FunctionRegistry::add(const std::string& name, TaskFunction function) {
+    if (name.empty()) throw std::invalid_argument("function name must not be empty");
+    if (!functions_.emplace(name, std::move(function)).second) {
+        throw std::invalid_argument("function '" + name + "' is registered twice");
+    }
+}
+
+const TaskFunction* FunctionRegistry::find(std::string_view name) const {
+    auto it = functions_.find(name);
+    return it == functions_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> FunctionRegistry::names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, _] : functions_) out.push_back(name);
+    return out;
+}
+
+}  // namespace scaler

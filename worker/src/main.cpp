@@ -1,0 +1,36 @@
+// scaler_worker: connects to a scheduler and runs the tasks it is given.
+#include <exception>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "scaler/process/command_line.h"
+#include "scaler/process/shutdown_signal.h"
+#include "scaler/worker/builtin_functions.h"
+#include "scaler/worker/plugin_loader.h"
+#include "scaler/worker/worker_agent.h"
+
+int main(int argc, char** argv) {
+    using namespace scaler;
+    worker::WorkerConfig config;
+    CLI::App app{"scaler_worker: runs tasks from a scaler_scheduler", "scaler_worker"};
+    worker::addWorkerOptions(app, config);
+    parseOrExit(app, argc, argv);
+    FunctionRegistry registry;
+    try {
+        worker::finishWorkerConfig(config);
+        worker::registerBuiltinFunctions(registry, {config.execOutputLimitBytes, std::chrono::milliseconds(2000)});
+        for (const auto& plugin : config.plugins) worker::loadPlugin(plugin, registry);
+    } catch (const std::exception& e) {
+        std::cerr << "scaler_worker: error: " << e.what() << "\n";
+        return 2;
+    }
+    setupLogging("worker", config.loggingLevel);
+    installShutdownSignalHandlers();
+    try {
+        return worker::WorkerAgent(config, registry).run();
+    } catch (const std::exception& e) {
+        spdlog::critical("worker failed: {}", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,45 @@
+#include "scaler/worker/worker_config.h"
+
+#include "scaler/process/command_line.h"
+#include "scaler/protocol/address.h"
+
+namespace scaler::worker {
+
+void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
+    addCommonOptions(app, "worker", config.loggingLevel);
+    app.add_option("scheduler_address", config.schedulerAddress, "Scheduler address, e.g. tcp://127.0.0.1:8516")
+        ->required();
+    app.add_option("--per-worker-capabilities", config.capabilitiesText,
+                   "Capabilities this worker offers, e.g. \"linux,gpu=2\"");
+    app.add_option("--per-worker-task-queue-size", config.queueSize,
+                   "Tasks the scheduler may hand this worker at once (running + queued)")
+        ->check(CLI::Range(1u, 1000000u))
+        ->capture_default_str();
+    app.add_option("--heartbeat-interval-seconds", config.heartbeatIntervalSeconds, "Heartbeat period")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--death-timeout-seconds", config.deathTimeoutSeconds,
+                   "Exit after this long without hearing from the scheduler")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--shutdown-grace-seconds", config.shutdownGraceSeconds,
+                   "On SIGTERM, how long the running task may finish before it is returned to the scheduler")
+        ->check(nonNegativeNumber())
+        ->capture_default_str();
+    app.add_option("--load", config.plugins, "Plugin shared library with task functions (repeatable)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--worker-name", config.name, "Name inside the worker's identity (default: host name)");
+    app.add_option("--adapter-id", config.adapterId, "Set by a worker adapter: the adapter that started this worker");
+    app.add_option("--worker-group-id", config.workerGroupId, "Set by a worker adapter: this worker's group");
+    app.add_option("--exec-output-limit-bytes", config.execOutputLimitBytes,
+                   "Per stream, output of exec tasks kept beyond which it is truncated")
+        ->check(CLI::Range(size_t{0}, size_t{1} << 30))
+        ->capture_default_str();
+}
+
+void finishWorkerConfig(WorkerConfig& config) {
+    parseAddress(config.schedulerAddress);
+    config.capabilities = parseCapabilities(config.capabilitiesText);
+}
+
+}  // namespace scaler::worker
