@@ -10,6 +10,7 @@
 
 #include "scaler/client/client.h"
 #include "scaler/process/command_line.h"
+#include "scaler/protocol/capabilities.h"
 
 namespace {
 
@@ -59,6 +60,12 @@ int main(int argc, char** argv) {
     }
     if (!exec && function.empty()) {
         std::cerr << "scaler_submit: error: --function or --exec is required\n";
+        return 2;
+    }
+    try {
+        scaler::parseCapabilities(capabilities);  // before connecting: a usage error, not a task failure
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "scaler_submit: error: --capabilities: " << e.what() << "\n";
         return 2;
     }
     scaler::SubmitOptions options;

@@ -100,13 +100,14 @@ void TaskExecutor::loop() {
             busy_ = true;
         }
         ExecutorOutcome outcome = execute(task);
+        ++completed_;
+        // publish before reporting idle, so whoever sees running() == false also finds the outcome
+        publish(std::move(outcome));
         {
             std::lock_guard lock(mutex_);
             runningHandle_.reset();
             busy_ = false;
         }
-        ++completed_;
-        publish(std::move(outcome));
     }
 }
 

@@ -97,6 +97,7 @@ int WorkerAgent::run() {
         for (const auto& outcome : outcomes) {
             if (outcome.kind == ExecutorOutcome::Kind::result) {
                 ++results;
+                cancelsAwaitingOutcome.erase(outcome.handle);  // the result overtook the cancel
             } else if (cancelsAwaitingOutcome.erase(outcome.handle) > 0) {
                 confirms.emplace_back(outcome.handle, wire::CancelConfirmKind::CANCELLED);
             }
@@ -178,7 +179,10 @@ int WorkerAgent::run() {
             case wire::Message::PROTOCOL_ERROR: {
                 const auto error = message.getProtocolError();
                 if (error.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
-                    sendHeartbeat();  // the scheduler restarted and does not know us yet
+                    // The scheduler restarted and does not know us: register again. Not while leaving: a
+                    // late confirmation answered after our disconnect would re-register a worker that is
+                    // about to exit, and tasks given to it would wait for the worker timeout.
+                    if (phase == Phase::serving) sendHeartbeat();
                     return;
                 }
                 spdlog::critical("scheduler refused this worker: {}", error.getMessage().cStr());

@@ -1,0 +1,91 @@
+// The binaries' command lines: bad input exits 2 with one line naming the bad value.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_cluster.h"
+
+using namespace scaler::testing;
+
+namespace {
+
+struct ProgramRun {
+    int exitCode;
+    std::string output;
+};
+
+ProgramRun run(std::vector<std::string> args) {
+    const std::string log = tempDir() + "/out.log";
+    ChildProcess process(std::move(args), log);
+    const int status = process.waitExit(std::chrono::seconds(60));
+    return {status == -1 ? -1 : WEXITSTATUS(status), process.log()};
+}
+
+}  // namespace
+
+TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
+    const std::string address = "tcp://127.0.0.1:" + std::to_string(pickFreePortPair());
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{binary("scaler_scheduler"), address, "--policy-content", "allocate=best; scaling=no"}, "'best'"},
+        {{binary("scaler_scheduler"), address, "--policy-content", "allocate=capability; scaling=wild"}, "'wild'"},
+        {{binary("scaler_scheduler"), address, "--policy-content", "allocate=capability; scaling=no; x=1"}, "'x'"},
+        {{binary("scaler_scheduler"), address, "--worker-timeout-seconds", "-5"}, "'-5'"},
+        {{binary("scaler_scheduler"), "localhost:1234"}, "localhost:1234"},
+        {{binary("scaler_scheduler"), address, "--no-such-flag"}, "--no-such-flag"},
+        {{binary("scaler_worker"), address, "--per-worker-capabilities", "gpu=lots"}, "'lots'"},
+        {{binary("scaler_worker"), address, "--per-worker-task-queue-size", "0"}, "0"},
+        {{binary("scaler_worker"), address, "--load", "/nonexistent/plugin.so"}, "/nonexistent/plugin.so"},
+        {{binary("scaler_submit"), address}, "--function"},
+        {{binary("scaler_submit"), address, "-f", "echo", "--capabilities", "a=b"}, "'b'"},
+        {{binary("scaler_top"), "nonsense"}, "nonsense"},
+    };
+    for (const auto& [args, expected] : cases) {
+        const ProgramRun r = run(args);
+        EXPECT_EQ(r.exitCode, 2) << args[0] << " " << args.back() << ": " << r.output;
+        EXPECT_NE(r.output.find(expected), std::string::npos) << "expected '" << expected << "' in: " << r.output;
+    }
+}
+
+TEST(CommandLine, HelpExitsZero) {
+    for (const char* name : {"scaler_scheduler", "scaler_worker", "scaler_submit", "scaler_top"}) {
+        const ProgramRun r = run({binary(name), "--help"});
+        EXPECT_EQ(r.exitCode, 0) << name;
+        EXPECT_NE(r.output.find("Usage"), std::string::npos) << name;
+    }
+}
+
+TEST(CommandLine, SubmitPrintsAJsonSummaryAndExitCodes) {
+    TestCluster cluster;
+    cluster.addWorker();
+    ProgramRun ok = run({binary("scaler_submit"), cluster.address(), "-f", "echo", "--payload", "x", "-n", "50", "--json"});
+    EXPECT_EQ(ok.exitCode, 0) << ok.output;
+    const auto summary = nlohmann::json::parse(ok.output.substr(ok.output.find('{')));
+    EXPECT_EQ(summary["submitted"], 50);
+    EXPECT_EQ(summary["succeeded"], 50);
+    EXPECT_EQ(summary["failed"], 0);
+    EXPECT_TRUE(summary.contains("seconds"));
+    ProgramRun failed = run({binary("scaler_submit"), cluster.address(), "-f", "fail", "-n", "2", "--json"});
+    EXPECT_EQ(failed.exitCode, 1);
+    ProgramRun exec = run({binary("scaler_submit"), cluster.address(), "--exec", "--", "sh", "-c", "echo hi; exit 3"});
+    EXPECT_EQ(exec.exitCode, 1);
+    EXPECT_NE(exec.output.find("hi"), std::string::npos);
+    EXPECT_NE(exec.output.find("exit code 3"), std::string::npos);
+}
+
+TEST(CommandLine, TopOnceJsonPrintsASnapshotOrFailsClearly) {
+    TestCluster cluster;
+    cluster.addWorker({"--per-worker-capabilities", "linux"});
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    ProgramRun r = run({binary("scaler_top"), cluster.monitorAddress(), "--once", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    const auto snapshot = nlohmann::json::parse(r.output);
+    for (const char* key : {"tasks", "workers", "adapters", "worker_groups", "scaling_events"}) {
+        EXPECT_TRUE(snapshot.contains(key)) << key;
+    }
+    EXPECT_EQ(snapshot["workers"][0]["capabilities"], "linux");
+    ProgramRun none = run({binary("scaler_top"), "tcp://127.0.0.1:" + std::to_string(pickFreePortPair()), "--once", "--json",
+                    "--timeout", "0.5"});
+    EXPECT_EQ(none.exitCode, 1);
+    EXPECT_NE(none.output.find("no snapshot"), std::string::npos);
+}

@@ -1,0 +1,120 @@
+// Processes dying and misbehaving while work is in flight.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+
+#include <capnp/message.h>
+#include <zmq.hpp>
+
+#include "scaler/client/client.h"
+#include "scaler/protocol/message_codec.h"
+#include "test_cluster.h"
+
+using namespace scaler;
+using namespace scaler::testing;
+
+namespace {
+size_t lineCount(const std::string& path) {
+    std::ifstream in(path);
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+}
+}  // namespace
+
+TEST(Faults, KilledWorkerTaskCompletesExactlyOnceElsewhere) {
+    TestCluster cluster({"--worker-timeout-seconds", "2"});
+    auto& first = cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client client(cluster.address());
+    const std::string marker = tempDir() + "/starts";
+    auto task = client.submitExec({"sh", "-c", "echo start >> " + marker + "; sleep 2; echo $PPID"});
+    ASSERT_TRUE(waitUntil([&] { return lineCount(marker) == 1; }));
+    auto& second = cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(2));
+    first.signal(SIGKILL);
+    const ExecResult result = decodeExecResult(task.get());
+    EXPECT_EQ(result.stdoutData, std::to_string(second.pid()) + "\n");
+    EXPECT_EQ(lineCount(marker), 2u);  // ran twice: once on the killed worker, once to completion
+    // but delivered once (snapshots come every second: wait for one that includes the result)
+    EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["succeeded"] == 1; }));
+    EXPECT_EQ(cluster.snapshot()["workers"].size(), 1u);
+}
+
+TEST(Faults, TaskThatKeepsKillingItsWorkerFailsAfterTheRetryLimit) {
+    TestCluster cluster({"--worker-timeout-seconds", "1", "--max-task-retries", "2"});
+    std::vector<ChildProcess*> workers{&cluster.addWorker({"--load", pluginPath()})};
+    Client client(cluster.address());
+    auto doomed = client.submit("abort_worker", "");
+    // keep one worker alive: start a new one each time the current one dies
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            if (doomed.ready()) return true;
+            if (!workers.back()->running()) workers.push_back(&cluster.addWorker({"--load", pluginPath()}));
+            return false;
+        },
+        std::chrono::seconds(30)));
+    EXPECT_THROW(doomed.get(), WorkerDiedError);
+    EXPECT_EQ(workers.size(), 3u);  // two deaths, then a live worker stays
+    EXPECT_EQ(client.submit("echo", "rest of the workload").get(), "rest of the workload");
+}
+
+TEST(Faults, SigtermedWorkerHandsItsQueuedTasksBack) {
+    TestCluster cluster;
+    auto& first = cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client client(cluster.address());
+    std::vector<std::string> payloads(20, "200");
+    const auto futures = client.map("sleep_ms", payloads);
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"][0]["running"] == 1; }));
+    cluster.addWorker();
+    first.signal(SIGTERM);
+    EXPECT_EQ(first.waitExit(std::chrono::seconds(10)), 0);
+    EXPECT_EQ(Client::gather(futures), payloads);
+    EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["succeeded"] == 20; }));
+}
+
+TEST(Faults, GarbageOnTheSocketDoesNotStopTheScheduler) {
+    TestCluster cluster;
+    cluster.addWorker();
+    zmq::context_t context(1);
+    zmq::socket_t rogue(context, zmq::socket_type::dealer);
+    rogue.set(zmq::sockopt::linger, 0);
+    rogue.connect(cluster.address());
+    const std::string junk[] = {"", "x", std::string(64, '\xff'), std::string(4096, '\0')};
+    for (const auto& bytes : junk) rogue.send(zmq::buffer(bytes), zmq::send_flags::none);
+    // a well-formed result from a peer that never registered
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().initTaskResults(1)[0].setTaskId(0);
+    zmq::message_t forged = encodeFrame(builder);
+    rogue.send(forged, zmq::send_flags::none);
+    Client client(cluster.address());
+    EXPECT_EQ(client.submit("echo", "fine").get(), "fine");
+    EXPECT_TRUE(cluster.scheduler().running());
+    EXPECT_GE(cluster.snapshot()["dropped_messages"], 1);
+}
+
+TEST(Faults, WorkerExitsWhenTheSchedulerIsGone) {
+    TestCluster cluster;
+    auto& worker = cluster.addWorker({"--death-timeout-seconds", "1"});
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    cluster.scheduler().signal(SIGKILL);
+    const int status = worker.waitExit(std::chrono::seconds(15));
+    ASSERT_NE(status, -1);
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+}
+
+TEST(Faults, PendingFuturesFailWhenTheSchedulerDies) {
+    TestCluster cluster;
+    cluster.addWorker();
+    ClientOptions options;
+    options.timeoutSeconds = 2;
+    options.heartbeatIntervalSeconds = 0.5;
+    Client client(cluster.address(), options);
+    auto pending = client.submit("sleep_ms", "60000");
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["running"] == 1; }));
+    cluster.scheduler().signal(SIGKILL);
+    EXPECT_THROW(pending.get(), SchedulerUnreachableError);
+}

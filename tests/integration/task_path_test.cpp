@@ -1,0 +1,159 @@
+// The task path end to end: real scheduler and worker processes, the real client, loopback ZeroMQ.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "scaler/client/client.h"
+#include "test_cluster.h"
+
+using namespace scaler;
+using namespace scaler::testing;
+
+TEST(TaskPath, TenThousandEchoTasksThroughTwoWorkersReturnExactlyTheirPayloads) {
+    TestCluster cluster;
+    cluster.addWorker();
+    cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(2));
+    Client client(cluster.address());
+    std::vector<std::string> payloads;
+    for (int i = 0; i < 10000; ++i) payloads.push_back("payload-" + std::to_string(i));
+    const auto futures = client.map("echo", payloads);
+    const auto results = Client::gather(futures);
+    ASSERT_EQ(results.size(), payloads.size());
+    EXPECT_EQ(results, payloads);
+    const auto snapshot = cluster.snapshot();
+    EXPECT_EQ(snapshot["tasks"]["succeeded"], 10000);
+    EXPECT_EQ(snapshot["tasks"]["queued"], 0);
+    // both workers did work
+    uint64_t busiest = 0;
+    for (const auto& w : snapshot["workers"]) busiest = std::max<uint64_t>(busiest, w["done"]);
+    EXPECT_LT(busiest, 10000u);
+}
+
+TEST(TaskPath, FailuresCarryTheRemoteMessageAndTheWorkerSurvives) {
+    TestCluster cluster;
+    cluster.addWorker();
+    Client client(cluster.address());
+    auto failing = client.submit("fail", "boom: disk full");
+    try {
+        failing.get();
+        FAIL() << "expected TaskFailedError";
+    } catch (const TaskFailedError& e) {
+        EXPECT_STREQ(e.what(), "boom: disk full");
+    }
+    EXPECT_THROW(client.submit("no_such_function", "").get(), TaskFailedError);
+    EXPECT_EQ(client.submit("echo", "still alive").get(), "still alive");
+}
+
+TEST(TaskPath, CommandTasksReturnExitCodeAndOutput) {
+    TestCluster cluster;
+    cluster.addWorker();
+    Client client(cluster.address());
+    const ExecResult r = decodeExecResult(client.submitExec({"sh", "-c", "echo out; echo err >&2; exit 4"}).get());
+    EXPECT_EQ(r.exitCode, 4);
+    EXPECT_EQ(r.stdoutData, "out\n");
+    EXPECT_EQ(r.stderrData, "err\n");
+}
+
+TEST(TaskPath, PluginFunctionsRun) {
+    TestCluster cluster;
+    cluster.addWorker({"--load", pluginPath()});
+    Client client(cluster.address());
+    EXPECT_EQ(client.submit("word_count", "three small words").get(), "3");
+    EXPECT_EQ(client.submit("reverse", "abc").get(), "cba");
+}
+
+TEST(TaskPath, CapabilityTaskWaitsForAGpuWorkerThenRunsThere) {
+    TestCluster cluster({"--policy-content", "allocate=capability; scaling=no"});
+    auto& cpu = cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client client(cluster.address());
+    // the task reports its worker: the parent of the shell is the worker process
+    SubmitOptions gpu;
+    gpu.capabilities = "gpu";
+    auto gpuTask = client.submitExec({"sh", "-c", "echo $PPID"}, gpu);
+    auto plainTask = client.submitExec({"sh", "-c", "echo $PPID"});
+    EXPECT_EQ(decodeExecResult(plainTask.get()).stdoutData, std::to_string(cpu.pid()) + "\n");
+    EXPECT_FALSE(gpuTask.wait_for(std::chrono::milliseconds(500)));  // queued, not failed
+    EXPECT_EQ(cluster.snapshot()["tasks"]["queued"], 1);
+    auto& gpuWorker = cluster.addWorker({"--per-worker-capabilities", "gpu=1,linux"});
+    EXPECT_EQ(decodeExecResult(gpuTask.get()).stdoutData, std::to_string(gpuWorker.pid()) + "\n");
+}
+
+TEST(TaskPath, CancelStopsARunningTaskAndFreesTheWorker) {
+    TestCluster cluster;
+    cluster.addWorker();
+    Client client(cluster.address());
+    auto sleeper = client.submit("sleep_ms", "60000");
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"][0]["running"] == 1; }));
+    EXPECT_TRUE(sleeper.cancel());
+    EXPECT_THROW(sleeper.get(), TaskCancelledError);
+    EXPECT_EQ(client.submit("echo", "next").get(), "next");
+    EXPECT_EQ(cluster.snapshot()["tasks"]["cancelled"], 1);
+}
+
+TEST(TaskPath, CancelOfAFinishedTaskReturnsFalse) {
+    TestCluster cluster;
+    cluster.addWorker();
+    Client client(cluster.address());
+    auto f = client.submit("echo", "x");
+    EXPECT_EQ(f.get(), "x");
+    EXPECT_FALSE(f.cancel());
+}
+
+TEST(TaskPath, ClientDisconnectCancelsItsTasks) {
+    TestCluster cluster;
+    cluster.addWorker({"--per-worker-task-queue-size", "2"});
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    {
+        Client leaving(cluster.address());
+        std::vector<Future> futures;
+        for (int i = 0; i < 5; ++i) futures.push_back(leaving.submit("sleep_ms", "60000"));
+        ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"][0]["running"] == 1; }));
+        leaving.disconnect();
+        for (auto& f : futures) EXPECT_THROW(f.get(), TaskCancelledError);
+    }
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["cancelled"] == 5; }));
+    Client next(cluster.address());
+    EXPECT_EQ(next.submit("echo", "free").get(), "free");
+}
+
+TEST(TaskPath, CallbacksAndTimeouts) {
+    TestCluster cluster;
+    cluster.addWorker();
+    Client client(cluster.address());
+    std::atomic<int> called{0};
+    auto f = client.submit("echo", "cb");
+    f.then([&](const Future& done) {
+        if (done.get() == "cb") ++called;
+    });
+    f.wait();
+    EXPECT_TRUE(waitUntil([&] { return called == 1; }, std::chrono::seconds(5)));
+    SubmitOptions quick;
+    quick.timeoutSeconds = 0.3;
+    EXPECT_THROW(client.submit("sleep_ms", "30000", quick).get(), TaskTimeoutError);
+    EXPECT_EQ(client.submit("echo", "after timeout").get(), "after timeout");
+}
+
+TEST(TaskPath, ShutdownIsRefusedWhenProtectedAndObeyedOtherwise) {
+    {
+        TestCluster cluster({"--protected"});
+        Client client(cluster.address());
+        EXPECT_THROW(client.shutdown(), Error);
+        EXPECT_TRUE(cluster.scheduler().running());
+    }
+    TestCluster cluster;
+    auto& worker = cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client client(cluster.address());
+    client.shutdown();
+    EXPECT_NE(cluster.scheduler().waitExit(std::chrono::seconds(10)), -1);
+    EXPECT_NE(worker.waitExit(std::chrono::seconds(10)), -1);
+}
+
+TEST(TaskPath, UnreachableSchedulerIsATypedError) {
+    ClientOptions options;
+    options.connectTimeoutSeconds = 0.5;
+    EXPECT_THROW(Client("tcp://127.0.0.1:" + std::to_string(pickFreePortPair()), options),
+                 SchedulerUnreachableError);
+}

@@ -1,0 +1,75 @@
+#pragma once
+// Real processes on loopback for integration tests: a scheduler on free ports, workers, and a monitor
+// subscriber. Everything a test starts is killed when the test ends.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace scaler::testing {
+
+using namespace std::chrono_literals;
+
+class ChildProcess {
+public:
+    ChildProcess(std::vector<std::string> args, const std::string& logPath);
+    ~ChildProcess();
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+
+    pid_t pid() const { return pid_; }
+    void signal(int sig) const;
+    // The exit status (as from waitpid) once the process ended, or -1 if it is still running at the deadline.
+    int waitExit(std::chrono::milliseconds timeout);
+    bool running();
+    const std::string& logPath() const { return logPath_; }
+    std::string log() const;
+
+private:
+    pid_t pid_ = -1;
+    bool reaped_ = false;
+    int status_ = 0;
+    std::string logPath_;
+};
+
+// Polls `condition` until true or the deadline; returns the last value.
+bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 20s);
+
+// A port P such that P and P + 2 (the monitor) were free when checked.
+uint16_t pickFreePortPair();
+
+std::string binary(const std::string& name);
+std::string pluginPath();
+std::string tempDir();
+
+class TestCluster {
+public:
+    explicit TestCluster(std::vector<std::string> schedulerArgs = {});
+    ~TestCluster();
+
+    const std::string& address() const { return address_; }
+    const std::string& monitorAddress() const { return monitorAddress_; }
+    ChildProcess& scheduler() { return *scheduler_; }
+
+    ChildProcess& addWorker(std::vector<std::string> args = {});
+    // The latest monitor snapshot as JSON (waits up to `timeout` for one).
+    nlohmann::json snapshot(std::chrono::milliseconds timeout = 5s);
+    // Waits until the scheduler reports `count` connected workers.
+    bool waitForWorkers(size_t count, std::chrono::milliseconds timeout = 20s);
+
+private:
+    std::string address_;
+    std::string monitorAddress_;
+    std::unique_ptr<ChildProcess> scheduler_;
+    std::vector<std::unique_ptr<ChildProcess>> workers_;
+    struct Monitor;
+    std::unique_ptr<Monitor> monitor_;
+};
+
+}  // namespace scaler::testing

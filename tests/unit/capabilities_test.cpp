@@ -1,0 +1,44 @@
+#include <gtest/gtest.h>
+
+#include "scaler/protocol/capabilities.h"
+
+using scaler::Capability;
+using scaler::CapabilityList;
+using scaler::parseCapabilities;
+
+TEST(Capabilities, ParsesTheReferenceSyntaxSortedByName) {
+    const CapabilityList caps = parseCapabilities(" linux , gpu=2 ");
+    ASSERT_EQ(caps.size(), 2u);
+    EXPECT_EQ(caps[0], (Capability{"gpu", 2}));
+    EXPECT_EQ(caps[1], (Capability{"linux", -1}));
+    EXPECT_EQ(scaler::formatCapabilities(caps), "gpu=2,linux");
+}
+
+TEST(Capabilities, EmptyTextIsNoCapabilities) { EXPECT_TRUE(parseCapabilities("  ").empty()); }
+
+TEST(Capabilities, RejectsBadItemsNamingThem) {
+    const auto message = [](const char* text) {
+        try {
+            parseCapabilities(text);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(message("gpu=x").find("'x'"), std::string::npos);
+    EXPECT_NE(message("gpu=-3").find("'-3'"), std::string::npos);
+    EXPECT_NE(message("=2").find("=2"), std::string::npos);
+    EXPECT_NE(message("gpu,,linux").find("empty"), std::string::npos);
+    EXPECT_NE(message("gpu,gpu=1").find("twice"), std::string::npos);
+    EXPECT_NE(message("g pu").find("g pu"), std::string::npos);
+}
+
+TEST(Capabilities, SubsetIsByNamesOnly) {
+    const auto worker = parseCapabilities("gpu=1,linux");
+    EXPECT_TRUE(scaler::capabilityNamesSubset(parseCapabilities(""), worker));
+    EXPECT_TRUE(scaler::capabilityNamesSubset(parseCapabilities("gpu=4"), worker));
+    EXPECT_TRUE(scaler::capabilityNamesSubset(parseCapabilities("linux,gpu"), worker));
+    EXPECT_FALSE(scaler::capabilityNamesSubset(parseCapabilities("windows"), worker));
+    EXPECT_FALSE(scaler::capabilityNamesSubset(parseCapabilities("gpu,windows"), worker));
+    EXPECT_FALSE(scaler::capabilityNamesSubset(parseCapabilities("gpu"), parseCapabilities("")));
+}

@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "scaler/scheduler/scheduler_config.h"
+
+namespace {
+
+scaler::scheduler::SchedulerConfig parse(std::vector<std::string> args) {
+    scaler::scheduler::SchedulerConfig config;
+    CLI::App app;
+    scaler::scheduler::addSchedulerOptions(app, config);
+    std::vector<const char*> argv{"scaler_scheduler"};
+    for (const auto& a : args) argv.push_back(a.c_str());
+    app.parse(static_cast<int>(argv.size()), argv.data());
+    scaler::scheduler::finishSchedulerConfig(config);
+    return config;
+}
+
+std::string writeToml(const std::string& text) {
+    const std::string path = ::testing::TempDir() + "/scheduler_config_test.toml";
+    std::ofstream(path) << text;
+    return path;
+}
+
+}  // namespace
+
+TEST(SchedulerConfig, DefaultsMatchTheReference) {
+    const auto c = parse({"tcp://127.0.0.1:9000"});
+    EXPECT_EQ(c.workerTimeoutSeconds, 60);
+    EXPECT_EQ(c.clientTimeoutSeconds, 60);
+    EXPECT_FALSE(c.protectedMode);
+    EXPECT_EQ(c.policy.allocate, "even_load");
+    EXPECT_EQ(c.monitorAddress, "tcp://127.0.0.1:9002");
+}
+
+TEST(SchedulerConfig, CommandLineOverTomlOverDefaults) {
+    const std::string toml = writeToml(
+        "[scheduler]\nworker_timeout_seconds = 7\nclient-timeout-seconds = 8\nprotected = true\n"
+        "policy_content = \"allocate=capability; scaling=no\"\n[worker]\nunrelated = 1\n");
+    const auto c = parse({"tcp://127.0.0.1:9000", "--config", toml, "--worker-timeout-seconds", "3"});
+    EXPECT_EQ(c.workerTimeoutSeconds, 3);  // command line wins
+    EXPECT_EQ(c.clientTimeoutSeconds, 8);  // from TOML
+    EXPECT_TRUE(c.protectedMode);
+    EXPECT_EQ(c.policy.allocate, "capability");
+    EXPECT_EQ(c.loadBalanceSeconds, 1);  // default
+}
+
+TEST(SchedulerConfig, AddressMayComeFromToml) {
+    const std::string toml = writeToml("[scheduler]\naddress = \"tcp://127.0.0.1:9100\"\n");
+    EXPECT_EQ(parse({"--config", toml}).address, "tcp://127.0.0.1:9100");
+}
+
+TEST(SchedulerConfig, UnknownTomlKeyIsAnError) {
+    const std::string toml = writeToml("[scheduler]\nworker_timeout = 7\n");
+    EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--config", toml}), CLI::ConfigError);
+}
+
+TEST(SchedulerConfig, BadValuesAreErrors) {
+    EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--worker-timeout-seconds", "0"}), CLI::ValidationError);
+    EXPECT_THROW(parse({"127.0.0.1:9000"}), std::invalid_argument);
+    EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--policy-content", "allocate=x; scaling=no"}),
+                 std::invalid_argument);
+}

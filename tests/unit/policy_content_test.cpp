@@ -1,0 +1,28 @@
+#include <gtest/gtest.h>
+
+#include "scaler/scheduler/policy_content.h"
+
+using scaler::scheduler::parsePolicyContent;
+
+TEST(PolicyContent, ParsesBothKeys) {
+    const auto p = parsePolicyContent(" allocate = capability ;scaling=no ");
+    EXPECT_EQ(p.allocate, "capability");
+    EXPECT_EQ(p.scaling, "no");
+    EXPECT_EQ(parsePolicyContent("allocate=even_load; scaling=no").allocate, "even_load");
+}
+
+TEST(PolicyContent, RejectsUnknownKeysAndValuesNamingThem) {
+    const auto message = [](const char* text) {
+        try {
+            parsePolicyContent(text);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(message("allocate=fastest; scaling=no").find("'fastest'"), std::string::npos);
+    EXPECT_NE(message("allocate=capability; scaling=magic").find("'magic'"), std::string::npos);
+    EXPECT_NE(message("allocate=capability; scaling=no; colour=red").find("'colour'"), std::string::npos);
+    EXPECT_NE(message("allocate=capability").find("scaling"), std::string::npos);
+    EXPECT_NE(message("allocate capability; scaling=no").find("key=value"), std::string::npos);
+}

@@ -1,0 +1,492 @@
+// SchedulerCore without sockets: messages in, recorded sends out, time injected.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include <capnp/message.h>
+
+#include "scaler/protocol/wire_bytes.h"
+#include "scaler/scheduler/scheduler_core.h"
+
+using namespace scaler;
+using namespace scaler::scheduler;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct SentTask {
+    std::string worker;
+    uint64_t handle;
+};
+struct SentResult {
+    std::string client;
+    uint64_t taskId;
+    wire::TaskResultStatus status;
+    std::string payload;
+    std::string error;
+};
+struct SentCancel {
+    std::string worker;
+    uint64_t handle;
+    bool force;
+};
+struct SentConfirm {
+    std::string client;
+    uint64_t taskId;
+    wire::CancelConfirmKind kind;
+};
+
+class RecordingOutbox : public SchedulerOutbox {
+public:
+    std::map<PeerId, std::string> peers;
+    std::vector<SentTask> tasks;
+    std::vector<SentResult> results;
+    std::vector<SentCancel> cancels;
+    std::vector<SentConfirm> confirms;
+    std::vector<std::pair<std::string, wire::ProtocolErrorCode>> errors;
+    std::vector<std::string> shutdowns;
+    std::vector<bool> shutdownResponses;
+    int echoes = 0;
+
+    void peerRegistered(PeerId peer, const std::string& identity) override { peers[peer] = identity; }
+    void peerReleased(PeerId peer) override { peers.erase(peer); }
+    void sendTask(PeerId worker, uint64_t handle) override { tasks.push_back({peers.at(worker), handle}); }
+    void sendTaskCancel(PeerId worker, uint64_t handle, bool force) override {
+        cancels.push_back({peers.at(worker), handle, force});
+    }
+    void sendWorkerHeartbeatEcho(PeerId) override { ++echoes; }
+    void sendDisconnectResponse(PeerId) override {}
+    void sendSchedulerShutdown(PeerId worker) override { shutdowns.push_back(peers.at(worker)); }
+    void sendTaskResult(PeerId client, uint64_t id, wire::TaskResultStatus status, std::string_view payload,
+                        std::string_view error, uint64_t) override {
+        results.push_back({peers.at(client), id, status, std::string(payload), std::string(error)});
+    }
+    void sendTaskCancelConfirm(PeerId client, uint64_t id, wire::CancelConfirmKind kind) override {
+        confirms.push_back({peers.at(client), id, kind});
+    }
+    void sendClientHeartbeatEcho(PeerId) override { ++echoes; }
+    void sendClientShutdownResponse(PeerId, bool accepted) override { shutdownResponses.push_back(accepted); }
+    void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code, std::string_view) override {
+        errors.emplace_back(std::string(identity), code);
+    }
+};
+
+class SchedulerCoreTest : public ::testing::Test {
+protected:
+    void SetUp() override { make("allocate=capability; scaling=no"); }
+
+    void make(const std::string& policy, int maxRetries = 3) {
+        config.policyContentText = policy;
+        config.policy = parsePolicyContent(policy);
+        config.maxTaskRetries = maxRetries;
+        config.workerTimeoutSeconds = 10;
+        config.clientTimeoutSeconds = 10;
+        core = std::make_unique<SchedulerCore>(config, outbox, now);
+    }
+
+    void deliver(const std::string& from, capnp::MallocMessageBuilder& builder) {
+        core->setNow(now);
+        core->onMessage(from, builder.getRoot<wire::Message>().asReader());
+        core->dispatch();
+    }
+
+    void clientHeartbeat(const std::string& client, uint32_t version = wire::PROTOCOL_VERSION) {
+        capnp::MallocMessageBuilder b;
+        b.initRoot<wire::Message>().initClientHeartbeat().setProtocolVersion(version);
+        deliver(client, b);
+    }
+
+    void workerHeartbeat(const std::string& worker, const std::string& caps = "", uint32_t queueSize = 10) {
+        capnp::MallocMessageBuilder b;
+        auto hb = b.initRoot<wire::Message>().initWorkerHeartbeat();
+        hb.setProtocolVersion(wire::PROTOCOL_VERSION);
+        hb.setQueueSize(queueSize);
+        const auto list = parseCapabilities(caps);
+        capabilitiesToWire(list, hb.initCapabilities(static_cast<unsigned>(list.size())));
+        deliver(worker, b);
+    }
+
+    void submit(const std::string& client, uint64_t id, const std::string& payload = "p",
+                const std::string& caps = "") {
+        capnp::MallocMessageBuilder b;
+        auto task = b.initRoot<wire::Message>().initTasks(1)[0];
+        task.setTaskId(id);
+        task.setFunctionName("echo");
+        task.setPayload(asData(payload));
+        const auto list = parseCapabilities(caps);
+        capabilitiesToWire(list, task.initCapabilities(static_cast<unsigned>(list.size())));
+        deliver(client, b);
+    }
+
+    void result(const std::string& worker, uint64_t handle, const std::string& payload,
+                wire::TaskResultStatus status = wire::TaskResultStatus::SUCCESS) {
+        capnp::MallocMessageBuilder b;
+        auto r = b.initRoot<wire::Message>().initTaskResults(1)[0];
+        r.setTaskId(handle);
+        r.setStatus(status);
+        r.setPayload(asData(payload));
+        deliver(worker, b);
+    }
+
+    void clientCancel(const std::string& client, uint64_t id) {
+        capnp::MallocMessageBuilder b;
+        auto c = b.initRoot<wire::Message>().initTaskCancels(1)[0];
+        c.setTaskId(id);
+        c.setForce(true);
+        deliver(client, b);
+    }
+
+    void confirm(const std::string& worker, uint64_t handle, wire::CancelConfirmKind kind) {
+        capnp::MallocMessageBuilder b;
+        auto c = b.initRoot<wire::Message>().initTaskCancelConfirms(1)[0];
+        c.setTaskId(handle);
+        c.setKind(kind);
+        deliver(worker, b);
+    }
+
+    void clientDisconnect(const std::string& client, wire::ClientDisconnectKind kind) {
+        capnp::MallocMessageBuilder b;
+        b.initRoot<wire::Message>().initClientDisconnect().setKind(kind);
+        deliver(client, b);
+    }
+
+    void tick(std::chrono::milliseconds advance) {
+        now += advance;
+        core->setNow(now);
+        core->onTick();
+        core->dispatch();
+    }
+
+    SchedulerConfig config;
+    RecordingOutbox outbox;
+    TimePoint now = TimePoint{} + 1000s;
+    std::unique_ptr<SchedulerCore> core;
+};
+
+}  // namespace
+
+TEST_F(SchedulerCoreTest, TaskFlowsToAWorkerAndTheResultBackToItsClient) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1");
+    submit("C1", 42, "hello");
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    EXPECT_EQ(outbox.tasks[0].worker, "W1");
+    const TaskRecord* record = core->tasks().find(outbox.tasks[0].handle);
+    ASSERT_NE(record, nullptr);
+    EXPECT_EQ(record->payload(), "hello");
+    EXPECT_EQ(record->functionName(), "echo");
+    result("W1", outbox.tasks[0].handle, "hello");
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].client, "C1");
+    EXPECT_EQ(outbox.results[0].taskId, 42u);
+    EXPECT_EQ(outbox.results[0].payload, "hello");
+    EXPECT_EQ(core->counts()[TaskState::succeeded], 1u);
+    EXPECT_EQ(core->tasks().liveCount(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, TasksSpreadEvenlyAndRespectQueueSize) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 3);
+    workerHeartbeat("W2", "", 3);
+    for (uint64_t i = 1; i <= 8; ++i) submit("C1", i);
+    ASSERT_EQ(outbox.tasks.size(), 6u);  // 2 workers x queue size 3
+    int w1 = 0;
+    for (const auto& t : outbox.tasks) w1 += t.worker == "W1";
+    EXPECT_EQ(w1, 3);
+    EXPECT_EQ(core->queuedTasks(), 2u);
+    result("W2", outbox.tasks[1].handle, "x");  // a slot frees: the oldest queued task takes it
+    ASSERT_EQ(outbox.tasks.size(), 7u);
+    EXPECT_EQ(outbox.tasks.back().worker, "W2");
+    EXPECT_EQ(core->tasks().find(outbox.tasks.back().handle)->clientTaskId, 7u);
+}
+
+TEST_F(SchedulerCoreTest, CapabilityTaskWaitsForACapableWorkerWithoutBlockingOthers) {
+    clientHeartbeat("C1");
+    workerHeartbeat("CPU");
+    submit("C1", 1, "g", "gpu");
+    submit("C1", 2, "c");
+    ASSERT_EQ(outbox.tasks.size(), 1u);  // the gpu task does not block the plain one (reference §12.7)
+    EXPECT_EQ(core->tasks().find(outbox.tasks[0].handle)->clientTaskId, 2u);
+    EXPECT_EQ(core->queuedTasks(), 1u);
+    EXPECT_TRUE(outbox.results.empty());  // stays queued, not failed
+    workerHeartbeat("GPU", "gpu=1,linux");
+    ASSERT_EQ(outbox.tasks.size(), 2u);
+    EXPECT_EQ(outbox.tasks[1].worker, "GPU");
+}
+
+TEST_F(SchedulerCoreTest, EvenLoadIgnoresCapabilities) {
+    make("allocate=even_load; scaling=no");
+    clientHeartbeat("C1");
+    workerHeartbeat("CPU");
+    submit("C1", 1, "g", "gpu");
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    EXPECT_EQ(outbox.tasks[0].worker, "CPU");
+}
+
+TEST_F(SchedulerCoreTest, WorkerTimeoutRequeuesItsTasksOldestFirst) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1");
+    submit("C1", 1);
+    submit("C1", 2);
+    tick(5s);
+    clientHeartbeat("C1");
+    tick(6s);  // W1 silent for 11 s > 10 s
+    EXPECT_EQ(core->connectedWorkers(), 0u);
+    EXPECT_EQ(core->queuedTasks(), 2u);
+    workerHeartbeat("W2");
+    ASSERT_EQ(outbox.tasks.size(), 4u);
+    EXPECT_EQ(core->tasks().find(outbox.tasks[2].handle)->clientTaskId, 1u);
+    EXPECT_EQ(core->tasks().find(outbox.tasks[3].handle)->clientTaskId, 2u);
+}
+
+TEST_F(SchedulerCoreTest, LateResultFromATimedOutWorkerIsNotDeliveredTwice) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1");
+    submit("C1", 1);
+    const uint64_t oldHandle = outbox.tasks[0].handle;
+    tick(11s);  // W1 and C1 both silent... keep the client alive
+    clientHeartbeat("C1");
+    workerHeartbeat("W2");
+    submit("C1", 5);
+    ASSERT_GE(outbox.tasks.size(), 2u);
+    // W1 comes back and reports the result it finished: it no longer holds that task
+    workerHeartbeat("W1");
+    result("W1", oldHandle, "late");
+    EXPECT_TRUE(outbox.results.empty() ||
+                std::none_of(outbox.results.begin(), outbox.results.end(), [](auto& r) { return r.payload == "late"; }));
+    EXPECT_GT(core->droppedMessages(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, RetryLimitFailsTheTaskWithWorkerDied) {
+    make("allocate=capability; scaling=no", 2);
+    clientHeartbeat("C1");
+    for (int death = 1; death <= 2; ++death) {
+        const std::string worker = "W" + std::to_string(death);
+        workerHeartbeat(worker);
+        if (death == 1) submit("C1", 9);
+        ASSERT_EQ(outbox.tasks.size(), static_cast<size_t>(death));
+        EXPECT_EQ(outbox.tasks.back().worker, worker);
+        now += 11s;
+        clientHeartbeat("C1");
+        tick(0ms);
+    }
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::WORKER_DIED);
+    EXPECT_NE(outbox.results[0].error.find("died 2 times"), std::string::npos);
+    EXPECT_EQ(core->tasks().liveCount(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, CancelOfAnAssignedTaskWaitsForTheWorker) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1");
+    submit("C1", 3);
+    clientCancel("C1", 3);
+    ASSERT_EQ(outbox.cancels.size(), 1u);
+    EXPECT_TRUE(outbox.cancels[0].force);
+    EXPECT_TRUE(outbox.confirms.empty());  // reference §12.1: it answered at once
+    EXPECT_EQ(core->tasks().liveCount(), 1u);
+    confirm("W1", outbox.tasks[0].handle, wire::CancelConfirmKind::CANCELLED);
+    ASSERT_EQ(outbox.confirms.size(), 1u);
+    EXPECT_EQ(outbox.confirms[0].kind, wire::CancelConfirmKind::CANCELLED);
+    EXPECT_EQ(core->tasks().liveCount(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, CancelFailedKeepsTheTaskAndDeliversItsResult) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1");
+    submit("C1", 3);
+    clientCancel("C1", 3);
+    confirm("W1", outbox.tasks[0].handle, wire::CancelConfirmKind::CANCEL_FAILED);
+    ASSERT_EQ(outbox.confirms.size(), 1u);
+    EXPECT_EQ(outbox.confirms[0].kind, wire::CancelConfirmKind::CANCEL_FAILED);
+    result("W1", outbox.tasks[0].handle, "done");
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].payload, "done");
+}
+
+TEST_F(SchedulerCoreTest, CancelOfAQueuedTaskAndOfAnUnknownTask) {
+    clientHeartbeat("C1");
+    submit("C1", 1);
+    clientCancel("C1", 1);
+    clientCancel("C1", 77);
+    ASSERT_EQ(outbox.confirms.size(), 2u);
+    EXPECT_EQ(outbox.confirms[0].kind, wire::CancelConfirmKind::CANCELLED);
+    EXPECT_EQ(outbox.confirms[1].kind, wire::CancelConfirmKind::NOT_FOUND);
+    EXPECT_EQ(core->queuedTasks(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, ClientDisconnectCancelsItsTasksEverywhere) {
+    clientHeartbeat("C1");
+    clientHeartbeat("C2");
+    workerHeartbeat("W1", "", 1);
+    submit("C1", 1);
+    submit("C1", 2);
+    submit("C2", 1);
+    clientDisconnect("C1", wire::ClientDisconnectKind::DISCONNECT);
+    ASSERT_EQ(outbox.cancels.size(), 1u);  // the running one is stopped on its worker
+    EXPECT_EQ(core->counts()[TaskState::cancelled], 1u);  // the queued one is gone at once
+    confirm("W1", outbox.cancels[0].handle, wire::CancelConfirmKind::CANCELLED);
+    EXPECT_EQ(core->counts()[TaskState::cancelled], 2u);
+    ASSERT_EQ(outbox.tasks.size(), 2u);  // the worker is free for C2's task
+    EXPECT_EQ(core->tasks().find(outbox.tasks[1].handle)->clientTaskId, 1u);
+    EXPECT_TRUE(outbox.results.empty());
+}
+
+TEST_F(SchedulerCoreTest, ClientTimeoutCancelsItsTasks) {
+    clientHeartbeat("C1");
+    submit("C1", 1);
+    tick(11s);
+    EXPECT_EQ(core->connectedClients(), 0u);
+    EXPECT_EQ(core->queuedTasks(), 0u);
+    EXPECT_EQ(core->counts()[TaskState::cancelled], 1u);
+}
+
+TEST_F(SchedulerCoreTest, GracefulWorkerDisconnectRequeuesWithoutCountingADeath) {
+    make("allocate=capability; scaling=no", 1);
+    clientHeartbeat("C1");
+    workerHeartbeat("W1");
+    submit("C1", 1);
+    capnp::MallocMessageBuilder b;
+    b.initRoot<wire::Message>().initDisconnectRequest();
+    deliver("W1", b);
+    EXPECT_EQ(core->queuedTasks(), 1u);  // with a retry limit of 1, a death would have failed it
+    EXPECT_TRUE(outbox.results.empty());
+}
+
+TEST_F(SchedulerCoreTest, BalancingMovesQueuedTasksToANewIdleWorker) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 100);
+    for (uint64_t i = 1; i <= 10; ++i) submit("C1", i);
+    workerHeartbeat("W2", "", 100);
+    tick(1100ms);  // first period finds work to move
+    EXPECT_TRUE(outbox.cancels.empty());  // trigger times = 2
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 100);
+    workerHeartbeat("W2", "", 100);
+    tick(1100ms);
+    ASSERT_FALSE(outbox.cancels.empty());
+    for (const auto& c : outbox.cancels) EXPECT_FALSE(c.force);
+    const size_t sentBefore = outbox.tasks.size();
+    for (const auto& c : outbox.cancels) confirm("W1", c.handle, wire::CancelConfirmKind::CANCELLED);
+    EXPECT_EQ(outbox.tasks.size(), sentBefore + outbox.cancels.size());
+    for (size_t i = sentBefore; i < outbox.tasks.size(); ++i) EXPECT_EQ(outbox.tasks[i].worker, "W2");
+    EXPECT_EQ(core->tasks().liveCount(), 10u);  // nothing lost, nothing duplicated
+}
+
+TEST_F(SchedulerCoreTest, BalanceCancelThatFailsKeepsTheTaskOnItsWorker) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 100);
+    for (uint64_t i = 1; i <= 4; ++i) submit("C1", i);
+    workerHeartbeat("W2", "", 100);
+    tick(1100ms);
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 100);
+    workerHeartbeat("W2", "", 100);
+    tick(1100ms);
+    ASSERT_FALSE(outbox.cancels.empty());
+    const uint64_t handle = outbox.cancels[0].handle;
+    confirm("W1", handle, wire::CancelConfirmKind::CANCEL_FAILED);
+    EXPECT_EQ(core->tasks().find(handle)->state, TaskState::assigned);
+    // the worker then dies: the task must come back (reference §12.2: it was lost)
+    now += 11s;
+    clientHeartbeat("C1");
+    workerHeartbeat("W2", "", 100);
+    tick(0ms);
+    EXPECT_EQ(core->connectedWorkers(), 1u);
+    const TaskRecord* record = core->tasks().find(handle);
+    ASSERT_NE(record, nullptr);
+    EXPECT_EQ(record->state, TaskState::assigned);
+    EXPECT_EQ(outbox.tasks.back().handle, handle);
+    EXPECT_EQ(outbox.tasks.back().worker, "W2");
+}
+
+TEST_F(SchedulerCoreTest, DuplicateTaskIdIsRejected) {
+    clientHeartbeat("C1");
+    submit("C1", 1);
+    submit("C1", 1);
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::REJECTED);
+    EXPECT_NE(outbox.results[0].error.find("duplicate"), std::string::npos);
+}
+
+TEST_F(SchedulerCoreTest, QueueLimitRejectsBeyondIt) {
+    config.maxNumberOfTasksWaiting = 2;
+    make("allocate=capability; scaling=no");
+    clientHeartbeat("C1");
+    for (uint64_t i = 1; i <= 3; ++i) submit("C1", i);
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].taskId, 3u);
+    EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::REJECTED);
+}
+
+TEST_F(SchedulerCoreTest, WrongVersionWrongRoleAndUnregisteredPeersAreRefused) {
+    clientHeartbeat("OLD", 999);
+    ASSERT_EQ(outbox.errors.size(), 1u);
+    EXPECT_EQ(outbox.errors[0].second, wire::ProtocolErrorCode::VERSION_MISMATCH);
+    EXPECT_EQ(core->connectedClients(), 0u);
+
+    submit("STRANGER", 1);
+    EXPECT_EQ(outbox.errors.back().second, wire::ProtocolErrorCode::NOT_REGISTERED);
+
+    clientHeartbeat("C1");
+    result("C1", 0, "forged");  // a client posing as a worker
+    EXPECT_EQ(outbox.errors.back().second, wire::ProtocolErrorCode::ROLE_MISMATCH);
+    workerHeartbeat("C1");
+    EXPECT_EQ(outbox.errors.back().second, wire::ProtocolErrorCode::ROLE_MISMATCH);
+    EXPECT_EQ(core->connectedWorkers(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, ProtectedSchedulerRefusesShutdown) {
+    config.protectedMode = true;
+    make("allocate=capability; scaling=no");
+    clientHeartbeat("C1");
+    clientDisconnect("C1", wire::ClientDisconnectKind::SHUTDOWN);
+    ASSERT_EQ(outbox.shutdownResponses.size(), 1u);
+    EXPECT_FALSE(outbox.shutdownResponses[0]);
+    EXPECT_FALSE(core->shutdownRequested());
+}
+
+TEST_F(SchedulerCoreTest, ShutdownStopsWorkersAndTheScheduler) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1");
+    clientDisconnect("C1", wire::ClientDisconnectKind::SHUTDOWN);
+    EXPECT_EQ(outbox.shutdownResponses, std::vector<bool>{true});
+    EXPECT_EQ(outbox.shutdowns, std::vector<std::string>{"W1"});
+    EXPECT_TRUE(core->shutdownRequested());
+}
+
+TEST_F(SchedulerCoreTest, SnapshotCarriesCountsAndWorkerRows) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "gpu");
+    submit("C1", 1);
+    submit("C1", 2, "p", "windows");
+    capnp::MallocMessageBuilder b;
+    auto snapshot = b.initRoot<wire::MonitorSnapshot>();
+    core->writeSnapshot(snapshot);
+    EXPECT_EQ(snapshot.getTasks().getQueued(), 1u);
+    EXPECT_EQ(snapshot.getTasks().getRunning(), 1u);
+    EXPECT_EQ(snapshot.getClients(), 1u);
+    ASSERT_EQ(snapshot.getWorkers().size(), 1u);
+    EXPECT_EQ(std::string(snapshot.getWorkers()[0].getWorkerId().cStr()), "W1");
+    EXPECT_EQ(snapshot.getWorkers()[0].getAssigned(), 1u);
+}
+
+TEST_F(SchedulerCoreTest, ManyTasksNoLossNoDuplicate) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 64);
+    workerHeartbeat("W2", "", 64);
+    std::map<uint64_t, int> delivered;
+    for (uint64_t i = 1; i <= 5000; ++i) submit("C1", i, std::to_string(i));
+    size_t next = 0;
+    while (next < outbox.tasks.size()) {
+        const SentTask sent = outbox.tasks[next++];
+        const TaskRecord* record = core->tasks().find(sent.handle);
+        ASSERT_NE(record, nullptr);
+        result(sent.worker, sent.handle, std::string(record->payload()));
+    }
+    for (const auto& r : outbox.results) ++delivered[r.taskId];
+    ASSERT_EQ(delivered.size(), 5000u);
+    for (const auto& [id, n] : delivered) EXPECT_EQ(n, 1) << id;
+    for (const auto& r : outbox.results) EXPECT_EQ(r.payload, std::to_string(r.taskId));
+    EXPECT_EQ(core->tasks().liveCount(), 0u);
+}
