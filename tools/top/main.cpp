@@ -1,5 +1,5 @@
-// scaler_top: watch a scheduler through its monitor socket. This build supports --once --json (one
-// snapshot for scripts); the interactive screen is not built yet and says so.
+// scaler_top: watch a scheduler through its monitor socket. This build prints one snapshot (--once, as
+// text or --json); the interactive screen is not built yet and says so.
 #include <chrono>
 #include <iostream>
 
@@ -9,6 +9,7 @@
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/message_codec.h"
 #include "snapshot_json.h"
+#include "snapshot_text.h"
 
 int main(int argc, char** argv) {
     std::string address;
@@ -29,8 +30,8 @@ int main(int argc, char** argv) {
         std::cerr << "scaler_top: error: " << e.what() << "\n";
         return 2;
     }
-    if (!once || !json) {
-        std::cerr << "scaler_top: error: only --once --json is available in this build\n";
+    if (!once) {
+        std::cerr << "scaler_top: error: the interactive screen is not available in this build; use --once [--json]\n";
         return 2;
     }
     zmq::context_t context(1);
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
         zmq::message_t frame;
         if (!sub.recv(frame, zmq::recv_flags::dontwait)) continue;
         if (!reader.load(frame, error) || reader.root().which() != scaler::wire::Message::MONITOR_SNAPSHOT) continue;
-        std::cout << scaler::snapshotToJson(reader.root().getMonitorSnapshot()).dump() << "\n";
+        const auto snapshot = reader.root().getMonitorSnapshot();
+        std::cout << (json ? scaler::snapshotToJson(snapshot).dump() + "\n" : scaler::snapshotToText(snapshot));
         return 0;
     }
     std::cerr << "scaler_top: no snapshot from " << address << " within " << timeout << " s\n";

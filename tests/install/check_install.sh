@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the build into a temporary prefix, builds a separate project against it with
+# find_package(ScalerCpp), and runs it against the installed scheduler and worker.
+set -euo pipefail
+BUILD_DIR="$1"
+CONSUMER_SRC="$2"
+PREFIX="$(mktemp -d /tmp/scaler-install.XXXXXX)"
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$PREFIX"; }
+trap cleanup EXIT
+
+cmake --install "$BUILD_DIR" --prefix "$PREFIX" >/dev/null
+for bin in scaler_scheduler scaler_worker scaler_submit scaler_top; do
+    test -x "$PREFIX/bin/$bin" || { echo "missing installed binary $bin"; exit 1; }
+done
+cmake -S "$CONSUMER_SRC" -B "$PREFIX/consumer-build" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
+cmake --build "$PREFIX/consumer-build" >/dev/null
+
+PORT=$((20000 + RANDOM % 30000))
+while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || (exec 3<>"/dev/tcp/127.0.0.1/$((PORT + 2))") 2>/dev/null; do
+    PORT=$((20000 + RANDOM % 30000))
+done
+"$PREFIX/bin/scaler_scheduler" "tcp://127.0.0.1:$PORT" --logging-level WARNING &
+PIDS+=($!)
+"$PREFIX/bin/scaler_worker" "tcp://127.0.0.1:$PORT" --logging-level WARNING &
+PIDS+=($!)
+"$PREFIX/consumer-build/consumer" "tcp://127.0.0.1:$PORT"

@@ -1,0 +1,32 @@
+# Shared by the README scripts: install what is missing from Debian, then configure and build.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+
+# Everything the build, the tests and the demo need, from Debian 12's own archive.
+PACKAGES=(
+    build-essential cmake pkg-config
+    capnproto libcapnp-dev
+    libzmq3-dev cppzmq-dev
+    libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+    googletest libgtest-dev libgmock-dev
+)
+
+install_packages() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing: ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+build() {
+    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCALER_WARNINGS_AS_ERRORS=ON >/dev/null
+    cmake --build "$BUILD_DIR" -j"$(nproc)"
+}
