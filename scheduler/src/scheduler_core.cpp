@@ -322,11 +322,27 @@ void SchedulerCore::rejectTask(ClientSlot client, uint64_t clientTaskId, std::st
     outbox_.sendTaskResult(clients_[client].peer, clientTaskId, wire::TaskResultStatus::REJECTED, {}, why, 0);
 }
 
+namespace {
+// True when a task's wire list names exactly this set (clients send sorted lists), so consecutive tasks with
+// the same capabilities reuse the interned id without parsing into a new list.
+bool sameCapabilities(capnp::List<wire::Capability>::Reader wire, const CapabilityList& set) {
+    if (wire.size() != set.size()) return false;
+    for (unsigned i = 0; i < wire.size(); ++i) {
+        if (wire[i].getValue() != set[i].value || asStringView(wire[i].getName()) != set[i].name) return false;
+    }
+    return true;
+}
+}  // namespace
+
 void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader tasks) {
+    CapabilitySetId previousSet = 0;
     for (wire::Task::Reader task : tasks) {
         const uint64_t clientTaskId = task.getTaskId();
         CapabilitySetId set = 0;
-        if (task.getCapabilities().size() > 0) {
+        if (task.getCapabilities().size() > 0 &&
+            sameCapabilities(task.getCapabilities(), capabilitySets_[previousSet].capabilities)) {
+            set = previousSet;
+        } else if (task.getCapabilities().size() > 0) {
             const size_t before = capabilitySets_.size();
             const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
             if (!interned) {
@@ -335,6 +351,7 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
             }
             set = *interned;
             if (capabilitySets_.size() != before) refreshEligibility(set);
+            previousSet = set;
         }
         const auto name = asStringView(task.getFunctionName());
         if (name.empty() || name.size() > 0xffff) {

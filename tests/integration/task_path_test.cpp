@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "scaler/client/client.h"
 #include "test_cluster.h"
@@ -156,4 +157,26 @@ TEST(TaskPath, UnreachableSchedulerIsATypedError) {
     options.connectTimeoutSeconds = 0.5;
     EXPECT_THROW(Client("tcp://127.0.0.1:" + std::to_string(pickFreePortPair()), options),
                  SchedulerUnreachableError);
+}
+
+TEST(TaskPath, ManyThreadsShareOneClient) {
+    TestCluster cluster;
+    cluster.addWorker();
+    cluster.addWorker();
+    Client client(cluster.address());
+    constexpr int kThreads = 8, kPerThread = 500;
+    std::vector<std::thread> threads;
+    std::atomic<int> correct{0};
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            std::vector<Future> futures;
+            for (int i = 0; i < kPerThread; ++i) futures.push_back(client.submit("echo", std::to_string(t * kPerThread + i)));
+            for (int i = 0; i < kPerThread; ++i) {
+                if (futures[i].get() == std::to_string(t * kPerThread + i)) ++correct;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(correct, kThreads * kPerThread);
+    EXPECT_EQ(client.pendingTasks(), 0u);
 }

@@ -490,3 +490,25 @@ TEST_F(SchedulerCoreTest, ManyTasksNoLossNoDuplicate) {
     for (const auto& r : outbox.results) EXPECT_EQ(r.payload, std::to_string(r.taskId));
     EXPECT_EQ(core->tasks().liveCount(), 0u);
 }
+
+TEST_F(SchedulerCoreTest, BatchWithMixedCapabilitiesRoutesEachTask) {
+    clientHeartbeat("C1");
+    workerHeartbeat("GPU", "gpu");
+    workerHeartbeat("CPU", "linux");
+    capnp::MallocMessageBuilder b;
+    auto tasks = b.initRoot<wire::Message>().initTasks(6);
+    const char* caps[] = {"gpu", "gpu", "linux", "linux", "gpu", "windows"};
+    for (unsigned i = 0; i < 6; ++i) {
+        tasks[i].setTaskId(i + 1);
+        tasks[i].setFunctionName("echo");
+        const auto list = parseCapabilities(caps[i]);
+        capabilitiesToWire(list, tasks[i].initCapabilities(static_cast<unsigned>(list.size())));
+    }
+    deliver("C1", b);
+    ASSERT_EQ(outbox.tasks.size(), 5u);  // the windows task waits
+    for (const auto& sent : outbox.tasks) {
+        const uint64_t id = core->tasks().find(sent.handle)->clientTaskId;
+        EXPECT_EQ(sent.worker, std::string(caps[id - 1]) == "gpu" ? "GPU" : "CPU") << id;
+    }
+    EXPECT_EQ(core->queuedTasks(), 1u);
+}

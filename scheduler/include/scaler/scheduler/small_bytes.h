@@ -21,27 +21,32 @@ public:
     void assign(std::string_view a, std::string_view b) {
         clear();
         size_ = static_cast<uint32_t>(a.size() + b.size());
-        char* out = inlineData_;
+        char* out = storage_;
         if (size_ > kInlineCapacity) {
-            heap_ = new char[size_];
-            out = heap_;
+            out = new char[size_];
+            std::memcpy(storage_, &out, sizeof out);
         }
         if (!a.empty()) std::memcpy(out, a.data(), a.size());
         if (!b.empty()) std::memcpy(out + a.size(), b.data(), b.size());
     }
     void clear() {
-        if (size_ > kInlineCapacity) delete[] heap_;
+        if (size_ > kInlineCapacity) delete[] heap();
         size_ = 0;
     }
-    std::string_view view() const { return {size_ > kInlineCapacity ? heap_ : inlineData_, size_}; }
+    std::string_view view() const { return {size_ > kInlineCapacity ? heap() : storage_, size_}; }
     uint32_t size() const { return size_; }
 
 private:
+    // The heap pointer lives in the inline bytes (copied, so no alignment padding): 48 bytes in all.
+    char* heap() const {
+        char* p;
+        std::memcpy(&p, storage_, sizeof p);
+        return p;
+    }
     uint32_t size_ = 0;
-    union {
-        char inlineData_[kInlineCapacity];
-        char* heap_;
-    };
+    char storage_[kInlineCapacity];
 };
+
+static_assert(sizeof(SmallBytes) == 48);
 
 }  // namespace scaler::scheduler

@@ -47,6 +47,9 @@ struct TaskRecord {
     std::string_view payload() const { return body.view().substr(functionNameLength); }
 };
 
+// Kept small: it is the scheduler's memory per queued task (docs/architecture.md).
+static_assert(sizeof(TaskRecord) == 112);
+
 struct TaskList {
     TaskIndex head = kNone;
     TaskIndex tail = kNone;
