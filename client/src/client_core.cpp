@@ -172,9 +172,7 @@ void ClientCore::ioLoop() {
         capnp::MallocMessageBuilder builder;
         auto heartbeat = builder.initRoot<wire::Message>().initClientHeartbeat();
         heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
-        const ResourceSample resource = sampler.sample();
-        heartbeat.initResource().setCpuPermille(resource.cpuPermille);
-        heartbeat.getResource().setRssBytes(resource.rssBytes);
+        resourceToWire(sampler.sample(), heartbeat.initResource());
         heartbeat.setLatencyUs(latencyUs);
         sendMessage(dealer, builder);
         lastHeartbeat = Clock::now();
@@ -354,6 +352,7 @@ void ClientCore::ioLoop() {
         }
     }
     failAll(Outcome::cancelled, "client disconnected before the task finished");
+    if (!registered) dealer.set(zmq::sockopt::linger, 0);  // nobody to deliver the goodbye to
     dealer.close();
     context.close();
     std::lock_guard lock(statusMutex_);

@@ -41,4 +41,9 @@ ResourceSample ProcessResourceSampler::sample() {
     return result;
 }
 
+void resourceToWire(const ResourceSample& sample, wire::Resource::Builder resource) {
+    resource.setCpuPermille(sample.cpuPermille);
+    resource.setRssBytes(sample.rssBytes);
+}
+
 }  // namespace scaler

@@ -671,8 +671,7 @@ void SchedulerCore::writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const
         row.setQueued(worker.reportedQueued);
         row.setRunning(worker.reportedRunning);
         row.setCompleted(worker.reportedCompleted);
-        row.initResource().setCpuPermille(worker.resource.cpuPermille);
-        row.getResource().setRssBytes(worker.resource.rssBytes);
+        resourceToWire(worker.resource, row.initResource());
         row.setLastHeartbeatAgeMs(ageMs(now_, worker.lastSeen));
         row.setAdapterId(worker.adapterId);
         row.setWorkerGroupId(worker.workerGroupId);

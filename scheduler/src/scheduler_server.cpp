@@ -55,9 +55,7 @@ void SchedulerServer::run() {
         capnp::MallocMessageBuilder builder;
         auto snapshot = builder.initRoot<wire::Message>().initMonitorSnapshot();
         core.writeSnapshot(snapshot);
-        const ResourceSample self = sampler.sample();
-        snapshot.initResource().setCpuPermille(self.cpuPermille);
-        snapshot.getResource().setRssBytes(self.rssBytes);
+        resourceToWire(sampler.sample(), snapshot.initResource());
         zmq::message_t frame = encodeFrame(builder);
         (void)monitor.send(frame, zmq::send_flags::dontwait);
     };

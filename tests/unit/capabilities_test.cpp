@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "../support/error_message.h"
+
 #include "scaler/protocol/capabilities.h"
 
 using scaler::Capability;
@@ -17,14 +19,7 @@ TEST(Capabilities, ParsesTheReferenceSyntaxSortedByName) {
 TEST(Capabilities, EmptyTextIsNoCapabilities) { EXPECT_TRUE(parseCapabilities("  ").empty()); }
 
 TEST(Capabilities, RejectsBadItemsNamingThem) {
-    const auto message = [](const char* text) {
-        try {
-            parseCapabilities(text);
-        } catch (const std::invalid_argument& e) {
-            return std::string(e.what());
-        }
-        return std::string("no error");
-    };
+    const auto message = [](const char* text) { return invalidArgumentMessage([&] { parseCapabilities(text); }); };
     EXPECT_NE(message("gpu=x").find("'x'"), std::string::npos);
     EXPECT_NE(message("gpu=-3").find("'-3'"), std::string::npos);
     EXPECT_NE(message("=2").find("=2"), std::string::npos);

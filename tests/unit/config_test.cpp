@@ -19,7 +19,9 @@ scaler::scheduler::SchedulerConfig parse(std::vector<std::string> args) {
 }
 
 std::string writeToml(const std::string& text) {
-    const std::string path = ::testing::TempDir() + "/scheduler_config_test.toml";
+    // one file per test: ctest runs tests in parallel processes
+    const std::string path = ::testing::TempDir() + "/scheduler_config_" +
+                             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
     std::ofstream(path) << text;
     return path;
 }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "../support/error_message.h"
+
 #include "scaler/scheduler/policy_content.h"
 
 using scaler::scheduler::parsePolicyContent;
@@ -12,14 +14,7 @@ TEST(PolicyContent, ParsesBothKeys) {
 }
 
 TEST(PolicyContent, RejectsUnknownKeysAndValuesNamingThem) {
-    const auto message = [](const char* text) {
-        try {
-            parsePolicyContent(text);
-        } catch (const std::invalid_argument& e) {
-            return std::string(e.what());
-        }
-        return std::string("no error");
-    };
+    const auto message = [](const char* text) { return invalidArgumentMessage([&] { parsePolicyContent(text); }); };
     EXPECT_NE(message("allocate=fastest; scaling=no").find("'fastest'"), std::string::npos);
     EXPECT_NE(message("allocate=capability; scaling=magic").find("'magic'"), std::string::npos);
     EXPECT_NE(message("allocate=capability; scaling=no; colour=red").find("'colour'"), std::string::npos);

@@ -73,9 +73,7 @@ int WorkerAgent::run() {
         capnp::MallocMessageBuilder builder;
         auto heartbeat = builder.initRoot<wire::Message>().initWorkerHeartbeat();
         heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
-        const ResourceSample resource = sampler.sample();
-        heartbeat.initResource().setCpuPermille(resource.cpuPermille);
-        heartbeat.getResource().setRssBytes(resource.rssBytes);
+        resourceToWire(sampler.sample(), heartbeat.initResource());
         heartbeat.setQueueSize(config_.queueSize);
         heartbeat.setQueuedTasks(static_cast<uint32_t>(executor.queued()));
         heartbeat.setRunningTasks(executor.running() ? 1 : 0);

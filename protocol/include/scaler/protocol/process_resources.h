@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "scaler/wire/message.capnp.h"
+
 namespace scaler {
 
 struct ResourceSample {
@@ -22,6 +24,7 @@ private:
 };
 
 uint64_t currentRssBytes();
+void resourceToWire(const ResourceSample& sample, wire::Resource::Builder resource);
 double processCpuSeconds();
 
 }  // namespace scaler
