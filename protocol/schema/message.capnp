@@ -255,6 +255,7 @@ struct MonitorSnapshot {
   allocatePolicy @10 :Text;
   scalingPolicy @11 :Text;
   droppedMessages @12 :UInt64;  # malformed or misdirected messages dropped since start
+  unschedulable @13 :List(Text);  # capability sets tasks wait for that no worker or adapter can provide
 }
 
 # ---- the frame -------------------------------------------------------------------------------------

@@ -13,9 +13,7 @@ std::string_view trim(std::string_view s) {
 }
 
 constexpr std::array kAllocatePolicies = {"even_load", "capability"};
-// Scaling policies arrive with the scaling controller; until then only "no" is real, and naming another
-// one is an error rather than a silent no-op.
-constexpr std::array kScalingPolicies = {"no"};
+constexpr std::array kScalingPolicies = {"no", "vanilla", "capability", "fixed_elastic"};
 
 template <typename Array>
 bool contains(const Array& values, std::string_view v) {
@@ -69,8 +67,10 @@ PolicyContent parsePolicyContent(std::string_view text) {
                 }
                 content.scaling = value;
                 sawScaling = true;
+            } else if (key.empty()) {
+                throw std::invalid_argument("policy content item '" + std::string(item) + "' has no key");
             } else {
-                throw std::invalid_argument("unknown policy content key '" + key + "'");
+                content.parameters[key] = value;  // a scaling policy parameter; makeScalingPolicy checks it
             }
         }
         if (end == text.size()) break;

@@ -2,6 +2,7 @@
 
 #include "scaler/process/command_line.h"
 #include "scaler/protocol/address.h"
+#include "scaler/scheduler/scaling_policy.h"
 
 namespace scaler::scheduler {
 
@@ -38,7 +39,8 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
         ->check(CLI::Range(size_t{1024}, size_t{1} << 31))
         ->capture_default_str();
     app.add_option("--policy-content", config.policyContentText,
-                   "Policies, e.g. \"allocate=capability; scaling=no\"; allocate: even_load|capability")
+                   "Policies, e.g. \"allocate=capability; scaling=capability; upper_task_ratio=8\"; allocate: "
+                   "even_load|capability; scaling: no|vanilla|capability|fixed_elastic (docs/scaling.md)")
         ->capture_default_str();
 }
 
@@ -50,6 +52,7 @@ void finishSchedulerConfig(SchedulerConfig& config) {
         config.monitorAddress = defaultMonitorAddress(address).toString();
     }
     config.policy = parsePolicyContent(config.policyContentText);
+    makeScalingPolicy(config.policy.scaling, config.policy.parameters);  // rejects unknown parameters now
 }
 
 }  // namespace scaler::scheduler

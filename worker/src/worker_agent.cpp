@@ -42,7 +42,8 @@ void send(zmq::socket_t& socket, capnp::MessageBuilder& builder) {
 
 WorkerAgent::WorkerAgent(WorkerConfig config, const FunctionRegistry& registry)
     : config_(std::move(config)), registry_(registry) {
-    identity_ = makeIdentity("Worker", config_.name.empty() ? hostName() : config_.name);
+    identity_ = !config_.identity.empty() ? config_.identity
+                                          : makeIdentity("Worker", config_.name.empty() ? hostName() : config_.name);
 }
 
 int WorkerAgent::run() {

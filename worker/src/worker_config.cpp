@@ -29,6 +29,8 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
     app.add_option("--load", config.plugins, "Plugin shared library with task functions (repeatable)")
         ->check(CLI::ExistingFile);
     app.add_option("--worker-name", config.name, "Name inside the worker's identity (default: host name)");
+    app.add_option("--worker-id", config.identity,
+                   "Set by a worker adapter: the worker's full identity (default: Worker|NAME|random)");
     app.add_option("--adapter-id", config.adapterId, "Set by a worker adapter: the adapter that started this worker");
     app.add_option("--worker-group-id", config.workerGroupId, "Set by a worker adapter: this worker's group");
     app.add_option("--exec-output-limit-bytes", config.execOutputLimitBytes,

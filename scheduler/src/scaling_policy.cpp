@@ -1,0 +1,56 @@
+#include "scaler/scheduler/scaling_policy.h"
+
+#include <stdexcept>
+
+namespace scaler::scheduler {
+namespace {
+
+double parseNumber(const std::string& key, const std::string& value) {
+    size_t used = 0;
+    double parsed = 0;
+    try {
+        parsed = std::stod(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != value.size() || parsed < 0) {
+        throw std::invalid_argument("policy parameter " + key + "='" + value + "' is not a non-negative number");
+    }
+    return parsed;
+}
+
+}  // namespace
+
+std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
+                                                 const std::map<std::string, std::string>& parameters) {
+    ScalingParameters p;
+    if (name == "capability") {
+        p.upperTaskRatio = 5;  // the reference's capability defaults
+        p.lowerTaskRatio = 0.5;
+    } else if (name != "no" && name != "vanilla" && name != "fixed_elastic") {
+        throw std::invalid_argument("unknown scaling policy '" + std::string(name) + "'");
+    }
+    for (const auto& [key, value] : parameters) {
+        if (key == "upper_task_ratio") {
+            p.upperTaskRatio = parseNumber(key, value);
+        } else if (key == "lower_task_ratio") {
+            p.lowerTaskRatio = parseNumber(key, value);
+        } else if (key == "min_group_age_seconds") {
+            p.minGroupAgeSeconds = parseNumber(key, value);
+        } else if (key == "drain_timeout_seconds") {
+            p.drainTimeoutSeconds = parseNumber(key, value);
+        } else {
+            throw std::invalid_argument("unknown policy parameter '" + key + "'");
+        }
+    }
+    if (p.upperTaskRatio <= 0 || p.lowerTaskRatio >= p.upperTaskRatio) {
+        throw std::invalid_argument("policy parameters need 0 <= lower_task_ratio < upper_task_ratio (got " +
+                                    std::to_string(p.lowerTaskRatio) + " and " + std::to_string(p.upperTaskRatio) + ")");
+    }
+    if (name == "vanilla") return std::make_unique<VanillaScalingPolicy>(p);
+    if (name == "capability") return std::make_unique<CapabilityScalingPolicy>(p);
+    if (name == "fixed_elastic") return std::make_unique<FixedElasticScalingPolicy>(p);
+    return std::make_unique<NoScalingPolicy>(p);
+}
+
+}  // namespace scaler::scheduler

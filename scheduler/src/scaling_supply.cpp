@@ -1,0 +1,103 @@
+#include "scaling_supply.h"
+
+#include <algorithm>
+
+namespace scaler::scheduler::scaling {
+
+double capableSupply(const ScalingSnapshot& snapshot, const CapabilityList& required) {
+    double supply = 0;
+    for (const WorkerView& worker : snapshot.workers) {
+        if (worker.acceptingTasks && capabilityNamesSubset(required, worker.capabilities)) ++supply;
+    }
+    for (const AdapterView& adapter : snapshot.adapters) {
+        for (const GroupView& group : adapter.groups) {
+            const bool booting = group.phase == GroupPhase::pending || group.phase == GroupPhase::starting;
+            if (booting && capabilityNamesSubset(required, group.capabilities)) {
+                supply += group.expectedWorkers > group.connectedWorkers ? group.expectedWorkers - group.connectedWorkers : 0;
+            }
+        }
+    }
+    return supply;
+}
+
+uint32_t groupsInUse(const AdapterView& adapter) {
+    return static_cast<uint32_t>(std::count_if(adapter.groups.begin(), adapter.groups.end(),
+                                               [](const GroupView& g) { return g.phase != GroupPhase::stopping; }));
+}
+
+bool anyGroupStarting(const ScalingSnapshot& snapshot) {
+    for (const AdapterView& adapter : snapshot.adapters) {
+        for (const GroupView& group : adapter.groups) {
+            if (group.phase == GroupPhase::pending || group.phase == GroupPhase::starting) return true;
+        }
+    }
+    return false;
+}
+
+std::optional<size_t> chooseAdapter(const ScalingSnapshot& snapshot, const CapabilityList& required,
+                                    const std::vector<bool>* eligible) {
+    std::optional<size_t> best;
+    const auto extra = [&](const AdapterView& a) { return a.capabilities.size(); };
+    const auto room = [](const AdapterView& a) { return static_cast<int64_t>(a.maxGroups) - groupsInUse(a); };
+    for (size_t i = 0; i < snapshot.adapters.size(); ++i) {
+        const AdapterView& adapter = snapshot.adapters[i];
+        if (eligible != nullptr && !(*eligible)[i]) continue;
+        if (!adapter.startAllowed || room(adapter) <= 0) continue;
+        if (!capabilityNamesSubset(required, adapter.capabilities)) continue;
+        if (!best) {
+            best = i;
+            continue;
+        }
+        const AdapterView& current = snapshot.adapters[*best];
+        if (extra(adapter) < extra(current) || (extra(adapter) == extra(current) && room(adapter) > room(current))) {
+            best = i;
+        }
+    }
+    return best;
+}
+
+bool someAdapterOffers(const ScalingSnapshot& snapshot, const CapabilityList& required) {
+    return std::any_of(snapshot.adapters.begin(), snapshot.adapters.end(), [&](const AdapterView& a) {
+        return a.maxGroups > 0 && capabilityNamesSubset(required, a.capabilities);
+    });
+}
+
+void addPendingGroup(ScalingSnapshot& snapshot, size_t adapter, const CapabilityList& capabilities) {
+    AdapterView& view = snapshot.adapters[adapter];
+    GroupView group;
+    group.phase = GroupPhase::pending;
+    group.capabilities = capabilities.empty() ? view.capabilities : capabilities;
+    group.expectedWorkers = view.workersPerGroup;
+    view.groups.push_back(std::move(group));
+}
+
+std::vector<StopCandidate> idleGroups(const ScalingSnapshot& snapshot, double minAgeSeconds) {
+    std::vector<StopCandidate> out;
+    for (size_t a = 0; a < snapshot.adapters.size(); ++a) {
+        const auto& groups = snapshot.adapters[a].groups;
+        for (size_t g = 0; g < groups.size(); ++g) {
+            const GroupView& group = groups[g];
+            if (group.phase == GroupPhase::running && group.assignedTasks == 0 && group.ageSeconds >= minAgeSeconds) {
+                out.push_back({a, g});
+            }
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [&](const StopCandidate& x, const StopCandidate& y) {
+        return snapshot.adapters[x.adapter].groups[x.group].ageSeconds >
+               snapshot.adapters[y.adapter].groups[y.group].ageSeconds;
+    });
+    return out;
+}
+
+bool stopKeepsEnoughCapacity(double tasks, double workers, double groupWorkers, double upperRatio) {
+    const double remaining = workers - groupWorkers;
+    if (tasks > 0 && remaining <= 0) return false;
+    if (remaining > 0 && tasks / remaining > upperRatio) return false;
+    return true;
+}
+
+std::string describe(const CapabilityList& capabilities) {
+    return capabilities.empty() ? std::string("{}") : "{" + formatCapabilities(capabilities) + "}";
+}
+
+}  // namespace scaler::scheduler::scaling

@@ -1,0 +1,47 @@
+#include <cstdio>
+
+#include "scaler/scheduler/scaling_policy.h"
+#include "scaling_supply.h"
+
+namespace scaler::scheduler {
+
+using namespace scaling;
+
+namespace {
+std::string ratioText(double tasks, double workers) {
+    char buffer[128];
+    std::snprintf(buffer, sizeof buffer, "%.0f tasks / %.0f workers = %.2f", tasks, workers,
+                  workers > 0 ? tasks / workers : 0.0);
+    return buffer;
+}
+}  // namespace
+
+ScalingDecision VanillaScalingPolicy::decide(const ScalingSnapshot& snapshot) const {
+    ScalingDecision decision;
+    double tasks = 0;
+    for (const DemandView& d : snapshot.demand) tasks += static_cast<double>(d.tasks);
+    const double supply = capableSupply(snapshot, {});
+    const auto& p = parameters_;
+
+    if (tasks > 0 && (supply == 0 || tasks / supply > p.upperTaskRatio)) {
+        if (auto adapter = chooseAdapter(snapshot, {})) {
+            decision.commands.push_back({ScalingCommand::Action::start, *adapter, {}, {},
+                                         supply == 0 ? ratioText(tasks, 0) + ": no workers"
+                                                     : ratioText(tasks, supply) + " > upper_task_ratio " +
+                                                           std::to_string(p.upperTaskRatio)});
+        }
+        return decision;
+    }
+    if (anyGroupStarting(snapshot) || (supply > 0 && tasks / supply >= p.lowerTaskRatio)) return decision;
+    for (const StopCandidate& c : idleGroups(snapshot, p.minGroupAgeSeconds)) {
+        const GroupView& group = snapshot.adapters[c.adapter].groups[c.group];
+        if (!stopKeepsEnoughCapacity(tasks, supply, group.connectedWorkers, p.upperTaskRatio)) continue;
+        decision.commands.push_back({ScalingCommand::Action::shutdown, c.adapter, {}, group.id,
+                                     ratioText(tasks, supply) + " < lower_task_ratio " +
+                                         std::to_string(p.lowerTaskRatio) + "; group idle"});
+        break;  // one per evaluation: the next one sees the new ratio
+    }
+    return decision;
+}
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,262 @@
+// Scaling policies as pure functions: snapshot in, commands out.
+#include <gtest/gtest.h>
+
+#include "../support/error_message.h"
+#include "scaler/scheduler/scaling_policy.h"
+
+using namespace scaler;
+using namespace scaler::scheduler;
+using Action = ScalingCommand::Action;
+
+namespace {
+
+// A small language for snapshots.
+struct Builder {
+    ScalingSnapshot s;
+
+    Builder& tasks(uint64_t n, const std::string& caps = "") {
+        s.demand.push_back({parseCapabilities(caps), n});
+        return *this;
+    }
+    Builder& adapter(const std::string& id, uint32_t maxGroups, const std::string& caps = "", uint32_t perGroup = 1) {
+        AdapterView a;
+        a.id = id;
+        a.maxGroups = maxGroups;
+        a.workersPerGroup = perGroup;
+        a.capabilities = parseCapabilities(caps);
+        s.adapters.push_back(a);
+        return *this;
+    }
+    // A group on the last adapter; running groups bring connected workers into the worker list.
+    Builder& group(const std::string& id, GroupPhase phase, uint32_t assigned = 0, double age = 60,
+                   const std::string& caps = "") {
+        AdapterView& a = s.adapters.back();
+        GroupView g;
+        g.id = id;
+        g.phase = phase;
+        g.capabilities = caps.empty() ? a.capabilities : parseCapabilities(caps);
+        g.expectedWorkers = a.workersPerGroup;
+        g.connectedWorkers = (phase == GroupPhase::pending || phase == GroupPhase::starting) ? 0 : a.workersPerGroup;
+        g.assignedTasks = assigned;
+        g.ageSeconds = age;
+        a.groups.push_back(g);
+        for (uint32_t i = 0; i < g.connectedWorkers; ++i) {
+            s.workers.push_back({g.capabilities, assigned / g.connectedWorkers, a.id, id, phase == GroupPhase::running});
+        }
+        return *this;
+    }
+    Builder& staticWorker(const std::string& caps = "", uint32_t assigned = 0) {
+        s.workers.push_back({parseCapabilities(caps), assigned, "", "", true});
+        return *this;
+    }
+};
+
+ScalingDecision decide(const std::string& policy, const ScalingSnapshot& s,
+                       std::map<std::string, std::string> params = {}) {
+    return makeScalingPolicy(policy, params)->decide(s);
+}
+
+}  // namespace
+
+// ---- vanilla -----------------------------------------------------------------------------------------
+
+TEST(VanillaScaling, StartsWhenTasksWaitAndNoWorkerExists) {
+    const auto d = decide("vanilla", Builder().tasks(3).adapter("A", 4).s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].action, Action::start);
+    EXPECT_NE(d.commands[0].reason.find("no workers"), std::string::npos);
+}
+
+TEST(VanillaScaling, StartsAboveTheUpperRatioOnly) {
+    EXPECT_EQ(decide("vanilla", Builder().tasks(11).adapter("A", 4).group("g1", GroupPhase::running, 11).s).commands.size(), 1u);
+    EXPECT_TRUE(decide("vanilla", Builder().tasks(10).adapter("A", 4).group("g1", GroupPhase::running, 10).s).commands.empty());
+    // a parameter from the policy content overrides the default
+    EXPECT_TRUE(decide("vanilla", Builder().tasks(11).adapter("A", 4).group("g1", GroupPhase::running, 11).s,
+                       {{"upper_task_ratio", "20"}})
+                    .commands.empty());
+}
+
+TEST(VanillaScaling, BootingGroupsCountAsSupply) {
+    // reference §12.23: every heartbeat asked again while a group booted
+    EXPECT_TRUE(decide("vanilla", Builder().tasks(5).adapter("A", 4).group("", GroupPhase::pending).s).commands.empty());
+    EXPECT_TRUE(decide("vanilla", Builder().tasks(5).adapter("A", 4).group("g1", GroupPhase::starting).s).commands.empty());
+}
+
+TEST(VanillaScaling, NeverExceedsMaxGroups) {
+    EXPECT_TRUE(decide("vanilla", Builder().tasks(100).adapter("A", 1).group("g1", GroupPhase::running, 100).s).commands.empty());
+}
+
+TEST(VanillaScaling, StopsTheOldestIdleGroupWhenUnderused) {
+    const auto d = decide("vanilla", Builder()
+                                         .tasks(1)
+                                         .adapter("A", 4)
+                                         .group("young", GroupPhase::running, 0, 20)
+                                         .group("busy", GroupPhase::running, 1, 90)
+                                         .group("old", GroupPhase::running, 0, 60)
+                                         .s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].action, Action::shutdown);
+    EXPECT_EQ(d.commands[0].groupId, "old");
+}
+
+TEST(VanillaScaling, KeepsYoungGroupsAndTheLastCapacityTasksNeed) {
+    EXPECT_TRUE(decide("vanilla", Builder().adapter("A", 4).group("g", GroupPhase::running, 0, 1).s).commands.empty());
+    EXPECT_EQ(decide("vanilla", Builder().adapter("A", 4).group("g", GroupPhase::running, 0, 60).s).commands.size(), 1u);
+    // 1 task (queued elsewhere) and an idle group that is the only capacity: under the ratio, but it stays
+    EXPECT_TRUE(decide("vanilla", Builder().tasks(1).adapter("A", 4).group("g", GroupPhase::running, 0, 60).s,
+                       {{"lower_task_ratio", "2"}})
+                    .commands.empty());
+    // with a static worker beside it, it may go
+    EXPECT_EQ(decide("vanilla", Builder().tasks(1).adapter("A", 4).group("g", GroupPhase::running, 0, 60).staticWorker().s,
+                     {{"lower_task_ratio", "2"}})
+                  .commands.size(),
+              1u);
+}
+
+TEST(VanillaScaling, DoesNotStopWhileAGroupIsStarting) {
+    EXPECT_TRUE(decide("vanilla", Builder()
+                                      .adapter("A", 4)
+                                      .group("g1", GroupPhase::running, 0, 60)
+                                      .group("g2", GroupPhase::starting)
+                                      .s)
+                    .commands.empty());
+}
+
+// ---- capability --------------------------------------------------------------------------------------
+
+TEST(CapabilityScaling, StartsAGpuGroupOnTheAdapterThatOffersGpu) {
+    const auto d = decide("capability", Builder().tasks(2, "gpu").adapter("cpu", 4, "linux").adapter("gpu", 2, "gpu,linux").s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].adapter, 1u);
+    EXPECT_EQ(formatCapabilities(d.commands[0].capabilities), "gpu");
+}
+
+TEST(CapabilityScaling, PlainTasksGoToTheBestFittingAdapter) {
+    const auto d = decide("capability", Builder().tasks(2).adapter("gpu", 4, "gpu").adapter("cpu", 4).s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].adapter, 1u);
+}
+
+TEST(CapabilityScaling, APendingGroupWithTheCapabilitiesStopsFurtherStarts) {
+    // reference §5.5: the native adapter's empty answer made every heartbeat start another GPU group
+    EXPECT_TRUE(decide("capability", Builder().tasks(2, "gpu").adapter("gpu", 4, "gpu").group("", GroupPhase::pending).s)
+                    .commands.empty());
+}
+
+TEST(CapabilityScaling, OneEvaluationNeverExceedsMaxGroups) {
+    // reference §12.23: the cap ignored the starts of the same evaluation
+    const auto d = decide("capability",
+                          Builder().tasks(1, "a").tasks(1, "b").tasks(1, "c").adapter("A", 2, "a,b,c").s);
+    EXPECT_EQ(d.commands.size(), 2u);
+}
+
+TEST(CapabilityScaling, ReportsDemandNothingCanServe) {
+    const auto d = decide("capability", Builder().tasks(3, "windows").adapter("A", 2, "linux").s);
+    EXPECT_TRUE(d.commands.empty());
+    ASSERT_EQ(d.unschedulable.size(), 1u);
+    EXPECT_EQ(formatCapabilities(d.unschedulable[0]), "windows");
+    // a static worker that offers it makes it schedulable
+    EXPECT_TRUE(decide("capability", Builder().tasks(3, "windows").adapter("A", 2, "linux").staticWorker("windows").s)
+                    .unschedulable.empty());
+}
+
+TEST(CapabilityScaling, StopsAnIdleGpuGroupWhileCpuWorkContinues) {
+    const auto d = decide("capability", Builder()
+                                            .tasks(10)
+                                            .adapter("cpu", 4)
+                                            .group("c1", GroupPhase::running, 5)
+                                            .group("c2", GroupPhase::running, 5)
+                                            .adapter("gpu", 2, "gpu")
+                                            .group("g1", GroupPhase::running, 0)
+                                            .s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].action, Action::shutdown);
+    EXPECT_EQ(d.commands[0].groupId, "g1");
+}
+
+TEST(CapabilityScaling, KeepsAnIdleGroupThatPlainWorkStillNeeds) {
+    // without the gpu worker, 14 plain tasks on 2 workers would exceed the start ratio again
+    EXPECT_TRUE(decide("capability", Builder()
+                                         .tasks(14)
+                                         .adapter("cpu", 4)
+                                         .group("c1", GroupPhase::running, 7)
+                                         .group("c2", GroupPhase::running, 7)
+                                         .adapter("gpu", 2, "gpu")
+                                         .group("g1", GroupPhase::running, 0)
+                                         .s)
+                    .commands.empty());
+}
+
+TEST(CapabilityScaling, StartsWinOverStopsInOneEvaluation) {
+    const auto d = decide("capability", Builder()
+                                            .tasks(2, "gpu")
+                                            .adapter("gpu", 4, "gpu")
+                                            .adapter("cpu", 4)
+                                            .group("idle", GroupPhase::running, 0)
+                                            .s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].action, Action::start);
+}
+
+// ---- fixed_elastic -----------------------------------------------------------------------------------
+
+TEST(FixedElasticScaling, StartsThePrimaryFirst) {
+    const auto d = decide("fixed_elastic", Builder().tasks(500).adapter("secondary", 4).adapter("primary", 1).s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].adapter, 1u);
+}
+
+TEST(FixedElasticScaling, RestartsALostPrimary) {
+    // reference §5.6: a flag set on emission was never reset, so a lost primary never came back
+    const auto d = decide("fixed_elastic", Builder()
+                                               .tasks(5)
+                                               .adapter("primary", 1)
+                                               .adapter("secondary", 4)
+                                               .group("s1", GroupPhase::running, 5)
+                                               .s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].adapter, 0u);
+}
+
+TEST(FixedElasticScaling, BurstsToASecondaryOnlyBeyondThePrimary) {
+    EXPECT_TRUE(decide("fixed_elastic", Builder().tasks(8).adapter("primary", 1).group("p", GroupPhase::running, 8)
+                                            .adapter("secondary", 4).s)
+                    .commands.empty());
+    const auto d = decide("fixed_elastic", Builder().tasks(50).adapter("primary", 1).group("p", GroupPhase::running, 50)
+                                               .adapter("secondary", 4).s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].adapter, 1u);
+    // not while the primary still boots
+    EXPECT_TRUE(decide("fixed_elastic", Builder().tasks(50).adapter("primary", 1).group("p", GroupPhase::starting)
+                                            .adapter("secondary", 4).s)
+                    .commands.empty());
+}
+
+TEST(FixedElasticScaling, StopsIdleSecondariesButNeverThePrimary) {
+    const auto d = decide("fixed_elastic", Builder()
+                                               .adapter("primary", 1)
+                                               .group("p", GroupPhase::running, 0, 600)
+                                               .adapter("secondary", 4)
+                                               .group("s", GroupPhase::running, 0, 60)
+                                               .s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].groupId, "s");
+    EXPECT_TRUE(decide("fixed_elastic", Builder().adapter("primary", 1).group("p", GroupPhase::running, 0, 600).s)
+                    .commands.empty());
+}
+
+// ---- parameters ----------------------------------------------------------------------------------------
+
+TEST(ScalingPolicyFactory, RejectsUnknownPoliciesParametersAndValuesNamingThem) {
+    EXPECT_NE(invalidArgumentMessage([] { makeScalingPolicy("magic", {}); }).find("'magic'"), std::string::npos);
+    EXPECT_NE(invalidArgumentMessage([] { makeScalingPolicy("vanilla", {{"colour", "red"}}); }).find("'colour'"),
+              std::string::npos);
+    EXPECT_NE(invalidArgumentMessage([] { makeScalingPolicy("vanilla", {{"upper_task_ratio", "lots"}}); })
+                  .find("'lots'"),
+              std::string::npos);
+    EXPECT_NE(invalidArgumentMessage([] { makeScalingPolicy("capability", {{"lower_task_ratio", "9"}}); })
+                  .find("lower_task_ratio"),
+              std::string::npos);
+    EXPECT_EQ(makeScalingPolicy("capability", {})->parameters().upperTaskRatio, 5);
+    EXPECT_EQ(makeScalingPolicy("vanilla", {{"drain_timeout_seconds", "7"}})->parameters().drainTimeoutSeconds, 7);
+}
