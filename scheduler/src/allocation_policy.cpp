@@ -35,6 +35,7 @@ std::vector<TaskMove> planBalance(const AllocationPolicy& policy, std::vector<Ba
         for (size_t d = 0; d < workers.size(); ++d) {
             BalanceWorker& donor = workers[d];
             if (d == *r || donor.load < receiver.load + 2) continue;
+            if (!policy.mayBalanceOnto(*donor.capabilities, *receiver.capabilities)) continue;
             if (bestDonor != workers.size() && donor.load <= workers[bestDonor].load) continue;
             for (size_t t = cursor[d]; t < donor.movable.size(); ++t) {
                 if (donor.movable[t].task == kNone) continue;  // already moved

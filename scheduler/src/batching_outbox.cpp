@@ -170,6 +170,23 @@ void BatchingOutbox::sendClientShutdownResponse(PeerId client, bool accepted) {
     sendFrame(peers_[client].identity, builder);
 }
 
+void BatchingOutbox::sendAdapterHeartbeatEcho(PeerId adapter) {
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().initWorkerAdapterHeartbeatEcho().setProtocolVersion(wire::PROTOCOL_VERSION);
+    sendFrame(peers_[adapter].identity, builder);
+}
+
+void BatchingOutbox::sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
+                                        std::string_view workerGroupId, const CapabilityList& capabilities) {
+    capnp::MallocMessageBuilder builder;
+    auto message = builder.initRoot<wire::Message>().initWorkerAdapterCommand();
+    message.setRequestId(requestId);
+    message.setCommand(command);
+    message.setWorkerGroupId(asText(workerGroupId));
+    capabilitiesToWire(capabilities, message.initCapabilities(static_cast<unsigned>(capabilities.size())));
+    sendFrame(peers_[adapter].identity, builder);
+}
+
 void BatchingOutbox::sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code,
                                        std::string_view message) {
     capnp::MallocMessageBuilder builder;

@@ -20,6 +20,14 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
                    "Drop a worker silent this long and re-queue its tasks")
         ->check(positiveNumber())
         ->capture_default_str();
+    app.add_option("--worker-adapter-timeout-seconds", config.workerAdapterTimeoutSeconds,
+                   "Drop a worker adapter silent this long (its groups come back with its next heartbeat)")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--scaling-interval-seconds", config.scalingIntervalSeconds,
+                   "How often the scaling policy is evaluated")
+        ->check(positiveNumber())
+        ->capture_default_str();
     app.add_option("--load-balance-seconds", config.loadBalanceSeconds,
                    "Balancing period; 0 or less disables balancing")
         ->capture_default_str();

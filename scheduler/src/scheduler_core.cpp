@@ -42,7 +42,9 @@ SchedulerCore::SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, Ti
       policy_(makeAllocationPolicy(config_.policy.allocate)),
       now_(now),
       startedAt_(now),
-      nextBalance_(now + secondsToDuration(std::max(config_.loadBalanceSeconds, 0.0))) {}
+      nextBalance_(now + secondsToDuration(std::max(config_.loadBalanceSeconds, 0.0))),
+      scalingPolicy_(makeScalingPolicy(config_.policy.scaling, config_.policy.parameters)),
+      nextScaling_(now + secondsToDuration(config_.scalingIntervalSeconds)) {}
 
 // ---- dispatch of incoming messages -------------------------------------------------------------------
 
@@ -52,6 +54,9 @@ void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader m
         const auto which = message.which();
         if (which == W::CLIENT_HEARTBEAT) return onClientHeartbeat(identity, message.getClientHeartbeat());
         if (which == W::WORKER_HEARTBEAT) return onWorkerHeartbeat(identity, message.getWorkerHeartbeat());
+        if (which == W::WORKER_ADAPTER_HEARTBEAT) {
+            return onAdapterHeartbeat(identity, message.getWorkerAdapterHeartbeat());
+        }
 
         const PeerEntry* peer = findPeer(identity);
         if (peer == nullptr) {
@@ -90,6 +95,9 @@ void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader m
                 return;
             case W::DISCONNECT_REQUEST:
                 if (requireRole(PeerRole::worker)) onWorkerDisconnectRequest(peer->slot);
+                return;
+            case W::WORKER_ADAPTER_COMMAND_RESPONSE:
+                if (requireRole(PeerRole::adapter)) onAdapterResponse(peer->slot, message.getWorkerAdapterCommandResponse());
                 return;
             default:
                 return dropMessage(identity, "unexpected message type " + std::to_string(static_cast<int>(which)));
@@ -200,6 +208,7 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
         worker.connectedAt = now_;
         worker.adapterId = std::string(asStringView(heartbeat.getAdapterId()));
         worker.workerGroupId = std::string(asStringView(heartbeat.getWorkerGroupId()));
+        worker.acceptingTasks = !groupDraining(worker.adapterId, worker.workerGroupId);
         worker.live = true;
         worker.peer = registerPeer(worker.identity, PeerRole::worker, slot);
         ++workerCount_;
@@ -381,6 +390,7 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         record.body.assign(name, asStringView(task.getPayload()));
         record.state = TaskState::queued;
         ++counts_.byState[static_cast<size_t>(TaskState::queued)];
+        ++capabilitySets_[set].liveTasks;
         tasks_.pushBack(clients_[client].tasks, index, &TaskRecord::clientLinks);
         enqueue(index, false);
     }
@@ -523,6 +533,7 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view
         }
     }
     setState(record, terminal);
+    --capabilitySets_[record.capabilitySet].liveTasks;
     tasks_.release(index);
 }
 
@@ -552,6 +563,10 @@ WorkerSlot SchedulerCore::pickWorker(CapabilitySetId set) const {
             continue;
         }
         const WorkerRecord& current = workers_[best];
+        if (policy_->bestFit() && worker.capabilities.size() != current.capabilities.size()) {
+            if (worker.capabilities.size() < current.capabilities.size()) best = w;
+            continue;
+        }
         if (worker.assigned.size < current.assigned.size ||
             (worker.assigned.size == current.assigned.size &&
              worker.lastAssignSequence < current.lastAssignSequence)) {
@@ -603,6 +618,16 @@ void SchedulerCore::onTick() {
             removeWorker(w, WorkerExit::died,
                          "timed out (no heartbeat for " + std::to_string(config_.workerTimeoutSeconds) + " s)");
         }
+    }
+    const auto adapterTimeout = secondsToDuration(config_.workerAdapterTimeoutSeconds);
+    for (uint32_t a = 0; a < adapters_.size(); ++a) {
+        if (adapters_[a].live && now_ - adapters_[a].lastSeen > adapterTimeout) {
+            removeAdapter(a, "timed out (no heartbeat for " + std::to_string(config_.workerAdapterTimeoutSeconds) + " s)");
+        }
+    }
+    if (now_ >= nextScaling_) {
+        nextScaling_ = now_ + secondsToDuration(config_.scalingIntervalSeconds);
+        evaluateScaling();
     }
     if (config_.loadBalanceSeconds > 0 && now_ >= nextBalance_) {
         nextBalance_ = now_ + secondsToDuration(config_.loadBalanceSeconds);
@@ -678,9 +703,55 @@ void SchedulerCore::writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const
         row.setPid(worker.pid);
         row.setHostname(worker.hostname);
     }
-    snapshot.initAdapters(0);
-    snapshot.initWorkerGroups(0);
-    snapshot.initScalingEvents(0);
+    const ScalingSnapshot scaling = scalingSnapshot();
+    auto adapterRows = snapshot.initAdapters(static_cast<unsigned>(scaling.adapters.size()));
+    size_t groupCount = 0;
+    for (const AdapterView& a : scaling.adapters) {
+        for (const GroupView& g : a.groups) groupCount += !g.id.empty();
+    }
+    auto groupRows = snapshot.initWorkerGroups(static_cast<unsigned>(groupCount));
+    unsigned g = 0;
+    for (unsigned a = 0; a < scaling.adapters.size(); ++a) {
+        const AdapterView& view = scaling.adapters[a];
+        const AdapterRecord& record = *findAdapter(view.id);
+        auto row = adapterRows[a];
+        row.setAdapterId(view.id);
+        row.setKind(record.kind);
+        row.setMaxWorkerGroups(view.maxGroups);
+        row.setWorkersPerGroup(view.workersPerGroup);
+        row.setGroupsInUse(static_cast<uint32_t>(std::count_if(view.groups.begin(), view.groups.end(), [](const auto& x) {
+            return x.phase != GroupPhase::stopping;
+        })));
+        capabilitiesToWire(view.capabilities, row.initCapabilities(static_cast<unsigned>(view.capabilities.size())));
+        row.setLastHeartbeatAgeMs(ageMs(now_, record.lastSeen));
+        for (const GroupView& group : view.groups) {
+            if (group.id.empty()) continue;
+            auto groupRow = groupRows[g++];
+            groupRow.setWorkerGroupId(group.id);
+            groupRow.setAdapterId(view.id);
+            static constexpr wire::WorkerGroupState kStates[] = {
+                wire::WorkerGroupState::STARTING, wire::WorkerGroupState::STARTING, wire::WorkerGroupState::RUNNING,
+                wire::WorkerGroupState::DRAINING, wire::WorkerGroupState::STOPPING};
+            groupRow.setState(kStates[static_cast<size_t>(group.phase)]);
+            capabilitiesToWire(group.capabilities,
+                               groupRow.initCapabilities(static_cast<unsigned>(group.capabilities.size())));
+            const auto& ids = record.groups.at(group.id).workerIds;
+            auto idList = groupRow.initWorkerIds(static_cast<unsigned>(ids.size()));
+            for (unsigned i = 0; i < ids.size(); ++i) idList.set(i, ids[i]);
+            groupRow.setAgeMs(static_cast<uint64_t>(group.ageSeconds * 1000));
+        }
+    }
+    auto events = snapshot.initScalingEvents(static_cast<unsigned>(scalingEvents_.size()));
+    for (unsigned i = 0; i < scalingEvents_.size(); ++i) {
+        const ScalingEventRecord& e = scalingEvents_[i];
+        events[i].setTimestampMs(e.unixMs);
+        events[i].setAdapterId(e.adapterId);
+        events[i].setAction(e.action);
+        events[i].setWorkerGroupId(e.groupId);
+        events[i].setReason(e.reason);
+    }
+    auto unschedulable = snapshot.initUnschedulable(static_cast<unsigned>(unschedulable_.size()));
+    for (unsigned i = 0; i < unschedulable_.size(); ++i) unschedulable.set(i, unschedulable_[i]);
 }
 
 }  // namespace scaler::scheduler

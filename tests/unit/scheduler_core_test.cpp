@@ -66,6 +66,19 @@ public:
     }
     void sendClientHeartbeatEcho(PeerId) override { ++echoes; }
     void sendClientShutdownResponse(PeerId, bool accepted) override { shutdownResponses.push_back(accepted); }
+    struct AdapterCommand {
+        std::string adapter;
+        uint64_t requestId;
+        wire::WorkerAdapterCommandType command;
+        std::string groupId;
+        std::string capabilities;
+    };
+    std::vector<AdapterCommand> adapterCommands;
+    void sendAdapterHeartbeatEcho(PeerId) override { ++echoes; }
+    void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
+                            std::string_view groupId, const CapabilityList& caps) override {
+        adapterCommands.push_back({peers.at(adapter), requestId, command, std::string(groupId), formatCapabilities(caps)});
+    }
     void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code, std::string_view) override {
         errors.emplace_back(std::string(identity), code);
     }
@@ -511,4 +524,199 @@ TEST_F(SchedulerCoreTest, BatchWithMixedCapabilitiesRoutesEachTask) {
         EXPECT_EQ(sent.worker, std::string(caps[id - 1]) == "gpu" ? "GPU" : "CPU") << id;
     }
     EXPECT_EQ(core->queuedTasks(), 1u);
+}
+
+// ---- scaling controller ------------------------------------------------------------------------------
+
+namespace {
+struct InventoryGroup {
+    std::string id;
+    wire::WorkerGroupState state;
+    std::string capabilities;
+    std::vector<std::string> workers;
+};
+}  // namespace
+
+class SchedulerScalingTest : public SchedulerCoreTest {
+protected:
+    void SetUp() override {
+        config.scalingIntervalSeconds = 1;
+        config.workerAdapterTimeoutSeconds = 10;
+        make("allocate=capability; scaling=capability; min_group_age_seconds=0");
+    }
+
+    void adapterHeartbeat(const std::string& adapter, uint32_t maxGroups, const std::string& caps,
+                          const std::vector<InventoryGroup>& groups = {}) {
+        capnp::MallocMessageBuilder b;
+        auto hb = b.initRoot<wire::Message>().initWorkerAdapterHeartbeat();
+        hb.setProtocolVersion(wire::PROTOCOL_VERSION);
+        hb.setMaxWorkerGroups(maxGroups);
+        hb.setWorkersPerGroup(1);
+        hb.setKind("native");
+        const auto list = parseCapabilities(caps);
+        capabilitiesToWire(list, hb.initCapabilities(static_cast<unsigned>(list.size())));
+        auto inventory = hb.initGroups(static_cast<unsigned>(groups.size()));
+        for (unsigned i = 0; i < groups.size(); ++i) {
+            inventory[i].setWorkerGroupId(groups[i].id);
+            inventory[i].setState(groups[i].state);
+            const auto gc = parseCapabilities(groups[i].capabilities);
+            capabilitiesToWire(gc, inventory[i].initCapabilities(static_cast<unsigned>(gc.size())));
+            auto ids = inventory[i].initWorkerIds(static_cast<unsigned>(groups[i].workers.size()));
+            for (unsigned w = 0; w < groups[i].workers.size(); ++w) ids.set(w, groups[i].workers[w]);
+        }
+        deliver(adapter, b);
+    }
+
+    void startResponse(const std::string& adapter, uint64_t requestId, const std::string& groupId,
+                       const std::string& worker, const std::string& caps,
+                       wire::WorkerAdapterCommandStatus status = wire::WorkerAdapterCommandStatus::SUCCESS) {
+        capnp::MallocMessageBuilder b;
+        auto r = b.initRoot<wire::Message>().initWorkerAdapterCommandResponse();
+        r.setRequestId(requestId);
+        r.setCommand(wire::WorkerAdapterCommandType::START_WORKER_GROUP);
+        r.setStatus(status);
+        r.setWorkerGroupId(groupId);
+        r.initWorkerIds(1).set(0, worker);
+        const auto list = parseCapabilities(caps);
+        capabilitiesToWire(list, r.initCapabilities(static_cast<unsigned>(list.size())));
+        deliver(adapter, b);
+    }
+
+    void groupWorkerHeartbeat(const std::string& worker, const std::string& adapter, const std::string& group,
+                              const std::string& caps) {
+        capnp::MallocMessageBuilder b;
+        auto hb = b.initRoot<wire::Message>().initWorkerHeartbeat();
+        hb.setProtocolVersion(wire::PROTOCOL_VERSION);
+        hb.setQueueSize(10);
+        hb.setAdapterId(adapter);
+        hb.setWorkerGroupId(group);
+        const auto list = parseCapabilities(caps);
+        capabilitiesToWire(list, hb.initCapabilities(static_cast<unsigned>(list.size())));
+        deliver(worker, b);
+    }
+
+    void keepAlive() {
+        clientHeartbeat("C1");
+    }
+};
+
+TEST_F(SchedulerScalingTest, StartsAGroupForWaitingTasksOnceWhileItBoots) {
+    clientHeartbeat("C1");
+    adapterHeartbeat("gpu-adapter", 2, "gpu");
+    adapterHeartbeat("cpu-adapter", 2, "");
+    submit("C1", 1, "p", "gpu");
+    tick(1100ms);
+    ASSERT_EQ(outbox.adapterCommands.size(), 1u);
+    EXPECT_EQ(outbox.adapterCommands[0].adapter, "gpu-adapter");
+    EXPECT_EQ(outbox.adapterCommands[0].command, wire::WorkerAdapterCommandType::START_WORKER_GROUP);
+    EXPECT_EQ(outbox.adapterCommands[0].capabilities, "gpu");
+    tick(1100ms);  // pending start counts as supply
+    EXPECT_EQ(outbox.adapterCommands.size(), 1u);
+    startResponse("gpu-adapter", outbox.adapterCommands[0].requestId, "g1", "W-g1", "gpu");
+    keepAlive();
+    adapterHeartbeat("gpu-adapter", 2, "gpu", {{"g1", wire::WorkerGroupState::STARTING, "gpu", {"W-g1"}}});
+    tick(1100ms);  // booting group counts as supply
+    EXPECT_EQ(outbox.adapterCommands.size(), 1u);
+    groupWorkerHeartbeat("W-g1", "gpu-adapter", "g1", "gpu");
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    EXPECT_EQ(outbox.tasks[0].worker, "W-g1");
+    ASSERT_FALSE(core->scalingEvents().empty());
+    EXPECT_EQ(core->scalingEvents().front().action, "start");
+}
+
+TEST_F(SchedulerScalingTest, IdleGroupIsDrainedThenShutDown) {
+    clientHeartbeat("C1");
+    adapterHeartbeat("A", 2, "");
+    groupWorkerHeartbeat("W1", "A", "g1", "");
+    adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
+    submit("C1", 1);
+    submit("C1", 2);
+    ASSERT_EQ(outbox.tasks.size(), 2u);
+    tick(1100ms);  // busy: nothing happens
+    EXPECT_TRUE(outbox.adapterCommands.empty());
+    result("W1", outbox.tasks[0].handle, "x");
+    result("W1", outbox.tasks[1].handle, "x");
+    keepAlive();
+    groupWorkerHeartbeat("W1", "A", "g1", "");
+    adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
+    tick(1100ms);  // idle: drained at once (no tasks), then shut down
+    ASSERT_EQ(outbox.adapterCommands.size(), 0u);  // drain this evaluation, shutdown the next
+    EXPECT_EQ(core->findAdapter("A")->groups.at("g1").phase, GroupPhase::draining);
+    keepAlive();
+    groupWorkerHeartbeat("W1", "A", "g1", "");
+    adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
+    tick(1100ms);
+    ASSERT_EQ(outbox.adapterCommands.size(), 1u);
+    EXPECT_EQ(outbox.adapterCommands[0].command, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP);
+    EXPECT_EQ(outbox.adapterCommands[0].groupId, "g1");
+    // a new task does not go to the draining group's worker
+    submit("C1", 3);
+    EXPECT_EQ(outbox.tasks.size(), 2u);
+}
+
+TEST_F(SchedulerScalingTest, DrainHandsQueuedTasksBackWithoutLosingThem) {
+    make("allocate=capability; scaling=vanilla; min_group_age_seconds=0; lower_task_ratio=3");
+    clientHeartbeat("C1");
+    adapterHeartbeat("A", 4, "");
+    groupWorkerHeartbeat("W1", "A", "g1", "");
+    groupWorkerHeartbeat("W2", "A", "g2", "");
+    adapterHeartbeat("A", 4, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}},
+                                  {"g2", wire::WorkerGroupState::RUNNING, "", {"W2"}}});
+    for (uint64_t i = 1; i <= 4; ++i) submit("C1", i);  // 2 on each worker
+    const size_t sent = outbox.tasks.size();
+    ASSERT_EQ(sent, 4u);
+    // finish W2's tasks: it becomes idle; 2 tasks / 2 workers = 1 < 3: stop g2
+    for (const auto& t : std::vector<SentTask>(outbox.tasks)) {
+        if (t.worker == "W2") result("W2", t.handle, "x");
+    }
+    tick(1100ms);
+    EXPECT_EQ(core->findAdapter("A")->groups.at("g2").phase, GroupPhase::draining);
+    EXPECT_EQ(core->tasks().liveCount(), 2u);
+}
+
+TEST_F(SchedulerScalingTest, AdapterInventoryRestoresGroupsAfterATimeout) {
+    adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
+    ASSERT_NE(core->findAdapter("A"), nullptr);
+    EXPECT_EQ(core->findAdapter("A")->groups.count("g1"), 1u);
+    tick(11s);
+    EXPECT_EQ(core->findAdapter("A"), nullptr);
+    adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
+    ASSERT_NE(core->findAdapter("A"), nullptr);
+    EXPECT_EQ(core->findAdapter("A")->groups.count("g1"), 1u);  // no orphan
+    adapterHeartbeat("A", 2, "", {});
+    EXPECT_EQ(core->findAdapter("A")->groups.count("g1"), 0u);  // gone from the inventory: gone here
+}
+
+TEST_F(SchedulerScalingTest, FailedStartBacksOffAndIsReported) {
+    clientHeartbeat("C1");
+    adapterHeartbeat("A", 2, "");
+    submit("C1", 1);
+    tick(1100ms);
+    ASSERT_EQ(outbox.adapterCommands.size(), 1u);
+    startResponse("A", outbox.adapterCommands[0].requestId, "", "", "", wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
+    keepAlive();
+    adapterHeartbeat("A", 2, "");
+    tick(1100ms);
+    EXPECT_EQ(outbox.adapterCommands.size(), 1u);  // backing off
+    EXPECT_EQ(core->scalingEvents().back().action, "start failed");
+    for (int i = 0; i < 5; ++i) {
+        keepAlive();
+        adapterHeartbeat("A", 2, "");
+        tick(1100ms);
+    }
+    EXPECT_EQ(outbox.adapterCommands.size(), 2u);  // tried again after the back-off
+}
+
+TEST_F(SchedulerScalingTest, UnschedulableDemandIsReportedNotStarted) {
+    clientHeartbeat("C1");
+    adapterHeartbeat("A", 2, "linux");
+    submit("C1", 1, "p", "windows");
+    tick(1100ms);
+    EXPECT_TRUE(outbox.adapterCommands.empty());
+    capnp::MallocMessageBuilder b;
+    auto snapshot = b.initRoot<wire::MonitorSnapshot>();
+    core->writeSnapshot(snapshot);
+    ASSERT_EQ(snapshot.getUnschedulable().size(), 1u);
+    EXPECT_EQ(std::string(snapshot.getUnschedulable()[0].cStr()), "windows");
+    ASSERT_EQ(snapshot.getAdapters().size(), 1u);
 }

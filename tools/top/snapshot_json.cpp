@@ -95,6 +95,9 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
                           {"reason", e.getReason().cStr()}});
     }
     out["scaling_events"] = events;
+    json unschedulable = json::array();
+    for (auto caps : s.getUnschedulable()) unschedulable.push_back(caps.cStr());
+    out["unschedulable"] = unschedulable;
     return out;
 }
 

@@ -19,6 +19,13 @@ public:
     virtual std::string_view name() const = 0;
     // May a worker offering `offered` run a task that requires `required`?
     virtual bool canRun(const CapabilityList& required, const CapabilityList& offered) const = 0;
+    // Place a task on the eligible worker with the fewest capabilities first (then the least loaded), so
+    // special workers stay free for tasks that need them and can be scaled down.
+    virtual bool bestFit() const { return false; }
+    // May balancing move a task from a worker offering `donor` to one offering `receiver`?
+    virtual bool mayBalanceOnto(const CapabilityList& /*donor*/, const CapabilityList& /*receiver*/) const {
+        return true;
+    }
 };
 
 // even_load: every worker is eligible for every task; task capabilities are ignored.
@@ -34,6 +41,11 @@ public:
     std::string_view name() const override { return "capability"; }
     bool canRun(const CapabilityList& required, const CapabilityList& offered) const override {
         return capabilityNamesSubset(required, offered);
+    }
+    bool bestFit() const override { return true; }
+    // never onto a worker with capabilities the donor lacks: that would undo best-fit placement
+    bool mayBalanceOnto(const CapabilityList& donor, const CapabilityList& receiver) const override {
+        return capabilityNamesSubset(receiver, donor);
     }
 };
 

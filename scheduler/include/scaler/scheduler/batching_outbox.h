@@ -33,6 +33,9 @@ public:
     void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) override;
     void sendClientHeartbeatEcho(PeerId client) override;
     void sendClientShutdownResponse(PeerId client, bool accepted) override;
+    void sendAdapterHeartbeatEcho(PeerId adapter) override;
+    void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
+                            std::string_view workerGroupId, const CapabilityList& capabilities) override;
     void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code, std::string_view message) override;
 
     void flush();

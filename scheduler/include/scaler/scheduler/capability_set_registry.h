@@ -17,6 +17,7 @@ struct CapabilitySetEntry {
     CapabilityList capabilities;
     TaskList queue;
     std::vector<WorkerSlot> eligibleWorkers;  // kept current by SchedulerCore on worker join/leave
+    uint64_t liveTasks = 0;                   // queued or on a worker: the scaling policy's demand
 };
 
 class CapabilitySetRegistry {

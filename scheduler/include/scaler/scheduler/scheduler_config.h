@@ -18,6 +18,8 @@ struct SchedulerConfig {
     double workerTimeoutSeconds = 60;
     double loadBalanceSeconds = 1;  // <= 0 disables balancing
     int loadBalanceTriggerTimes = 2;
+    double workerAdapterTimeoutSeconds = 10;
+    double scalingIntervalSeconds = 1;
     int maxTaskRetries = 3;  // a task whose workers died this many times fails with workerDied
     int64_t maxNumberOfTasksWaiting = -1;  // queued tasks beyond this are rejected; -1: no limit
     size_t maxMessageBytes = 256u * 1024u * 1024u;

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,6 +18,7 @@
 #include "scaler/scheduler/capability_set_registry.h"
 #include "scaler/scheduler/client_task_index.h"
 #include "scaler/scheduler/scheduler_config.h"
+#include "scaler/scheduler/scaling_policy.h"
 #include "scaler/scheduler/scheduler_outbox.h"
 #include "scaler/scheduler/task_table.h"
 #include "scaler/wire/message.capnp.h"
@@ -57,6 +60,45 @@ struct WorkerRecord {
     std::string hostname;
 };
 
+struct WorkerGroupRecord {
+    std::string id;
+    GroupPhase phase = GroupPhase::starting;  // starting/running are refreshed from connected workers
+    CapabilityList capabilities;
+    std::vector<std::string> workerIds;
+    TimePoint createdAt{};
+    TimePoint drainDeadline{};
+};
+
+struct PendingAdapterCommand {
+    uint64_t requestId = 0;
+    wire::WorkerAdapterCommandType command = wire::WorkerAdapterCommandType::START_WORKER_GROUP;
+    CapabilityList capabilities;
+    std::string groupId;
+    TimePoint sentAt{};
+};
+
+struct AdapterRecord {
+    PeerId peer = kNone;
+    std::string identity;  // also the adapter id its workers report
+    std::string kind;
+    uint32_t maxGroups = 0;
+    uint32_t workersPerGroup = 1;
+    CapabilityList capabilities;
+    TimePoint lastSeen{};
+    TimePoint startBlockedUntil{};
+    std::map<std::string, WorkerGroupRecord> groups;
+    std::vector<PendingAdapterCommand> pending;
+    bool live = false;
+};
+
+struct ScalingEventRecord {
+    uint64_t unixMs;
+    std::string adapterId;
+    std::string action;
+    std::string groupId;
+    std::string reason;
+};
+
 struct TaskStateCounts {
     uint64_t byState[static_cast<size_t>(TaskState::rejected) + 1] = {};
     uint64_t operator[](TaskState s) const { return byState[static_cast<size_t>(s)]; }
@@ -86,6 +128,10 @@ public:
     uint64_t droppedMessages() const { return droppedMessages_; }
     TaskTable& tasks() { return tasks_; }
     const WorkerRecord* findWorker(std::string_view identity) const;
+    const AdapterRecord* findAdapter(std::string_view identity) const;
+    const std::deque<ScalingEventRecord>& scalingEvents() const { return scalingEvents_; }
+    // The snapshot the scaling policy sees now (exposed for tests and the monitor).
+    ScalingSnapshot scalingSnapshot() const;
     const SchedulerConfig& config() const { return config_; }
 
 private:
@@ -108,6 +154,18 @@ private:
     void onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResult>::Reader results);
     void onCancelConfirms(WorkerSlot worker, capnp::List<wire::TaskCancelConfirm>::Reader confirms);
     void onWorkerDisconnectRequest(WorkerSlot worker);
+
+    // worker adapters and scaling (scheduler_core_scaling.cpp)
+    void onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat);
+    void onAdapterResponse(uint32_t adapter, wire::WorkerAdapterCommandResponse::Reader response);
+    void removeAdapter(uint32_t adapter, std::string_view why);
+    void evaluateScaling();
+    void progressGroups();
+    void beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason);
+    void sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason);
+    void recordEvent(const std::string& adapterId, const std::string& action, const std::string& groupId,
+                     const std::string& reason);
+    bool groupDraining(std::string_view adapterId, std::string_view groupId) const;
 
     // peers
     const PeerEntry* findPeer(std::string_view identity) const;
@@ -168,6 +226,15 @@ private:
     TimePoint nextBalance_;
     int balanceStreak_ = 0;
     std::vector<uint8_t> setBlocked_;  // dispatch scratch
+
+    std::unique_ptr<ScalingPolicy> scalingPolicy_;
+    std::vector<AdapterRecord> adapters_;
+    std::vector<uint32_t> freeAdapterSlots_;
+    size_t adapterCount_ = 0;
+    uint64_t nextRequestId_ = 1;
+    TimePoint nextScaling_;
+    std::deque<ScalingEventRecord> scalingEvents_;  // the latest, for the monitor
+    std::vector<std::string> unschedulable_;
 };
 
 }  // namespace scaler::scheduler

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "scaler/protocol/capabilities.h"
 #include "scaler/scheduler/task_table.h"
 #include "scaler/wire/message.capnp.h"
 
@@ -32,6 +33,11 @@ public:
     virtual void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) = 0;
     virtual void sendClientHeartbeatEcho(PeerId client) = 0;
     virtual void sendClientShutdownResponse(PeerId client, bool accepted) = 0;
+
+    // to worker adapters
+    virtual void sendAdapterHeartbeatEcho(PeerId adapter) = 0;
+    virtual void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
+                                    std::string_view workerGroupId, const CapabilityList& capabilities) = 0;
 
     // to any identity, registered or not
     virtual void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code,

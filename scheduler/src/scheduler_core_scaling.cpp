@@ -1,0 +1,358 @@
+// SchedulerCore's scaling controller: worker adapters, their groups, policy evaluation and draining.
+#include <algorithm>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "scaler/protocol/wire_bytes.h"
+#include "scaler/scheduler/scheduler_core.h"
+
+namespace scaler::scheduler {
+namespace {
+
+constexpr size_t kMaxScalingEvents = 64;
+constexpr auto kStartBackoff = std::chrono::seconds(5);        // after a failed start on an adapter
+constexpr auto kCommandTimeout = std::chrono::seconds(30);     // an unanswered command is given up
+constexpr auto kGroupStartTimeout = std::chrono::seconds(120);  // workers that never connect
+
+Clock::duration seconds(double s) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+std::string statusName(wire::WorkerAdapterCommandStatus status) {
+    switch (status) {
+        case wire::WorkerAdapterCommandStatus::SUCCESS: return "success";
+        case wire::WorkerAdapterCommandStatus::WORKER_GROUP_TOO_MUCH: return "workerGroupTooMuch";
+        case wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND: return "workerGroupIdNotFound";
+        case wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED: return "capabilitiesNotSupported";
+        case wire::WorkerAdapterCommandStatus::LAUNCH_FAILED: return "launchFailed";
+    }
+    return "unknown";
+}
+
+GroupPhase phaseFromWire(wire::WorkerGroupState state) {
+    switch (state) {
+        case wire::WorkerGroupState::RUNNING: return GroupPhase::running;
+        case wire::WorkerGroupState::DRAINING: return GroupPhase::draining;
+        case wire::WorkerGroupState::STOPPING:
+        case wire::WorkerGroupState::FAILED: return GroupPhase::stopping;
+        default: return GroupPhase::starting;
+    }
+}
+
+}  // namespace
+
+const AdapterRecord* SchedulerCore::findAdapter(std::string_view identity) const {
+    const PeerEntry* peer = findPeer(identity);
+    return (peer == nullptr || peer->role != PeerRole::adapter) ? nullptr : &adapters_[peer->slot];
+}
+
+void SchedulerCore::recordEvent(const std::string& adapterId, const std::string& action, const std::string& groupId,
+                                const std::string& reason) {
+    const auto unixMs = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count());
+    scalingEvents_.push_back({unixMs, adapterId, action, groupId, reason});
+    if (scalingEvents_.size() > kMaxScalingEvents) scalingEvents_.pop_front();
+}
+
+bool SchedulerCore::groupDraining(std::string_view adapterId, std::string_view groupId) const {
+    if (adapterId.empty() || groupId.empty()) return false;
+    const AdapterRecord* adapter = findAdapter(adapterId);
+    if (adapter == nullptr) return false;
+    auto it = adapter->groups.find(std::string(groupId));
+    return it != adapter->groups.end() &&
+           (it->second.phase == GroupPhase::draining || it->second.phase == GroupPhase::stopping);
+}
+
+void SchedulerCore::onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat) {
+    const PeerEntry* peer = findPeer(identity);
+    if (peer == nullptr) {
+        if (!checkVersion(identity, heartbeat.getProtocolVersion())) return;
+        uint32_t slot;
+        if (!freeAdapterSlots_.empty()) {
+            slot = freeAdapterSlots_.back();
+            freeAdapterSlots_.pop_back();
+        } else {
+            slot = static_cast<uint32_t>(adapters_.size());
+            adapters_.emplace_back();
+        }
+        AdapterRecord& adapter = adapters_[slot];
+        adapter = AdapterRecord{};
+        adapter.identity = std::string(identity);
+        adapter.live = true;
+        adapter.peer = registerPeer(adapter.identity, PeerRole::adapter, slot);
+        ++adapterCount_;
+        peer = findPeer(identity);
+    } else if (peer->role != PeerRole::adapter) {
+        outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
+                                  "this identity is registered with another role");
+        return dropMessage(identity, "adapter heartbeat from an identity registered with another role");
+    }
+    AdapterRecord& adapter = adapters_[peer->slot];
+    const bool first = adapter.lastSeen == TimePoint{};
+    adapter.lastSeen = now_;
+    adapter.kind = std::string(asStringView(heartbeat.getKind()));
+    adapter.maxGroups = heartbeat.getMaxWorkerGroups();
+    adapter.workersPerGroup = std::max<uint32_t>(1, heartbeat.getWorkersPerGroup());
+    adapter.capabilities = capabilitiesFromWire(heartbeat.getCapabilities());
+
+    // The adapter's inventory is the truth about which groups exist; the scheduler keeps its own view of
+    // draining and stopping. Groups it did not know are adopted (an adapter or scheduler restarted).
+    std::map<std::string, WorkerGroupRecord> groups;
+    for (auto info : heartbeat.getGroups()) {
+        const std::string id(asStringView(info.getWorkerGroupId()));
+        if (id.empty()) continue;
+        WorkerGroupRecord group;
+        if (auto it = adapter.groups.find(id); it != adapter.groups.end()) {
+            group = std::move(it->second);
+            adapter.groups.erase(it);
+        } else {
+            group.id = id;
+            group.createdAt = now_;
+            group.phase = phaseFromWire(info.getState());
+            if (!first) recordEvent(adapter.identity, "adopt", id, "group reported by the adapter");
+            spdlog::info("adapter '{}': adopted worker group '{}' from its inventory", adapter.identity, id);
+        }
+        if (phaseFromWire(info.getState()) == GroupPhase::stopping) group.phase = GroupPhase::stopping;
+        group.capabilities = capabilitiesFromWire(info.getCapabilities());
+        group.workerIds.clear();
+        for (auto w : info.getWorkerIds()) group.workerIds.emplace_back(asStringView(w));
+        groups.emplace(id, std::move(group));
+    }
+    for (const auto& [id, group] : adapter.groups) {
+        if (group.phase != GroupPhase::stopping) {
+            spdlog::warn("adapter '{}': worker group '{}' is gone from its inventory", adapter.identity, id);
+            recordEvent(adapter.identity, "lost", id, "no longer in the adapter's inventory");
+        }
+    }
+    adapter.groups = std::move(groups);
+    if (first) {
+        spdlog::info("worker adapter '{}' ({}) connected: up to {} groups of {} workers, capabilities '{}', {} groups",
+                     adapter.identity, adapter.kind, adapter.maxGroups, adapter.workersPerGroup,
+                     formatCapabilities(adapter.capabilities), adapter.groups.size());
+    }
+    outbox_.sendAdapterHeartbeatEcho(adapter.peer);
+}
+
+void SchedulerCore::onAdapterResponse(uint32_t slot, wire::WorkerAdapterCommandResponse::Reader response) {
+    AdapterRecord& adapter = adapters_[slot];
+    adapter.lastSeen = now_;
+    auto pending = std::find_if(adapter.pending.begin(), adapter.pending.end(),
+                                [&](const auto& p) { return p.requestId == response.getRequestId(); });
+    if (pending == adapter.pending.end()) {
+        return dropMessage(adapter.identity, "response to a command the scheduler did not send or gave up on");
+    }
+    const PendingAdapterCommand command = *pending;
+    adapter.pending.erase(pending);
+    const std::string groupId(asStringView(response.getWorkerGroupId()));
+    const bool ok = response.getStatus() == wire::WorkerAdapterCommandStatus::SUCCESS;
+    const std::string message(asStringView(response.getMessage()));
+    if (command.command == wire::WorkerAdapterCommandType::START_WORKER_GROUP) {
+        if (!ok) {
+            adapter.startBlockedUntil = now_ + kStartBackoff;
+            const std::string why = statusName(response.getStatus()) + (message.empty() ? "" : ": " + message);
+            spdlog::warn("adapter '{}' could not start a worker group: {}", adapter.identity, why);
+            recordEvent(adapter.identity, "start failed", groupId, why);
+            return;
+        }
+        WorkerGroupRecord group;
+        group.id = groupId;
+        group.createdAt = now_;
+        group.capabilities = capabilitiesFromWire(response.getCapabilities());
+        for (auto w : response.getWorkerIds()) group.workerIds.emplace_back(asStringView(w));
+        spdlog::info("adapter '{}' started worker group '{}' with {} workers, capabilities '{}'", adapter.identity,
+                     groupId, group.workerIds.size(), formatCapabilities(group.capabilities));
+        adapter.groups[groupId] = std::move(group);
+        return;
+    }
+    if (!ok && response.getStatus() != wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND) {
+        spdlog::warn("adapter '{}' could not stop worker group '{}': {} {}", adapter.identity, command.groupId,
+                     statusName(response.getStatus()), message);
+        recordEvent(adapter.identity, "stop failed", command.groupId, statusName(response.getStatus()) + " " + message);
+    }
+}
+
+void SchedulerCore::removeAdapter(uint32_t slot, std::string_view why) {
+    AdapterRecord& adapter = adapters_[slot];
+    spdlog::warn("worker adapter '{}' {}; its {} groups are forgotten until it reports them again", adapter.identity,
+                 why, adapter.groups.size());
+    recordEvent(adapter.identity, "adapter lost", "", std::string(why));
+    releasePeer(adapter.identity);
+    adapter = AdapterRecord{};
+    freeAdapterSlots_.push_back(slot);
+    --adapterCount_;
+}
+
+ScalingSnapshot SchedulerCore::scalingSnapshot() const {
+    ScalingSnapshot snapshot;
+    for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
+        if (capabilitySets_[set].liveTasks > 0) {
+            snapshot.demand.push_back({capabilitySets_[set].capabilities, capabilitySets_[set].liveTasks});
+        }
+    }
+    struct GroupLoad {
+        uint32_t connected = 0;
+        uint32_t assigned = 0;
+    };
+    std::unordered_map<std::string, GroupLoad> loads;  // key: adapter id + '\n' + group id
+    for (const WorkerRecord& worker : workers_) {
+        if (!worker.live) continue;
+        snapshot.workers.push_back(
+            {worker.capabilities, worker.assigned.size, worker.adapterId, worker.workerGroupId, worker.acceptingTasks});
+        if (!worker.workerGroupId.empty()) {
+            GroupLoad& load = loads[worker.adapterId + '\n' + worker.workerGroupId];
+            ++load.connected;
+            load.assigned += worker.assigned.size;
+        }
+    }
+    for (const AdapterRecord& adapter : adapters_) {
+        if (!adapter.live) continue;
+        AdapterView view;
+        view.id = adapter.identity;
+        view.maxGroups = adapter.maxGroups;
+        view.workersPerGroup = adapter.workersPerGroup;
+        view.capabilities = adapter.capabilities;
+        view.startAllowed = now_ >= adapter.startBlockedUntil;
+        for (const auto& [id, group] : adapter.groups) {
+            GroupView g;
+            g.id = id;
+            g.capabilities = group.capabilities;
+            g.expectedWorkers = group.workerIds.empty() ? adapter.workersPerGroup
+                                                        : static_cast<uint32_t>(group.workerIds.size());
+            const auto load = loads.find(adapter.identity + '\n' + id);
+            if (load != loads.end()) {
+                g.connectedWorkers = load->second.connected;
+                g.assignedTasks = load->second.assigned;
+            }
+            g.phase = group.phase;
+            if (g.phase == GroupPhase::starting || g.phase == GroupPhase::running) {
+                g.phase = g.connectedWorkers >= g.expectedWorkers ? GroupPhase::running : GroupPhase::starting;
+            }
+            g.ageSeconds = std::chrono::duration<double>(now_ - group.createdAt).count();
+            view.groups.push_back(std::move(g));
+        }
+        for (const PendingAdapterCommand& command : adapter.pending) {
+            if (command.command != wire::WorkerAdapterCommandType::START_WORKER_GROUP) continue;
+            GroupView g;
+            g.phase = GroupPhase::pending;
+            g.capabilities = command.capabilities.empty() ? adapter.capabilities : command.capabilities;
+            g.expectedWorkers = adapter.workersPerGroup;
+            view.groups.push_back(std::move(g));
+        }
+        snapshot.adapters.push_back(std::move(view));
+    }
+    return snapshot;
+}
+
+void SchedulerCore::evaluateScaling() {
+    progressGroups();
+    if (adapterCount_ == 0) return;
+    const ScalingSnapshot snapshot = scalingSnapshot();
+    ScalingDecision decision = scalingPolicy_->decide(snapshot);
+
+    std::vector<std::string> unschedulable;
+    for (const auto& caps : decision.unschedulable) unschedulable.push_back(formatCapabilities(caps));
+    if (unschedulable != unschedulable_) {
+        for (const auto& caps : unschedulable) {
+            if (std::find(unschedulable_.begin(), unschedulable_.end(), caps) == unschedulable_.end()) {
+                spdlog::warn("tasks need capabilities '{}' that no worker offers and no adapter can start; they wait",
+                             caps);
+                recordEvent("", "unschedulable", "", "tasks need {" + caps + "}: no worker or adapter offers it");
+            }
+        }
+        unschedulable_ = std::move(unschedulable);
+    }
+
+    for (ScalingCommand& command : decision.commands) {
+        const AdapterView& view = snapshot.adapters[command.adapter];
+        const PeerEntry* peer = findPeer(view.id);
+        if (peer == nullptr) continue;
+        AdapterRecord& adapter = adapters_[peer->slot];
+        if (command.action == ScalingCommand::Action::start) {
+            const uint64_t requestId = nextRequestId_++;
+            adapter.pending.push_back({requestId, wire::WorkerAdapterCommandType::START_WORKER_GROUP,
+                                       command.capabilities, {}, now_});
+            outbox_.sendAdapterCommand(adapter.peer, requestId, wire::WorkerAdapterCommandType::START_WORKER_GROUP, {},
+                                       command.capabilities);
+            spdlog::info("scaling ({}): start a worker group on '{}' with capabilities '{}': {}",
+                         scalingPolicy_->name(), adapter.identity, formatCapabilities(command.capabilities),
+                         command.reason);
+            recordEvent(adapter.identity, "start", "", command.reason);
+        } else {
+            auto it = adapter.groups.find(command.groupId);
+            if (it != adapter.groups.end()) beginDrain(adapter, it->second, command.reason);
+        }
+    }
+}
+
+void SchedulerCore::beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason) {
+    group.phase = GroupPhase::draining;
+    group.drainDeadline = now_ + seconds(scalingPolicy_->parameters().drainTimeoutSeconds);
+    spdlog::info("scaling ({}): drain worker group '{}' of '{}': {}", scalingPolicy_->name(), group.id,
+                 adapter.identity, reason);
+    recordEvent(adapter.identity, "drain", group.id, reason);
+    // Stop assigning to its workers and hand back what they have not started.
+    for (WorkerRecord& worker : workers_) {
+        if (!worker.live || worker.adapterId != adapter.identity || worker.workerGroupId != group.id) continue;
+        worker.acceptingTasks = false;
+        for (TaskIndex i = worker.assigned.tail; i != kNone && i != worker.assigned.head;) {
+            const TaskIndex previous = tasks_[i].queueLinks.prev;
+            if (tasks_[i].state == TaskState::assigned) apply(i, TaskEvent::balance, {});
+            i = previous;
+        }
+    }
+    refreshAllEligibility();
+}
+
+void SchedulerCore::sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason) {
+    group.phase = GroupPhase::stopping;
+    const uint64_t requestId = nextRequestId_++;
+    adapter.pending.push_back({requestId, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP, {}, group.id, now_});
+    outbox_.sendAdapterCommand(adapter.peer, requestId, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP,
+                               group.id, {});
+    spdlog::info("scaling: shut down worker group '{}' of '{}': {}", group.id, adapter.identity, reason);
+    recordEvent(adapter.identity, "shutdown", group.id, reason);
+}
+
+void SchedulerCore::progressGroups() {
+    for (AdapterRecord& adapter : adapters_) {
+        if (!adapter.live) continue;
+        std::erase_if(adapter.pending, [&](const PendingAdapterCommand& command) {
+            if (now_ - command.sentAt < kCommandTimeout) return false;
+            spdlog::warn("adapter '{}' did not answer command {} within {} s; giving up on it", adapter.identity,
+                         command.requestId, std::chrono::duration_cast<std::chrono::seconds>(kCommandTimeout).count());
+            recordEvent(adapter.identity, "command lost", command.groupId, "no answer within 30 s");
+            return true;
+        });
+        for (auto& [id, group] : adapter.groups) {
+            if (group.phase == GroupPhase::draining) {
+                uint32_t busy = 0;
+                for (const WorkerRecord& worker : workers_) {
+                    if (worker.live && worker.adapterId == adapter.identity && worker.workerGroupId == id) {
+                        busy += worker.assigned.size;
+                    }
+                }
+                if (busy == 0) {
+                    sendShutdown(adapter, group, "drained: its workers are idle");
+                } else if (now_ >= group.drainDeadline) {
+                    sendShutdown(adapter, group,
+                                 "drain deadline passed with " + std::to_string(busy) + " tasks still on its workers; "
+                                 "they go back to the queue");
+                }
+            } else if (group.phase == GroupPhase::starting) {
+                bool anyConnected = false;
+                for (const WorkerRecord& worker : workers_) {
+                    anyConnected |= worker.live && worker.adapterId == adapter.identity && worker.workerGroupId == id;
+                }
+                if (anyConnected) {
+                    group.phase = GroupPhase::running;  // the snapshot still counts missing workers as booting
+                } else if (now_ - group.createdAt > kGroupStartTimeout) {
+                    sendShutdown(adapter, group, "no worker of the group connected within 120 s");
+                }
+            }
+        }
+    }
+}
+
+}  // namespace scaler::scheduler
