@@ -151,6 +151,14 @@ ChildProcess& TestCluster::addWorker(std::vector<std::string> args) {
     return *workers_.back();
 }
 
+ChildProcess& TestCluster::addNativeAdapter(const std::string& adapterId, std::vector<std::string> args) {
+    std::vector<std::string> full{binary("scaler_worker_adapter_native"), address_, "--adapter-id", adapterId,
+                                  "--heartbeat-interval-seconds", "0.5", "--shutdown-grace-seconds", "1"};
+    full.insert(full.end(), args.begin(), args.end());
+    workers_.push_back(std::make_unique<ChildProcess>(full, tempDir() + "/adapter-" + adapterId + ".log"));
+    return *workers_.back();
+}
+
 nlohmann::json TestCluster::snapshot(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::string error;

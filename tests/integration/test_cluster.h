@@ -58,6 +58,8 @@ public:
     ChildProcess& scheduler() { return *scheduler_; }
 
     ChildProcess& addWorker(std::vector<std::string> args = {});
+    // A native worker adapter with a fast heartbeat and short worker grace periods.
+    ChildProcess& addNativeAdapter(const std::string& adapterId, std::vector<std::string> args = {});
     // The latest monitor snapshot as JSON (waits up to `timeout` for one).
     nlohmann::json snapshot(std::chrono::milliseconds timeout = 5s);
     // Waits until the scheduler reports `count` connected workers.

@@ -1,0 +1,81 @@
+#include "scaler/adapters/adapter_options.h"
+
+#include <sstream>
+#include <thread>
+
+#include "scaler/process/command_line.h"
+#include "scaler/protocol/address.h"
+#include "scaler/protocol/identity.h"
+
+namespace scaler::adapters {
+namespace {
+std::string number(double value) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+}
+}  // namespace
+
+std::vector<std::string> WorkerOptions::workerArguments(const std::string& schedulerAddress,
+                                                        const std::string& adapterId, const std::string& groupId,
+                                                        const std::string& identity,
+                                                        const CapabilityList& capabilities) const {
+    std::vector<std::string> args{schedulerAddress,
+                                  "--worker-id", identity,
+                                  "--adapter-id", adapterId,
+                                  "--worker-group-id", groupId,
+                                  "--per-worker-task-queue-size", std::to_string(taskQueueSize),
+                                  "--heartbeat-interval-seconds", number(heartbeatIntervalSeconds),
+                                  "--death-timeout-seconds", number(deathTimeoutSeconds),
+                                  "--shutdown-grace-seconds", number(shutdownGraceSeconds)};
+    if (!capabilities.empty()) {
+        args.push_back("--per-worker-capabilities");
+        args.push_back(formatCapabilities(capabilities));
+    }
+    for (const auto& plugin : plugins) {
+        args.push_back("--load");
+        args.push_back(plugin);
+    }
+    return args;
+}
+
+void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& section) {
+    addCommonOptions(app, section, o.loggingLevel);
+    o.settings.maxWorkerGroups = std::max(1u, std::thread::hardware_concurrency());
+    app.add_option("scheduler_address", o.settings.schedulerAddress, "Scheduler address, e.g. tcp://127.0.0.1:8516")
+        ->required();
+    app.add_option("--adapter-id", o.settings.adapterId, "This adapter's identity (default: KIND-<random>)");
+    app.add_option("--max-worker-groups", o.settings.maxWorkerGroups, "Most worker groups this adapter runs at once")
+        ->check(CLI::Range(1u, 100000u))
+        ->capture_default_str();
+    app.add_option("--workers-per-group", o.settings.workersPerGroup, "Worker processes in each group")
+        ->check(CLI::Range(1u, 1024u))
+        ->capture_default_str();
+    app.add_option("--per-worker-capabilities", o.capabilitiesText,
+                   "Capabilities this adapter can give its workers, e.g. \"gpu,linux\"");
+    app.add_option("--heartbeat-interval-seconds", o.settings.heartbeatIntervalSeconds,
+                   "Heartbeat period of the adapter and its workers")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--per-worker-task-queue-size", o.worker.taskQueueSize, "Passed to the workers")
+        ->check(CLI::Range(1u, 1000000u))
+        ->capture_default_str();
+    app.add_option("--death-timeout-seconds", o.worker.deathTimeoutSeconds, "Passed to the workers")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--shutdown-grace-seconds", o.worker.shutdownGraceSeconds,
+                   "Passed to the workers: how long a stopped worker may finish its running task")
+        ->check(nonNegativeNumber())
+        ->capture_default_str();
+    app.add_option("--load", o.worker.plugins, "Plugin passed to the workers (repeatable)")->check(CLI::ExistingFile);
+}
+
+void finishAdapterOptions(AdapterCommandLine& o, const std::string& idPrefix) {
+    parseAddress(o.settings.schedulerAddress);
+    o.settings.capabilities = parseCapabilities(o.capabilitiesText);
+    if (o.settings.adapterId.empty()) o.settings.adapterId = idPrefix + "-" + randomHex(6);
+    o.worker.heartbeatIntervalSeconds = o.settings.heartbeatIntervalSeconds;
+    o.settings.exitGraceSeconds = o.worker.shutdownGraceSeconds + 5;
+}
+
+}  // namespace scaler::adapters

@@ -1,0 +1,190 @@
+#include "scaler/adapters/native_worker_group_launcher.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "scaler/protocol/identity.h"
+
+namespace scaler::adapters {
+
+NativeWorkerGroupLauncher::NativeWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker,
+                                                     std::string workerBinary)
+    : settings_(std::move(settings)), worker_(std::move(worker)), workerBinary_(std::move(workerBinary)) {}
+
+NativeWorkerGroupLauncher::~NativeWorkerGroupLauncher() { stopAll(std::chrono::milliseconds(2000)); }
+
+std::string NativeWorkerGroupLauncher::defaultWorkerBinary() {
+    std::error_code error;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    return (error ? std::filesystem::path(".") : self.parent_path()) / "scaler_worker";
+}
+
+CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& requested) {
+    CommandResult result;
+    const auto inUse = std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return !g.second.stopping; });
+    if (static_cast<uint32_t>(inUse) >= settings_.maxWorkerGroups) {
+        result.status = wire::WorkerAdapterCommandStatus::WORKER_GROUP_TOO_MUCH;
+        result.message = "already running " + std::to_string(inUse) + " of " +
+                         std::to_string(settings_.maxWorkerGroups) + " groups";
+        return result;
+    }
+    if (!capabilityNamesSubset(requested, settings_.capabilities)) {
+        result.status = wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED;
+        result.message = "asked for '" + formatCapabilities(requested) + "' but this adapter offers '" +
+                         formatCapabilities(settings_.capabilities) + "'";
+        return result;
+    }
+    if (access(workerBinary_.c_str(), X_OK) != 0) {
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message = "cannot run worker binary '" + workerBinary_ + "': " + std::strerror(errno);
+        return result;
+    }
+    // The workers offer what was asked for, with the quantities this adapter has; nothing asked: everything.
+    CapabilityList capabilities = settings_.capabilities;
+    if (!requested.empty()) {
+        std::erase_if(capabilities, [&](const Capability& c) {
+            return std::none_of(requested.begin(), requested.end(), [&](const Capability& r) { return r.name == c.name; });
+        });
+    }
+    const std::string groupId = "native-" + randomHex(6);
+    Group group;
+    group.capabilities = capabilities;
+    const pid_t adapterPid = getpid();
+    for (uint32_t i = 0; i < settings_.workersPerGroup; ++i) {
+        const std::string workerId = "Worker|NAT|" + groupId + "|" + std::to_string(i);
+        std::vector<std::string> args{workerBinary_};
+        for (auto& a : worker_.workerArguments(settings_.schedulerAddress, settings_.adapterId, groupId, workerId,
+                                               capabilities)) {
+            args.push_back(std::move(a));
+        }
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        const pid_t pid = fork();
+        if (pid < 0) {
+            result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+            result.message = std::string("fork failed: ") + std::strerror(errno);
+            break;
+        }
+        if (pid == 0) {
+            // SIGTERM, not SIGKILL: a worker whose adapter died still hands its tasks back gracefully
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != adapterPid) _exit(1);
+            setpgid(0, 0);  // a Ctrl-C at the adapter's terminal is the adapter's to handle
+            execv(argv[0], argv.data());
+            _exit(127);
+        }
+        group.processes.push_back({pid, workerId});
+    }
+    if (result.status != wire::WorkerAdapterCommandStatus::SUCCESS) {
+        for (const Process& p : group.processes) kill(p.pid, SIGKILL);
+        return result;
+    }
+    for (const Process& p : group.processes) result.workerIds.push_back(p.workerId);
+    result.groupId = groupId;
+    result.capabilities = capabilities;
+    groups_.emplace(groupId, std::move(group));
+    return result;
+}
+
+CommandResult NativeWorkerGroupLauncher::stopGroup(const std::string& groupId) {
+    CommandResult result;
+    result.groupId = groupId;
+    auto it = groups_.find(groupId);
+    if (it == groups_.end()) {
+        result.status = wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND;
+        result.message = "no worker group '" + groupId + "' on this adapter";
+        return result;
+    }
+    Group& group = it->second;
+    if (!group.stopping) {
+        group.stopping = true;
+        group.killAt = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(worker_.shutdownGraceSeconds + 5));
+        for (const Process& p : group.processes) kill(p.pid, SIGTERM);
+    }
+    return result;  // reaped by poll(); the inventory shows it stopping until then
+}
+
+std::vector<GroupInventoryEntry> NativeWorkerGroupLauncher::inventory() const {
+    std::vector<GroupInventoryEntry> out;
+    for (const auto& [id, group] : groups_) {
+        GroupInventoryEntry entry;
+        entry.id = id;
+        entry.state = group.stopping ? wire::WorkerGroupState::STOPPING : wire::WorkerGroupState::RUNNING;
+        entry.capabilities = group.capabilities;
+        for (const Process& p : group.processes) entry.workerIds.push_back(p.workerId);
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+void NativeWorkerGroupLauncher::reap() {
+    for (;;) {
+        int status = 0;
+        const pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        for (auto it = groups_.begin(); it != groups_.end(); ++it) {
+            auto& processes = it->second.processes;
+            auto p = std::find_if(processes.begin(), processes.end(), [&](const Process& x) { return x.pid == pid; });
+            if (p == processes.end()) continue;
+            if (!it->second.stopping) {
+                spdlog::warn("worker '{}' of group '{}' exited on its own ({} {})", p->workerId, it->first,
+                             WIFSIGNALED(status) ? "signal" : "exit code",
+                             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            }
+            processes.erase(p);
+            if (processes.empty()) {
+                if (!it->second.stopping) spdlog::warn("worker group '{}' has no workers left; removing it", it->first);
+                spdlog::info("worker group '{}' stopped", it->first);
+                groups_.erase(it);
+            }
+            break;
+        }
+    }
+}
+
+void NativeWorkerGroupLauncher::poll() {
+    reap();
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [id, group] : groups_) {
+        if (group.stopping && now >= group.killAt) {
+            spdlog::warn("worker group '{}' did not stop within its grace period; killing it", id);
+            for (const Process& p : group.processes) kill(p.pid, SIGKILL);
+            group.killAt = now + std::chrono::hours(1);
+        }
+    }
+}
+
+void NativeWorkerGroupLauncher::stopAll(std::chrono::milliseconds grace) {
+    if (groups_.empty()) return;
+    for (auto& [id, group] : groups_) {
+        group.stopping = true;
+        for (const Process& p : group.processes) kill(p.pid, SIGTERM);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (!groups_.empty() && std::chrono::steady_clock::now() < deadline) {
+        reap();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    for (auto& [id, group] : groups_) {
+        for (const Process& p : group.processes) kill(p.pid, SIGKILL);
+    }
+    while (!groups_.empty()) {
+        reap();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+}  // namespace scaler::adapters
