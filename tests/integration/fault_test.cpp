@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <thread>
 
 #include <capnp/message.h>
 #include <zmq.hpp>
@@ -117,4 +118,17 @@ TEST(Faults, PendingFuturesFailWhenTheSchedulerDies) {
     ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["running"] == 1; }));
     cluster.scheduler().signal(SIGKILL);
     EXPECT_THROW(pending.get(), SchedulerUnreachableError);
+}
+
+TEST(Faults, StoppedWorkerLeavesTheSchedulerAtOnce) {
+    TestCluster cluster;
+    // a heartbeat every 50 ms makes one between the disconnect request and the exit likely
+    auto& worker = cluster.addWorker({"--heartbeat-interval-seconds", "0.05"});
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    worker.signal(SIGTERM);
+    ASSERT_NE(worker.waitExit(std::chrono::seconds(10)), -1);
+    // gone well before the 60 s worker timeout, and not registered again
+    EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].empty(); }, std::chrono::seconds(5)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a re-registration would show up by now
+    EXPECT_TRUE(cluster.snapshot()["workers"].empty());
 }

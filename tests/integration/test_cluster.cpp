@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <random>
@@ -145,7 +146,10 @@ TestCluster::~TestCluster() {
 }
 
 ChildProcess& TestCluster::addWorker(std::vector<std::string> args) {
-    std::vector<std::string> full{binary("scaler_worker"), address_, "--heartbeat-interval-seconds", "0.5"};
+    std::vector<std::string> full{binary("scaler_worker"), address_};
+    if (std::find(args.begin(), args.end(), "--heartbeat-interval-seconds") == args.end()) {
+        full.insert(full.end(), {"--heartbeat-interval-seconds", "0.5"});
+    }
     full.insert(full.end(), args.begin(), args.end());
     workers_.push_back(std::make_unique<ChildProcess>(full, tempDir() + "/worker.log"));
     return *workers_.back();

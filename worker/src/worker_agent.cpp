@@ -233,8 +233,10 @@ int WorkerAgent::run() {
         flushOutcomes();
 
         const auto after = Clock::now();
-        if (after >= nextHeartbeat) {
-            sendHeartbeat();  // sent every period, echo or not: one lost echo must not silence us
+        if (after >= nextHeartbeat && phase != Phase::leaving) {
+            // Sent every period, echo or not: one lost echo must not silence us. Not after the disconnect
+            // request: a heartbeat then would register this worker again as it exits.
+            sendHeartbeat();
             nextHeartbeat = after + seconds(config_.heartbeatIntervalSeconds);
         }
         if (after - lastEcho > seconds(config_.deathTimeoutSeconds)) {
