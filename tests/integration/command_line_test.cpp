@@ -39,6 +39,10 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
         {{binary("scaler_submit"), address}, "--function"},
         {{binary("scaler_submit"), address, "-f", "echo", "--capabilities", "a=b"}, "'b'"},
         {{binary("scaler_top"), "nonsense"}, "nonsense"},
+        {{binary("scaler_worker_adapter_native"), address, "--per-worker-capabilities", "gpu=many"}, "'many'"},
+        {{binary("scaler_worker_adapter_native"), address, "--max-worker-groups", "0"}, "0"},
+        {{binary("scaler_worker_adapter_native"), address, "--worker-binary", "/nonexistent/worker"}, "/nonexistent/worker"},
+        {{binary("scaler_scheduler"), address, "--policy-content", "allocate=capability; scaling=vanilla; upper_task_ratio=x"}, "'x'"},
     };
     for (const auto& [args, expected] : cases) {
         const ProgramRun r = run(args);
@@ -48,7 +52,8 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
 }
 
 TEST(CommandLine, HelpExitsZero) {
-    for (const char* name : {"scaler_scheduler", "scaler_worker", "scaler_submit", "scaler_top"}) {
+    for (const char* name :
+         {"scaler_scheduler", "scaler_worker", "scaler_submit", "scaler_top", "scaler_worker_adapter_native"}) {
         const ProgramRun r = run({binary(name), "--help"});
         EXPECT_EQ(r.exitCode, 0) << name;
         EXPECT_NE(r.output.find("Usage"), std::string::npos) << name;
