@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include "scaler/protocol/address.h"
+#include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/identity.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/process_resources.h"
@@ -145,7 +146,6 @@ void ClientCore::ioLoop() {
     std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines;
     FrameReader reader;
     ProcessResourceSampler sampler;
-    std::string error;
     bool registered = false;
     Clock::time_point lastHeard = Clock::now();
     Clock::time_point lastHeartbeat{};
@@ -285,11 +285,7 @@ void ClientCore::ioLoop() {
                                                                                         Clock::now()));
         }
         wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
-        try {
-            zmq::poll(items, 2, wait);
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) break;
-        }
+        pollOrInterrupted(items, 2, wait);
         uint64_t counter;
         (void)!read(eventFd_, &counter, sizeof counter);
         {
@@ -303,17 +299,14 @@ void ClientCore::ioLoop() {
         sendCancels(cancels);
         cancels.clear();
 
-        for (;;) {
-            zmq::message_t frame;
-            if (!dealer.recv(frame, zmq::recv_flags::dontwait)) break;
-            if (reader.load(frame, error)) {
-                try {
-                    handleMessage(reader.root());
-                } catch (const kj::Exception&) {
-                    // a malformed answer is dropped; the task's deadline or the client timeout still apply
-                }
-            }
-        }
+        // a malformed answer is dropped; the task's deadline or the client timeout still apply
+        receiveWaiting(
+            dealer, reader,
+            [&](wire::Message::Reader message) {
+                handleMessage(message);
+                return true;
+            },
+            [](const std::string&) {});
 
         const auto now = Clock::now();
         while (!deadlines.empty() && deadlines.top().first <= now) {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "scaler/protocol/wire_bytes.h"
+#include "slot_allocation.h"
 
 namespace scaler::scheduler {
 namespace {
@@ -162,16 +163,8 @@ void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHea
     const PeerEntry* peer = findPeer(identity);
     if (peer == nullptr) {
         if (!checkVersion(identity, heartbeat.getProtocolVersion())) return;
-        ClientSlot slot;
-        if (!freeClientSlots_.empty()) {
-            slot = freeClientSlots_.back();
-            freeClientSlots_.pop_back();
-        } else {
-            slot = static_cast<ClientSlot>(clients_.size());
-            clients_.emplace_back();
-        }
+        const ClientSlot slot = takeSlot(clients_, freeClientSlots_);
         ClientRecord& client = clients_[slot];
-        client = ClientRecord{};
         client.identity = std::string(identity);
         client.live = true;
         client.peer = registerPeer(client.identity, PeerRole::client, slot);
@@ -192,16 +185,8 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
     const PeerEntry* peer = findPeer(identity);
     if (peer == nullptr) {
         if (!checkVersion(identity, heartbeat.getProtocolVersion())) return;
-        WorkerSlot slot;
-        if (!freeWorkerSlots_.empty()) {
-            slot = freeWorkerSlots_.back();
-            freeWorkerSlots_.pop_back();
-        } else {
-            slot = static_cast<WorkerSlot>(workers_.size());
-            workers_.emplace_back();
-        }
+        const WorkerSlot slot = takeSlot(workers_, freeWorkerSlots_);
         WorkerRecord& worker = workers_[slot];
-        worker = WorkerRecord{};
         worker.identity = std::string(identity);
         worker.capabilities = capabilitiesFromWire(heartbeat.getCapabilities());
         worker.queueSize = std::max<uint32_t>(1, heartbeat.getQueueSize());

@@ -6,6 +6,7 @@
 
 #include "scaler/protocol/wire_bytes.h"
 #include "scaler/scheduler/scheduler_core.h"
+#include "slot_allocation.h"
 
 namespace scaler::scheduler {
 namespace {
@@ -69,16 +70,8 @@ void SchedulerCore::onAdapterHeartbeat(std::string_view identity, wire::WorkerAd
     const PeerEntry* peer = findPeer(identity);
     if (peer == nullptr) {
         if (!checkVersion(identity, heartbeat.getProtocolVersion())) return;
-        uint32_t slot;
-        if (!freeAdapterSlots_.empty()) {
-            slot = freeAdapterSlots_.back();
-            freeAdapterSlots_.pop_back();
-        } else {
-            slot = static_cast<uint32_t>(adapters_.size());
-            adapters_.emplace_back();
-        }
+        const uint32_t slot = takeSlot(adapters_, freeAdapterSlots_);
         AdapterRecord& adapter = adapters_[slot];
-        adapter = AdapterRecord{};
         adapter.identity = std::string(identity);
         adapter.live = true;
         adapter.peer = registerPeer(adapter.identity, PeerRole::adapter, slot);
@@ -302,7 +295,6 @@ void SchedulerCore::beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group,
             i = previous;
         }
     }
-    refreshAllEligibility();
 }
 
 void SchedulerCore::sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason) {

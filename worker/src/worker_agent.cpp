@@ -12,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "scaler/process/shutdown_signal.h"
+#include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/identity.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/process_resources.h"
@@ -205,31 +206,18 @@ int WorkerAgent::run() {
     sendHeartbeat();
     auto nextHeartbeat = Clock::now() + seconds(config_.heartbeatIntervalSeconds);
     zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, executor.notifyFd(), ZMQ_POLLIN, 0}};
-    std::string error;
-
     while (phase != Phase::done) {
         const auto now = Clock::now();
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextHeartbeat - now);
         wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
-        try {
-            zmq::poll(items, 2, wait);
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-        }
-        for (;;) {
-            zmq::message_t frame;
-            if (!dealer.recv(frame, zmq::recv_flags::dontwait)) break;
-            if (!reader.load(frame, error)) {
-                spdlog::warn("dropped a message from the scheduler: {}", error);
-                continue;
-            }
-            try {
-                handleMessage(reader.root());
-            } catch (const kj::Exception& e) {
-                spdlog::warn("dropped a malformed message from the scheduler: {}", e.getDescription().cStr());
-            }
-            if (phase == Phase::done) break;
-        }
+        pollOrInterrupted(items, 2, wait);
+        receiveWaiting(
+            dealer, reader,
+            [&](wire::Message::Reader message) {
+                handleMessage(message);
+                return phase != Phase::done;
+            },
+            [](const std::string& why) { spdlog::warn("dropped a message from the scheduler: {}", why); });
         flushOutcomes();
 
         const auto after = Clock::now();

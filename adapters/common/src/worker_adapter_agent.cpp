@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include "scaler/process/shutdown_signal.h"
+#include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/wire_bytes.h"
 
@@ -34,7 +35,6 @@ int WorkerAdapterAgent::run() {
     dealer.set(zmq::sockopt::linger, 0);
     dealer.connect(settings_.schedulerAddress);
     FrameReader reader;
-    std::string error;
 
     const auto sendHeartbeat = [&] {
         capnp::MallocMessageBuilder builder;
@@ -95,22 +95,16 @@ int WorkerAdapterAgent::run() {
     zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}};
     int exitCode = 0;
     while (!shutdownRequested()) {
-        try {
-            zmq::poll(items, 1, std::chrono::milliseconds(100));
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-        }
-        for (;;) {
-            zmq::message_t frame;
-            if (!dealer.recv(frame, zmq::recv_flags::dontwait)) break;
-            if (!reader.load(frame, error)) {
-                spdlog::warn("dropped a message from the scheduler: {}", error);
-                continue;
-            }
-            try {
-                const auto message = reader.root();
+        pollOrInterrupted(items, 1, std::chrono::milliseconds(100));
+        receiveWaiting(
+            dealer, reader,
+            [&](wire::Message::Reader message) {
                 if (message.which() == wire::Message::WORKER_ADAPTER_COMMAND) {
-                    handleCommand(message.getWorkerAdapterCommand());
+                    try {
+                        handleCommand(message.getWorkerAdapterCommand());
+                    } catch (const std::exception& e) {
+                        spdlog::warn("could not carry out a command from the scheduler: {}", e.what());
+                    }
                 } else if (message.which() == wire::Message::PROTOCOL_ERROR) {
                     const auto protocolError = message.getProtocolError();
                     if (protocolError.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
@@ -121,12 +115,9 @@ int WorkerAdapterAgent::run() {
                         requestShutdown();
                     }
                 }
-            } catch (const std::exception& e) {
-                spdlog::warn("could not handle a message from the scheduler: {}", e.what());
-            } catch (const kj::Exception& e) {
-                spdlog::warn("dropped a malformed message from the scheduler: {}", e.getDescription().cStr());
-            }
-        }
+                return true;
+            },
+            [](const std::string& why) { spdlog::warn("dropped a message from the scheduler: {}", why); });
         provider_.poll();
         if (Clock::now() >= nextHeartbeat) {
             sendHeartbeat();
