@@ -9,7 +9,9 @@ PACKAGES=(
     capnproto libcapnp-dev
     libzmq3-dev cppzmq-dev
     libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+    libncurses-dev
     googletest libgtest-dev libgmock-dev
+    tmux
 )
 
 install_packages() {

@@ -1,52 +1,31 @@
-// scaler_top: watch a scheduler through its monitor socket. This build prints one snapshot (--once, as
-// text or --json); the interactive screen is not built yet and says so.
+// scaler_top: watch a scheduler through its monitor socket, like top. --once prints one snapshot (text or
+// --json) for scripts.
 #include <chrono>
 #include <iostream>
 
 #include <zmq.hpp>
 
 #include "scaler/process/command_line.h"
+#include "scaler/process/shutdown_signal.h"
 #include "scaler/protocol/address.h"
+#include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/message_codec.h"
 #include "snapshot_json.h"
 #include "snapshot_text.h"
+#include "top_screen.h"
 
-int main(int argc, char** argv) {
-    std::string address;
-    double timeout = 5;
-    bool once = false, json = false;
-    CLI::App app{"scaler_top: watch a scaler_scheduler through its monitor socket", "scaler_top"};
-    app.add_option("monitor_address", address, "Monitor address (scheduler port + 2), e.g. tcp://127.0.0.1:8518")
-        ->required();
-    app.add_option("--timeout", timeout, "Seconds to wait for a snapshot")
-        ->check(scaler::positiveNumber())
-        ->capture_default_str();
-    app.add_flag("--once", once, "Print one snapshot and exit");
-    app.add_flag("--json", json, "Print the snapshot as JSON");
-    scaler::parseOrExit(app, argc, argv);
-    try {
-        scaler::parseAddress(address);
-    } catch (const std::exception& e) {
-        std::cerr << "scaler_top: error: " << e.what() << "\n";
-        return 2;
-    }
-    if (!once) {
-        std::cerr << "scaler_top: error: the interactive screen is not available in this build; use --once [--json]\n";
-        return 2;
-    }
-    zmq::context_t context(1);
-    zmq::socket_t sub(context, zmq::socket_type::sub);
-    sub.set(zmq::sockopt::subscribe, "");
-    sub.set(zmq::sockopt::linger, 0);
-    sub.connect(address);
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int printOnce(zmq::socket_t& sub, const std::string& address, double timeout, bool json) {
     scaler::FrameReader reader;
     std::string error;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
     zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0}};
-    while (std::chrono::steady_clock::now() < deadline) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        zmq::poll(items, 1, std::max(left, std::chrono::milliseconds(1)));
+    while (Clock::now() < deadline) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        scaler::pollOrInterrupted(items, 1, std::max(left, std::chrono::milliseconds(1)));
         zmq::message_t frame;
         if (!sub.recv(frame, zmq::recv_flags::dontwait)) continue;
         if (!reader.load(frame, error) || reader.root().which() != scaler::wire::Message::MONITOR_SNAPSHOT) continue;
@@ -56,4 +35,72 @@ int main(int argc, char** argv) {
     }
     std::cerr << "scaler_top: no snapshot from " << address << " within " << timeout << " s\n";
     return 1;
+}
+
+int runInteractive(zmq::socket_t& sub, const std::string& address, double timeout) {
+    scaler::installShutdownSignalHandlers();
+    scaler::top::TopState state;
+    state.monitorAddress = address;
+    state.staleAfterSeconds = timeout;
+    scaler::FrameReader reader;
+    auto lastSnapshot = Clock::now();
+    zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0}};
+    scaler::top::TopScreen screen;
+    while (!scaler::shutdownRequested()) {
+        scaler::pollOrInterrupted(items, 1, std::chrono::milliseconds(100));
+        scaler::receiveWaiting(
+            sub, reader,
+            [&](scaler::wire::Message::Reader message) {
+                if (message.which() == scaler::wire::Message::MONITOR_SNAPSHOT) {
+                    state.previous = std::move(state.snapshot);
+                    state.snapshot = scaler::snapshotToJson(message.getMonitorSnapshot());
+                    lastSnapshot = Clock::now();
+                }
+                return true;
+            },
+            [](const std::string&) {});  // a bad frame is skipped; the next snapshot comes in a second
+        state.secondsSinceSnapshot = std::chrono::duration<double>(Clock::now() - lastSnapshot).count();
+        for (int key = screen.nextKey(); key != -1; key = screen.nextKey()) {
+            if (!scaler::top::applyKey(state, key, std::max(1, screen.rows() / 2))) return 0;
+        }
+        screen.draw(scaler::top::renderTop(state, screen.rows(), screen.columns()));
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string address;
+    double timeout = 5;
+    bool once = false, json = false;
+    CLI::App app{"scaler_top: watch a scaler_scheduler through its monitor socket", "scaler_top"};
+    app.add_option("monitor_address", address, "Monitor address (scheduler port + 2), e.g. tcp://127.0.0.1:8518")
+        ->required();
+    app.add_option("--timeout", timeout,
+                   "--once: seconds to wait for a snapshot; interactive: silence after which the scheduler is "
+                   "reported as not answering")
+        ->check(scaler::positiveNumber())
+        ->capture_default_str();
+    app.add_flag("--once", once, "Print one snapshot and exit");
+    app.add_flag("--json", json, "With --once: print the snapshot as JSON");
+    app.footer("Keys: q quit, s/S sort column, r reverse, arrows PgUp PgDn Home End scroll, ? help");
+    scaler::parseOrExit(app, argc, argv);
+    try {
+        scaler::parseAddress(address);
+    } catch (const std::exception& e) {
+        std::cerr << "scaler_top: error: " << e.what() << "\n";
+        return 2;
+    }
+    if (json && !once) {
+        std::cerr << "scaler_top: error: --json needs --once\n";
+        return 2;
+    }
+    zmq::context_t context(1);
+    zmq::socket_t sub(context, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::subscribe, "");
+    sub.set(zmq::sockopt::linger, 0);
+    sub.set(zmq::sockopt::rcvhwm, 4);  // only the newest snapshots matter
+    sub.connect(address);
+    return once ? printOnce(sub, address, timeout, json) : runInteractive(sub, address, timeout);
 }

@@ -1,0 +1,92 @@
+// scaler_top's layout without a terminal.
+#include <gtest/gtest.h>
+
+#include "top_view.h"
+
+using namespace scaler::top;
+using nlohmann::json;
+
+namespace {
+
+json snapshot(uint64_t timestampMs, uint64_t succeeded, int workers) {
+    json s{{"timestamp_ms", timestampMs},
+           {"scheduler_address", "tcp://127.0.0.1:8516"},
+           {"uptime_ms", 3723000},
+           {"scheduler", {{"cpu_permille", 15}, {"rss_bytes", 26214400}}},
+           {"clients", 2},
+           {"allocate_policy", "capability"},
+           {"scaling_policy", "capability"},
+           {"tasks",
+            {{"queued", 5}, {"running", 3}, {"cancelling", 0}, {"succeeded", succeeded}, {"failed", 1}, {"cancelled", 0},
+             {"worker_died", 0}, {"timed_out", 0}, {"rejected", 0}}},
+           {"adapters", json::array()},
+           {"worker_groups", json::array()},
+           {"scaling_events", json::array()},
+           {"unschedulable", json::array()}};
+    for (int i = 0; i < workers; ++i) {
+        s["workers"].push_back({{"id", "W" + std::to_string(i)}, {"worker_group_id", ""}, {"capabilities", ""},
+                                {"queued", i}, {"running", 1}, {"done", 100 - i}, {"cpu_permille", 10 * i},
+                                {"rss_bytes", 1048576}, {"last_heartbeat_age_ms", 500}});
+    }
+    return s;
+}
+
+std::string text(const std::vector<Line>& lines) {
+    std::string out;
+    for (const auto& l : lines) out += l.text + "\n";
+    return out;
+}
+
+}  // namespace
+
+TEST(TopView, WaitingLineBeforeTheFirstSnapshot) {
+    TopState state;
+    state.monitorAddress = "tcp://127.0.0.1:8518";
+    EXPECT_NE(text(renderTop(state, 40, 120)).find("waiting for scheduler at tcp://127.0.0.1:8518"), std::string::npos);
+}
+
+TEST(TopView, HeaderHasUptimeAndRates) {
+    TopState state;
+    state.previous = snapshot(1000, 100, 1);
+    state.snapshot = snapshot(3000, 300, 1);
+    const std::string screen = text(renderTop(state, 40, 160));
+    EXPECT_NE(screen.find("up 1h02m"), std::string::npos) << screen;
+    EXPECT_NE(screen.find("succeeded 300 (+100/s)"), std::string::npos) << screen;
+    EXPECT_NE(screen.find("rss 25.0 MiB"), std::string::npos);
+}
+
+TEST(TopView, SortsAndScrollsWorkers) {
+    TopState state;
+    state.snapshot = snapshot(1000, 0, 30);
+    EXPECT_EQ(sortedWorkers(state).front()["id"], "W0");  // most done first
+    state.sortColumn = WorkerColumn::cpu;
+    EXPECT_EQ(sortedWorkers(state).front()["id"], "W29");
+    state.sortDescending = false;
+    EXPECT_EQ(sortedWorkers(state).front()["id"], "W0");
+
+    state.scroll = 1000;  // clamped to the last page
+    const auto lines = renderTop(state, 20, 160);
+    EXPECT_LE(lines.size(), 20u);
+    const std::string screen = text(lines);
+    EXPECT_NE(screen.find("W29 "), std::string::npos) << screen;
+    EXPECT_EQ(screen.find("W0 "), std::string::npos);
+    EXPECT_NE(screen.find("rows "), std::string::npos);
+    EXPECT_LT(state.scroll, 30);
+}
+
+TEST(TopView, SmallTerminalShowsHeaderAndASizeLine) {
+    TopState state;
+    state.snapshot = snapshot(1000, 0, 3);
+    const auto lines = renderTop(state, 8, 50);
+    const std::string screen = text(lines);
+    EXPECT_NE(screen.find("terminal too small"), std::string::npos);
+    for (const auto& l : lines) EXPECT_LE(l.text.size(), 50u);
+}
+
+TEST(TopView, StaleSnapshotSaysTheSchedulerIsNotAnswering) {
+    TopState state;
+    state.monitorAddress = "tcp://x:1";
+    state.snapshot = snapshot(1000, 0, 1);
+    state.secondsSinceSnapshot = 12;
+    EXPECT_NE(text(renderTop(state, 40, 160)).find("scheduler not answering for 12 s"), std::string::npos);
+}
