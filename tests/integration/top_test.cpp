@@ -34,6 +34,9 @@ public:
     void keys(const std::string& session, const std::string& keys) {
         run(tmux() + " send-keys -t " + session + " " + keys);
     }
+    void resize(const std::string& session, int columns, int rows) {
+        run(tmux() + " resize-window -t " + session + " -x " + std::to_string(columns) + " -y " + std::to_string(rows));
+    }
     bool alive(const std::string& session) {
         return run(tmux() + " has-session -t " + session + " 2>&1 && echo yes").find("yes") != std::string::npos;
     }
@@ -92,9 +95,13 @@ TEST(Top, WaitsForAMissingSchedulerAndFitsSmallTerminals) {
     EXPECT_TRUE(tmux.alive("waiting"));  // keeps trying
 
     TestCluster cluster;
-    tmux.start("small", binary("scaler_top") + " " + cluster.monitorAddress(), 50, 8);
+    tmux.start("small", binary("scaler_top") + " " + cluster.monitorAddress(), 120, 30);
+    EXPECT_TRUE(tmux.waitForText("small", "WORKERS 0")) << tmux.screen("small");
+    tmux.resize("small", 50, 8);  // shrinks: header and a size line, nothing garbled
     EXPECT_TRUE(tmux.waitForText("small", "terminal too small")) << tmux.screen("small");
     EXPECT_TRUE(tmux.waitForText("small", "scaler_top  scheduler"));
+    tmux.resize("small", 120, 30);  // and back
+    EXPECT_TRUE(tmux.waitForText("small", "WORKERS 0")) << tmux.screen("small");
     tmux.keys("waiting", "C-c");  // SIGINT ends it cleanly as well
     EXPECT_TRUE(waitUntil([&] { return !tmux.alive("waiting"); }, 5s));
 }
