@@ -376,6 +376,7 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         record.state = TaskState::queued;
         ++counts_.byState[static_cast<size_t>(TaskState::queued)];
         ++capabilitySets_[set].liveTasks;
+        if (adapterCount_ > 0 && capabilitySets_[set].eligibleWorkers.empty()) scalingUrgent_ = true;
         tasks_.pushBack(clients_[client].tasks, index, &TaskRecord::clientLinks);
         enqueue(index, false);
     }
@@ -562,6 +563,13 @@ WorkerSlot SchedulerCore::pickWorker(CapabilitySetId set) const {
 }
 
 void SchedulerCore::dispatch() {
+    // Demand nobody connected can serve: ask the scaling policy now rather than at the next interval, so the
+    // first task of an empty cluster waits for a worker's start-up, not for a timer.
+    if (scalingUrgent_ && now_ - lastUrgentScaling_ >= std::chrono::milliseconds(100)) {
+        scalingUrgent_ = false;
+        lastUrgentScaling_ = now_;
+        evaluateScaling();
+    }
     if (!dispatchNeeded_) return;
     dispatchNeeded_ = false;
     if (counts_[TaskState::queued] == 0 || workerCount_ == 0) return;

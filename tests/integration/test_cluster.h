@@ -12,37 +12,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scaler/tools/child_process.h"
+
 namespace scaler::testing {
 
 using namespace std::chrono_literals;
 
-class ChildProcess {
-public:
-    ChildProcess(std::vector<std::string> args, const std::string& logPath);
-    ~ChildProcess();
-    ChildProcess(const ChildProcess&) = delete;
-    ChildProcess& operator=(const ChildProcess&) = delete;
-
-    pid_t pid() const { return pid_; }
-    void signal(int sig) const;
-    // The exit status (as from waitpid) once the process ended, or -1 if it is still running at the deadline.
-    int waitExit(std::chrono::milliseconds timeout);
-    bool running();
-    const std::string& logPath() const { return logPath_; }
-    std::string log() const;
-
-private:
-    pid_t pid_ = -1;
-    bool reaped_ = false;
-    int status_ = 0;
-    std::string logPath_;
-};
-
-// Polls `condition` until true or the deadline; returns the last value.
-bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 20s);
-
-// A port P such that P and P + 2 (the monitor) were free when checked.
-uint16_t pickFreePortPair();
+using tools::ChildProcess;
+using tools::pickFreePortPair;
+using tools::waitUntil;
 
 std::string binary(const std::string& name);
 std::string pluginPath();

@@ -233,6 +233,8 @@ private:
     size_t adapterCount_ = 0;
     uint64_t nextRequestId_ = 1;
     TimePoint nextScaling_;
+    bool scalingUrgent_ = false;  // tasks arrived that no connected worker can run
+    TimePoint lastUrgentScaling_{};
     std::deque<ScalingEventRecord> scalingEvents_;  // the latest, for the monitor
     std::vector<std::string> unschedulable_;
 };

@@ -1,0 +1,355 @@
+// scaler_bench: starts a scheduler, workers and clients on loopback (or attaches to a running scheduler)
+// and runs named scenarios, printing one JSON line per scenario. docs/performance.md has the figures.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "scaler/client/client.h"
+#include "scaler/process/command_line.h"
+#include "scaler/protocol/message_codec.h"
+#include "scaler/tools/child_process.h"
+#include "snapshot_json.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+using scaler::tools::ChildProcess;
+using scaler::tools::waitUntil;
+
+double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// CPU seconds (user + system) a process has used, from /proc.
+double processCpuSeconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t close = content.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(content.substr(close + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i == 14) utime = std::stoull(field);
+        if (i == 15) stime = std::stoull(field);
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+uint64_t processRssBytes(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+    unsigned long long size = 0, resident = 0;
+    in >> size >> resident;
+    return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+double percentile(std::vector<double> values, double p) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    return values[std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())))];
+}
+
+struct Options {
+    std::string binDir;
+    std::string attach;
+    uint32_t workers = 2;
+    uint64_t tasks = 0;  // 0: each scenario's default
+    std::vector<uint32_t> workerCounts{2, 32, 256};
+    std::string logDir;
+};
+
+// A scheduler and workers on free loopback ports, with a monitor subscription.
+class BenchCluster {
+public:
+    BenchCluster(const Options& options, std::vector<std::string> schedulerArgs, uint32_t workers,
+                 std::vector<std::string> workerArgs = {})
+        : options_(options) {
+        if (!options.attach.empty()) {
+            address_ = options.attach;
+        } else {
+            const uint16_t port = scaler::tools::pickFreePortPair();
+            address_ = "tcp://127.0.0.1:" + std::to_string(port);
+            std::vector<std::string> args{options.binDir + "/scaler_scheduler", address_, "--logging-level", "WARNING"};
+            args.insert(args.end(), schedulerArgs.begin(), schedulerArgs.end());
+            scheduler_ = std::make_unique<ChildProcess>(args, options.logDir + "/scheduler.log");
+        }
+        const auto colon = address_.rfind(':');
+        monitor_ = address_.substr(0, colon + 1) + std::to_string(std::stoi(address_.substr(colon + 1)) + 2);
+        sub_.set(zmq::sockopt::subscribe, "");
+        sub_.set(zmq::sockopt::linger, 0);
+        sub_.connect(monitor_);
+        for (uint32_t i = 0; i < workers; ++i) addProcess("scaler_worker", workerArgs, "worker.log");
+        if (workers > 0 && !waitUntil([&] { return snapshot()["workers"].size() >= workers; }, std::chrono::seconds(120))) {
+            throw std::runtime_error("workers did not connect");
+        }
+    }
+
+    void addProcess(const std::string& binary, std::vector<std::string> extra, const std::string& log) {
+        std::vector<std::string> args{options_.binDir + "/" + binary, address_, "--logging-level", "WARNING"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        processes_.push_back(std::make_unique<ChildProcess>(args, options_.logDir + "/" + log));
+    }
+
+    json snapshot() {
+        scaler::FrameReader reader;
+        std::string error;
+        json latest;
+        zmq::pollitem_t items[] = {{sub_.handle(), 0, ZMQ_POLLIN, 0}};
+        const auto deadline = Clock::now() + std::chrono::seconds(5);
+        while (Clock::now() < deadline) {
+            zmq::message_t frame;
+            if (sub_.recv(frame, zmq::recv_flags::dontwait)) {
+                if (reader.load(frame, error) && reader.root().which() == scaler::wire::Message::MONITOR_SNAPSHOT) {
+                    latest = scaler::snapshotToJson(reader.root().getMonitorSnapshot());
+                }
+                continue;
+            }
+            if (!latest.is_null()) return latest;
+            zmq::poll(items, 1, std::chrono::milliseconds(50));
+        }
+        throw std::runtime_error("no monitor snapshot from " + monitor_);
+    }
+
+    const std::string& address() const { return address_; }
+    pid_t schedulerPid() const { return scheduler_ ? scheduler_->pid() : 0; }
+
+private:
+    const Options& options_;
+    std::string address_;
+    std::string monitor_;
+    std::unique_ptr<ChildProcess> scheduler_;
+    std::vector<std::unique_ptr<ChildProcess>> processes_;
+    zmq::context_t context_{1};
+    zmq::socket_t sub_{context_, zmq::socket_type::sub};
+};
+
+void emit(const json& line) { std::cout << line.dump() << std::endl; }
+
+json runNoop(const Options& o, uint32_t workers, uint64_t tasks) {
+    BenchCluster cluster(o, {}, workers);
+    scaler::Client client(cluster.address());
+    scaler::Client::gather(client.map("noop", std::vector<std::string>(1000)));  // warm up connections
+    const std::vector<std::string> payloads(tasks);
+    const double cpuBefore = cluster.schedulerPid() ? processCpuSeconds(cluster.schedulerPid()) : 0;
+    const auto start = Clock::now();
+    scaler::Client::gather(client.map("noop", payloads));
+    const double seconds = since(start);
+    json result{{"scenario", "noop"}, {"workers", workers}, {"tasks", tasks}, {"seconds", seconds},
+                {"tasks_per_second", tasks / seconds}};
+    if (cluster.schedulerPid()) {
+        result["scheduler_cpu_seconds_per_1000_tasks"] =
+            (processCpuSeconds(cluster.schedulerPid()) - cpuBefore) / (static_cast<double>(tasks) / 1000.0);
+    }
+    return result;
+}
+
+json runLatency(const Options& o, uint64_t tasks) {
+    BenchCluster cluster(o, {}, o.workers);
+    scaler::Client client(cluster.address());
+    scaler::Client::gather(client.map("noop", std::vector<std::string>(1000)));
+
+    // 1,000 in flight: each completion submits the next
+    constexpr size_t kWindow = 1000;
+    std::vector<double> windowLatency(tasks);
+    std::mutex mutex;
+    std::condition_variable changed;
+    size_t submitted = 0, done = 0;
+    const auto submitOne = [&](size_t index) {
+        const auto t0 = Clock::now();
+        client.submit("noop", "").then([&, index, t0](const scaler::Future&) {
+            windowLatency[index] = since(t0) * 1e6;
+            std::lock_guard lock(mutex);
+            ++done;
+            changed.notify_one();
+        });
+    };
+    {
+        std::unique_lock lock(mutex);
+        while (done < tasks) {
+            while (submitted < tasks && submitted - done < kWindow) {
+                const size_t index = submitted++;
+                lock.unlock();
+                submitOne(index);
+                lock.lock();
+            }
+            changed.wait(lock, [&] { return done == tasks || submitted - done < kWindow; });
+        }
+    }
+    // one in flight
+    const uint64_t single = std::min<uint64_t>(tasks, 5000);
+    std::vector<double> singleLatency;
+    for (uint64_t i = 0; i < single; ++i) {
+        const auto t0 = Clock::now();
+        client.submit("noop", "").get();
+        singleLatency.push_back(since(t0) * 1e6);
+    }
+    return {{"scenario", "latency"},
+            {"workers", o.workers},
+            {"in_flight_1000", {{"tasks", tasks}, {"p50_us", percentile(windowLatency, 0.5)}, {"p99_us", percentile(windowLatency, 0.99)}}},
+            {"in_flight_1", {{"tasks", single}, {"p50_us", percentile(singleLatency, 0.5)}, {"p99_us", percentile(singleLatency, 0.99)}}}};
+}
+
+json runSleep1ms(const Options& o, uint64_t tasks) {
+    BenchCluster cluster(o, {}, o.workers);
+    scaler::Client client(cluster.address());
+    scaler::Client::gather(client.map("noop", std::vector<std::string>(100)));
+    const auto start = Clock::now();
+    scaler::Client::gather(client.map("sleep_ms", std::vector<std::string>(tasks, "1")));
+    const double seconds = since(start);
+    const double ideal = static_cast<double>(tasks) * 0.001 / o.workers;
+    return {{"scenario", "sleep1ms"}, {"workers", o.workers}, {"tasks", tasks}, {"seconds", seconds},
+            {"ideal_seconds", ideal}, {"efficiency", ideal / seconds}};
+}
+
+json runManyClients(const Options& o, uint64_t tasks) {
+    BenchCluster cluster(o, {}, o.workers);
+    constexpr int kClients = 8;
+    std::vector<std::unique_ptr<scaler::Client>> clients;
+    for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<scaler::Client>(cluster.address()));
+    const uint64_t each = tasks / kClients;
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i) {
+        threads.emplace_back([&, i] {
+            const std::vector<std::string> payloads(each);
+            ++ready;
+            while (!go) std::this_thread::yield();
+            scaler::Client::gather(clients[i]->map("noop", payloads));
+        });
+    }
+    while (ready < kClients) std::this_thread::yield();
+    const auto start = Clock::now();
+    go = true;
+    for (auto& t : threads) t.join();
+    const double seconds = since(start);
+    return {{"scenario", "many_clients"}, {"clients", kClients}, {"workers", o.workers}, {"tasks", each * kClients},
+            {"seconds", seconds}, {"tasks_per_second", each * kClients / seconds}};
+}
+
+json runQueuedMemory(const Options& o, uint64_t tasks) {
+    BenchCluster cluster(o, {}, 0);
+    scaler::Client client(cluster.address());
+    const uint64_t before = processRssBytes(cluster.schedulerPid());
+    std::vector<scaler::Future> futures;
+    futures.reserve(tasks);
+    constexpr uint64_t kBatch = 100000;
+    for (uint64_t sent = 0; sent < tasks; sent += kBatch) {
+        auto batch = client.map("noop", std::vector<std::string>(std::min(kBatch, tasks - sent)));
+        futures.insert(futures.end(), batch.begin(), batch.end());
+    }
+    if (!waitUntil([&] { return cluster.snapshot()["tasks"]["queued"].get<uint64_t>() == tasks; }, std::chrono::seconds(120))) {
+        throw std::runtime_error("tasks did not all reach the queue");
+    }
+    const uint64_t after = processRssBytes(cluster.schedulerPid());
+    client.disconnect();
+    return {{"scenario", "queued_memory"}, {"tasks", tasks}, {"scheduler_rss_before_bytes", before},
+            {"scheduler_rss_after_bytes", after},
+            {"bytes_per_queued_task", static_cast<double>(after - before) / static_cast<double>(tasks)}};
+}
+
+json runScaleUp(const Options& o) {
+    BenchCluster cluster(o, {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=600"}, 0);
+    cluster.addProcess("scaler_worker_adapter_native",
+                       {"--adapter-id", "bench", "--max-worker-groups", std::to_string(o.workers),
+                        "--heartbeat-interval-seconds", "0.5"},
+                       "adapter.log");
+    if (!waitUntil([&] { return cluster.snapshot()["adapters"].size() == 1; })) throw std::runtime_error("no adapter");
+    scaler::Client client(cluster.address());
+    const auto start = Clock::now();
+    client.submit("noop", "").get();
+    const double firstResult = since(start);
+    const auto load = client.map("sleep_ms", std::vector<std::string>(2000, "10"));
+    const bool all = waitUntil(
+        [&] {
+            size_t running = 0;
+            for (const auto& g : cluster.snapshot()["worker_groups"]) running += g["state"] == "running";
+            return running >= o.workers;
+        },
+        std::chrono::seconds(120));
+    const double allRunning = since(start);
+    scaler::Client::gather(load);
+    return {{"scenario", "scale_up_latency"}, {"groups", o.workers}, {"first_result_ms", firstResult * 1000},
+            {"all_groups_running_seconds", all ? json(allRunning) : json(nullptr)}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    std::vector<std::string> scenarios;
+    std::string counts = "2,32,256";
+    CLI::App app{"scaler_bench: benchmark scenarios on loopback, one JSON line each", "scaler_bench"};
+    app.add_option("--scenario", scenarios,
+                   "noop, latency, sleep1ms, many_clients, queued_memory, scale_up_latency, worker_scaling "
+                   "(repeatable; default: all)")
+        ->check(CLI::IsMember({"noop", "latency", "sleep1ms", "many_clients", "queued_memory", "scale_up_latency",
+                               "worker_scaling"}));
+    app.add_option("--workers", o.workers, "Workers (or adapter groups for scale_up_latency)")
+        ->check(CLI::Range(1u, 4096u))
+        ->capture_default_str();
+    app.add_option("--tasks", o.tasks, "Tasks per scenario (default: the scenario's own)");
+    app.add_option("--worker-counts", counts, "worker_scaling: worker counts to compare")->capture_default_str();
+    app.add_option("--attach", o.attach, "Use a running scheduler (with its own workers) instead of starting one");
+    app.add_option("--bin-dir", o.binDir, "Where scaler_scheduler and friends are (default: beside this program)");
+    scaler::parseOrExit(app, argc, argv);
+    if (o.binDir.empty()) o.binDir = std::filesystem::read_symlink("/proc/self/exe").parent_path();
+    o.workerCounts.clear();
+    for (std::stringstream in(counts); in.good();) {
+        std::string item;
+        std::getline(in, item, ',');
+        o.workerCounts.push_back(static_cast<uint32_t>(std::stoul(item)));
+    }
+    if (scenarios.empty()) {
+        scenarios = {"noop", "latency", "sleep1ms", "many_clients", "queued_memory", "scale_up_latency", "worker_scaling"};
+    }
+    o.logDir = std::filesystem::temp_directory_path() / ("scaler-bench-" + std::to_string(getpid()));
+    std::filesystem::create_directories(o.logDir);
+    const auto tasksOr = [&](uint64_t fallback) { return o.tasks ? o.tasks : fallback; };
+    int failures = 0;
+    for (const auto& scenario : scenarios) {
+        try {
+            const bool needsOwnCluster = scenario == "queued_memory" || scenario == "scale_up_latency" ||
+                                         scenario == "worker_scaling";
+            if (needsOwnCluster && !o.attach.empty()) {
+                emit({{"scenario", scenario}, {"skipped", "needs its own scheduler; not available with --attach"}});
+            } else if (scenario == "noop") {
+                emit(runNoop(o, o.workers, tasksOr(200000)));
+            } else if (scenario == "latency") {
+                emit(runLatency(o, tasksOr(100000)));
+            } else if (scenario == "sleep1ms") {
+                emit(runSleep1ms(o, tasksOr(5000)));
+            } else if (scenario == "many_clients") {
+                emit(runManyClients(o, tasksOr(200000)));
+            } else if (scenario == "queued_memory") {
+                emit(runQueuedMemory(o, tasksOr(1000000)));
+            } else if (scenario == "scale_up_latency") {
+                emit(runScaleUp(o));
+            } else if (scenario == "worker_scaling") {
+                for (uint32_t w : o.workerCounts) {
+                    json line = runNoop(o, w, tasksOr(100000));
+                    line["scenario"] = "worker_scaling";
+                    emit(line);
+                }
+            }
+        } catch (const std::exception& e) {
+            ++failures;
+            emit({{"scenario", scenario}, {"error", e.what()}});
+        }
+    }
+    std::filesystem::remove_all(o.logDir);
+    return failures == 0 ? 0 : 1;
+}
