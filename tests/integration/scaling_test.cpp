@@ -103,7 +103,8 @@ TEST(Scaling, KilledAdapterTakesItsWorkersAlongAndARestartedOneServesWithoutLoss
     const auto futures = client.map("sleep_ms", payloads);
     ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].size() >= 1; }));
     std::vector<pid_t> pids;
-    for (const auto& w : cluster.snapshot()["workers"]) pids.push_back(w["pid"]);
+    const auto before = cluster.snapshot();  // not a temporary: the loop outlives the expression
+    for (const auto& w : before["workers"]) pids.push_back(w["pid"]);
     adapter->signal(SIGKILL);
     // its workers follow it (parent-death signal) and hand their tasks back
     ASSERT_TRUE(waitUntil([&] {
