@@ -190,7 +190,6 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
         worker.identity = std::string(identity);
         worker.capabilities = capabilitiesFromWire(heartbeat.getCapabilities());
         worker.queueSize = std::max<uint32_t>(1, heartbeat.getQueueSize());
-        worker.connectedAt = now_;
         worker.adapterId = std::string(asStringView(heartbeat.getAdapterId()));
         worker.workerGroupId = std::string(asStringView(heartbeat.getWorkerGroupId()));
         worker.acceptingTasks = !groupDraining(worker.adapterId, worker.workerGroupId);

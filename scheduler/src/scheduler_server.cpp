@@ -109,9 +109,11 @@ void SchedulerServer::run() {
     }
     outbox.flush();
     publishSnapshot();
-    spdlog::info("scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued",
+    spdlog::info("scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued; {} frames sent, "
+                 "{} sends to departed peers failed, {} malformed or misdirected messages dropped",
                  core.counts()[TaskState::succeeded], core.counts()[TaskState::failed],
-                 core.counts()[TaskState::cancelled], core.queuedTasks());
+                 core.counts()[TaskState::cancelled], core.queuedTasks(), outbox.framesSent(), outbox.sendFailures(),
+                 core.droppedMessages());
 }
 
 }  // namespace scaler::scheduler

@@ -45,7 +45,6 @@ struct WorkerRecord {
     uint32_t queueSize = 1;
     TaskList assigned;  // oldest first; the oldest is taken to be running
     TimePoint lastSeen{};
-    TimePoint connectedAt{};
     uint64_t lastAssignSequence = 0;  // ties between equally loaded workers go to the least recently used
     bool acceptingTasks = true;
     bool live = false;
