@@ -132,3 +132,41 @@ TEST(Faults, StoppedWorkerLeavesTheSchedulerAtOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a re-registration would show up by now
     EXPECT_TRUE(cluster.snapshot()["workers"].empty());
 }
+
+TEST(Faults, StoppedAndResumedWorkerDoesNotDeliverTwice) {
+    TestCluster cluster({"--worker-timeout-seconds", "2"});
+    auto& frozen = cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client client(cluster.address());
+    auto task = client.submit("sleep_ms", "1500");
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"][0]["running"] == 1; }));
+    frozen.signal(SIGSTOP);
+    cluster.addWorker();
+    // the frozen worker times out; its task is re-queued and runs on the other worker
+    ASSERT_TRUE(waitUntil([&] {
+        const auto s = cluster.snapshot();
+        return s["workers"].size() == 1 && s["workers"][0]["pid"] != frozen.pid();
+    }));
+    frozen.signal(SIGCONT);  // it wakes up, finishes the old task and reports it: too late, and not its task
+    EXPECT_EQ(task.get(), "1500");
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].size() == 2; }));  // registered again, as new
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["dropped_messages"] >= 1; }));  // the late result
+    EXPECT_EQ(cluster.snapshot()["tasks"]["succeeded"], 1);
+}
+
+TEST(Faults, KilledClientsTasksAreCancelledAndItsWorkerFreed) {
+    TestCluster cluster({"--client-timeout-seconds", "2"});
+    cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    ChildProcess submitter({binary("scaler_submit"), cluster.address(), "-f", "sleep_ms", "--payload", "60000", "-n", "3"},
+                           tempDir() + "/submit.log");
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"][0]["running"] == 1; }));
+    submitter.signal(SIGKILL);
+    // after the client timeout: all three cancelled, the running one stopped on the worker
+    ASSERT_TRUE(waitUntil([&] {
+        const auto s = cluster.snapshot();
+        return s["tasks"]["cancelled"] == 3 && s["workers"][0]["running"] == 0 && s["clients"] == 0;
+    }));
+    Client client(cluster.address());
+    EXPECT_EQ(client.submit("echo", "worker is free").get(), "worker is free");
+}
