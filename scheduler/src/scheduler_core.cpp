@@ -159,54 +159,56 @@ void SchedulerCore::releasePeer(const std::string& identity) {
     peers_.erase(it);
 }
 
-void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHeartbeat::Reader heartbeat) {
-    const PeerEntry* peer = findPeer(identity);
-    if (peer == nullptr) {
-        if (!checkVersion(identity, heartbeat.getProtocolVersion())) return;
-        const ClientSlot slot = takeSlot(clients_, freeClientSlots_);
-        ClientRecord& client = clients_[slot];
-        client.identity = std::string(identity);
-        client.live = true;
-        client.peer = registerPeer(client.identity, PeerRole::client, slot);
-        ++clientCount_;
-        spdlog::info("client '{}' connected ({} clients)", identity, clientCount_);
-        peer = findPeer(identity);
-    } else if (peer->role != PeerRole::client) {
+std::optional<SchedulerCore::Admission> SchedulerCore::admitPeer(std::string_view identity, PeerRole role,
+                                                                  uint32_t protocolVersion) {
+    if (const PeerEntry* peer = findPeer(identity)) {
+        if (peer->role == role) return Admission{peer->slot, false};
         outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
                                   "this identity is registered with another role");
-        return dropMessage(identity, "client heartbeat from an identity registered with another role");
+        dropMessage(identity, "heartbeat from an identity registered with another role");
+        return std::nullopt;
     }
-    ClientRecord& client = clients_[peer->slot];
+    if (!checkVersion(identity, protocolVersion)) return std::nullopt;
+    const auto admit = [&](auto& records, std::vector<uint32_t>& freeSlots, size_t& count) {
+        const uint32_t slot = takeSlot(records, freeSlots);
+        records[slot].identity = std::string(identity);
+        records[slot].live = true;
+        records[slot].peer = registerPeer(records[slot].identity, role, slot);
+        ++count;
+        return slot;
+    };
+    switch (role) {
+        case PeerRole::client: return Admission{admit(clients_, freeClientSlots_, clientCount_), true};
+        case PeerRole::worker: return Admission{admit(workers_, freeWorkerSlots_, workerCount_), true};
+        case PeerRole::adapter: return Admission{admit(adapters_, freeAdapterSlots_, adapterCount_), true};
+    }
+    return std::nullopt;
+}
+
+void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHeartbeat::Reader heartbeat) {
+    const auto admission = admitPeer(identity, PeerRole::client, heartbeat.getProtocolVersion());
+    if (!admission) return;
+    ClientRecord& client = clients_[admission->slot];
+    if (admission->isNew) spdlog::info("client '{}' connected ({} clients)", identity, clientCount_);
     client.lastSeen = now_;
     outbox_.sendClientHeartbeatEcho(client.peer);
 }
 
 void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat) {
-    const PeerEntry* peer = findPeer(identity);
-    if (peer == nullptr) {
-        if (!checkVersion(identity, heartbeat.getProtocolVersion())) return;
-        const WorkerSlot slot = takeSlot(workers_, freeWorkerSlots_);
-        WorkerRecord& worker = workers_[slot];
-        worker.identity = std::string(identity);
+    const auto admission = admitPeer(identity, PeerRole::worker, heartbeat.getProtocolVersion());
+    if (!admission) return;
+    WorkerRecord& worker = workers_[admission->slot];
+    if (admission->isNew) {
         worker.capabilities = capabilitiesFromWire(heartbeat.getCapabilities());
         worker.queueSize = std::max<uint32_t>(1, heartbeat.getQueueSize());
         worker.adapterId = std::string(asStringView(heartbeat.getAdapterId()));
         worker.workerGroupId = std::string(asStringView(heartbeat.getWorkerGroupId()));
         worker.acceptingTasks = !groupDraining(worker.adapterId, worker.workerGroupId);
-        worker.live = true;
-        worker.peer = registerPeer(worker.identity, PeerRole::worker, slot);
-        ++workerCount_;
         spdlog::info("worker '{}' connected: capabilities '{}', queue size {} ({} workers)", identity,
                      formatCapabilities(worker.capabilities), worker.queueSize, workerCount_);
         refreshAllEligibility();
         dispatchNeeded_ = true;
-        peer = findPeer(identity);
-    } else if (peer->role != PeerRole::worker) {
-        outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
-                                  "this identity is registered with another role");
-        return dropMessage(identity, "worker heartbeat from an identity registered with another role");
     }
-    WorkerRecord& worker = workers_[peer->slot];
     worker.lastSeen = now_;
     worker.reportedQueued = heartbeat.getQueuedTasks();
     worker.reportedRunning = heartbeat.getRunningTasks();

@@ -6,7 +6,6 @@
 
 #include "scaler/protocol/wire_bytes.h"
 #include "scaler/scheduler/scheduler_core.h"
-#include "slot_allocation.h"
 
 namespace scaler::scheduler {
 namespace {
@@ -67,22 +66,9 @@ bool SchedulerCore::groupDraining(std::string_view adapterId, std::string_view g
 }
 
 void SchedulerCore::onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat) {
-    const PeerEntry* peer = findPeer(identity);
-    if (peer == nullptr) {
-        if (!checkVersion(identity, heartbeat.getProtocolVersion())) return;
-        const uint32_t slot = takeSlot(adapters_, freeAdapterSlots_);
-        AdapterRecord& adapter = adapters_[slot];
-        adapter.identity = std::string(identity);
-        adapter.live = true;
-        adapter.peer = registerPeer(adapter.identity, PeerRole::adapter, slot);
-        ++adapterCount_;
-        peer = findPeer(identity);
-    } else if (peer->role != PeerRole::adapter) {
-        outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
-                                  "this identity is registered with another role");
-        return dropMessage(identity, "adapter heartbeat from an identity registered with another role");
-    }
-    AdapterRecord& adapter = adapters_[peer->slot];
+    const auto admission = admitPeer(identity, PeerRole::adapter, heartbeat.getProtocolVersion());
+    if (!admission) return;
+    AdapterRecord& adapter = adapters_[admission->slot];
     const bool first = adapter.lastSeen == TimePoint{};
     adapter.lastSeen = now_;
     adapter.kind = std::string(asStringView(heartbeat.getKind()));

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -169,6 +170,13 @@ private:
     // peers
     const PeerEntry* findPeer(std::string_view identity) const;
     PeerId registerPeer(const std::string& identity, PeerRole role, uint32_t slot);
+    struct Admission {
+        uint32_t slot;  // in clients_, workers_ or adapters_, by role
+        bool isNew;
+    };
+    // A heartbeating peer of `role`: its record, registered now if new. nullopt (answered with a protocol
+    // error and dropped) for a wrong version or an identity registered with another role.
+    std::optional<Admission> admitPeer(std::string_view identity, PeerRole role, uint32_t protocolVersion);
     void releasePeer(const std::string& identity);
     bool checkVersion(std::string_view identity, uint32_t version);
     void dropMessage(std::string_view identity, std::string_view why);
