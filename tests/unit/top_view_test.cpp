@@ -90,3 +90,20 @@ TEST(TopView, StaleSnapshotSaysTheSchedulerIsNotAnswering) {
     state.secondsSinceSnapshot = 12;
     EXPECT_NE(text(renderTop(state, 40, 160)).find("scheduler not answering for 12 s"), std::string::npos);
 }
+
+TEST(TopView, FitContentShowsEveryRowWithoutPaddingOrKeyHints) {
+    TopState state;
+    state.snapshot = snapshot(1000, 0, 40);
+    for (int i = 0; i < 12; ++i) {
+        state.snapshot["scaling_events"].push_back({{"timestamp_ms", 900}, {"adapter_id", "a"}, {"action", "start"},
+                                                    {"worker_group_id", ""}, {"reason", "reason " + std::to_string(i)}});
+    }
+    state.fitContent = true;
+    const std::string screen = text(renderTop(state, 0, 200));  // no screen size at all
+    EXPECT_NE(screen.find("W39 "), std::string::npos);
+    EXPECT_NE(screen.find("reason 0"), std::string::npos);
+    EXPECT_NE(screen.find("reason 11"), std::string::npos);
+    EXPECT_EQ(screen.find("q quit"), std::string::npos);
+    EXPECT_EQ(screen.find("too small"), std::string::npos);
+    EXPECT_EQ(screen.find("\n\n\n"), std::string::npos);  // no blank padding
+}

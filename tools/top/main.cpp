@@ -11,7 +11,6 @@
 #include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/message_codec.h"
 #include "snapshot_json.h"
-#include "snapshot_text.h"
 #include "top_screen.h"
 
 namespace {
@@ -29,8 +28,16 @@ int printOnce(zmq::socket_t& sub, const std::string& address, double timeout, bo
         zmq::message_t frame;
         if (!sub.recv(frame, zmq::recv_flags::dontwait)) continue;
         if (!reader.load(frame, error) || reader.root().which() != scaler::wire::Message::MONITOR_SNAPSHOT) continue;
-        const auto snapshot = reader.root().getMonitorSnapshot();
-        std::cout << (json ? scaler::snapshotToJson(snapshot).dump() + "\n" : scaler::snapshotToText(snapshot));
+        const auto snapshot = scaler::snapshotToJson(reader.root().getMonitorSnapshot());
+        if (json) {
+            std::cout << snapshot.dump() << "\n";
+        } else {  // the screen's layout, every row shown
+            scaler::top::TopState state;
+            state.monitorAddress = address;
+            state.snapshot = snapshot;
+            state.fitContent = true;
+            for (const auto& line : scaler::top::renderTop(state, 0, 200)) std::cout << line.text << "\n";
+        }
         return 0;
     }
     std::cerr << "scaler_top: no snapshot from " << address << " within " << timeout << " s\n";

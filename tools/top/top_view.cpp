@@ -106,7 +106,7 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
                    state.secondsSinceSnapshot, state.monitorAddress.c_str()),
             LineStyle::warning);
     }
-    if (rows < kMinRows || columns < kMinColumns) {
+    if (!state.fitContent && (rows < kMinRows || columns < kMinColumns)) {
         add(format("terminal too small (%dx%d); need at least %dx%d", columns, rows, kMinColumns, kMinRows),
             LineStyle::warning);
         return lines;
@@ -126,12 +126,17 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
     const json& adapters = s["adapters"];
     const json& groups = s["worker_groups"];
     const json& events = s["scaling_events"];
-    const int adapterRows = std::min<int>(static_cast<int>(adapters.size()), 4);
-    const int groupRows = std::min<int>(static_cast<int>(groups.size()), 6);
-    const int eventRows = std::min<int>(static_cast<int>(events.size()), 5);
+    const auto shown = [&](const json& rowsOf, int limit) {
+        return state.fitContent ? static_cast<int>(rowsOf.size()) : std::min<int>(static_cast<int>(rowsOf.size()), limit);
+    };
+    const int adapterRows = shown(adapters, 4);
+    const int groupRows = shown(groups, 6);
+    const int eventRows = shown(events, 5);
     const int used = static_cast<int>(lines.size()) + (adapterRows ? adapterRows + 2 : 0) + (groupRows ? groupRows + 2 : 0) +
                      (eventRows ? eventRows + 2 : 0) + 3;
-    const int workerRows = std::max(1, rows - used);
+    const auto workers = sortedWorkers(state);
+    const int count = static_cast<int>(workers.size());
+    const int workerRows = state.fitContent ? count : std::max(1, rows - used);
 
     if (adapterRows > 0) {
         add("");
@@ -158,12 +163,11 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
         }
     }
 
-    const auto workers = sortedWorkers(state);
-    const int count = static_cast<int>(workers.size());
     state.scroll = std::clamp(state.scroll, 0, std::max(0, count - workerRows));
     add("");
-    add(format("WORKERS %d  sorted by %s %s  (s sort, r reverse, arrows/PgUp/PgDn scroll, ? help, q quit)%s", count,
-               columnName(state.sortColumn), state.sortDescending ? "desc" : "asc",
+    add(format("WORKERS %d  sorted by %s %s%s%s", count, columnName(state.sortColumn),
+               state.sortDescending ? "desc" : "asc",
+               state.fitContent ? "" : "  (s sort, r reverse, arrows/PgUp/PgDn scroll, ? help, q quit)",
                count > workerRows ? format("  rows %d-%d", state.scroll + 1, std::min(count, state.scroll + workerRows)).c_str()
                                   : ""));
     add(format("%-40s %-20s %-12s %6s %7s %9s %6s %8s %6s", "ID", "GROUP", "CAPABILITIES", "QUEUED", "RUNNING", "DONE",
@@ -195,7 +199,7 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
         add("unschedulable: tasks need {" + caps.get<std::string>() + "}; no worker or adapter offers it",
             LineStyle::warning);
     }
-    if (static_cast<int>(lines.size()) > rows) lines.resize(static_cast<size_t>(rows));
+    if (!state.fitContent && static_cast<int>(lines.size()) > rows) lines.resize(static_cast<size_t>(rows));
     return lines;
 }
 

@@ -23,6 +23,8 @@ struct TopState {
     bool sortDescending = true;
     int scroll = 0;  // first worker row shown
     bool showHelp = false;
+    // For `--once`: every row of every section, no padding to the screen, no key hints.
+    bool fitContent = false;
 };
 
 enum class LineStyle { normal, title, header, warning };
