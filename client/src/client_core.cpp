@@ -79,10 +79,10 @@ Future ClientCore::makeFuture(std::shared_ptr<FutureState> state) {
 Future ClientCore::submit(const std::string& function, std::string payload, const SubmitOptions& options) {
     std::vector<std::string> one;
     one.push_back(std::move(payload));
-    return submitMany(function, one, options).front();
+    return submitMany(function, std::move(one), options).front();
 }
 
-std::vector<Future> ClientCore::submitMany(const std::string& function, const std::vector<std::string>& payloads,
+std::vector<Future> ClientCore::submitMany(const std::string& function, std::vector<std::string> payloads,
                                            const SubmitOptions& options) {
     if (function.empty()) throw std::invalid_argument("function name must not be empty");
     if (options.timeoutSeconds < 0) throw std::invalid_argument("timeout must not be negative");
@@ -95,10 +95,10 @@ std::vector<Future> ClientCore::submitMany(const std::string& function, const st
         std::lock_guard lock(mutex_);
         if (closed_) throw SchedulerUnreachableError("client is disconnected");
         wasEmpty = submissions_.empty() && cancels_.empty();
-        for (const auto& payload : payloads) {
+        for (auto& payload : payloads) {
             auto state = std::make_shared<FutureState>(nextTaskId_++);
             futures.push_back(makeFuture(state));
-            submissions_.push_back({std::move(state), function, payload, capabilities, timeoutMs});
+            submissions_.push_back({std::move(state), function, std::move(payload), capabilities, timeoutMs});
         }
         pendingCount_ += payloads.size();
     }

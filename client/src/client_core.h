@@ -27,7 +27,8 @@ public:
     void start();
 
     Future submit(const std::string& function, std::string payload, const SubmitOptions& options);
-    std::vector<Future> submitMany(const std::string& function, const std::vector<std::string>& payloads,
+    // Payloads by value: submit() moves its one in; map() pays the copy it has to.
+    std::vector<Future> submitMany(const std::string& function, std::vector<std::string> payloads,
                                    const SubmitOptions& options);
     void requestCancel(uint64_t taskId);
     void close(bool shutdownCluster);

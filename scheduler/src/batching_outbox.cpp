@@ -69,22 +69,25 @@ void BatchingOutbox::flush() {
 }
 
 void BatchingOutbox::flushPeer(PeerQueue& queue) {
-    // tasks that ended before the flush are not sent
-    std::erase_if(queue.tasks, [&](uint64_t handle) { return tasks_->find(handle) == nullptr; });
-    if (!queue.tasks.empty()) {
+    // tasks that ended before the flush are not sent; each is looked up once
+    taskScratch_.clear();
+    for (uint64_t handle : queue.tasks) {
+        if (const TaskRecord* record = tasks_->find(handle)) taskScratch_.emplace_back(handle, record);
+    }
+    if (!taskScratch_.empty()) {
         capnp::MallocMessageBuilder builder;
-        auto list = builder.initRoot<wire::Message>().initTasks(static_cast<unsigned>(queue.tasks.size()));
-        for (unsigned i = 0; i < queue.tasks.size(); ++i) {
-            const TaskRecord& record = *tasks_->find(queue.tasks[i]);
+        auto list = builder.initRoot<wire::Message>().initTasks(static_cast<unsigned>(taskScratch_.size()));
+        for (unsigned i = 0; i < taskScratch_.size(); ++i) {
+            const auto& [handle, record] = taskScratch_[i];
             auto task = list[i];
-            task.setTaskId(queue.tasks[i]);
-            task.setFunctionName(asText(record.functionName()));
-            task.setPayload(asData(record.payload()));
-            task.setTimeoutMs(record.timeoutMs);
+            task.setTaskId(handle);
+            task.setFunctionName(asText(record->functionName()));
+            task.setPayload(asData(record->payload()));
+            task.setTimeoutMs(record->timeoutMs);
         }
         sendFrame(queue.identity, builder);
-        queue.tasks.clear();
     }
+    queue.tasks.clear();
     if (!queue.cancels.empty()) {
         capnp::MallocMessageBuilder builder;
         auto list = builder.initRoot<wire::Message>().initTaskCancels(static_cast<unsigned>(queue.cancels.size()));

@@ -74,6 +74,7 @@ private:
     zmq::socket_t& router_;
     TaskTable* tasks_ = nullptr;
     std::vector<PeerQueue> peers_;
+    std::vector<std::pair<uint64_t, const TaskRecord*>> taskScratch_;  // flush: staged tasks still live
     std::vector<PeerId> dirtyPeers_;
     uint64_t framesSent_ = 0;
     uint64_t sendFailures_ = 0;
