@@ -1,6 +1,9 @@
 // The binaries' command lines: bad input exits 2 with one line naming the bad value.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -28,8 +31,10 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
     const std::string address = "tcp://127.0.0.1:" + std::to_string(pickFreePortPair());
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {{binary("scaler_scheduler"), address, "--policy-content", "allocate=best; scaling=no"}, "'best'"},
-        {{binary("scaler_scheduler"), address, "--policy-content", "allocate=capability; scaling=wild"}, "'wild'"},
-        {{binary("scaler_scheduler"), address, "--policy-content", "allocate=capability; scaling=no; x=1"}, "'x'"},
+        {{binary("scaler_scheduler"), address, "--policy-content", "allocate=capability; scaling=wild"},
+         "'wild'"},
+        {{binary("scaler_scheduler"), address, "--policy-content", "allocate=capability; scaling=no; x=1"},
+         "'x'"},
         {{binary("scaler_scheduler"), address, "--worker-timeout-seconds", "-5"}, "'-5'"},
         {{binary("scaler_scheduler"), "localhost:1234"}, "localhost:1234"},
         {{binary("scaler_scheduler"), address, "--no-such-flag"}, "--no-such-flag"},
@@ -39,21 +44,35 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
         {{binary("scaler_submit"), address}, "--function"},
         {{binary("scaler_submit"), address, "-f", "echo", "--capabilities", "a=b"}, "'b'"},
         {{binary("scaler_top"), "nonsense"}, "nonsense"},
-        {{binary("scaler_worker_adapter_native"), address, "--per-worker-capabilities", "gpu=many"}, "'many'"},
+        {{binary("scaler_worker_adapter_native"), address, "--per-worker-capabilities", "gpu=many"},
+         "'many'"},
         {{binary("scaler_worker_adapter_native"), address, "--max-worker-groups", "0"}, "0"},
-        {{binary("scaler_worker_adapter_native"), address, "--worker-binary", "/nonexistent/worker"}, "/nonexistent/worker"},
-        {{binary("scaler_scheduler"), address, "--policy-content", "allocate=capability; scaling=vanilla; upper_task_ratio=x"}, "'x'"},
+        {{binary("scaler_worker_adapter_native"), address, "--worker-binary", "/nonexistent/worker"},
+         "/nonexistent/worker"},
+        {{binary("scaler_scheduler"), address, "--policy-content",
+          "allocate=capability; scaling=vanilla; upper_task_ratio=x"},
+         "'x'"},
+        {{binary("scaler_worker_adapter_container"), address, "--docker-host", "ssh://box"}, "ssh://box"},
+        {{binary("scaler_worker_adapter_container"), address, "--memory", "lots"}, "'lots'"},
+        {{binary("scaler_worker_adapter_container"), address, "--env", "NOVALUE"}, "'NOVALUE'"},
+        {{binary("scaler_worker_adapter_container"), address, "--leftover-containers", "keep"}, "keep"},
+        {{binary("scaler_worker_group"), "--worker-id-prefix", "w", "--count", "0", "--", address}, "0"},
+        {{binary("scaler_worker_group"), "--worker-id-prefix", "w", "--worker-binary", "/nonexistent/w", "--",
+          address},
+         "/nonexistent/w"},
     };
     for (const auto& [args, expected] : cases) {
         const ProgramRun r = run(args);
         EXPECT_EQ(r.exitCode, 2) << args[0] << " " << args.back() << ": " << r.output;
-        EXPECT_NE(r.output.find(expected), std::string::npos) << "expected '" << expected << "' in: " << r.output;
+        EXPECT_NE(r.output.find(expected), std::string::npos)
+            << "expected '" << expected << "' in: " << r.output;
     }
 }
 
 TEST(CommandLine, HelpExitsZero) {
     for (const char* name :
-         {"scaler_scheduler", "scaler_worker", "scaler_submit", "scaler_top", "scaler_worker_adapter_native"}) {
+         {"scaler_scheduler", "scaler_worker", "scaler_submit", "scaler_top", "scaler_worker_adapter_native",
+          "scaler_worker_adapter_container", "scaler_worker_group"}) {
         const ProgramRun r = run({binary(name), "--help"});
         EXPECT_EQ(r.exitCode, 0) << name;
         EXPECT_NE(r.output.find("Usage"), std::string::npos) << name;
@@ -63,7 +82,8 @@ TEST(CommandLine, HelpExitsZero) {
 TEST(CommandLine, SubmitPrintsAJsonSummaryAndExitCodes) {
     TestCluster cluster;
     cluster.addWorker();
-    ProgramRun ok = run({binary("scaler_submit"), cluster.address(), "-f", "echo", "--payload", "x", "-n", "50", "--json"});
+    ProgramRun ok = run(
+        {binary("scaler_submit"), cluster.address(), "-f", "echo", "--payload", "x", "-n", "50", "--json"});
     EXPECT_EQ(ok.exitCode, 0) << ok.output;
     const auto summary = nlohmann::json::parse(ok.output.substr(ok.output.find('{')));
     EXPECT_EQ(summary["submitted"], 50);
@@ -72,7 +92,8 @@ TEST(CommandLine, SubmitPrintsAJsonSummaryAndExitCodes) {
     EXPECT_TRUE(summary.contains("seconds"));
     ProgramRun failed = run({binary("scaler_submit"), cluster.address(), "-f", "fail", "-n", "2", "--json"});
     EXPECT_EQ(failed.exitCode, 1);
-    ProgramRun exec = run({binary("scaler_submit"), cluster.address(), "--exec", "--", "sh", "-c", "echo hi; exit 3"});
+    ProgramRun exec =
+        run({binary("scaler_submit"), cluster.address(), "--exec", "--", "sh", "-c", "echo hi; exit 3"});
     EXPECT_EQ(exec.exitCode, 1);
     EXPECT_NE(exec.output.find("hi"), std::string::npos);
     EXPECT_NE(exec.output.find("exit code 3"), std::string::npos);
@@ -89,8 +110,25 @@ TEST(CommandLine, TopOnceJsonPrintsASnapshotOrFailsClearly) {
         EXPECT_TRUE(snapshot.contains(key)) << key;
     }
     EXPECT_EQ(snapshot["workers"][0]["capabilities"], "linux");
-    ProgramRun none = run({binary("scaler_top"), "tcp://127.0.0.1:" + std::to_string(pickFreePortPair()), "--once", "--json",
-                    "--timeout", "0.5"});
+    ProgramRun none = run({binary("scaler_top"), "tcp://127.0.0.1:" + std::to_string(pickFreePortPair()),
+                           "--once", "--json", "--timeout", "0.5"});
     EXPECT_EQ(none.exitCode, 1);
     EXPECT_NE(none.output.find("no snapshot"), std::string::npos);
+}
+
+TEST(CommandLine, WorkerGroupRunsNamedWorkersAndStopsThemOnSigterm) {
+    TestCluster cluster;
+    ChildProcess group({binary("scaler_worker_group"), "--count", "3", "--worker-id-prefix", "Worker|grp|",
+                        "--", cluster.address(), "--heartbeat-interval-seconds", "0.5"},
+                       tempDir() + "/group.log");
+    ASSERT_TRUE(cluster.waitForWorkers(3)) << group.log();
+    const auto snapshot = cluster.snapshot();
+    std::set<std::string> ids;
+    for (const auto& w : snapshot["workers"]) ids.insert(w["id"].get<std::string>());
+    EXPECT_EQ(ids, (std::set<std::string>{"Worker|grp|0", "Worker|grp|1", "Worker|grp|2"}));
+    group.signal(SIGTERM);
+    const int status = group.waitExit(std::chrono::seconds(20));
+    ASSERT_NE(status, -1) << group.log();
+    EXPECT_EQ(WEXITSTATUS(status), 0) << group.log();
+    EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].empty(); }));
 }

@@ -8,10 +8,11 @@ PACKAGES=(
     build-essential cmake pkg-config
     capnproto libcapnp-dev
     libzmq3-dev cppzmq-dev
-    libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+    libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libcurl4-openssl-dev
     libncurses-dev
     googletest libgtest-dev libgmock-dev
     tmux
+    curl podman runc
 )
 
 install_packages() {

@@ -17,17 +17,22 @@ std::string number(double value) {
 }  // namespace
 
 std::vector<std::string> WorkerOptions::workerArguments(const std::string& schedulerAddress,
-                                                        const std::string& adapterId, const std::string& groupId,
-                                                        const std::string& identity,
+                                                        const std::string& adapterId,
+                                                        const std::string& groupId,
                                                         const CapabilityList& capabilities) const {
     std::vector<std::string> args{schedulerAddress,
-                                  "--worker-id", identity,
-                                  "--adapter-id", adapterId,
-                                  "--worker-group-id", groupId,
-                                  "--per-worker-task-queue-size", std::to_string(taskQueueSize),
-                                  "--heartbeat-interval-seconds", number(heartbeatIntervalSeconds),
-                                  "--death-timeout-seconds", number(deathTimeoutSeconds),
-                                  "--shutdown-grace-seconds", number(shutdownGraceSeconds)};
+                                  "--adapter-id",
+                                  adapterId,
+                                  "--worker-group-id",
+                                  groupId,
+                                  "--per-worker-task-queue-size",
+                                  std::to_string(taskQueueSize),
+                                  "--heartbeat-interval-seconds",
+                                  number(heartbeatIntervalSeconds),
+                                  "--death-timeout-seconds",
+                                  number(deathTimeoutSeconds),
+                                  "--shutdown-grace-seconds",
+                                  number(shutdownGraceSeconds)};
     if (!capabilities.empty()) {
         args.push_back("--per-worker-capabilities");
         args.push_back(formatCapabilities(capabilities));
@@ -39,13 +44,16 @@ std::vector<std::string> WorkerOptions::workerArguments(const std::string& sched
     return args;
 }
 
-void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& section) {
+void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& section,
+                       bool pluginsOnThisHost) {
     addCommonOptions(app, section, o.loggingLevel);
     o.settings.maxWorkerGroups = std::max(1u, std::thread::hardware_concurrency());
-    app.add_option("scheduler_address", o.settings.schedulerAddress, "Scheduler address, e.g. tcp://127.0.0.1:8516")
+    app.add_option("scheduler_address", o.settings.schedulerAddress,
+                   "Scheduler address, e.g. tcp://127.0.0.1:8516")
         ->required();
     app.add_option("--adapter-id", o.settings.adapterId, "This adapter's identity (default: KIND-<random>)");
-    app.add_option("--max-worker-groups", o.settings.maxWorkerGroups, "Most worker groups this adapter runs at once")
+    app.add_option("--max-worker-groups", o.settings.maxWorkerGroups,
+                   "Most worker groups this adapter runs at once")
         ->check(CLI::Range(1u, 100000u))
         ->capture_default_str();
     app.add_option("--workers-per-group", o.settings.workersPerGroup, "Worker processes in each group")
@@ -67,7 +75,11 @@ void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& 
                    "Passed to the workers: how long a stopped worker may finish its running task")
         ->check(nonNegativeNumber())
         ->capture_default_str();
-    app.add_option("--load", o.worker.plugins, "Plugin passed to the workers (repeatable)")->check(CLI::ExistingFile);
+    auto* load = app.add_option("--load", o.worker.plugins,
+                                pluginsOnThisHost
+                                    ? "Plugin passed to the workers (repeatable)"
+                                    : "Plugin passed to the workers: a path inside the image (repeatable)");
+    if (pluginsOnThisHost) load->check(CLI::ExistingFile);
 }
 
 void finishAdapterOptions(AdapterCommandLine& o, const std::string& idPrefix) {

@@ -1,18 +1,18 @@
 #include "scaler/adapters/native_worker_group_launcher.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "scaler/adapters/start_request.h"
+#include "scaler/adapters/worker_process.h"
 #include "scaler/protocol/identity.h"
 
 namespace scaler::adapters {
@@ -21,68 +21,41 @@ NativeWorkerGroupLauncher::NativeWorkerGroupLauncher(WorkerAdapterSettings setti
                                                      std::string workerBinary)
     : settings_(std::move(settings)), worker_(std::move(worker)), workerBinary_(std::move(workerBinary)) {}
 
-NativeWorkerGroupLauncher::~NativeWorkerGroupLauncher() { stopAll(std::chrono::milliseconds(2000)); }
+NativeWorkerGroupLauncher::~NativeWorkerGroupLauncher() {
+    stopAll(std::chrono::milliseconds(2000));
+}
 
 std::string NativeWorkerGroupLauncher::defaultWorkerBinary() {
-    std::error_code error;
-    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-    return (error ? std::filesystem::path(".") : self.parent_path()) / "scaler_worker";
+    return siblingBinary("scaler_worker");
 }
 
 CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& requested) {
+    const auto inUse =
+        std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return !g.second.stopping; });
+    if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) return *refusal;
     CommandResult result;
-    const auto inUse = std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return !g.second.stopping; });
-    if (static_cast<uint32_t>(inUse) >= settings_.maxWorkerGroups) {
-        result.status = wire::WorkerAdapterCommandStatus::WORKER_GROUP_TOO_MUCH;
-        result.message = "already running " + std::to_string(inUse) + " of " +
-                         std::to_string(settings_.maxWorkerGroups) + " groups";
-        return result;
-    }
-    if (!capabilityNamesSubset(requested, settings_.capabilities)) {
-        result.status = wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED;
-        result.message = "asked for '" + formatCapabilities(requested) + "' but this adapter offers '" +
-                         formatCapabilities(settings_.capabilities) + "'";
-        return result;
-    }
     if (access(workerBinary_.c_str(), X_OK) != 0) {
         result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
         result.message = "cannot run worker binary '" + workerBinary_ + "': " + std::strerror(errno);
         return result;
     }
-    // The workers offer what was asked for, with the quantities this adapter has; nothing asked: everything.
-    CapabilityList capabilities = settings_.capabilities;
-    if (!requested.empty()) {
-        std::erase_if(capabilities, [&](const Capability& c) {
-            return std::none_of(requested.begin(), requested.end(), [&](const Capability& r) { return r.name == c.name; });
-        });
-    }
+    const CapabilityList capabilities = grantedCapabilities(settings_.capabilities, requested);
     const std::string groupId = "native-" + randomHex(6);
     Group group;
     group.capabilities = capabilities;
-    const pid_t adapterPid = getpid();
     for (uint32_t i = 0; i < settings_.workersPerGroup; ++i) {
         const std::string workerId = "Worker|NAT|" + groupId + "|" + std::to_string(i);
         std::vector<std::string> args{workerBinary_};
-        for (auto& a : worker_.workerArguments(settings_.schedulerAddress, settings_.adapterId, groupId, workerId,
+        for (auto& a : worker_.workerArguments(settings_.schedulerAddress, settings_.adapterId, groupId,
                                                capabilities)) {
             args.push_back(std::move(a));
         }
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const pid_t pid = fork();
+        args.insert(args.end(), {"--worker-id", workerId});
+        const pid_t pid = spawnWorkerProcess(args);
         if (pid < 0) {
             result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
             result.message = std::string("fork failed: ") + std::strerror(errno);
             break;
-        }
-        if (pid == 0) {
-            // SIGTERM, not SIGKILL: a worker whose adapter died still hands its tasks back gracefully
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != adapterPid) _exit(1);
-            setpgid(0, 0);  // a Ctrl-C at the adapter's terminal is the adapter's to handle
-            execv(argv[0], argv.data());
-            _exit(127);
         }
         group.processes.push_back({pid, workerId});
     }
@@ -137,7 +110,8 @@ void NativeWorkerGroupLauncher::reap() {
         if (pid <= 0) return;
         for (auto it = groups_.begin(); it != groups_.end(); ++it) {
             auto& processes = it->second.processes;
-            auto p = std::find_if(processes.begin(), processes.end(), [&](const Process& x) { return x.pid == pid; });
+            auto p = std::find_if(processes.begin(), processes.end(),
+                                  [&](const Process& x) { return x.pid == pid; });
             if (p == processes.end()) continue;
             if (!it->second.stopping) {
                 spdlog::warn("worker '{}' of group '{}' exited on its own ({} {})", p->workerId, it->first,
@@ -146,7 +120,8 @@ void NativeWorkerGroupLauncher::reap() {
             }
             processes.erase(p);
             if (processes.empty()) {
-                if (!it->second.stopping) spdlog::warn("worker group '{}' has no workers left; removing it", it->first);
+                if (!it->second.stopping)
+                    spdlog::warn("worker group '{}' has no workers left; removing it", it->first);
                 spdlog::info("worker group '{}' stopped", it->first);
                 groups_.erase(it);
             }

@@ -18,9 +18,9 @@ struct WorkerOptions {
     double shutdownGraceSeconds = 30;
     std::vector<std::string> plugins;
 
-    // scaler_worker flags for a worker of `groupId` with `identity` and `capabilities`.
-    std::vector<std::string> workerArguments(const std::string& schedulerAddress, const std::string& adapterId,
-                                             const std::string& groupId, const std::string& identity,
+    // scaler_worker flags for a worker of `groupId` with `capabilities`; the caller adds --worker-id.
+    std::vector<std::string> workerArguments(const std::string& schedulerAddress,
+                                             const std::string& adapterId, const std::string& groupId,
                                              const CapabilityList& capabilities) const;
 };
 
@@ -31,9 +31,12 @@ struct AdapterCommandLine {
     std::string loggingLevel = "INFO";
 };
 
-// section: the TOML section (e.g. native_worker_adapter); idPrefix: default adapter ids are PREFIX-<hex>.
-void addAdapterOptions(CLI::App& app, AdapterCommandLine& options, const std::string& section);
-// Validates and fills derived fields; throws std::invalid_argument naming the bad value.
+// section: the TOML section (e.g. native_worker_adapter). pluginsOnThisHost: --load paths are checked here
+// (not for containers and ECS tasks, whose plugins live in the image).
+void addAdapterOptions(CLI::App& app, AdapterCommandLine& options, const std::string& section,
+                       bool pluginsOnThisHost = true);
+// Validates and fills derived fields; throws std::invalid_argument naming the bad value. idPrefix: a
+// missing adapter id becomes PREFIX-<random hex>.
 void finishAdapterOptions(AdapterCommandLine& options, const std::string& idPrefix);
 
 }  // namespace scaler::adapters

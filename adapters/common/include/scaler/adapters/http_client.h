@@ -1,0 +1,50 @@
+#pragma once
+// A small blocking HTTP client over libcurl, for the container adapter (Docker Engine API, often over a
+// unix socket) and the ECS adapter (AWS JSON API, SigV4-signed by libcurl).
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace scaler::adapters {
+
+struct HttpClientOptions {
+    std::string unixSocketPath;  // when set, every request goes over this socket
+    std::chrono::milliseconds timeout{30000};
+    std::string awsSigV4;        // e.g. "aws:amz:us-east-1:ecs": sign with SigV4 (curl's CURLOPT_AWS_SIGV4)
+    std::string awsAccessKeyId;  // with awsSigV4
+    std::string awsSecretAccessKey;
+};
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::string> headers;  // "Name: value"
+    std::string body;
+};
+
+struct HttpResponse {
+    long status = 0;
+    std::string body;
+    std::string transportError;  // set when no HTTP answer came (unreachable, timeout)
+    bool answered() const { return transportError.empty(); }
+};
+
+class HttpClient {
+public:
+    explicit HttpClient(HttpClientOptions options);
+    ~HttpClient();
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    // Never throws for network or HTTP errors: they come back in the response.
+    HttpResponse send(const HttpRequest& request);
+
+private:
+    struct Handle;
+    HttpClientOptions options_;
+    std::unique_ptr<Handle> handle_;
+};
+
+}  // namespace scaler::adapters

@@ -1,0 +1,18 @@
+#pragma once
+// The checks every adapter kind makes before it starts a group, and the capabilities the group gets.
+
+#include <optional>
+
+#include "scaler/adapters/worker_adapter_agent.h"
+#include "scaler/adapters/worker_group_provider.h"
+
+namespace scaler::adapters {
+
+// A refusal (too many groups, capabilities not offered), or nothing when the start may go ahead.
+std::optional<CommandResult> refuseStart(const WorkerAdapterSettings& settings, size_t groupsInUse,
+                                         const CapabilityList& requested);
+
+// The workers offer what was asked for, with the quantities the adapter has; nothing asked: everything.
+CapabilityList grantedCapabilities(const CapabilityList& offered, const CapabilityList& requested);
+
+}  // namespace scaler::adapters

@@ -1,0 +1,19 @@
+#pragma once
+// Starting a scaler_worker child: shared by the native adapter and scaler_worker_group.
+
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace scaler::adapters {
+
+// fork + exec `argv` (argv[0] is the binary). The child gets SIGTERM when this process dies, so a worker
+// whose launcher died still hands its tasks back gracefully, and its own process group, so a Ctrl-C at the
+// launcher's terminal is the launcher's to handle. Returns the pid, or -1 with errno set.
+pid_t spawnWorkerProcess(const std::vector<std::string>& argv);
+
+// The scaler_worker beside this executable (or ./scaler_worker when /proc is unreadable).
+std::string siblingBinary(const std::string& name);
+
+}  // namespace scaler::adapters

@@ -1,0 +1,77 @@
+#include "scaler/adapters/http_client.h"
+
+#include <stdexcept>
+
+#include <curl/curl.h>
+
+namespace scaler::adapters {
+namespace {
+
+struct CurlGlobal {
+    CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+size_t appendBody(char* data, size_t size, size_t count, void* out) {
+    static_cast<std::string*>(out)->append(data, size * count);
+    return size * count;
+}
+
+}  // namespace
+
+struct HttpClient::Handle {
+    CURL* curl = nullptr;
+    ~Handle() {
+        if (curl) curl_easy_cleanup(curl);
+    }
+};
+
+HttpClient::HttpClient(HttpClientOptions options)
+    : options_(std::move(options)), handle_(std::make_unique<Handle>()) {
+    static CurlGlobal global;
+    handle_->curl = curl_easy_init();
+    if (!handle_->curl) throw std::runtime_error("libcurl could not create a handle");
+}
+
+HttpClient::~HttpClient() = default;
+
+HttpResponse HttpClient::send(const HttpRequest& request) {
+    CURL* curl = handle_->curl;
+    curl_easy_reset(curl);  // keeps the connection cache: the handle is reused for keep-alive
+    HttpResponse response;
+    char errorBuffer[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     std::min(5000L, static_cast<long>(options_.timeout.count())));
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errorBuffer);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+    if (!options_.unixSocketPath.empty()) {
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options_.unixSocketPath.c_str());
+    }
+    if (!options_.awsSigV4.empty()) {
+        curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, options_.awsSigV4.c_str());
+        curl_easy_setopt(curl, CURLOPT_USERNAME, options_.awsAccessKeyId.c_str());
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.awsSecretAccessKey.c_str());
+    }
+    if (request.method != "GET" && request.method != "DELETE") {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
+    }
+    curl_slist* headers = nullptr;
+    for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    const CURLcode code = curl_easy_perform(curl);
+    curl_slist_free_all(headers);
+    if (code != CURLE_OK) {
+        response.transportError = errorBuffer[0] ? errorBuffer : curl_easy_strerror(code);
+        return response;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    return response;
+}
+
+}  // namespace scaler::adapters

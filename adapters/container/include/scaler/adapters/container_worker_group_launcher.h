@@ -1,0 +1,81 @@
+#pragma once
+// Worker groups as containers through the Docker Engine API: one container per group, running
+// scaler_worker_group with the group's workers. Labels on each container carry the adapter id, group id,
+// worker ids and capabilities, so a restarted adapter finds its groups again.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "scaler/adapters/adapter_options.h"
+#include "scaler/adapters/docker_engine_client.h"
+#include "scaler/adapters/worker_group_provider.h"
+
+namespace scaler::adapters {
+
+struct ContainerOptions {
+    std::string dockerHost = "unix:///var/run/docker.sock";
+    std::string image = "scaler-cpp-worker:latest";
+    std::string networkMode = "host";
+    std::vector<std::string> environment;  // NAME=value
+    std::vector<std::string> mounts;       // host-path:container-path[:ro]
+    double cpus = 0;                       // 0: no limit
+    uint64_t memoryBytes = 0;              // 0: no limit
+    std::string groupBinary = "/usr/local/bin/scaler_worker_group";
+    std::string workerSchedulerAddress;  // the scheduler as the containers reach it; default: the adapter's
+    bool adoptLeftovers = true;          // false: remove containers an earlier run left behind
+    std::chrono::milliseconds apiTimeout{30000};
+    std::chrono::milliseconds reconcileInterval{1000};
+};
+
+namespace container_labels {
+inline constexpr const char* kAdapterId = "scaler.adapter-id";
+inline constexpr const char* kGroupId = "scaler.worker-group-id";
+inline constexpr const char* kWorkerIds = "scaler.worker-ids";
+inline constexpr const char* kCapabilities = "scaler.capabilities";
+}  // namespace container_labels
+
+class ContainerWorkerGroupLauncher final : public WorkerGroupProvider {
+public:
+    ContainerWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker,
+                                 ContainerOptions container);
+
+    std::string kind() const override { return "container"; }
+    CommandResult startGroup(const CapabilityList& requested) override;
+    CommandResult stopGroup(const std::string& groupId) override;
+    std::vector<GroupInventoryEntry> inventory() const override;
+    void poll() override;
+    void stopAll(std::chrono::milliseconds grace) override;
+
+    // The container create body for a group (exposed for tests).
+    nlohmann::json containerSpec(const std::string& groupId, const std::vector<std::string>& workerIds,
+                                 const CapabilityList& capabilities) const;
+
+private:
+    struct Group {
+        std::string containerId;
+        CapabilityList capabilities;
+        std::vector<std::string> workerIds;
+        bool stopping = false;
+        bool killed = false;
+        std::chrono::steady_clock::time_point killAt{};
+    };
+
+    // Adopts or removes what an earlier run left; false while the engine cannot be reached.
+    bool recoverLeftovers();
+    void reconcile();
+    void forget(const std::string& groupId, const std::string& containerId, bool expected);
+
+    WorkerAdapterSettings settings_;
+    WorkerOptions worker_;
+    ContainerOptions container_;
+    DockerEngineClient docker_;
+    std::map<std::string, Group> groups_;
+    bool recovered_ = false;
+    bool engineReachable_ = true;  // logs a lost engine once, not every turn
+    std::chrono::steady_clock::time_point nextReconcile_{};
+};
+
+}  // namespace scaler::adapters

@@ -1,0 +1,288 @@
+#include "scaler/adapters/container_worker_group_launcher.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "scaler/adapters/start_request.h"
+#include "scaler/protocol/identity.h"
+
+namespace scaler::adapters {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace labels = container_labels;
+
+std::string joinIds(const std::vector<std::string>& ids) {
+    std::string out;
+    for (const auto& id : ids) out += (out.empty() ? "" : ",") + id;
+    return out;
+}
+
+std::vector<std::string> splitIds(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+        const size_t comma = std::min(text.find(',', start), text.size());
+        if (comma > start) out.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+bool finished(const std::string& state) {
+    return state == "exited" || state == "dead";
+}
+
+}  // namespace
+
+ContainerWorkerGroupLauncher::ContainerWorkerGroupLauncher(WorkerAdapterSettings settings,
+                                                           WorkerOptions worker, ContainerOptions container)
+    : settings_(std::move(settings)),
+      worker_(std::move(worker)),
+      container_(std::move(container)),
+      docker_(container_.dockerHost, container_.apiTimeout) {
+    if (container_.workerSchedulerAddress.empty())
+        container_.workerSchedulerAddress = settings_.schedulerAddress;
+}
+
+nlohmann::json ContainerWorkerGroupLauncher::containerSpec(const std::string& groupId,
+                                                           const std::vector<std::string>& workerIds,
+                                                           const CapabilityList& capabilities) const {
+    std::vector<std::string> command{container_.groupBinary,           "--count",
+                                     std::to_string(workerIds.size()), "--worker-id-prefix",
+                                     "Worker|CTR|" + groupId + "|",    "--"};
+    for (auto& a : worker_.workerArguments(container_.workerSchedulerAddress, settings_.adapterId, groupId,
+                                           capabilities)) {
+        command.push_back(std::move(a));
+    }
+    nlohmann::json hostConfig = {{"NetworkMode", container_.networkMode}};
+    if (!container_.mounts.empty()) hostConfig["Binds"] = container_.mounts;
+    if (container_.cpus > 0) hostConfig["NanoCpus"] = static_cast<int64_t>(container_.cpus * 1e9);
+    if (container_.memoryBytes > 0) hostConfig["Memory"] = container_.memoryBytes;
+    return {
+        {"Image", container_.image},
+        {"Cmd", command},
+        {"Env", container_.environment},
+        {"Labels",
+         {{labels::kAdapterId, settings_.adapterId},
+          {labels::kGroupId, groupId},
+          {labels::kWorkerIds, joinIds(workerIds)},
+          {labels::kCapabilities, formatCapabilities(capabilities)}}},
+        {"HostConfig", hostConfig},
+    };
+}
+
+CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& requested) {
+    const auto inUse =
+        std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return !g.second.stopping; });
+    if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) return *refusal;
+    CommandResult result;
+    if (!recovered_ && !recoverLeftovers()) {
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message = "the container engine at " + docker_.host() + " cannot be reached";
+        return result;
+    }
+    const CapabilityList capabilities = grantedCapabilities(settings_.capabilities, requested);
+    const std::string groupId = "container-" + randomHex(6);
+    std::vector<std::string> workerIds;
+    for (uint32_t i = 0; i < settings_.workersPerGroup; ++i) {
+        workerIds.push_back("Worker|CTR|" + groupId + "|" + std::to_string(i));
+    }
+    const DockerResult created =
+        docker_.createContainer("scaler-" + groupId, containerSpec(groupId, workerIds, capabilities));
+    if (!created.ok) {
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message = "image '" + container_.image + "': " + created.error;
+        return result;
+    }
+    const std::string containerId = created.body.value("Id", "");
+    const DockerResult started = docker_.startContainer(containerId);
+    if (!started.ok) {
+        docker_.removeContainer(containerId);
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message = started.error;
+        return result;
+    }
+    spdlog::info("worker group '{}' is container {}", groupId, containerId.substr(0, 12));
+    Group group;
+    group.containerId = containerId;
+    group.capabilities = capabilities;
+    group.workerIds = workerIds;
+    groups_.emplace(groupId, std::move(group));
+    result.groupId = groupId;
+    result.workerIds = std::move(workerIds);
+    result.capabilities = capabilities;
+    return result;
+}
+
+CommandResult ContainerWorkerGroupLauncher::stopGroup(const std::string& groupId) {
+    CommandResult result;
+    result.groupId = groupId;
+    auto it = groups_.find(groupId);
+    if (it == groups_.end()) {
+        result.status = wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND;
+        result.message = "no worker group '" + groupId + "' on this adapter";
+        return result;
+    }
+    Group& group = it->second;
+    if (group.stopping) return result;
+    // SIGTERM and return: the workers hand back their tasks, reconcile() removes the container once it has
+    // exited, and SIGKILL follows after the grace period (Docker's /stop would block the event loop that
+    // long).
+    const DockerResult killed = docker_.killContainer(group.containerId, "SIGTERM");
+    if (!killed.ok && killed.status != 404 && killed.status != 409) {
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message = killed.error;
+        return result;
+    }
+    group.stopping = true;
+    group.killAt = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(worker_.shutdownGraceSeconds + 5));
+    nextReconcile_ = Clock::now();  // 404/409: it has already gone; notice at once
+    return result;
+}
+
+std::vector<GroupInventoryEntry> ContainerWorkerGroupLauncher::inventory() const {
+    std::vector<GroupInventoryEntry> out;
+    for (const auto& [id, group] : groups_) {
+        GroupInventoryEntry entry;
+        entry.id = id;
+        entry.state = group.stopping ? wire::WorkerGroupState::STOPPING : wire::WorkerGroupState::RUNNING;
+        entry.capabilities = group.capabilities;
+        entry.workerIds = group.workerIds;
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+bool ContainerWorkerGroupLauncher::recoverLeftovers() {
+    std::vector<ContainerSummary> containers;
+    const DockerResult listed = docker_.listContainers(labels::kAdapterId, settings_.adapterId, containers);
+    if (!listed.ok) {
+        if (engineReachable_) spdlog::error("cannot list this adapter's containers: {}", listed.error);
+        engineReachable_ = false;
+        return false;
+    }
+    engineReachable_ = true;
+    recovered_ = true;
+    for (const ContainerSummary& c : containers) {
+        const auto groupLabel = c.labels.find(labels::kGroupId);
+        const std::string groupId = groupLabel == c.labels.end() ? "" : groupLabel->second;
+        if (!container_.adoptLeftovers || groupId.empty() || c.state != "running" || groups_.count(groupId)) {
+            spdlog::info("removing container {} (group '{}', {}) left by an earlier run", c.id.substr(0, 12),
+                         groupId, c.state);
+            const DockerResult removed = docker_.removeContainer(c.id);
+            if (!removed.ok)
+                spdlog::warn("could not remove container {}: {}", c.id.substr(0, 12), removed.error);
+            continue;
+        }
+        Group group;
+        group.containerId = c.id;
+        try {
+            group.capabilities = parseCapabilities(
+                c.labels.count(labels::kCapabilities) ? c.labels.at(labels::kCapabilities) : "");
+        } catch (const std::exception& e) {
+            spdlog::warn("container {} has a bad capabilities label ({}); adopting it without capabilities",
+                         c.id.substr(0, 12), e.what());
+        }
+        group.workerIds = splitIds(c.labels.count(labels::kWorkerIds) ? c.labels.at(labels::kWorkerIds) : "");
+        spdlog::info("adopted worker group '{}' (container {}, {} workers) left running by an earlier run",
+                     groupId, c.id.substr(0, 12), group.workerIds.size());
+        groups_.emplace(groupId, std::move(group));
+    }
+    return true;
+}
+
+void ContainerWorkerGroupLauncher::forget(const std::string& groupId, const std::string& containerId,
+                                          bool expected) {
+    if (!expected) {
+        const DockerResult inspected = docker_.inspectContainer(containerId);
+        std::string how = "state unknown";
+        if (inspected.ok && inspected.body.contains("State") && inspected.body["State"].is_object()) {
+            const auto& state = inspected.body["State"];
+            how = "exit code " + std::to_string(state.value("ExitCode", -1));
+            const std::string error = state.value("Error", "");
+            if (!error.empty()) how += ", " + error;
+            if (state.value("OOMKilled", false)) how += ", killed for lack of memory";
+        }
+        spdlog::warn("worker group '{}': container {} exited on its own ({}); removing the group", groupId,
+                     containerId.substr(0, 12), how);
+    } else {
+        spdlog::info("worker group '{}' stopped", groupId);
+    }
+    const DockerResult removed = docker_.removeContainer(containerId);
+    if (!removed.ok && removed.status != 404) {
+        spdlog::warn("could not remove container {}: {}", containerId.substr(0, 12), removed.error);
+    }
+    groups_.erase(groupId);
+}
+
+void ContainerWorkerGroupLauncher::reconcile() {
+    std::vector<ContainerSummary> containers;
+    const DockerResult listed = docker_.listContainers(labels::kAdapterId, settings_.adapterId, containers);
+    if (!listed.ok) {
+        if (engineReachable_) spdlog::error("lost the container engine: {}", listed.error);
+        engineReachable_ = false;
+        return;
+    }
+    if (!engineReachable_) spdlog::info("the container engine at {} answers again", docker_.host());
+    engineReachable_ = true;
+    std::map<std::string, const ContainerSummary*> byId;
+    for (const auto& c : containers) byId[c.id] = &c;
+    const auto now = Clock::now();
+    std::vector<std::pair<std::string, Group>> snapshot(groups_.begin(), groups_.end());
+    for (auto& [groupId, group] : snapshot) {
+        const auto found = byId.find(group.containerId);
+        if (found == byId.end()) {
+            if (!group.stopping)
+                spdlog::warn("worker group '{}': its container was removed by someone else", groupId);
+            groups_.erase(groupId);
+            continue;
+        }
+        if (finished(found->second->state)) {
+            forget(groupId, group.containerId, group.stopping);
+            continue;
+        }
+        if (group.stopping && !group.killed && now >= group.killAt) {
+            spdlog::warn("worker group '{}' did not stop within its grace period; killing its container",
+                         groupId);
+            docker_.killContainer(group.containerId, "SIGKILL");
+            groups_[groupId].killed = true;
+        }
+    }
+}
+
+void ContainerWorkerGroupLauncher::poll() {
+    const auto now = Clock::now();
+    if (now < nextReconcile_) return;
+    nextReconcile_ = now + container_.reconcileInterval;
+    if (!recovered_) {
+        if (!recoverLeftovers()) nextReconcile_ = now + std::chrono::seconds(5);
+        return;
+    }
+    reconcile();
+}
+
+void ContainerWorkerGroupLauncher::stopAll(std::chrono::milliseconds grace) {
+    if (groups_.empty()) return;
+    for (auto& [id, group] : groups_) {
+        if (!group.stopping) docker_.killContainer(group.containerId, "SIGTERM");
+        group.stopping = true;
+        group.killAt = std::min(group.killAt == Clock::time_point{} ? Clock::time_point::max() : group.killAt,
+                                Clock::now() + grace);
+    }
+    const auto deadline = Clock::now() + grace;
+    while (!groups_.empty() && Clock::now() < deadline && engineReachable_) {
+        reconcile();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    for (const auto& [id, group] : groups_) {
+        spdlog::warn("worker group '{}' did not stop in time; removing its container by force", id);
+        docker_.removeContainer(group.containerId);
+    }
+    groups_.clear();
+}
+
+}  // namespace scaler::adapters

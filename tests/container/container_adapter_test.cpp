@@ -1,0 +1,177 @@
+// scaler_worker_adapter_container against a real Podman API service (the podman_service ctest fixture):
+// real containers, real workers inside them, no static workers unless a test says so.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "scaler/adapters/docker_engine_client.h"
+#include "scaler/client/client.h"
+#include "test_cluster.h"
+
+using namespace scaler;
+using namespace scaler::testing;
+
+namespace {
+
+constexpr const char* kDockerHost = SCALER_TEST_DOCKER_HOST;
+constexpr const char* kPluginInImage = "/usr/local/lib/scaler/libscaler_example_plugin.so";
+
+bool anyEvent(const nlohmann::json& snapshot, const std::string& adapter, const std::string& action,
+              const std::string& reasonPart = "") {
+    for (const auto& e : snapshot["scaling_events"]) {
+        if (e["adapter_id"] == adapter && e["action"] == action &&
+            e["reason"].get<std::string>().find(reasonPart) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+class ContainerAdapterTest : public ::testing::Test {
+protected:
+    ContainerAdapterTest() : docker_(kDockerHost, std::chrono::seconds(30)) {}
+
+    // Containers outlive a SIGKILLed adapter by design; the test removes what it made.
+    void TearDown() override {
+        adapters_.clear();
+        for (const auto& id : adapterIds_) {
+            for (const auto& c : containers(id)) docker_.removeContainer(c.id);
+        }
+    }
+
+    ChildProcess& startAdapter(const std::string& address, const std::string& adapterId,
+                               std::vector<std::string> extra = {}) {
+        adapterIds_.push_back(adapterId);
+        std::vector<std::string> args{binary("scaler_worker_adapter_container"),
+                                      address,
+                                      "--adapter-id",
+                                      adapterId,
+                                      "--heartbeat-interval-seconds",
+                                      "0.5",
+                                      "--shutdown-grace-seconds",
+                                      "1",
+                                      "--workers-per-group",
+                                      "2",
+                                      "--load",
+                                      kPluginInImage};
+        args.insert(args.end(), extra.begin(), extra.end());
+        if (std::find(extra.begin(), extra.end(), "--docker-host") == extra.end()) {
+            args.insert(args.end(), {"--docker-host", kDockerHost});
+        }
+        adapters_.push_back(std::make_unique<ChildProcess>(
+            args,
+            tempDir() + "/container-adapter-" + adapterId + "-" + std::to_string(adapters_.size()) + ".log"));
+        return *adapters_.back();
+    }
+
+    std::vector<adapters::ContainerSummary> containers(const std::string& adapterId) {
+        std::vector<adapters::ContainerSummary> out;
+        const auto result = docker_.listContainers("scaler.adapter-id", adapterId, out);
+        EXPECT_TRUE(result.ok) << result.error;
+        return out;
+    }
+
+    size_t running(const std::string& adapterId) {
+        size_t n = 0;
+        for (const auto& c : containers(adapterId)) n += c.state == "running";
+        return n;
+    }
+
+    adapters::DockerEngineClient docker_;
+    std::vector<std::string> adapterIds_;
+    std::vector<std::unique_ptr<ChildProcess>> adapters_;
+};
+
+}  // namespace
+
+TEST_F(ContainerAdapterTest, TasksRunInContainersAndTheIdleGroupIsStoppedAndRemoved) {
+    TestCluster cluster(
+        {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
+    startAdapter(cluster.address(), "ctr-basic", {"--max-worker-groups", "2"});
+    Client client(cluster.address());
+    const std::vector<std::string> payloads(40, "50");
+    auto futures = client.map("sleep_ms", payloads);
+    // The workers run inside containers: their group is a container group and their pids are a new
+    // namespace's.
+    ASSERT_TRUE(waitUntil([&] { return !cluster.snapshot()["workers"].empty(); }, 60s));
+    const auto during = cluster.snapshot();  // range-for over a temporary's member would dangle
+    for (const auto& w : during["workers"]) {
+        EXPECT_EQ(w["id"].get<std::string>().rfind("Worker|CTR|container-", 0), 0u) << w.dump();
+        EXPECT_EQ(w["adapter_id"], "ctr-basic");
+        EXPECT_LT(w["pid"].get<uint32_t>(), 100u) << "not in a pid namespace: " << w.dump();
+    }
+    EXPECT_GE(running("ctr-basic"), 1u);
+    EXPECT_EQ(Client::gather(futures), payloads);
+    EXPECT_EQ(client.submit("word_count", "one two three").get(), "3");  // the plugin inside the image
+
+    // After the work: drained, shut down, container stopped and removed.
+    EXPECT_TRUE(waitUntil([&] { return containers("ctr-basic").empty(); }, 60s));
+    const auto snapshot = cluster.snapshot();
+    EXPECT_TRUE(anyEvent(snapshot, "ctr-basic", "shutdown"));
+    EXPECT_TRUE(snapshot["workers"].empty());
+    EXPECT_EQ(snapshot["tasks"]["succeeded"], 41);
+    EXPECT_EQ(snapshot["tasks"]["worker_died"], 0);
+}
+
+TEST_F(ContainerAdapterTest, ARestartedAdapterAdoptsTheContainersItLeftRunning) {
+    TestCluster cluster(
+        {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
+    auto& first = startAdapter(cluster.address(), "ctr-restart", {"--max-worker-groups", "1"});
+    Client client(cluster.address());
+    auto futures = client.map("sleep_ms", std::vector<std::string>(4, "2500"));
+    std::string groupId;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            const auto snapshot = cluster.snapshot();
+            for (const auto& w : snapshot["workers"]) groupId = w["worker_group_id"].get<std::string>();
+            return !groupId.empty();
+        },
+        60s));
+    first.signal(SIGKILL);
+    ASSERT_NE(first.waitExit(5s), -1);
+    EXPECT_EQ(running("ctr-restart"), 1u);  // nothing stops a container when its adapter is killed
+
+    auto& second = startAdapter(cluster.address(), "ctr-restart", {"--max-worker-groups", "1"});
+    ASSERT_TRUE(waitUntil([&] {
+        return second.log().find("adopted worker group '" + groupId + "'") != std::string::npos;
+    })) << second.log();
+    EXPECT_EQ(Client::gather(futures).size(), 4u);
+    // The adopted group is the one the scheduler shuts down when idle: no orphan container remains.
+    EXPECT_TRUE(waitUntil([&] { return containers("ctr-restart").empty(); }, 60s)) << second.log();
+    const auto snapshot = cluster.snapshot();
+    EXPECT_TRUE(anyEvent(snapshot, "ctr-restart", "shutdown"));
+    EXPECT_EQ(snapshot["tasks"]["succeeded"], 4);
+    EXPECT_EQ(snapshot["tasks"]["worker_died"], 0);
+    EXPECT_TRUE(second.running());
+}
+
+TEST_F(ContainerAdapterTest, AMissingImageFailsTheStartClearlyAndTheSchedulerKeepsServing) {
+    TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability"});
+    auto& adapter =
+        startAdapter(cluster.address(), "ctr-noimage", {"--image", "scaler-no-such-image:latest"});
+    Client client(cluster.address());
+    auto future = client.submit("echo", "still served");
+    EXPECT_TRUE(waitUntil([&] {
+        return anyEvent(cluster.snapshot(), "ctr-noimage", "start failed", "no such image");
+    })) << adapter.log();
+    EXPECT_NE(adapter.log().find("image 'scaler-no-such-image:latest'"), std::string::npos) << adapter.log();
+    EXPECT_TRUE(adapter.running());
+    EXPECT_TRUE(containers("ctr-noimage").empty());
+    cluster.addWorker();
+    EXPECT_EQ(future.get(), "still served");
+}
+
+TEST_F(ContainerAdapterTest, AnUnreachableEngineFailsTheStartAndTheAdapterKeepsRunning) {
+    TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability"});
+    auto& adapter =
+        startAdapter(cluster.address(), "ctr-nosocket", {"--docker-host", "unix:///nonexistent/docker.sock"});
+    Client client(cluster.address());
+    auto future = client.submit("echo", "x");
+    EXPECT_TRUE(waitUntil([&] {
+        return anyEvent(cluster.snapshot(), "ctr-nosocket", "start failed", "cannot be reached");
+    })) << adapter.log();
+    EXPECT_NE(adapter.log().find("cannot list this adapter's containers"), std::string::npos)
+        << adapter.log();
+    EXPECT_TRUE(adapter.running());
+    cluster.addWorker();
+    EXPECT_EQ(future.get(), "x");
+}

@@ -1,0 +1,89 @@
+// The container adapter's pure parts: option parsing, the create body, and errors without an engine.
+#include <gtest/gtest.h>
+
+#include "scaler/adapters/container_adapter_options.h"
+#include "scaler/adapters/container_worker_group_launcher.h"
+#include "scaler/adapters/docker_engine_client.h"
+
+using namespace scaler;
+using namespace scaler::adapters;
+
+TEST(ContainerAdapterOptions, ByteSizesTakeSuffixesAndRejectGarbage) {
+    EXPECT_EQ(parseByteSize("1024"), 1024u);
+    EXPECT_EQ(parseByteSize("512m"), 512ull << 20);
+    EXPECT_EQ(parseByteSize("4g"), 4ull << 30);
+    EXPECT_EQ(parseByteSize("64k"), 64ull << 10);
+    EXPECT_THROW(parseByteSize("lots"), std::invalid_argument);
+    EXPECT_THROW(parseByteSize("12x"), std::invalid_argument);
+    EXPECT_THROW(parseByteSize(""), std::invalid_argument);
+}
+
+TEST(ContainerAdapterOptions, TheDefaultAdapterIdIsStableAndDependsOnImageAndCapabilities) {
+    const auto a = defaultContainerAdapterId("unix:///var/run/docker.sock", "img:1", "gpu");
+    EXPECT_EQ(a, defaultContainerAdapterId("unix:///var/run/docker.sock", "img:1", "gpu"));
+    EXPECT_NE(a, defaultContainerAdapterId("unix:///var/run/docker.sock", "img:2", "gpu"));
+    EXPECT_NE(a, defaultContainerAdapterId("unix:///var/run/docker.sock", "img:1", ""));
+    EXPECT_EQ(a.rfind("container-", 0), 0u);
+}
+
+TEST(ContainerWorkerGroupLauncher, TheCreateBodyRunsTheGroupWithLabelsAndLimits) {
+    WorkerAdapterSettings settings;
+    settings.schedulerAddress = "tcp://10.0.0.5:8516";
+    settings.adapterId = "ctr-x";
+    settings.capabilities = parseCapabilities("gpu=2,linux");
+    ContainerOptions options;
+    options.dockerHost = "unix:///nonexistent.sock";
+    options.image = "my/worker:7";
+    options.networkMode = "bridge";
+    options.workerSchedulerAddress = "tcp://host.docker.internal:8516";
+    options.environment = {"A=1"};
+    options.mounts = {"/data:/data:ro"};
+    options.cpus = 1.5;
+    options.memoryBytes = 1ull << 30;
+    WorkerOptions worker;
+    ContainerWorkerGroupLauncher launcher(settings, worker, options);
+    const auto spec =
+        launcher.containerSpec("g1", {"Worker|CTR|g1|0", "Worker|CTR|g1|1"}, parseCapabilities("gpu=2"));
+    EXPECT_EQ(spec["Image"], "my/worker:7");
+    const auto command = spec["Cmd"].get<std::vector<std::string>>();
+    ASSERT_GE(command.size(), 8u);
+    EXPECT_EQ(command[0], "/usr/local/bin/scaler_worker_group");
+    EXPECT_EQ(command[2], "2");
+    EXPECT_EQ(command[4], "Worker|CTR|g1|");
+    EXPECT_EQ(command[5], "--");
+    EXPECT_EQ(command[6], "tcp://host.docker.internal:8516");  // the address as the containers see it
+    EXPECT_NE(std::find(command.begin(), command.end(), "gpu=2"), command.end());
+    EXPECT_EQ(spec["Labels"]["scaler.adapter-id"], "ctr-x");
+    EXPECT_EQ(spec["Labels"]["scaler.worker-group-id"], "g1");
+    EXPECT_EQ(spec["Labels"]["scaler.worker-ids"], "Worker|CTR|g1|0,Worker|CTR|g1|1");
+    EXPECT_EQ(spec["Labels"]["scaler.capabilities"], "gpu=2");
+    EXPECT_EQ(spec["HostConfig"]["NetworkMode"], "bridge");
+    EXPECT_EQ(spec["HostConfig"]["NanoCpus"], 1500000000);
+    EXPECT_EQ(spec["HostConfig"]["Memory"], 1ull << 30);
+    EXPECT_EQ(spec["HostConfig"]["Binds"][0], "/data:/data:ro");
+    EXPECT_EQ(spec["Env"][0], "A=1");
+}
+
+TEST(ContainerWorkerGroupLauncher, AStartWithoutAnEngineFailsWithAClearMessage) {
+    WorkerAdapterSettings settings;
+    settings.schedulerAddress = "tcp://127.0.0.1:1";
+    settings.adapterId = "ctr-y";
+    ContainerOptions options;
+    options.dockerHost = "unix:///nonexistent/docker.sock";
+    ContainerWorkerGroupLauncher launcher(settings, WorkerOptions{}, options);
+    const auto result = launcher.startGroup({});
+    EXPECT_EQ(result.status, wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
+    EXPECT_NE(result.message.find("unix:///nonexistent/docker.sock"), std::string::npos) << result.message;
+    EXPECT_TRUE(launcher.inventory().empty());
+    EXPECT_EQ(launcher.stopGroup("nope").status, wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND);
+}
+
+TEST(DockerEngineClient, RejectsHostsItCannotSpeakTo) {
+    EXPECT_THROW(DockerEngineClient("ssh://somewhere", std::chrono::seconds(1)), std::invalid_argument);
+    EXPECT_THROW(DockerEngineClient("unix://", std::chrono::seconds(1)), std::invalid_argument);
+    DockerEngineClient client("unix:///nonexistent/docker.sock", std::chrono::seconds(1));
+    const auto result = client.version();
+    EXPECT_FALSE(result.ok);
+    EXPECT_EQ(result.status, 0);
+    EXPECT_NE(result.error.find("cannot reach the container engine"), std::string::npos) << result.error;
+}
