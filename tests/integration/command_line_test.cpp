@@ -57,6 +57,13 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
         {{binary("scaler_worker_adapter_container"), address, "--env", "NOVALUE"}, "'NOVALUE'"},
         {{binary("scaler_worker_adapter_container"), address, "--leftover-containers", "keep"}, "keep"},
         {{binary("scaler_worker_group"), "--worker-id-prefix", "w", "--count", "0", "--", address}, "0"},
+        {{binary("scaler_worker_adapter_ecs"), address, "--ecs-subnets", "s-1"}, "AWS_ACCESS_KEY_ID"},
+        {{binary("scaler_worker_adapter_ecs"), address, "--aws-access-key-id", "A", "--aws-secret-access-key", "S"},
+         "--ecs-subnets"},
+        {{binary("scaler_worker_adapter_ecs"), address, "--aws-access-key-id", "A", "--aws-secret-access-key", "S",
+          "--ecs-subnets", "s-1", "--adapter-id", "bad id"},
+         "'bad id'"},
+        {{binary("scaler_worker_adapter_ecs"), address, "--ecs-launch-type", "LAMBDA"}, "LAMBDA"},
         {{binary("scaler_worker_group"), "--worker-id-prefix", "w", "--worker-binary", "/nonexistent/w", "--",
           address},
          "/nonexistent/w"},
@@ -72,7 +79,7 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
 TEST(CommandLine, HelpExitsZero) {
     for (const char* name :
          {"scaler_scheduler", "scaler_worker", "scaler_submit", "scaler_top", "scaler_worker_adapter_native",
-          "scaler_worker_adapter_container", "scaler_worker_group"}) {
+          "scaler_worker_adapter_container", "scaler_worker_adapter_ecs", "scaler_worker_group"}) {
         const ProgramRun r = run({binary(name), "--help"});
         EXPECT_EQ(r.exitCode, 0) << name;
         EXPECT_NE(r.output.find("Usage"), std::string::npos) << name;

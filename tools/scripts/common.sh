@@ -13,6 +13,7 @@ PACKAGES=(
     googletest libgtest-dev libgmock-dev
     tmux
     curl podman runc
+    nodejs
 )
 
 install_packages() {
@@ -26,6 +27,13 @@ install_packages() {
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    # The ECS tests' fake endpoint installs AWS's signer with npm. Some Node builds bring npm along;
+    # Debian's nodejs does not, and its npm package conflicts with those that do.
+    if ! command -v npm >/dev/null; then
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        ${sudo:-} apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive ${sudo:-} apt-get install -y -qq --no-install-recommends npm >/dev/null
     fi
 }
 

@@ -1,0 +1,84 @@
+#pragma once
+// Worker groups as ECS tasks: one RunTask per group, whose container command override runs
+// scaler_worker_group with the group's workers. startedBy and tags identify the adapter and group, so a
+// restarted adapter recovers its groups from ListTasks / DescribeTasks.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "scaler/adapters/adapter_options.h"
+#include "scaler/adapters/ecs_api_client.h"
+#include "scaler/adapters/worker_group_provider.h"
+
+namespace scaler::adapters {
+
+struct EcsOptions {
+    EcsClientOptions client;
+    std::string cluster = "scaler-cluster";
+    std::string taskDefinition = "scaler-task-definition";
+    std::string containerName = "scaler-container";
+    std::vector<std::string> subnets;
+    std::vector<std::string> securityGroups;
+    std::string launchType = "FARGATE";
+    std::string assignPublicIp = "ENABLED";
+    std::string groupBinary = "/usr/local/bin/scaler_worker_group";
+    std::string workerSchedulerAddress;  // default: the adapter's scheduler address
+    std::chrono::milliseconds reconcileInterval{5000};
+    double runTaskCallsPerSecond = 10;  // below Fargate's 20 calls/s RunTask limit
+};
+
+namespace ecs_tags {
+inline constexpr const char* kAdapterId = "scaler:adapter-id";
+inline constexpr const char* kGroupId = "scaler:worker-group-id";
+inline constexpr const char* kWorkers = "scaler:workers";
+inline constexpr const char* kCapabilities = "scaler:capabilities";  // commas become spaces: tags forbid ','
+}  // namespace ecs_tags
+
+class EcsWorkerGroupLauncher final : public WorkerGroupProvider {
+public:
+    EcsWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker, EcsOptions ecs);
+
+    std::string kind() const override { return "ecs"; }
+    CommandResult startGroup(const CapabilityList& requested) override;
+    CommandResult stopGroup(const std::string& groupId) override;
+    std::vector<GroupInventoryEntry> inventory() const override;
+    void poll() override;
+    void stopAll(std::chrono::milliseconds grace) override;
+
+    // The RunTask body for a group (exposed for tests).
+    nlohmann::json runTaskRequest(const std::string& groupId, uint32_t workers,
+                                  const CapabilityList& capabilities) const;
+
+private:
+    struct Group {
+        std::string taskArn;
+        CapabilityList capabilities;
+        std::vector<std::string> workerIds;
+        std::string lastStatus = "PROVISIONING";
+        bool stopping = false;
+        std::chrono::steady_clock::time_point startedAt = std::chrono::steady_clock::now();
+    };
+
+    // Describes `arns` (in batches of 100) and adopts or updates what it finds; false on an API failure.
+    bool reconcile();
+    void waitForRunTaskSlot();
+
+    WorkerAdapterSettings settings_;
+    WorkerOptions worker_;
+    EcsOptions ecs_;
+    EcsApiClient api_;
+    std::map<std::string, Group> groups_;
+    bool recovered_ = false;
+    bool apiHealthy_ = true;
+    std::string lastApiError_;  // why the last reconcile failed, for refused starts
+    std::chrono::steady_clock::time_point nextReconcile_{};
+    std::chrono::steady_clock::time_point nextRunTask_{};
+};
+
+// startedBy allows up to 36 letters, digits, hyphens, slashes and underscores; throws std::invalid_argument.
+void checkStartedBy(const std::string& adapterId);
+std::vector<std::string> workerIdsOf(const std::string& groupId, uint32_t workers);
+
+}  // namespace scaler::adapters

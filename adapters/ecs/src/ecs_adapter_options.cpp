@@ -1,0 +1,118 @@
+#include "scaler/adapters/ecs_adapter_options.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "scaler/process/command_line.h"
+
+namespace scaler::adapters {
+namespace {
+
+std::vector<std::string> splitList(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= text.size()) {
+        const size_t comma = std::min(text.find(',', start), text.size());
+        if (comma > start) out.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+// Stable across restarts on this host, so a restarted adapter recovers its tasks by startedBy.
+std::string defaultAdapterId(const EcsAdapterCommandLine& o) {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    uint64_t hash = 1469598103934665603ull;  // FNV-1a
+    for (const std::string& part : {std::string(host), o.ecs.client.region, o.ecs.cluster,
+                                    o.ecs.taskDefinition, o.adapter.capabilitiesText}) {
+        for (unsigned char c : part + '\n') hash = (hash ^ c) * 1099511628211ull;
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    return "ecs-" + std::string(hex, 12);
+}
+
+}  // namespace
+
+void addEcsAdapterOptions(CLI::App& app, EcsAdapterCommandLine& o) {
+    addAdapterOptions(app, o.adapter, "ecs_worker_adapter", false);
+    auto& c = o.ecs.client;
+    c.region = "us-east-1";
+    for (const char* name : {"AWS_DEFAULT_REGION", "AWS_REGION"}) {
+        if (const char* env = std::getenv(name); env && *env) c.region = env;
+    }
+    app.add_option("--aws-access-key-id", c.credentials.accessKeyId,
+                   "AWS access key id (default: $AWS_ACCESS_KEY_ID)")
+        ->envname("AWS_ACCESS_KEY_ID");
+    app.add_option("--aws-secret-access-key", c.credentials.secretAccessKey,
+                   "AWS secret access key (default: $AWS_SECRET_ACCESS_KEY); never logged")
+        ->envname("AWS_SECRET_ACCESS_KEY");
+    app.add_option("--aws-session-token", c.credentials.sessionToken,
+                   "Session token of temporary credentials (default: $AWS_SESSION_TOKEN)")
+        ->envname("AWS_SESSION_TOKEN");
+    app.add_option("--aws-region", c.region,
+                   "AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)")
+        ->capture_default_str();
+    app.add_option(
+        "--ecs-endpoint", c.endpoint,
+        "ECS API endpoint URL (default: https://ecs.REGION.amazonaws.com); for VPC endpoints and tests");
+    app.add_option("--ecs-cluster", o.ecs.cluster, "ECS cluster")->capture_default_str();
+    app.add_option("--ecs-task-definition", o.ecs.taskDefinition, "Task definition family[:revision] or ARN")
+        ->capture_default_str();
+    app.add_option("--ecs-container-name", o.ecs.containerName,
+                   "The container in the task definition whose command runs the workers")
+        ->capture_default_str();
+    app.add_option("--ecs-subnets", o.subnetsText, "Comma-separated subnet ids (required for FARGATE)");
+    app.add_option("--ecs-security-groups", o.securityGroupsText, "Comma-separated security group ids");
+    app.add_option("--ecs-launch-type", o.ecs.launchType, "FARGATE, EC2 or EXTERNAL")
+        ->check(CLI::IsMember({"FARGATE", "EC2", "EXTERNAL"}))
+        ->capture_default_str();
+    app.add_option("--ecs-assign-public-ip", o.ecs.assignPublicIp, "ENABLED or DISABLED (awsvpc networking)")
+        ->check(CLI::IsMember({"ENABLED", "DISABLED"}))
+        ->capture_default_str();
+    app.add_option("--ecs-reconcile-interval-seconds", o.reconcileIntervalSeconds,
+                   "How often ListTasks/DescribeTasks check the groups")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--ecs-run-task-calls-per-second", o.ecs.runTaskCallsPerSecond,
+                   "Client-side RunTask rate limit")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--worker-group-binary", o.ecs.groupBinary,
+                   "scaler_worker_group's path inside the task's image")
+        ->capture_default_str();
+    app.add_option("--worker-scheduler-address", o.ecs.workerSchedulerAddress,
+                   "The scheduler's address as seen from the ECS tasks (default: scheduler_address)");
+}
+
+void finishEcsAdapterOptions(EcsAdapterCommandLine& o) {
+    auto& c = o.ecs.client;
+    if (c.credentials.accessKeyId.empty() || c.credentials.secretAccessKey.empty()) {
+        throw std::invalid_argument(
+            "no AWS credentials: give --aws-access-key-id and --aws-secret-access-key or set "
+            "AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY");
+    }
+    if (c.endpoint.empty()) c.endpoint = "https://ecs." + c.region + ".amazonaws.com";
+    while (!c.endpoint.empty() && c.endpoint.back() == '/') c.endpoint.pop_back();
+    if (c.endpoint.rfind("https://", 0) != 0 && c.endpoint.rfind("http://", 0) != 0) {
+        throw std::invalid_argument("--ecs-endpoint: expected an http:// or https:// URL, got '" +
+                                    c.endpoint + "'");
+    }
+    o.ecs.subnets = splitList(o.subnetsText);
+    o.ecs.securityGroups = splitList(o.securityGroupsText);
+    if (o.ecs.launchType == "FARGATE" && o.ecs.subnets.empty()) {
+        throw std::invalid_argument("--ecs-subnets: FARGATE tasks need at least one subnet");
+    }
+    if (o.adapter.settings.adapterId.empty()) o.adapter.settings.adapterId = defaultAdapterId(o);
+    checkStartedBy(o.adapter.settings.adapterId);
+    finishAdapterOptions(o.adapter, "ecs");
+    o.ecs.reconcileInterval =
+        std::chrono::milliseconds(static_cast<int64_t>(o.reconcileIntervalSeconds * 1000));
+}
+
+}  // namespace scaler::adapters

@@ -1,0 +1,352 @@
+#include "scaler/adapters/ecs_worker_group_launcher.h"
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "scaler/adapters/start_request.h"
+#include "scaler/protocol/identity.h"
+
+namespace scaler::adapters {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace tags = ecs_tags;
+
+std::string tagValue(const nlohmann::json& task, const char* key) {
+    if (!task.contains("tags") || !task["tags"].is_array()) return "";
+    for (const auto& tag : task["tags"]) {
+        if (tag.is_object() && tag.value("key", "") == key) return tag.value("value", "");
+    }
+    return "";
+}
+
+std::string spacesToCommas(std::string text) {
+    std::replace(text.begin(), text.end(), ' ', ',');
+    return text;
+}
+
+std::string commasToSpaces(std::string text) {
+    std::replace(text.begin(), text.end(), ',', ' ');
+    return text;
+}
+
+// Why a task stopped, from DescribeTasks' fields.
+std::string stopDescription(const nlohmann::json& task) {
+    std::string out = task.value("stopCode", "");
+    const std::string reason = task.value("stoppedReason", "");
+    if (!reason.empty()) out += (out.empty() ? "" : ": ") + reason;
+    if (task.contains("containers") && task["containers"].is_array()) {
+        for (const auto& c : task["containers"]) {
+            if (c.is_object() && c.contains("exitCode") && c["exitCode"].is_number()) {
+                out += ", exit code " + std::to_string(c["exitCode"].get<int>());
+            }
+        }
+    }
+    return out.empty() ? "no reason given" : out;
+}
+
+}  // namespace
+
+void checkStartedBy(const std::string& adapterId) {
+    const bool valid = !adapterId.empty() && adapterId.size() <= 36 &&
+                       std::all_of(adapterId.begin(), adapterId.end(), [](unsigned char c) {
+                           return std::isalnum(c) || c == '-' || c == '_' || c == '/';
+                       });
+    if (!valid) {
+        throw std::invalid_argument(
+            "--adapter-id: ECS startedBy takes up to 36 letters, digits, '-', '_' or '/', got '" + adapterId +
+            "'");
+    }
+}
+
+std::vector<std::string> workerIdsOf(const std::string& groupId, uint32_t workers) {
+    std::vector<std::string> ids;
+    for (uint32_t i = 0; i < workers; ++i) ids.push_back("Worker|ECS|" + groupId + "|" + std::to_string(i));
+    return ids;
+}
+
+EcsWorkerGroupLauncher::EcsWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker,
+                                               EcsOptions ecs)
+    : settings_(std::move(settings)), worker_(std::move(worker)), ecs_(std::move(ecs)), api_(ecs_.client) {
+    if (ecs_.workerSchedulerAddress.empty()) ecs_.workerSchedulerAddress = settings_.schedulerAddress;
+    api_.onRetry = [](const std::string& operation, const EcsResult& failed, std::chrono::milliseconds wait) {
+        spdlog::warn("{}; retrying in {} ms", failed.describe(operation), wait.count());
+    };
+}
+
+nlohmann::json EcsWorkerGroupLauncher::runTaskRequest(const std::string& groupId, uint32_t workers,
+                                                      const CapabilityList& capabilities) const {
+    std::vector<std::string> command{ecs_.groupBinary,
+                                     "--count",
+                                     std::to_string(workers),
+                                     "--worker-id-prefix",
+                                     "Worker|ECS|" + groupId + "|",
+                                     "--"};
+    for (auto& a :
+         worker_.workerArguments(ecs_.workerSchedulerAddress, settings_.adapterId, groupId, capabilities)) {
+        command.push_back(std::move(a));
+    }
+    nlohmann::json request = {
+        {"cluster", ecs_.cluster},
+        {"taskDefinition", ecs_.taskDefinition},
+        {"count", 1},
+        {"launchType", ecs_.launchType},
+        {"startedBy", settings_.adapterId},
+        {"clientToken", groupId},  // a retried RunTask does not start a second task
+        {"overrides", {{"containerOverrides", {{{"name", ecs_.containerName}, {"command", command}}}}}},
+        {"tags",
+         {{{"key", tags::kAdapterId}, {"value", settings_.adapterId}},
+          {{"key", tags::kGroupId}, {"value", groupId}},
+          {{"key", tags::kWorkers}, {"value", std::to_string(workers)}},
+          {{"key", tags::kCapabilities}, {"value", commasToSpaces(formatCapabilities(capabilities))}}}},
+    };
+    if (!ecs_.subnets.empty()) {
+        nlohmann::json vpc = {{"subnets", ecs_.subnets}, {"assignPublicIp", ecs_.assignPublicIp}};
+        if (!ecs_.securityGroups.empty()) vpc["securityGroups"] = ecs_.securityGroups;
+        request["networkConfiguration"] = {{"awsvpcConfiguration", vpc}};
+    }
+    return request;
+}
+
+void EcsWorkerGroupLauncher::waitForRunTaskSlot() {
+    const auto now = Clock::now();
+    if (nextRunTask_ > now) std::this_thread::sleep_for(nextRunTask_ - now);
+    nextRunTask_ =
+        std::max(now, nextRunTask_) + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(1.0 / ecs_.runTaskCallsPerSecond));
+}
+
+CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& requested) {
+    const auto inUse =
+        std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return !g.second.stopping; });
+    if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) return *refusal;
+    CommandResult result;
+    if (!recovered_ && !reconcile()) {
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message = "cannot list this adapter's ECS tasks: " + lastApiError_;
+        return result;
+    }
+    const CapabilityList capabilities = grantedCapabilities(settings_.capabilities, requested);
+    const std::string groupId = "ecs-" + randomHex(6);
+    waitForRunTaskSlot();
+    const EcsResult answer =
+        api_.call("RunTask", runTaskRequest(groupId, settings_.workersPerGroup, capabilities));
+    if (!answer.ok) {
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message = answer.describe("RunTask");
+        return result;
+    }
+    const auto& body = answer.body;
+    if (body.contains("failures") && body["failures"].is_array() && !body["failures"].empty()) {
+        const auto& failure = body["failures"][0];
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message =
+            "RunTask failed: " + failure.value("reason", std::string("unknown")) +
+            (failure.contains("detail") ? " (" + failure.value("detail", std::string()) + ")" : "");
+        return result;
+    }
+    if (!body.contains("tasks") || !body["tasks"].is_array() || body["tasks"].empty()) {
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message = "RunTask answered without a task";
+        return result;
+    }
+    Group group;
+    group.taskArn = body["tasks"][0].value("taskArn", "");
+    group.lastStatus = body["tasks"][0].value("lastStatus", "PROVISIONING");
+    group.capabilities = capabilities;
+    group.workerIds = workerIdsOf(groupId, settings_.workersPerGroup);
+    spdlog::info("worker group '{}' is ECS task {} ({})", groupId, group.taskArn, group.lastStatus);
+    result.groupId = groupId;
+    result.workerIds = group.workerIds;
+    result.capabilities = capabilities;
+    groups_.emplace(groupId, std::move(group));
+    return result;
+}
+
+CommandResult EcsWorkerGroupLauncher::stopGroup(const std::string& groupId) {
+    CommandResult result;
+    result.groupId = groupId;
+    auto it = groups_.find(groupId);
+    if (it == groups_.end()) {
+        result.status = wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND;
+        result.message = "no worker group '" + groupId + "' on this adapter";
+        return result;
+    }
+    if (it->second.stopping) return result;
+    // ECS sends SIGTERM, then SIGKILL after the task definition's stopTimeout: the workers hand their tasks
+    // back.
+    const EcsResult answer =
+        api_.call("StopTask", {{"cluster", ecs_.cluster},
+                               {"task", it->second.taskArn},
+                               {"reason", "Shutdown requested by scaler adapter " + settings_.adapterId}});
+    if (!answer.ok && answer.errorType != "InvalidParameterException") {
+        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+        result.message = answer.describe("StopTask");
+        return result;
+    }
+    it->second.stopping = true;  // InvalidParameterException: the task is gone already; reconcile drops it
+    return result;
+}
+
+std::vector<GroupInventoryEntry> EcsWorkerGroupLauncher::inventory() const {
+    std::vector<GroupInventoryEntry> out;
+    for (const auto& [id, group] : groups_) {
+        GroupInventoryEntry entry;
+        entry.id = id;
+        entry.state = group.stopping                  ? wire::WorkerGroupState::STOPPING
+                      : group.lastStatus == "RUNNING" ? wire::WorkerGroupState::RUNNING
+                                                      : wire::WorkerGroupState::STARTING;
+        entry.capabilities = group.capabilities;
+        entry.workerIds = group.workerIds;
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+bool EcsWorkerGroupLauncher::reconcile() {
+    // The tasks this adapter started that ECS still runs (after a restart: the ones to recover) ...
+    std::set<std::string> arns;
+    std::string nextToken;
+    do {
+        nlohmann::json request = {{"cluster", ecs_.cluster},
+                                  {"startedBy", settings_.adapterId},
+                                  {"desiredStatus", "RUNNING"},
+                                  {"maxResults", 100}};
+        if (!nextToken.empty()) request["nextToken"] = nextToken;
+        const EcsResult listed = api_.call("ListTasks", request);
+        if (!listed.ok) {
+            lastApiError_ = listed.describe("ListTasks");
+            if (apiHealthy_)
+                spdlog::error("cannot list this adapter's ECS tasks: {}", listed.describe("ListTasks"));
+            apiHealthy_ = false;
+            return false;
+        }
+        if (listed.body.contains("taskArns") && listed.body["taskArns"].is_array()) {
+            for (const auto& arn : listed.body["taskArns"]) {
+                if (arn.is_string()) arns.insert(arn.get<std::string>());
+            }
+        }
+        nextToken = listed.body.is_object() ? listed.body.value("nextToken", "") : "";
+    } while (!nextToken.empty());
+    // ... plus the ones it knows, which may have stopped since.
+    for (const auto& [id, group] : groups_) arns.insert(group.taskArn);
+
+    std::map<std::string, nlohmann::json> described;
+    std::vector<std::string> batch;
+    const auto describe = [&]() -> bool {
+        const EcsResult answer = api_.call(
+            "DescribeTasks",
+            {{"cluster", ecs_.cluster}, {"tasks", batch}, {"include", nlohmann::json::array({"TAGS"})}});
+        batch.clear();
+        if (!answer.ok) {
+            lastApiError_ = answer.describe("DescribeTasks");
+            if (apiHealthy_) spdlog::error("cannot describe ECS tasks: {}", answer.describe("DescribeTasks"));
+            apiHealthy_ = false;
+            return false;
+        }
+        if (answer.body.contains("tasks") && answer.body["tasks"].is_array()) {
+            for (const auto& task : answer.body["tasks"]) {
+                if (task.is_object()) described[task.value("taskArn", "")] = task;
+            }
+        }
+        return true;
+    };
+    for (const auto& arn : arns) {
+        batch.push_back(arn);
+        if (batch.size() == 100 && !describe()) return false;  // DescribeTasks takes at most 100
+    }
+    if (!batch.empty() && !describe()) return false;
+    if (!apiHealthy_) spdlog::info("the ECS endpoint answers again");
+    apiHealthy_ = true;
+
+    // Known groups: follow their status; drop the ones that stopped or vanished.
+    for (auto it = groups_.begin(); it != groups_.end();) {
+        auto& [groupId, group] = *it;
+        const auto found = described.find(group.taskArn);
+        if (found == described.end()) {
+            // ECS is eventually consistent: a task may be unknown to DescribeTasks just after RunTask.
+            if (Clock::now() - group.startedAt < std::chrono::seconds(60)) {
+                ++it;
+                continue;
+            }
+            spdlog::warn("worker group '{}': ECS no longer knows task {}; removing the group", groupId,
+                         group.taskArn);
+            it = groups_.erase(it);
+            continue;
+        }
+        const std::string status = found->second.value("lastStatus", "");
+        if (status == "STOPPED") {
+            if (group.stopping) {
+                spdlog::info("worker group '{}' stopped ({})", groupId, stopDescription(found->second));
+            } else {
+                spdlog::warn("worker group '{}': ECS task {} stopped on its own ({}); removing the group",
+                             groupId, group.taskArn, stopDescription(found->second));
+            }
+            it = groups_.erase(it);
+            continue;
+        }
+        if (status != group.lastStatus) spdlog::info("worker group '{}': ECS task {}", groupId, status);
+        group.lastStatus = status;
+        if (found->second.value("desiredStatus", "") == "STOPPED") group.stopping = true;
+        described.erase(found);
+        ++it;
+    }
+    // Tasks it started but does not know: recovered after a restart (tags say which group they are).
+    for (const auto& [arn, task] : described) {
+        if (task.value("lastStatus", "") == "STOPPED" || task.value("desiredStatus", "") == "STOPPED")
+            continue;
+        const std::string groupId = tagValue(task, tags::kGroupId);
+        if (groupId.empty() || tagValue(task, tags::kAdapterId) != settings_.adapterId ||
+            groups_.count(groupId)) {
+            spdlog::warn(
+                "ECS task {} was started by this adapter id but has no usable tags; leaving it alone", arn);
+            continue;
+        }
+        Group group;
+        group.taskArn = arn;
+        group.lastStatus = task.value("lastStatus", "");
+        try {
+            group.capabilities = parseCapabilities(spacesToCommas(tagValue(task, tags::kCapabilities)));
+        } catch (const std::exception& e) {
+            spdlog::warn("ECS task {} has a bad capabilities tag ({}); recovering it without capabilities",
+                         arn, e.what());
+        }
+        uint32_t workers = settings_.workersPerGroup;
+        try {
+            workers = static_cast<uint32_t>(std::stoul(tagValue(task, tags::kWorkers)));
+        } catch (const std::exception&) {
+        }
+        group.workerIds = workerIdsOf(groupId, workers);
+        spdlog::info("recovered worker group '{}' (ECS task {}, {} workers, {}) from an earlier run", groupId,
+                     arn, workers, group.lastStatus);
+        groups_.emplace(groupId, std::move(group));
+    }
+    recovered_ = true;
+    return true;
+}
+
+void EcsWorkerGroupLauncher::poll() {
+    const auto now = Clock::now();
+    if (now < nextReconcile_) return;
+    reconcile();
+    nextReconcile_ = Clock::now() + ecs_.reconcileInterval;
+}
+
+void EcsWorkerGroupLauncher::stopAll(std::chrono::milliseconds) {
+    // ECS stops tasks on its own schedule (SIGTERM, stopTimeout, SIGKILL); asking is all there is to do.
+    for (const auto& [id, group] : groups_) {
+        if (group.stopping) continue;
+        const EcsResult answer =
+            api_.call("StopTask", {{"cluster", ecs_.cluster},
+                                   {"task", group.taskArn},
+                                   {"reason", "Scaler adapter " + settings_.adapterId + " exiting"}});
+        if (!answer.ok) spdlog::warn("worker group '{}': {}", id, answer.describe("StopTask"));
+    }
+    groups_.clear();
+}
+
+}  // namespace scaler::adapters
