@@ -15,17 +15,6 @@ namespace {
 constexpr const char* kDockerHost = SCALER_TEST_DOCKER_HOST;
 constexpr const char* kPluginInImage = "/usr/local/lib/scaler/libscaler_example_plugin.so";
 
-bool anyEvent(const nlohmann::json& snapshot, const std::string& adapter, const std::string& action,
-              const std::string& reasonPart = "") {
-    for (const auto& e : snapshot["scaling_events"]) {
-        if (e["adapter_id"] == adapter && e["action"] == action &&
-            e["reason"].get<std::string>().find(reasonPart) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
 class ContainerAdapterTest : public ::testing::Test {
 protected:
     ContainerAdapterTest() : docker_(kDockerHost, std::chrono::seconds(30)) {}
@@ -106,7 +95,7 @@ TEST_F(ContainerAdapterTest, TasksRunInContainersAndTheIdleGroupIsStoppedAndRemo
     // After the work: drained, shut down, container stopped and removed.
     EXPECT_TRUE(waitUntil([&] { return containers("ctr-basic").empty(); }, 60s));
     const auto snapshot = cluster.snapshot();
-    EXPECT_TRUE(anyEvent(snapshot, "ctr-basic", "shutdown"));
+    EXPECT_TRUE(hasScalingEvent(snapshot, "ctr-basic", "shutdown"));
     EXPECT_TRUE(snapshot["workers"].empty());
     EXPECT_EQ(snapshot["tasks"]["succeeded"], 41);
     EXPECT_EQ(snapshot["tasks"]["worker_died"], 0);
@@ -138,7 +127,7 @@ TEST_F(ContainerAdapterTest, ARestartedAdapterAdoptsTheContainersItLeftRunning) 
     // The adopted group is the one the scheduler shuts down when idle: no orphan container remains.
     EXPECT_TRUE(waitUntil([&] { return containers("ctr-restart").empty(); }, 60s)) << second.log();
     const auto snapshot = cluster.snapshot();
-    EXPECT_TRUE(anyEvent(snapshot, "ctr-restart", "shutdown"));
+    EXPECT_TRUE(hasScalingEvent(snapshot, "ctr-restart", "shutdown"));
     EXPECT_EQ(snapshot["tasks"]["succeeded"], 4);
     EXPECT_EQ(snapshot["tasks"]["worker_died"], 0);
     EXPECT_TRUE(second.running());
@@ -151,7 +140,7 @@ TEST_F(ContainerAdapterTest, AMissingImageFailsTheStartClearlyAndTheSchedulerKee
     Client client(cluster.address());
     auto future = client.submit("echo", "still served");
     EXPECT_TRUE(waitUntil([&] {
-        return anyEvent(cluster.snapshot(), "ctr-noimage", "start failed", "no such image");
+        return hasScalingEvent(cluster.snapshot(), "ctr-noimage", "start failed", "no such image");
     })) << adapter.log();
     EXPECT_NE(adapter.log().find("image 'scaler-no-such-image:latest'"), std::string::npos) << adapter.log();
     EXPECT_TRUE(adapter.running());
@@ -167,7 +156,7 @@ TEST_F(ContainerAdapterTest, AnUnreachableEngineFailsTheStartAndTheAdapterKeepsR
     Client client(cluster.address());
     auto future = client.submit("echo", "x");
     EXPECT_TRUE(waitUntil([&] {
-        return anyEvent(cluster.snapshot(), "ctr-nosocket", "start failed", "cannot be reached");
+        return hasScalingEvent(cluster.snapshot(), "ctr-nosocket", "start failed", "cannot be reached");
     })) << adapter.log();
     EXPECT_NE(adapter.log().find("cannot list this adapter's containers"), std::string::npos)
         << adapter.log();

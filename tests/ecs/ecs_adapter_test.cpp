@@ -19,17 +19,6 @@ constexpr const char* kAccessKey = "AKIDSCALERTEST0001";
 constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYTESTSECRET";
 constexpr const char* kRegion = "eu-west-1";
 
-bool anyEvent(const nlohmann::json& snapshot, const std::string& adapter, const std::string& action,
-              const std::string& reasonPart = "") {
-    for (const auto& e : snapshot["scaling_events"]) {
-        if (e["adapter_id"] == adapter && e["action"] == action &&
-            e["reason"].get<std::string>().find(reasonPart) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
 class EcsAdapterTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -163,7 +152,7 @@ TEST_F(EcsAdapterTest, AWrongSecretIsRejectedByTheEndpointAndReportedClearly) {
         return adapter.log().find("InvalidSignatureException") != std::string::npos;
     })) << adapter.log();
     EXPECT_TRUE(waitUntil([&] {
-        return anyEvent(cluster.snapshot(), "ecs-badkey", "start failed", "InvalidSignatureException");
+        return hasScalingEvent(cluster.snapshot(), "ecs-badkey", "start failed", "InvalidSignatureException");
     }));
     EXPECT_GT(control("state")["rejectedSignatures"], 0);
     EXPECT_EQ(control("state")["runTaskCalls"], 0);  // nothing got past the signature check

@@ -12,13 +12,6 @@ using namespace scaler::testing;
 
 namespace {
 
-bool anyEvent(const nlohmann::json& snapshot, const std::string& adapter, const std::string& action) {
-    for (const auto& e : snapshot["scaling_events"]) {
-        if (e["adapter_id"] == adapter && e["action"] == action) return true;
-    }
-    return false;
-}
-
 size_t groupsWith(const nlohmann::json& snapshot, const std::string& capabilities) {
     size_t n = 0;
     for (const auto& g : snapshot["worker_groups"]) n += g["capabilities"] == capabilities && g["state"] != "stopping";
@@ -38,11 +31,11 @@ TEST(Scaling, TasksCompleteThroughGroupsTheNativeAdapterStartsAndStops) {
     EXPECT_EQ(Client::gather(client.map("sleep_ms", payloads)), payloads);
     EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["succeeded"] == 200; }));
     auto snapshot = cluster.snapshot();
-    EXPECT_TRUE(anyEvent(snapshot, "plain", "start"));
+    EXPECT_TRUE(hasScalingEvent(snapshot, "plain", "start"));
     // idle groups are drained and shut down; nothing was lost on the way
     EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].empty(); }, std::chrono::seconds(30)));
     snapshot = cluster.snapshot();
-    EXPECT_TRUE(anyEvent(snapshot, "plain", "shutdown"));
+    EXPECT_TRUE(hasScalingEvent(snapshot, "plain", "shutdown"));
     EXPECT_EQ(snapshot["tasks"]["succeeded"], 200);
     EXPECT_EQ(snapshot["tasks"]["worker_died"], 0);
     EXPECT_EQ(snapshot["adapters"].size(), 1u);
@@ -65,7 +58,7 @@ TEST(Scaling, GpuTasksGetAGpuGroupThatStopsWhenIdleWhileCpuWorkContinues) {
         [&] {
             const auto s = cluster.snapshot();
             sawGpuGroup |= groupsWith(s, "gpu") > 0;
-            return sawGpuGroup && groupsWith(s, "gpu") == 0 && anyEvent(s, "gpu", "shutdown");
+            return sawGpuGroup && groupsWith(s, "gpu") == 0 && hasScalingEvent(s, "gpu", "shutdown");
         },
         std::chrono::seconds(20)));
     EXPECT_GT(cluster.snapshot()["tasks"]["running"], 0);  // the CPU work is still going
@@ -84,7 +77,7 @@ TEST(Scaling, FixedElasticStartsThePrimaryFirstAndBurstsToTheSecondary) {
     ASSERT_FALSE(snapshot["scaling_events"].empty());
     EXPECT_EQ(snapshot["scaling_events"][0]["adapter_id"], "primary");
     EXPECT_EQ(snapshot["scaling_events"][0]["action"], "start");
-    EXPECT_TRUE(anyEvent(snapshot, "secondary", "start"));
+    EXPECT_TRUE(hasScalingEvent(snapshot, "secondary", "start"));
     // the primary's group stays; secondaries go when idle
     EXPECT_TRUE(waitUntil(
         [&] {

@@ -37,6 +37,17 @@ std::string tempDir() {
     return dir;
 }
 
+bool hasScalingEvent(const nlohmann::json& snapshot, const std::string& adapter, const std::string& action,
+                     const std::string& reasonPart) {
+    for (const auto& e : snapshot["scaling_events"]) {
+        if (e["adapter_id"] == adapter && e["action"] == action &&
+            e["reason"].get<std::string>().find(reasonPart) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
 struct TestCluster::Monitor {
     zmq::context_t context{1};
     zmq::socket_t sub{context, zmq::socket_type::sub};

@@ -26,6 +26,10 @@ std::string binary(const std::string& name);
 std::string pluginPath();
 std::string tempDir();
 
+// Whether the snapshot's scaling events hold one of `adapter` with `action` whose reason contains `reasonPart`.
+bool hasScalingEvent(const nlohmann::json& snapshot, const std::string& adapter, const std::string& action,
+                     const std::string& reasonPart = "");
+
 class TestCluster {
 public:
     explicit TestCluster(std::vector<std::string> schedulerArgs = {});

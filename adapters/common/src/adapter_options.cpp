@@ -1,5 +1,8 @@
 #include "scaler/adapters/adapter_options.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
@@ -88,6 +91,18 @@ void finishAdapterOptions(AdapterCommandLine& o, const std::string& idPrefix) {
     if (o.settings.adapterId.empty()) o.settings.adapterId = idPrefix + "-" + randomHex(6);
     o.worker.heartbeatIntervalSeconds = o.settings.heartbeatIntervalSeconds;
     o.settings.exitGraceSeconds = o.worker.shutdownGraceSeconds + 5;
+}
+
+std::string stableAdapterId(const std::string& prefix, const std::vector<std::string>& parts) {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    uint64_t hash = 1469598103934665603ull;  // FNV-1a
+    for (const std::string& part : parts) {
+        for (unsigned char c : std::string(host) + '\n' + part) hash = (hash ^ c) * 1099511628211ull;
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    return prefix + "-" + std::string(hex, 12);
 }
 
 }  // namespace scaler::adapters

@@ -33,4 +33,12 @@ CapabilityList grantedCapabilities(const CapabilityList& offered, const Capabili
     return capabilities;
 }
 
+CommandResult groupNotFound(const std::string& groupId) {
+    CommandResult result;
+    result.groupId = groupId;
+    result.status = wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND;
+    result.message = "no worker group '" + groupId + "' on this adapter";
+    return result;
+}
+
 }  // namespace scaler::adapters

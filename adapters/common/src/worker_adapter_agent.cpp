@@ -50,8 +50,9 @@ int WorkerAdapterAgent::run() {
         for (unsigned i = 0; i < groups.size(); ++i) {
             list[i].setWorkerGroupId(groups[i].id);
             list[i].setState(groups[i].state);
-            capabilitiesToWire(groups[i].capabilities,
-                               list[i].initCapabilities(static_cast<unsigned>(groups[i].capabilities.size())));
+            capabilitiesToWire(
+                groups[i].capabilities,
+                list[i].initCapabilities(static_cast<unsigned>(groups[i].capabilities.size())));
             auto ids = list[i].initWorkerIds(static_cast<unsigned>(groups[i].workerIds.size()));
             for (unsigned w = 0; w < groups[i].workerIds.size(); ++w) ids.set(w, groups[i].workerIds[w]);
         }
@@ -65,7 +66,8 @@ int WorkerAdapterAgent::run() {
             result = provider_.startGroup(capabilitiesFromWire(command.getCapabilities()));
         } else {
             result = provider_.stopGroup(std::string(asStringView(command.getWorkerGroupId())));
-            if (result.groupId.empty()) result.groupId = std::string(asStringView(command.getWorkerGroupId()));
+            if (result.groupId.empty())
+                result.groupId = std::string(asStringView(command.getWorkerGroupId()));
         }
         const bool ok = result.status == wire::WorkerAdapterCommandStatus::SUCCESS;
         spdlog::log(ok ? spdlog::level::info : spdlog::level::warn, "{} worker group '{}': {}{}",
@@ -85,12 +87,12 @@ int WorkerAdapterAgent::run() {
         send(dealer, builder);
     };
 
-    spdlog::info("{} adapter '{}' serving {}: up to {} groups of {} workers, capabilities '{}'", provider_.kind(),
-                 settings_.adapterId, settings_.schedulerAddress, settings_.maxWorkerGroups, settings_.workersPerGroup,
-                 formatCapabilities(settings_.capabilities));
+    spdlog::info("{} adapter '{}' serving {}: up to {} groups of {} workers, capabilities '{}'",
+                 provider_.kind(), settings_.adapterId, settings_.schedulerAddress, settings_.maxWorkerGroups,
+                 settings_.workersPerGroup, formatCapabilities(settings_.capabilities));
     sendHeartbeat();
-    const auto interval =
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(settings_.heartbeatIntervalSeconds));
+    const auto interval = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(settings_.heartbeatIntervalSeconds));
     auto nextHeartbeat = Clock::now() + interval;
     zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}};
     int exitCode = 0;
@@ -110,7 +112,8 @@ int WorkerAdapterAgent::run() {
                     if (protocolError.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
                         sendHeartbeat();  // a restarted scheduler: register again with the inventory
                     } else {
-                        spdlog::critical("scheduler refused this adapter: {}", protocolError.getMessage().cStr());
+                        spdlog::critical("scheduler refused this adapter: {}",
+                                         protocolError.getMessage().cStr());
                         exitCode = 1;
                         requestShutdown();
                     }

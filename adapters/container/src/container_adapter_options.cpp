@@ -1,9 +1,6 @@
 #include "scaler/adapters/container_adapter_options.h"
 
-#include <unistd.h>
-
 #include <cctype>
-#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -89,15 +86,7 @@ uint64_t parseByteSize(const std::string& text) {
 
 std::string defaultContainerAdapterId(const std::string& dockerHost, const std::string& image,
                                       const std::string& capabilities) {
-    char host[256] = {0};
-    gethostname(host, sizeof host - 1);
-    uint64_t hash = 1469598103934665603ull;  // FNV-1a
-    for (const std::string& part : {std::string(host), dockerHost, image, capabilities}) {
-        for (unsigned char c : part + '\n') hash = (hash ^ c) * 1099511628211ull;
-    }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-    return "container-" + std::string(hex, 12);
+    return stableAdapterId("container", {dockerHost, image, capabilities});
 }
 
 }  // namespace scaler::adapters

@@ -1,8 +1,5 @@
 #include "scaler/adapters/ecs_adapter_options.h"
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -20,20 +17,6 @@ std::vector<std::string> splitList(const std::string& text) {
         start = comma + 1;
     }
     return out;
-}
-
-// Stable across restarts on this host, so a restarted adapter recovers its tasks by startedBy.
-std::string defaultAdapterId(const EcsAdapterCommandLine& o) {
-    char host[256] = {0};
-    gethostname(host, sizeof host - 1);
-    uint64_t hash = 1469598103934665603ull;  // FNV-1a
-    for (const std::string& part : {std::string(host), o.ecs.client.region, o.ecs.cluster,
-                                    o.ecs.taskDefinition, o.adapter.capabilitiesText}) {
-        for (unsigned char c : part + '\n') hash = (hash ^ c) * 1099511628211ull;
-    }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-    return "ecs-" + std::string(hex, 12);
 }
 
 }  // namespace
@@ -108,7 +91,8 @@ void finishEcsAdapterOptions(EcsAdapterCommandLine& o) {
     if (o.ecs.launchType == "FARGATE" && o.ecs.subnets.empty()) {
         throw std::invalid_argument("--ecs-subnets: FARGATE tasks need at least one subnet");
     }
-    if (o.adapter.settings.adapterId.empty()) o.adapter.settings.adapterId = defaultAdapterId(o);
+    if (o.adapter.settings.adapterId.empty()) o.adapter.settings.adapterId = stableAdapterId(
+            "ecs", {c.region, o.ecs.cluster, o.ecs.taskDefinition, o.adapter.capabilitiesText});
     checkStartedBy(o.adapter.settings.adapterId);
     finishAdapterOptions(o.adapter, "ecs");
     o.ecs.reconcileInterval =

@@ -171,11 +171,7 @@ CommandResult EcsWorkerGroupLauncher::stopGroup(const std::string& groupId) {
     CommandResult result;
     result.groupId = groupId;
     auto it = groups_.find(groupId);
-    if (it == groups_.end()) {
-        result.status = wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND;
-        result.message = "no worker group '" + groupId + "' on this adapter";
-        return result;
-    }
+    if (it == groups_.end()) return groupNotFound(groupId);
     if (it->second.stopping) return result;
     // ECS sends SIGTERM, then SIGKILL after the task definition's stopTimeout: the workers hand their tasks
     // back.

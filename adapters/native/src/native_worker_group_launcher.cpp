@@ -74,11 +74,7 @@ CommandResult NativeWorkerGroupLauncher::stopGroup(const std::string& groupId) {
     CommandResult result;
     result.groupId = groupId;
     auto it = groups_.find(groupId);
-    if (it == groups_.end()) {
-        result.status = wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND;
-        result.message = "no worker group '" + groupId + "' on this adapter";
-        return result;
-    }
+    if (it == groups_.end()) return groupNotFound(groupId);
     Group& group = it->second;
     if (!group.stopping) {
         group.stopping = true;

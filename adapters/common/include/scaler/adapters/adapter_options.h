@@ -39,4 +39,8 @@ void addAdapterOptions(CLI::App& app, AdapterCommandLine& options, const std::st
 // missing adapter id becomes PREFIX-<random hex>.
 void finishAdapterOptions(AdapterCommandLine& options, const std::string& idPrefix);
 
+// PREFIX-<12 hex>: a hash of this host's name and `parts`, the same on every restart, so a restarted adapter
+// finds the groups (containers, ECS tasks) it labelled with its id.
+std::string stableAdapterId(const std::string& prefix, const std::vector<std::string>& parts);
+
 }  // namespace scaler::adapters

@@ -15,4 +15,7 @@ std::optional<CommandResult> refuseStart(const WorkerAdapterSettings& settings, 
 // The workers offer what was asked for, with the quantities the adapter has; nothing asked: everything.
 CapabilityList grantedCapabilities(const CapabilityList& offered, const CapabilityList& requested);
 
+// The answer to a stop for a group this adapter does not have.
+CommandResult groupNotFound(const std::string& groupId);
+
 }  // namespace scaler::adapters
