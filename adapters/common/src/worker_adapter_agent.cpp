@@ -1,11 +1,13 @@
 #include "scaler/adapters/worker_adapter_agent.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <capnp/message.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "scaler/adapters/start_request.h"
 #include "scaler/process/shutdown_signal.h"
 #include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/message_codec.h"
@@ -63,7 +65,16 @@ int WorkerAdapterAgent::run() {
         CommandResult result;
         const bool start = command.getCommand() == wire::WorkerAdapterCommandType::START_WORKER_GROUP;
         if (start) {
-            result = provider_.startGroup(capabilitiesFromWire(command.getCapabilities()));
+            const CapabilityList requested = capabilitiesFromWire(command.getCapabilities());
+            const auto groups = provider_.inventory();
+            const auto inUse = std::count_if(groups.begin(), groups.end(), [](const GroupInventoryEntry& g) {
+                return g.state != wire::WorkerGroupState::STOPPING;
+            });
+            if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) {
+                result = *refusal;
+            } else {
+                result = provider_.startGroup(grantedCapabilities(settings_.capabilities, requested));
+            }
         } else {
             result = provider_.stopGroup(std::string(asStringView(command.getWorkerGroupId())));
             if (result.groupId.empty())

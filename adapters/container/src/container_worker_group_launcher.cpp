@@ -74,17 +74,13 @@ nlohmann::json ContainerWorkerGroupLauncher::containerSpec(const std::string& gr
     };
 }
 
-CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& requested) {
-    const auto inUse =
-        std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return !g.second.stopping; });
-    if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) return *refusal;
+CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& capabilities) {
     CommandResult result;
     if (!recovered_ && !recoverLeftovers()) {
         result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
         result.message = "the container engine at " + docker_.host() + " cannot be reached";
         return result;
     }
-    const CapabilityList capabilities = grantedCapabilities(settings_.capabilities, requested);
     const std::string groupId = "container-" + randomHex(6);
     std::vector<std::string> workerIds;
     for (uint32_t i = 0; i < settings_.workersPerGroup; ++i) {
@@ -191,10 +187,11 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers() {
     return true;
 }
 
-void ContainerWorkerGroupLauncher::forget(const std::string& groupId, const std::string& containerId,
-                                          bool expected) {
-    if (!expected) {
-        const DockerResult inspected = docker_.inspectContainer(containerId);
+void ContainerWorkerGroupLauncher::removeExited(const std::string& groupId, const Group& group) {
+    if (group.stopping) {
+        spdlog::info("worker group '{}' stopped", groupId);
+    } else {
+        const DockerResult inspected = docker_.inspectContainer(group.containerId);
         std::string how = "state unknown";
         if (inspected.ok && inspected.body.contains("State") && inspected.body["State"].is_object()) {
             const auto& state = inspected.body["State"];
@@ -204,15 +201,12 @@ void ContainerWorkerGroupLauncher::forget(const std::string& groupId, const std:
             if (state.value("OOMKilled", false)) how += ", killed for lack of memory";
         }
         spdlog::warn("worker group '{}': container {} exited on its own ({}); removing the group", groupId,
-                     containerId.substr(0, 12), how);
-    } else {
-        spdlog::info("worker group '{}' stopped", groupId);
+                     group.containerId.substr(0, 12), how);
     }
-    const DockerResult removed = docker_.removeContainer(containerId);
+    const DockerResult removed = docker_.removeContainer(group.containerId);
     if (!removed.ok && removed.status != 404) {
-        spdlog::warn("could not remove container {}: {}", containerId.substr(0, 12), removed.error);
+        spdlog::warn("could not remove container {}: {}", group.containerId.substr(0, 12), removed.error);
     }
-    groups_.erase(groupId);
 }
 
 void ContainerWorkerGroupLauncher::reconcile() {
@@ -225,28 +219,30 @@ void ContainerWorkerGroupLauncher::reconcile() {
     }
     if (!engineReachable_) spdlog::info("the container engine at {} answers again", docker_.host());
     engineReachable_ = true;
-    std::map<std::string, const ContainerSummary*> byId;
-    for (const auto& c : containers) byId[c.id] = &c;
+    std::map<std::string, std::string> stateById;
+    for (const auto& c : containers) stateById[c.id] = c.state;
     const auto now = Clock::now();
-    std::vector<std::pair<std::string, Group>> snapshot(groups_.begin(), groups_.end());
-    for (auto& [groupId, group] : snapshot) {
-        const auto found = byId.find(group.containerId);
-        if (found == byId.end()) {
+    for (auto it = groups_.begin(); it != groups_.end();) {
+        auto& [groupId, group] = *it;
+        const auto found = stateById.find(group.containerId);
+        if (found == stateById.end()) {
             if (!group.stopping)
                 spdlog::warn("worker group '{}': its container was removed by someone else", groupId);
-            groups_.erase(groupId);
+            it = groups_.erase(it);
             continue;
         }
-        if (finished(found->second->state)) {
-            forget(groupId, group.containerId, group.stopping);
+        if (finished(found->second)) {
+            removeExited(groupId, group);
+            it = groups_.erase(it);
             continue;
         }
-        if (group.stopping && !group.killed && now >= group.killAt) {
+        if (group.stopping && now >= group.killAt) {
             spdlog::warn("worker group '{}' did not stop within its grace period; killing its container",
                          groupId);
             docker_.killContainer(group.containerId, "SIGKILL");
-            groups_[groupId].killed = true;
+            group.killAt = Clock::time_point::max();
         }
+        ++it;
     }
 }
 
@@ -263,11 +259,11 @@ void ContainerWorkerGroupLauncher::poll() {
 
 void ContainerWorkerGroupLauncher::stopAll(std::chrono::milliseconds grace) {
     if (groups_.empty()) return;
+    // SIGTERM now; what has not exited by the deadline is removed by force (which kills it).
     for (auto& [id, group] : groups_) {
         if (!group.stopping) docker_.killContainer(group.containerId, "SIGTERM");
         group.stopping = true;
-        group.killAt = std::min(group.killAt == Clock::time_point{} ? Clock::time_point::max() : group.killAt,
-                                Clock::now() + grace);
+        group.killAt = Clock::time_point::max();
     }
     const auto deadline = Clock::now() + grace;
     while (!groups_.empty() && Clock::now() < deadline && engineReachable_) {

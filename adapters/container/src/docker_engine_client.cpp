@@ -106,6 +106,7 @@ DockerResult DockerEngineClient::listContainers(const std::string& labelKey, con
         return result;
     }
     for (const auto& item : result.body) {
+        if (!item.is_object()) continue;
         ContainerSummary summary;
         summary.id = item.value("Id", "");
         summary.state = item.value("State", "");

@@ -91,7 +91,8 @@ void finishEcsAdapterOptions(EcsAdapterCommandLine& o) {
     if (o.ecs.launchType == "FARGATE" && o.ecs.subnets.empty()) {
         throw std::invalid_argument("--ecs-subnets: FARGATE tasks need at least one subnet");
     }
-    if (o.adapter.settings.adapterId.empty()) o.adapter.settings.adapterId = stableAdapterId(
+    if (o.adapter.settings.adapterId.empty())
+        o.adapter.settings.adapterId = stableAdapterId(
             "ecs", {c.region, o.ecs.cluster, o.ecs.taskDefinition, o.adapter.capabilitiesText});
     checkStartedBy(o.adapter.settings.adapterId);
     finishAdapterOptions(o.adapter, "ecs");

@@ -76,7 +76,6 @@ EcsResult EcsApiClient::call(const std::string& operation, const nlohmann::json&
             result = EcsResult{};
             result.message = response.transportError;
         }
-        result.attempts = attempt;
         if (result.ok || !isRetryable(result) || attempt >= options_.maxAttempts) return result;
         // Equal jitter: between half and all of the exponential cap, so retries of many adapters spread out.
         const auto cap = std::min(options_.maxBackoff, options_.baseBackoff * (1 << (attempt - 1)));

@@ -120,17 +120,13 @@ void EcsWorkerGroupLauncher::waitForRunTaskSlot() {
                                           std::chrono::duration<double>(1.0 / ecs_.runTaskCallsPerSecond));
 }
 
-CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& requested) {
-    const auto inUse =
-        std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return !g.second.stopping; });
-    if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) return *refusal;
+CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilities) {
     CommandResult result;
     if (!recovered_ && !reconcile()) {
         result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
         result.message = "cannot list this adapter's ECS tasks: " + lastApiError_;
         return result;
     }
-    const CapabilityList capabilities = grantedCapabilities(settings_.capabilities, requested);
     const std::string groupId = "ecs-" + randomHex(6);
     waitForRunTaskSlot();
     const EcsResult answer =
@@ -203,6 +199,13 @@ std::vector<GroupInventoryEntry> EcsWorkerGroupLauncher::inventory() const {
     return out;
 }
 
+bool EcsWorkerGroupLauncher::apiFailed(const std::string& error) {
+    if (lastApiError_.empty())
+        spdlog::error("cannot check this adapter's ECS tasks: {}", error);  // once per outage
+    lastApiError_ = error;
+    return false;
+}
+
 bool EcsWorkerGroupLauncher::reconcile() {
     // The tasks this adapter started that ECS still runs (after a restart: the ones to recover) ...
     std::set<std::string> arns;
@@ -214,13 +217,7 @@ bool EcsWorkerGroupLauncher::reconcile() {
                                   {"maxResults", 100}};
         if (!nextToken.empty()) request["nextToken"] = nextToken;
         const EcsResult listed = api_.call("ListTasks", request);
-        if (!listed.ok) {
-            lastApiError_ = listed.describe("ListTasks");
-            if (apiHealthy_)
-                spdlog::error("cannot list this adapter's ECS tasks: {}", listed.describe("ListTasks"));
-            apiHealthy_ = false;
-            return false;
-        }
+        if (!listed.ok) return apiFailed(listed.describe("ListTasks"));
         if (listed.body.contains("taskArns") && listed.body["taskArns"].is_array()) {
             for (const auto& arn : listed.body["taskArns"]) {
                 if (arn.is_string()) arns.insert(arn.get<std::string>());
@@ -238,12 +235,7 @@ bool EcsWorkerGroupLauncher::reconcile() {
             "DescribeTasks",
             {{"cluster", ecs_.cluster}, {"tasks", batch}, {"include", nlohmann::json::array({"TAGS"})}});
         batch.clear();
-        if (!answer.ok) {
-            lastApiError_ = answer.describe("DescribeTasks");
-            if (apiHealthy_) spdlog::error("cannot describe ECS tasks: {}", answer.describe("DescribeTasks"));
-            apiHealthy_ = false;
-            return false;
-        }
+        if (!answer.ok) return apiFailed(answer.describe("DescribeTasks"));
         if (answer.body.contains("tasks") && answer.body["tasks"].is_array()) {
             for (const auto& task : answer.body["tasks"]) {
                 if (task.is_object()) described[task.value("taskArn", "")] = task;
@@ -256,8 +248,8 @@ bool EcsWorkerGroupLauncher::reconcile() {
         if (batch.size() == 100 && !describe()) return false;  // DescribeTasks takes at most 100
     }
     if (!batch.empty() && !describe()) return false;
-    if (!apiHealthy_) spdlog::info("the ECS endpoint answers again");
-    apiHealthy_ = true;
+    if (!lastApiError_.empty()) spdlog::info("the ECS endpoint answers again");
+    lastApiError_.clear();
 
     // Known groups: follow their status; drop the ones that stopped or vanished.
     for (auto it = groups_.begin(); it != groups_.end();) {

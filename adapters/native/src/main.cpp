@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
     using namespace scaler;
     adapters::AdapterCommandLine options;
     std::string workerBinary = adapters::NativeWorkerGroupLauncher::defaultWorkerBinary();
-    CLI::App app{"scaler_worker_adapter_native: runs worker groups as local processes for the scaler scheduler",
-                 "scaler_worker_adapter_native"};
+    CLI::App app{
+        "scaler_worker_adapter_native: runs worker groups as local processes for the scaler scheduler",
+        "scaler_worker_adapter_native"};
     adapters::addAdapterOptions(app, options, "native_worker_adapter");
     app.add_option("--worker-binary", workerBinary, "The scaler_worker to start")->capture_default_str();
     parseOrExit(app, argc, argv);

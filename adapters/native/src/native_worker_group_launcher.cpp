@@ -29,17 +29,13 @@ std::string NativeWorkerGroupLauncher::defaultWorkerBinary() {
     return siblingBinary("scaler_worker");
 }
 
-CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& requested) {
-    const auto inUse =
-        std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return !g.second.stopping; });
-    if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) return *refusal;
+CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabilities) {
     CommandResult result;
     if (access(workerBinary_.c_str(), X_OK) != 0) {
         result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
         result.message = "cannot run worker binary '" + workerBinary_ + "': " + std::strerror(errno);
         return result;
     }
-    const CapabilityList capabilities = grantedCapabilities(settings_.capabilities, requested);
     const std::string groupId = "native-" + randomHex(6);
     Group group;
     group.capabilities = capabilities;

@@ -29,8 +29,9 @@ class WorkerGroupProvider {
 public:
     virtual ~WorkerGroupProvider() = default;
     virtual std::string kind() const = 0;
-    // Must not block for long: the agent's heartbeats wait while it runs.
-    virtual CommandResult startGroup(const CapabilityList& requested) = 0;
+    // Starts a group whose workers offer `capabilities`. The agent has already checked the adapter's capacity
+    // and that it offers these capabilities. Must not block for long: heartbeats wait while it runs.
+    virtual CommandResult startGroup(const CapabilityList& capabilities) = 0;
     virtual CommandResult stopGroup(const std::string& groupId) = 0;
     virtual std::vector<GroupInventoryEntry> inventory() const = 0;
     // Called every loop turn: notice exits, escalate stops.

@@ -13,7 +13,7 @@ namespace scaler::adapters {
 // launcher's terminal is the launcher's to handle. Returns the pid, or -1 with errno set.
 pid_t spawnWorkerProcess(const std::vector<std::string>& argv);
 
-// The scaler_worker beside this executable (or ./scaler_worker when /proc is unreadable).
+// The program `name` beside this executable (./name when /proc is unreadable).
 std::string siblingBinary(const std::string& name);
 
 }  // namespace scaler::adapters

@@ -43,7 +43,7 @@ public:
                                  ContainerOptions container);
 
     std::string kind() const override { return "container"; }
-    CommandResult startGroup(const CapabilityList& requested) override;
+    CommandResult startGroup(const CapabilityList& capabilities) override;
     CommandResult stopGroup(const std::string& groupId) override;
     std::vector<GroupInventoryEntry> inventory() const override;
     void poll() override;
@@ -59,14 +59,14 @@ private:
         CapabilityList capabilities;
         std::vector<std::string> workerIds;
         bool stopping = false;
-        bool killed = false;
-        std::chrono::steady_clock::time_point killAt{};
+        std::chrono::steady_clock::time_point killAt{};  // SIGKILL when still running then
     };
 
     // Adopts or removes what an earlier run left; false while the engine cannot be reached.
     bool recoverLeftovers();
     void reconcile();
-    void forget(const std::string& groupId, const std::string& containerId, bool expected);
+    // Logs why a group's container exited (with its exit code when unexpected) and removes the container.
+    void removeExited(const std::string& groupId, const Group& group);
 
     WorkerAdapterSettings settings_;
     WorkerOptions worker_;

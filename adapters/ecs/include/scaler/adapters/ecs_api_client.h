@@ -34,7 +34,6 @@ struct EcsResult {
     long status = 0;        // HTTP status; 0 when no answer came
     std::string errorType;  // "ThrottlingException", "AccessDeniedException", ... (namespace stripped)
     std::string message;    // AWS's message, or the transport error
-    int attempts = 0;
     nlohmann::json body;
     std::string describe(const std::string& operation) const;  // "RunTask: AccessDeniedException: ..."
 };

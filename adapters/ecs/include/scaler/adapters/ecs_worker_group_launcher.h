@@ -41,7 +41,7 @@ public:
     EcsWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker, EcsOptions ecs);
 
     std::string kind() const override { return "ecs"; }
-    CommandResult startGroup(const CapabilityList& requested) override;
+    CommandResult startGroup(const CapabilityList& capabilities) override;
     CommandResult stopGroup(const std::string& groupId) override;
     std::vector<GroupInventoryEntry> inventory() const override;
     void poll() override;
@@ -64,6 +64,7 @@ private:
     // Describes `arns` (in batches of 100) and adopts or updates what it finds; false on an API failure.
     bool reconcile();
     void waitForRunTaskSlot();
+    bool apiFailed(const std::string& error);  // records and logs a failed reconcile; returns false
 
     WorkerAdapterSettings settings_;
     WorkerOptions worker_;
@@ -71,8 +72,7 @@ private:
     EcsApiClient api_;
     std::map<std::string, Group> groups_;
     bool recovered_ = false;
-    bool apiHealthy_ = true;
-    std::string lastApiError_;  // why the last reconcile failed, for refused starts
+    std::string lastApiError_;  // why the last reconcile failed (logged once); empty while the API answers
     std::chrono::steady_clock::time_point nextReconcile_{};
     std::chrono::steady_clock::time_point nextRunTask_{};
 };

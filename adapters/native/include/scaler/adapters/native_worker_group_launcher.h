@@ -20,7 +20,7 @@ public:
     ~NativeWorkerGroupLauncher() override;
 
     std::string kind() const override { return "native"; }
-    CommandResult startGroup(const CapabilityList& requested) override;
+    CommandResult startGroup(const CapabilityList& capabilities) override;
     CommandResult stopGroup(const std::string& groupId) override;
     std::vector<GroupInventoryEntry> inventory() const override;
     void poll() override;
