@@ -5,9 +5,11 @@ DEST="$1"
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/fake_ecs" && pwd)"
 command -v node >/dev/null || { echo "node is not installed (the README test command installs nodejs)" >&2; exit 1; }
 mkdir -p "$DEST"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/server.mjs" "$DEST/"
-cd "$DEST"
-if [ ! -d node_modules/@smithy/signature-v4 ]; then
-    npm ci --no-audit --no-fund --loglevel=error
+cp "$SRC/server.mjs" "$DEST/"
+# Install again only when the lock file changed since the last install into DEST.
+if ! cmp -s "$SRC/package-lock.json" "$DEST/package-lock.json" || [ ! -d "$DEST/node_modules" ]; then
+    cp "$SRC/package.json" "$SRC/package-lock.json" "$DEST/"
+    (cd "$DEST" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+cd "$DEST"
 node -e "import('@smithy/signature-v4').then(() => console.log('fake ECS endpoint ready in $DEST'))"

@@ -16,8 +16,21 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+
+// The signer's hash interface over Node's own crypto (no extra package: the AWS crypto packages want Node 20,
+// Debian 12 ships 18).
+class Sha256 {
+  constructor(secret) {
+    this.hash = secret ? crypto.createHmac('sha256', secret) : crypto.createHash('sha256');
+  }
+  update(data) {
+    this.hash.update(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+  }
+  async digest() {
+    return new Uint8Array(this.hash.digest());
+  }
+}
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
