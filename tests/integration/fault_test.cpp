@@ -149,7 +149,8 @@ TEST(Faults, StoppedAndResumedWorkerDoesNotDeliverTwice) {
     }));
     frozen.signal(SIGCONT);  // it wakes up, finishes the old task and reports it: too late, and not its task
     EXPECT_EQ(task.get(), "1500");
-    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].size() == 2; }));  // registered again, as new
+    ASSERT_TRUE(
+        waitUntil([&] { return cluster.snapshot()["workers"].size() == 2; }));  // registered again, as new
     ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["dropped_messages"] >= 1; }));  // the late result
     EXPECT_EQ(cluster.snapshot()["tasks"]["succeeded"], 1);
 }
@@ -158,8 +159,9 @@ TEST(Faults, KilledClientsTasksAreCancelledAndItsWorkerFreed) {
     TestCluster cluster({"--client-timeout-seconds", "2"});
     cluster.addWorker();
     ASSERT_TRUE(cluster.waitForWorkers(1));
-    ChildProcess submitter({binary("scaler_submit"), cluster.address(), "-f", "sleep_ms", "--payload", "60000", "-n", "3"},
-                           tempDir() + "/submit.log");
+    ChildProcess submitter(
+        {binary("scaler_submit"), cluster.address(), "-f", "sleep_ms", "--payload", "60000", "-n", "3"},
+        tempDir() + "/submit.log");
     ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"][0]["running"] == 1; }));
     submitter.signal(SIGKILL);
     // after the client timeout: all three cancelled, the running one stopped on the worker
@@ -169,4 +171,21 @@ TEST(Faults, KilledClientsTasksAreCancelledAndItsWorkerFreed) {
     }));
     Client client(cluster.address());
     EXPECT_EQ(client.submit("echo", "worker is free").get(), "worker is free");
+}
+
+TEST(Faults, FunctionIgnoringItsTimeoutIsAbandonedAndTheWorkerRestarts) {
+    TestCluster cluster;
+    auto& worker = cluster.addWorker({"--load", pluginPath(), "--hung-task-grace-seconds", "1"});
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client client(cluster.address());
+    SubmitOptions quick;
+    quick.timeoutSeconds = 0.5;
+    auto stubborn = client.submit("stubborn_sleep_ms", "600000", quick);
+    auto queuedBehind = client.submit("echo", "queued behind it");
+    EXPECT_THROW(stubborn.get(), TaskTimeoutError);
+    // the executor thread is lost to the function for ten minutes: only a restarted worker answers this
+    EXPECT_EQ(queuedBehind.get(), "queued behind it");
+    EXPECT_EQ(client.submit("echo", "after").get(), "after");
+    EXPECT_TRUE(worker.running());  // replaced itself in place (same pid), not exited
+    EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].size() == 1; }));
 }

@@ -1,8 +1,10 @@
 // Example plugin: task functions a user ships as a shared library.
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "scaler/worker/function_registry.h"
 
@@ -22,5 +24,11 @@ SCALER_PLUGIN_ENTRY {
         return std::string(text.rbegin(), text.rend());
     });
     // Kills its worker process: for testing the scheduler's retry limit.
+    // Sleeps the payload's milliseconds without ever checking for cancel or timeout: for testing how a
+    // worker abandons a function that ignores interruption.
+    registry.add("stubborn_sleep_ms", [](scaler::TaskContext&, std::string_view ms) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::stoll(std::string(ms))));
+        return std::string("woke");
+    });
     registry.add("abort_worker", [](scaler::TaskContext&, std::string_view) -> std::string { std::abort(); });
 }

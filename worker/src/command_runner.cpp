@@ -19,7 +19,8 @@ namespace {
 class Pipe {
 public:
     Pipe() {
-        if (pipe2(fds_, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+        if (pipe2(fds_, O_CLOEXEC) != 0)
+            throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     }
     ~Pipe() {
         closeRead();
@@ -38,7 +39,9 @@ private:
     int fds_[2] = {-1, -1};
 };
 
-void setNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void setNonBlocking(int fd) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 }  // namespace
 

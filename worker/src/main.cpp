@@ -18,10 +18,12 @@ int main(int argc, char** argv) {
     CLI::App app{"scaler_worker: runs tasks from a scaler_scheduler", "scaler_worker"};
     worker::addWorkerOptions(app, config);
     parseOrExit(app, argc, argv);
+    config.restartCommand.assign(argv, argv + argc);
     FunctionRegistry registry;
     try {
         worker::finishWorkerConfig(config);
-        worker::registerBuiltinFunctions(registry, {config.execOutputLimitBytes, std::chrono::milliseconds(2000)});
+        worker::registerBuiltinFunctions(registry,
+                                         {config.execOutputLimitBytes, std::chrono::milliseconds(2000)});
         for (const auto& plugin : config.plugins) worker::loadPlugin(plugin, registry);
     } catch (const std::exception& e) {
         std::cerr << "scaler_worker: error: " << e.what() << "\n";

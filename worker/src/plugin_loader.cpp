@@ -13,7 +13,8 @@ void loadPlugin(const std::string& path, FunctionRegistry& registry) {
     using Entry = void (*)(FunctionRegistry&);
     auto entry = reinterpret_cast<Entry>(dlsym(handle, "scaler_register_functions"));
     if (entry == nullptr) {
-        throw std::runtime_error("plugin '" + path + "' has no scaler_register_functions (use SCALER_PLUGIN_ENTRY)");
+        throw std::runtime_error("plugin '" + path +
+                                 "' has no scaler_register_functions (use SCALER_PLUGIN_ENTRY)");
     }
     try {
         entry(registry);

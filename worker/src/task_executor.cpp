@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -45,6 +46,7 @@ TaskExecutor::CancelAnswer TaskExecutor::cancel(uint64_t handle, bool force) {
     if (runningHandle_ == handle) {
         if (!force) return CancelAnswer::cancelFailed;
         cancelRunning_ = true;
+        interruptRequestedAt_ = std::min(interruptRequestedAt_, Clock::now());
         return CancelAnswer::pending;
     }
     return CancelAnswer::notFound;
@@ -57,7 +59,22 @@ size_t TaskExecutor::dropQueued() {
     return n;
 }
 
-void TaskExecutor::interruptRunning() { cancelRunning_ = true; }
+void TaskExecutor::interruptRunning() {
+    std::lock_guard lock(mutex_);
+    cancelRunning_ = true;
+    if (runningHandle_) interruptRequestedAt_ = std::min(interruptRequestedAt_, Clock::now());
+}
+
+std::optional<HungTask> TaskExecutor::hungTask(Clock::time_point now, Clock::duration grace) const {
+    std::lock_guard lock(mutex_);
+    if (!runningHandle_) return std::nullopt;
+    const auto pastGrace = [&](Clock::time_point t) {
+        return t != Clock::time_point::max() && now - t > grace;
+    };
+    if (pastGrace(runningDeadline_)) return HungTask{*runningHandle_, true, runningTimeoutMs_};
+    if (pastGrace(interruptRequestedAt_)) return HungTask{*runningHandle_, false, runningTimeoutMs_};
+    return std::nullopt;
+}
 
 size_t TaskExecutor::queued() const {
     std::lock_guard lock(mutex_);
@@ -96,6 +113,10 @@ void TaskExecutor::loop() {
             task = std::move(queue_.front());
             queue_.pop_front();
             runningHandle_ = task.handle;
+            runningTimeoutMs_ = task.timeoutMs;
+            runningDeadline_ = task.timeoutMs > 0 ? Clock::now() + std::chrono::milliseconds(task.timeoutMs)
+                                                  : Clock::time_point::max();
+            interruptRequestedAt_ = Clock::time_point::max();
             cancelRunning_ = false;
             busy_ = true;
         }
@@ -106,6 +127,7 @@ void TaskExecutor::loop() {
         {
             std::lock_guard lock(mutex_);
             runningHandle_.reset();
+            runningDeadline_ = interruptRequestedAt_ = Clock::time_point::max();
             busy_ = false;
         }
     }
@@ -137,7 +159,8 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task) {
         }
     }
     outcome.durationUs = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
+            .count());
     if (context.cancelled()) {
         // a forced cancel: whatever the function returned, the client asked for it to stop
         outcome.kind = ExecutorOutcome::Kind::cancelled;

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -39,12 +42,26 @@ void send(zmq::socket_t& socket, capnp::MessageBuilder& builder) {
     socket.send(frame, zmq::send_flags::none);
 }
 
+// Replaces this process with a fresh copy of itself (same pid, same flags); never returns.
+[[noreturn]] void restartProcess(const std::vector<std::string>& command) {
+    spdlog::info("restarting: exec of {}", command.front());
+    spdlog::default_logger()->flush();
+    std::vector<char*> argv;
+    for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    spdlog::critical("could not restart: exec failed: {}", std::strerror(errno));
+    spdlog::default_logger()->flush();
+    std::_Exit(1);
+}
+
 }  // namespace
 
 WorkerAgent::WorkerAgent(WorkerConfig config, const FunctionRegistry& registry)
     : config_(std::move(config)), registry_(registry) {
-    identity_ = !config_.identity.empty() ? config_.identity
-                                          : makeIdentity("Worker", config_.name.empty() ? hostName() : config_.name);
+    identity_ = !config_.identity.empty()
+                    ? config_.identity
+                    : makeIdentity("Worker", config_.name.empty() ? hostName() : config_.name);
 }
 
 int WorkerAgent::run() {
@@ -66,6 +83,8 @@ int WorkerAgent::run() {
     enum class Phase { serving, draining, leaving, done };
     Phase phase = Phase::serving;
     int exitCode = 0;
+    bool restartAfterLeaving = false;
+    std::optional<uint64_t> abandonedTask;  // its late outcome, if the function ever returns, is not sent
     Clock::time_point drainDeadline{}, leaveDeadline{};
     Clock::time_point lastEcho = Clock::now();
     Clock::time_point lastHeartbeatSent{};
@@ -94,6 +113,7 @@ int WorkerAgent::run() {
     const auto flushOutcomes = [&] {
         std::vector<ExecutorOutcome> outcomes = executor.takeOutcomes();
         size_t results = 0;
+        std::erase_if(outcomes, [&](const ExecutorOutcome& o) { return o.handle == abandonedTask; });
         for (const auto& outcome : outcomes) {
             if (outcome.kind == ExecutorOutcome::Kind::result) {
                 ++results;
@@ -120,8 +140,8 @@ int WorkerAgent::run() {
         }
         if (!confirms.empty()) {
             capnp::MallocMessageBuilder builder;
-            auto list =
-                builder.initRoot<wire::Message>().initTaskCancelConfirms(static_cast<unsigned>(confirms.size()));
+            auto list = builder.initRoot<wire::Message>().initTaskCancelConfirms(
+                static_cast<unsigned>(confirms.size()));
             for (unsigned i = 0; i < confirms.size(); ++i) {
                 list[i].setTaskId(confirms[i].first);
                 list[i].setKind(confirms[i].second);
@@ -129,6 +149,41 @@ int WorkerAgent::run() {
             send(dealer, builder);
             confirms.clear();
         }
+    };
+
+    const auto sendDisconnect = [&](Clock::time_point now) {
+        capnp::MallocMessageBuilder builder;
+        builder.initRoot<wire::Message>().initDisconnectRequest();
+        send(dealer, builder);
+        phase = Phase::leaving;
+        leaveDeadline = now + std::chrono::seconds(2);
+    };
+
+    // The executor thread is stuck in a function that ignores interruption: report the task, hand the
+    // queue back and replace this process, so the worker serves again with a free thread.
+    const auto abandonHungTask = [&](const HungTask& hung, Clock::time_point now) {
+        abandonedTask = hung.handle;
+        if (hung.timedOut) {
+            const std::string error = "task exceeded its timeout of " + std::to_string(hung.timeoutMs) +
+                                      " ms and ignored interruption; its worker restarted";
+            capnp::MallocMessageBuilder builder;
+            auto result = builder.initRoot<wire::Message>().initTaskResults(1)[0];
+            result.setTaskId(hung.handle);
+            result.setStatus(wire::TaskResultStatus::TIMED_OUT);
+            result.setError(error);
+            send(dealer, builder);
+        } else if (cancelsAwaitingOutcome.erase(hung.handle) > 0) {
+            confirms.emplace_back(hung.handle, wire::CancelConfirmKind::CANCELLED);
+            flushOutcomes();
+        }
+        const size_t returned = executor.dropQueued();
+        spdlog::error(
+            "task {} {} and ignored interruption for {} s; abandoning it, returning {} queued tasks and "
+            "restarting this worker",
+            hung.handle, hung.timedOut ? "ran past its timeout" : "was cancelled",
+            config_.hungTaskGraceSeconds, returned);
+        restartAfterLeaving = !config_.restartCommand.empty();
+        sendDisconnect(now);
     };
 
     const auto handleMessage = [&](wire::Message::Reader message) {
@@ -166,7 +221,8 @@ int WorkerAgent::run() {
                 const auto now = Clock::now();
                 lastEcho = now;
                 latencyUs = static_cast<uint32_t>(
-                    std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeatSent).count() / 2);
+                    std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeatSent).count() /
+                    2);
                 return;
             }
             case wire::Message::SCHEDULER_SHUTDOWN:
@@ -197,15 +253,15 @@ int WorkerAgent::run() {
     };
 
     spdlog::info("worker '{}' connecting to {}: capabilities '{}', queue size {}, functions: {}", identity_,
-                 config_.schedulerAddress, formatCapabilities(config_.capabilities), config_.queueSize,
-                 [&] {
+                 config_.schedulerAddress, formatCapabilities(config_.capabilities), config_.queueSize, [&] {
                      std::string names;
                      for (const auto& n : registry_.names()) names += (names.empty() ? "" : ", ") + n;
                      return names;
                  }());
     sendHeartbeat();
     auto nextHeartbeat = Clock::now() + seconds(config_.heartbeatIntervalSeconds);
-    zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, executor.notifyFd(), ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, executor.notifyFd(), ZMQ_POLLIN, 0}};
     while (phase != Phase::done) {
         const auto now = Clock::now();
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextHeartbeat - now);
@@ -221,6 +277,11 @@ int WorkerAgent::run() {
         flushOutcomes();
 
         const auto after = Clock::now();
+        if (phase == Phase::serving) {
+            if (auto hung = executor.hungTask(after, seconds(config_.hungTaskGraceSeconds))) {
+                abandonHungTask(*hung, after);
+            }
+        }
         if (after >= nextHeartbeat && phase != Phase::leaving) {
             // Sent every period, echo or not: one lost echo must not silence us. Not after the disconnect
             // request: a heartbeat then would register this worker again as it exits.
@@ -246,11 +307,7 @@ int WorkerAgent::run() {
                 executor.interruptRunning();
             }
             flushOutcomes();
-            capnp::MallocMessageBuilder builder;
-            builder.initRoot<wire::Message>().initDisconnectRequest();
-            send(dealer, builder);
-            phase = Phase::leaving;
-            leaveDeadline = after + std::chrono::seconds(2);
+            sendDisconnect(after);
         }
         if (phase == Phase::leaving && after >= leaveDeadline) {
             spdlog::warn("no disconnect response from the scheduler; exiting anyway");
@@ -260,8 +317,10 @@ int WorkerAgent::run() {
     executor.interruptRunning();
     dealer.close();
     context.close();
+    if (restartAfterLeaving) restartProcess(config_.restartCommand);
     // A function that ignores interruption would block the executor's join forever; leave without it.
-    for (int i = 0; i < 50 && executor.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 50 && executor.running(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (executor.running()) {
         spdlog::warn("a task function ignored the stop request; exiting without waiting for it");
         spdlog::default_logger()->flush();

@@ -7,7 +7,8 @@ namespace scaler::worker {
 
 void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
     addCommonOptions(app, "worker", config.loggingLevel);
-    app.add_option("scheduler_address", config.schedulerAddress, "Scheduler address, e.g. tcp://127.0.0.1:8516")
+    app.add_option("scheduler_address", config.schedulerAddress,
+                   "Scheduler address, e.g. tcp://127.0.0.1:8516")
         ->required();
     app.add_option("--per-worker-capabilities", config.capabilitiesText,
                    "Capabilities this worker offers, e.g. \"linux,gpu=2\"");
@@ -31,11 +32,17 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
     app.add_option("--worker-name", config.name, "Name inside the worker's identity (default: host name)");
     app.add_option("--worker-id", config.identity,
                    "Set by a worker adapter: the worker's full identity (default: Worker|NAME|random)");
-    app.add_option("--adapter-id", config.adapterId, "Set by a worker adapter: the adapter that started this worker");
+    app.add_option("--adapter-id", config.adapterId,
+                   "Set by a worker adapter: the adapter that started this worker");
     app.add_option("--worker-group-id", config.workerGroupId, "Set by a worker adapter: this worker's group");
     app.add_option("--exec-output-limit-bytes", config.execOutputLimitBytes,
                    "Per stream, output of exec tasks kept beyond which it is truncated")
         ->check(CLI::Range(size_t{0}, size_t{1} << 30))
+        ->capture_default_str();
+    app.add_option("--hung-task-grace-seconds", config.hungTaskGraceSeconds,
+                   "A function task still running this long past its timeout or a cancel is abandoned: the "
+                   "task fails and the worker restarts itself")
+        ->check(positiveNumber())
         ->capture_default_str();
 }
 

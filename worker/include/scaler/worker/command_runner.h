@@ -9,7 +9,7 @@
 namespace scaler::worker {
 
 struct CommandLimits {
-    size_t maxOutputBytes = 16u << 20;  // per stream; more is dropped and outputTruncated set
+    size_t maxOutputBytes = 16u << 20;          // per stream; more is dropped and outputTruncated set
     std::chrono::milliseconds killGrace{2000};  // SIGTERM to SIGKILL
 };
 

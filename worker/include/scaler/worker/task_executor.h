@@ -4,6 +4,7 @@
 // outcomes are waiting, so the loop can poll it beside its socket.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -13,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "scaler/worker/function_registry.h"
 #include "scaler/wire/message.capnp.h"
+#include "scaler/worker/function_registry.h"
 
 namespace scaler::worker {
 
@@ -34,8 +35,18 @@ struct ExecutorOutcome {
     uint64_t durationUs = 0;
 };
 
+// The running task ran past its timeout, or past a stop request, by more than the grace period: its
+// function ignores interruption and the executor thread is lost to it.
+struct HungTask {
+    uint64_t handle = 0;
+    bool timedOut = false;  // false: it ignored a cancel or stop request
+    uint32_t timeoutMs = 0;
+};
+
 class TaskExecutor {
 public:
+    using Clock = std::chrono::steady_clock;
+
     explicit TaskExecutor(const FunctionRegistry& registry);
     ~TaskExecutor();
     TaskExecutor(const TaskExecutor&) = delete;
@@ -56,6 +67,9 @@ public:
     std::vector<ExecutorOutcome> takeOutcomes();
     int notifyFd() const { return eventFd_; }
 
+    // The running task if it is hung (see HungTask); checked by the worker loop.
+    std::optional<HungTask> hungTask(Clock::time_point now, Clock::duration grace) const;
+
     size_t queued() const;
     bool running() const { return busy_.load(); }
     uint64_t completed() const { return completed_.load(); }
@@ -70,7 +84,10 @@ private:
     std::condition_variable wake_;
     std::deque<ExecutorTask> queue_;
     bool stopping_ = false;
-    std::optional<uint64_t> runningHandle_;  // guarded by mutex_
+    std::optional<uint64_t> runningHandle_;  // guarded by mutex_, as are the three below
+    uint32_t runningTimeoutMs_ = 0;
+    Clock::time_point runningDeadline_ = Clock::time_point::max();
+    Clock::time_point interruptRequestedAt_ = Clock::time_point::max();
     std::atomic<bool> busy_{false};
     std::atomic<bool> cancelRunning_{false};
     std::atomic<uint64_t> completed_{0};

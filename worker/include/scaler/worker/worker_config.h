@@ -18,11 +18,15 @@ struct WorkerConfig {
     double deathTimeoutSeconds = 300;
     double shutdownGraceSeconds = 30;
     std::vector<std::string> plugins;
-    std::string name;  // default: the host name
+    std::string name;      // default: the host name
     std::string identity;  // full routing identity; set by adapters so they know it in advance
     std::string adapterId;
     std::string workerGroupId;
     size_t execOutputLimitBytes = 16u << 20;
+    // A function still running this long after its timeout or a stop request is abandoned: the worker
+    // reports it and replaces itself (exec of `restartCommand`), since the thread cannot be reclaimed.
+    double hungTaskGraceSeconds = 5;
+    std::vector<std::string> restartCommand;  // this process's argv; empty: exit instead of restarting
     std::string loggingLevel = "INFO";
 };
 
