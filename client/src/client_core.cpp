@@ -23,18 +23,18 @@ Clock::duration seconds(double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
 
-void sendMessage(zmq::socket_t& socket, capnp::MessageBuilder& builder) {
-    zmq::message_t frame = encodeFrame(builder);
-    socket.send(frame, zmq::send_flags::none);
-}
-
 Outcome outcomeOf(wire::TaskResultStatus status) {
     switch (status) {
-        case wire::TaskResultStatus::SUCCESS: return Outcome::success;
-        case wire::TaskResultStatus::WORKER_DIED: return Outcome::workerDied;
-        case wire::TaskResultStatus::TIMED_OUT: return Outcome::timedOut;
-        case wire::TaskResultStatus::REJECTED: return Outcome::rejected;
-        default: return Outcome::failed;
+        case wire::TaskResultStatus::SUCCESS:
+            return Outcome::success;
+        case wire::TaskResultStatus::WORKER_DIED:
+            return Outcome::workerDied;
+        case wire::TaskResultStatus::TIMED_OUT:
+            return Outcome::timedOut;
+        case wire::TaskResultStatus::REJECTED:
+            return Outcome::rejected;
+        default:
+            return Outcome::failed;
     }
 }
 
@@ -59,9 +59,10 @@ void ClientCore::start() {
     statusChanged_.wait_for(lock, seconds(options_.connectTimeoutSeconds),
                             [&] { return connected_ || ioFinished_ || !fatalError_.empty(); });
     if (connected_) return;
-    const std::string reason = fatalError_.empty() ? "no answer from the scheduler at " + address_ + " within " +
-                                                         std::to_string(options_.connectTimeoutSeconds) + " s"
-                                                   : fatalError_;
+    const std::string reason = fatalError_.empty()
+                                   ? "no answer from the scheduler at " + address_ + " within " +
+                                         std::to_string(options_.connectTimeoutSeconds) + " s"
+                                   : fatalError_;
     lock.unlock();
     close(false);
     throw SchedulerUnreachableError(reason);
@@ -127,7 +128,8 @@ void ClientCore::close(bool shutdownCluster) {
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
     if (shutdownCluster) {
         std::lock_guard lock(statusMutex_);
-        if (!shutdownAccepted_.has_value()) throw SchedulerUnreachableError("no answer to the shutdown request");
+        if (!shutdownAccepted_.has_value())
+            throw SchedulerUnreachableError("no answer to the shutdown request");
         if (!*shutdownAccepted_) throw Error("the scheduler is protected and refused to shut down");
     }
 }
@@ -139,6 +141,7 @@ void ClientCore::ioLoop() {
     dealer.set(zmq::sockopt::sndhwm, 0);
     dealer.set(zmq::sockopt::rcvhwm, 0);
     dealer.set(zmq::sockopt::linger, 2000);  // let the disconnect reach the scheduler
+    applyCurveClient(dealer, options_.curve);
     dealer.connect(address_);
 
     std::unordered_map<uint64_t, std::shared_ptr<FutureState>> pending;
@@ -154,7 +157,8 @@ void ClientCore::ioLoop() {
     CloseRequest closing = CloseRequest::none;
     Clock::time_point closeDeadline{};
 
-    const auto finish = [&](uint64_t id, Outcome outcome, std::string payload, std::string message, uint64_t us) {
+    const auto finish = [&](uint64_t id, Outcome outcome, std::string payload, std::string message,
+                            uint64_t us) {
         auto it = pending.find(id);
         if (it == pending.end()) return;
         auto state = std::move(it->second);
@@ -174,7 +178,7 @@ void ClientCore::ioLoop() {
         heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
         resourceToWire(sampler.sample(), heartbeat.initResource());
         heartbeat.setLatencyUs(latencyUs);
-        sendMessage(dealer, builder);
+        (void)sendFrame(dealer, builder);
         lastHeartbeat = Clock::now();
     };
     const auto sendCancels = [&](const std::vector<uint64_t>& ids) {
@@ -185,7 +189,7 @@ void ClientCore::ioLoop() {
             list[i].setTaskId(ids[i]);
             list[i].setForce(true);
         }
-        sendMessage(dealer, builder);
+        (void)sendFrame(dealer, builder);
     };
     const auto sendSubmissions = [&](std::vector<Submission>& batch) {
         for (size_t start = 0; start < batch.size(); start += kMaxTasksPerFrame) {
@@ -198,14 +202,15 @@ void ClientCore::ioLoop() {
                 task.setTaskId(s.state->id);
                 task.setFunctionName(s.function);
                 task.setPayload(asData(s.payload));
-                capabilitiesToWire(s.capabilities, task.initCapabilities(static_cast<unsigned>(s.capabilities.size())));
+                capabilitiesToWire(s.capabilities,
+                                   task.initCapabilities(static_cast<unsigned>(s.capabilities.size())));
                 task.setTimeoutMs(s.timeoutMs);
                 pending.emplace(s.state->id, s.state);
                 if (s.timeoutMs > 0) {
                     deadlines.emplace(Clock::now() + std::chrono::milliseconds(s.timeoutMs), s.state->id);
                 }
             }
-            sendMessage(dealer, builder);
+            (void)sendFrame(dealer, builder);
         }
     };
     const auto handleMessage = [&](wire::Message::Reader message) {
@@ -215,8 +220,8 @@ void ClientCore::ioLoop() {
             case wire::Message::TASK_RESULTS:
                 for (auto result : message.getTaskResults()) {
                     finish(result.getTaskId(), outcomeOf(result.getStatus()),
-                           std::string(asStringView(result.getPayload())), std::string(asStringView(result.getError())),
-                           result.getDurationUs());
+                           std::string(asStringView(result.getPayload())),
+                           std::string(asStringView(result.getError())), result.getDurationUs());
                 }
                 return;
             case wire::Message::TASK_CANCEL_CONFIRMS:
@@ -236,7 +241,9 @@ void ClientCore::ioLoop() {
                 return;
             case wire::Message::CLIENT_HEARTBEAT_ECHO: {
                 latencyUs = static_cast<uint32_t>(
-                    std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - lastHeartbeat).count() / 2);
+                    std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - lastHeartbeat)
+                        .count() /
+                    2);
                 registered = true;
                 std::lock_guard lock(statusMutex_);
                 if (!connected_) {
@@ -256,7 +263,8 @@ void ClientCore::ioLoop() {
                 if (protocolError.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
                     // the scheduler restarted or timed us out: whatever it held for us is gone
                     if (registered) {
-                        failAll(Outcome::unreachable, "the scheduler lost this client's tasks (restarted or timed out)");
+                        failAll(Outcome::unreachable,
+                                "the scheduler lost this client's tasks (restarted or timed out)");
                     }
                     registered = false;
                     sendHeartbeat();
@@ -268,7 +276,8 @@ void ClientCore::ioLoop() {
                 statusChanged_.notify_all();
                 return;
             }
-            default: return;
+            default:
+                return;
         }
     };
 
@@ -281,8 +290,8 @@ void ClientCore::ioLoop() {
     for (;;) {
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextHeartbeat - Clock::now());
         if (!deadlines.empty()) {
-            wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(deadlines.top().first -
-                                                                                        Clock::now()));
+            wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadlines.top().first - Clock::now()));
         }
         wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
         pollOrInterrupted(items, 2, wait);
@@ -331,9 +340,10 @@ void ClientCore::ioLoop() {
             builder.initRoot<wire::Message>().initClientDisconnect().setKind(
                 closing == CloseRequest::shutdown ? wire::ClientDisconnectKind::SHUTDOWN
                                                   : wire::ClientDisconnectKind::DISCONNECT);
-            sendMessage(dealer, builder);
-            closeDeadline = now + (closing == CloseRequest::shutdown ? seconds(std::min(options_.timeoutSeconds, 10.0))
-                                                                     : Clock::duration::zero());
+            (void)sendFrame(dealer, builder);
+            closeDeadline =
+                now + (closing == CloseRequest::shutdown ? seconds(std::min(options_.timeoutSeconds, 10.0))
+                                                         : Clock::duration::zero());
         }
         if (closing != CloseRequest::none) {
             bool answered;

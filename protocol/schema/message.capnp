@@ -114,6 +114,7 @@ enum ProtocolErrorCode {
   notRegistered @1;      # a message from an identity that has not sent a heartbeat
   roleMismatch @2;       # e.g. a client identity sending worker messages
   malformed @3;
+  notAuthorized @4;      # CURVE: the connection's key is not on the allow-list of this message's role
 }
 
 struct ProtocolError {

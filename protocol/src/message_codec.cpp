@@ -7,6 +7,11 @@
 
 namespace scaler {
 
+bool sendFrame(zmq::socket_t& socket, capnp::MessageBuilder& builder) {
+    zmq::message_t frame = encodeFrame(builder);
+    return socket.send(frame, zmq::send_flags::dontwait).has_value();
+}
+
 zmq::message_t encodeFrame(capnp::MessageBuilder& builder) {
     const auto segments = builder.getSegmentsForOutput();
     const size_t words = capnp::computeSerializedSizeInWords(segments);
@@ -23,7 +28,8 @@ bool FrameReader::load(zmq::message_t& frame, std::string& error) {
     frame_.move(frame);
     const size_t size = frame_.size();
     if (size > maxBytes_) {
-        error = "message of " + std::to_string(size) + " bytes exceeds the limit of " + std::to_string(maxBytes_);
+        error =
+            "message of " + std::to_string(size) + " bytes exceeds the limit of " + std::to_string(maxBytes_);
         return false;
     }
     if (size == 0 || size % sizeof(capnp::word) != 0) {

@@ -2,6 +2,7 @@
 
 #include "scaler/process/command_line.h"
 #include "scaler/protocol/address.h"
+#include "scaler/protocol/curve_keys.h"
 #include "scaler/scheduler/scaling_policy.h"
 
 namespace scaler::scheduler {
@@ -46,11 +47,54 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
     app.add_option("--max-message-bytes", config.maxMessageBytes, "Drop larger messages")
         ->check(CLI::Range(size_t{1024}, size_t{1} << 31))
         ->capture_default_str();
-    app.add_option("--policy-content", config.policyContentText,
-                   "Policies, e.g. \"allocate=capability; scaling=capability; upper_task_ratio=8\"; allocate: "
-                   "even_load|capability; scaling: no|vanilla|capability|fixed_elastic (docs/scaling.md)")
+    app.add_option(
+           "--policy-content", config.policyContentText,
+           "Policies, e.g. \"allocate=capability; scaling=capability; upper_task_ratio=8\"; allocate: "
+           "even_load|capability; scaling: no|vanilla|capability|fixed_elastic (docs/scaling.md)")
         ->capture_default_str();
+    app.add_option("--curve-secret-key-file", config.curveSecretKeyFile,
+                   "Turns on CURVE encryption and authentication with this secret key (scaler_keygen)")
+        ->check(CLI::ExistingFile);
+    app.add_option(
+        "--curve-client-keys", config.curveClientKeys,
+        "Public keys allowed to act as clients (and to read the monitor): a file, one key a line, or "
+        "a directory of .pub files");
+    app.add_option("--curve-worker-keys", config.curveWorkerKeys, "Public keys allowed to act as workers");
+    app.add_option("--curve-adapter-keys", config.curveAdapterKeys,
+                   "Public keys allowed to act as worker adapters");
 }
+
+namespace {
+void loadCurve(SchedulerConfig& config) {
+    const bool anyList = !config.curveClientKeys.empty() || !config.curveWorkerKeys.empty() ||
+                         !config.curveAdapterKeys.empty();
+    if (config.curveSecretKeyFile.empty()) {
+        if (anyList) throw std::invalid_argument("CURVE allow-lists need --curve-secret-key-file");
+        return;
+    }
+    if (!anyList) {
+        throw std::invalid_argument(
+            "--curve-secret-key-file needs at least one of --curve-client-keys, --curve-worker-keys, "
+            "--curve-adapter-keys");
+    }
+    config.curveSecretKey = readCurveSecretKeyFile(config.curveSecretKeyFile).secretKey;
+    auto& main = config.curveAllowLists[kSchedulerZapDomain];
+    auto& monitor = config.curveAllowLists[kMonitorZapDomain];
+    for (const auto& [path, role] : {std::pair{config.curveClientKeys, "client"},
+                                     {config.curveWorkerKeys, "worker"},
+                                     {config.curveAdapterKeys, "adapter"}}) {
+        if (path.empty()) continue;
+        for (const auto& key : readCurveAllowList(path)) {
+            const auto [it, added] = main.emplace(key, role);
+            if (!added && it->second != role) {
+                throw std::invalid_argument("CURVE key " + key + " is on both the " + it->second +
+                                            " and the " + role + " allow-list; give each role its own keys");
+            }
+            if (std::string(role) == "client") monitor.emplace(key, role);
+        }
+    }
+}
+}  // namespace
 
 void finishSchedulerConfig(SchedulerConfig& config) {
     const Address address = parseAddress(config.address);
@@ -61,6 +105,7 @@ void finishSchedulerConfig(SchedulerConfig& config) {
     }
     config.policy = parsePolicyContent(config.policyContentText);
     makeScalingPolicy(config.policy.scaling, config.policy.parameters);  // rejects unknown parameters now
+    loadCurve(config);
 }
 
 }  // namespace scaler::scheduler

@@ -17,22 +17,28 @@ constexpr size_t kMaxMovablePerWorker = 2000;
 constexpr uint64_t kLoggedDropsBeforeSampling = 100;
 
 std::chrono::steady_clock::duration secondsToDuration(double seconds) {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(seconds));
 }
 
 wire::TaskResultStatus toWireStatus(TaskState terminal) {
     switch (terminal) {
-        case TaskState::succeeded: return wire::TaskResultStatus::SUCCESS;
-        case TaskState::workerDied: return wire::TaskResultStatus::WORKER_DIED;
-        case TaskState::timedOut: return wire::TaskResultStatus::TIMED_OUT;
-        case TaskState::rejected: return wire::TaskResultStatus::REJECTED;
-        default: return wire::TaskResultStatus::FAILED;
+        case TaskState::succeeded:
+            return wire::TaskResultStatus::SUCCESS;
+        case TaskState::workerDied:
+            return wire::TaskResultStatus::WORKER_DIED;
+        case TaskState::timedOut:
+            return wire::TaskResultStatus::TIMED_OUT;
+        case TaskState::rejected:
+            return wire::TaskResultStatus::REJECTED;
+        default:
+            return wire::TaskResultStatus::FAILED;
     }
 }
 
 uint64_t ageMs(TimePoint now, TimePoint then) {
-    return static_cast<uint64_t>(std::max<int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(now - then).count()));
+    return static_cast<uint64_t>(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - then).count()));
 }
 
 }  // namespace
@@ -49,10 +55,42 @@ SchedulerCore::SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, Ti
 
 // ---- dispatch of incoming messages -------------------------------------------------------------------
 
-void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader message) {
+std::optional<PeerRole> senderRole(wire::Message::Which which) {
+    using W = wire::Message;
+    switch (which) {
+        case W::CLIENT_HEARTBEAT:
+        case W::TASKS:
+        case W::TASK_CANCELS:
+        case W::CLIENT_DISCONNECT:
+            return PeerRole::client;
+        case W::WORKER_HEARTBEAT:
+        case W::TASK_RESULTS:
+        case W::TASK_CANCEL_CONFIRMS:
+        case W::DISCONNECT_REQUEST:
+            return PeerRole::worker;
+        case W::WORKER_ADAPTER_HEARTBEAT:
+        case W::WORKER_ADAPTER_COMMAND_RESPONSE:
+            return PeerRole::adapter;
+        default:
+            return std::nullopt;
+    }
+}
+
+void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader message,
+                              RoleSet allowedRoles) {
     try {
         using W = wire::Message;
         const auto which = message.which();
+        if (allowedRoles != kEveryRole) {
+            // checked on every message, not once per peer: a routing id can be taken over by a new connection
+            const auto role = senderRole(which);
+            if (role && (allowedRoles & roleBit(*role)) == 0) {
+                outbox_.sendProtocolError(
+                    identity, wire::ProtocolErrorCode::NOT_AUTHORIZED,
+                    "this connection's key is not allowed to act as a " + std::string(roleName(*role)));
+                return dropMessage(identity, "key not allowed to act as a " + std::string(roleName(*role)));
+            }
+        }
         if (which == W::CLIENT_HEARTBEAT) return onClientHeartbeat(identity, message.getClientHeartbeat());
         if (which == W::WORKER_HEARTBEAT) return onWorkerHeartbeat(identity, message.getWorkerHeartbeat());
         if (which == W::WORKER_ADAPTER_HEARTBEAT) {
@@ -83,7 +121,8 @@ void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader m
                 if (requireRole(PeerRole::client)) onClientCancels(peer->slot, message.getTaskCancels());
                 return;
             case W::CLIENT_DISCONNECT:
-                if (requireRole(PeerRole::client)) onClientDisconnect(peer->slot, message.getClientDisconnect());
+                if (requireRole(PeerRole::client))
+                    onClientDisconnect(peer->slot, message.getClientDisconnect());
                 return;
             case W::TASK_RESULTS:
                 if (requireRole(PeerRole::worker)) {
@@ -92,16 +131,19 @@ void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader m
                 }
                 return;
             case W::TASK_CANCEL_CONFIRMS:
-                if (requireRole(PeerRole::worker)) onCancelConfirms(peer->slot, message.getTaskCancelConfirms());
+                if (requireRole(PeerRole::worker))
+                    onCancelConfirms(peer->slot, message.getTaskCancelConfirms());
                 return;
             case W::DISCONNECT_REQUEST:
                 if (requireRole(PeerRole::worker)) onWorkerDisconnectRequest(peer->slot);
                 return;
             case W::WORKER_ADAPTER_COMMAND_RESPONSE:
-                if (requireRole(PeerRole::adapter)) onAdapterResponse(peer->slot, message.getWorkerAdapterCommandResponse());
+                if (requireRole(PeerRole::adapter))
+                    onAdapterResponse(peer->slot, message.getWorkerAdapterCommandResponse());
                 return;
             default:
-                return dropMessage(identity, "unexpected message type " + std::to_string(static_cast<int>(which)));
+                return dropMessage(identity,
+                                   "unexpected message type " + std::to_string(static_cast<int>(which)));
         }
     } catch (const kj::Exception& e) {
         dropMessage(identity, std::string("malformed message: ") + e.getDescription().cStr());
@@ -119,7 +161,8 @@ void SchedulerCore::dropMessage(std::string_view identity, std::string_view why)
 
 bool SchedulerCore::checkVersion(std::string_view identity, uint32_t version) {
     if (version == wire::PROTOCOL_VERSION) return true;
-    const std::string text = "protocol version " + std::to_string(version) + " is not supported; this scheduler speaks " +
+    const std::string text = "protocol version " + std::to_string(version) +
+                             " is not supported; this scheduler speaks " +
                              std::to_string(wire::PROTOCOL_VERSION);
     outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::VERSION_MISMATCH, text);
     dropMessage(identity, text);
@@ -160,7 +203,7 @@ void SchedulerCore::releasePeer(const std::string& identity) {
 }
 
 std::optional<SchedulerCore::Admission> SchedulerCore::admitPeer(std::string_view identity, PeerRole role,
-                                                                  uint32_t protocolVersion) {
+                                                                 uint32_t protocolVersion) {
     if (const PeerEntry* peer = findPeer(identity)) {
         if (peer->role == role) return Admission{peer->slot, false};
         outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
@@ -178,9 +221,12 @@ std::optional<SchedulerCore::Admission> SchedulerCore::admitPeer(std::string_vie
         return slot;
     };
     switch (role) {
-        case PeerRole::client: return Admission{admit(clients_, freeClientSlots_, clientCount_), true};
-        case PeerRole::worker: return Admission{admit(workers_, freeWorkerSlots_, workerCount_), true};
-        case PeerRole::adapter: return Admission{admit(adapters_, freeAdapterSlots_, adapterCount_), true};
+        case PeerRole::client:
+            return Admission{admit(clients_, freeClientSlots_, clientCount_), true};
+        case PeerRole::worker:
+            return Admission{admit(workers_, freeWorkerSlots_, workerCount_), true};
+        case PeerRole::adapter:
+            return Admission{admit(adapters_, freeAdapterSlots_, adapterCount_), true};
     }
     return std::nullopt;
 }
@@ -288,7 +334,8 @@ void SchedulerCore::onClientDisconnect(ClientSlot slot, wire::ClientDisconnect::
     ClientRecord& client = clients_[slot];
     if (request.getKind() == wire::ClientDisconnectKind::SHUTDOWN) {
         if (config_.protectedMode) {
-            spdlog::warn("client '{}' asked to shut down the scheduler; refused (--protected)", client.identity);
+            spdlog::warn("client '{}' asked to shut down the scheduler; refused (--protected)",
+                         client.identity);
             outbox_.sendClientShutdownResponse(client.peer, false);
             return;
         }
@@ -323,7 +370,8 @@ namespace {
 bool sameCapabilities(capnp::List<wire::Capability>::Reader wire, const CapabilityList& set) {
     if (wire.size() != set.size()) return false;
     for (unsigned i = 0; i < wire.size(); ++i) {
-        if (wire[i].getValue() != set[i].value || asStringView(wire[i].getName()) != set[i].name) return false;
+        if (wire[i].getValue() != set[i].value || asStringView(wire[i].getName()) != set[i].name)
+            return false;
     }
     return true;
 }
@@ -355,8 +403,9 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         }
         if (config_.maxNumberOfTasksWaiting >= 0 &&
             counts_[TaskState::queued] >= static_cast<uint64_t>(config_.maxNumberOfTasksWaiting)) {
-            rejectTask(client, clientTaskId,
-                       "scheduler queue is full (" + std::to_string(counts_[TaskState::queued]) + " tasks waiting)");
+            rejectTask(
+                client, clientTaskId,
+                "scheduler queue is full (" + std::to_string(counts_[TaskState::queued]) + " tasks waiting)");
             continue;
         }
         const TaskIndex index = tasks_.allocate();
@@ -406,21 +455,25 @@ void SchedulerCore::onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResul
         TaskEvent event = TaskEvent::resultFailed;
         if (result.getStatus() == wire::TaskResultStatus::SUCCESS) event = TaskEvent::resultSucceeded;
         if (result.getStatus() == wire::TaskResultStatus::TIMED_OUT) event = TaskEvent::resultTimedOut;
-        Outcome outcome{asStringView(result.getPayload()), asStringView(result.getError()), result.getDurationUs()};
+        Outcome outcome{asStringView(result.getPayload()), asStringView(result.getError()),
+                        result.getDurationUs()};
         apply(handleIndex(result.getTaskId()), event, outcome);
     }
 }
 
-void SchedulerCore::onCancelConfirms(WorkerSlot worker, capnp::List<wire::TaskCancelConfirm>::Reader confirms) {
+void SchedulerCore::onCancelConfirms(WorkerSlot worker,
+                                     capnp::List<wire::TaskCancelConfirm>::Reader confirms) {
     for (wire::TaskCancelConfirm::Reader confirm : confirms) {
         TaskRecord* record = tasks_.find(confirm.getTaskId());
         if (record == nullptr || record->worker != worker) {
-            dropMessage(workers_[worker].identity, "cancel confirmation for a task this worker does not hold");
+            dropMessage(workers_[worker].identity,
+                        "cancel confirmation for a task this worker does not hold");
             continue;
         }
         if (record->pendingCancelConfirms > 0) --record->pendingCancelConfirms;
         TaskEvent event = TaskEvent::confirmCancelled;
-        if (confirm.getKind() == wire::CancelConfirmKind::CANCEL_FAILED) event = TaskEvent::confirmCancelFailed;
+        if (confirm.getKind() == wire::CancelConfirmKind::CANCEL_FAILED)
+            event = TaskEvent::confirmCancelFailed;
         if (confirm.getKind() == wire::CancelConfirmKind::NOT_FOUND) event = TaskEvent::confirmNotFound;
         apply(handleIndex(confirm.getTaskId()), event, {});
     }
@@ -431,7 +484,8 @@ bool SchedulerCore::apply(TaskIndex index, TaskEvent event, const Outcome& outco
     const TaskState from = record.state;
     const auto to = transition(from, event, {record.pendingCancelConfirms > 0});
     if (!to) {
-        spdlog::debug("task {}: event {} ignored in state {}", tasks_.handleOf(index), toString(event), toString(from));
+        spdlog::debug("task {}: event {} ignored in state {}", tasks_.handleOf(index), toString(event),
+                      toString(from));
         return false;
     }
     if (isTerminal(*to)) {
@@ -465,7 +519,8 @@ bool SchedulerCore::apply(TaskIndex index, TaskEvent event, const Outcome& outco
             ++record.pendingCancelConfirms;
             outbox_.sendTaskCancel(workers_[record.worker].peer, tasks_.handleOf(index), false);
             break;
-        default: break;
+        default:
+            break;
     }
     return true;
 }
@@ -500,8 +555,8 @@ void SchedulerCore::detachFromWorker(TaskIndex index) {
     dispatchNeeded_ = true;
 }
 
-void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view payload, std::string_view error,
-                           uint64_t durationUs) {
+void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view payload,
+                           std::string_view error, uint64_t durationUs) {
     TaskRecord& record = tasks_[index];
     if (record.state == TaskState::queued) {
         tasks_.unlink(capabilitySets_[record.capabilitySet].queue, index, &TaskRecord::queueLinks);
@@ -513,7 +568,8 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view
         tasks_.unlink(client.tasks, index, &TaskRecord::clientLinks);
         clientTaskIndex_.erase(record.client, record.clientTaskId);
         if (terminal == TaskState::cancelled) {
-            outbox_.sendTaskCancelConfirm(client.peer, record.clientTaskId, wire::CancelConfirmKind::CANCELLED);
+            outbox_.sendTaskCancelConfirm(client.peer, record.clientTaskId,
+                                          wire::CancelConfirmKind::CANCELLED);
         } else {
             outbox_.sendTaskResult(client.peer, record.clientTaskId, toWireStatus(terminal), payload, error,
                                    durationUs);
@@ -603,20 +659,23 @@ void SchedulerCore::onTick() {
     const auto clientTimeout = secondsToDuration(config_.clientTimeoutSeconds);
     for (ClientSlot c = 0; c < clients_.size(); ++c) {
         if (clients_[c].live && now_ - clients_[c].lastSeen > clientTimeout) {
-            removeClient(c, "timed out (no heartbeat for " + std::to_string(config_.clientTimeoutSeconds) + " s)");
+            removeClient(
+                c, "timed out (no heartbeat for " + std::to_string(config_.clientTimeoutSeconds) + " s)");
         }
     }
     const auto workerTimeout = secondsToDuration(config_.workerTimeoutSeconds);
     for (WorkerSlot w = 0; w < workers_.size(); ++w) {
         if (workers_[w].live && now_ - workers_[w].lastSeen > workerTimeout) {
-            removeWorker(w, WorkerExit::died,
-                         "timed out (no heartbeat for " + std::to_string(config_.workerTimeoutSeconds) + " s)");
+            removeWorker(
+                w, WorkerExit::died,
+                "timed out (no heartbeat for " + std::to_string(config_.workerTimeoutSeconds) + " s)");
         }
     }
     const auto adapterTimeout = secondsToDuration(config_.workerAdapterTimeoutSeconds);
     for (uint32_t a = 0; a < adapters_.size(); ++a) {
         if (adapters_[a].live && now_ - adapters_[a].lastSeen > adapterTimeout) {
-            removeAdapter(a, "timed out (no heartbeat for " + std::to_string(config_.workerAdapterTimeoutSeconds) + " s)");
+            removeAdapter(a, "timed out (no heartbeat for " +
+                                 std::to_string(config_.workerAdapterTimeoutSeconds) + " s)");
         }
     }
     if (now_ >= nextScaling_) {
@@ -659,9 +718,9 @@ void SchedulerCore::balance() {
 // ---- monitor -----------------------------------------------------------------------------------------
 
 void SchedulerCore::writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const {
-    snapshot.setTimestampMs(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count()));
+    snapshot.setTimestampMs(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      std::chrono::system_clock::now().time_since_epoch())
+                                                      .count()));
     snapshot.setSchedulerAddress(config_.address);
     snapshot.setUptimeMs(ageMs(now_, startedAt_));
     snapshot.setClients(static_cast<uint32_t>(clientCount_));
@@ -684,7 +743,8 @@ void SchedulerCore::writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const
         if (!worker.live) continue;
         auto row = rows[i++];
         row.setWorkerId(worker.identity);
-        capabilitiesToWire(worker.capabilities, row.initCapabilities(static_cast<unsigned>(worker.capabilities.size())));
+        capabilitiesToWire(worker.capabilities,
+                           row.initCapabilities(static_cast<unsigned>(worker.capabilities.size())));
         row.setQueueSize(worker.queueSize);
         row.setAssigned(worker.assigned.size);
         row.setQueued(worker.reportedQueued);
@@ -713,10 +773,12 @@ void SchedulerCore::writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const
         row.setKind(record.kind);
         row.setMaxWorkerGroups(view.maxGroups);
         row.setWorkersPerGroup(view.workersPerGroup);
-        row.setGroupsInUse(static_cast<uint32_t>(std::count_if(view.groups.begin(), view.groups.end(), [](const auto& x) {
-            return x.phase != GroupPhase::stopping;
-        })));
-        capabilitiesToWire(view.capabilities, row.initCapabilities(static_cast<unsigned>(view.capabilities.size())));
+        row.setGroupsInUse(
+            static_cast<uint32_t>(std::count_if(view.groups.begin(), view.groups.end(), [](const auto& x) {
+                return x.phase != GroupPhase::stopping;
+            })));
+        capabilitiesToWire(view.capabilities,
+                           row.initCapabilities(static_cast<unsigned>(view.capabilities.size())));
         row.setLastHeartbeatAgeMs(ageMs(now_, record.lastSeen));
         for (const GroupView& group : view.groups) {
             if (group.id.empty()) continue;
@@ -724,8 +786,9 @@ void SchedulerCore::writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const
             groupRow.setWorkerGroupId(group.id);
             groupRow.setAdapterId(view.id);
             static constexpr wire::WorkerGroupState kStates[] = {
-                wire::WorkerGroupState::STARTING, wire::WorkerGroupState::STARTING, wire::WorkerGroupState::RUNNING,
-                wire::WorkerGroupState::DRAINING, wire::WorkerGroupState::STOPPING};
+                wire::WorkerGroupState::STARTING, wire::WorkerGroupState::STARTING,
+                wire::WorkerGroupState::RUNNING, wire::WorkerGroupState::DRAINING,
+                wire::WorkerGroupState::STOPPING};
             groupRow.setState(kStates[static_cast<size_t>(group.phase)]);
             capabilitiesToWire(group.capabilities,
                                groupRow.initCapabilities(static_cast<unsigned>(group.capabilities.size())));

@@ -1,15 +1,19 @@
 #include "scaler/scheduler/scheduler_server.h"
 
 #include <chrono>
+#include <cstring>
+#include <optional>
 
 #include <capnp/message.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "scaler/process/shutdown_signal.h"
+#include "scaler/protocol/curve_keys.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/process_resources.h"
 #include "scaler/scheduler/batching_outbox.h"
+#include "scaler/scheduler/curve_authenticator.h"
 #include "scaler/scheduler/scheduler_core.h"
 
 namespace scaler::scheduler {
@@ -18,13 +22,25 @@ constexpr auto kTickInterval = std::chrono::milliseconds(250);
 constexpr auto kSnapshotInterval = std::chrono::seconds(1);
 // Bounds one drain so timers and flushes still run under a flood of messages.
 constexpr int kMaxMessagesPerDrain = 20000;
+// The role the ZAP handler granted this message's connection (its User-Id); none when it has none.
+RoleSet rolesOf(zmq::message_t& message) {
+    const char* user = zmq_msg_gets(message.handle(), "User-Id");
+    if (user == nullptr) return 0;
+    for (PeerRole role : {PeerRole::client, PeerRole::worker, PeerRole::adapter}) {
+        if (std::strcmp(user, roleName(role)) == 0) return roleBit(role);
+    }
+    return 0;
+}
 }  // namespace
 
 SchedulerServer::SchedulerServer(SchedulerConfig config) : config_(std::move(config)) {}
 
 void SchedulerServer::run() {
     zmq::context_t context(1);
+    std::optional<CurveAuthenticator> authenticator;
+    if (config_.curveEnabled()) authenticator.emplace(context, config_.curveAllowLists);
     zmq::socket_t router(context, zmq::socket_type::router);
+    if (config_.curveEnabled()) applyCurveServer(router, config_.curveSecretKey, kSchedulerZapDomain);
     router.set(zmq::sockopt::router_mandatory, 1);
     router.set(zmq::sockopt::router_handover, 1);  // a reconnecting peer with the same identity takes over
     router.set(zmq::sockopt::sndhwm, 0);
@@ -34,11 +50,14 @@ void SchedulerServer::run() {
     router.bind(config_.address);
     zmq::socket_t monitor(context, zmq::socket_type::pub);
     monitor.set(zmq::sockopt::linger, 0);
+    if (config_.curveEnabled()) applyCurveServer(monitor, config_.curveSecretKey, kMonitorZapDomain);
     monitor.set(zmq::sockopt::sndhwm, 16);  // a slow monitor loses snapshots, never slows the scheduler
     monitor.bind(config_.monitorAddress);
-    spdlog::info("scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} s{}",
-                 config_.address, config_.monitorAddress, config_.policy.toString(), config_.workerTimeoutSeconds,
-                 config_.clientTimeoutSeconds, config_.protectedMode ? ", protected" : "");
+    spdlog::info(
+        "scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} s{}",
+        config_.address, config_.monitorAddress, config_.policy.toString(), config_.workerTimeoutSeconds,
+        config_.clientTimeoutSeconds, config_.protectedMode ? ", protected" : "",
+        config_.curveEnabled() ? ", CURVE with allow-lists" : "");
 
     BatchingOutbox outbox(router);
     SchedulerCore core(config_, outbox, std::chrono::steady_clock::now());
@@ -62,7 +81,8 @@ void SchedulerServer::run() {
 
     while (!stopRequested_ && !shutdownRequested() && !core.shutdownRequested()) {
         const auto now = std::chrono::steady_clock::now();
-        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(nextTick, nextSnapshot) - now);
+        const auto wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::min(nextTick, nextSnapshot) - now);
         try {
             zmq::poll(items, 1, std::max<std::chrono::milliseconds>(wait, std::chrono::milliseconds(0)));
         } catch (const zmq::error_t& e) {
@@ -85,11 +105,13 @@ void SchedulerServer::run() {
                 spdlog::warn("dropped a message from '{}': expected exactly one frame", id);
                 continue;
             }
+            const RoleSet roles =
+                config_.curveEnabled() ? rolesOf(payload) : kEveryRole;  // before load takes it
             if (!reader.load(payload, error)) {
                 spdlog::warn("dropped a message from '{}': {}", id, error);
                 continue;
             }
-            core.onMessage(id, reader.root());
+            core.onMessage(id, reader.root(), roles);
         }
         core.dispatch();
         outbox.flush();
@@ -109,11 +131,12 @@ void SchedulerServer::run() {
     }
     outbox.flush();
     publishSnapshot();
-    spdlog::info("scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued; {} frames sent, "
-                 "{} sends to departed peers failed, {} malformed or misdirected messages dropped",
-                 core.counts()[TaskState::succeeded], core.counts()[TaskState::failed],
-                 core.counts()[TaskState::cancelled], core.queuedTasks(), outbox.framesSent(), outbox.sendFailures(),
-                 core.droppedMessages());
+    spdlog::info(
+        "scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued; {} frames sent, "
+        "{} sends to departed peers failed, {} malformed or misdirected messages dropped",
+        core.counts()[TaskState::succeeded], core.counts()[TaskState::failed],
+        core.counts()[TaskState::cancelled], core.queuedTasks(), outbox.framesSent(), outbox.sendFailures(),
+        core.droppedMessages());
 }
 
 }  // namespace scaler::scheduler

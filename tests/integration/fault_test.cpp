@@ -174,7 +174,8 @@ TEST(Faults, KilledClientsTasksAreCancelledAndItsWorkerFreed) {
 }
 
 TEST(Faults, FunctionIgnoringItsTimeoutIsAbandonedAndTheWorkerRestarts) {
-    TestCluster cluster;
+    // a long worker timeout: only the worker's own disconnect may hand the queued task back
+    TestCluster cluster({"--worker-timeout-seconds", "600"});
     auto& worker = cluster.addWorker({"--load", pluginPath(), "--hung-task-grace-seconds", "1"});
     ASSERT_TRUE(cluster.waitForWorkers(1));
     Client client(cluster.address());
@@ -184,6 +185,7 @@ TEST(Faults, FunctionIgnoringItsTimeoutIsAbandonedAndTheWorkerRestarts) {
     auto queuedBehind = client.submit("echo", "queued behind it");
     EXPECT_THROW(stubborn.get(), TaskTimeoutError);
     // the executor thread is lost to the function for ten minutes: only a restarted worker answers this
+    ASSERT_TRUE(queuedBehind.wait_for(std::chrono::seconds(30)));
     EXPECT_EQ(queuedBehind.get(), "queued behind it");
     EXPECT_EQ(client.submit("echo", "after").get(), "after");
     EXPECT_TRUE(worker.running());  // replaced itself in place (same pid), not exited

@@ -5,8 +5,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,13 +26,17 @@
 
 namespace scaler::testing {
 
-std::string binary(const std::string& name) { return std::string(SCALER_BIN_DIR) + "/" + name; }
-std::string pluginPath() { return SCALER_PLUGIN_PATH; }
+std::string binary(const std::string& name) {
+    return std::string(SCALER_BIN_DIR) + "/" + name;
+}
+std::string pluginPath() {
+    return SCALER_PLUGIN_PATH;
+}
 
 std::string tempDir() {
     static std::atomic<int> counter{0};
-    const std::string dir = ::testing::TempDir() + "/scaler-test-" + std::to_string(getpid()) + "-" +
-                            std::to_string(counter++);
+    const std::string dir =
+        ::testing::TempDir() + "/scaler-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
     mkdir(dir.c_str(), 0755);
     return dir;
 }
@@ -67,6 +71,14 @@ TestCluster::TestCluster(std::vector<std::string> schedulerArgs) {
     monitor_->sub.connect(monitorAddress_);
 }
 
+void TestCluster::useMonitorKeys(const CurveClientKeys& keys) {
+    monitor_->sub = zmq::socket_t(monitor_->context, zmq::socket_type::sub);
+    monitor_->sub.set(zmq::sockopt::subscribe, "");
+    monitor_->sub.set(zmq::sockopt::linger, 0);
+    applyCurveClient(monitor_->sub, keys);
+    monitor_->sub.connect(monitorAddress_);
+}
+
 TestCluster::~TestCluster() {
     workers_.clear();
     scheduler_.reset();
@@ -83,8 +95,14 @@ ChildProcess& TestCluster::addWorker(std::vector<std::string> args) {
 }
 
 ChildProcess& TestCluster::addNativeAdapter(const std::string& adapterId, std::vector<std::string> args) {
-    std::vector<std::string> full{binary("scaler_worker_adapter_native"), address_, "--adapter-id", adapterId,
-                                  "--heartbeat-interval-seconds", "0.5", "--shutdown-grace-seconds", "1"};
+    std::vector<std::string> full{binary("scaler_worker_adapter_native"),
+                                  address_,
+                                  "--adapter-id",
+                                  adapterId,
+                                  "--heartbeat-interval-seconds",
+                                  "0.5",
+                                  "--shutdown-grace-seconds",
+                                  "1"};
     full.insert(full.end(), args.begin(), args.end());
     workers_.push_back(std::make_unique<ChildProcess>(full, tempDir() + "/adapter-" + adapterId + ".log"));
     return *workers_.back();

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scaler/protocol/curve_keys.h"
 #include "scaler/tools/child_process.h"
 
 namespace scaler::testing {
@@ -26,7 +27,8 @@ std::string binary(const std::string& name);
 std::string pluginPath();
 std::string tempDir();
 
-// Whether the snapshot's scaling events hold one of `adapter` with `action` whose reason contains `reasonPart`.
+// Whether the snapshot's scaling events hold one of `adapter` with `action` whose reason contains
+// `reasonPart`.
 bool hasScalingEvent(const nlohmann::json& snapshot, const std::string& adapter, const std::string& action,
                      const std::string& reasonPart = "");
 
@@ -42,6 +44,8 @@ public:
     ChildProcess& addWorker(std::vector<std::string> args = {});
     // A native worker adapter with a fast heartbeat and short worker grace periods.
     ChildProcess& addNativeAdapter(const std::string& adapterId, std::vector<std::string> args = {});
+    // Reconnects the monitor subscriber with CURVE keys (for a scheduler that requires them).
+    void useMonitorKeys(const CurveClientKeys& keys);
     // The latest monitor snapshot as JSON (waits up to `timeout` for one).
     nlohmann::json snapshot(std::chrono::milliseconds timeout = 5s);
     // Waits until the scheduler reports `count` connected workers.

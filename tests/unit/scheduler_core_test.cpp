@@ -77,15 +77,18 @@ public:
     void sendAdapterHeartbeatEcho(PeerId) override { ++echoes; }
     void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
                             std::string_view groupId, const CapabilityList& caps) override {
-        adapterCommands.push_back({peers.at(adapter), requestId, command, std::string(groupId), formatCapabilities(caps)});
+        adapterCommands.push_back(
+            {peers.at(adapter), requestId, command, std::string(groupId), formatCapabilities(caps)});
     }
-    void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code, std::string_view) override {
+    void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code,
+                           std::string_view) override {
         errors.emplace_back(std::string(identity), code);
     }
 };
 
 class SchedulerCoreTest : public ::testing::Test {
 protected:
+    RoleSet rolesOfNextSender = kEveryRole;  // what CURVE authentication granted the sender's connection
     void SetUp() override { make("allocate=capability; scaling=no"); }
 
     void make(const std::string& policy, int maxRetries = 3) {
@@ -99,7 +102,7 @@ protected:
 
     void deliver(const std::string& from, capnp::MallocMessageBuilder& builder) {
         core->setNow(now);
-        core->onMessage(from, builder.getRoot<wire::Message>().asReader());
+        core->onMessage(from, builder.getRoot<wire::Message>().asReader(), rolesOfNextSender);
         core->dispatch();
     }
 
@@ -265,8 +268,8 @@ TEST_F(SchedulerCoreTest, LateResultFromATimedOutWorkerIsNotDeliveredTwice) {
     // W1 comes back and reports the result it finished: it no longer holds that task
     workerHeartbeat("W1");
     result("W1", oldHandle, "late");
-    EXPECT_TRUE(outbox.results.empty() ||
-                std::none_of(outbox.results.begin(), outbox.results.end(), [](auto& r) { return r.payload == "late"; }));
+    EXPECT_TRUE(outbox.results.empty() || std::none_of(outbox.results.begin(), outbox.results.end(),
+                                                       [](auto& r) { return r.payload == "late"; }));
     EXPECT_GT(core->droppedMessages(), 0u);
 }
 
@@ -336,7 +339,7 @@ TEST_F(SchedulerCoreTest, ClientDisconnectCancelsItsTasksEverywhere) {
     submit("C1", 2);
     submit("C2", 1);
     clientDisconnect("C1", wire::ClientDisconnectKind::DISCONNECT);
-    ASSERT_EQ(outbox.cancels.size(), 1u);  // the running one is stopped on its worker
+    ASSERT_EQ(outbox.cancels.size(), 1u);                 // the running one is stopped on its worker
     EXPECT_EQ(core->counts()[TaskState::cancelled], 1u);  // the queued one is gone at once
     confirm("W1", outbox.cancels[0].handle, wire::CancelConfirmKind::CANCELLED);
     EXPECT_EQ(core->counts()[TaskState::cancelled], 2u);
@@ -371,7 +374,7 @@ TEST_F(SchedulerCoreTest, BalancingMovesQueuedTasksToANewIdleWorker) {
     workerHeartbeat("W1", "", 100);
     for (uint64_t i = 1; i <= 10; ++i) submit("C1", i);
     workerHeartbeat("W2", "", 100);
-    tick(1100ms);  // first period finds work to move
+    tick(1100ms);                         // first period finds work to move
     EXPECT_TRUE(outbox.cancels.empty());  // trigger times = 2
     clientHeartbeat("C1");
     workerHeartbeat("W1", "", 100);
@@ -447,6 +450,32 @@ TEST_F(SchedulerCoreTest, WrongVersionWrongRoleAndUnregisteredPeersAreRefused) {
     workerHeartbeat("C1");
     EXPECT_EQ(outbox.errors.back().second, wire::ProtocolErrorCode::ROLE_MISMATCH);
     EXPECT_EQ(core->connectedWorkers(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, AuthenticatedConnectionsActOnlyInTheirRole) {
+    rolesOfNextSender = roleBit(PeerRole::client);
+    clientHeartbeat("C1");
+    EXPECT_EQ(core->connectedClients(), 1u);
+    workerHeartbeat("C1-AS-WORKER");  // a client key registering as a worker
+    ASSERT_FALSE(outbox.errors.empty());
+    EXPECT_EQ(outbox.errors.back().second, wire::ProtocolErrorCode::NOT_AUTHORIZED);
+    EXPECT_EQ(core->connectedWorkers(), 0u);
+
+    rolesOfNextSender = roleBit(PeerRole::worker);
+    workerHeartbeat("W1");
+    EXPECT_EQ(core->connectedWorkers(), 1u);
+    rolesOfNextSender = roleBit(PeerRole::client);
+    submit("C1", 1);
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    const size_t errors = outbox.errors.size();
+    result("W1", outbox.tasks[0].handle, "forged");  // a client connection that took over W1's routing id
+    EXPECT_EQ(outbox.errors.size(), errors + 1);
+    EXPECT_EQ(outbox.errors.back().second, wire::ProtocolErrorCode::NOT_AUTHORIZED);
+    EXPECT_TRUE(outbox.results.empty());
+
+    rolesOfNextSender = 0;  // a connection with no role at all
+    clientHeartbeat("C2");
+    EXPECT_EQ(core->connectedClients(), 1u);
 }
 
 TEST_F(SchedulerCoreTest, ProtectedSchedulerRefusesShutdown) {
@@ -595,9 +624,7 @@ protected:
         deliver(worker, b);
     }
 
-    void keepAlive() {
-        clientHeartbeat("C1");
-    }
+    void keepAlive() { clientHeartbeat("C1"); }
 };
 
 TEST_F(SchedulerScalingTest, StartsAGroupForWaitingTasksOnceWhileItBoots) {
@@ -639,7 +666,7 @@ TEST_F(SchedulerScalingTest, IdleGroupIsDrainedThenShutDown) {
     keepAlive();
     groupWorkerHeartbeat("W1", "A", "g1", "");
     adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
-    tick(1100ms);  // idle: drained at once (no tasks), then shut down
+    tick(1100ms);                                  // idle: drained at once (no tasks), then shut down
     ASSERT_EQ(outbox.adapterCommands.size(), 0u);  // drain this evaluation, shutdown the next
     EXPECT_EQ(core->findAdapter("A")->groups.at("g1").phase, GroupPhase::draining);
     keepAlive();
@@ -660,8 +687,9 @@ TEST_F(SchedulerScalingTest, DrainHandsQueuedTasksBackWithoutLosingThem) {
     adapterHeartbeat("A", 4, "");
     groupWorkerHeartbeat("W1", "A", "g1", "");
     groupWorkerHeartbeat("W2", "A", "g2", "");
-    adapterHeartbeat("A", 4, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}},
-                                  {"g2", wire::WorkerGroupState::RUNNING, "", {"W2"}}});
+    adapterHeartbeat("A", 4, "",
+                     {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}},
+                      {"g2", wire::WorkerGroupState::RUNNING, "", {"W2"}}});
     for (uint64_t i = 1; i <= 4; ++i) submit("C1", i);  // 2 on each worker
     const size_t sent = outbox.tasks.size();
     ASSERT_EQ(sent, 4u);
@@ -693,7 +721,8 @@ TEST_F(SchedulerScalingTest, FailedStartBacksOffAndIsReported) {
     submit("C1", 1);
     tick(1100ms);
     ASSERT_EQ(outbox.adapterCommands.size(), 1u);
-    startResponse("A", outbox.adapterCommands[0].requestId, "", "", "", wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
+    startResponse("A", outbox.adapterCommands[0].requestId, "", "", "",
+                  wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
     keepAlive();
     adapterHeartbeat("A", 2, "");
     tick(1100ms);

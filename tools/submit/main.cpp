@@ -20,7 +20,8 @@ std::string describe(const std::exception& e) {
     if (dynamic_cast<const scaler::TaskCancelledError*>(&e)) return std::string("cancelled: ") + e.what();
     if (dynamic_cast<const scaler::TaskTimeoutError*>(&e)) return std::string("timed out: ") + e.what();
     if (dynamic_cast<const scaler::TaskRejectedError*>(&e)) return std::string("rejected: ") + e.what();
-    if (dynamic_cast<const scaler::SchedulerUnreachableError*>(&e)) return std::string("unreachable: ") + e.what();
+    if (dynamic_cast<const scaler::SchedulerUnreachableError*>(&e))
+        return std::string("unreachable: ") + e.what();
     return e.what();
 }
 
@@ -40,22 +41,36 @@ int main(int argc, char** argv) {
     bool json = false, exec = false, quiet = false;
     std::vector<std::string> command;
 
-    CLI::App app{"scaler_submit: submit tasks to a scaler_scheduler and wait for their results", "scaler_submit"};
+    CLI::App app{"scaler_submit: submit tasks to a scaler_scheduler and wait for their results",
+                 "scaler_submit"};
     app.add_option("address", address, "Scheduler address, e.g. tcp://127.0.0.1:8516")->required();
-    auto* functionOption = app.add_option("--function,-f", function, "Function to run (noop, echo, sleep_ms, fail, or a plugin's)");
+    auto* functionOption = app.add_option("--function,-f", function,
+                                          "Function to run (noop, echo, sleep_ms, fail, or a plugin's)");
     app.add_option("--payload", payload, "Payload for every task");
-    app.add_option("--count,-n", count, "Number of tasks")->check(CLI::Range(size_t{1}, size_t{100000000}))->capture_default_str();
+    app.add_option("--count,-n", count, "Number of tasks")
+        ->check(CLI::Range(size_t{1}, size_t{100000000}))
+        ->capture_default_str();
     app.add_option("--capabilities", capabilities, "Capabilities each task requires, e.g. \"gpu\"");
-    app.add_option("--timeout", timeout, "Per-task timeout in seconds (0: none)")->check(scaler::nonNegativeNumber())->capture_default_str();
-    app.add_option("--connect-timeout", connectTimeout, "Give up when the scheduler does not answer within this")->check(scaler::positiveNumber())->capture_default_str();
+    app.add_option("--timeout", timeout, "Per-task timeout in seconds (0: none)")
+        ->check(scaler::nonNegativeNumber())
+        ->capture_default_str();
+    app.add_option("--connect-timeout", connectTimeout,
+                   "Give up when the scheduler does not answer within this")
+        ->check(scaler::positiveNumber())
+        ->capture_default_str();
     app.add_flag("--json", json, "Print one summary object instead of each result");
     app.add_flag("--quiet,-q", quiet, "Print only the summary line");
-    auto* execFlag = app.add_flag("--exec", exec, "Run a command task: scaler_submit ADDRESS --exec -- PROGRAM ARGS...");
+    auto* execFlag =
+        app.add_flag("--exec", exec, "Run a command task: scaler_submit ADDRESS --exec -- PROGRAM ARGS...");
     app.add_option("command", command, "Program and arguments, after --")->expected(-1);
     functionOption->excludes(execFlag);
+    scaler::CurveKeyFiles curveFiles;
+    scaler::addCurveClientOptions(app, curveFiles);
     scaler::parseOrExit(app, argc, argv);
     if (exec == command.empty()) {
-        std::cerr << "scaler_submit: error: " << (exec ? "--exec needs a program after --" : "a program was given without --exec") << "\n";
+        std::cerr << "scaler_submit: error: "
+                  << (exec ? "--exec needs a program after --" : "a program was given without --exec")
+                  << "\n";
         return 2;
     }
     if (!exec && function.empty()) {
@@ -68,6 +83,13 @@ int main(int argc, char** argv) {
         std::cerr << "scaler_submit: error: --capabilities: " << e.what() << "\n";
         return 2;
     }
+    scaler::CurveClientKeys curve;
+    try {
+        curve = scaler::loadCurveClientKeys(curveFiles.serverPublicKeyFile, curveFiles.secretKeyFile);
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "scaler_submit: error: " << e.what() << "\n";
+        return 2;
+    }
     scaler::SubmitOptions options;
     options.capabilities = capabilities;
     options.timeoutSeconds = timeout;
@@ -76,6 +98,7 @@ int main(int argc, char** argv) {
         scaler::ClientOptions clientOptions;
         clientOptions.connectTimeoutSeconds = connectTimeout;
         clientOptions.name = "submit";
+        clientOptions.curve = curve;
         scaler::Client client(address, clientOptions);
         const auto start = std::chrono::steady_clock::now();
         std::vector<scaler::Future> futures;
@@ -114,14 +137,19 @@ int main(int argc, char** argv) {
             if (progress && (i % 97 == 0 || i + 1 == futures.size())) drawProgress(i + 1, futures.size());
         }
         if (progress) std::fprintf(stderr, "\n");
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (json) {
-            nlohmann::json summary{{"submitted", count}, {"succeeded", succeeded}, {"failed", failed},
-                                   {"seconds", seconds}, {"tasks_per_second", seconds > 0 ? count / seconds : 0.0}};
+            nlohmann::json summary{{"submitted", count},
+                                   {"succeeded", succeeded},
+                                   {"failed", failed},
+                                   {"seconds", seconds},
+                                   {"tasks_per_second", seconds > 0 ? count / seconds : 0.0}};
             if (!errors.empty()) summary["errors"] = errors;
             std::cout << summary.dump() << "\n";
         } else if (quiet || count > 1) {
-            std::cerr << count << " submitted, " << succeeded << " succeeded, " << failed << " failed in " << seconds << " s\n";
+            std::cerr << count << " submitted, " << succeeded << " succeeded, " << failed << " failed in "
+                      << seconds << " s\n";
         }
         client.disconnect();
         return failed == 0 ? 0 : 1;

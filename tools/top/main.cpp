@@ -8,6 +8,7 @@
 #include "scaler/process/command_line.h"
 #include "scaler/process/shutdown_signal.h"
 #include "scaler/protocol/address.h"
+#include "scaler/protocol/curve_keys.h"
 #include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/message_codec.h"
 #include "snapshot_json.h"
@@ -27,7 +28,8 @@ int printOnce(zmq::socket_t& sub, const std::string& address, double timeout, bo
         scaler::pollOrInterrupted(items, 1, std::max(left, std::chrono::milliseconds(1)));
         zmq::message_t frame;
         if (!sub.recv(frame, zmq::recv_flags::dontwait)) continue;
-        if (!reader.load(frame, error) || reader.root().which() != scaler::wire::Message::MONITOR_SNAPSHOT) continue;
+        if (!reader.load(frame, error) || reader.root().which() != scaler::wire::Message::MONITOR_SNAPSHOT)
+            continue;
         const auto snapshot = scaler::snapshotToJson(reader.root().getMonitorSnapshot());
         if (json) {
             std::cout << snapshot.dump() << "\n";
@@ -82,19 +84,25 @@ int main(int argc, char** argv) {
     double timeout = 5;
     bool once = false, json = false;
     CLI::App app{"scaler_top: watch a scaler_scheduler through its monitor socket", "scaler_top"};
-    app.add_option("monitor_address", address, "Monitor address (scheduler port + 2), e.g. tcp://127.0.0.1:8518")
+    app.add_option("monitor_address", address,
+                   "Monitor address (scheduler port + 2), e.g. tcp://127.0.0.1:8518")
         ->required();
-    app.add_option("--timeout", timeout,
-                   "--once: seconds to wait for a snapshot; interactive: silence after which the scheduler is "
-                   "reported as not answering")
+    app.add_option(
+           "--timeout", timeout,
+           "--once: seconds to wait for a snapshot; interactive: silence after which the scheduler is "
+           "reported as not answering")
         ->check(scaler::positiveNumber())
         ->capture_default_str();
     app.add_flag("--once", once, "Print one snapshot and exit");
     app.add_flag("--json", json, "With --once: print the snapshot as JSON");
+    scaler::CurveKeyFiles curveFiles;
+    scaler::addCurveClientOptions(app, curveFiles);
     app.footer("Keys: q quit, s/S sort column, r reverse, arrows PgUp PgDn Home End scroll, ? help");
     scaler::parseOrExit(app, argc, argv);
+    scaler::CurveClientKeys curve;
     try {
         scaler::parseAddress(address);
+        curve = scaler::loadCurveClientKeys(curveFiles.serverPublicKeyFile, curveFiles.secretKeyFile);
     } catch (const std::exception& e) {
         std::cerr << "scaler_top: error: " << e.what() << "\n";
         return 2;
@@ -108,6 +116,7 @@ int main(int argc, char** argv) {
     sub.set(zmq::sockopt::subscribe, "");
     sub.set(zmq::sockopt::linger, 0);
     sub.set(zmq::sockopt::rcvhwm, 4);  // only the newest snapshots matter
+    scaler::applyCurveClient(sub, curve);
     sub.connect(address);
     return once ? printOnce(sub, address, timeout, json) : runInteractive(sub, address, timeout);
 }

@@ -37,11 +37,6 @@ std::string hostName() {
     return buffer;
 }
 
-void send(zmq::socket_t& socket, capnp::MessageBuilder& builder) {
-    zmq::message_t frame = encodeFrame(builder);
-    socket.send(frame, zmq::send_flags::none);
-}
-
 // Replaces this process with a fresh copy of itself (same pid, same flags); never returns.
 [[noreturn]] void restartProcess(const std::vector<std::string>& command) {
     spdlog::info("restarting: exec of {}", command.front());
@@ -71,6 +66,7 @@ int WorkerAgent::run() {
     dealer.set(zmq::sockopt::sndhwm, 0);
     dealer.set(zmq::sockopt::rcvhwm, 0);
     dealer.set(zmq::sockopt::linger, 0);
+    applyCurveClient(dealer, config_.curve);
     dealer.connect(config_.schedulerAddress);
 
     TaskExecutor executor(registry_);
@@ -106,7 +102,7 @@ int WorkerAgent::run() {
         heartbeat.setWorkerGroupId(config_.workerGroupId);
         heartbeat.setPid(static_cast<uint32_t>(getpid()));
         heartbeat.setHostname(hostname);
-        send(dealer, builder);
+        (void)sendFrame(dealer, builder);
         lastHeartbeatSent = Clock::now();
     };
 
@@ -136,7 +132,7 @@ int WorkerAgent::run() {
                 result.setError(outcome.error);
                 result.setDurationUs(outcome.durationUs);
             }
-            send(dealer, builder);
+            (void)sendFrame(dealer, builder);
         }
         if (!confirms.empty()) {
             capnp::MallocMessageBuilder builder;
@@ -146,7 +142,7 @@ int WorkerAgent::run() {
                 list[i].setTaskId(confirms[i].first);
                 list[i].setKind(confirms[i].second);
             }
-            send(dealer, builder);
+            (void)sendFrame(dealer, builder);
             confirms.clear();
         }
     };
@@ -154,7 +150,7 @@ int WorkerAgent::run() {
     const auto sendDisconnect = [&](Clock::time_point now) {
         capnp::MallocMessageBuilder builder;
         builder.initRoot<wire::Message>().initDisconnectRequest();
-        send(dealer, builder);
+        (void)sendFrame(dealer, builder);
         phase = Phase::leaving;
         leaveDeadline = now + std::chrono::seconds(2);
     };
@@ -171,7 +167,7 @@ int WorkerAgent::run() {
             result.setTaskId(hung.handle);
             result.setStatus(wire::TaskResultStatus::TIMED_OUT);
             result.setError(error);
-            send(dealer, builder);
+            (void)sendFrame(dealer, builder);
         } else if (cancelsAwaitingOutcome.erase(hung.handle) > 0) {
             confirms.emplace_back(hung.handle, wire::CancelConfirmKind::CANCELLED);
             flushOutcomes();
@@ -282,9 +278,9 @@ int WorkerAgent::run() {
                 abandonHungTask(*hung, after);
             }
         }
-        if (after >= nextHeartbeat && phase != Phase::leaving) {
-            // Sent every period, echo or not: one lost echo must not silence us. Not after the disconnect
-            // request: a heartbeat then would register this worker again as it exits.
+        if (after >= nextHeartbeat && (phase == Phase::serving || phase == Phase::draining)) {
+            // Sent every period, echo or not: one lost echo must not silence us. Never after the disconnect
+            // request, even in the iteration that got its response: it would register this worker again.
             sendHeartbeat();
             nextHeartbeat = after + seconds(config_.heartbeatIntervalSeconds);
         }

@@ -44,11 +44,14 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
                    "task fails and the worker restarts itself")
         ->check(positiveNumber())
         ->capture_default_str();
+    addCurveClientOptions(app, config.curveFiles);
 }
 
 void finishWorkerConfig(WorkerConfig& config) {
     parseAddress(config.schedulerAddress);
     config.capabilities = parseCapabilities(config.capabilitiesText);
+    config.curve =
+        loadCurveClientKeys(config.curveFiles.serverPublicKeyFile, config.curveFiles.secretKeyFile);
 }
 
 }  // namespace scaler::worker

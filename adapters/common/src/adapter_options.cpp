@@ -40,6 +40,10 @@ std::vector<std::string> WorkerOptions::workerArguments(const std::string& sched
         args.push_back("--per-worker-capabilities");
         args.push_back(formatCapabilities(capabilities));
     }
+    if (!curveFiles.secretKeyFile.empty()) {
+        args.insert(args.end(), {"--curve-server-key-file", curveFiles.serverPublicKeyFile,
+                                 "--curve-secret-key-file", curveFiles.secretKeyFile});
+    }
     for (const auto& plugin : plugins) {
         args.push_back("--load");
         args.push_back(plugin);
@@ -83,11 +87,30 @@ void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& 
                                     ? "Plugin passed to the workers (repeatable)"
                                     : "Plugin passed to the workers: a path inside the image (repeatable)");
     if (pluginsOnThisHost) load->check(CLI::ExistingFile);
+    addCurveClientOptions(app, o.curveFiles);
+    auto* workerKey = app.add_option(
+        "--worker-curve-secret-key-file", o.worker.curveFiles.secretKeyFile,
+        pluginsOnThisHost ? "CURVE secret key file for the workers (a key on the worker allow-list)"
+                          : "CURVE secret key file for the workers: a path inside the container");
+    if (pluginsOnThisHost) workerKey->check(CLI::ExistingFile);
+    app.add_option(
+        "--worker-curve-server-key-file", o.worker.curveFiles.serverPublicKeyFile,
+        "The scheduler's public key file as the workers see it (default: --curve-server-key-file)");
 }
 
 void finishAdapterOptions(AdapterCommandLine& o, const std::string& idPrefix) {
     parseAddress(o.settings.schedulerAddress);
     o.settings.capabilities = parseCapabilities(o.capabilitiesText);
+    o.settings.curve = loadCurveClientKeys(o.curveFiles.serverPublicKeyFile, o.curveFiles.secretKeyFile);
+    auto& workerCurve = o.worker.curveFiles;
+    if (workerCurve.serverPublicKeyFile.empty())
+        workerCurve.serverPublicKeyFile = o.curveFiles.serverPublicKeyFile;
+    if (o.settings.curve.enabled() != !workerCurve.secretKeyFile.empty()) {
+        throw std::invalid_argument(
+            o.settings.curve.enabled()
+                ? "with CURVE keys the adapter needs --worker-curve-secret-key-file for its workers"
+                : "--worker-curve-secret-key-file needs the adapter's own CURVE keys");
+    }
     if (o.settings.adapterId.empty()) o.settings.adapterId = idPrefix + "-" + randomHex(6);
     o.worker.heartbeatIntervalSeconds = o.settings.heartbeatIntervalSeconds;
     o.settings.exitGraceSeconds = o.worker.shutdownGraceSeconds + 5;

@@ -18,11 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void send(zmq::socket_t& socket, capnp::MessageBuilder& builder) {
-    zmq::message_t frame = encodeFrame(builder);
-    socket.send(frame, zmq::send_flags::none);
-}
-
 }  // namespace
 
 WorkerAdapterAgent::WorkerAdapterAgent(WorkerAdapterSettings settings, WorkerGroupProvider& provider)
@@ -35,6 +30,7 @@ int WorkerAdapterAgent::run() {
     dealer.set(zmq::sockopt::sndhwm, 0);
     dealer.set(zmq::sockopt::rcvhwm, 0);
     dealer.set(zmq::sockopt::linger, 0);
+    applyCurveClient(dealer, settings_.curve);
     dealer.connect(settings_.schedulerAddress);
     FrameReader reader;
 
@@ -58,7 +54,7 @@ int WorkerAdapterAgent::run() {
             auto ids = list[i].initWorkerIds(static_cast<unsigned>(groups[i].workerIds.size()));
             for (unsigned w = 0; w < groups[i].workerIds.size(); ++w) ids.set(w, groups[i].workerIds[w]);
         }
-        send(dealer, builder);
+        (void)sendFrame(dealer, builder);
     };
 
     const auto handleCommand = [&](wire::WorkerAdapterCommand::Reader command) {
@@ -95,7 +91,7 @@ int WorkerAdapterAgent::run() {
         capabilitiesToWire(result.capabilities,
                            response.initCapabilities(static_cast<unsigned>(result.capabilities.size())));
         response.setMessage(result.message);
-        send(dealer, builder);
+        (void)sendFrame(dealer, builder);
     };
 
     spdlog::info("{} adapter '{}' serving {}: up to {} groups of {} workers, capabilities '{}'",

@@ -26,7 +26,9 @@ std::string nodeToString(const toml::node& node, const std::string& key) {
 
 }  // namespace
 
-std::string TomlSectionConfig::to_config(const CLI::App*, bool, bool, std::string) const { return {}; }
+std::string TomlSectionConfig::to_config(const CLI::App*, bool, bool, std::string) const {
+    return {};
+}
 
 std::vector<CLI::ConfigItem> TomlSectionConfig::from_config(std::istream& input) const {
     toml::table table;
@@ -57,7 +59,8 @@ std::vector<CLI::ConfigItem> TomlSectionConfig::from_config(std::istream& input)
 
 void addCommonOptions(CLI::App& app, const std::string& section, std::string& loggingLevel) {
     app.config_formatter(std::make_shared<TomlSectionConfig>(section));
-    app.set_config("--config,-c", "", "TOML file; keys of its [" + section + "] section set defaults for the flags");
+    app.set_config("--config,-c", "",
+                   "TOML file; keys of its [" + section + "] section set defaults for the flags");
     app.allow_config_extras(false);
     app.add_option("--logging-level", loggingLevel, "Log level")
         ->check(CLI::IsMember({"TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}, CLI::ignore_case))
@@ -80,8 +83,22 @@ CLI::Validator numberAbove(double minimum, bool inclusive, const std::string& de
 }
 }  // namespace
 
-CLI::Validator positiveNumber() { return numberAbove(0, false, "a number greater than 0"); }
-CLI::Validator nonNegativeNumber() { return numberAbove(0, true, "a number of at least 0"); }
+void addCurveClientOptions(CLI::App& app, CurveKeyFiles& files) {
+    app.add_option(
+           "--curve-server-key-file", files.serverPublicKeyFile,
+           "The scheduler's CURVE public key (.pub from scaler_keygen); with --curve-secret-key-file, "
+           "connects encrypted and authenticated")
+        ->check(CLI::ExistingFile);
+    app.add_option("--curve-secret-key-file", files.secretKeyFile, "This process's CURVE secret key (.key)")
+        ->check(CLI::ExistingFile);
+}
+
+CLI::Validator positiveNumber() {
+    return numberAbove(0, false, "a number greater than 0");
+}
+CLI::Validator nonNegativeNumber() {
+    return numberAbove(0, true, "a number of at least 0");
+}
 
 void parseOrExit(CLI::App& app, int argc, char** argv) {
     try {
@@ -99,7 +116,8 @@ void parseOrExit(CLI::App& app, int argc, char** argv) {
         // CLI11 words an unknown key as "INI was not able to parse KEY"
         std::string what = e.what();
         const std::string prefix = "INI was not able to parse ";
-        if (what.rfind(prefix, 0) == 0) what = "unknown key '" + what.substr(prefix.size()) + "' in the config file";
+        if (what.rfind(prefix, 0) == 0)
+            what = "unknown key '" + what.substr(prefix.size()) + "' in the config file";
         std::cerr << app.get_name() << ": error: " << what << "\n";
         std::exit(2);
     } catch (const CLI::ParseError& e) {

@@ -14,6 +14,7 @@
 
 #include "scaler/client/errors.h"
 #include "scaler/client/future.h"
+#include "scaler/protocol/curve_keys.h"
 #include "scaler/protocol/exec_payload.h"
 
 namespace scaler {
@@ -24,11 +25,12 @@ struct ClientOptions {
     double timeoutSeconds = 60;
     // The constructor throws SchedulerUnreachableError if the scheduler does not answer within this.
     double connectTimeoutSeconds = 30;
-    std::string name;  // part of the client's identity, for logs
+    std::string name;       // part of the client's identity, for logs
+    CurveClientKeys curve;  // set to connect to a scheduler that requires CURVE (loadCurveClientKeys)
 };
 
 struct SubmitOptions {
-    std::string capabilities;  // the reference's syntax: "gpu" or "linux,gpu=1"; empty: any worker
+    std::string capabilities;   // the reference's syntax: "gpu" or "linux,gpu=1"; empty: any worker
     double timeoutSeconds = 0;  // from submission to result; 0: none
 };
 

@@ -19,6 +19,11 @@ inline constexpr size_t kDefaultMaxMessageBytes = 256u * 1024u * 1024u;
 // Serialises straight into the frame's buffer (one copy).
 zmq::message_t encodeFrame(capnp::MessageBuilder& builder);
 
+// Sends one message from a DEALER peer without ever blocking. With an unlimited send queue the send fails
+// only when there is no connection to queue on (e.g. the scheduler refused the CURVE handshake); the
+// caller's timeouts then report the scheduler unreachable instead of the process hanging in send.
+bool sendFrame(zmq::socket_t& socket, capnp::MessageBuilder& builder);
+
 // Holds one received frame and a validated reader over it. Reused across frames so a steady stream of
 // messages allocates nothing once the buffers have grown.
 class FrameReader {

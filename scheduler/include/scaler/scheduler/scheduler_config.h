@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -20,13 +21,24 @@ struct SchedulerConfig {
     int loadBalanceTriggerTimes = 2;
     double workerAdapterTimeoutSeconds = 10;
     double scalingIntervalSeconds = 1;
-    int maxTaskRetries = 3;  // a task whose workers died this many times fails with workerDied
+    int maxTaskRetries = 3;                // a task whose workers died this many times fails with workerDied
     int64_t maxNumberOfTasksWaiting = -1;  // queued tasks beyond this are rejected; -1: no limit
     size_t maxMessageBytes = 256u * 1024u * 1024u;
     std::string policyContentText = "allocate=even_load; scaling=no";
     PolicyContent policy;
     std::string loggingLevel = "INFO";
+
+    // CURVE (docs/operations.md#security): on when a secret key file is given.
+    std::string curveSecretKeyFile;
+    std::string curveClientKeys, curveWorkerKeys, curveAdapterKeys;  // allow-list files or directories
+    std::string curveSecretKey;                                      // loaded by finishSchedulerConfig
+    // ZAP domain -> public key -> role name; "scaler" for the task port, "scaler-monitor" for the monitor.
+    std::map<std::string, std::map<std::string, std::string>> curveAllowLists;
+    bool curveEnabled() const { return !curveSecretKey.empty(); }
 };
+
+inline constexpr const char* kSchedulerZapDomain = "scaler";
+inline constexpr const char* kMonitorZapDomain = "scaler-monitor";
 
 // Declares every scheduler flag on `app`, bound to `config`. Section [scheduler] of --config supplies
 // defaults. After app.parse(), call finishSchedulerConfig to validate cross-field values.

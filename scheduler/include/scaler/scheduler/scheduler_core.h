@@ -18,8 +18,8 @@
 #include "scaler/scheduler/allocation_policy.h"
 #include "scaler/scheduler/capability_set_registry.h"
 #include "scaler/scheduler/client_task_index.h"
-#include "scaler/scheduler/scheduler_config.h"
 #include "scaler/scheduler/scaling_policy.h"
+#include "scaler/scheduler/scheduler_config.h"
 #include "scaler/scheduler/scheduler_outbox.h"
 #include "scaler/scheduler/task_table.h"
 #include "scaler/wire/message.capnp.h"
@@ -30,6 +30,21 @@ using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
 enum class PeerRole : uint8_t { client, worker, adapter };
+
+// The roles a connection may act in: every role without authentication; with CURVE, the one its key's
+// allow-list grants.
+using RoleSet = uint8_t;
+constexpr RoleSet roleBit(PeerRole role) {
+    return static_cast<RoleSet>(1u << static_cast<unsigned>(role));
+}
+inline constexpr RoleSet kEveryRole = 0x7;
+
+constexpr const char* roleName(PeerRole role) {
+    return role == PeerRole::client ? "client" : role == PeerRole::worker ? "worker" : "adapter";
+}
+
+// The role whose peers send `which`; nullopt for messages only the scheduler sends.
+std::optional<PeerRole> senderRole(wire::Message::Which which);
 
 struct ClientRecord {
     PeerId peer = kNone;
@@ -111,8 +126,10 @@ public:
     void setNow(TimePoint now) { now_ = now; }
     TimePoint now() const { return now_; }
 
-    // One decoded frame from `identity`. A bad or misdirected message is logged and dropped.
-    void onMessage(std::string_view identity, wire::Message::Reader message);
+    // One decoded frame from `identity`, whose connection may act in `allowedRoles`. A bad, misdirected or
+    // unauthorised message is logged and dropped.
+    void onMessage(std::string_view identity, wire::Message::Reader message,
+                   RoleSet allowedRoles = kEveryRole);
     // Timeouts and balancing; call at least every second.
     void onTick();
     // Assigns queued tasks to workers with room. Call after a batch of messages; cheap when idle.

@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "scaler/process/command_line.h"
 #include "scaler/protocol/capabilities.h"
+#include "scaler/protocol/curve_keys.h"
 
 namespace scaler::worker {
 
@@ -26,7 +28,10 @@ struct WorkerConfig {
     // A function still running this long after its timeout or a stop request is abandoned: the worker
     // reports it and replaces itself (exec of `restartCommand`), since the thread cannot be reclaimed.
     double hungTaskGraceSeconds = 5;
-    std::vector<std::string> restartCommand;  // this process's argv; empty: exit instead of restarting
+    std::vector<std::string> restartCommand;
+    CurveKeyFiles curveFiles;
+    CurveClientKeys
+        curve;  // loaded by finishWorkerConfig  // this process's argv; empty: exit instead of restarting
     std::string loggingLevel = "INFO";
 };
 

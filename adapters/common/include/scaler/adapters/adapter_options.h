@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "scaler/adapters/worker_adapter_agent.h"
+#include "scaler/process/command_line.h"
 
 namespace scaler::adapters {
 
@@ -17,6 +18,7 @@ struct WorkerOptions {
     double deathTimeoutSeconds = 300;
     double shutdownGraceSeconds = 30;
     std::vector<std::string> plugins;
+    CurveKeyFiles curveFiles;  // paths as the worker sees them
 
     // scaler_worker flags for a worker of `groupId` with `capabilities`; the caller adds --worker-id.
     std::vector<std::string> workerArguments(const std::string& schedulerAddress,
@@ -29,6 +31,7 @@ struct AdapterCommandLine {
     WorkerOptions worker;
     std::string capabilitiesText;
     std::string loggingLevel = "INFO";
+    CurveKeyFiles curveFiles;  // the adapter's own
 };
 
 // section: the TOML section (e.g. native_worker_adapter). pluginsOnThisHost: --load paths are checked here

@@ -6,6 +6,7 @@
 
 #include "scaler/adapters/worker_group_provider.h"
 #include "scaler/protocol/capabilities.h"
+#include "scaler/protocol/curve_keys.h"
 
 namespace scaler::adapters {
 
@@ -17,6 +18,7 @@ struct WorkerAdapterSettings {
     CapabilityList capabilities;
     double heartbeatIntervalSeconds = 2;
     double exitGraceSeconds = 35;  // on SIGTERM: how long groups may take to stop
+    CurveClientKeys curve;
 };
 
 class WorkerAdapterAgent {

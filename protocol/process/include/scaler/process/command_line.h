@@ -24,6 +24,15 @@ private:
 // Adds --config/-c FILE reading [section], and --logging-level.
 void addCommonOptions(CLI::App& app, const std::string& section, std::string& loggingLevel);
 
+// CURVE key files of a connecting process (client, worker, adapter, scaler_top); loaded with
+// loadCurveClientKeys (scaler/protocol/curve_keys.h).
+struct CurveKeyFiles {
+    std::string serverPublicKeyFile;
+    std::string secretKeyFile;
+};
+// Adds --curve-server-key-file and --curve-secret-key-file.
+void addCurveClientOptions(CLI::App& app, CurveKeyFiles& files);
+
 // Validators with one-line messages that name the value.
 CLI::Validator positiveNumber();
 CLI::Validator nonNegativeNumber();

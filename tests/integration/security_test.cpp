@@ -1,0 +1,147 @@
+// CURVE: only keys on a role's allow-list get in, each only in its role, and nothing crosses the wire in
+// plain text.
+#include <gtest/gtest.h>
+
+#include "scaler/client/client.h"
+#include "tcp_recording_relay.h"
+#include "test_cluster.h"
+
+using namespace scaler;
+using namespace scaler::testing;
+
+namespace {
+
+// Key pairs made by scaler_keygen: scheduler, client, worker, adapter, and an intruder on no list.
+class Keys {
+public:
+    Keys() : dir_(tempDir()) {
+        for (const char* name : {"scheduler", "client", "worker", "adapter", "intruder"}) {
+            ChildProcess keygen({binary("scaler_keygen"), name, "--out-dir", dir_}, dir_ + "/keygen.log");
+            EXPECT_EQ(keygen.waitExit(10s), 0) << keygen.log();
+        }
+    }
+    std::string file(const std::string& name) const { return dir_ + "/" + name; }
+    std::string publicKey(const std::string& name) const {
+        return readCurvePublicKeyFile(file(name + ".pub"));
+    }
+    std::vector<std::string> schedulerArgs() const {
+        return {"--curve-secret-key-file", file("scheduler.key"), "--curve-client-keys",
+                file("client.pub"),        "--curve-worker-keys", file("worker.pub"),
+                "--curve-adapter-keys",    file("adapter.pub")};
+    }
+    std::vector<std::string> peerArgs(const std::string& name) const {
+        return {"--curve-server-key-file", file("scheduler.pub"), "--curve-secret-key-file",
+                file(name + ".key")};
+    }
+    ClientOptions clientOptions(const std::string& name) const {
+        ClientOptions options;
+        options.curve = loadCurveClientKeys(file("scheduler.pub"), file(name + ".key"));
+        options.connectTimeoutSeconds = 2;
+        return options;
+    }
+
+private:
+    std::string dir_;
+};
+
+uint16_t portOf(const std::string& address) {
+    return static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+}
+
+std::string echoThroughRelay(TestCluster& cluster, const ClientOptions& options, const std::string& payload,
+                             std::string& captured) {
+    TcpRecordingRelay relay(portOf(cluster.address()));
+    std::string result;
+    {
+        Client client("tcp://127.0.0.1:" + std::to_string(relay.port()), options);
+        result = client.submit("echo", payload).get();
+    }
+    captured = relay.captured();
+    return result;
+}
+
+}  // namespace
+
+TEST(Security, AllowedKeysWorkAndTheWireCarriesNoPlainText) {
+    Keys keys;
+    TestCluster cluster(keys.schedulerArgs());
+    cluster.useMonitorKeys(keys.clientOptions("client").curve);
+    cluster.addWorker(keys.peerArgs("worker"));
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    const std::string marker = "PLAINTEXT-MARKER-c0ffee";
+    std::string captured;
+    EXPECT_EQ(echoThroughRelay(cluster, keys.clientOptions("client"), marker, captured), marker);
+    EXPECT_GT(captured.size(), 500u);  // the whole conversation went through the relay
+    EXPECT_EQ(captured.find(marker), std::string::npos);
+    EXPECT_EQ(captured.find("echo"), std::string::npos);  // not even the function name
+}
+
+TEST(Security, WithoutCurveTheSameCaptureShowsThePayload) {  // the control: the capture does see plain text
+    TestCluster cluster;
+    cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    const std::string marker = "PLAINTEXT-MARKER-c0ffee";
+    std::string captured;
+    ClientOptions options;
+    EXPECT_EQ(echoThroughRelay(cluster, options, marker, captured), marker);
+    EXPECT_NE(captured.find(marker), std::string::npos);
+}
+
+TEST(Security, UnknownKeysAndWrongRolesAreKeptOut) {
+    Keys keys;
+    TestCluster cluster(keys.schedulerArgs());
+    cluster.useMonitorKeys(keys.clientOptions("client").curve);
+    cluster.addWorker(keys.peerArgs("worker"));
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+
+    // no keys, or a key on no list: the handshake fails, nothing is submitted
+    ClientOptions plain;
+    plain.connectTimeoutSeconds = 1;
+    EXPECT_THROW(Client(cluster.address(), plain), SchedulerUnreachableError);
+    EXPECT_THROW(Client(cluster.address(), keys.clientOptions("intruder")), SchedulerUnreachableError);
+    // a worker key may not act as a client
+    try {
+        Client wrongRole(cluster.address(), keys.clientOptions("worker"));
+        ADD_FAILURE() << "a worker key was let in as a client";
+    } catch (const SchedulerUnreachableError& e) {
+        EXPECT_NE(std::string(e.what()).find("not allowed to act as a client"), std::string::npos)
+            << e.what();
+    }
+    // a client key may not register as a worker, nor as an adapter: both are told and exit
+    auto& clientAsWorker = cluster.addWorker(keys.peerArgs("client"));
+    EXPECT_EQ(WEXITSTATUS(clientAsWorker.waitExit(20s)), 1);
+    EXPECT_NE(clientAsWorker.log().find("not allowed to act as a worker"), std::string::npos);
+    auto clientAsAdapterArgs = keys.peerArgs("client");
+    clientAsAdapterArgs.insert(clientAsAdapterArgs.end(),
+                               {"--worker-curve-secret-key-file", keys.file("worker.key")});
+    auto& clientAsAdapter = cluster.addNativeAdapter("intruding-adapter", clientAsAdapterArgs);
+    EXPECT_EQ(WEXITSTATUS(clientAsAdapter.waitExit(20s)), 1);
+    // an intruder's worker never registers; the scheduler logs its key once it has refused it
+    cluster.addWorker(keys.peerArgs("intruder"));
+    const std::string intruder = keys.publicKey("intruder");
+    EXPECT_TRUE(waitUntil([&] { return cluster.scheduler().log().find(intruder) != std::string::npos; }));
+
+    // the legitimate client gets every task, run by the one legitimate worker
+    Client client(cluster.address(), keys.clientOptions("client"));
+    std::vector<Future> futures;
+    for (int i = 0; i < 50; ++i) futures.push_back(client.submit("echo", std::to_string(i)));
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(futures[i].get(), std::to_string(i));
+    EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["succeeded"] == 50; }));
+    EXPECT_EQ(cluster.snapshot()["workers"].size(), 1u);
+}
+
+TEST(Security, AnAdapterAndTheWorkersItStartsAuthenticate) {
+    Keys keys;
+    auto args = keys.schedulerArgs();
+    args.insert(args.end(), {"--policy-content", "allocate=even_load; scaling=vanilla"});
+    TestCluster cluster(args);
+    cluster.useMonitorKeys(keys.clientOptions("client").curve);
+    auto adapterArgs = keys.peerArgs("adapter");
+    adapterArgs.insert(adapterArgs.end(), {"--worker-curve-secret-key-file", keys.file("worker.key")});
+    cluster.addNativeAdapter("secure", adapterArgs);
+    Client client(cluster.address(), keys.clientOptions("client"));
+    std::vector<Future> futures;
+    for (int i = 0; i < 20; ++i) futures.push_back(client.submit("sleep_ms", "20"));
+    for (auto& f : futures) EXPECT_NO_THROW(f.get());
+    EXPECT_TRUE(hasScalingEvent(cluster.snapshot(), "secure", "start"));
+}
