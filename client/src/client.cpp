@@ -38,9 +38,20 @@ std::vector<std::string> Client::gather(const std::vector<Future>& futures) {
     return results;
 }
 
-void Client::disconnect() { core_->close(false); }
-void Client::shutdown() { core_->close(true); }
-const std::string& Client::identity() const { return core_->identity(); }
-size_t Client::pendingTasks() const { return core_->pending(); }
+void Client::disconnect() {
+    core_->close(false);
+}
+void Client::shutdown() {
+    core_->close(true);
+}
+const std::string& Client::identity() const {
+    return core_->identity();
+}
+size_t Client::pendingTasks() const {
+    return core_->pending();
+}
+uint64_t Client::unmatchedResults() const {
+    return core_->unmatchedResults();
+}
 
 }  // namespace scaler

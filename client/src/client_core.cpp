@@ -160,7 +160,10 @@ void ClientCore::ioLoop() {
     const auto finish = [&](uint64_t id, Outcome outcome, std::string payload, std::string message,
                             uint64_t us) {
         auto it = pending.find(id);
-        if (it == pending.end()) return;
+        if (it == pending.end()) {
+            ++unmatchedResults_;
+            return;
+        }
         auto state = std::move(it->second);
         pending.erase(it);
         --pendingCount_;

@@ -35,6 +35,7 @@ public:
 
     const std::string& identity() const { return identity_; }
     size_t pending() const { return pendingCount_.load(); }
+    uint64_t unmatchedResults() const { return unmatchedResults_.load(); }
     double timeoutSeconds() const { return options_.timeoutSeconds; }
 
 private:
@@ -58,6 +59,7 @@ private:
     std::thread thread_;
     std::atomic<uint64_t> nextTaskId_{1};
     std::atomic<size_t> pendingCount_{0};
+    std::atomic<uint64_t> unmatchedResults_{0};
 
     // handed from user threads to the I/O thread
     std::mutex mutex_;

@@ -40,7 +40,7 @@ bool FrameReader::load(zmq::message_t& frame, std::string& error) {
     if (reinterpret_cast<uintptr_t>(words) % alignof(capnp::word) != 0) {
         aligned_.resize(size / sizeof(capnp::word));
         std::memcpy(aligned_.data(), frame_.data(), size);
-        words = aligned_.data();
+        words = reinterpret_cast<const capnp::word*>(aligned_.data());
     }
     capnp::ReaderOptions options;
     // A traversal limit proportional to the frame size stops amplification through shared pointers.

@@ -396,7 +396,10 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
             if (capabilitySets_.size() != before) refreshEligibility(set);
             previousSet = set;
         }
+        // Every read of the message that can throw (a malformed pointer) happens before any state changes, so
+        // a bad task cannot leave a half-made record behind (found by the fuzzer).
         const auto name = asStringView(task.getFunctionName());
+        const auto payload = asStringView(task.getPayload());
         if (name.empty() || name.size() > 0xffff) {
             rejectTask(client, clientTaskId, "function name must be 1 to 65535 bytes");
             continue;
@@ -422,7 +425,7 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         record.capabilitySet = set;
         record.timeoutMs = task.getTimeoutMs();
         record.functionNameLength = static_cast<uint16_t>(name.size());
-        record.body.assign(name, asStringView(task.getPayload()));
+        record.body.assign(name, payload);
         record.state = TaskState::queued;
         ++counts_.byState[static_cast<size_t>(TaskState::queued)];
         ++capabilitySets_[set].liveTasks;

@@ -52,12 +52,6 @@ bool hasScalingEvent(const nlohmann::json& snapshot, const std::string& adapter,
     return false;
 }
 
-struct TestCluster::Monitor {
-    zmq::context_t context{1};
-    zmq::socket_t sub{context, zmq::socket_type::sub};
-    FrameReader reader;
-};
-
 TestCluster::TestCluster(std::vector<std::string> schedulerArgs) {
     const uint16_t port = pickFreePortPair();
     address_ = "tcp://127.0.0.1:" + std::to_string(port);
@@ -65,18 +59,11 @@ TestCluster::TestCluster(std::vector<std::string> schedulerArgs) {
     std::vector<std::string> args{binary("scaler_scheduler"), address_};
     args.insert(args.end(), schedulerArgs.begin(), schedulerArgs.end());
     scheduler_ = std::make_unique<ChildProcess>(args, tempDir() + "/scheduler.log");
-    monitor_ = std::make_unique<Monitor>();
-    monitor_->sub.set(zmq::sockopt::subscribe, "");
-    monitor_->sub.set(zmq::sockopt::linger, 0);
-    monitor_->sub.connect(monitorAddress_);
+    monitor_ = std::make_unique<MonitorSubscriber>(monitorAddress_);
 }
 
 void TestCluster::useMonitorKeys(const CurveClientKeys& keys) {
-    monitor_->sub = zmq::socket_t(monitor_->context, zmq::socket_type::sub);
-    monitor_->sub.set(zmq::sockopt::subscribe, "");
-    monitor_->sub.set(zmq::sockopt::linger, 0);
-    applyCurveClient(monitor_->sub, keys);
-    monitor_->sub.connect(monitorAddress_);
+    monitor_->reconnect(keys);
 }
 
 TestCluster::~TestCluster() {
@@ -109,24 +96,7 @@ ChildProcess& TestCluster::addNativeAdapter(const std::string& adapterId, std::v
 }
 
 nlohmann::json TestCluster::snapshot(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string error;
-    // drain to the newest snapshot
-    nlohmann::json latest;
-    zmq::pollitem_t items[] = {{monitor_->sub.handle(), 0, ZMQ_POLLIN, 0}};
-    while (std::chrono::steady_clock::now() < deadline) {
-        zmq::message_t frame;
-        if (monitor_->sub.recv(frame, zmq::recv_flags::dontwait)) {
-            if (monitor_->reader.load(frame, error) &&
-                monitor_->reader.root().which() == wire::Message::MONITOR_SNAPSHOT) {
-                latest = snapshotToJson(monitor_->reader.root().getMonitorSnapshot());
-            }
-            continue;
-        }
-        if (!latest.is_null()) return latest;
-        zmq::poll(items, 1, 50ms);
-    }
-    throw std::runtime_error("no monitor snapshot from " + monitorAddress_);
+    return monitor_->latest(timeout);
 }
 
 bool TestCluster::waitForWorkers(size_t count, std::chrono::milliseconds timeout) {

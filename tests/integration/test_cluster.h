@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "monitor_subscriber.h"
 #include "scaler/protocol/curve_keys.h"
 #include "scaler/tools/child_process.h"
 
@@ -56,8 +57,7 @@ private:
     std::string monitorAddress_;
     std::unique_ptr<ChildProcess> scheduler_;
     std::vector<std::unique_ptr<ChildProcess>> workers_;
-    struct Monitor;
-    std::unique_ptr<Monitor> monitor_;
+    std::unique_ptr<MonitorSubscriber> monitor_;
 };
 
 }  // namespace scaler::testing

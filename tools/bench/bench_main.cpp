@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "monitor_subscriber.h"
 #include "scaler/client/client.h"
 #include "scaler/process/command_line.h"
 #include "scaler/protocol/message_codec.h"
@@ -31,7 +32,9 @@ using nlohmann::json;
 using scaler::tools::ChildProcess;
 using scaler::tools::waitUntil;
 
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // CPU seconds (user + system) a process has used, from /proc.
 double processCpuSeconds(pid_t pid) {
@@ -82,17 +85,17 @@ public:
         } else {
             const uint16_t port = scaler::tools::pickFreePortPair();
             address_ = "tcp://127.0.0.1:" + std::to_string(port);
-            std::vector<std::string> args{options.binDir + "/scaler_scheduler", address_, "--logging-level", "WARNING"};
+            std::vector<std::string> args{options.binDir + "/scaler_scheduler", address_, "--logging-level",
+                                          "WARNING"};
             args.insert(args.end(), schedulerArgs.begin(), schedulerArgs.end());
             scheduler_ = std::make_unique<ChildProcess>(args, options.logDir + "/scheduler.log");
         }
         const auto colon = address_.rfind(':');
         monitor_ = address_.substr(0, colon + 1) + std::to_string(std::stoi(address_.substr(colon + 1)) + 2);
-        sub_.set(zmq::sockopt::subscribe, "");
-        sub_.set(zmq::sockopt::linger, 0);
-        sub_.connect(monitor_);
+        monitorSubscriber_ = std::make_unique<scaler::MonitorSubscriber>(monitor_);
         for (uint32_t i = 0; i < workers; ++i) addProcess("scaler_worker", workerArgs, "worker.log");
-        if (workers > 0 && !waitUntil([&] { return snapshot()["workers"].size() >= workers; }, std::chrono::seconds(120))) {
+        if (workers > 0 &&
+            !waitUntil([&] { return snapshot()["workers"].size() >= workers; }, std::chrono::seconds(120))) {
             throw std::runtime_error("workers did not connect");
         }
     }
@@ -103,25 +106,7 @@ public:
         processes_.push_back(std::make_unique<ChildProcess>(args, options_.logDir + "/" + log));
     }
 
-    json snapshot() {
-        scaler::FrameReader reader;
-        std::string error;
-        json latest;
-        zmq::pollitem_t items[] = {{sub_.handle(), 0, ZMQ_POLLIN, 0}};
-        const auto deadline = Clock::now() + std::chrono::seconds(5);
-        while (Clock::now() < deadline) {
-            zmq::message_t frame;
-            if (sub_.recv(frame, zmq::recv_flags::dontwait)) {
-                if (reader.load(frame, error) && reader.root().which() == scaler::wire::Message::MONITOR_SNAPSHOT) {
-                    latest = scaler::snapshotToJson(reader.root().getMonitorSnapshot());
-                }
-                continue;
-            }
-            if (!latest.is_null()) return latest;
-            zmq::poll(items, 1, std::chrono::milliseconds(50));
-        }
-        throw std::runtime_error("no monitor snapshot from " + monitor_);
-    }
+    json snapshot() { return monitorSubscriber_->latest(); }
 
     const std::string& address() const { return address_; }
     pid_t schedulerPid() const { return scheduler_ ? scheduler_->pid() : 0; }
@@ -132,11 +117,12 @@ private:
     std::string monitor_;
     std::unique_ptr<ChildProcess> scheduler_;
     std::vector<std::unique_ptr<ChildProcess>> processes_;
-    zmq::context_t context_{1};
-    zmq::socket_t sub_{context_, zmq::socket_type::sub};
+    std::unique_ptr<scaler::MonitorSubscriber> monitorSubscriber_;
 };
 
-void emit(const json& line) { std::cout << line.dump() << std::endl; }
+void emit(const json& line) {
+    std::cout << line.dump() << std::endl;
+}
 
 json runNoop(const Options& o, uint32_t workers, uint64_t tasks) {
     BenchCluster cluster(o, {}, workers);
@@ -147,7 +133,10 @@ json runNoop(const Options& o, uint32_t workers, uint64_t tasks) {
     const auto start = Clock::now();
     scaler::Client::gather(client.map("noop", payloads));
     const double seconds = since(start);
-    json result{{"scenario", "noop"}, {"workers", workers}, {"tasks", tasks}, {"seconds", seconds},
+    json result{{"scenario", "noop"},
+                {"workers", workers},
+                {"tasks", tasks},
+                {"seconds", seconds},
                 {"tasks_per_second", tasks / seconds}};
     if (cluster.schedulerPid()) {
         result["scheduler_cpu_seconds_per_1000_tasks"] =
@@ -185,7 +174,8 @@ json runLatency(const Options& o, uint64_t tasks) {
                 submitOne(index);
                 lock.lock();
             }
-            changed.wait(lock, [&] { return done == tasks || (submitted < tasks && submitted - done < kWindow); });
+            changed.wait(lock,
+                         [&] { return done == tasks || (submitted < tasks && submitted - done < kWindow); });
         }
     }
     // one in flight
@@ -198,8 +188,14 @@ json runLatency(const Options& o, uint64_t tasks) {
     }
     return {{"scenario", "latency"},
             {"workers", o.workers},
-            {"in_flight_1000", {{"tasks", tasks}, {"p50_us", percentile(windowLatency, 0.5)}, {"p99_us", percentile(windowLatency, 0.99)}}},
-            {"in_flight_1", {{"tasks", single}, {"p50_us", percentile(singleLatency, 0.5)}, {"p99_us", percentile(singleLatency, 0.99)}}}};
+            {"in_flight_1000",
+             {{"tasks", tasks},
+              {"p50_us", percentile(windowLatency, 0.5)},
+              {"p99_us", percentile(windowLatency, 0.99)}}},
+            {"in_flight_1",
+             {{"tasks", single},
+              {"p50_us", percentile(singleLatency, 0.5)},
+              {"p99_us", percentile(singleLatency, 0.99)}}}};
 }
 
 json runSleep1ms(const Options& o, uint64_t tasks) {
@@ -215,8 +211,12 @@ json runSleep1ms(const Options& o, uint64_t tasks) {
     // machine's 1 ms sleep really takes.
     double busy = 0;
     for (const auto& f : futures) busy += static_cast<double>(f.duration().count()) / 1e6;
-    return {{"scenario", "sleep1ms"}, {"workers", o.workers}, {"tasks", tasks}, {"seconds", seconds},
-            {"ideal_seconds", ideal}, {"efficiency", ideal / seconds},
+    return {{"scenario", "sleep1ms"},
+            {"workers", o.workers},
+            {"tasks", tasks},
+            {"seconds", seconds},
+            {"ideal_seconds", ideal},
+            {"efficiency", ideal / seconds},
             {"mean_task_ms", busy / static_cast<double>(tasks) * 1000},
             {"worker_busy_fraction", busy / (seconds * o.workers)}};
 }
@@ -243,8 +243,9 @@ json runManyClients(const Options& o, uint64_t tasks) {
     go = true;
     for (auto& t : threads) t.join();
     const double seconds = since(start);
-    return {{"scenario", "many_clients"}, {"clients", kClients}, {"workers", o.workers}, {"tasks", each * kClients},
-            {"seconds", seconds}, {"tasks_per_second", each * kClients / seconds}};
+    return {{"scenario", "many_clients"}, {"clients", kClients},
+            {"workers", o.workers},       {"tasks", each * kClients},
+            {"seconds", seconds},         {"tasks_per_second", each * kClients / seconds}};
 }
 
 json runQueuedMemory(const Options& o, uint64_t tasks) {
@@ -258,23 +259,28 @@ json runQueuedMemory(const Options& o, uint64_t tasks) {
         auto batch = client.map("noop", std::vector<std::string>(std::min(kBatch, tasks - sent)));
         futures.insert(futures.end(), batch.begin(), batch.end());
     }
-    if (!waitUntil([&] { return cluster.snapshot()["tasks"]["queued"].get<uint64_t>() == tasks; }, std::chrono::seconds(120))) {
+    if (!waitUntil([&] { return cluster.snapshot()["tasks"]["queued"].get<uint64_t>() == tasks; },
+                   std::chrono::seconds(120))) {
         throw std::runtime_error("tasks did not all reach the queue");
     }
     const uint64_t after = processRssBytes(cluster.schedulerPid());
     client.disconnect();
-    return {{"scenario", "queued_memory"}, {"tasks", tasks}, {"scheduler_rss_before_bytes", before},
+    return {{"scenario", "queued_memory"},
+            {"tasks", tasks},
+            {"scheduler_rss_before_bytes", before},
             {"scheduler_rss_after_bytes", after},
             {"bytes_per_queued_task", static_cast<double>(after - before) / static_cast<double>(tasks)}};
 }
 
 json runScaleUp(const Options& o) {
-    BenchCluster cluster(o, {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=600"}, 0);
+    BenchCluster cluster(
+        o, {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=600"}, 0);
     cluster.addProcess("scaler_worker_adapter_native",
                        {"--adapter-id", "bench", "--max-worker-groups", std::to_string(o.workers),
                         "--heartbeat-interval-seconds", "0.5"},
                        "adapter.log");
-    if (!waitUntil([&] { return cluster.snapshot()["adapters"].size() == 1; })) throw std::runtime_error("no adapter");
+    if (!waitUntil([&] { return cluster.snapshot()["adapters"].size() == 1; }))
+        throw std::runtime_error("no adapter");
     scaler::Client client(cluster.address());
     const auto start = Clock::now();
     client.submit("noop", "").get();
@@ -289,9 +295,13 @@ json runScaleUp(const Options& o) {
         },
         std::chrono::seconds(120));
     const double allRunning = since(start);
-    if (!all) std::cerr << "scale_up_latency: groups never all ran; last snapshot: " << cluster.snapshot().dump() << "\n";
+    if (!all)
+        std::cerr << "scale_up_latency: groups never all ran; last snapshot: " << cluster.snapshot().dump()
+                  << "\n";
     scaler::Client::gather(load);
-    return {{"scenario", "scale_up_latency"}, {"groups", o.workers}, {"first_result_ms", firstResult * 1000},
+    return {{"scenario", "scale_up_latency"},
+            {"groups", o.workers},
+            {"first_result_ms", firstResult * 1000},
             {"all_groups_running_seconds", all ? json(allRunning) : json(nullptr)}};
 }
 
@@ -305,15 +315,18 @@ int main(int argc, char** argv) {
     app.add_option("--scenario", scenarios,
                    "noop, latency, sleep1ms, many_clients, queued_memory, scale_up_latency, worker_scaling "
                    "(repeatable; default: all)")
-        ->check(CLI::IsMember({"noop", "latency", "sleep1ms", "many_clients", "queued_memory", "scale_up_latency",
-                               "worker_scaling"}));
+        ->check(CLI::IsMember({"noop", "latency", "sleep1ms", "many_clients", "queued_memory",
+                               "scale_up_latency", "worker_scaling"}));
     app.add_option("--workers", o.workers, "Workers (or adapter groups for scale_up_latency)")
         ->check(CLI::Range(1u, 4096u))
         ->capture_default_str();
     app.add_option("--tasks", o.tasks, "Tasks per scenario (default: the scenario's own)");
-    app.add_option("--worker-counts", counts, "worker_scaling: worker counts to compare")->capture_default_str();
-    app.add_option("--attach", o.attach, "Use a running scheduler (with its own workers) instead of starting one");
-    app.add_option("--bin-dir", o.binDir, "Where scaler_scheduler and friends are (default: beside this program)");
+    app.add_option("--worker-counts", counts, "worker_scaling: worker counts to compare")
+        ->capture_default_str();
+    app.add_option("--attach", o.attach,
+                   "Use a running scheduler (with its own workers) instead of starting one");
+    app.add_option("--bin-dir", o.binDir,
+                   "Where scaler_scheduler and friends are (default: beside this program)");
     scaler::parseOrExit(app, argc, argv);
     if (o.binDir.empty()) o.binDir = std::filesystem::read_symlink("/proc/self/exe").parent_path();
     o.workerCounts.clear();
@@ -323,7 +336,8 @@ int main(int argc, char** argv) {
         o.workerCounts.push_back(static_cast<uint32_t>(std::stoul(item)));
     }
     if (scenarios.empty()) {
-        scenarios = {"noop", "latency", "sleep1ms", "many_clients", "queued_memory", "scale_up_latency", "worker_scaling"};
+        scenarios = {"noop",          "latency",          "sleep1ms",      "many_clients",
+                     "queued_memory", "scale_up_latency", "worker_scaling"};
     }
     o.logDir = std::filesystem::temp_directory_path() / ("scaler-bench-" + std::to_string(getpid()));
     std::filesystem::create_directories(o.logDir);
@@ -331,10 +345,11 @@ int main(int argc, char** argv) {
     int failures = 0;
     for (const auto& scenario : scenarios) {
         try {
-            const bool needsOwnCluster = scenario == "queued_memory" || scenario == "scale_up_latency" ||
-                                         scenario == "worker_scaling";
+            const bool needsOwnCluster =
+                scenario == "queued_memory" || scenario == "scale_up_latency" || scenario == "worker_scaling";
             if (needsOwnCluster && !o.attach.empty()) {
-                emit({{"scenario", scenario}, {"skipped", "needs its own scheduler; not available with --attach"}});
+                emit({{"scenario", scenario},
+                      {"skipped", "needs its own scheduler; not available with --attach"}});
             } else if (scenario == "noop") {
                 emit(runNoop(o, o.workers, tasksOr(200000)));
             } else if (scenario == "latency") {

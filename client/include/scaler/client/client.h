@@ -59,6 +59,9 @@ public:
 
     const std::string& identity() const;
     size_t pendingTasks() const;
+    // Results that arrived for tasks this client no longer waited for (already finished, cancelled or timed
+    // out here). The scheduler delivers each result once, so outside client-side timeouts this stays 0.
+    uint64_t unmatchedResults() const;
 
 private:
     std::shared_ptr<detail::ClientCore> core_;

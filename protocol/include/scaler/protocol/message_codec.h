@@ -2,6 +2,7 @@
 // One Cap'n Proto Message per ZeroMQ frame, standard (unpacked) encoding with a segment table.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,7 +41,7 @@ public:
 private:
     size_t maxBytes_;
     zmq::message_t frame_;
-    std::vector<capnp::word> aligned_;
+    std::vector<uint64_t> aligned_;  // capnp::word is not copyable for every standard library
     std::optional<capnp::FlatArrayMessageReader> reader_;
     wire::Message::Reader root_;
 };

@@ -1,0 +1,41 @@
+#include "monitor_subscriber.h"
+
+#include <stdexcept>
+
+#include "snapshot_json.h"
+
+namespace scaler {
+
+MonitorSubscriber::MonitorSubscriber(std::string monitorAddress, const CurveClientKeys& keys)
+    : address_(std::move(monitorAddress)) {
+    reconnect(keys);
+}
+
+void MonitorSubscriber::reconnect(const CurveClientKeys& keys) {
+    sub_ = zmq::socket_t(context_, zmq::socket_type::sub);
+    sub_.set(zmq::sockopt::subscribe, "");
+    sub_.set(zmq::sockopt::linger, 0);
+    applyCurveClient(sub_, keys);
+    sub_.connect(address_);
+}
+
+nlohmann::json MonitorSubscriber::latest(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string error;
+    nlohmann::json newest;
+    zmq::pollitem_t items[] = {{sub_.handle(), 0, ZMQ_POLLIN, 0}};
+    while (std::chrono::steady_clock::now() < deadline) {
+        zmq::message_t frame;
+        if (sub_.recv(frame, zmq::recv_flags::dontwait)) {
+            if (reader_.load(frame, error) && reader_.root().which() == wire::Message::MONITOR_SNAPSHOT) {
+                newest = snapshotToJson(reader_.root().getMonitorSnapshot());
+            }
+            continue;
+        }
+        if (!newest.is_null()) return newest;
+        zmq::poll(items, 1, std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("no monitor snapshot from " + address_);
+}
+
+}  // namespace scaler
