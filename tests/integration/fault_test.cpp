@@ -191,3 +191,57 @@ TEST(Faults, FunctionIgnoringItsTimeoutIsAbandonedAndTheWorkerRestarts) {
     EXPECT_TRUE(worker.running());  // replaced itself in place (same pid), not exited
     EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].size() == 1; }));
 }
+
+TEST(Faults, AdapterAndItsWorkersRegisterWithARestartedScheduler) {
+    TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability"});
+    cluster.addNativeAdapter("survivor", {"--max-worker-groups", "1"});
+    {
+        Client client(cluster.address());
+        EXPECT_EQ(client.submit("echo", "before").get(), "before");
+    }
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    cluster.killAndRestartScheduler();
+    // the adapter keeps heartbeating, the new scheduler takes its inventory; its worker registers again
+    EXPECT_TRUE(waitUntil([&] {
+        const auto snapshot = cluster.snapshot();
+        return snapshot["adapters"].size() == 1 && snapshot["worker_groups"].size() == 1 &&
+               snapshot["workers"].size() == 1;
+    }));
+    Client client(cluster.address());
+    EXPECT_EQ(client.submit("echo", "after").get(), "after");
+    const auto snapshot = cluster.snapshot();
+    EXPECT_EQ(snapshot["workers"][0]["adapter_id"], "survivor");
+    EXPECT_FALSE(hasScalingEvent(snapshot, "survivor", "start"));  // served by the recovered group, none new
+}
+
+TEST(Faults, AClientOverTheQueueLimitIsRejectedAndTheRestRun) {
+    TestCluster cluster({"--max-number-of-tasks-waiting", "10"});
+    Client client(cluster.address());
+    std::vector<Future> futures;
+    for (int i = 0; i < 15; ++i) futures.push_back(client.submit("echo", std::to_string(i)));
+    for (int i = 10; i < 15; ++i) {
+        try {
+            futures[i].get();
+            ADD_FAILURE() << "task " << i << " was accepted beyond the limit";
+        } catch (const TaskRejectedError& e) {
+            EXPECT_NE(std::string(e.what()).find("queue is full"), std::string::npos) << e.what();
+        }
+    }
+    cluster.addWorker();
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(futures[i].get(), std::to_string(i));
+    EXPECT_EQ(client.submit("echo", "room again").get(), "room again");
+}
+
+TEST(Faults, ShortSoakWithRandomWorkerKillsLosesAndDuplicatesNothing) {
+    const std::string dir = tempDir();
+    ChildProcess soak({binary("scaler_soak"), "--tasks", "20000", "--waves", "2", "--pause-seconds", "3",
+                       "--kill-interval-seconds", "1", "--log-dir", dir},
+                      dir + "/soak.out");
+    ASSERT_EQ(WEXITSTATUS(soak.waitExit(150s)), 0) << soak.log();
+    const std::string out = soak.log();
+    EXPECT_NE(out.find("completed 20000"), std::string::npos) << out;
+    EXPECT_NE(out.find("\nlost 0\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\nduplicated 0\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\nwrong results 0\n"), std::string::npos) << out;
+    EXPECT_EQ(out.find("workers killed 0\n"), std::string::npos) << out;  // the kills did happen
+}

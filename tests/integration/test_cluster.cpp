@@ -56,14 +56,20 @@ TestCluster::TestCluster(std::vector<std::string> schedulerArgs) {
     const uint16_t port = pickFreePortPair();
     address_ = "tcp://127.0.0.1:" + std::to_string(port);
     monitorAddress_ = "tcp://127.0.0.1:" + std::to_string(port + 2);
-    std::vector<std::string> args{binary("scaler_scheduler"), address_};
-    args.insert(args.end(), schedulerArgs.begin(), schedulerArgs.end());
-    scheduler_ = std::make_unique<ChildProcess>(args, tempDir() + "/scheduler.log");
+    schedulerArgs_ = {binary("scaler_scheduler"), address_};
+    schedulerArgs_.insert(schedulerArgs_.end(), schedulerArgs.begin(), schedulerArgs.end());
+    scheduler_ = std::make_unique<ChildProcess>(schedulerArgs_, tempDir() + "/scheduler.log");
     monitor_ = std::make_unique<MonitorSubscriber>(monitorAddress_);
 }
 
 void TestCluster::useMonitorKeys(const CurveClientKeys& keys) {
     monitor_->reconnect(keys);
+}
+
+void TestCluster::killAndRestartScheduler() {
+    scheduler_->signal(SIGKILL);
+    scheduler_->waitExit(10s);
+    scheduler_ = std::make_unique<ChildProcess>(schedulerArgs_, tempDir() + "/scheduler-restarted.log");
 }
 
 TestCluster::~TestCluster() {

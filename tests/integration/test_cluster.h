@@ -41,6 +41,8 @@ public:
     const std::string& address() const { return address_; }
     const std::string& monitorAddress() const { return monitorAddress_; }
     ChildProcess& scheduler() { return *scheduler_; }
+    // SIGKILL the scheduler and start a new one with the same flags on the same ports.
+    void killAndRestartScheduler();
 
     ChildProcess& addWorker(std::vector<std::string> args = {});
     // A native worker adapter with a fast heartbeat and short worker grace periods.
@@ -55,6 +57,7 @@ public:
 private:
     std::string address_;
     std::string monitorAddress_;
+    std::vector<std::string> schedulerArgs_;
     std::unique_ptr<ChildProcess> scheduler_;
     std::vector<std::unique_ptr<ChildProcess>> workers_;
     std::unique_ptr<MonitorSubscriber> monitor_;
