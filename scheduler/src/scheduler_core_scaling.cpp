@@ -11,8 +11,8 @@ namespace scaler::scheduler {
 namespace {
 
 constexpr size_t kMaxScalingEvents = 64;
-constexpr auto kStartBackoff = std::chrono::seconds(5);        // after a failed start on an adapter
-constexpr auto kCommandTimeout = std::chrono::seconds(30);     // an unanswered command is given up
+constexpr auto kStartBackoff = std::chrono::seconds(5);         // after a failed start on an adapter
+constexpr auto kCommandTimeout = std::chrono::seconds(30);      // an unanswered command is given up
 constexpr auto kGroupStartTimeout = std::chrono::seconds(120);  // workers that never connect
 
 Clock::duration seconds(double s) {
@@ -21,22 +21,31 @@ Clock::duration seconds(double s) {
 
 std::string statusName(wire::WorkerAdapterCommandStatus status) {
     switch (status) {
-        case wire::WorkerAdapterCommandStatus::SUCCESS: return "success";
-        case wire::WorkerAdapterCommandStatus::WORKER_GROUP_TOO_MUCH: return "workerGroupTooMuch";
-        case wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND: return "workerGroupIdNotFound";
-        case wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED: return "capabilitiesNotSupported";
-        case wire::WorkerAdapterCommandStatus::LAUNCH_FAILED: return "launchFailed";
+        case wire::WorkerAdapterCommandStatus::SUCCESS:
+            return "success";
+        case wire::WorkerAdapterCommandStatus::WORKER_GROUP_TOO_MUCH:
+            return "workerGroupTooMuch";
+        case wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND:
+            return "workerGroupIdNotFound";
+        case wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED:
+            return "capabilitiesNotSupported";
+        case wire::WorkerAdapterCommandStatus::LAUNCH_FAILED:
+            return "launchFailed";
     }
     return "unknown";
 }
 
 GroupPhase phaseFromWire(wire::WorkerGroupState state) {
     switch (state) {
-        case wire::WorkerGroupState::RUNNING: return GroupPhase::running;
-        case wire::WorkerGroupState::DRAINING: return GroupPhase::draining;
+        case wire::WorkerGroupState::RUNNING:
+            return GroupPhase::running;
+        case wire::WorkerGroupState::DRAINING:
+            return GroupPhase::draining;
         case wire::WorkerGroupState::STOPPING:
-        case wire::WorkerGroupState::FAILED: return GroupPhase::stopping;
-        default: return GroupPhase::starting;
+        case wire::WorkerGroupState::FAILED:
+            return GroupPhase::stopping;
+        default:
+            return GroupPhase::starting;
     }
 }
 
@@ -47,8 +56,8 @@ const AdapterRecord* SchedulerCore::findAdapter(std::string_view identity) const
     return (peer == nullptr || peer->role != PeerRole::adapter) ? nullptr : &adapters_[peer->slot];
 }
 
-void SchedulerCore::recordEvent(const std::string& adapterId, const std::string& action, const std::string& groupId,
-                                const std::string& reason) {
+void SchedulerCore::recordEvent(const std::string& adapterId, const std::string& action,
+                                const std::string& groupId, const std::string& reason) {
     const auto unixMs = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                   std::chrono::system_clock::now().time_since_epoch())
                                                   .count());
@@ -65,7 +74,8 @@ bool SchedulerCore::groupDraining(std::string_view adapterId, std::string_view g
            (it->second.phase == GroupPhase::draining || it->second.phase == GroupPhase::stopping);
 }
 
-void SchedulerCore::onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat) {
+void SchedulerCore::onAdapterHeartbeat(std::string_view identity,
+                                       wire::WorkerAdapterHeartbeat::Reader heartbeat) {
     const auto admission = admitPeer(identity, PeerRole::adapter, heartbeat.getProtocolVersion());
     if (!admission) return;
     AdapterRecord& adapter = adapters_[admission->slot];
@@ -106,12 +116,34 @@ void SchedulerCore::onAdapterHeartbeat(std::string_view identity, wire::WorkerAd
         }
     }
     adapter.groups = std::move(groups);
+    removeWorkersGoneFromInventory(adapter);
     if (first) {
-        spdlog::info("worker adapter '{}' ({}) connected: up to {} groups of {} workers, capabilities '{}', {} groups",
-                     adapter.identity, adapter.kind, adapter.maxGroups, adapter.workersPerGroup,
-                     formatCapabilities(adapter.capabilities), adapter.groups.size());
+        spdlog::info(
+            "worker adapter '{}' ({}) connected: up to {} groups of {} workers, capabilities '{}', {} groups",
+            adapter.identity, adapter.kind, adapter.maxGroups, adapter.workersPerGroup,
+            formatCapabilities(adapter.capabilities), adapter.groups.size());
     }
     outbox_.sendAdapterHeartbeatEcho(adapter.peer);
+}
+
+void SchedulerCore::removeWorkersGoneFromInventory(const AdapterRecord& adapter) {
+    // Twice in a row, so a worker that registered just before its adapter's inventory caught up is not
+    // taken for dead.
+    constexpr uint8_t kMissesBeforeDead = 2;
+    for (WorkerSlot slot = 0; slot < workers_.size(); ++slot) {
+        WorkerRecord& worker = workers_[slot];
+        if (!worker.live || worker.adapterId != adapter.identity || worker.workerGroupId.empty()) continue;
+        const auto group = adapter.groups.find(worker.workerGroupId);
+        const bool listed = group != adapter.groups.end() &&
+                            (group->second.workerIds.empty() ||
+                             std::find(group->second.workerIds.begin(), group->second.workerIds.end(),
+                                       worker.identity) != group->second.workerIds.end());
+        worker.missingFromInventory = listed ? 0 : static_cast<uint8_t>(worker.missingFromInventory + 1);
+        if (worker.missingFromInventory >= kMissesBeforeDead) {
+            removeWorker(slot, WorkerExit::died,
+                         "is gone according to its adapter '" + adapter.identity + "'");
+        }
+    }
 }
 
 void SchedulerCore::onAdapterResponse(uint32_t slot, wire::WorkerAdapterCommandResponse::Reader response) {
@@ -120,7 +152,8 @@ void SchedulerCore::onAdapterResponse(uint32_t slot, wire::WorkerAdapterCommandR
     auto pending = std::find_if(adapter.pending.begin(), adapter.pending.end(),
                                 [&](const auto& p) { return p.requestId == response.getRequestId(); });
     if (pending == adapter.pending.end()) {
-        return dropMessage(adapter.identity, "response to a command the scheduler did not send or gave up on");
+        return dropMessage(adapter.identity,
+                           "response to a command the scheduler did not send or gave up on");
     }
     const PendingAdapterCommand command = *pending;
     adapter.pending.erase(pending);
@@ -130,7 +163,8 @@ void SchedulerCore::onAdapterResponse(uint32_t slot, wire::WorkerAdapterCommandR
     if (command.command == wire::WorkerAdapterCommandType::START_WORKER_GROUP) {
         if (!ok) {
             adapter.startBlockedUntil = now_ + kStartBackoff;
-            const std::string why = statusName(response.getStatus()) + (message.empty() ? "" : ": " + message);
+            const std::string why =
+                statusName(response.getStatus()) + (message.empty() ? "" : ": " + message);
             spdlog::warn("adapter '{}' could not start a worker group: {}", adapter.identity, why);
             recordEvent(adapter.identity, "start failed", groupId, why);
             return;
@@ -140,22 +174,24 @@ void SchedulerCore::onAdapterResponse(uint32_t slot, wire::WorkerAdapterCommandR
         group.createdAt = now_;
         group.capabilities = capabilitiesFromWire(response.getCapabilities());
         for (auto w : response.getWorkerIds()) group.workerIds.emplace_back(asStringView(w));
-        spdlog::info("adapter '{}' started worker group '{}' with {} workers, capabilities '{}'", adapter.identity,
-                     groupId, group.workerIds.size(), formatCapabilities(group.capabilities));
+        spdlog::info("adapter '{}' started worker group '{}' with {} workers, capabilities '{}'",
+                     adapter.identity, groupId, group.workerIds.size(),
+                     formatCapabilities(group.capabilities));
         adapter.groups[groupId] = std::move(group);
         return;
     }
     if (!ok && response.getStatus() != wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND) {
-        spdlog::warn("adapter '{}' could not stop worker group '{}': {} {}", adapter.identity, command.groupId,
-                     statusName(response.getStatus()), message);
-        recordEvent(adapter.identity, "stop failed", command.groupId, statusName(response.getStatus()) + " " + message);
+        spdlog::warn("adapter '{}' could not stop worker group '{}': {} {}", adapter.identity,
+                     command.groupId, statusName(response.getStatus()), message);
+        recordEvent(adapter.identity, "stop failed", command.groupId,
+                    statusName(response.getStatus()) + " " + message);
     }
 }
 
 void SchedulerCore::removeAdapter(uint32_t slot, std::string_view why) {
     AdapterRecord& adapter = adapters_[slot];
-    spdlog::warn("worker adapter '{}' {}; its {} groups are forgotten until it reports them again", adapter.identity,
-                 why, adapter.groups.size());
+    spdlog::warn("worker adapter '{}' {}; its {} groups are forgotten until it reports them again",
+                 adapter.identity, why, adapter.groups.size());
     recordEvent(adapter.identity, "adapter lost", "", std::string(why));
     releasePeer(adapter.identity);
     adapter = AdapterRecord{};
@@ -177,8 +213,8 @@ ScalingSnapshot SchedulerCore::scalingSnapshot() const {
     std::unordered_map<std::string, GroupLoad> loads;  // key: adapter id + '\n' + group id
     for (const WorkerRecord& worker : workers_) {
         if (!worker.live) continue;
-        snapshot.workers.push_back(
-            {worker.capabilities, worker.assigned.size, worker.adapterId, worker.workerGroupId, worker.acceptingTasks});
+        snapshot.workers.push_back({worker.capabilities, worker.assigned.size, worker.adapterId,
+                                    worker.workerGroupId, worker.acceptingTasks});
         if (!worker.workerGroupId.empty()) {
             GroupLoad& load = loads[worker.adapterId + '\n' + worker.workerGroupId];
             ++load.connected;
@@ -206,7 +242,8 @@ ScalingSnapshot SchedulerCore::scalingSnapshot() const {
             }
             g.phase = group.phase;
             if (g.phase == GroupPhase::starting || g.phase == GroupPhase::running) {
-                g.phase = g.connectedWorkers >= g.expectedWorkers ? GroupPhase::running : GroupPhase::starting;
+                g.phase =
+                    g.connectedWorkers >= g.expectedWorkers ? GroupPhase::running : GroupPhase::starting;
             }
             g.ageSeconds = std::chrono::duration<double>(now_ - group.createdAt).count();
             view.groups.push_back(std::move(g));
@@ -235,9 +272,11 @@ void SchedulerCore::evaluateScaling() {
     if (unschedulable != unschedulable_) {
         for (const auto& caps : unschedulable) {
             if (std::find(unschedulable_.begin(), unschedulable_.end(), caps) == unschedulable_.end()) {
-                spdlog::warn("tasks need capabilities '{}' that no worker offers and no adapter can start; they wait",
-                             caps);
-                recordEvent("", "unschedulable", "", "tasks need {" + caps + "}: no worker or adapter offers it");
+                spdlog::warn(
+                    "tasks need capabilities '{}' that no worker offers and no adapter can start; they wait",
+                    caps);
+                recordEvent("", "unschedulable", "",
+                            "tasks need {" + caps + "}: no worker or adapter offers it");
             }
         }
         unschedulable_ = std::move(unschedulable);
@@ -250,9 +289,13 @@ void SchedulerCore::evaluateScaling() {
         AdapterRecord& adapter = adapters_[peer->slot];
         if (command.action == ScalingCommand::Action::start) {
             const uint64_t requestId = nextRequestId_++;
-            adapter.pending.push_back({requestId, wire::WorkerAdapterCommandType::START_WORKER_GROUP,
-                                       command.capabilities, {}, now_});
-            outbox_.sendAdapterCommand(adapter.peer, requestId, wire::WorkerAdapterCommandType::START_WORKER_GROUP, {},
+            adapter.pending.push_back({requestId,
+                                       wire::WorkerAdapterCommandType::START_WORKER_GROUP,
+                                       command.capabilities,
+                                       {},
+                                       now_});
+            outbox_.sendAdapterCommand(adapter.peer, requestId,
+                                       wire::WorkerAdapterCommandType::START_WORKER_GROUP, {},
                                        command.capabilities);
             spdlog::info("scaling ({}): start a worker group on '{}' with capabilities '{}': {}",
                          scalingPolicy_->name(), adapter.identity, formatCapabilities(command.capabilities),
@@ -273,7 +316,8 @@ void SchedulerCore::beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group,
     recordEvent(adapter.identity, "drain", group.id, reason);
     // Stop assigning to its workers and hand back what they have not started.
     for (WorkerRecord& worker : workers_) {
-        if (!worker.live || worker.adapterId != adapter.identity || worker.workerGroupId != group.id) continue;
+        if (!worker.live || worker.adapterId != adapter.identity || worker.workerGroupId != group.id)
+            continue;
         worker.acceptingTasks = false;
         for (TaskIndex i = worker.assigned.tail; i != kNone && i != worker.assigned.head;) {
             const TaskIndex previous = tasks_[i].queueLinks.prev;
@@ -283,10 +327,12 @@ void SchedulerCore::beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group,
     }
 }
 
-void SchedulerCore::sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason) {
+void SchedulerCore::sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group,
+                                 const std::string& reason) {
     group.phase = GroupPhase::stopping;
     const uint64_t requestId = nextRequestId_++;
-    adapter.pending.push_back({requestId, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP, {}, group.id, now_});
+    adapter.pending.push_back(
+        {requestId, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP, {}, group.id, now_});
     outbox_.sendAdapterCommand(adapter.peer, requestId, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP,
                                group.id, {});
     spdlog::info("scaling: shut down worker group '{}' of '{}': {}", group.id, adapter.identity, reason);
@@ -298,8 +344,9 @@ void SchedulerCore::progressGroups() {
         if (!adapter.live) continue;
         std::erase_if(adapter.pending, [&](const PendingAdapterCommand& command) {
             if (now_ - command.sentAt < kCommandTimeout) return false;
-            spdlog::warn("adapter '{}' did not answer command {} within {} s; giving up on it", adapter.identity,
-                         command.requestId, std::chrono::duration_cast<std::chrono::seconds>(kCommandTimeout).count());
+            spdlog::warn("adapter '{}' did not answer command {} within {} s; giving up on it",
+                         adapter.identity, command.requestId,
+                         std::chrono::duration_cast<std::chrono::seconds>(kCommandTimeout).count());
             recordEvent(adapter.identity, "command lost", command.groupId, "no answer within 30 s");
             return true;
         });
@@ -315,16 +362,19 @@ void SchedulerCore::progressGroups() {
                     sendShutdown(adapter, group, "drained: its workers are idle");
                 } else if (now_ >= group.drainDeadline) {
                     sendShutdown(adapter, group,
-                                 "drain deadline passed with " + std::to_string(busy) + " tasks still on its workers; "
-                                 "they go back to the queue");
+                                 "drain deadline passed with " + std::to_string(busy) +
+                                     " tasks still on its workers; "
+                                     "they go back to the queue");
                 }
             } else if (group.phase == GroupPhase::starting) {
                 bool anyConnected = false;
                 for (const WorkerRecord& worker : workers_) {
-                    anyConnected |= worker.live && worker.adapterId == adapter.identity && worker.workerGroupId == id;
+                    anyConnected |=
+                        worker.live && worker.adapterId == adapter.identity && worker.workerGroupId == id;
                 }
                 if (anyConnected) {
-                    group.phase = GroupPhase::running;  // the snapshot still counts missing workers as booting
+                    group.phase =
+                        GroupPhase::running;  // the snapshot still counts missing workers as booting
                 } else if (now_ - group.createdAt > kGroupStartTimeout) {
                     sendShutdown(adapter, group, "no worker of the group connected within 120 s");
                 }

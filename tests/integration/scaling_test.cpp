@@ -14,16 +14,20 @@ namespace {
 
 size_t groupsWith(const nlohmann::json& snapshot, const std::string& capabilities) {
     size_t n = 0;
-    for (const auto& g : snapshot["worker_groups"]) n += g["capabilities"] == capabilities && g["state"] != "stopping";
+    for (const auto& g : snapshot["worker_groups"])
+        n += g["capabilities"] == capabilities && g["state"] != "stopping";
     return n;
 }
 
-bool alive(pid_t pid) { return kill(pid, 0) == 0; }
+bool alive(pid_t pid) {
+    return kill(pid, 0) == 0;
+}
 
 }  // namespace
 
 TEST(Scaling, TasksCompleteThroughGroupsTheNativeAdapterStartsAndStops) {
-    TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
+    TestCluster cluster(
+        {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
     cluster.addNativeAdapter("plain", {"--max-worker-groups", "3"});
     Client client(cluster.address());
     std::vector<std::string> payloads;
@@ -42,7 +46,8 @@ TEST(Scaling, TasksCompleteThroughGroupsTheNativeAdapterStartsAndStops) {
 }
 
 TEST(Scaling, GpuTasksGetAGpuGroupThatStopsWhenIdleWhileCpuWorkContinues) {
-    TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
+    TestCluster cluster(
+        {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
     cluster.addNativeAdapter("cpu", {"--max-worker-groups", "2"});
     cluster.addNativeAdapter("gpu", {"--max-worker-groups", "1", "--per-worker-capabilities", "gpu"});
     ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["adapters"].size() == 2; }));
@@ -66,7 +71,8 @@ TEST(Scaling, GpuTasksGetAGpuGroupThatStopsWhenIdleWhileCpuWorkContinues) {
 }
 
 TEST(Scaling, FixedElasticStartsThePrimaryFirstAndBurstsToTheSecondary) {
-    TestCluster cluster({"--policy-content", "allocate=capability; scaling=fixed_elastic; min_group_age_seconds=1"});
+    TestCluster cluster(
+        {"--policy-content", "allocate=capability; scaling=fixed_elastic; min_group_age_seconds=1"});
     cluster.addNativeAdapter("primary", {"--max-worker-groups", "1"});
     cluster.addNativeAdapter("secondary", {"--max-worker-groups", "2"});
     ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["adapters"].size() == 2; }));
@@ -88,8 +94,8 @@ TEST(Scaling, FixedElasticStartsThePrimaryFirstAndBurstsToTheSecondary) {
 }
 
 TEST(Scaling, KilledAdapterTakesItsWorkersAlongAndARestartedOneServesWithoutLoss) {
-    TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability", "--worker-timeout-seconds", "3",
-                         "--worker-adapter-timeout-seconds", "2"});
+    TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability",
+                         "--worker-timeout-seconds", "3", "--worker-adapter-timeout-seconds", "2"});
     auto* adapter = &cluster.addNativeAdapter("native", {"--max-worker-groups", "2"});
     Client client(cluster.address());
     std::vector<std::string> payloads(40, "300");

@@ -50,7 +50,8 @@ TEST(TaskPath, CommandTasksReturnExitCodeAndOutput) {
     TestCluster cluster;
     cluster.addWorker();
     Client client(cluster.address());
-    const ExecResult r = decodeExecResult(client.submitExec({"sh", "-c", "echo out; echo err >&2; exit 4"}).get());
+    const ExecResult r =
+        decodeExecResult(client.submitExec({"sh", "-c", "echo out; echo err >&2; exit 4"}).get());
     EXPECT_EQ(r.exitCode, 4);
     EXPECT_EQ(r.stdoutData, "out\n");
     EXPECT_EQ(r.stderrData, "err\n");
@@ -170,7 +171,8 @@ TEST(TaskPath, ManyThreadsShareOneClient) {
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             std::vector<Future> futures;
-            for (int i = 0; i < kPerThread; ++i) futures.push_back(client.submit("echo", std::to_string(t * kPerThread + i)));
+            for (int i = 0; i < kPerThread; ++i)
+                futures.push_back(client.submit("echo", std::to_string(t * kPerThread + i)));
             for (int i = 0; i < kPerThread; ++i) {
                 if (futures[i].get() == std::to_string(t * kPerThread + i)) ++correct;
             }

@@ -35,12 +35,15 @@ public:
         run(tmux() + " send-keys -t " + session + " " + keys);
     }
     void resize(const std::string& session, int columns, int rows) {
-        run(tmux() + " resize-window -t " + session + " -x " + std::to_string(columns) + " -y " + std::to_string(rows));
+        run(tmux() + " resize-window -t " + session + " -x " + std::to_string(columns) + " -y " +
+            std::to_string(rows));
     }
     bool alive(const std::string& session) {
-        return run(tmux() + " has-session -t " + session + " 2>&1 && echo yes").find("yes") != std::string::npos;
+        return run(tmux() + " has-session -t " + session + " 2>&1 && echo yes").find("yes") !=
+               std::string::npos;
     }
-    bool waitForText(const std::string& session, const std::string& text, std::chrono::milliseconds timeout = 20s) {
+    bool waitForText(const std::string& session, const std::string& text,
+                     std::chrono::milliseconds timeout = 20s) {
         return waitUntil([&] { return screen(session).find(text) != std::string::npos; }, timeout);
     }
 
@@ -67,10 +70,10 @@ TEST(Top, ShowsHeaderWorkersGroupsAndScalingEventsSortsAndQuits) {
     EXPECT_NE(screen.find("succeeded"), std::string::npos);
     EXPECT_NE(screen.find("policy capability/capability"), std::string::npos);
     EXPECT_NE(screen.find("plain                    native"), std::string::npos) << screen;  // adapter row
-    EXPECT_NE(screen.find("running"), std::string::npos);                                  // a group row's state
+    EXPECT_NE(screen.find("running"), std::string::npos);  // a group row's state
     const std::string group = cluster.snapshot()["worker_groups"][0]["id"];
     EXPECT_NE(screen.find(group), std::string::npos) << screen;
-    EXPECT_NE(screen.find("start"), std::string::npos);  // a scaling event
+    EXPECT_NE(screen.find("start"), std::string::npos);                      // a scaling event
     EXPECT_NE(screen.find("capable workers"), std::string::npos) << screen;  // with its reason
 
     EXPECT_NE(screen.find("sorted by DONE desc"), std::string::npos);

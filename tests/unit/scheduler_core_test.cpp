@@ -627,6 +627,27 @@ protected:
     void keepAlive() { clientHeartbeat("C1"); }
 };
 
+TEST_F(SchedulerScalingTest, AWorkerItsAdapterNoLongerListsIsDeadAtOnce) {
+    clientHeartbeat("C1");
+    const auto running = wire::WorkerGroupState::RUNNING;
+    adapterHeartbeat("native", 2, "", {{"g1", running, "", {"W1", "W2"}}});
+    groupWorkerHeartbeat("W1", "native", "g1", "");
+    groupWorkerHeartbeat("W2", "native", "g1", "");
+    submit("C1", 1);
+    submit("C1", 2);
+    ASSERT_EQ(outbox.tasks.size(), 2u);
+    adapterHeartbeat("native", 2, "", {{"g1", running, "", {"W1"}}});  // W2's process exited
+    EXPECT_EQ(core->connectedWorkers(), 2u);  // once could be a race with a fresh registration
+    adapterHeartbeat("native", 2, "", {{"g1", running, "", {"W1"}}});
+    EXPECT_EQ(core->connectedWorkers(), 1u);  // long before the worker timeout
+    ASSERT_EQ(outbox.tasks.size(), 3u);       // W2's task went to W1
+    EXPECT_EQ(outbox.tasks[2].worker, "W1");
+    adapterHeartbeat("native", 2, "", {});  // the whole group is gone
+    adapterHeartbeat("native", 2, "", {});
+    EXPECT_EQ(core->connectedWorkers(), 0u);
+    EXPECT_EQ(core->queuedTasks(), 2u);
+}
+
 TEST_F(SchedulerScalingTest, StartsAGroupForWaitingTasksOnceWhileItBoots) {
     clientHeartbeat("C1");
     adapterHeartbeat("gpu-adapter", 2, "gpu");

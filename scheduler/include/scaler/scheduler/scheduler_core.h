@@ -73,6 +73,9 @@ struct WorkerRecord {
     std::string workerGroupId;
     uint32_t pid = 0;
     std::string hostname;
+    // Consecutive adapter heartbeats whose inventory no longer lists this worker (see
+    // removeWorkersGoneFromInventory).
+    uint8_t missingFromInventory = 0;
 };
 
 struct WorkerGroupRecord {
@@ -176,6 +179,9 @@ private:
     void onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat);
     void onAdapterResponse(uint32_t adapter, wire::WorkerAdapterCommandResponse::Reader response);
     void removeAdapter(uint32_t adapter, std::string_view why);
+    // A worker whose adapter stops listing it (the process exited) is dead: handled at once instead of
+    // after the worker timeout.
+    void removeWorkersGoneFromInventory(const AdapterRecord& adapter);
     void evaluateScaling();
     void progressGroups();
     void beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason);
