@@ -8,6 +8,7 @@
 
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/dealer_receiver.h"
+#include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/identity.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/process_resources.h"
@@ -142,6 +143,7 @@ void ClientCore::ioLoop() {
     dealer.set(zmq::sockopt::rcvhwm, 0);
     dealer.set(zmq::sockopt::linger, 2000);  // let the disconnect reach the scheduler
     applyCurveClient(dealer, options_.curve);
+    HandshakeWatch handshake(context, dealer, address_);
     dealer.connect(address_);
 
     std::unordered_map<uint64_t, std::shared_ptr<FutureState>> pending;
@@ -216,6 +218,16 @@ void ClientCore::ioLoop() {
             (void)sendFrame(dealer, builder);
         }
     };
+    // The scheduler will not serve this client: every pending future fails, and so does the constructor.
+    bool wasRefused = false;
+    const auto refused = [&](const std::string& why) {
+        wasRefused = true;
+        failAll(Outcome::unreachable, why);
+        std::lock_guard lock(statusMutex_);
+        fatalError_ = why;
+        statusChanged_.notify_all();
+    };
+
     const auto handleMessage = [&](wire::Message::Reader message) {
         lastHeard = Clock::now();
         unreachableReported = false;
@@ -273,10 +285,7 @@ void ClientCore::ioLoop() {
                     sendHeartbeat();
                     return;
                 }
-                failAll(Outcome::unreachable, "scheduler refused this client: " + text);
-                std::lock_guard lock(statusMutex_);
-                fatalError_ = "scheduler refused this client: " + text;
-                statusChanged_.notify_all();
+                refused("scheduler refused this client: " + text);
                 return;
             }
             default:
@@ -311,6 +320,7 @@ void ClientCore::ioLoop() {
         sendCancels(cancels);
         cancels.clear();
 
+        if (auto failure = handshake.takeFailure(); failure && !wasRefused) refused(*failure);
         // a malformed answer is dropped; the task's deadline or the client timeout still apply
         receiveWaiting(
             dealer, reader,
@@ -360,6 +370,7 @@ void ClientCore::ioLoop() {
     failAll(Outcome::cancelled, "client disconnected before the task finished");
     if (!registered) dealer.set(zmq::sockopt::linger, 0);  // nobody to deliver the goodbye to
     dealer.close();
+    handshake.close();
     context.close();
     std::lock_guard lock(statusMutex_);
     ioFinished_ = true;

@@ -75,7 +75,12 @@ protected:
 TEST_F(ContainerAdapterTest, TasksRunInContainersAndTheIdleGroupIsStoppedAndRemoved) {
     TestCluster cluster(
         {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
-    startAdapter(cluster.address(), "ctr-basic", {"--max-worker-groups", "2"});
+    // an environment secret for the workers: passed to the container, never written to the log (even at
+    // DEBUG)
+    const std::string secret = "s3cr3t-token-never-logged";
+    auto& adapter = startAdapter(
+        cluster.address(), "ctr-basic",
+        {"--max-worker-groups", "2", "--env", "SCALER_TEST_TOKEN=" + secret, "--logging-level", "DEBUG"});
     Client client(cluster.address());
     const std::vector<std::string> payloads(40, "50");
     auto futures = client.map("sleep_ms", payloads);
@@ -99,6 +104,7 @@ TEST_F(ContainerAdapterTest, TasksRunInContainersAndTheIdleGroupIsStoppedAndRemo
     EXPECT_TRUE(snapshot["workers"].empty());
     EXPECT_EQ(snapshot["tasks"]["succeeded"], 41);
     EXPECT_EQ(snapshot["tasks"]["worker_died"], 0);
+    EXPECT_EQ(adapter.log().find(secret), std::string::npos) << "the --env secret was logged";
 }
 
 TEST_F(ContainerAdapterTest, ARestartedAdapterAdoptsTheContainersItLeftRunning) {

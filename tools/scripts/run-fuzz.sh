@@ -17,6 +17,7 @@ failed=0
 for target in message_decoder config_parsers; do
     work="$FUZZ_DIR/corpus/$target"
     crashes="$FUZZ_DIR/crashes/$target"
+    rm -rf "$crashes"  # only this run's findings count
     mkdir -p "$work" "$crashes"
     cp -n "$ROOT/tests/fuzz/corpus/$target"/* "$work/" 2>/dev/null || true
     log="$FUZZ_DIR/$target.log"

@@ -16,6 +16,7 @@
 
 #include "scaler/process/shutdown_signal.h"
 #include "scaler/protocol/dealer_receiver.h"
+#include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/identity.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/process_resources.h"
@@ -67,6 +68,7 @@ int WorkerAgent::run() {
     dealer.set(zmq::sockopt::rcvhwm, 0);
     dealer.set(zmq::sockopt::linger, 0);
     applyCurveClient(dealer, config_.curve);
+    HandshakeWatch handshake(context, dealer, config_.schedulerAddress);
     dealer.connect(config_.schedulerAddress);
 
     TaskExecutor executor(registry_);
@@ -271,6 +273,11 @@ int WorkerAgent::run() {
             },
             [](const std::string& why) { spdlog::warn("dropped a message from the scheduler: {}", why); });
         flushOutcomes();
+        if (auto failure = handshake.takeFailure()) {
+            spdlog::critical("{}; exiting", *failure);
+            exitCode = 1;
+            break;
+        }
 
         const auto after = Clock::now();
         if (phase == Phase::serving) {
@@ -312,6 +319,7 @@ int WorkerAgent::run() {
     }
     executor.interruptRunning();
     dealer.close();
+    handshake.close();
     context.close();
     if (restartAfterLeaving) restartProcess(config_.restartCommand);
     // A function that ignores interruption would block the executor's join forever; leave without it.

@@ -10,6 +10,7 @@
 #include "scaler/adapters/start_request.h"
 #include "scaler/process/shutdown_signal.h"
 #include "scaler/protocol/dealer_receiver.h"
+#include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/wire_bytes.h"
 
@@ -31,6 +32,7 @@ int WorkerAdapterAgent::run() {
     dealer.set(zmq::sockopt::rcvhwm, 0);
     dealer.set(zmq::sockopt::linger, 0);
     applyCurveClient(dealer, settings_.curve);
+    HandshakeWatch handshake(context, dealer, settings_.schedulerAddress);
     dealer.connect(settings_.schedulerAddress);
     FrameReader reader;
 
@@ -129,6 +131,11 @@ int WorkerAdapterAgent::run() {
             },
             [](const std::string& why) { spdlog::warn("dropped a message from the scheduler: {}", why); });
         provider_.poll();
+        if (auto failure = handshake.takeFailure()) {
+            spdlog::critical("{}; stopping", *failure);
+            exitCode = 1;
+            requestShutdown();
+        }
         if (Clock::now() >= nextHeartbeat) {
             sendHeartbeat();
             nextHeartbeat = Clock::now() + interval;

@@ -1,0 +1,44 @@
+#include "scaler/protocol/handshake_watch.h"
+
+#include <atomic>
+#include <cstring>
+
+namespace scaler {
+
+HandshakeWatch::HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket, std::string peerAddress)
+    : events_(context, zmq::socket_type::pair), peerAddress_(std::move(peerAddress)) {
+    static std::atomic<unsigned> counter{0};
+    const std::string endpoint = "inproc://scaler-handshake-watch-" + std::to_string(counter++);
+    if (zmq_socket_monitor(socket.handle(), endpoint.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
+        throw zmq::error_t();
+    }
+    events_.set(zmq::sockopt::linger, 0);
+    events_.connect(endpoint);
+}
+
+std::optional<std::string> HandshakeWatch::takeFailure() {
+    std::optional<std::string> failure;
+    for (;;) {
+        zmq::message_t event;
+        if (!events_.recv(event, zmq::recv_flags::dontwait)) return failure;
+        zmq::message_t endpoint;
+        while (event.more() && events_.recv(endpoint, zmq::recv_flags::none) && endpoint.more()) {
+        }
+        if (event.size() < 6) continue;
+        uint16_t kind = 0;
+        uint32_t value = 0;
+        std::memcpy(&kind, event.data(), 2);
+        std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
+        if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            failure = "the scheduler at " + peerAddress_ + " refused this process's CURVE key (status " +
+                      std::to_string(value) + "): the key is on none of its allow-lists";
+        } else {
+            failure = "the handshake with the scheduler at " + peerAddress_ +
+                      " failed (ZeroMQ protocol error " + std::to_string(value) +
+                      "): check that both sides use CURVE, and this side the scheduler's public key";
+        }
+    }
+}
+
+}  // namespace scaler
