@@ -52,6 +52,9 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
            "Policies, e.g. \"allocate=capability; scaling=capability; upper_task_ratio=8\"; allocate: "
            "even_load|capability; scaling: no|vanilla|capability|fixed_elastic (docs/scaling.md)")
         ->capture_default_str();
+    app.add_option(
+        "--metrics-address", config.metricsAddress,
+        "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9316 (port 0: any free)");
     app.add_option("--curve-secret-key-file", config.curveSecretKeyFile,
                    "Turns on CURVE encryption and authentication with this secret key (scaler_keygen)")
         ->check(CLI::ExistingFile);
@@ -106,6 +109,21 @@ void finishSchedulerConfig(SchedulerConfig& config) {
     config.policy = parsePolicyContent(config.policyContentText);
     makeScalingPolicy(config.policy.scaling, config.policy.parameters);  // rejects unknown parameters now
     loadCurve(config);
+    if (!config.metricsAddress.empty()) {
+        const auto colon = config.metricsAddress.rfind(':');
+        int port = -1;
+        try {
+            if (colon != std::string::npos && colon > 0)
+                port = std::stoi(config.metricsAddress.substr(colon + 1));
+        } catch (const std::exception&) {
+        }
+        if (port < 0 || port > 65535 ||
+            config.metricsAddress.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+            throw std::invalid_argument("--metrics-address '" + config.metricsAddress + "' is not HOST:PORT");
+        }
+        config.metricsHost = config.metricsAddress.substr(0, colon);
+        config.metricsPort = port;
+    }
 }
 
 }  // namespace scaler::scheduler

@@ -424,6 +424,8 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         record.worker = kNone;
         record.capabilitySet = set;
         record.timeoutMs = task.getTimeoutMs();
+        record.arrivedMs = static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count());
         record.functionNameLength = static_cast<uint16_t>(name.size());
         record.body.assign(name, payload);
         record.state = TaskState::queued;
@@ -579,7 +581,13 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view
         }
     }
     setState(record, terminal);
-    --capabilitySets_[record.capabilitySet].liveTasks;
+    CapabilitySetEntry& set = capabilitySets_[record.capabilitySet];
+    --set.liveTasks;
+    ++set.finished[std::min<size_t>(static_cast<size_t>(terminal) - static_cast<size_t>(TaskState::succeeded),
+                                    set.finished.size() - 1)];
+    const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count();
+    metrics_.taskLatency.observe(static_cast<double>(static_cast<uint32_t>(nowMs) - record.arrivedMs) /
+                                 1000.0);
     tasks_.release(index);
 }
 

@@ -19,6 +19,10 @@ Clock::duration seconds(double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
 
+std::string commandName(wire::WorkerAdapterCommandType command) {
+    return command == wire::WorkerAdapterCommandType::START_WORKER_GROUP ? "start" : "shutdown";
+}
+
 std::string statusName(wire::WorkerAdapterCommandStatus status) {
     switch (status) {
         case wire::WorkerAdapterCommandStatus::SUCCESS:
@@ -62,6 +66,7 @@ void SchedulerCore::recordEvent(const std::string& adapterId, const std::string&
                                                   std::chrono::system_clock::now().time_since_epoch())
                                                   .count());
     scalingEvents_.push_back({unixMs, adapterId, action, groupId, reason});
+    ++metrics_.scalingDecisions[{action, reasonTemplate(reason)}];
     if (scalingEvents_.size() > kMaxScalingEvents) scalingEvents_.pop_front();
 }
 
@@ -157,6 +162,12 @@ void SchedulerCore::onAdapterResponse(uint32_t slot, wire::WorkerAdapterCommandR
     }
     const PendingAdapterCommand command = *pending;
     adapter.pending.erase(pending);
+    metrics_.adapterCommandLatency[{adapter.identity, commandName(command.command)}].observe(
+        std::chrono::duration<double>(now_ - command.sentAt).count());
+    if (response.getStatus() != wire::WorkerAdapterCommandStatus::SUCCESS) {
+        ++metrics_.adapterCommandFailures[{adapter.identity, commandName(command.command),
+                                           statusName(response.getStatus())}];
+    }
     const std::string groupId(asStringView(response.getWorkerGroupId()));
     const bool ok = response.getStatus() == wire::WorkerAdapterCommandStatus::SUCCESS;
     const std::string message(asStringView(response.getMessage()));
@@ -348,6 +359,7 @@ void SchedulerCore::progressGroups() {
                          adapter.identity, command.requestId,
                          std::chrono::duration_cast<std::chrono::seconds>(kCommandTimeout).count());
             recordEvent(adapter.identity, "command lost", command.groupId, "no answer within 30 s");
+            ++metrics_.adapterCommandFailures[{adapter.identity, commandName(command.command), "unanswered"}];
             return true;
         });
         for (auto& [id, group] : adapter.groups) {

@@ -14,6 +14,7 @@
 #include "scaler/protocol/process_resources.h"
 #include "scaler/scheduler/batching_outbox.h"
 #include "scaler/scheduler/curve_authenticator.h"
+#include "scaler/scheduler/metrics_http_server.h"
 #include "scaler/scheduler/scheduler_core.h"
 
 namespace scaler::scheduler {
@@ -59,6 +60,11 @@ void SchedulerServer::run() {
         config_.clientTimeoutSeconds, config_.protectedMode ? ", protected" : "",
         config_.curveEnabled() ? ", CURVE with allow-lists" : "");
 
+    std::optional<MetricsHttpServer> metrics;
+    if (!config_.metricsAddress.empty()) {
+        metrics.emplace(config_.metricsHost, config_.metricsPort);
+        spdlog::info("metrics at http://{}:{}/metrics", config_.metricsHost, metrics->port());
+    }
     BatchingOutbox outbox(router);
     SchedulerCore core(config_, outbox, std::chrono::steady_clock::now());
     outbox.attachTaskTable(core.tasks());
@@ -126,6 +132,7 @@ void SchedulerServer::run() {
         }
         if (after >= nextSnapshot) {
             publishSnapshot();
+            if (metrics) metrics->publish(core.renderMetrics());
             nextSnapshot = after + kSnapshotInterval;
         }
     }

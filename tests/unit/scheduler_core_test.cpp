@@ -648,6 +648,55 @@ TEST_F(SchedulerScalingTest, AWorkerItsAdapterNoLongerListsIsDeadAtOnce) {
     EXPECT_EQ(core->queuedTasks(), 2u);
 }
 
+TEST_F(SchedulerScalingTest, MetricsCountTasksDecisionsAndAdapterCommands) {
+    const auto has = [](const std::string& text, const std::string& line) {
+        return text.find(line) != std::string::npos;
+    };
+    clientHeartbeat("C1");
+    adapterHeartbeat("cpu", 2, "");
+    submit("C1", 1);
+    tick(1100ms);
+    ASSERT_EQ(outbox.adapterCommands.size(), 1u);
+    now += 300ms;
+    startResponse("cpu", outbox.adapterCommands[0].requestId, "g1", "W1", "");
+    groupWorkerHeartbeat("W1", "cpu", "g1", "");
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    result("W1", outbox.tasks[0].handle, "ok");  // 1.4 s after the task arrived
+    const std::string m = core->renderMetrics();
+    EXPECT_TRUE(has(m, "scaler_tasks_finished_total{state=\"succeeded\"} 1\n")) << m;
+    EXPECT_TRUE(
+        has(m, "scaler_capability_set_tasks_finished_total{capabilities=\"\",state=\"succeeded\"} 1\n"));
+    EXPECT_TRUE(has(m, "scaler_task_latency_seconds_bucket{le=\"1\"} 0\n"));
+    EXPECT_TRUE(has(m, "scaler_task_latency_seconds_bucket{le=\"5\"} 1\n"));
+    EXPECT_TRUE(has(m, "scaler_task_latency_seconds_count 1\n"));
+    EXPECT_TRUE(has(m, "scaler_scaling_decisions_total{action=\"start\",reason=\"N task"));
+    // sent when the task arrived (urgent scaling), answered 1.4 s later
+    EXPECT_TRUE(
+        has(m, "scaler_adapter_command_seconds_bucket{adapter=\"cpu\",command=\"start\",le=\"1\"} 0\n"));
+    EXPECT_TRUE(
+        has(m, "scaler_adapter_command_seconds_bucket{adapter=\"cpu\",command=\"start\",le=\"5\"} 1\n"));
+    EXPECT_TRUE(has(m, "scaler_adapter_command_seconds_count{adapter=\"cpu\",command=\"start\"} 1\n"));
+    EXPECT_TRUE(has(m, "scaler_workers{adapter=\"cpu\"} 1\n"));
+    EXPECT_FALSE(has(m, "scaler_adapter_command_failures_total{"));
+
+    adapterHeartbeat("gpu-adapter", 1, "gpu");
+    submit("C1", 2, "p", "gpu");  // a start that fails
+    tick(1100ms);
+    const auto gpuStart = std::find_if(outbox.adapterCommands.begin(), outbox.adapterCommands.end(),
+                                       [](const auto& c) { return c.adapter == "gpu-adapter"; });
+    ASSERT_NE(gpuStart, outbox.adapterCommands.end());
+    startResponse("gpu-adapter", gpuStart->requestId, "", "", "gpu",
+                  wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
+    EXPECT_TRUE(has(core->renderMetrics(),
+                    "scaler_adapter_command_failures_total{adapter=\"gpu-adapter\",command=\"start\","));
+}
+
+TEST(SchedulerMetrics, ReasonsBecomeTemplatesSoLabelsStayFew) {
+    EXPECT_EQ(reasonTemplate("12 tasks for 2 workers exceed upper_task_ratio 5.5"),
+              "N tasks for N workers exceed upper_task_ratio N");
+    EXPECT_EQ(reasonTemplate("no numbers"), "no numbers");
+}
+
 TEST_F(SchedulerScalingTest, StartsAGroupForWaitingTasksOnceWhileItBoots) {
     clientHeartbeat("C1");
     adapterHeartbeat("gpu-adapter", 2, "gpu");

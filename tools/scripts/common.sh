@@ -8,7 +8,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     capnproto libcapnp-dev
     libzmq3-dev cppzmq-dev
-    libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libcurl4-openssl-dev
+    libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev
     libncurses-dev
     googletest libgtest-dev libgmock-dev
     tmux

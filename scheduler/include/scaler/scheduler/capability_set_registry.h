@@ -2,6 +2,7 @@
 // Interns the distinct capability sets tasks ask for. Each set has its own FIFO of queued tasks, so a task
 // no worker can run waits without blocking tasks of other sets (the reference's head-of-line blocking).
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,6 +19,8 @@ struct CapabilitySetEntry {
     TaskList queue;
     std::vector<WorkerSlot> eligibleWorkers;  // kept current by SchedulerCore on worker join/leave
     uint64_t liveTasks = 0;                   // queued or on a worker: the scaling policy's demand
+    // finished tasks of this set by terminal state (succeeded .. timedOut), for the metrics
+    std::array<uint64_t, 5> finished{};
 };
 
 class CapabilitySetRegistry {

@@ -27,6 +27,9 @@ struct SchedulerConfig {
     std::string policyContentText = "allocate=even_load; scaling=no";
     PolicyContent policy;
     std::string loggingLevel = "INFO";
+    std::string metricsAddress;  // HOST:PORT for Prometheus; empty: no endpoint
+    std::string metricsHost;     // split from metricsAddress by finishSchedulerConfig
+    int metricsPort = 0;
 
     // CURVE (docs/operations.md#security): on when a secret key file is given.
     std::string curveSecretKeyFile;

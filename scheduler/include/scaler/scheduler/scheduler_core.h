@@ -20,6 +20,7 @@
 #include "scaler/scheduler/client_task_index.h"
 #include "scaler/scheduler/scaling_policy.h"
 #include "scaler/scheduler/scheduler_config.h"
+#include "scaler/scheduler/scheduler_metrics.h"
 #include "scaler/scheduler/scheduler_outbox.h"
 #include "scaler/scheduler/task_table.h"
 #include "scaler/wire/message.capnp.h"
@@ -139,6 +140,8 @@ public:
     void dispatch();
 
     void writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const;
+    // The Prometheus text exposition of the scheduler's state and counters (scheduler_core_metrics.cpp).
+    std::string renderMetrics() const;
 
     bool shutdownRequested() const { return shutdownRequested_; }
     const TaskStateCounts& counts() const { return counts_; }
@@ -234,6 +237,7 @@ private:
     std::unique_ptr<AllocationPolicy> policy_;
     TimePoint now_;
     TimePoint startedAt_;
+    SchedulerMetrics metrics_;
 
     TaskTable tasks_;
     ClientTaskIndex clientTaskIndex_;

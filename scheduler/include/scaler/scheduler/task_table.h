@@ -39,7 +39,9 @@ struct TaskRecord {
     uint8_t workerDeaths = 0;
     uint8_t pendingCancelConfirms = 0;
     bool live = false;
-    TaskLinks queueLinks;   // a capability queue, or the assigned list of `worker`
+    uint32_t arrivedMs =
+        0;                 // ms since the scheduler started; fits beside the flags, for the latency histogram
+    TaskLinks queueLinks;  // a capability queue, or the assigned list of `worker`
     TaskLinks clientLinks;  // the owning client's list
     SmallBytes body;        // function name then payload
 
@@ -61,8 +63,12 @@ struct TaskList {
 inline uint64_t makeTaskHandle(TaskIndex index, uint32_t generation) {
     return (static_cast<uint64_t>(generation) << 32) | index;
 }
-inline TaskIndex handleIndex(uint64_t handle) { return static_cast<TaskIndex>(handle & 0xffffffffu); }
-inline uint32_t handleGeneration(uint64_t handle) { return static_cast<uint32_t>(handle >> 32); }
+inline TaskIndex handleIndex(uint64_t handle) {
+    return static_cast<TaskIndex>(handle & 0xffffffffu);
+}
+inline uint32_t handleGeneration(uint64_t handle) {
+    return static_cast<uint32_t>(handle >> 32);
+}
 
 class TaskTable {
 public:
@@ -74,7 +80,9 @@ public:
     void release(TaskIndex index);
 
     TaskRecord& operator[](TaskIndex index) { return chunks_[index >> kChunkBits][index & kChunkMask]; }
-    const TaskRecord& operator[](TaskIndex index) const { return chunks_[index >> kChunkBits][index & kChunkMask]; }
+    const TaskRecord& operator[](TaskIndex index) const {
+        return chunks_[index >> kChunkBits][index & kChunkMask];
+    }
 
     // The live record a handle names, or nullptr (unknown, stale or freed).
     TaskRecord* find(uint64_t handle);
