@@ -1,0 +1,32 @@
+// The scaling simulator drives the real SchedulerCore; these keep it honest (every task served, every group
+// stopped at the end, the same answer twice).
+#include <gtest/gtest.h>
+
+#include "cluster_simulation.h"
+
+using namespace scaler::sim;
+
+TEST(ScalingSimulation, CapabilityPolicyServesEveryWorkloadAndStopsEveryGroup) {
+    for (const auto& workload : standardWorkloads(1)) {
+        SimSettings settings;
+        settings.startupSeconds = 2;
+        const SimResult r = simulate(workload, settings);
+        SCOPED_TRACE(workload.name);
+        EXPECT_EQ(r.completed, workload.tasks.size());
+        EXPECT_GE(r.starts, 1u);
+        EXPECT_EQ(r.stops, r.starts);  // idle groups are stopped once the work is done
+        EXPECT_GT(r.makespanSeconds, 0);
+        EXPECT_LE(r.waitP50, r.waitP95);
+    }
+}
+
+TEST(ScalingSimulation, ALongerStartUpMakesTasksWaitLonger) {
+    const Workload burst = standardWorkloads(1).front();
+    SimSettings fast, slow;
+    fast.startupSeconds = 0.2;
+    slow.startupSeconds = 60;
+    const SimResult a = simulate(burst, fast), b = simulate(burst, fast), c = simulate(burst, slow);
+    EXPECT_EQ(a.waitP95, b.waitP95);  // deterministic
+    EXPECT_EQ(a.groupSeconds, b.groupSeconds);
+    EXPECT_GT(c.waitP50, a.waitP50 + 50);
+}

@@ -1,0 +1,31 @@
+#pragma once
+// Runs the real SchedulerCore, with its scaling policy, against a workload in simulated time: no sockets,
+// no sleeping. Simulated adapters start groups after a start-up delay; simulated workers run each task for
+// its duration. Messages are real Cap'n Proto messages handed to SchedulerCore::onMessage.
+
+#include <cstdint>
+#include <string>
+
+#include "workloads.h"
+
+namespace scaler::sim {
+
+struct SimSettings {
+    std::string policyContent = "allocate=capability; scaling=capability";
+    double startupSeconds = 0.2;  // from a start command to the group's workers connecting
+    uint32_t cpuGroups = 16, cpuWorkersPerGroup = 4;
+    uint32_t gpuGroups = 4;    // one gpu worker each
+    double tailSeconds = 600;  // after the last task, how long idle groups may take to stop (counted as cost)
+};
+
+struct SimResult {
+    uint64_t completed = 0;
+    double makespanSeconds = 0;       // first arrival to last completion
+    double waitP50 = 0, waitP95 = 0;  // arrival to start on a worker
+    double groupSeconds = 0;          // sum over groups of start command to stop: the bill
+    uint32_t starts = 0, stops = 0;   // commands sent to adapters: thrash
+};
+
+SimResult simulate(const Workload& workload, const SimSettings& settings);
+
+}  // namespace scaler::sim
