@@ -154,5 +154,6 @@ TEST(Security, AnAdapterAndTheWorkersItStartsAuthenticate) {
     std::vector<Future> futures;
     for (int i = 0; i < 20; ++i) futures.push_back(client.submit("sleep_ms", "20"));
     for (auto& f : futures) EXPECT_NO_THROW(f.get());
-    EXPECT_TRUE(hasScalingEvent(cluster.snapshot(), "secure", "start"));
+    // snapshots come every second: wait for one taken after the start
+    EXPECT_TRUE(waitUntil([&] { return hasScalingEvent(cluster.snapshot(), "secure", "start"); }));
 }
