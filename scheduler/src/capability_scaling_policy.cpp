@@ -16,25 +16,31 @@ ScalingDecision CapabilityScalingPolicy::decide(const ScalingSnapshot& snapshot)
 
     for (const DemandView& demand : snapshot.demand) {
         if (demand.tasks == 0) continue;
-        const double supply = capableSupply(working, demand.capabilities);
         const double tasks = static_cast<double>(demand.tasks);
-        if (supply > 0 && tasks / supply <= p.upperTaskRatio) continue;
-        const auto adapter = chooseAdapter(working, demand.capabilities);
-        if (!adapter) {
-            if (supply == 0 && !someAdapterOffers(working, demand.capabilities)) {
-                decision.unschedulable.push_back(demand.capabilities);
+        // Bulk: as many groups as bring the ratio down to upper_task_ratio, in this one decision (each start
+        // is supply for the next check), not one group per evaluation.
+        for (int n = 0; n < 1024; ++n) {
+            const double supply = capableSupply(working, demand.capabilities);
+            if (supply > 0 && tasks / supply <= p.upperTaskRatio) break;
+            const auto adapter = chooseAdapter(working, demand.capabilities);
+            if (!adapter) {
+                if (supply == 0 && !someAdapterOffers(working, demand.capabilities)) {
+                    decision.unschedulable.push_back(demand.capabilities);
+                }
+                break;
             }
-            continue;
+            if (supply == 0) {
+                std::snprintf(buffer, sizeof buffer, "%.0f tasks need %s and no worker offers it", tasks,
+                              describe(demand.capabilities).c_str());
+            } else {
+                std::snprintf(
+                    buffer, sizeof buffer, "%.0f tasks needing %s / %.0f capable workers = %.2f > %.2f",
+                    tasks, describe(demand.capabilities).c_str(), supply, tasks / supply, p.upperTaskRatio);
+            }
+            decision.commands.push_back(
+                {ScalingCommand::Action::start, *adapter, demand.capabilities, {}, buffer});
+            addPendingGroup(working, *adapter, demand.capabilities);
         }
-        if (supply == 0) {
-            std::snprintf(buffer, sizeof buffer, "%.0f tasks need %s and no worker offers it", tasks,
-                          describe(demand.capabilities).c_str());
-        } else {
-            std::snprintf(buffer, sizeof buffer, "%.0f tasks needing %s / %.0f capable workers = %.2f > %.2f", tasks,
-                          describe(demand.capabilities).c_str(), supply, tasks / supply, p.upperTaskRatio);
-        }
-        decision.commands.push_back({ScalingCommand::Action::start, *adapter, demand.capabilities, {}, buffer});
-        addPendingGroup(working, *adapter, demand.capabilities);
     }
     if (!decision.commands.empty() || anyGroupStarting(snapshot)) return decision;
 
@@ -44,7 +50,8 @@ ScalingDecision CapabilityScalingPolicy::decide(const ScalingSnapshot& snapshot)
         const std::string key = formatCapabilities(group.capabilities);
         if (stoppedSets.count(key)) continue;
         // Utilisation counts the tasks that need what the group offers; tasks asking for nothing count only
-        // toward plain groups (best-fit allocation keeps them off special workers while plain ones have room).
+        // toward plain groups (best-fit allocation keeps them off special workers while plain ones have
+        // room).
         double tasks = 0;
         bool keep = false;
         for (const DemandView& d : snapshot.demand) {
@@ -59,8 +66,9 @@ ScalingDecision CapabilityScalingPolicy::decide(const ScalingSnapshot& snapshot)
         }
         const double workers = capableSupply(snapshot, group.capabilities);
         if (keep || workers == 0 || tasks / workers >= p.lowerTaskRatio) continue;
-        std::snprintf(buffer, sizeof buffer, "%.0f tasks for %.0f workers offering %s = %.2f < %.2f; group idle",
-                      tasks, workers, describe(group.capabilities).c_str(), tasks / workers, p.lowerTaskRatio);
+        std::snprintf(buffer, sizeof buffer,
+                      "%.0f tasks for %.0f workers offering %s = %.2f < %.2f; group idle", tasks, workers,
+                      describe(group.capabilities).c_str(), tasks / workers, p.lowerTaskRatio);
         decision.commands.push_back({ScalingCommand::Action::shutdown, c.adapter, {}, group.id, buffer});
         stoppedSets.insert(key);
     }

@@ -14,9 +14,18 @@ double parseNumber(const std::string& key, const std::string& value) {
         used = 0;
     }
     if (used == 0 || used != value.size() || parsed < 0) {
-        throw std::invalid_argument("policy parameter " + key + "='" + value + "' is not a non-negative number");
+        throw std::invalid_argument("policy parameter " + key + "='" + value +
+                                    "' is not a non-negative number");
     }
     return parsed;
+}
+
+uint32_t parseCount(const std::string& key, const std::string& value) {
+    const double parsed = parseNumber(key, value);
+    if (parsed > 1e6 || parsed != static_cast<double>(static_cast<uint32_t>(parsed))) {
+        throw std::invalid_argument("policy parameter " + key + "='" + value + "' is not a whole number");
+    }
+    return static_cast<uint32_t>(parsed);
 }
 
 }  // namespace
@@ -39,13 +48,26 @@ std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
             p.minGroupAgeSeconds = parseNumber(key, value);
         } else if (key == "drain_timeout_seconds") {
             p.drainTimeoutSeconds = parseNumber(key, value);
+        } else if (key == "scale_up_cooldown_seconds") {
+            p.scaleUpCooldownSeconds = parseNumber(key, value);
+        } else if (key == "scale_down_cooldown_seconds") {
+            p.scaleDownCooldownSeconds = parseNumber(key, value);
+        } else if (key == "scale_down_stabilization_seconds") {
+            p.scaleDownStabilizationSeconds = parseNumber(key, value);
+        } else if (key == "min_groups_per_adapter") {
+            p.minGroupsPerAdapter = parseCount(key, value);
+        } else if (key == "max_groups_per_adapter") {
+            p.maxGroupsPerAdapter = parseCount(key, value);
+        } else if (key == "max_starts_per_minute") {
+            p.maxStartsPerMinute = parseCount(key, value);
         } else {
             throw std::invalid_argument("unknown policy parameter '" + key + "'");
         }
     }
     if (p.upperTaskRatio <= 0 || p.lowerTaskRatio >= p.upperTaskRatio) {
         throw std::invalid_argument("policy parameters need 0 <= lower_task_ratio < upper_task_ratio (got " +
-                                    std::to_string(p.lowerTaskRatio) + " and " + std::to_string(p.upperTaskRatio) + ")");
+                                    std::to_string(p.lowerTaskRatio) + " and " +
+                                    std::to_string(p.upperTaskRatio) + ")");
     }
     if (name == "vanilla") return std::make_unique<VanillaScalingPolicy>(p);
     if (name == "capability") return std::make_unique<CapabilityScalingPolicy>(p);

@@ -51,6 +51,7 @@ SchedulerCore::SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, Ti
       startedAt_(now),
       nextBalance_(now + secondsToDuration(std::max(config_.loadBalanceSeconds, 0.0))),
       scalingPolicy_(makeScalingPolicy(config_.policy.scaling, config_.policy.parameters)),
+      governor_(scalingPolicy_->parameters()),
       nextScaling_(now + secondsToDuration(config_.scalingIntervalSeconds)) {}
 
 // ---- dispatch of incoming messages -------------------------------------------------------------------

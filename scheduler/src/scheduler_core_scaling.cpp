@@ -276,7 +276,14 @@ void SchedulerCore::evaluateScaling() {
     progressGroups();
     if (adapterCount_ == 0) return;
     const ScalingSnapshot snapshot = scalingSnapshot();
-    ScalingDecision decision = scalingPolicy_->decide(snapshot);
+    GovernedDecision governed = governor_.govern(scalingPolicy_->decide(snapshot), snapshot,
+                                                 std::chrono::duration<double>(now_ - startedAt_).count());
+    for (const HeldCommand& held : governed.held) {
+        spdlog::debug("scaling ({}): held a {} on '{}': {} (wanted because {})", scalingPolicy_->name(),
+                      held.command.action == ScalingCommand::Action::start ? "start" : "shutdown",
+                      snapshot.adapters[held.command.adapter].id, held.why, held.command.reason);
+    }
+    ScalingDecision& decision = governed.decision;
 
     std::vector<std::string> unschedulable;
     for (const auto& caps : decision.unschedulable) unschedulable.push_back(formatCapabilities(caps));

@@ -24,11 +24,21 @@ ScalingDecision VanillaScalingPolicy::decide(const ScalingSnapshot& snapshot) co
     const auto& p = parameters_;
 
     if (tasks > 0 && (supply == 0 || tasks / supply > p.upperTaskRatio)) {
-        if (auto adapter = chooseAdapter(snapshot, {})) {
-            decision.commands.push_back({ScalingCommand::Action::start, *adapter, {}, {},
-                                         supply == 0 ? ratioText(tasks, 0) + ": no workers"
-                                                     : ratioText(tasks, supply) + " > upper_task_ratio " +
-                                                           std::to_string(p.upperTaskRatio)});
+        // Bulk: enough groups to bring the ratio down in this one decision.
+        ScalingSnapshot working = snapshot;
+        for (int n = 0; n < 1024; ++n) {
+            const double available = capableSupply(working, {});
+            if (available > 0 && tasks / available <= p.upperTaskRatio) break;
+            const auto adapter = chooseAdapter(working, {});
+            if (!adapter) break;
+            decision.commands.push_back({ScalingCommand::Action::start,
+                                         *adapter,
+                                         {},
+                                         {},
+                                         available == 0 ? ratioText(tasks, 0) + ": no workers"
+                                                        : ratioText(tasks, available) + " > upper_task_ratio " +
+                                                        std::to_string(p.upperTaskRatio)});
+            addPendingGroup(working, *adapter, {});
         }
         return decision;
     }
@@ -36,7 +46,10 @@ ScalingDecision VanillaScalingPolicy::decide(const ScalingSnapshot& snapshot) co
     for (const StopCandidate& c : idleGroups(snapshot, p.minGroupAgeSeconds)) {
         const GroupView& group = snapshot.adapters[c.adapter].groups[c.group];
         if (!stopKeepsEnoughCapacity(tasks, supply, group.connectedWorkers, p.upperTaskRatio)) continue;
-        decision.commands.push_back({ScalingCommand::Action::shutdown, c.adapter, {}, group.id,
+        decision.commands.push_back({ScalingCommand::Action::shutdown,
+                                     c.adapter,
+                                     {},
+                                     group.id,
                                      ratioText(tasks, supply) + " < lower_task_ratio " +
                                          std::to_string(p.lowerTaskRatio) + "; group idle"});
         break;  // one per evaluation: the next one sees the new ratio

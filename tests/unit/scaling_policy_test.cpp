@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "../support/error_message.h"
+#include "scaler/scheduler/scaling_governor.h"
 #include "scaler/scheduler/scaling_policy.h"
 
 using namespace scaler;
@@ -259,4 +260,119 @@ TEST(ScalingPolicyFactory, RejectsUnknownPoliciesParametersAndValuesNamingThem) 
               std::string::npos);
     EXPECT_EQ(makeScalingPolicy("capability", {})->parameters().upperTaskRatio, 5);
     EXPECT_EQ(makeScalingPolicy("vanilla", {{"drain_timeout_seconds", "7"}})->parameters().drainTimeoutSeconds, 7);
+}
+
+// ---- bulk scale-up ---------------------------------------------------------------------------------------
+
+TEST(BulkScaleUp, CapabilityPolicySizesToTheNeedInOneDecisionUpToTheAdaptersRoom) {
+    auto p = makeScalingPolicy("capability", {});  // upper 5
+    // 100 tasks, 1 worker per group: 20 groups needed, the adapter has room for 8
+    const auto d = p->decide(Builder().tasks(100).adapter("a", 8).s);
+    EXPECT_EQ(d.commands.size(), 8u);
+    // 30 tasks with 2 workers running: 6 workers are needed, 4 more groups
+    const auto more = p->decide(Builder()
+                                    .tasks(30)
+                                    .adapter("a", 20)
+                                    .group("g1", GroupPhase::running, 10)
+                                    .group("g2", GroupPhase::running, 10)
+                                    .s);
+    EXPECT_EQ(more.commands.size(), 4u);
+}
+
+TEST(BulkScaleUp, VanillaSizesToTheNeedInOneDecision) {
+    auto p = makeScalingPolicy("vanilla", {});                                                // upper 10
+    EXPECT_EQ(p->decide(Builder().tasks(95).adapter("a", 50, "", 2).s).commands.size(), 5u);  // 10 workers
+    EXPECT_EQ(p->decide(Builder().tasks(5).adapter("a", 50).s).commands.size(), 1u);
+}
+
+// ---- stability rules (ScalingGovernor), time injected ------------------------------------------------
+
+namespace {
+ScalingParameters stability(const std::map<std::string, std::string>& parameters) {
+    return makeScalingPolicy("capability", parameters)->parameters();
+}
+ScalingDecision starts(size_t n) {
+    ScalingDecision d;
+    for (size_t i = 0; i < n; ++i) d.commands.push_back({Action::start, 0, {}, {}, "wanted"});
+    return d;
+}
+ScalingDecision stopOf(const std::string& group) {
+    ScalingDecision d;
+    d.commands.push_back({Action::shutdown, 0, {}, group, "idle"});
+    return d;
+}
+}  // namespace
+
+TEST(ScalingGovernor, ScaleUpCooldownHoldsLaterStartsButNotABulkDecision) {
+    ScalingGovernor g(stability({{"scale_up_cooldown_seconds", "10"}}));
+    const auto snap = Builder().adapter("a", 50).s;
+    EXPECT_EQ(g.govern(starts(3), snap, 100).decision.commands.size(), 3u);  // one decision, one moment
+    const auto held = g.govern(starts(1), snap, 105);
+    EXPECT_TRUE(held.decision.commands.empty());
+    ASSERT_EQ(held.held.size(), 1u);
+    EXPECT_NE(held.held[0].why.find("scale_up_cooldown_seconds 10: last start 5.0 s ago"), std::string::npos);
+    EXPECT_EQ(g.govern(starts(1), snap, 110.5).decision.commands.size(), 1u);
+}
+
+TEST(ScalingGovernor, LaunchRateLimitCountsTheLastMinute) {
+    ScalingGovernor g(stability({{"max_starts_per_minute", "3"}}));
+    const auto snap = Builder().adapter("a", 50).s;
+    const auto first = g.govern(starts(5), snap, 0);
+    EXPECT_EQ(first.decision.commands.size(), 3u);
+    EXPECT_EQ(first.held.size(), 2u);
+    EXPECT_TRUE(g.govern(starts(1), snap, 30).decision.commands.empty());
+    EXPECT_EQ(g.govern(starts(2), snap, 60.5).decision.commands.size(), 2u);
+}
+
+TEST(ScalingGovernor, MaxGroupsPerAdapterCapsStartsBelowTheAdaptersOwnLimit) {
+    ScalingGovernor g(stability({{"max_groups_per_adapter", "2"}}));
+    const auto snap = Builder().adapter("a", 50).group("g1", GroupPhase::running).s;
+    const auto d = g.govern(starts(3), snap, 0);
+    EXPECT_EQ(d.decision.commands.size(), 1u);
+    EXPECT_NE(d.held.back().why.find("max_groups_per_adapter 2"), std::string::npos);
+}
+
+TEST(ScalingGovernor, StabilizationWindowHoldsStopsWhileMoreCapacityWasWantedRecently) {
+    ScalingGovernor g(
+        stability({{"scale_down_stabilization_seconds", "30"}, {"max_groups_per_adapter", "1"}}));
+    const auto snap = Builder().adapter("a", 50).group("g1", GroupPhase::running).s;
+    const auto wanted = g.govern(starts(1), snap, 0);  // held by the cap, but it counts as wanting more
+    EXPECT_TRUE(wanted.decision.commands.empty());
+    const auto early = g.govern(stopOf("g1"), snap, 20);
+    EXPECT_TRUE(early.decision.commands.empty());
+    EXPECT_NE(early.held[0].why.find("more capacity was wanted 20.0 s ago"), std::string::npos);
+    EXPECT_EQ(g.govern(stopOf("g1"), snap, 30.5).decision.commands.size(), 1u);
+}
+
+TEST(ScalingGovernor, ScaleDownCooldownFollowsAnyChange) {
+    ScalingGovernor g(stability({{"scale_down_cooldown_seconds", "20"}}));
+    const auto snap =
+        Builder().adapter("a", 50).group("g1", GroupPhase::running).group("g2", GroupPhase::running).s;
+    EXPECT_EQ(g.govern(stopOf("g1"), snap, 0).decision.commands.size(), 1u);  // no history: allowed
+    EXPECT_TRUE(g.govern(stopOf("g2"), snap, 10).decision.commands.empty());
+    EXPECT_EQ(g.govern(stopOf("g2"), snap, 20.5).decision.commands.size(), 1u);
+}
+
+TEST(ScalingGovernor, MinGroupsPerAdapterIsAFloorThatStartsAndHolds) {
+    ScalingGovernor g(stability({{"min_groups_per_adapter", "2"}}));
+    const auto empty = g.govern({}, Builder().adapter("gpu", 4, "gpu").s, 0);
+    ASSERT_EQ(empty.decision.commands.size(), 2u);  // demand or not
+    EXPECT_EQ(formatCapabilities(empty.decision.commands[0].capabilities), "gpu");
+    EXPECT_NE(empty.decision.commands[0].reason.find("min_groups_per_adapter 2"), std::string::npos);
+    const auto two =
+        Builder().adapter("a", 4).group("g1", GroupPhase::running).group("g2", GroupPhase::running).s;
+    const auto held = g.govern(stopOf("g1"), two, 10);
+    EXPECT_TRUE(held.decision.commands.empty());
+    EXPECT_NE(held.held[0].why.find("would leave 1"), std::string::npos);
+}
+
+TEST(ScalingGovernor, StabilityParametersAreValidated) {
+    EXPECT_EQ(invalidArgumentMessage([] {
+                  makeScalingPolicy("capability", {{"max_starts_per_minute", "2.5"}});
+              }),
+              "policy parameter max_starts_per_minute='2.5' is not a whole number");
+    EXPECT_EQ(invalidArgumentMessage([] {
+                  makeScalingPolicy("vanilla", {{"scale_up_cooldown_seconds", "-1"}});
+              }),
+              "policy parameter scale_up_cooldown_seconds='-1' is not a non-negative number");
 }

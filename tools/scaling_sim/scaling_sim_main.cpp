@@ -12,12 +12,17 @@
 #include "cluster_simulation.h"
 
 int main(int argc, char** argv) {
-    std::vector<std::string> policies{"vanilla", "capability"};
+    // "POLICY" or "POLICY; extra=parameters": each is a row per workload and start-up
+    std::vector<std::string> policies{"vanilla", "capability",
+                                      "capability; scale_down_stabilization_seconds=30"};
     std::vector<std::string> only;
     unsigned seed = 1;
     CLI::App app{"scaler_scaling_sim: scaling policies against synthetic workloads in simulated time",
                  "scaler_scaling_sim"};
-    app.add_option("--policies", policies, "Scaling policies to compare")->capture_default_str();
+    app.add_option("--policies", policies,
+                   "Scaling policies to compare, each with optional parameters: \"capability; "
+                   "scale_down_stabilization_seconds=30\"")
+        ->capture_default_str();
     app.add_option("--workloads", only, "Only these workloads (burst, waves, ramp, mixed, trickle)");
     app.add_option("--seed", seed, "Workload random seed")->capture_default_str();
     CLI11_PARSE(app, argc, argv);

@@ -68,10 +68,17 @@ struct ScalingDecision {
 };
 
 struct ScalingParameters {
-    double upperTaskRatio = 10;  // tasks per worker above which a group starts
-    double lowerTaskRatio = 1;   // below which an idle group stops
-    double minGroupAgeSeconds = 5;  // a group younger than this is never stopped
+    double upperTaskRatio = 10;       // tasks per worker above which a group starts
+    double lowerTaskRatio = 1;        // below which an idle group stops
+    double minGroupAgeSeconds = 5;    // a group younger than this is never stopped
     double drainTimeoutSeconds = 30;  // carried out by the scheduler, not the policy
+    // Stability (ScalingGovernor); 0 turns each rule off.
+    double scaleUpCooldownSeconds = 0;         // between starts on one adapter, across evaluations
+    double scaleDownCooldownSeconds = 0;       // after any start or stop on the adapter, before a stop
+    double scaleDownStabilizationSeconds = 0;  // no stop while more capacity was wanted this recently
+    uint32_t minGroupsPerAdapter = 0;          // kept running (started if missing), demand or not
+    uint32_t maxGroupsPerAdapter = 0;          // at most this many, below the adapter's own limit
+    uint32_t maxStartsPerMinute = 0;           // launch-rate limit per adapter
 };
 
 class ScalingPolicy {

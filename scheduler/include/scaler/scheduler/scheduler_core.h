@@ -20,6 +20,7 @@
 #include "scaler/scheduler/client_task_index.h"
 #include "scaler/scheduler/scaling_policy.h"
 #include "scaler/scheduler/scheduler_config.h"
+#include "scaler/scheduler/scaling_governor.h"
 #include "scaler/scheduler/scheduler_metrics.h"
 #include "scaler/scheduler/scheduler_outbox.h"
 #include "scaler/scheduler/task_table.h"
@@ -262,6 +263,7 @@ private:
     std::vector<uint8_t> setBlocked_;  // dispatch scratch
 
     std::unique_ptr<ScalingPolicy> scalingPolicy_;
+    ScalingGovernor governor_;  // after scalingPolicy_: built from its parameters
     std::vector<AdapterRecord> adapters_;
     std::vector<uint32_t> freeAdapterSlots_;
     size_t adapterCount_ = 0;
