@@ -147,6 +147,7 @@ struct WorkerAdapterHeartbeat {
   capabilities @3 :List(Capability);
   kind @4 :Text;                      # native, container, ecs
   groups @5 :List(WorkerGroupInfo);  # the adapter's current inventory
+  priority @6 :UInt32;               # tier: demand fills lower numbers first and drains higher ones first
 }
 
 struct WorkerAdapterHeartbeatEcho {
@@ -223,6 +224,7 @@ struct AdapterRow {
   groupsInUse @4 :UInt32;
   capabilities @5 :List(Capability);
   lastHeartbeatAgeMs @6 :UInt64;
+  priority @7 :UInt32;
 }
 
 struct WorkerGroupRow {

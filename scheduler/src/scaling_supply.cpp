@@ -49,6 +49,11 @@ std::optional<size_t> chooseAdapter(const ScalingSnapshot& snapshot, const Capab
             continue;
         }
         const AdapterView& current = snapshot.adapters[*best];
+        // the cheaper tier first; within a tier the best fit, then the most room
+        if (adapter.priority != current.priority) {
+            if (adapter.priority < current.priority) best = i;
+            continue;
+        }
         if (extra(adapter) < extra(current) || (extra(adapter) == extra(current) && room(adapter) > room(current))) {
             best = i;
         }
@@ -82,7 +87,10 @@ std::vector<StopCandidate> idleGroups(const ScalingSnapshot& snapshot, double mi
             }
         }
     }
+    // the dearest tier first (tiers drain in reverse of how they fill), then the oldest
     std::stable_sort(out.begin(), out.end(), [&](const StopCandidate& x, const StopCandidate& y) {
+        const uint32_t px = snapshot.adapters[x.adapter].priority, py = snapshot.adapters[y.adapter].priority;
+        if (px != py) return px > py;
         return snapshot.adapters[x.adapter].groups[x.group].ageSeconds >
                snapshot.adapters[y.adapter].groups[y.group].ageSeconds;
     });

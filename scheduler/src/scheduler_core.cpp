@@ -784,6 +784,7 @@ void SchedulerCore::writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const
         row.setAdapterId(view.id);
         row.setKind(record.kind);
         row.setMaxWorkerGroups(view.maxGroups);
+        row.setPriority(view.priority);
         row.setWorkersPerGroup(view.workersPerGroup);
         row.setGroupsInUse(
             static_cast<uint32_t>(std::count_if(view.groups.begin(), view.groups.end(), [](const auto& x) {

@@ -88,6 +88,7 @@ void SchedulerCore::onAdapterHeartbeat(std::string_view identity,
     adapter.lastSeen = now_;
     adapter.kind = std::string(asStringView(heartbeat.getKind()));
     adapter.maxGroups = heartbeat.getMaxWorkerGroups();
+    adapter.priority = heartbeat.getPriority();
     adapter.workersPerGroup = std::max<uint32_t>(1, heartbeat.getWorkersPerGroup());
     adapter.capabilities = capabilitiesFromWire(heartbeat.getCapabilities());
 
@@ -124,9 +125,10 @@ void SchedulerCore::onAdapterHeartbeat(std::string_view identity,
     removeWorkersGoneFromInventory(adapter);
     if (first) {
         spdlog::info(
-            "worker adapter '{}' ({}) connected: up to {} groups of {} workers, capabilities '{}', {} groups",
+            "worker adapter '{}' ({}) connected: up to {} groups of {} workers, capabilities '{}', priority {}, "
+            "{} groups",
             adapter.identity, adapter.kind, adapter.maxGroups, adapter.workersPerGroup,
-            formatCapabilities(adapter.capabilities), adapter.groups.size());
+            formatCapabilities(adapter.capabilities), adapter.priority, adapter.groups.size());
     }
     outbox_.sendAdapterHeartbeatEcho(adapter.peer);
 }
@@ -237,6 +239,7 @@ ScalingSnapshot SchedulerCore::scalingSnapshot() const {
         AdapterView view;
         view.id = adapter.identity;
         view.maxGroups = adapter.maxGroups;
+        view.priority = adapter.priority;
         view.workersPerGroup = adapter.workersPerGroup;
         view.capabilities = adapter.capabilities;
         view.startAllowed = now_ >= adapter.startBlockedUntil;

@@ -133,3 +133,18 @@ TEST(Scaling, AdapterRefusesCapabilitiesItDoesNotOffer) {
     EXPECT_TRUE(cluster.snapshot()["workers"].empty());
     EXPECT_FALSE(f.ready());
 }
+
+TEST(Scaling, TheCheaperTierIsStartedFirst) {
+    TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability"});
+    // without tiers the adapter with more room would be chosen
+    cluster.addNativeAdapter("dear", {"--priority", "5", "--max-worker-groups", "4"});
+    cluster.addNativeAdapter("cheap", {"--priority", "1", "--max-worker-groups", "1"});
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["adapters"].size() == 2; }));
+    for (const auto& a : cluster.snapshot()["adapters"]) {
+        EXPECT_EQ(a["priority"], a["id"] == "dear" ? 5 : 1) << a.dump();
+    }
+    Client client(cluster.address());
+    EXPECT_EQ(client.submit("echo", "tiered").get(), "tiered");
+    ASSERT_TRUE(waitUntil([&] { return hasScalingEvent(cluster.snapshot(), "cheap", "start"); }));
+    EXPECT_FALSE(hasScalingEvent(cluster.snapshot(), "dear", "start"));
+}

@@ -376,3 +376,29 @@ TEST(ScalingGovernor, StabilityParametersAreValidated) {
               }),
               "policy parameter scale_up_cooldown_seconds='-1' is not a non-negative number");
 }
+
+// ---- tiers -----------------------------------------------------------------------------------------------
+
+TEST(Tiers, DemandFillsTheCheaperTierBeforeBurstingToTheNext) {
+    auto b = Builder().tasks(60).adapter("spot-dear", 10).adapter("on-prem", 4).adapter("cloud", 10);
+    b.s.adapters[0].priority = 2;
+    b.s.adapters[1].priority = 0;
+    b.s.adapters[2].priority = 1;
+    const auto d = makeScalingPolicy("capability", {})->decide(b.s);  // 60 tasks / 5 per worker: 12 groups
+    ASSERT_EQ(d.commands.size(), 12u);
+    size_t perAdapter[3] = {0, 0, 0};
+    for (const auto& c : d.commands) ++perAdapter[c.adapter];
+    EXPECT_EQ(perAdapter[1], 4u);  // on-prem (tier 0) full first
+    EXPECT_EQ(perAdapter[2], 8u);  // then the cloud (tier 1)
+    EXPECT_EQ(perAdapter[0], 0u);  // the dearest tier not needed
+}
+
+TEST(Tiers, IdleGroupsDrainFromTheDearestTierFirst) {
+    auto b = Builder().adapter("on-prem", 4).group("old-cheap", GroupPhase::running, 0, 600)
+                 .adapter("cloud", 4).group("young-dear", GroupPhase::running, 0, 60);
+    b.s.adapters[0].priority = 0;
+    b.s.adapters[1].priority = 1;
+    const auto d = makeScalingPolicy("vanilla", {})->decide(b.s);
+    ASSERT_EQ(d.commands.size(), 1u);
+    EXPECT_EQ(d.commands[0].groupId, "young-dear");  // despite being younger
+}

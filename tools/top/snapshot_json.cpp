@@ -68,6 +68,7 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
         adapters.push_back({{"id", a.getAdapterId().cStr()},
                             {"kind", a.getKind().cStr()},
                             {"max_worker_groups", a.getMaxWorkerGroups()},
+                            {"priority", a.getPriority()},
                             {"workers_per_group", a.getWorkersPerGroup()},
                             {"groups_in_use", a.getGroupsInUse()},
                             {"capabilities", capabilities(a.getCapabilities())},

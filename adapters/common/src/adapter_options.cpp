@@ -66,6 +66,10 @@ void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& 
     app.add_option("--workers-per-group", o.settings.workersPerGroup, "Worker processes in each group")
         ->check(CLI::Range(1u, 1024u))
         ->capture_default_str();
+    app.add_option("--priority", o.settings.priority,
+                   "Tier: the scheduler fills adapters with lower numbers first and drains higher ones first")
+        ->check(CLI::Range(0u, 1000000u))
+        ->capture_default_str();
     app.add_option("--per-worker-capabilities", o.capabilitiesText,
                    "Capabilities this adapter can give its workers, e.g. \"gpu,linux\"");
     app.add_option("--heartbeat-interval-seconds", o.settings.heartbeatIntervalSeconds,

@@ -41,6 +41,7 @@ int WorkerAdapterAgent::run() {
         auto heartbeat = builder.initRoot<wire::Message>().initWorkerAdapterHeartbeat();
         heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
         heartbeat.setMaxWorkerGroups(settings_.maxWorkerGroups);
+        heartbeat.setPriority(settings_.priority);
         heartbeat.setWorkersPerGroup(settings_.workersPerGroup);
         heartbeat.setKind(provider_.kind());
         capabilitiesToWire(settings_.capabilities,

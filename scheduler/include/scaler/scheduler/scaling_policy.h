@@ -46,6 +46,7 @@ struct AdapterView {
     CapabilityList capabilities;
     std::vector<GroupView> groups;  // including pending starts
     bool startAllowed = true;       // false during the back-off after a failed start
+    uint32_t priority = 0;          // tier: lower fills first, higher drains first
 };
 
 struct ScalingSnapshot {

@@ -102,6 +102,7 @@ struct AdapterRecord {
     std::string identity;  // also the adapter id its workers report
     std::string kind;
     uint32_t maxGroups = 0;
+    uint32_t priority = 0;  // tier (docs/scaling.md#tiers)
     uint32_t workersPerGroup = 1;
     CapabilityList capabilities;
     TimePoint lastSeen{};

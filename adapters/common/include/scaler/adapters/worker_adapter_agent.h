@@ -19,6 +19,7 @@ struct WorkerAdapterSettings {
     double heartbeatIntervalSeconds = 2;
     double exitGraceSeconds = 35;  // on SIGTERM: how long groups may take to stop
     CurveClientKeys curve;
+    uint32_t priority = 0;  // tier: the scheduler fills lower numbers first and drains higher ones first
 };
 
 class WorkerAdapterAgent {
