@@ -379,6 +379,9 @@ bool sameCapabilities(capnp::List<wire::Capability>::Reader wire, const Capabili
 }  // namespace
 
 void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader tasks) {
+    // once per message, not per task: every task of one message arrives at the same moment
+    const auto arrivedMs =
+        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count());
     CapabilitySetId previousSet = 0;
     for (wire::Task::Reader task : tasks) {
         const uint64_t clientTaskId = task.getTaskId();
@@ -425,8 +428,7 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         record.worker = kNone;
         record.capabilitySet = set;
         record.timeoutMs = task.getTimeoutMs();
-        record.arrivedMs = static_cast<uint32_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count());
+        record.arrivedMs = arrivedMs;
         record.functionNameLength = static_cast<uint16_t>(name.size());
         record.body.assign(name, payload);
         record.state = TaskState::queued;
