@@ -28,26 +28,6 @@ namespace {
 using namespace scaler;
 using namespace scaler::scheduler;
 
-class NullOutbox : public SchedulerOutbox {
-public:
-    void peerRegistered(PeerId, const std::string&) override {}
-    void peerReleased(PeerId) override {}
-    void sendTask(PeerId, uint64_t) override {}
-    void sendTaskCancel(PeerId, uint64_t, bool) override {}
-    void sendWorkerHeartbeatEcho(PeerId) override {}
-    void sendDisconnectResponse(PeerId) override {}
-    void sendSchedulerShutdown(PeerId) override {}
-    void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
-                        uint64_t) override {}
-    void sendTaskCancelConfirm(PeerId, uint64_t, wire::CancelConfirmKind) override {}
-    void sendClientHeartbeatEcho(PeerId) override {}
-    void sendClientShutdownResponse(PeerId, bool) override {}
-    void sendAdapterHeartbeatEcho(PeerId) override {}
-    void sendAdapterCommand(PeerId, uint64_t, wire::WorkerAdapterCommandType, std::string_view,
-                            const CapabilityList&) override {}
-    void sendProtocolError(std::string_view, wire::ProtocolErrorCode, std::string_view) override {}
-};
-
 const char* const kIdentities[] = {"client-0", "worker-1", "adapter-2", "peer-3"};
 
 // SCALER_FUZZ_TRACE=1 replays an input with every message printed and the scheduler's log on: for triage.
@@ -59,7 +39,7 @@ void runMessageConversation(const uint8_t* data, size_t size) {
     SchedulerConfig config;
     config.policy = parsePolicyContent("allocate=capability; scaling=capability");
     config.maxMessageBytes = 1u << 20;
-    NullOutbox outbox;
+    DiscardingOutbox outbox;
     auto now = Clock::now();
     SchedulerCore core(config, outbox, now);
     FrameReader reader(config.maxMessageBytes);

@@ -46,22 +46,14 @@ struct SimAdapter {
 
 class Simulation;
 
-class SimOutbox final : public SchedulerOutbox {
+// Passes on what the simulation reacts to: tasks to workers, results, adapter commands.
+class SimOutbox final : public DiscardingOutbox {
 public:
     explicit SimOutbox(Simulation& sim) : sim_(sim) {}
     void peerRegistered(PeerId peer, const std::string& identity) override { peers_[peer] = identity; }
-    void peerReleased(PeerId) override {}
     void sendTask(PeerId worker, uint64_t handle) override;
-    void sendTaskCancel(PeerId, uint64_t, bool) override {}
-    void sendWorkerHeartbeatEcho(PeerId) override {}
-    void sendDisconnectResponse(PeerId) override {}
-    void sendSchedulerShutdown(PeerId) override {}
     void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
                         uint64_t) override;
-    void sendTaskCancelConfirm(PeerId, uint64_t, wire::CancelConfirmKind) override {}
-    void sendClientHeartbeatEcho(PeerId) override {}
-    void sendClientShutdownResponse(PeerId, bool) override {}
-    void sendAdapterHeartbeatEcho(PeerId) override {}
     void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
                             std::string_view groupId, const CapabilityList& capabilities) override;
     void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode,

@@ -44,4 +44,26 @@ public:
                                    std::string_view message) = 0;
 };
 
+// Sends nothing: for drivers of SchedulerCore that care about a few messages only (the fuzz harness, the
+// scaling simulator); they override those.
+class DiscardingOutbox : public SchedulerOutbox {
+public:
+    void peerRegistered(PeerId, const std::string&) override {}
+    void peerReleased(PeerId) override {}
+    void sendTask(PeerId, uint64_t) override {}
+    void sendTaskCancel(PeerId, uint64_t, bool) override {}
+    void sendWorkerHeartbeatEcho(PeerId) override {}
+    void sendDisconnectResponse(PeerId) override {}
+    void sendSchedulerShutdown(PeerId) override {}
+    void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
+                        uint64_t) override {}
+    void sendTaskCancelConfirm(PeerId, uint64_t, wire::CancelConfirmKind) override {}
+    void sendClientHeartbeatEcho(PeerId) override {}
+    void sendClientShutdownResponse(PeerId, bool) override {}
+    void sendAdapterHeartbeatEcho(PeerId) override {}
+    void sendAdapterCommand(PeerId, uint64_t, wire::WorkerAdapterCommandType, std::string_view,
+                            const CapabilityList&) override {}
+    void sendProtocolError(std::string_view, wire::ProtocolErrorCode, std::string_view) override {}
+};
+
 }  // namespace scaler::scheduler
