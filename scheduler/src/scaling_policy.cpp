@@ -39,27 +39,26 @@ std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
     } else if (name != "no" && name != "vanilla" && name != "fixed_elastic") {
         throw std::invalid_argument("unknown scaling policy '" + std::string(name) + "'");
     }
+    // Every parameter is a number or a whole count; the table is the list of what policy content accepts.
+    static const std::map<std::string_view, double ScalingParameters::*> numbers{
+        {"upper_task_ratio", &ScalingParameters::upperTaskRatio},
+        {"lower_task_ratio", &ScalingParameters::lowerTaskRatio},
+        {"min_group_age_seconds", &ScalingParameters::minGroupAgeSeconds},
+        {"drain_timeout_seconds", &ScalingParameters::drainTimeoutSeconds},
+        {"scale_up_cooldown_seconds", &ScalingParameters::scaleUpCooldownSeconds},
+        {"scale_down_cooldown_seconds", &ScalingParameters::scaleDownCooldownSeconds},
+        {"scale_down_stabilization_seconds", &ScalingParameters::scaleDownStabilizationSeconds},
+    };
+    static const std::map<std::string_view, uint32_t ScalingParameters::*> counts{
+        {"min_groups_per_adapter", &ScalingParameters::minGroupsPerAdapter},
+        {"max_groups_per_adapter", &ScalingParameters::maxGroupsPerAdapter},
+        {"max_starts_per_minute", &ScalingParameters::maxStartsPerMinute},
+    };
     for (const auto& [key, value] : parameters) {
-        if (key == "upper_task_ratio") {
-            p.upperTaskRatio = parseNumber(key, value);
-        } else if (key == "lower_task_ratio") {
-            p.lowerTaskRatio = parseNumber(key, value);
-        } else if (key == "min_group_age_seconds") {
-            p.minGroupAgeSeconds = parseNumber(key, value);
-        } else if (key == "drain_timeout_seconds") {
-            p.drainTimeoutSeconds = parseNumber(key, value);
-        } else if (key == "scale_up_cooldown_seconds") {
-            p.scaleUpCooldownSeconds = parseNumber(key, value);
-        } else if (key == "scale_down_cooldown_seconds") {
-            p.scaleDownCooldownSeconds = parseNumber(key, value);
-        } else if (key == "scale_down_stabilization_seconds") {
-            p.scaleDownStabilizationSeconds = parseNumber(key, value);
-        } else if (key == "min_groups_per_adapter") {
-            p.minGroupsPerAdapter = parseCount(key, value);
-        } else if (key == "max_groups_per_adapter") {
-            p.maxGroupsPerAdapter = parseCount(key, value);
-        } else if (key == "max_starts_per_minute") {
-            p.maxStartsPerMinute = parseCount(key, value);
+        if (const auto number = numbers.find(key); number != numbers.end()) {
+            p.*(number->second) = parseNumber(key, value);
+        } else if (const auto count = counts.find(key); count != counts.end()) {
+            p.*(count->second) = parseCount(key, value);
         } else {
             throw std::invalid_argument("unknown policy parameter '" + key + "'");
         }
