@@ -218,13 +218,15 @@ void ClientCore::ioLoop() {
             (void)sendFrame(dealer, builder);
         }
     };
-    // The scheduler will not serve this client: every pending future fails, and so does the constructor.
-    bool wasRefused = false;
+    // The scheduler will not serve this client: every pending future fails, and so does the constructor. The
+    // first reason given is the one kept.
     const auto refused = [&](const std::string& why) {
-        wasRefused = true;
+        {
+            std::lock_guard lock(statusMutex_);
+            if (!fatalError_.empty()) return;
+            fatalError_ = why;
+        }
         failAll(Outcome::unreachable, why);
-        std::lock_guard lock(statusMutex_);
-        fatalError_ = why;
         statusChanged_.notify_all();
     };
 
@@ -320,7 +322,7 @@ void ClientCore::ioLoop() {
         sendCancels(cancels);
         cancels.clear();
 
-        if (auto failure = handshake.takeFailure(); failure && !wasRefused) refused(*failure);
+        if (auto failure = handshake.takeFailure()) refused(*failure);
         // a malformed answer is dropped; the task's deadline or the client timeout still apply
         receiveWaiting(
             dealer, reader,
