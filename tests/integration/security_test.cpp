@@ -44,6 +44,16 @@ private:
     std::string dir_;
 };
 
+// A CURVE scheduler with one authenticated worker, its monitor read with the client key.
+struct SecureCluster {
+    Keys keys;
+    TestCluster cluster{keys.schedulerArgs()};
+    SecureCluster() {
+        cluster.useMonitorKeys(keys.clientOptions("client").curve);
+        cluster.addWorker(keys.peerArgs("worker"));
+    }
+};
+
 uint16_t portOf(const std::string& address) {
     return static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
 }
@@ -63,10 +73,8 @@ std::string echoThroughRelay(TestCluster& cluster, const ClientOptions& options,
 }  // namespace
 
 TEST(Security, AllowedKeysWorkAndTheWireCarriesNoPlainText) {
-    Keys keys;
-    TestCluster cluster(keys.schedulerArgs());
-    cluster.useMonitorKeys(keys.clientOptions("client").curve);
-    cluster.addWorker(keys.peerArgs("worker"));
+    SecureCluster secure;
+    auto& [keys, cluster] = secure;
     ASSERT_TRUE(cluster.waitForWorkers(1));
     const std::string marker = "PLAINTEXT-MARKER-c0ffee";
     std::string captured;
@@ -88,10 +96,8 @@ TEST(Security, WithoutCurveTheSameCaptureShowsThePayload) {  // the control: the
 }
 
 TEST(Security, UnknownKeysAndWrongRolesAreKeptOut) {
-    Keys keys;
-    TestCluster cluster(keys.schedulerArgs());
-    cluster.useMonitorKeys(keys.clientOptions("client").curve);
-    cluster.addWorker(keys.peerArgs("worker"));
+    SecureCluster secure;
+    auto& [keys, cluster] = secure;
     ASSERT_TRUE(cluster.waitForWorkers(1));
 
     // no keys, or a key on no list: the handshake fails and the client says so, nothing is submitted

@@ -328,7 +328,7 @@ int main(int argc, char** argv) {
     app.add_option("--bin-dir", o.binDir,
                    "Where scaler_scheduler and friends are (default: beside this program)");
     scaler::parseOrExit(app, argc, argv);
-    if (o.binDir.empty()) o.binDir = std::filesystem::read_symlink("/proc/self/exe").parent_path();
+    if (o.binDir.empty()) o.binDir = scaler::tools::ownDirectory();
     o.workerCounts.clear();
     for (std::stringstream in(counts); in.good();) {
         std::string item;

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -96,9 +95,7 @@ int main(int argc, char** argv) {
     app.add_option("--logging-level", loggingLevel, "Logging level of the cluster's processes")
         ->capture_default_str();
     scaler::parseOrExit(app, argc, argv);
-    o.binDir = std::filesystem::read_symlink("/proc/self/exe")
-                   .parent_path()
-                   .string();  // beside the cluster's binaries
+    o.binDir = scaler::tools::ownDirectory();
     if (o.logDir.empty()) {
         char pattern[] = "/tmp/scaler-soak-XXXXXX";
         o.logDir = mkdtemp(pattern);

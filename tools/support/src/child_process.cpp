@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -59,7 +60,9 @@ int ChildProcess::waitExit(std::chrono::milliseconds timeout) {
     return status_;
 }
 
-bool ChildProcess::running() { return waitExit(0ms) == -1; }
+bool ChildProcess::running() {
+    return waitExit(0ms) == -1;
+}
 
 std::string ChildProcess::log() const {
     std::ifstream in(logPath_);
@@ -91,6 +94,10 @@ bool portFree(uint16_t port) {
     return ok;
 }
 }  // namespace
+
+std::string ownDirectory() {
+    return std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+}
 
 uint16_t pickFreePortPair() {
     std::mt19937 random(static_cast<unsigned>(getpid() * 7919u + std::random_device{}()));

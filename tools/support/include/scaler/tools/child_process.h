@@ -40,6 +40,9 @@ private:
 // Polls `condition` until true or the deadline; returns the last value.
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 20s);
 
+// The directory of the running program: the tools start the cluster binaries built beside them.
+std::string ownDirectory();
+
 // A port P such that P, P + 1 and P + 2 (the monitor) were free when checked.
 uint16_t pickFreePortPair();
 
