@@ -33,6 +33,23 @@ CapabilityList grantedCapabilities(const CapabilityList& offered, const Capabili
     return capabilities;
 }
 
+CommandResult groupStarted(const std::string& groupId, std::vector<std::string> workerIds,
+                           const CapabilityList& capabilities) {
+    CommandResult result;
+    result.groupId = groupId;
+    result.workerIds = std::move(workerIds);
+    result.capabilities = capabilities;
+    return result;
+}
+
+CommandResult launchFailed(std::string message, const std::string& groupId) {
+    CommandResult result;
+    result.groupId = groupId;
+    result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
+    result.message = std::move(message);
+    return result;
+}
+
 CommandResult groupNotFound(const std::string& groupId) {
     CommandResult result;
     result.groupId = groupId;

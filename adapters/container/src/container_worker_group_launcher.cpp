@@ -75,11 +75,8 @@ nlohmann::json ContainerWorkerGroupLauncher::containerSpec(const std::string& gr
 }
 
 CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& capabilities) {
-    CommandResult result;
     if (!recovered_ && !recoverLeftovers()) {
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message = "the container engine at " + docker_.host() + " cannot be reached";
-        return result;
+        return launchFailed("the container engine at " + docker_.host() + " cannot be reached");
     }
     const std::string groupId = "container-" + randomHex(6);
     std::vector<std::string> workerIds;
@@ -89,17 +86,13 @@ CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& cap
     const DockerResult created =
         docker_.createContainer("scaler-" + groupId, containerSpec(groupId, workerIds, capabilities));
     if (!created.ok) {
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message = "image '" + container_.image + "': " + created.error;
-        return result;
+        return launchFailed("image '" + container_.image + "': " + created.error);
     }
     const std::string containerId = created.body.value("Id", "");
     const DockerResult started = docker_.startContainer(containerId);
     if (!started.ok) {
         docker_.removeContainer(containerId);
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message = started.error;
-        return result;
+        return launchFailed(started.error);
     }
     spdlog::info("worker group '{}' is container {}", groupId, containerId.substr(0, 12));
     Group group;
@@ -107,10 +100,7 @@ CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& cap
     group.capabilities = capabilities;
     group.workerIds = workerIds;
     groups_.emplace(groupId, std::move(group));
-    result.groupId = groupId;
-    result.workerIds = std::move(workerIds);
-    result.capabilities = capabilities;
-    return result;
+    return groupStarted(groupId, std::move(workerIds), capabilities);
 }
 
 CommandResult ContainerWorkerGroupLauncher::stopGroup(const std::string& groupId) {
@@ -125,9 +115,7 @@ CommandResult ContainerWorkerGroupLauncher::stopGroup(const std::string& groupId
     // long).
     const DockerResult killed = docker_.killContainer(group.containerId, "SIGTERM");
     if (!killed.ok && killed.status != 404 && killed.status != 409) {
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message = killed.error;
-        return result;
+        return launchFailed(killed.error, groupId);
     }
     group.stopping = true;
     group.killAt = Clock::now() + std::chrono::duration_cast<Clock::duration>(

@@ -121,34 +121,24 @@ void EcsWorkerGroupLauncher::waitForRunTaskSlot() {
 }
 
 CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilities) {
-    CommandResult result;
     if (!recovered_ && !reconcile()) {
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message = "cannot list this adapter's ECS tasks: " + lastApiError_;
-        return result;
+        return launchFailed("cannot list this adapter's ECS tasks: " + lastApiError_);
     }
     const std::string groupId = "ecs-" + randomHex(6);
     waitForRunTaskSlot();
     const EcsResult answer =
         api_.call("RunTask", runTaskRequest(groupId, settings_.workersPerGroup, capabilities));
     if (!answer.ok) {
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message = answer.describe("RunTask");
-        return result;
+        return launchFailed(answer.describe("RunTask"));
     }
     const auto& body = answer.body;
     if (body.contains("failures") && body["failures"].is_array() && !body["failures"].empty()) {
         const auto& failure = body["failures"][0];
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message =
-            "RunTask failed: " + failure.value("reason", std::string("unknown")) +
-            (failure.contains("detail") ? " (" + failure.value("detail", std::string()) + ")" : "");
-        return result;
+        return launchFailed("RunTask failed: " + failure.value("reason", std::string("unknown")) +
+            (failure.contains("detail") ? " (" + failure.value("detail", std::string()) + ")" : ""));
     }
     if (!body.contains("tasks") || !body["tasks"].is_array() || body["tasks"].empty()) {
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message = "RunTask answered without a task";
-        return result;
+        return launchFailed("RunTask answered without a task");
     }
     Group group;
     group.taskArn = body["tasks"][0].value("taskArn", "");
@@ -156,9 +146,7 @@ CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilit
     group.capabilities = capabilities;
     group.workerIds = workerIdsOf(groupId, settings_.workersPerGroup);
     spdlog::info("worker group '{}' is ECS task {} ({})", groupId, group.taskArn, group.lastStatus);
-    result.groupId = groupId;
-    result.workerIds = group.workerIds;
-    result.capabilities = capabilities;
+    CommandResult result = groupStarted(groupId, group.workerIds, capabilities);
     groups_.emplace(groupId, std::move(group));
     return result;
 }
@@ -176,9 +164,7 @@ CommandResult EcsWorkerGroupLauncher::stopGroup(const std::string& groupId) {
                                {"task", it->second.taskArn},
                                {"reason", "Shutdown requested by scaler adapter " + settings_.adapterId}});
     if (!answer.ok && answer.errorType != "InvalidParameterException") {
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message = answer.describe("StopTask");
-        return result;
+        return launchFailed(answer.describe("StopTask"), groupId);
     }
     it->second.stopping = true;  // InvalidParameterException: the task is gone already; reconcile drops it
     return result;

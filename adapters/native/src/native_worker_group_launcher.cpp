@@ -30,11 +30,8 @@ std::string NativeWorkerGroupLauncher::defaultWorkerBinary() {
 }
 
 CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabilities) {
-    CommandResult result;
     if (access(workerBinary_.c_str(), X_OK) != 0) {
-        result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-        result.message = "cannot run worker binary '" + workerBinary_ + "': " + std::strerror(errno);
-        return result;
+        return launchFailed("cannot run worker binary '" + workerBinary_ + "': " + std::strerror(errno));
     }
     const std::string groupId = "native-" + randomHex(6);
     Group group;
@@ -49,21 +46,16 @@ CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabi
         args.insert(args.end(), {"--worker-id", workerId});
         const pid_t pid = spawnWorkerProcess(args);
         if (pid < 0) {
-            result.status = wire::WorkerAdapterCommandStatus::LAUNCH_FAILED;
-            result.message = std::string("fork failed: ") + std::strerror(errno);
-            break;
+            const std::string error = std::strerror(errno);
+            for (const Process& p : group.processes) kill(p.pid, SIGKILL);
+            return launchFailed("fork failed: " + error);
         }
         group.processes.push_back({pid, workerId});
     }
-    if (result.status != wire::WorkerAdapterCommandStatus::SUCCESS) {
-        for (const Process& p : group.processes) kill(p.pid, SIGKILL);
-        return result;
-    }
-    for (const Process& p : group.processes) result.workerIds.push_back(p.workerId);
-    result.groupId = groupId;
-    result.capabilities = capabilities;
+    std::vector<std::string> workerIds;
+    for (const Process& p : group.processes) workerIds.push_back(p.workerId);
     groups_.emplace(groupId, std::move(group));
-    return result;
+    return groupStarted(groupId, std::move(workerIds), capabilities);
 }
 
 CommandResult NativeWorkerGroupLauncher::stopGroup(const std::string& groupId) {
