@@ -13,7 +13,7 @@ std::optional<CapabilitySetId> CapabilitySetRegistry::intern(const CapabilityLis
     if (auto it = byKey_.find(key); it != byKey_.end()) return it->second;
     if (sets_.size() >= kMaxSets) return std::nullopt;
     const auto id = static_cast<CapabilitySetId>(sets_.size());
-    sets_.push_back({capabilities, {}, {}, 0});
+    sets_.emplace_back().capabilities = capabilities;
     byKey_.emplace(std::move(key), id);
     return id;
 }

@@ -13,7 +13,7 @@ std::string_view trim(std::string_view s) {
 }
 
 constexpr std::array kAllocatePolicies = {"even_load", "capability"};
-constexpr std::array kScalingPolicies = {"no", "vanilla", "capability", "fixed_elastic"};
+constexpr std::array kScalingPolicies = {"no", "vanilla", "capability", "fixed_elastic", "predictive"};
 
 template <typename Array>
 bool contains(const Array& values, std::string_view v) {

@@ -72,7 +72,8 @@ GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const 
                      a,
                      adapter.capabilities,
                      {},
-                     text("min_groups_per_adapter %.0f: adapter has %.0f", p_.minGroupsPerAdapter, have)});
+                     text("min_groups_per_adapter %.0f: adapter has %.0f", p_.minGroupsPerAdapter, have),
+                     "min_groups_per_adapter"});
             }
         }
     }

@@ -36,6 +36,9 @@ std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
     if (name == "capability") {
         p.upperTaskRatio = 5;  // the reference's capability defaults
         p.lowerTaskRatio = 0.5;
+    } else if (name == "predictive") {
+        p.upperTaskRatio = 5;  // its capability-rule fallback's
+        p.lowerTaskRatio = 0.5;
     } else if (name != "no" && name != "vanilla" && name != "fixed_elastic") {
         throw std::invalid_argument("unknown scaling policy '" + std::string(name) + "'");
     }
@@ -48,11 +51,15 @@ std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
         {"scale_up_cooldown_seconds", &ScalingParameters::scaleUpCooldownSeconds},
         {"scale_down_cooldown_seconds", &ScalingParameters::scaleDownCooldownSeconds},
         {"scale_down_stabilization_seconds", &ScalingParameters::scaleDownStabilizationSeconds},
+        {"target_backlog_seconds", &ScalingParameters::targetBacklogSeconds},
+        {"rate_window_seconds", &ScalingParameters::rateWindowSeconds},
+        {"target_utilization", &ScalingParameters::targetUtilization},
     };
     static const std::map<std::string_view, uint32_t ScalingParameters::*> counts{
         {"min_groups_per_adapter", &ScalingParameters::minGroupsPerAdapter},
         {"max_groups_per_adapter", &ScalingParameters::maxGroupsPerAdapter},
         {"max_starts_per_minute", &ScalingParameters::maxStartsPerMinute},
+        {"min_observations", &ScalingParameters::minObservations},
     };
     for (const auto& [key, value] : parameters) {
         if (const auto number = numbers.find(key); number != numbers.end()) {
@@ -68,6 +75,13 @@ std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
                                     std::to_string(p.lowerTaskRatio) + " and " +
                                     std::to_string(p.upperTaskRatio) + ")");
     }
+    if (p.targetBacklogSeconds <= 0 || p.rateWindowSeconds <= 0 || p.targetUtilization <= 0 ||
+        p.targetUtilization > 1) {
+        throw std::invalid_argument(
+            "policy parameters need target_backlog_seconds > 0, rate_window_seconds > 0 and 0 < "
+            "target_utilization <= 1");
+    }
+    if (name == "predictive") return std::make_unique<PredictiveScalingPolicy>(p);
     if (name == "vanilla") return std::make_unique<VanillaScalingPolicy>(p);
     if (name == "capability") return std::make_unique<CapabilityScalingPolicy>(p);
     if (name == "fixed_elastic") return std::make_unique<FixedElasticScalingPolicy>(p);

@@ -1,6 +1,7 @@
 #include "scaling_supply.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace scaler::scheduler::scaling {
 
@@ -106,6 +107,63 @@ bool stopKeepsEnoughCapacity(double tasks, double workers, double groupWorkers, 
 
 std::string describe(const CapabilityList& capabilities) {
     return capabilities.empty() ? std::string("{}") : "{" + formatCapabilities(capabilities) + "}";
+}
+
+void startForTaskRatio(ScalingSnapshot& working, const DemandView& demand, double upperRatio,
+                       ScalingDecision& decision) {
+    if (demand.tasks == 0) return;
+    const double tasks = static_cast<double>(demand.tasks);
+    char buffer[256];
+    for (int n = 0; n < 1024; ++n) {
+        const double supply = capableSupply(working, demand.capabilities);
+        if (supply > 0 && tasks / supply <= upperRatio) return;
+        const auto adapter = chooseAdapter(working, demand.capabilities);
+        if (!adapter) {
+            if (supply == 0 && !someAdapterOffers(working, demand.capabilities)) {
+                decision.unschedulable.push_back(demand.capabilities);
+            }
+            return;
+        }
+        if (supply == 0) {
+            std::snprintf(buffer, sizeof buffer, "%.0f tasks need %s and no worker offers it", tasks,
+                          describe(demand.capabilities).c_str());
+        } else {
+            std::snprintf(buffer, sizeof buffer, "%.0f tasks needing %s / %.0f capable workers = %.2f > %.2f",
+                          tasks, describe(demand.capabilities).c_str(), supply, tasks / supply, upperRatio);
+        }
+        decision.commands.push_back({ScalingCommand::Action::start, *adapter, demand.capabilities, {}, buffer,
+                                     supply == 0 ? "no_capable_worker" : "above_upper_ratio"});
+        addPendingGroup(working, *adapter, demand.capabilities);
+    }
+}
+
+std::optional<std::string> taskRatioAllowsStop(const ScalingSnapshot& snapshot, const GroupView& group,
+                                               double lowerRatio, double upperRatio) {
+    double tasks = 0;
+    for (const DemandView& d : snapshot.demand) {
+        if (d.tasks == 0 || !capabilityNamesSubset(d.capabilities, group.capabilities)) continue;
+        if (!d.capabilities.empty() || group.capabilities.empty()) tasks += static_cast<double>(d.tasks);
+        const double supply = capableSupply(snapshot, d.capabilities);
+        if (!stopKeepsEnoughCapacity(static_cast<double>(d.tasks), supply, group.connectedWorkers, upperRatio)) {
+            return std::nullopt;
+        }
+    }
+    const double workers = capableSupply(snapshot, group.capabilities);
+    if (workers == 0 || tasks / workers >= lowerRatio) return std::nullopt;
+    char buffer[256];
+    std::snprintf(buffer, sizeof buffer, "%.0f tasks for %.0f workers offering %s = %.2f < %.2f; group idle",
+                  tasks, workers, describe(group.capabilities).c_str(), tasks / workers, lowerRatio);
+    return std::string(buffer);
+}
+
+void removeGroupSupply(ScalingSnapshot& working, size_t adapter, const std::string& groupId) {
+    const std::string& adapterId = working.adapters[adapter].id;
+    for (WorkerView& worker : working.workers) {
+        if (worker.adapterId == adapterId && worker.groupId == groupId) worker.acceptingTasks = false;
+    }
+    for (GroupView& group : working.adapters[adapter].groups) {
+        if (group.id == groupId) group.phase = GroupPhase::stopping;
+    }
 }
 
 }  // namespace scaler::scheduler::scaling

@@ -43,4 +43,20 @@ bool stopKeepsEnoughCapacity(double tasks, double workers, double groupWorkers, 
 
 std::string describe(const CapabilityList& capabilities);
 
+// The capability rule's start side for one set: as many groups as bring its tasks per capable worker down to
+// `upperRatio`, in this one decision; each start is added to `working` so the next check sees it. Demand no
+// adapter could ever serve is listed as unschedulable.
+void startForTaskRatio(ScalingSnapshot& working, const DemandView& demand, double upperRatio,
+                       ScalingDecision& decision);
+
+// The capability rule's stop side: the reason an idle `group` may stop (the tasks that need what it offers
+// are below `lowerRatio` per worker offering it, and every set it could serve keeps enough capacity without
+// it), or nullopt. Tasks asking for nothing count only toward plain groups: best-fit allocation keeps them
+// off special workers while plain ones have room.
+std::optional<std::string> taskRatioAllowsStop(const ScalingSnapshot& snapshot, const GroupView& group,
+                                               double lowerRatio, double upperRatio);
+
+// Takes a group's workers out of the supply of `working` (a stop decided in this evaluation).
+void removeGroupSupply(ScalingSnapshot& working, size_t adapter, const std::string& groupId);
+
 }  // namespace scaler::scheduler::scaling

@@ -50,7 +50,7 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
     app.add_option(
            "--policy-content", config.policyContentText,
            "Policies, e.g. \"allocate=capability; scaling=capability; upper_task_ratio=8\"; allocate: "
-           "even_load|capability; scaling: no|vanilla|capability|fixed_elastic (docs/scaling.md)")
+           "even_load|capability; scaling: no|vanilla|capability|fixed_elastic|predictive (docs/scaling.md)")
         ->capture_default_str();
     app.add_option(
         "--metrics-address", config.metricsAddress,

@@ -52,6 +52,7 @@ SchedulerCore::SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, Ti
       nextBalance_(now + secondsToDuration(std::max(config_.loadBalanceSeconds, 0.0))),
       scalingPolicy_(makeScalingPolicy(config_.policy.scaling, config_.policy.parameters)),
       governor_(scalingPolicy_->parameters()),
+      estimator_(scalingPolicy_->parameters().rateWindowSeconds),
       nextScaling_(now + secondsToDuration(config_.scalingIntervalSeconds)) {}
 
 // ---- dispatch of incoming messages -------------------------------------------------------------------
@@ -251,6 +252,7 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
         worker.adapterId = std::string(asStringView(heartbeat.getAdapterId()));
         worker.workerGroupId = std::string(asStringView(heartbeat.getWorkerGroupId()));
         worker.acceptingTasks = !groupDraining(worker.adapterId, worker.workerGroupId);
+        noteGroupWorkerConnected(worker.adapterId, worker.workerGroupId);
         spdlog::info("worker '{}' connected: capabilities '{}', queue size {} ({} workers)", identity,
                      formatCapabilities(worker.capabilities), worker.queueSize, workerCount_);
         refreshAllEligibility();
@@ -434,6 +436,7 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         record.state = TaskState::queued;
         ++counts_.byState[static_cast<size_t>(TaskState::queued)];
         ++capabilitySets_[set].liveTasks;
+        ++capabilitySets_[set].counters.arrivals;
         if (adapterCount_ > 0 && capabilitySets_[set].eligibleWorkers.empty()) scalingUrgent_ = true;
         tasks_.pushBack(clients_[client].tasks, index, &TaskRecord::clientLinks);
         enqueue(index, false);
@@ -586,6 +589,10 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view
     setState(record, terminal);
     CapabilitySetEntry& set = capabilitySets_[record.capabilitySet];
     --set.liveTasks;
+    if (durationUs > 0) {
+        ++set.counters.timedRuns;
+        set.counters.runSeconds += static_cast<double>(durationUs) / 1e6;
+    }
     ++set.finished[std::min<size_t>(static_cast<size_t>(terminal) - static_cast<size_t>(TaskState::succeeded),
                                     set.finished.size() - 1)];
     const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count();

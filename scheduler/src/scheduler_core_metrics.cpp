@@ -138,10 +138,10 @@ std::string SchedulerCore::renderMetrics() const {
     }
 
     e.family("scaler_scaling_decisions_total", "counter",
-             "Scaling decisions by action and reason (numbers in the reason replaced by N)");
+             "Scaling events by action and the rule behind them");
     for (const auto& [key, n] : metrics_.scalingDecisions) {
         e.sample("scaler_scaling_decisions_total",
-                 label("action", key.first) + "," + label("reason", key.second), static_cast<double>(n));
+                 label("action", key.first) + "," + label("rule", key.second), static_cast<double>(n));
     }
     e.family("scaler_adapter_command_seconds", "histogram",
              "From sending a command to an adapter to its answer");

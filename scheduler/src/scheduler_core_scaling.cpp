@@ -61,13 +61,29 @@ const AdapterRecord* SchedulerCore::findAdapter(std::string_view identity) const
 }
 
 void SchedulerCore::recordEvent(const std::string& adapterId, const std::string& action,
-                                const std::string& groupId, const std::string& reason) {
+                                const std::string& groupId, const std::string& reason,
+                                const std::string& rule) {
     const auto unixMs = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                   std::chrono::system_clock::now().time_since_epoch())
                                                   .count());
     scalingEvents_.push_back({unixMs, adapterId, action, groupId, reason});
-    ++metrics_.scalingDecisions[{action, reasonTemplate(reason)}];
+    ++metrics_.scalingDecisions[{action, rule}];
     if (scalingEvents_.size() > kMaxScalingEvents) scalingEvents_.pop_front();
+}
+
+void SchedulerCore::noteGroupWorkerConnected(std::string_view adapterId, std::string_view groupId) {
+    if (adapterId.empty() || groupId.empty()) return;
+    const PeerEntry* peer = findPeer(adapterId);
+    if (peer == nullptr || peer->role != PeerRole::adapter) return;
+    AdapterRecord& adapter = adapters_[peer->slot];
+    auto it = adapter.groups.find(std::string(groupId));
+    if (it == adapter.groups.end() || it->second.workerSeen) return;
+    it->second.workerSeen = true;
+    if (it->second.commandedAt == TimePoint{}) return;  // adopted: its start was not seen
+    const double sample = std::chrono::duration<double>(now_ - it->second.commandedAt).count();
+    constexpr double kWeight = 0.3;  // adapters' start-up times drift slowly; a few starts settle it
+    adapter.startupSeconds =
+        adapter.startupSeconds == 0 ? sample : adapter.startupSeconds + kWeight * (sample - adapter.startupSeconds);
 }
 
 bool SchedulerCore::groupDraining(std::string_view adapterId, std::string_view groupId) const {
@@ -106,7 +122,7 @@ void SchedulerCore::onAdapterHeartbeat(std::string_view identity,
             group.id = id;
             group.createdAt = now_;
             group.phase = phaseFromWire(info.getState());
-            if (!first) recordEvent(adapter.identity, "adopt", id, "group reported by the adapter");
+            if (!first) recordEvent(adapter.identity, "adopt", id, "group reported by the adapter", "inventory");
             spdlog::info("adapter '{}': adopted worker group '{}' from its inventory", adapter.identity, id);
         }
         if (phaseFromWire(info.getState()) == GroupPhase::stopping) group.phase = GroupPhase::stopping;
@@ -118,7 +134,7 @@ void SchedulerCore::onAdapterHeartbeat(std::string_view identity,
     for (const auto& [id, group] : adapter.groups) {
         if (group.phase != GroupPhase::stopping) {
             spdlog::warn("adapter '{}': worker group '{}' is gone from its inventory", adapter.identity, id);
-            recordEvent(adapter.identity, "lost", id, "no longer in the adapter's inventory");
+            recordEvent(adapter.identity, "lost", id, "no longer in the adapter's inventory", "inventory");
         }
     }
     adapter.groups = std::move(groups);
@@ -179,12 +195,13 @@ void SchedulerCore::onAdapterResponse(uint32_t slot, wire::WorkerAdapterCommandR
             const std::string why =
                 statusName(response.getStatus()) + (message.empty() ? "" : ": " + message);
             spdlog::warn("adapter '{}' could not start a worker group: {}", adapter.identity, why);
-            recordEvent(adapter.identity, "start failed", groupId, why);
+            recordEvent(adapter.identity, "start failed", groupId, why, statusName(response.getStatus()));
             return;
         }
         WorkerGroupRecord group;
         group.id = groupId;
         group.createdAt = now_;
+        group.commandedAt = command.sentAt;
         group.capabilities = capabilitiesFromWire(response.getCapabilities());
         for (auto w : response.getWorkerIds()) group.workerIds.emplace_back(asStringView(w));
         spdlog::info("adapter '{}' started worker group '{}' with {} workers, capabilities '{}'",
@@ -197,7 +214,7 @@ void SchedulerCore::onAdapterResponse(uint32_t slot, wire::WorkerAdapterCommandR
         spdlog::warn("adapter '{}' could not stop worker group '{}': {} {}", adapter.identity,
                      command.groupId, statusName(response.getStatus()), message);
         recordEvent(adapter.identity, "stop failed", command.groupId,
-                    statusName(response.getStatus()) + " " + message);
+                    statusName(response.getStatus()) + " " + message, statusName(response.getStatus()));
     }
 }
 
@@ -205,7 +222,7 @@ void SchedulerCore::removeAdapter(uint32_t slot, std::string_view why) {
     AdapterRecord& adapter = adapters_[slot];
     spdlog::warn("worker adapter '{}' {}; its {} groups are forgotten until it reports them again",
                  adapter.identity, why, adapter.groups.size());
-    recordEvent(adapter.identity, "adapter lost", "", std::string(why));
+    recordEvent(adapter.identity, "adapter lost", "", std::string(why), "adapter_timeout");
     releasePeer(adapter.identity);
     adapter = AdapterRecord{};
     freeAdapterSlots_.push_back(slot);
@@ -214,9 +231,13 @@ void SchedulerCore::removeAdapter(uint32_t slot, std::string_view why) {
 
 ScalingSnapshot SchedulerCore::scalingSnapshot() const {
     ScalingSnapshot snapshot;
+    const double nowSeconds = std::chrono::duration<double>(now_ - startedAt_).count();
     for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
-        if (capabilitySets_[set].liveTasks > 0) {
-            snapshot.demand.push_back({capabilitySets_[set].capabilities, capabilitySets_[set].liveTasks});
+        const CapabilitySetEntry& entry = capabilitySets_[set];
+        const DemandEstimate estimate = estimator_.estimate(set, nowSeconds);
+        // a set with no live tasks stays while its arrivals are remembered: a forecast may keep capacity
+        if (entry.liveTasks > 0 || estimate.arrivalRate > 1e-3) {
+            snapshot.demand.push_back({entry.capabilities, entry.liveTasks, entry.queue.size, estimate});
         }
     }
     struct GroupLoad {
@@ -243,6 +264,7 @@ ScalingSnapshot SchedulerCore::scalingSnapshot() const {
         view.workersPerGroup = adapter.workersPerGroup;
         view.capabilities = adapter.capabilities;
         view.startAllowed = now_ >= adapter.startBlockedUntil;
+        view.startupSeconds = adapter.startupSeconds;
         for (const auto& [id, group] : adapter.groups) {
             GroupView g;
             g.id = id;
@@ -277,10 +299,13 @@ ScalingSnapshot SchedulerCore::scalingSnapshot() const {
 
 void SchedulerCore::evaluateScaling() {
     progressGroups();
+    const double nowSeconds = std::chrono::duration<double>(now_ - startedAt_).count();
+    for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
+        estimator_.observe(set, capabilitySets_[set].counters, nowSeconds);
+    }
     if (adapterCount_ == 0) return;
     const ScalingSnapshot snapshot = scalingSnapshot();
-    GovernedDecision governed = governor_.govern(scalingPolicy_->decide(snapshot), snapshot,
-                                                 std::chrono::duration<double>(now_ - startedAt_).count());
+    GovernedDecision governed = governor_.govern(scalingPolicy_->decide(snapshot), snapshot, nowSeconds);
     for (const HeldCommand& held : governed.held) {
         spdlog::debug("scaling ({}): held a {} on '{}': {} (wanted because {})", scalingPolicy_->name(),
                       held.command.action == ScalingCommand::Action::start ? "start" : "shutdown",
@@ -297,7 +322,7 @@ void SchedulerCore::evaluateScaling() {
                     "tasks need capabilities '{}' that no worker offers and no adapter can start; they wait",
                     caps);
                 recordEvent("", "unschedulable", "",
-                            "tasks need {" + caps + "}: no worker or adapter offers it");
+                            "tasks need {" + caps + "}: no worker or adapter offers it", "unschedulable");
             }
         }
         unschedulable_ = std::move(unschedulable);
@@ -321,20 +346,21 @@ void SchedulerCore::evaluateScaling() {
             spdlog::info("scaling ({}): start a worker group on '{}' with capabilities '{}': {}",
                          scalingPolicy_->name(), adapter.identity, formatCapabilities(command.capabilities),
                          command.reason);
-            recordEvent(adapter.identity, "start", "", command.reason);
+            recordEvent(adapter.identity, "start", "", command.reason, command.rule);
         } else {
             auto it = adapter.groups.find(command.groupId);
-            if (it != adapter.groups.end()) beginDrain(adapter, it->second, command.reason);
+            if (it != adapter.groups.end()) beginDrain(adapter, it->second, command.reason, command.rule);
         }
     }
 }
 
-void SchedulerCore::beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason) {
+void SchedulerCore::beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason,
+                               const std::string& rule) {
     group.phase = GroupPhase::draining;
     group.drainDeadline = now_ + seconds(scalingPolicy_->parameters().drainTimeoutSeconds);
     spdlog::info("scaling ({}): drain worker group '{}' of '{}': {}", scalingPolicy_->name(), group.id,
                  adapter.identity, reason);
-    recordEvent(adapter.identity, "drain", group.id, reason);
+    recordEvent(adapter.identity, "drain", group.id, reason, rule);
     // Stop assigning to its workers and hand back what they have not started.
     for (WorkerRecord& worker : workers_) {
         if (!worker.live || worker.adapterId != adapter.identity || worker.workerGroupId != group.id)
@@ -348,8 +374,8 @@ void SchedulerCore::beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group,
     }
 }
 
-void SchedulerCore::sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group,
-                                 const std::string& reason) {
+void SchedulerCore::sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason,
+                                 const std::string& rule) {
     group.phase = GroupPhase::stopping;
     const uint64_t requestId = nextRequestId_++;
     adapter.pending.push_back(
@@ -357,7 +383,7 @@ void SchedulerCore::sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& grou
     outbox_.sendAdapterCommand(adapter.peer, requestId, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP,
                                group.id, {});
     spdlog::info("scaling: shut down worker group '{}' of '{}': {}", group.id, adapter.identity, reason);
-    recordEvent(adapter.identity, "shutdown", group.id, reason);
+    recordEvent(adapter.identity, "shutdown", group.id, reason, rule);
 }
 
 void SchedulerCore::progressGroups() {
@@ -368,7 +394,7 @@ void SchedulerCore::progressGroups() {
             spdlog::warn("adapter '{}' did not answer command {} within {} s; giving up on it",
                          adapter.identity, command.requestId,
                          std::chrono::duration_cast<std::chrono::seconds>(kCommandTimeout).count());
-            recordEvent(adapter.identity, "command lost", command.groupId, "no answer within 30 s");
+            recordEvent(adapter.identity, "command lost", command.groupId, "no answer within 30 s", "unanswered");
             ++metrics_.adapterCommandFailures[{adapter.identity, commandName(command.command), "unanswered"}];
             return true;
         });
@@ -381,12 +407,13 @@ void SchedulerCore::progressGroups() {
                     }
                 }
                 if (busy == 0) {
-                    sendShutdown(adapter, group, "drained: its workers are idle");
+                    sendShutdown(adapter, group, "drained: its workers are idle", "drained");
                 } else if (now_ >= group.drainDeadline) {
                     sendShutdown(adapter, group,
                                  "drain deadline passed with " + std::to_string(busy) +
                                      " tasks still on its workers; "
-                                     "they go back to the queue");
+                                     "they go back to the queue",
+                                 "drain_deadline");
                 }
             } else if (group.phase == GroupPhase::starting) {
                 bool anyConnected = false;
@@ -398,7 +425,7 @@ void SchedulerCore::progressGroups() {
                     group.phase =
                         GroupPhase::running;  // the snapshot still counts missing workers as booting
                 } else if (now_ - group.createdAt > kGroupStartTimeout) {
-                    sendShutdown(adapter, group, "no worker of the group connected within 120 s");
+                    sendShutdown(adapter, group, "no worker of the group connected within 120 s", "start_timeout");
                 }
             }
         }

@@ -1,7 +1,5 @@
 #include "scaler/scheduler/scheduler_metrics.h"
 
-#include <cctype>
-
 namespace scaler::scheduler {
 
 void LatencyHistogram::observe(double seconds) {
@@ -16,22 +14,6 @@ uint64_t LatencyHistogram::cumulative(size_t i) const {
     uint64_t total = 0;
     for (size_t b = 0; b <= i && b < buckets_.size(); ++b) total += buckets_[b];
     return total;
-}
-
-std::string reasonTemplate(const std::string& reason) {
-    std::string out;
-    out.reserve(reason.size());
-    for (size_t i = 0; i < reason.size();) {
-        if (std::isdigit(static_cast<unsigned char>(reason[i]))) {
-            out += 'N';
-            while (i < reason.size() &&
-                   (std::isdigit(static_cast<unsigned char>(reason[i])) || reason[i] == '.'))
-                ++i;
-        } else {
-            out += reason[i++];
-        }
-    }
-    return out;
 }
 
 }  // namespace scaler::scheduler

@@ -37,7 +37,8 @@ ScalingDecision VanillaScalingPolicy::decide(const ScalingSnapshot& snapshot) co
                                          {},
                                          available == 0 ? ratioText(tasks, 0) + ": no workers"
                                                         : ratioText(tasks, available) + " > upper_task_ratio " +
-                                                        std::to_string(p.upperTaskRatio)});
+                                                        std::to_string(p.upperTaskRatio),
+                                         available == 0 ? "no_capable_worker" : "above_upper_ratio"});
             addPendingGroup(working, *adapter, {});
         }
         return decision;
@@ -51,7 +52,8 @@ ScalingDecision VanillaScalingPolicy::decide(const ScalingSnapshot& snapshot) co
                                      {},
                                      group.id,
                                      ratioText(tasks, supply) + " < lower_task_ratio " +
-                                         std::to_string(p.lowerTaskRatio) + "; group idle"});
+                                         std::to_string(p.lowerTaskRatio) + "; group idle",
+                                     "idle_below_lower_ratio"});
         break;  // one per evaluation: the next one sees the new ratio
     }
     return decision;

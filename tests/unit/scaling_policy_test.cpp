@@ -16,7 +16,15 @@ struct Builder {
     ScalingSnapshot s;
 
     Builder& tasks(uint64_t n, const std::string& caps = "") {
-        s.demand.push_back({parseCapabilities(caps), n});
+        s.demand.push_back({parseCapabilities(caps), n, 0, {}});
+        return *this;
+    }
+    // Queued tasks and what the estimator learnt, for the last demand; enough run times to forecast.
+    Builder& forecast(uint64_t queued, double rate, double duration, double trend = 0, double quiet = 0,
+                      double longestQuiet = 0) {
+        DemandView& d = s.demand.back();
+        d.queued = queued;
+        d.estimate = {rate, trend, duration, 100, quiet, longestQuiet};
         return *this;
     }
     Builder& adapter(const std::string& id, uint32_t maxGroups, const std::string& caps = "", uint32_t perGroup = 1) {
@@ -293,12 +301,12 @@ ScalingParameters stability(const std::map<std::string, std::string>& parameters
 }
 ScalingDecision starts(size_t n) {
     ScalingDecision d;
-    for (size_t i = 0; i < n; ++i) d.commands.push_back({Action::start, 0, {}, {}, "wanted"});
+    for (size_t i = 0; i < n; ++i) d.commands.push_back({Action::start, 0, {}, {}, "wanted", "test"});
     return d;
 }
 ScalingDecision stopOf(const std::string& group) {
     ScalingDecision d;
-    d.commands.push_back({Action::shutdown, 0, {}, group, "idle"});
+    d.commands.push_back({Action::shutdown, 0, {}, group, "idle", "test"});
     return d;
 }
 }  // namespace
@@ -401,4 +409,113 @@ TEST(Tiers, IdleGroupsDrainFromTheDearestTierFirst) {
     const auto d = makeScalingPolicy("vanilla", {})->decide(b.s);
     ASSERT_EQ(d.commands.size(), 1u);
     EXPECT_EQ(d.commands[0].groupId, "young-dear");  // despite being younger
+}
+
+// ---- predictive ----------------------------------------------------------------------------------------
+
+namespace {
+size_t count(const ScalingDecision& d, Action action) {
+    return static_cast<size_t>(std::count_if(d.commands.begin(), d.commands.end(),
+                                             [&](const ScalingCommand& c) { return c.action == action; }));
+}
+}  // namespace
+
+TEST(PredictiveScaling, UsesTheCapabilityRulesUntilEnoughRunTimesAreSeen) {
+    auto b = Builder().tasks(40).forecast(40, 0, 1).adapter("a", 10, "", 4);
+    b.s.demand[0].estimate.observedRunTimes = 5;
+    const auto d = decide("predictive", b.s);
+    ASSERT_EQ(d.commands.size(), 2u);  // 40 tasks / 5 per worker = 8 workers: 2 groups of 4
+    EXPECT_EQ(d.commands[0].rule, "no_capable_worker");
+    ASSERT_EQ(d.assessments.size(), 1u);
+    EXPECT_EQ(d.assessments[0].basis, "capability rules: 5 of 20 run times observed");
+}
+
+TEST(PredictiveScaling, SizesForTheBacklogToBeDoneWithinTheTarget) {
+    // 100 queued x 1 s, nothing ready: 100 / 5 s = 20 workers = 5 groups of 4, in one decision
+    const auto d = decide("predictive", Builder().tasks(100).forecast(100, 0, 1).adapter("a", 10, "", 4).s);
+    EXPECT_EQ(count(d, Action::start), 5u);
+    EXPECT_EQ(d.commands[0].rule, "backlog_forecast");
+    EXPECT_NE(d.commands[0].reason.find("100 queued x 1.00 s"), std::string::npos) << d.commands[0].reason;
+    ASSERT_EQ(d.assessments.size(), 1u);
+    EXPECT_DOUBLE_EQ(d.assessments[0].desiredWorkers, 20);
+    EXPECT_DOUBLE_EQ(d.assessments[0].supplyWorkers, 20);
+    // a longer target asks for fewer
+    EXPECT_EQ(count(decide("predictive", Builder().tasks(100).forecast(100, 0, 1).adapter("a", 10, "", 4).s,
+                           {{"target_backlog_seconds", "25"}}),
+                    Action::start),
+              1u);
+}
+
+TEST(PredictiveScaling, NoStartWhoseGroupWouldArriveAfterTheReadyWorkersFinished) {
+    auto build = [](double startup) {
+        auto b = Builder().tasks(108).forecast(100, 0, 1).adapter("a", 10, "", 4)
+                     .group("g1", GroupPhase::running, 4).group("g2", GroupPhase::running, 4);
+        b.s.adapters[0].startupSeconds = startup;
+        return b.s;
+    };
+    // 8 ready workers do 40 of the 100 s of queued work in 5 s; the other 60 need 12 more workers
+    EXPECT_EQ(count(decide("predictive", build(0)), Action::start), 3u);
+    // with a 60 s start-up the ready workers are done long before new ones could help
+    EXPECT_EQ(count(decide("predictive", build(60)), Action::start), 0u);
+}
+
+TEST(PredictiveScaling, ARisingTrendStartsAheadOfTheLoad) {
+    auto build = [](double trend) {
+        return Builder().tasks(8).forecast(0, 10, 1, trend, 0.5, 1).adapter("a", 10, "", 4)
+            .group("g1", GroupPhase::running, 4).group("g2", GroupPhase::running, 4).s;
+    };
+    // 10/s x 1 s / 0.8 = 12.5 workers: one more group; +0.5/s2 over the 5 s window: 12.5/s, 15.6 workers
+    EXPECT_EQ(count(decide("predictive", build(0)), Action::start), 1u);
+    EXPECT_EQ(count(decide("predictive", build(0.5)), Action::start), 2u);
+    EXPECT_EQ(count(decide("predictive", build(-0.5)), Action::start), 1u);  // a falling trend is ignored
+}
+
+TEST(PredictiveScaling, KeepsTheSteadyShareWhileArrivalsAreExpectedAndStopsTheSurplusAtOnce) {
+    auto build = [](double quiet, double longestQuiet) {
+        auto b = Builder().tasks(0).forecast(0, 10, 1, 0, quiet, longestQuiet).adapter("a", 10, "", 4);
+        for (int g = 0; g < 5; ++g) b.group("g" + std::to_string(g), GroupPhase::running);
+        return b.s;
+    };
+    // quiet 8 s after coming back from 10 s spells: 10/s x 1 s / 0.8 = 12.5 workers stay (16 of 20)
+    const auto waves = decide("predictive", build(8, 10));
+    EXPECT_EQ(count(waves, Action::shutdown), 1u);
+    EXPECT_EQ(waves.commands[0].rule, "surplus_over_forecast");
+    // quiet for 30 s when it never came back after more than 10: a one-off, everything idle stops at once
+    EXPECT_EQ(count(decide("predictive", build(30, 10)), Action::shutdown), 5u);
+    // a set that never went quiet and came back (a single burst) keeps nothing a few seconds on
+    EXPECT_EQ(count(decide("predictive", build(5, 0)), Action::shutdown), 5u);
+}
+
+TEST(PredictiveScaling, NeverStopsWhatAReplacementCouldNotReplaceInTime) {
+    auto build = [](double startup) {
+        auto b = Builder().tasks(0).forecast(0, 6, 1, 0.1, 0.5, 5).adapter("a", 10, "", 4);
+        for (int g = 0; g < 4; ++g) b.group("g" + std::to_string(g), GroupPhase::running);
+        b.s.adapters[0].startupSeconds = startup;
+        return b.s;
+    };
+    // now: (6 + 0.1 x 5)/s / 0.8 = 8.1 workers: 2 of 4 groups stop; over a 60 s start-up the trend gives
+    // 12.5/s, 15.6 workers: all four stay
+    EXPECT_EQ(count(decide("predictive", build(0)), Action::shutdown), 1u);
+    EXPECT_EQ(count(decide("predictive", build(60)), Action::shutdown), 0u);
+}
+
+TEST(PredictiveScaling, GpuWorkersBusyWithGpuWorkAreNoSupplyForPlainTasks) {
+    auto b = Builder().tasks(20).forecast(20, 0, 1).tasks(10, "gpu").forecast(6, 0, 1)
+                 .adapter("cpu", 10, "", 4).adapter("gpu", 4, "gpu", 1)
+                 .group("gpu-1", GroupPhase::running, 4).group("gpu-2", GroupPhase::running, 4);
+    const auto d = decide("predictive", b.s);
+    // plain: 20 s of work / 5 s = 4 workers, and the 2 gpu workers do not count: one cpu group
+    size_t cpuStarts = 0;
+    for (const auto& c : d.commands) cpuStarts += c.action == Action::start && c.adapter == 0;
+    EXPECT_EQ(cpuStarts, 1u);
+}
+
+TEST(PredictiveScaling, ParametersAreValidated) {
+    EXPECT_EQ(invalidArgumentMessage([] { makeScalingPolicy("predictive", {{"target_utilization", "1.5"}}); }),
+              "policy parameters need target_backlog_seconds > 0, rate_window_seconds > 0 and 0 < "
+              "target_utilization <= 1");
+    EXPECT_EQ(invalidArgumentMessage([] { makeScalingPolicy("predictive", {{"min_observations", "x"}}); }),
+              "policy parameter min_observations='x' is not a non-negative number");
+    EXPECT_EQ(makeScalingPolicy("predictive", {{"target_backlog_seconds", "2"}})->parameters().targetBacklogSeconds,
+              2);
 }

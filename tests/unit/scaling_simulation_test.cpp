@@ -30,3 +30,28 @@ TEST(ScalingSimulation, ALongerStartUpMakesTasksWaitLonger) {
     EXPECT_EQ(a.groupSeconds, b.groupSeconds);
     EXPECT_GT(c.waitP50, a.waitP50 + 50);
 }
+
+TEST(ScalingSimulation, PredictivePolicyServesEveryWorkloadAndStopsEveryGroup) {
+    for (const auto& workload : standardWorkloads(1)) {
+        SimSettings settings;
+        settings.policyContent = "allocate=capability; scaling=predictive";
+        settings.startupSeconds = 2;
+        const SimResult r = simulate(workload, settings);
+        SCOPED_TRACE(workload.name);
+        EXPECT_EQ(r.completed, workload.tasks.size());
+        EXPECT_EQ(r.stops, r.starts);
+    }
+}
+
+TEST(ScalingSimulation, PredictiveKeepsOneGroupThroughATrickleWhereRatiosFlap) {
+    const auto workloads = standardWorkloads(1);
+    const Workload& trickle = workloads.back();
+    ASSERT_EQ(trickle.name, "trickle");
+    SimSettings capability, predictive;
+    predictive.policyContent = "allocate=capability; scaling=predictive";
+    const SimResult c = simulate(trickle, capability), p = simulate(trickle, predictive);
+    EXPECT_GE(c.starts, 20u);  // the ratio rules stop the group between tasks and start it again
+    EXPECT_LE(p.starts, 3u);
+    EXPECT_LE(p.waitP95, c.waitP95);
+    EXPECT_LE(p.groupSeconds, c.groupSeconds * 1.1);
+}

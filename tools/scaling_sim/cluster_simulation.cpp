@@ -1,6 +1,7 @@
 #include "cluster_simulation.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -133,6 +134,11 @@ public:
     }
     void adapterCommand(const std::string& adapterId, uint64_t requestId,
                         wire::WorkerAdapterCommandType command, std::string groupId) {
+        if (settings_.trace) {
+            std::printf("@%.2f s %s %s %s\n", now_,
+                        command == wire::WorkerAdapterCommandType::START_WORKER_GROUP ? "start" : "stop",
+                        adapterId.c_str(), groupId.c_str());
+        }
         at(now_ + 0.01, [=, this] {
             SimAdapter& adapter =
                 *std::find_if(adapters_.begin(), adapters_.end(), [&](auto& a) { return a.id == adapterId; });
@@ -195,7 +201,8 @@ private:
             waits_.push_back(now_ - workload_.tasks[index].arrival);
         }
         worker.busy = true;
-        at(now_ + workload_.tasks[index].duration, [this, workerId, handle] {
+        const double duration = workload_.tasks[index].duration;
+        at(now_ + duration, [this, workerId, handle, duration] {
             SimWorker& w = workers_.at(workerId);
             w.busy = false;
             if (!w.alive) return;
@@ -203,6 +210,7 @@ private:
             auto result = b.initRoot<wire::Message>().initTaskResults(1)[0];
             result.setTaskId(handle);
             result.setStatus(wire::TaskResultStatus::SUCCESS);
+            result.setDurationUs(static_cast<uint64_t>(duration * 1e6));
             deliver(workerId, b);
             startNext(workerId);
         });

@@ -16,6 +16,7 @@ struct SimSettings {
     uint32_t cpuGroups = 16, cpuWorkersPerGroup = 4;
     uint32_t gpuGroups = 4;    // one gpu worker each
     double tailSeconds = 600;  // after the last task, how long idle groups may take to stop (counted as cost)
+    bool trace = false;        // print each adapter command with its simulated time (the log has the why)
 };
 
 struct SimResult {

@@ -13,8 +13,8 @@
 
 int main(int argc, char** argv) {
     // "POLICY" or "POLICY; extra=parameters": each is a row per workload and start-up
-    std::vector<std::string> policies{"vanilla", "capability",
-                                      "capability; scale_down_stabilization_seconds=30"};
+    std::vector<std::string> policies{"vanilla", "capability", "capability; scale_down_stabilization_seconds=30",
+                                      "predictive"};
     std::vector<std::string> only;
     unsigned seed = 1;
     CLI::App app{"scaler_scaling_sim: scaling policies against synthetic workloads in simulated time",
@@ -25,8 +25,15 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--workloads", only, "Only these workloads (burst, waves, ramp, mixed, trickle)");
     app.add_option("--seed", seed, "Workload random seed")->capture_default_str();
+    bool trace = false;
+    app.add_flag("--trace", trace, "Print every adapter command at its simulated time, and the scheduler's log");
     CLI11_PARSE(app, argc, argv);
-    spdlog::set_level(spdlog::level::off);
+    if (trace) {
+        spdlog::set_pattern("  %v");
+        spdlog::set_level(spdlog::level::info);
+    } else {
+        spdlog::set_level(spdlog::level::off);
+    }
 
     const std::vector<std::pair<std::string, double>> startups{
         {"native", 0.2}, {"container", 2}, {"ecs", 60}};
@@ -41,6 +48,7 @@ int main(int argc, char** argv) {
                 scaler::sim::SimSettings settings;
                 settings.policyContent = "allocate=capability; scaling=" + policy;
                 settings.startupSeconds = startup;
+                settings.trace = trace;
                 const auto r = scaler::sim::simulate(workload, settings);
                 std::printf("| %s (%zu) | %s %.1f s | %s | %.1f | %.2f | %.2f | %.0f | %u | %u |%s\n",
                             workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup,

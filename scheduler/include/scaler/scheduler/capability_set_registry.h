@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "scaler/protocol/capabilities.h"
+#include "scaler/scheduler/demand_estimator.h"
 #include "scaler/scheduler/task_table.h"
 
 namespace scaler::scheduler {
@@ -21,6 +22,7 @@ struct CapabilitySetEntry {
     uint64_t liveTasks = 0;                   // queued or on a worker: the scaling policy's demand
     // finished tasks of this set by terminal state (succeeded .. timedOut), for the metrics
     std::array<uint64_t, 5> finished{};
+    DemandCounters counters;  // arrivals and run times, for the DemandEstimator
 };
 
 class CapabilitySetRegistry {

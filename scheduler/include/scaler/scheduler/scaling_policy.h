@@ -14,9 +14,22 @@
 
 namespace scaler::scheduler {
 
+// What the scheduler has learnt about one capability set's arrivals and run times (DemandEstimator); the
+// predictive policy sizes from it. All zero for a set it has not observed.
+struct DemandEstimate {
+    double arrivalRate = 0;          // tasks per second, smoothed (Holt level)
+    double rateTrend = 0;            // change of arrivalRate per second (Holt trend)
+    double meanDurationSeconds = 0;  // run time on a worker, smoothed
+    uint64_t observedRunTimes = 0;   // finished tasks that reported a run time
+    double quietSeconds = 0;         // since the last arrival
+    double longestQuietSeconds = 0;  // the longest quiet spell after which tasks came again (slowly forgotten)
+};
+
 struct DemandView {
     CapabilityList capabilities;  // what the tasks ask for
     uint64_t tasks = 0;           // live tasks with exactly these capabilities: queued or on a worker
+    uint64_t queued = 0;          // of those, not yet on a worker
+    DemandEstimate estimate;
 };
 
 struct WorkerView {
@@ -47,6 +60,7 @@ struct AdapterView {
     std::vector<GroupView> groups;  // including pending starts
     bool startAllowed = true;       // false during the back-off after a failed start
     uint32_t priority = 0;          // tier: lower fills first, higher drains first
+    double startupSeconds = 0;      // observed start command to first worker, smoothed; 0 until seen
 };
 
 struct ScalingSnapshot {
@@ -61,11 +75,21 @@ struct ScalingCommand {
     CapabilityList capabilities;  // start: what the group's workers should offer
     std::string groupId;          // shutdown
     std::string reason;           // the numbers behind the decision, for logs and the monitor
+    std::string rule;             // the rule's short name (a metrics label): "ratio_above_upper", ...
+};
+
+// How a policy sized one capability set this evaluation: the inputs behind its commands, for the monitor.
+struct DemandAssessment {
+    CapabilityList capabilities;
+    double supplyWorkers = 0;   // capable workers, booting ones included
+    double desiredWorkers = 0;  // what the policy sized for
+    std::string basis;          // how, with the numbers
 };
 
 struct ScalingDecision {
     std::vector<ScalingCommand> commands;
     std::vector<CapabilityList> unschedulable;  // demand nothing present or startable can serve
+    std::vector<DemandAssessment> assessments;  // filled by the predictive policy
 };
 
 struct ScalingParameters {
@@ -80,6 +104,11 @@ struct ScalingParameters {
     uint32_t minGroupsPerAdapter = 0;          // kept running (started if missing), demand or not
     uint32_t maxGroupsPerAdapter = 0;          // at most this many, below the adapter's own limit
     uint32_t maxStartsPerMinute = 0;           // launch-rate limit per adapter
+    // Predictive sizing (PredictiveScalingPolicy, DemandEstimator).
+    double targetBacklogSeconds = 5;  // queued work should be done within this, once new groups are up
+    double rateWindowSeconds = 60;    // time constant of the arrival-rate and trend smoothing
+    double targetUtilization = 0.8;   // steady-state workers = rate x duration / this
+    uint32_t minObservations = 20;    // run times seen before a set is sized by forecast, not ratios
 };
 
 class ScalingPolicy {
@@ -122,6 +151,18 @@ class CapabilityScalingPolicy final : public ScalingPolicy {
 public:
     explicit CapabilityScalingPolicy(ScalingParameters p) : ScalingPolicy(p) {}
     std::string_view name() const override { return "capability"; }
+    ScalingDecision decide(const ScalingSnapshot& snapshot) const override;
+};
+
+// `predictive`: per capability set, sizes supply from the smoothed arrival rate (with its trend over the
+// start-up horizon), the mean run time and the queued work, so the backlog is done within
+// target_backlog_seconds of new groups coming up; keeps the steady-state share while arrivals are expected
+// to resume (quiet no longer than 1.5x the longest quiet spell they came back after) and stops every
+// surplus idle group at once. Sets with fewer than min_observations run times use the capability rules.
+class PredictiveScalingPolicy final : public ScalingPolicy {
+public:
+    explicit PredictiveScalingPolicy(ScalingParameters p) : ScalingPolicy(p) {}
+    std::string_view name() const override { return "predictive"; }
     ScalingDecision decide(const ScalingSnapshot& snapshot) const override;
 };
 

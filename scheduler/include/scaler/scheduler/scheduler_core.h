@@ -18,6 +18,7 @@
 #include "scaler/scheduler/allocation_policy.h"
 #include "scaler/scheduler/capability_set_registry.h"
 #include "scaler/scheduler/client_task_index.h"
+#include "scaler/scheduler/demand_estimator.h"
 #include "scaler/scheduler/scaling_policy.h"
 #include "scaler/scheduler/scheduler_config.h"
 #include "scaler/scheduler/scaling_governor.h"
@@ -86,6 +87,8 @@ struct WorkerGroupRecord {
     CapabilityList capabilities;
     std::vector<std::string> workerIds;
     TimePoint createdAt{};
+    TimePoint commandedAt{};  // when its start command was sent; unset for a group adopted from an inventory
+    bool workerSeen = false;  // a worker of the group has connected (its start-up time is measured)
     TimePoint drainDeadline{};
 };
 
@@ -109,6 +112,7 @@ struct AdapterRecord {
     TimePoint startBlockedUntil{};
     std::map<std::string, WorkerGroupRecord> groups;
     std::vector<PendingAdapterCommand> pending;
+    double startupSeconds = 0;  // start command to first worker, smoothed; 0 until measured
     bool live = false;
 };
 
@@ -189,11 +193,16 @@ private:
     void removeWorkersGoneFromInventory(const AdapterRecord& adapter);
     void evaluateScaling();
     void progressGroups();
-    void beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason);
-    void sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason);
+    // `rule`: the short name of the rule behind an event, the metrics label (the reason has the numbers).
+    void beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason,
+                    const std::string& rule);
+    void sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason,
+                      const std::string& rule);
     void recordEvent(const std::string& adapterId, const std::string& action, const std::string& groupId,
-                     const std::string& reason);
+                     const std::string& reason, const std::string& rule);
     bool groupDraining(std::string_view adapterId, std::string_view groupId) const;
+    // A worker of a group connected: the first one's arrival measures the adapter's start-up time.
+    void noteGroupWorkerConnected(std::string_view adapterId, std::string_view groupId);
 
     // peers
     const PeerEntry* findPeer(std::string_view identity) const;
@@ -265,6 +274,7 @@ private:
 
     std::unique_ptr<ScalingPolicy> scalingPolicy_;
     ScalingGovernor governor_;  // after scalingPolicy_: built from its parameters
+    DemandEstimator estimator_;  // likewise
     std::vector<AdapterRecord> adapters_;
     std::vector<uint32_t> freeAdapterSlots_;
     size_t adapterCount_ = 0;

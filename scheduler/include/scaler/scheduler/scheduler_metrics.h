@@ -29,15 +29,12 @@ private:
 
 struct SchedulerMetrics {
     LatencyHistogram taskLatency;  // from arrival at the scheduler to the result leaving it
-    // (action, reason with its numbers replaced by N) -> decisions: bounded labels, one per rule
+    // (action, rule name) -> decisions: bounded label values
     std::map<std::pair<std::string, std::string>, uint64_t> scalingDecisions;
     // (adapter, command) -> time from sending a command to its answer
     std::map<std::pair<std::string, std::string>, LatencyHistogram> adapterCommandLatency;
     // (adapter, command, status) -> commands that failed or went unanswered
     std::map<std::tuple<std::string, std::string, std::string>, uint64_t> adapterCommandFailures;
 };
-
-// "12 tasks for 2 workers above 5" -> "N tasks for N workers above N".
-std::string reasonTemplate(const std::string& reason);
 
 }  // namespace scaler::scheduler
