@@ -1,5 +1,6 @@
 #include "scaler/scheduler/scaling_governor.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "scaling_supply.h"
@@ -14,11 +15,26 @@ std::string text(const char* format, double a, double b = 0) {
 }
 }  // namespace
 
-std::string ScalingGovernor::startHold(const AdapterView& adapter, AdapterHistory& h, uint32_t startedNow,
-                                       double now) const {
+ScalingGovernor::Limits ScalingGovernor::limitsFor(const AdapterView& adapter, std::time_t wallClock) const {
+    Limits l{p_.minGroupsPerAdapter, p_.maxGroupsPerAdapter, "min_groups_per_adapter", "max_groups_per_adapter"};
+    if (schedule_.empty()) return l;
+    const ScheduledLimits scheduled = scheduledLimits(schedule_, adapter.id, wallClock);
+    if (scheduled.minGroups > l.min) {
+        l.min = scheduled.minGroups;
+        l.minRule = "schedule '" + scheduled.minRule + "'";
+    }
+    if (scheduled.maxGroups && (l.max == 0 || *scheduled.maxGroups < l.max)) {
+        l.max = *scheduled.maxGroups;
+        l.maxRule = "schedule '" + scheduled.maxRule + "'";
+    }
+    return l;
+}
+
+std::string ScalingGovernor::startHold(const AdapterView& adapter, const Limits& limits, AdapterHistory& h,
+                                       uint32_t startedNow, double now) const {
     const uint32_t groups = scaling::groupsInUse(adapter) + startedNow;
-    if (p_.maxGroupsPerAdapter > 0 && groups >= p_.maxGroupsPerAdapter) {
-        return text("max_groups_per_adapter %.0f reached (%.0f groups)", p_.maxGroupsPerAdapter, groups);
+    if (limits.max > 0 && groups >= limits.max) {
+        return limits.maxRule + text(" %.0f reached (%.0f groups)", limits.max, groups);
     }
     // Between evaluations only: the starts of one bulk decision share a moment.
     if (startedNow == 0 && now - h.lastStart < p_.scaleUpCooldownSeconds) {
@@ -32,8 +48,11 @@ std::string ScalingGovernor::startHold(const AdapterView& adapter, AdapterHistor
     return {};
 }
 
-std::string ScalingGovernor::stopHold(const AdapterView& adapter, const AdapterHistory& h,
-                                      uint32_t stoppedNow, double now) const {
+std::string ScalingGovernor::stopHold(const AdapterView& adapter, const Limits& limits,
+                                      const AdapterHistory& h, uint32_t stoppedNow, double now) const {
+    const uint32_t inUse = scaling::groupsInUse(adapter);
+    const bool overCeiling = limits.max > 0 && inUse - std::min(inUse, stoppedNow) > limits.max;
+    if (overCeiling) return {};  // above a ceiling, nothing holds a stop
     if (now - h.lastStartWanted < p_.scaleDownStabilizationSeconds) {
         return text("scale_down_stabilization_seconds %.0f: more capacity was wanted %.1f s ago",
                     p_.scaleDownStabilizationSeconds, now - h.lastStartWanted);
@@ -43,37 +62,55 @@ std::string ScalingGovernor::stopHold(const AdapterView& adapter, const AdapterH
         return text("scale_down_cooldown_seconds %.0f: last change %.1f s ago", p_.scaleDownCooldownSeconds,
                     now - lastChange);
     }
-    const uint32_t remaining =
-        scaling::groupsInUse(adapter) - std::min(scaling::groupsInUse(adapter), stoppedNow + 1);
-    if (remaining < p_.minGroupsPerAdapter) {
-        return text("min_groups_per_adapter %.0f (would leave %.0f)", p_.minGroupsPerAdapter, remaining);
+    const uint32_t remaining = inUse - std::min(inUse, stoppedNow + 1);
+    if (remaining < limits.min) {
+        return limits.minRule + text(" %.0f (would leave %.0f)", limits.min, remaining);
     }
     return {};
 }
 
 GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const ScalingSnapshot& snapshot,
-                                         double now) {
+                                         double now, std::time_t wallClock) {
     GovernedDecision out;
     out.decision.unschedulable = proposed.unschedulable;
+    out.decision.assessments = proposed.assessments;
     std::vector<ScalingCommand> commands = proposed.commands;
-    // Floors: an adapter below min_groups_per_adapter gets a group offering all it can, demand or not.
-    if (p_.minGroupsPerAdapter > 0) {
-        for (size_t a = 0; a < snapshot.adapters.size(); ++a) {
-            const AdapterView& adapter = snapshot.adapters[a];
-            uint32_t starting = 0;
-            for (const auto& c : commands)
-                starting += c.action == ScalingCommand::Action::start && c.adapter == a;
-            const uint32_t have = scaling::groupsInUse(adapter) + starting;
-            if (!adapter.startAllowed || have >= p_.minGroupsPerAdapter || have >= adapter.maxGroups)
-                continue;
-            for (uint32_t n = have; n < std::min(p_.minGroupsPerAdapter, adapter.maxGroups); ++n) {
-                commands.push_back(
-                    {ScalingCommand::Action::start,
-                     a,
-                     adapter.capabilities,
-                     {},
-                     text("min_groups_per_adapter %.0f: adapter has %.0f", p_.minGroupsPerAdapter, have),
-                     "min_groups_per_adapter"});
+    std::vector<Limits> limits;
+    for (const AdapterView& adapter : snapshot.adapters) limits.push_back(limitsFor(adapter, wallClock));
+    for (size_t a = 0; a < snapshot.adapters.size(); ++a) {
+        const AdapterView& adapter = snapshot.adapters[a];
+        const Limits& l = limits[a];
+        uint32_t starting = 0, stopping = 0;
+        for (const auto& c : commands) {
+            if (c.adapter != a) continue;
+            starting += c.action == ScalingCommand::Action::start;
+            stopping += c.action == ScalingCommand::Action::shutdown;
+        }
+        const uint32_t have = scaling::groupsInUse(adapter) + starting;
+        // Floors: an adapter below its floor gets groups offering all it can, demand or not.
+        if (l.min > 0 && adapter.startAllowed && have < l.min && have < adapter.maxGroups) {
+            for (uint32_t n = have; n < std::min(l.min, adapter.maxGroups); ++n) {
+                commands.push_back({ScalingCommand::Action::start, a, adapter.capabilities, {},
+                                    l.minRule + text(" %.0f: adapter has %.0f", l.min, have),
+                                    l.minRule.rfind("schedule", 0) == 0 ? "schedule_floor" : "min_groups_per_adapter"});
+            }
+        }
+        // Ceilings: idle groups above it stop (busy ones are left to finish).
+        const uint32_t inUse = scaling::groupsInUse(adapter);
+        if (l.max > 0 && inUse > l.max + stopping) {
+            uint32_t excess = inUse - l.max - stopping;
+            for (const auto& c : scaling::idleGroups(snapshot, 0)) {
+                if (excess == 0) break;
+                if (c.adapter != a) continue;
+                const std::string& id = adapter.groups[c.group].id;
+                const bool already = std::any_of(commands.begin(), commands.end(), [&](const ScalingCommand& x) {
+                    return x.action == ScalingCommand::Action::shutdown && x.groupId == id;
+                });
+                if (already) continue;
+                commands.push_back({ScalingCommand::Action::shutdown, a, {}, id,
+                                    l.maxRule + text(" %.0f: adapter has %.0f", l.max, inUse),
+                                    l.maxRule.rfind("schedule", 0) == 0 ? "schedule_ceiling" : "max_groups_per_adapter"});
+                --excess;
             }
         }
     }
@@ -84,14 +121,14 @@ GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const 
         std::string why;
         if (command.action == ScalingCommand::Action::start) {
             h.lastStartWanted = now;
-            why = startHold(adapter, h, started[command.adapter], now);
+            why = startHold(adapter, limits[command.adapter], h, started[command.adapter], now);
             if (why.empty()) {
                 ++started[command.adapter];
                 h.lastStart = now;
                 h.recentStarts.push_back(now);
             }
         } else {
-            why = stopHold(adapter, h, stopped[command.adapter], now);
+            why = stopHold(adapter, limits[command.adapter], h, stopped[command.adapter], now);
             if (why.empty()) {
                 ++stopped[command.adapter];
                 h.lastStop = now;

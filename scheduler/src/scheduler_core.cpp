@@ -51,7 +51,7 @@ SchedulerCore::SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, Ti
       startedAt_(now),
       nextBalance_(now + secondsToDuration(std::max(config_.loadBalanceSeconds, 0.0))),
       scalingPolicy_(makeScalingPolicy(config_.policy.scaling, config_.policy.parameters)),
-      governor_(scalingPolicy_->parameters()),
+      governor_(scalingPolicy_->parameters(), config_.scheduleRules),
       estimator_(scalingPolicy_->parameters().rateWindowSeconds),
       nextScaling_(now + secondsToDuration(config_.scalingIntervalSeconds)) {}
 

@@ -305,7 +305,9 @@ void SchedulerCore::evaluateScaling() {
     }
     if (adapterCount_ == 0) return;
     const ScalingSnapshot snapshot = scalingSnapshot();
-    GovernedDecision governed = governor_.govern(scalingPolicy_->decide(snapshot), snapshot, nowSeconds);
+    GovernedDecision governed =
+        governor_.govern(scalingPolicy_->decide(snapshot), snapshot, nowSeconds,
+                         std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
     for (const HeldCommand& held : governed.held) {
         spdlog::debug("scaling ({}): held a {} on '{}': {} (wanted because {})", scalingPolicy_->name(),
                       held.command.action == ScalingCommand::Action::start ? "start" : "shutdown",

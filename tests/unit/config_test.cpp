@@ -67,3 +67,19 @@ TEST(SchedulerConfig, BadValuesAreErrors) {
     EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--policy-content", "allocate=capability; scaling=no; colour=red"}),
                  std::invalid_argument);
 }
+
+TEST(SchedulerConfig, ScalingSchedulesFromTomlArrayOrRepeatedFlags) {
+    const std::string toml = writeToml(
+        "[scheduler]\nscaling_schedule = [\"cron=* 8-17 * * mon-fri; adapter=cpu; min_groups=4\", "
+        "\"cron=* 0-5 * * *; max_groups=1; timezone=utc\"]\n");
+    const auto fromToml = parse({"tcp://127.0.0.1:9000", "--config", toml});
+    ASSERT_EQ(fromToml.scheduleRules.size(), 2u);
+    EXPECT_EQ(fromToml.scheduleRules[0].adapter, "cpu");
+    EXPECT_TRUE(fromToml.scheduleRules[1].utc);
+    const auto fromFlags = parse({"--scaling-schedule", "cron=* * * * *; min_groups=1", "--scaling-schedule",
+                                  "cron=0 * * * *; max_groups=2", "tcp://127.0.0.1:9000"});
+    EXPECT_EQ(fromFlags.scheduleRules.size(), 2u);
+    EXPECT_EQ(fromFlags.address, "tcp://127.0.0.1:9000");
+    EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--scaling-schedule", "cron=* * * *; min_groups=1"}),
+                 std::invalid_argument);
+}

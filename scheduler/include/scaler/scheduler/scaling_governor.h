@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "scaler/scheduler/scaling_policy.h"
+#include "scaler/scheduler/scaling_schedule.h"
 
 namespace scaler::scheduler {
 
@@ -25,23 +26,32 @@ struct GovernedDecision {
 
 class ScalingGovernor {
 public:
-    explicit ScalingGovernor(ScalingParameters parameters) : p_(parameters) {}
+    explicit ScalingGovernor(ScalingParameters parameters, std::vector<ScheduleRule> schedule = {})
+        : p_(parameters), schedule_(std::move(schedule)) {}
 
-    // `nowSeconds`: any monotonic clock in seconds (the scheduler's, or a test's).
+    // `nowSeconds`: any monotonic clock in seconds (the scheduler's, or a test's); `wallClock`: unix time,
+    // for the scheduled floors and ceilings.
     GovernedDecision govern(const ScalingDecision& proposed, const ScalingSnapshot& snapshot,
-                            double nowSeconds);
+                            double nowSeconds, std::time_t wallClock = 0);
 
 private:
     struct AdapterHistory {
         double lastStart = -1e18, lastStop = -1e18, lastStartWanted = -1e18;
         std::deque<double> recentStarts;  // within the last minute
     };
-    std::string startHold(const AdapterView& adapter, AdapterHistory& history, uint32_t startedNow,
-                          double now) const;
-    std::string stopHold(const AdapterView& adapter, const AdapterHistory& history, uint32_t stoppedNow,
-                         double now) const;
+    // The floor and ceiling on one adapter now: the parameters' and the schedule's, with the rule behind each.
+    struct Limits {
+        uint32_t min = 0, max = 0;  // max 0: none
+        std::string minRule, maxRule;
+    };
+    Limits limitsFor(const AdapterView& adapter, std::time_t wallClock) const;
+    std::string startHold(const AdapterView& adapter, const Limits& limits, AdapterHistory& history,
+                          uint32_t startedNow, double now) const;
+    std::string stopHold(const AdapterView& adapter, const Limits& limits, const AdapterHistory& history,
+                         uint32_t stoppedNow, double now) const;
 
     ScalingParameters p_;
+    std::vector<ScheduleRule> schedule_;
     std::map<std::string, AdapterHistory> history_;  // by adapter id
 };
 

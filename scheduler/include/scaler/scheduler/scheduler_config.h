@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "scaler/scheduler/policy_content.h"
+#include "scaler/scheduler/scaling_schedule.h"
 
 namespace scaler::scheduler {
 
@@ -26,6 +28,8 @@ struct SchedulerConfig {
     size_t maxMessageBytes = 256u * 1024u * 1024u;
     std::string policyContentText = "allocate=even_load; scaling=no";
     PolicyContent policy;
+    std::vector<std::string> scalingSchedule;  // rule texts (docs/scaling.md#schedules)
+    std::vector<ScheduleRule> scheduleRules;   // parsed by finishSchedulerConfig
     std::string loggingLevel = "INFO";
     std::string metricsAddress;  // HOST:PORT for Prometheus; empty: no endpoint
     std::string metricsHost;     // split from metricsAddress by finishSchedulerConfig
