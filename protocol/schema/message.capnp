@@ -244,6 +244,28 @@ struct ScalingEvent {
   reason @4 :Text;
 }
 
+# A command the policy wanted and a stability rule or schedule held back at the latest evaluation.
+struct HeldScalingCommand {
+  adapterId @0 :Text;
+  action @1 :Text;         # "start" or "shutdown"
+  heldBecause @2 :Text;    # the rule that held it, with its numbers
+  wantedBecause @3 :Text;  # the policy's reason for wanting it
+}
+
+# One capability set as the scaling controller saw it at the latest evaluation: the inputs behind its
+# decision (the estimates come from DemandEstimator; desired/basis from policies that size, e.g. predictive).
+struct DemandRow {
+  capabilities @0 :Text;
+  tasks @1 :UInt64;                # live: queued or on a worker
+  queued @2 :UInt64;
+  arrivalRate @3 :Float64;         # tasks/s, smoothed
+  rateTrend @4 :Float64;           # tasks/s per s
+  meanDurationSeconds @5 :Float64;
+  supplyWorkers @6 :Float64;       # capable workers, booting included
+  desiredWorkers @7 :Float64;      # what the policy sized for; 0 if it does not size
+  basis @8 :Text;                  # how, with the numbers
+}
+
 struct MonitorSnapshot {
   timestampMs @0 :UInt64;  # unix time
   schedulerAddress @1 :Text;
@@ -259,6 +281,8 @@ struct MonitorSnapshot {
   scalingPolicy @11 :Text;
   droppedMessages @12 :UInt64;  # malformed or misdirected messages dropped since start
   unschedulable @13 :List(Text);  # capability sets tasks wait for that no worker or adapter can provide
+  heldScaling @14 :List(HeldScalingCommand);
+  demand @15 :List(DemandRow);
 }
 
 # ---- the frame -------------------------------------------------------------------------------------

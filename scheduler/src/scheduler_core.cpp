@@ -831,6 +831,26 @@ void SchedulerCore::writeSnapshot(wire::MonitorSnapshot::Builder snapshot) const
     }
     auto unschedulable = snapshot.initUnschedulable(static_cast<unsigned>(unschedulable_.size()));
     for (unsigned i = 0; i < unschedulable_.size(); ++i) unschedulable.set(i, unschedulable_[i]);
+    auto held = snapshot.initHeldScaling(static_cast<unsigned>(heldScaling_.size()));
+    for (unsigned i = 0; i < heldScaling_.size(); ++i) {
+        held[i].setAdapterId(heldScaling_[i].adapterId);
+        held[i].setAction(heldScaling_[i].action);
+        held[i].setHeldBecause(heldScaling_[i].heldBecause);
+        held[i].setWantedBecause(heldScaling_[i].wantedBecause);
+    }
+    auto demand = snapshot.initDemand(static_cast<unsigned>(demandSeen_.size()));
+    for (unsigned i = 0; i < demandSeen_.size(); ++i) {
+        const DemandRecord& d = demandSeen_[i];
+        demand[i].setCapabilities(formatCapabilities(d.demand.capabilities));
+        demand[i].setTasks(d.demand.tasks);
+        demand[i].setQueued(d.demand.queued);
+        demand[i].setArrivalRate(d.demand.estimate.arrivalRate);
+        demand[i].setRateTrend(d.demand.estimate.rateTrend);
+        demand[i].setMeanDurationSeconds(d.demand.estimate.meanDurationSeconds);
+        demand[i].setSupplyWorkers(d.supplyWorkers);
+        demand[i].setDesiredWorkers(d.desiredWorkers);
+        demand[i].setBasis(d.basis);
+    }
 }
 
 }  // namespace scaler::scheduler

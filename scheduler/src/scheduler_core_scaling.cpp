@@ -308,12 +308,8 @@ void SchedulerCore::evaluateScaling() {
     GovernedDecision governed =
         governor_.govern(scalingPolicy_->decide(snapshot), snapshot, nowSeconds,
                          std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
-    for (const HeldCommand& held : governed.held) {
-        spdlog::debug("scaling ({}): held a {} on '{}': {} (wanted because {})", scalingPolicy_->name(),
-                      held.command.action == ScalingCommand::Action::start ? "start" : "shutdown",
-                      snapshot.adapters[held.command.adapter].id, held.why, held.command.reason);
-    }
     ScalingDecision& decision = governed.decision;
+    recordEvaluation(snapshot, decision, governed.held);
 
     std::vector<std::string> unschedulable;
     for (const auto& caps : decision.unschedulable) unschedulable.push_back(formatCapabilities(caps));
@@ -353,6 +349,41 @@ void SchedulerCore::evaluateScaling() {
             auto it = adapter.groups.find(command.groupId);
             if (it != adapter.groups.end()) beginDrain(adapter, it->second, command.reason, command.rule);
         }
+    }
+}
+
+void SchedulerCore::recordEvaluation(const ScalingSnapshot& snapshot, const ScalingDecision& decision,
+                                     const std::vector<HeldCommand>& held) {
+    heldScaling_.clear();
+    std::string rules;  // which rules hold what, without the numbers that change every evaluation
+    for (const HeldCommand& h : held) {
+        const std::string action = h.command.action == ScalingCommand::Action::start ? "start" : "shutdown";
+        const std::string& adapterId = snapshot.adapters[h.command.adapter].id;
+        heldScaling_.push_back({adapterId, action, h.why, h.command.reason});
+        const std::string key = adapterId + " " + action + ": " + h.why.substr(0, h.why.find_first_of(" :"));
+        if (rules.find(key) == std::string::npos) rules += (rules.empty() ? "" : "; ") + key;
+    }
+    // At INFO when what is held changes, at DEBUG every time: a held stop repeats every evaluation.
+    for (const HeldCommand& h : held) {
+        spdlog::log(rules != heldRulesLogged_ ? spdlog::level::info : spdlog::level::debug,
+                    "scaling ({}): held a {} on '{}': {} (wanted because {})", scalingPolicy_->name(),
+                    h.command.action == ScalingCommand::Action::start ? "start" : "shutdown",
+                    snapshot.adapters[h.command.adapter].id, h.why, h.command.reason);
+    }
+    if (held.empty() && !heldRulesLogged_.empty()) spdlog::info("scaling: no command held any more");
+    heldRulesLogged_ = rules;
+
+    demandSeen_.clear();
+    for (const DemandView& d : snapshot.demand) {
+        DemandRecord record{d, 0, 0, {}};
+        for (const DemandAssessment& a : decision.assessments) {
+            if (a.capabilities == d.capabilities) {
+                record.supplyWorkers = a.supplyWorkers;
+                record.desiredWorkers = a.desiredWorkers;
+                record.basis = a.basis;
+            }
+        }
+        demandSeen_.push_back(std::move(record));
     }
 }
 

@@ -813,3 +813,35 @@ TEST_F(SchedulerScalingTest, UnschedulableDemandIsReportedNotStarted) {
     EXPECT_EQ(std::string(snapshot.getUnschedulable()[0].cStr()), "windows");
     ASSERT_EQ(snapshot.getAdapters().size(), 1u);
 }
+
+TEST_F(SchedulerScalingTest, TheSnapshotCarriesHeldCommandsDemandAndTheMeasuredStartUp) {
+    make("allocate=capability; scaling=capability; max_groups_per_adapter=1");
+    clientHeartbeat("C1");
+    adapterHeartbeat("A", 4, "");
+    for (uint64_t id = 1; id <= 20; ++id) submit("C1", id);
+    tick(1100ms);  // 20 tasks / 5 per worker: 4 groups wanted, the ceiling lets one through
+    ASSERT_EQ(outbox.adapterCommands.size(), 1u);
+    capnp::MallocMessageBuilder b;
+    auto snapshot = b.initRoot<wire::MonitorSnapshot>();
+    core->writeSnapshot(snapshot);
+    ASSERT_EQ(snapshot.getHeldScaling().size(), 3u);
+    EXPECT_EQ(std::string(snapshot.getHeldScaling()[0].getAction().cStr()), "start");
+    EXPECT_EQ(std::string(snapshot.getHeldScaling()[0].getAdapterId().cStr()), "A");
+    EXPECT_EQ(std::string(snapshot.getHeldScaling()[0].getHeldBecause().cStr()),
+              "max_groups_per_adapter 1 reached (1 groups)");
+    EXPECT_NE(std::string(snapshot.getHeldScaling()[0].getWantedBecause().cStr()).find("20 tasks"),
+              std::string::npos);
+    ASSERT_EQ(snapshot.getDemand().size(), 1u);
+    EXPECT_EQ(snapshot.getDemand()[0].getTasks(), 20u);
+    EXPECT_EQ(snapshot.getDemand()[0].getQueued(), 20u);
+
+    // the command went out when the tasks arrived (urgent scaling); the adapter answers 1.4 s after it and
+    // its worker connects 2 s after that
+    now += 300ms;
+    startResponse("A", outbox.adapterCommands[0].requestId, "g1", "W1", "");
+    EXPECT_EQ(core->findAdapter("A")->startupSeconds, 0);  // not measured yet
+    now += 2000ms;
+    groupWorkerHeartbeat("W1", "A", "g1", "");
+    EXPECT_NEAR(core->findAdapter("A")->startupSeconds, 3.4, 1e-6);
+    EXPECT_NEAR(core->scalingSnapshot().adapters[0].startupSeconds, 3.4, 1e-6);
+}

@@ -107,3 +107,28 @@ TEST(TopView, FitContentShowsEveryRowWithoutPaddingOrKeyHints) {
     EXPECT_EQ(screen.find("too small"), std::string::npos);
     EXPECT_EQ(screen.find("\n\n\n"), std::string::npos);  // no blank padding
 }
+
+TEST(TopView, ShowsTheScalingInputsAndHeldCommandsWithinTheScreen) {
+    TopState state;
+    state.snapshot = snapshot(1000, 0, 60);  // more workers than fit
+    state.snapshot["demand"] = json::array({{{"capabilities", "gpu"},
+                                             {"tasks", 40},
+                                             {"queued", 30},
+                                             {"arrival_rate", 2.5},
+                                             {"rate_trend", 0.1},
+                                             {"mean_duration_seconds", 1.25},
+                                             {"supply_workers", 4.0},
+                                             {"desired_workers", 8.0},
+                                             {"basis", "30 queued x 1.25 s"}}});
+    state.snapshot["held_scaling"] = json::array({{{"adapter_id", "cpu"},
+                                                   {"action", "shutdown"},
+                                                   {"held_because", "scale_down_stabilization_seconds 30"},
+                                                   {"wanted_because", "group idle"}}});
+    const std::string screen = text(renderTop(state, 40, 200));
+    EXPECT_NE(screen.find("gpu                       40      30     2.50    1.250     4.0     8.0  30 queued x 1.25 s"),
+              std::string::npos)
+        << screen;
+    EXPECT_NE(screen.find("held shutdown on cpu: scale_down_stabilization_seconds 30 (wanted: group idle)"),
+              std::string::npos)
+        << screen;
+}

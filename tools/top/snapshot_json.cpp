@@ -99,6 +99,27 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
     json unschedulable = json::array();
     for (auto caps : s.getUnschedulable()) unschedulable.push_back(caps.cStr());
     out["unschedulable"] = unschedulable;
+    json held = json::array();
+    for (auto h : s.getHeldScaling()) {
+        held.push_back({{"adapter_id", h.getAdapterId().cStr()},
+                        {"action", h.getAction().cStr()},
+                        {"held_because", h.getHeldBecause().cStr()},
+                        {"wanted_because", h.getWantedBecause().cStr()}});
+    }
+    out["held_scaling"] = held;
+    json demand = json::array();
+    for (auto d : s.getDemand()) {
+        demand.push_back({{"capabilities", d.getCapabilities().cStr()},
+                          {"tasks", d.getTasks()},
+                          {"queued", d.getQueued()},
+                          {"arrival_rate", d.getArrivalRate()},
+                          {"rate_trend", d.getRateTrend()},
+                          {"mean_duration_seconds", d.getMeanDurationSeconds()},
+                          {"supply_workers", d.getSupplyWorkers()},
+                          {"desired_workers", d.getDesiredWorkers()},
+                          {"basis", d.getBasis().cStr()}});
+    }
+    out["demand"] = demand;
     return out;
 }
 

@@ -132,8 +132,11 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
     const int adapterRows = shown(adapters, 4);
     const int groupRows = shown(groups, 6);
     const int eventRows = shown(events, 5);
+    const int demandRows = s.contains("demand") && !s["demand"].empty() ? static_cast<int>(s["demand"].size()) + 1 : 0;
+    const int heldRows = s.contains("held_scaling") ? static_cast<int>(s["held_scaling"].size()) : 0;
     const int used = static_cast<int>(lines.size()) + (adapterRows ? adapterRows + 2 : 0) + (groupRows ? groupRows + 2 : 0) +
-                     (eventRows ? eventRows + 2 : 0) + 3;
+                     (eventRows ? eventRows + 2 : 0) + demandRows + heldRows +
+                     static_cast<int>(s["unschedulable"].size()) + 3;
     const auto workers = sortedWorkers(state);
     const int count = static_cast<int>(workers.size());
     const int workerRows = state.fitContent ? count : std::max(1, rows - used);
@@ -193,6 +196,28 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
             add(format("%-8s %-16.16s %-12.12s %-22.22s %s", (duration(now > at ? now - at : 0) + " ago").c_str(),
                        e["adapter_id"].get<std::string>().c_str(), e["action"].get<std::string>().c_str(),
                        e["worker_group_id"].get<std::string>().c_str(), e["reason"].get<std::string>().c_str()));
+        }
+    }
+    // The latest evaluation's inputs and what it held back (older snapshots have neither).
+    if (s.contains("demand") && !s["demand"].empty()) {
+        add(format("%-20s %7s %7s %8s %8s %7s %7s  %s", "DEMAND", "TASKS", "QUEUED", "RATE/s", "RUN s", "SUPPLY",
+                   "WANT", "BASIS (latest scaling evaluation)"),
+            LineStyle::header);
+        for (const json& d : s["demand"]) {
+            const std::string caps = d["capabilities"].get<std::string>();
+            add(format("%-20.20s %7llu %7llu %8.2f %8.3f %7.1f %7.1f  %s", caps.empty() ? "{}" : caps.c_str(),
+                       d["tasks"].get<unsigned long long>(), d["queued"].get<unsigned long long>(),
+                       d["arrival_rate"].get<double>(), d["mean_duration_seconds"].get<double>(),
+                       d["supply_workers"].get<double>(), d["desired_workers"].get<double>(),
+                       d["basis"].get<std::string>().c_str()));
+        }
+    }
+    if (s.contains("held_scaling")) {
+        for (const json& h : s["held_scaling"]) {
+            add("held " + h["action"].get<std::string>() + " on " + h["adapter_id"].get<std::string>() + ": " +
+                    h["held_because"].get<std::string>() + " (wanted: " + h["wanted_because"].get<std::string>() +
+                    ")",
+                LineStyle::warning);
         }
     }
     for (const auto& caps : s["unschedulable"]) {

@@ -124,6 +124,16 @@ struct ScalingEventRecord {
     std::string reason;
 };
 
+// What the latest scaling evaluation saw and held back, for the monitor.
+struct HeldScalingRecord {
+    std::string adapterId, action, heldBecause, wantedBecause;
+};
+struct DemandRecord {
+    DemandView demand;
+    double supplyWorkers = 0, desiredWorkers = 0;
+    std::string basis;
+};
+
 struct TaskStateCounts {
     uint64_t byState[static_cast<size_t>(TaskState::rejected) + 1] = {};
     uint64_t operator[](TaskState s) const { return byState[static_cast<size_t>(s)]; }
@@ -192,6 +202,9 @@ private:
     // after the worker timeout.
     void removeWorkersGoneFromInventory(const AdapterRecord& adapter);
     void evaluateScaling();
+    // Keeps what the evaluation saw and held back for the monitor, and logs held commands.
+    void recordEvaluation(const ScalingSnapshot& snapshot, const ScalingDecision& decision,
+                          const std::vector<HeldCommand>& held);
     void progressGroups();
     // `rule`: the short name of the rule behind an event, the metrics label (the reason has the numbers).
     void beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason,
@@ -284,6 +297,9 @@ private:
     TimePoint lastUrgentScaling_{};
     std::deque<ScalingEventRecord> scalingEvents_;  // the latest, for the monitor
     std::vector<std::string> unschedulable_;
+    std::vector<HeldScalingRecord> heldScaling_;  // from the latest evaluation
+    std::vector<DemandRecord> demandSeen_;        // likewise
+    std::string heldRulesLogged_;                 // the held rules last logged at INFO
 };
 
 }  // namespace scaler::scheduler
