@@ -8,7 +8,7 @@ namespace {
 constexpr double kDurationWeight = 0.05;     // per run: about the last 20 runs
 constexpr double kQuietMemorySeconds = 600;  // a long quiet spell is forgotten over about ten minutes
 constexpr double kMinStepSeconds = 0.5;
-constexpr double kMinBiasWeight = 0.75;      // shorter steps wait, so one step's rate is not all noise
+constexpr double kMinBiasWeight = 0.75;  // shorter steps wait, so one step's rate is not all noise
 }  // namespace
 
 void DemandEstimator::observe(size_t set, const DemandCounters& totals, double now) {
@@ -29,7 +29,8 @@ void DemandEstimator::observe(size_t set, const DemandCounters& totals, double n
     // Holt: the level follows the observed rate, the trend follows the level's change.
     const double alpha = 1 - std::exp(-dt / window_);
     const double previous = s.level;
-    s.level = std::max(0.0, alpha * (static_cast<double>(arrivals) / dt) + (1 - alpha) * (s.level + s.trend * dt));
+    s.level =
+        std::max(0.0, alpha * (static_cast<double>(arrivals) / dt) + (1 - alpha) * (s.level + s.trend * dt));
     s.trend = alpha * ((s.level - previous) / dt) + (1 - alpha) * s.trend;
 
     if (runs > 0) {

@@ -26,11 +26,12 @@ double readySupply(const ScalingSnapshot& snapshot, const CapabilityList& requir
     double n = 0;
     for (const WorkerView& w : snapshot.workers) {
         if (!w.acceptingTasks || !capabilityNamesSubset(required, w.capabilities)) continue;
-        const bool busyElsewhere = std::any_of(snapshot.demand.begin(), snapshot.demand.end(), [&](const DemandView& d) {
-            return d.queued > 0 && d.capabilities.size() > required.size() &&
-                   capabilityNamesSubset(required, d.capabilities) &&
-                   capabilityNamesSubset(d.capabilities, w.capabilities);
-        });
+        const bool busyElsewhere =
+            std::any_of(snapshot.demand.begin(), snapshot.demand.end(), [&](const DemandView& d) {
+                return d.queued > 0 && d.capabilities.size() > required.size() &&
+                       capabilityNamesSubset(required, d.capabilities) &&
+                       capabilityNamesSubset(d.capabilities, w.capabilities);
+            });
         n += !busyElsewhere;
     }
     return n;
@@ -55,7 +56,8 @@ Forecast forecast(const DemandView& demand, double ready, double horizon, const 
     // Over the window, ready workers serve throughout and new ones for target_backlog_seconds once up: enough
     // new ones that the queued work and the load arriving over the window are done by its end.
     const double load = f.rate * e.meanDurationSeconds;
-    const double newWorkers = std::max(0.0, (f.queuedWork + (load - ready) * window) / p.targetBacklogSeconds);
+    const double newWorkers =
+        std::max(0.0, (f.queuedWork + (load - ready) * window) / p.targetBacklogSeconds);
     f.desiredWorkers = std::max(f.steadyWorkers, ready + newWorkers);
     f.keepWorkers = f.steadyWorkers + f.queuedWork / p.targetBacklogSeconds;
     if (demand.tasks > 0) {
@@ -67,12 +69,13 @@ Forecast forecast(const DemandView& demand, double ready, double horizon, const 
 
 std::string basisText(const DemandView& d, const Forecast& f, double horizon) {
     char buffer[320];
-    std::snprintf(buffer, sizeof buffer,
-                  "%llu queued x %.2f s + %.1f/s (trend %+.2f/s2, %s) over %.1f s start-up: want %.1f workers",
-                  static_cast<unsigned long long>(d.queued), d.estimate.meanDurationSeconds, f.rate,
-                  d.estimate.rateTrend,
-                  arrivalsExpected(d.estimate) ? "arrivals expected" : "quiet, arrivals not expected", horizon,
-                  f.desiredWorkers);
+    std::snprintf(
+        buffer, sizeof buffer,
+        "%llu queued x %.2f s + %.1f/s (trend %+.2f/s2, %s) over %.1f s start-up: want %.1f workers",
+        static_cast<unsigned long long>(d.queued), d.estimate.meanDurationSeconds, f.rate,
+        d.estimate.rateTrend,
+        arrivalsExpected(d.estimate) ? "arrivals expected" : "quiet, arrivals not expected", horizon,
+        f.desiredWorkers);
     return buffer;
 }
 
@@ -121,10 +124,14 @@ ScalingDecision PredictiveScalingPolicy::decide(const ScalingSnapshot& snapshot)
                 break;
             }
             std::snprintf(buffer, sizeof buffer, "%s for %s; %.0f capable (%.0f ready)",
-                          basisText(demand, f, horizon).c_str(), describe(demand.capabilities).c_str(), supply,
-                          ready);
-            decision.commands.push_back(
-                {ScalingCommand::Action::start, *adapter, demand.capabilities, {}, buffer, "backlog_forecast"});
+                          basisText(demand, f, horizon).c_str(), describe(demand.capabilities).c_str(),
+                          supply, ready);
+            decision.commands.push_back({ScalingCommand::Action::start,
+                                         *adapter,
+                                         demand.capabilities,
+                                         {},
+                                         buffer,
+                                         "backlog_forecast"});
             addPendingGroup(working, *adapter, demand.capabilities);
         }
         decision.assessments.push_back({demand.capabilities, capableSupply(working, demand.capabilities),
@@ -153,12 +160,13 @@ ScalingDecision PredictiveScalingPolicy::decide(const ScalingSnapshot& snapshot)
             if (supply - group.connectedWorkers < f.keepWorkers - 1e-9) {
                 keep = true;
             } else if (why.empty()) {
-                std::snprintf(buffer, sizeof buffer,
-                              "%s needs %.1f workers (%.1f/s x %.2f s / %.2f + %.0f queued), %.0f capable without "
-                              "this idle group",
-                              describe(demand.capabilities).c_str(), f.keepWorkers, f.rate,
-                              demand.estimate.meanDurationSeconds, p.targetUtilization,
-                              static_cast<double>(demand.queued), supply - group.connectedWorkers);
+                std::snprintf(
+                    buffer, sizeof buffer,
+                    "%s needs %.1f workers (%.1f/s x %.2f s / %.2f + %.0f queued), %.0f capable without "
+                    "this idle group",
+                    describe(demand.capabilities).c_str(), f.keepWorkers, f.rate,
+                    demand.estimate.meanDurationSeconds, p.targetUtilization,
+                    static_cast<double>(demand.queued), supply - group.connectedWorkers);
                 why = buffer;
             }
         }

@@ -74,7 +74,8 @@ bool parseField(std::string_view text, const FieldSpec& spec, std::bitset<N>& bi
             restricted = true;
             const size_t dash = item.find('-');
             from = value(item.substr(0, dash), spec, field);
-            to = dash == std::string_view::npos ? (step != 1 ? spec.high : from) : value(item.substr(dash + 1), spec, field);
+            to = dash == std::string_view::npos ? (step != 1 ? spec.high : from)
+                                                : value(item.substr(dash + 1), spec, field);
             if (to < from) {
                 throw std::invalid_argument(std::string("cron ") + spec.name + " field '" + field +
                                             "': range runs backwards");
@@ -153,7 +154,8 @@ ScheduleRule parseScheduleRule(const std::string& text) {
         } else if (key == "timezone" && (val == "utc" || val == "local")) {
             rule.utc = val == "utc";
         } else if (key == "timezone") {
-            throw std::invalid_argument("scaling schedule timezone='" + std::string(val) + "' is not local or utc");
+            throw std::invalid_argument("scaling schedule timezone='" + std::string(val) +
+                                        "' is not local or utc");
         } else {
             throw std::invalid_argument("unknown scaling schedule key '" + std::string(key) + "'");
         }

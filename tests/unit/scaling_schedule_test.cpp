@@ -75,7 +75,8 @@ TEST(CronExpression, BadFieldsAreNamed) {
 }
 
 TEST(ScheduleRule, ParsesAndRefusesNamingTheBadItem) {
-    const ScheduleRule r = parseScheduleRule("cron=* 8-17 * * mon-fri; adapter=cpu; min_groups=4; timezone=utc");
+    const ScheduleRule r =
+        parseScheduleRule("cron=* 8-17 * * mon-fri; adapter=cpu; min_groups=4; timezone=utc");
     EXPECT_EQ(r.adapter, "cpu");
     EXPECT_EQ(r.minGroups, 4u);
     EXPECT_FALSE(r.maxGroups);
@@ -88,8 +89,9 @@ TEST(ScheduleRule, ParsesAndRefusesNamingTheBadItem) {
               "scaling schedule min_groups='four' is not a whole number");
     EXPECT_EQ(invalidArgumentMessage([] { parseScheduleRule("cron=* * * * *; max_groups=1; colour=red"); }),
               "unknown scaling schedule key 'colour'");
-    EXPECT_EQ(invalidArgumentMessage([] { parseScheduleRule("cron=* * * * *; min_groups=3; max_groups=2"); }),
-              "scaling schedule 'cron=* * * * *; min_groups=3; max_groups=2' has min_groups above max_groups");
+    EXPECT_EQ(
+        invalidArgumentMessage([] { parseScheduleRule("cron=* * * * *; min_groups=3; max_groups=2"); }),
+        "scaling schedule 'cron=* * * * *; min_groups=3; max_groups=2' has min_groups above max_groups");
 }
 
 TEST(ScheduleRule, TheHighestFloorAndLowestCeilingInForceApply) {
