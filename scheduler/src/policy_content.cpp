@@ -37,43 +37,49 @@ std::string PolicyContent::toString() const {
     return out;
 }
 
-PolicyContent parsePolicyContent(std::string_view text) {
-    PolicyContent content;
-    bool sawAllocate = false, sawScaling = false;
+std::vector<std::pair<std::string, std::string>> parseKeyValueItems(std::string_view text, std::string_view what) {
+    std::vector<std::pair<std::string, std::string>> items;
     size_t start = 0;
     while (start <= text.size()) {
         size_t end = text.find(';', start);
         if (end == std::string_view::npos) end = text.size();
         const std::string_view item = trim(text.substr(start, end - start));
         start = end + 1;
-        if (!item.empty()) {
-            const size_t eq = item.find('=');
-            if (eq == std::string_view::npos) {
-                throw std::invalid_argument("policy content item '" + std::string(item) + "' is not key=value");
-            }
-            const std::string key(trim(item.substr(0, eq)));
-            const std::string value(trim(item.substr(eq + 1)));
-            if (key == "allocate") {
-                if (!contains(kAllocatePolicies, value)) {
-                    throw std::invalid_argument("unknown allocate policy '" + value + "' (expected one of " +
-                                                join(kAllocatePolicies) + ")");
-                }
-                content.allocate = value;
-                sawAllocate = true;
-            } else if (key == "scaling") {
-                if (!contains(kScalingPolicies, value)) {
-                    throw std::invalid_argument("unknown scaling policy '" + value + "' (expected one of " +
-                                                join(kScalingPolicies) + ")");
-                }
-                content.scaling = value;
-                sawScaling = true;
-            } else if (key.empty()) {
-                throw std::invalid_argument("policy content item '" + std::string(item) + "' has no key");
-            } else {
-                content.parameters[key] = value;  // a scaling policy parameter; makeScalingPolicy checks it
-            }
+        if (item.empty()) continue;
+        const size_t eq = item.find('=');
+        if (eq == std::string_view::npos) {
+            throw std::invalid_argument(std::string(what) + " item '" + std::string(item) + "' is not key=value");
         }
-        if (end == text.size()) break;
+        std::string key(trim(item.substr(0, eq)));
+        if (key.empty()) {
+            throw std::invalid_argument(std::string(what) + " item '" + std::string(item) + "' has no key");
+        }
+        items.emplace_back(std::move(key), std::string(trim(item.substr(eq + 1))));
+    }
+    return items;
+}
+
+PolicyContent parsePolicyContent(std::string_view text) {
+    PolicyContent content;
+    bool sawAllocate = false, sawScaling = false;
+    for (auto& [key, value] : parseKeyValueItems(text, "policy content")) {
+        if (key == "allocate") {
+            if (!contains(kAllocatePolicies, value)) {
+                throw std::invalid_argument("unknown allocate policy '" + value + "' (expected one of " +
+                                            join(kAllocatePolicies) + ")");
+            }
+            content.allocate = value;
+            sawAllocate = true;
+        } else if (key == "scaling") {
+            if (!contains(kScalingPolicies, value)) {
+                throw std::invalid_argument("unknown scaling policy '" + value + "' (expected one of " +
+                                            join(kScalingPolicies) + ")");
+            }
+            content.scaling = value;
+            sawScaling = true;
+        } else {
+            content.parameters[key] = value;  // a scaling policy parameter; makeScalingPolicy checks it
+        }
     }
     if (!sawAllocate) throw std::invalid_argument("policy content lacks allocate=...");
     if (!sawScaling) throw std::invalid_argument("policy content lacks scaling=...");

@@ -5,14 +5,10 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "scaler/scheduler/policy_content.h"
+
 namespace scaler::scheduler {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 std::vector<std::string_view> split(std::string_view s, char separator) {
     std::vector<std::string_view> out;
@@ -134,19 +130,12 @@ bool CronExpression::matches(const std::tm& t) const {
 ScheduleRule parseScheduleRule(const std::string& text) {
     ScheduleRule rule{CronExpression{}, {}, {}, {}, false, text};
     bool haveCron = false;
-    for (std::string_view item : split(text, ';')) {
-        item = trim(item);
-        if (item.empty()) continue;
-        const size_t eq = item.find('=');
-        if (eq == std::string_view::npos) {
-            throw std::invalid_argument("scaling schedule item '" + std::string(item) + "' is not key=value");
-        }
-        const std::string_view key = trim(item.substr(0, eq)), val = trim(item.substr(eq + 1));
+    for (const auto& [key, val] : parseKeyValueItems(text, "scaling schedule")) {
         if (key == "cron") {
-            rule.when = CronExpression::parse(std::string(val));
+            rule.when = CronExpression::parse(val);
             haveCron = true;
         } else if (key == "adapter") {
-            rule.adapter = std::string(val);
+            rule.adapter = val;
         } else if (key == "min_groups") {
             rule.minGroups = parseGroups(key, val);
         } else if (key == "max_groups") {
@@ -154,10 +143,9 @@ ScheduleRule parseScheduleRule(const std::string& text) {
         } else if (key == "timezone" && (val == "utc" || val == "local")) {
             rule.utc = val == "utc";
         } else if (key == "timezone") {
-            throw std::invalid_argument("scaling schedule timezone='" + std::string(val) +
-                                        "' is not local or utc");
+            throw std::invalid_argument("scaling schedule timezone='" + val + "' is not local or utc");
         } else {
-            throw std::invalid_argument("unknown scaling schedule key '" + std::string(key) + "'");
+            throw std::invalid_argument("unknown scaling schedule key '" + key + "'");
         }
     }
     if (!haveCron) throw std::invalid_argument("scaling schedule '" + text + "' has no cron=");

@@ -4,6 +4,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace scaler::scheduler {
 
@@ -17,5 +19,10 @@ struct PolicyContent {
 
 // Throws std::invalid_argument naming the unknown key or value.
 PolicyContent parsePolicyContent(std::string_view text);
+
+// The "key=value; key=value" grammar policy content and scaling schedules share: the items in order, keys and
+// values trimmed, empty items skipped. Throws std::invalid_argument "<what> item '...' is not key=value" (or
+// "has no key").
+std::vector<std::pair<std::string, std::string>> parseKeyValueItems(std::string_view text, std::string_view what);
 
 }  // namespace scaler::scheduler
