@@ -38,36 +38,38 @@ double readySupply(const ScalingSnapshot& snapshot, const CapabilityList& requir
 }
 
 struct Forecast {
-    double rate = 0;            // tasks/s expected over the horizon (0 while arrivals are not expected)
-    double steadyWorkers = 0;   // rate x duration / utilisation
-    double queuedWork = 0;      // worker-seconds waiting
-    double desiredWorkers = 0;  // for starts: steady share, plus enough new workers to clear the backlog
-    double keepWorkers = 0;     // for stops: steady share plus the backlog cleared by those already up
+    double rate = 0;           // tasks/s expected over the horizon (0 while arrivals are not expected)
+    double window = 0;         // horizon + target_backlog_seconds
+    double steadyWorkers = 0;  // rate x duration / utilisation
+    double queuedWork = 0;     // worker-seconds waiting
+    double keepWorkers = 0;    // for stops: steady share plus the backlog cleared by those already up
 };
 
 // `horizon`: seconds until a group started now has workers (the adapter's measured start-up).
-Forecast forecast(const DemandView& demand, double ready, double horizon, const ScalingParameters& p) {
+Forecast forecast(const DemandView& demand, double horizon, const ScalingParameters& p) {
     const DemandEstimate& e = demand.estimate;
     Forecast f;
-    const double window = horizon + p.targetBacklogSeconds;
-    if (arrivalsExpected(e)) f.rate = std::max(0.0, e.arrivalRate + std::max(0.0, e.rateTrend) * window);
+    f.window = horizon + p.targetBacklogSeconds;
+    if (arrivalsExpected(e)) f.rate = std::max(0.0, e.arrivalRate + std::max(0.0, e.rateTrend) * f.window);
     f.steadyWorkers = f.rate * e.meanDurationSeconds / p.targetUtilization;
     f.queuedWork = static_cast<double>(demand.queued) * e.meanDurationSeconds;
-    // Over the window, ready workers serve throughout and new ones for target_backlog_seconds once up: enough
-    // new ones that the queued work and the load arriving over the window are done by its end.
-    const double load = f.rate * e.meanDurationSeconds;
-    const double newWorkers =
-        std::max(0.0, (f.queuedWork + (load - ready) * window) / p.targetBacklogSeconds);
-    f.desiredWorkers = std::max(f.steadyWorkers, ready + newWorkers);
     f.keepWorkers = f.steadyWorkers + f.queuedWork / p.targetBacklogSeconds;
-    if (demand.tasks > 0) {
-        f.desiredWorkers = std::max(f.desiredWorkers, 1.0);
-        f.keepWorkers = std::max(f.keepWorkers, 1.0);
-    }
+    if (demand.tasks > 0) f.keepWorkers = std::max(f.keepWorkers, 1.0);
     return f;
 }
 
-std::string basisText(const DemandView& d, const Forecast& f, double horizon) {
+// For starts: the steady share, or the `ready` workers plus enough new ones that, with the ready ones serving
+// throughout the window and the new ones for target_backlog_seconds once up, the queued work and the load
+// arriving over the window are done by its end.
+double desiredWorkers(const DemandView& demand, const Forecast& f, double ready, const ScalingParameters& p) {
+    const double load = f.rate * demand.estimate.meanDurationSeconds;
+    const double newWorkers =
+        std::max(0.0, (f.queuedWork + (load - ready) * f.window) / p.targetBacklogSeconds);
+    const double desired = std::max(f.steadyWorkers, ready + newWorkers);
+    return demand.tasks > 0 ? std::max(desired, 1.0) : desired;
+}
+
+std::string basisText(const DemandView& d, const Forecast& f, double desired, double horizon) {
     char buffer[320];
     std::snprintf(
         buffer, sizeof buffer,
@@ -75,7 +77,7 @@ std::string basisText(const DemandView& d, const Forecast& f, double horizon) {
         static_cast<unsigned long long>(d.queued), d.estimate.meanDurationSeconds, f.rate,
         d.estimate.rateTrend,
         arrivalsExpected(d.estimate) ? "arrivals expected" : "quiet, arrivals not expected", horizon,
-        f.desiredWorkers);
+        desired);
     return buffer;
 }
 
@@ -106,17 +108,18 @@ ScalingDecision PredictiveScalingPolicy::decide(const ScalingSnapshot& snapshot)
         }
         const double ready = readySupply(working, demand.capabilities);
         Forecast f;
-        double horizon = 0;
+        double horizon = 0, desired = 0;
         for (int n = 0; n < 1024; ++n) {
             const auto adapter = chooseAdapter(working, demand.capabilities);
             horizon = adapter ? working.adapters[*adapter].startupSeconds : 0;
-            f = forecast(demand, ready, horizon, p);
+            f = forecast(demand, horizon, p);
+            desired = desiredWorkers(demand, f, ready, p);
             const double supply = capableSupply(working, demand.capabilities);
             // With nothing queued, half a group of shortfall is within the utilisation headroom: no start for
             // it (a steady load would otherwise round up a whole group for a fraction of a worker).
             const double halfGroup =
                 adapter && demand.queued == 0 ? working.adapters[*adapter].workersPerGroup / 2.0 : 0;
-            if (supply > 0 ? supply + halfGroup >= f.desiredWorkers : f.desiredWorkers <= 0) break;
+            if (supply > 0 ? supply + halfGroup >= desired : desired <= 0) break;
             if (!adapter) {
                 if (supply == 0 && !someAdapterOffers(working, demand.capabilities)) {
                     decision.unschedulable.push_back(demand.capabilities);
@@ -124,8 +127,8 @@ ScalingDecision PredictiveScalingPolicy::decide(const ScalingSnapshot& snapshot)
                 break;
             }
             std::snprintf(buffer, sizeof buffer, "%s for %s; %.0f capable (%.0f ready)",
-                          basisText(demand, f, horizon).c_str(), describe(demand.capabilities).c_str(),
-                          supply, ready);
+                          basisText(demand, f, desired, horizon).c_str(),
+                          describe(demand.capabilities).c_str(), supply, ready);
             decision.commands.push_back({ScalingCommand::Action::start,
                                          *adapter,
                                          demand.capabilities,
@@ -135,16 +138,15 @@ ScalingDecision PredictiveScalingPolicy::decide(const ScalingSnapshot& snapshot)
             addPendingGroup(working, *adapter, demand.capabilities);
         }
         decision.assessments.push_back({demand.capabilities, capableSupply(working, demand.capabilities),
-                                        f.desiredWorkers, basisText(demand, f, horizon)});
+                                        desired, basisText(demand, f, desired, horizon)});
     }
     if (!decision.commands.empty() || anyGroupStarting(snapshot)) return decision;
 
     // Every surplus idle group stops at once: the forecast, not one group per evaluation, paces scale-down.
-    bool anyFallback = false;
     for (const StopCandidate& c : idleGroups(snapshot, p.minGroupAgeSeconds)) {
         const GroupView& group = snapshot.adapters[c.adapter].groups[c.group];
         std::string why;
-        bool keep = false;
+        bool keep = false, anyFallback = false;
         for (size_t i = 0; i < snapshot.demand.size() && !keep; ++i) {
             const DemandView& demand = snapshot.demand[i];
             if (!capabilityNamesSubset(demand.capabilities, group.capabilities)) continue;
@@ -155,8 +157,7 @@ ScalingDecision PredictiveScalingPolicy::decide(const ScalingSnapshot& snapshot)
             const double supply = capableSupply(working, demand.capabilities);
             // the horizon a replacement would need: never stop what would have to be started again before
             // a new group could be up
-            const Forecast f = forecast(demand, readySupply(working, demand.capabilities),
-                                        snapshot.adapters[c.adapter].startupSeconds, p);
+            const Forecast f = forecast(demand, snapshot.adapters[c.adapter].startupSeconds, p);
             if (supply - group.connectedWorkers < f.keepWorkers - 1e-9) {
                 keep = true;
             } else if (why.empty()) {
