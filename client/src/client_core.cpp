@@ -6,6 +6,7 @@
 #include <capnp/message.h>
 #include <zmq.hpp>
 
+#include "scaler/protocol/curve_socket.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/handshake_watch.h"

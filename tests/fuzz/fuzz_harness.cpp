@@ -7,17 +7,18 @@
 #include <string>
 
 #include <kj/string.h>
-#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 
 #include "fuzz_input.h"
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
+#include "scaler/common/log.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/message_codec.h"
-#include "scaler/scheduler/policy_content.h"
-#include "scaler/scheduler/scaling_policy.h"
-#include "scaler/scheduler/scheduler_core.h"
+#include "scaler/scheduler/config/policy_content.h"
+#include "scaler/scheduler/scaling/scaling_policy.h"
+#include "scaler/scheduler/routing/scheduler_core.h"
 
 namespace scaler::fuzz {
 
@@ -73,7 +74,7 @@ void runMessageConversation(const uint8_t* data, size_t size) {
 }
 
 void setUpFuzzLogging() {
-    spdlog::set_level(kTrace ? spdlog::level::debug : spdlog::level::off);
+    log::setAll(kTrace ? spdlog::level::debug : spdlog::level::off);
 }
 
 void runConfigParsers(const uint8_t* data, size_t size) {

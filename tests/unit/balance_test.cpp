@@ -2,7 +2,7 @@
 
 #include <numeric>
 
-#include "scaler/scheduler/allocation_policy.h"
+#include "scaler/scheduler/routing/allocation_policy.h"
 
 using namespace scaler;
 using namespace scaler::scheduler;

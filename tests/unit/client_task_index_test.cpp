@@ -3,7 +3,7 @@
 #include <map>
 #include <random>
 
-#include "scaler/scheduler/client_task_index.h"
+#include "scaler/scheduler/routing/client_task_index.h"
 
 using namespace scaler::scheduler;
 

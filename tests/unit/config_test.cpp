@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "scaler/scheduler/scheduler_config.h"
+#include "scaler/scheduler/config/scheduler_config.h"
 
 namespace {
 

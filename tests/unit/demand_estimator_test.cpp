@@ -1,7 +1,7 @@
 // DemandEstimator with injected time: what it learns from running totals.
 #include <gtest/gtest.h>
 
-#include "scaler/scheduler/demand_estimator.h"
+#include "scaler/scheduler/scaling/demand_estimator.h"
 
 using namespace scaler::scheduler;
 

@@ -2,7 +2,7 @@
 
 #include "../support/error_message.h"
 
-#include "scaler/scheduler/policy_content.h"
+#include "scaler/scheduler/config/policy_content.h"
 
 using scaler::scheduler::parsePolicyContent;
 

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "../support/error_message.h"
-#include "scaler/scheduler/scaling_governor.h"
-#include "scaler/scheduler/scaling_policy.h"
+#include "scaler/scheduler/scaling/scaling_governor.h"
+#include "scaler/scheduler/scaling/scaling_policy.h"
 
 using namespace scaler;
 using namespace scaler::scheduler;

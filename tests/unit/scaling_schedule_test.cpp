@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "../support/error_message.h"
-#include "scaler/scheduler/scaling_governor.h"
-#include "scaler/scheduler/scaling_schedule.h"
+#include "scaler/scheduler/scaling/scaling_governor.h"
+#include "scaler/scheduler/scaling/scaling_schedule.h"
 
 using namespace scaler;
 using namespace scaler::scheduler;

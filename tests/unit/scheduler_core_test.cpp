@@ -6,7 +6,9 @@
 #include <capnp/message.h>
 
 #include "scaler/protocol/wire_bytes.h"
-#include "scaler/scheduler/scheduler_core.h"
+#include "scaler/scheduler/monitoring/metrics_exposition.h"
+#include "scaler/scheduler/monitoring/monitor_snapshot_writer.h"
+#include "scaler/scheduler/routing/scheduler_core.h"
 
 using namespace scaler;
 using namespace scaler::scheduler;
@@ -504,7 +506,7 @@ TEST_F(SchedulerCoreTest, SnapshotCarriesCountsAndWorkerRows) {
     submit("C1", 2, "p", "windows");
     capnp::MallocMessageBuilder b;
     auto snapshot = b.initRoot<wire::MonitorSnapshot>();
-    core->writeSnapshot(snapshot);
+    MonitorSnapshotWriter(*core).write(snapshot);
     EXPECT_EQ(snapshot.getTasks().getQueued(), 1u);
     EXPECT_EQ(snapshot.getTasks().getRunning(), 1u);
     EXPECT_EQ(snapshot.getClients(), 1u);
@@ -662,7 +664,7 @@ TEST_F(SchedulerScalingTest, MetricsCountTasksDecisionsAndAdapterCommands) {
     groupWorkerHeartbeat("W1", "cpu", "g1", "");
     ASSERT_EQ(outbox.tasks.size(), 1u);
     result("W1", outbox.tasks[0].handle, "ok");  // 1.4 s after the task arrived
-    const std::string m = core->renderMetrics();
+    const std::string m = MetricsExposition(*core).render();
     EXPECT_TRUE(has(m, "scaler_tasks_finished_total{state=\"succeeded\"} 1\n")) << m;
     EXPECT_TRUE(
         has(m, "scaler_capability_set_tasks_finished_total{capabilities=\"\",state=\"succeeded\"} 1\n"));
@@ -687,7 +689,7 @@ TEST_F(SchedulerScalingTest, MetricsCountTasksDecisionsAndAdapterCommands) {
     ASSERT_NE(gpuStart, outbox.adapterCommands.end());
     startResponse("gpu-adapter", gpuStart->requestId, "", "", "gpu",
                   wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
-    EXPECT_TRUE(has(core->renderMetrics(),
+    EXPECT_TRUE(has(MetricsExposition(*core).render(),
                     "scaler_adapter_command_failures_total{adapter=\"gpu-adapter\",command=\"start\","));
 }
 
@@ -711,8 +713,8 @@ TEST_F(SchedulerScalingTest, StartsAGroupForWaitingTasksOnceWhileItBoots) {
     groupWorkerHeartbeat("W-g1", "gpu-adapter", "g1", "gpu");
     ASSERT_EQ(outbox.tasks.size(), 1u);
     EXPECT_EQ(outbox.tasks[0].worker, "W-g1");
-    ASSERT_FALSE(core->scalingEvents().empty());
-    EXPECT_EQ(core->scalingEvents().front().action, "start");
+    ASSERT_FALSE(core->scaling().events().empty());
+    EXPECT_EQ(core->scaling().events().front().action, "start");
 }
 
 TEST_F(SchedulerScalingTest, IdleGroupIsDrainedThenShutDown) {
@@ -732,7 +734,7 @@ TEST_F(SchedulerScalingTest, IdleGroupIsDrainedThenShutDown) {
     adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
     tick(1100ms);                                  // idle: drained at once (no tasks), then shut down
     ASSERT_EQ(outbox.adapterCommands.size(), 0u);  // drain this evaluation, shutdown the next
-    EXPECT_EQ(core->findAdapter("A")->groups.at("g1").phase, GroupPhase::draining);
+    EXPECT_EQ(core->scaling().findAdapter("A")->groups.at("g1").phase, GroupPhase::draining);
     keepAlive();
     groupWorkerHeartbeat("W1", "A", "g1", "");
     adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
@@ -762,21 +764,21 @@ TEST_F(SchedulerScalingTest, DrainHandsQueuedTasksBackWithoutLosingThem) {
         if (t.worker == "W2") result("W2", t.handle, "x");
     }
     tick(1100ms);
-    EXPECT_EQ(core->findAdapter("A")->groups.at("g2").phase, GroupPhase::draining);
+    EXPECT_EQ(core->scaling().findAdapter("A")->groups.at("g2").phase, GroupPhase::draining);
     EXPECT_EQ(core->tasks().liveCount(), 2u);
 }
 
 TEST_F(SchedulerScalingTest, AdapterInventoryRestoresGroupsAfterATimeout) {
     adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
-    ASSERT_NE(core->findAdapter("A"), nullptr);
-    EXPECT_EQ(core->findAdapter("A")->groups.count("g1"), 1u);
+    ASSERT_NE(core->scaling().findAdapter("A"), nullptr);
+    EXPECT_EQ(core->scaling().findAdapter("A")->groups.count("g1"), 1u);
     tick(11s);
-    EXPECT_EQ(core->findAdapter("A"), nullptr);
+    EXPECT_EQ(core->scaling().findAdapter("A"), nullptr);
     adapterHeartbeat("A", 2, "", {{"g1", wire::WorkerGroupState::RUNNING, "", {"W1"}}});
-    ASSERT_NE(core->findAdapter("A"), nullptr);
-    EXPECT_EQ(core->findAdapter("A")->groups.count("g1"), 1u);  // no orphan
+    ASSERT_NE(core->scaling().findAdapter("A"), nullptr);
+    EXPECT_EQ(core->scaling().findAdapter("A")->groups.count("g1"), 1u);  // no orphan
     adapterHeartbeat("A", 2, "", {});
-    EXPECT_EQ(core->findAdapter("A")->groups.count("g1"), 0u);  // gone from the inventory: gone here
+    EXPECT_EQ(core->scaling().findAdapter("A")->groups.count("g1"), 0u);  // gone from the inventory: gone here
 }
 
 TEST_F(SchedulerScalingTest, FailedStartBacksOffAndIsReported) {
@@ -791,7 +793,7 @@ TEST_F(SchedulerScalingTest, FailedStartBacksOffAndIsReported) {
     adapterHeartbeat("A", 2, "");
     tick(1100ms);
     EXPECT_EQ(outbox.adapterCommands.size(), 1u);  // backing off
-    EXPECT_EQ(core->scalingEvents().back().action, "start failed");
+    EXPECT_EQ(core->scaling().events().back().action, "start failed");
     for (int i = 0; i < 5; ++i) {
         keepAlive();
         adapterHeartbeat("A", 2, "");
@@ -808,7 +810,7 @@ TEST_F(SchedulerScalingTest, UnschedulableDemandIsReportedNotStarted) {
     EXPECT_TRUE(outbox.adapterCommands.empty());
     capnp::MallocMessageBuilder b;
     auto snapshot = b.initRoot<wire::MonitorSnapshot>();
-    core->writeSnapshot(snapshot);
+    MonitorSnapshotWriter(*core).write(snapshot);
     ASSERT_EQ(snapshot.getUnschedulable().size(), 1u);
     EXPECT_EQ(std::string(snapshot.getUnschedulable()[0].cStr()), "windows");
     ASSERT_EQ(snapshot.getAdapters().size(), 1u);
@@ -823,7 +825,7 @@ TEST_F(SchedulerScalingTest, TheSnapshotCarriesHeldCommandsDemandAndTheMeasuredS
     ASSERT_EQ(outbox.adapterCommands.size(), 1u);
     capnp::MallocMessageBuilder b;
     auto snapshot = b.initRoot<wire::MonitorSnapshot>();
-    core->writeSnapshot(snapshot);
+    MonitorSnapshotWriter(*core).write(snapshot);
     ASSERT_EQ(snapshot.getHeldScaling().size(), 3u);
     EXPECT_EQ(std::string(snapshot.getHeldScaling()[0].getAction().cStr()), "start");
     EXPECT_EQ(std::string(snapshot.getHeldScaling()[0].getAdapterId().cStr()), "A");
@@ -839,9 +841,9 @@ TEST_F(SchedulerScalingTest, TheSnapshotCarriesHeldCommandsDemandAndTheMeasuredS
     // its worker connects 2 s after that
     now += 300ms;
     startResponse("A", outbox.adapterCommands[0].requestId, "g1", "W1", "");
-    EXPECT_EQ(core->findAdapter("A")->startupSeconds, 0);  // not measured yet
+    EXPECT_EQ(core->scaling().findAdapter("A")->startupSeconds, 0);  // not measured yet
     now += 2000ms;
     groupWorkerHeartbeat("W1", "A", "g1", "");
-    EXPECT_NEAR(core->findAdapter("A")->startupSeconds, 3.4, 1e-6);
-    EXPECT_NEAR(core->scalingSnapshot().adapters[0].startupSeconds, 3.4, 1e-6);
+    EXPECT_NEAR(core->scaling().findAdapter("A")->startupSeconds, 3.4, 1e-6);
+    EXPECT_NEAR(core->scaling().snapshot().adapters[0].startupSeconds, 3.4, 1e-6);
 }

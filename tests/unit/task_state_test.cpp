@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "scaler/scheduler/task_state.h"
+#include "scaler/scheduler/routing/task_state.h"
 
 using namespace scaler::scheduler;
 using S = TaskState;

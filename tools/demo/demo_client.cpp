@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "scaler/client/client.h"
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
 
 namespace {
 double secondsSince(std::chrono::steady_clock::time_point start) {

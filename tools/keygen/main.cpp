@@ -3,7 +3,7 @@
 #include <iostream>
 #include <regex>
 
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
 #include "scaler/protocol/curve_keys.h"
 
 int main(int argc, char** argv) {

@@ -9,11 +9,11 @@
 #include <stdexcept>
 
 #include <capnp/message.h>
-#include <spdlog/spdlog.h>
+
 
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/wire_bytes.h"
-#include "scaler/scheduler/scheduler_core.h"
+#include "scaler/scheduler/routing/scheduler_core.h"
 
 namespace scaler::sim {
 namespace {

@@ -6,10 +6,11 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cluster_simulation.h"
+#include "scaler/common/log.h"
 
 int main(int argc, char** argv) {
     // "POLICY" or "POLICY; extra=parameters": each is a row per workload and start-up
@@ -29,10 +30,9 @@ int main(int argc, char** argv) {
     app.add_flag("--trace", trace, "Print every adapter command at its simulated time, and the scheduler's log");
     CLI11_PARSE(app, argc, argv);
     if (trace) {
-        spdlog::set_pattern("  %v");
-        spdlog::set_level(spdlog::level::info);
+        scaler::log::setAll(spdlog::level::info, "  %v");
     } else {
-        spdlog::set_level(spdlog::level::off);
+        scaler::log::setAll(spdlog::level::off);
     }
 
     const std::vector<std::pair<std::string, double>> startups{

@@ -18,7 +18,7 @@
 
 #include "monitor_subscriber.h"
 #include "scaler/client/client.h"
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
 #include "scaler/tools/child_process.h"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scaler/client/client.h"
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
 #include "scaler/protocol/capabilities.h"
 
 namespace {

@@ -5,8 +5,9 @@
 
 #include <zmq.hpp>
 
-#include "scaler/process/command_line.h"
-#include "scaler/process/shutdown_signal.h"
+#include "scaler/protocol/curve_socket.h"
+#include "scaler/common/command_line.h"
+#include "scaler/common/shutdown_signal.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/curve_keys.h"
 #include "scaler/protocol/dealer_receiver.h"

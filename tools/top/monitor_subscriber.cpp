@@ -1,4 +1,6 @@
 #include "monitor_subscriber.h"
+#include "scaler/protocol/curve_socket.h"
+
 
 #include <stdexcept>
 

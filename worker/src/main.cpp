@@ -6,8 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "scaler/process/command_line.h"
-#include "scaler/process/shutdown_signal.h"
+#include "scaler/common/command_line.h"
+#include "scaler/common/shutdown_signal.h"
 #include "scaler/worker/builtin_functions.h"
 #include "scaler/worker/plugin_loader.h"
 #include "scaler/worker/worker_agent.h"

@@ -14,7 +14,8 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
-#include "scaler/process/shutdown_signal.h"
+#include "scaler/protocol/curve_socket.h"
+#include "scaler/common/shutdown_signal.h"
 #include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/identity.h"

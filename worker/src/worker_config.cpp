@@ -1,6 +1,6 @@
 #include "scaler/worker/worker_config.h"
 
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
 #include "scaler/protocol/address.h"
 
 namespace scaler::worker {

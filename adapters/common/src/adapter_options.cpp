@@ -6,7 +6,7 @@
 #include <sstream>
 #include <thread>
 
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/identity.h"
 

@@ -7,8 +7,9 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "scaler/protocol/curve_socket.h"
 #include "scaler/adapters/start_request.h"
-#include "scaler/process/shutdown_signal.h"
+#include "scaler/common/shutdown_signal.h"
 #include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/message_codec.h"

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
 
 namespace scaler::adapters {
 namespace {

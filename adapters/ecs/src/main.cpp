@@ -6,8 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "scaler/adapters/ecs_adapter_options.h"
-#include "scaler/process/command_line.h"
-#include "scaler/process/shutdown_signal.h"
+#include "scaler/common/command_line.h"
+#include "scaler/common/shutdown_signal.h"
 
 int main(int argc, char** argv) {
     using namespace scaler;

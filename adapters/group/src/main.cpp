@@ -15,8 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "scaler/adapters/worker_process.h"
-#include "scaler/process/command_line.h"
-#include "scaler/process/shutdown_signal.h"
+#include "scaler/common/command_line.h"
+#include "scaler/common/shutdown_signal.h"
 
 int main(int argc, char** argv) {
     using namespace scaler;
@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--worker-id-prefix", prefix, "Worker i is named PREFIX<i>")->required();
     app.add_option("--worker-binary", workerBinary, "The scaler_worker to run")->capture_default_str();
-    app.add_option("--logging-level", loggingLevel, "Log level of this process")->capture_default_str();
+    app.add_option("--logging-level", loggingLevel, "Log level of this process (as scaler_worker's)")
+        ->check(loggingLevelSpec())
+        ->capture_default_str();
     app.add_option("worker_arguments", workerArguments, "Arguments for every scaler_worker (after --)")
         ->required();
     parseOrExit(app, argc, argv);

@@ -9,8 +9,8 @@
 
 #include "scaler/adapters/adapter_options.h"
 #include "scaler/adapters/native_worker_group_launcher.h"
-#include "scaler/process/command_line.h"
-#include "scaler/process/shutdown_signal.h"
+#include "scaler/common/command_line.h"
+#include "scaler/common/shutdown_signal.h"
 
 int main(int argc, char** argv) {
     using namespace scaler;

@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <zmq.hpp>
-
 namespace scaler {
 
 struct CurveKeyPair {
@@ -38,10 +36,5 @@ void writeCurveKeyFiles(const std::string& directory, const std::string& name, c
                         bool overwrite);
 // Both files given: loads them; neither: plain. One without the other throws.
 CurveClientKeys loadCurveClientKeys(const std::string& serverPublicKeyFile, const std::string& secretKeyFile);
-
-// Before connect: authenticate to a CURVE server with `keys` (no-op when not enabled).
-void applyCurveClient(zmq::socket_t& socket, const CurveClientKeys& keys);
-// Before bind: act as a CURVE server; peers are checked by the ZAP handler for `zapDomain`.
-void applyCurveServer(zmq::socket_t& socket, const std::string& secretKeyZ85, const std::string& zapDomain);
 
 }  // namespace scaler

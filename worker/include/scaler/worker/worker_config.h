@@ -5,7 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/curve_keys.h"
 

@@ -8,7 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "scaler/adapters/worker_adapter_agent.h"
-#include "scaler/process/command_line.h"
+#include "scaler/common/command_line.h"
 
 namespace scaler::adapters {
 

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "scaler/scheduler/config/policy_content.h"
+#include "scaler/scheduler/scaling/scaling_schedule.h"
+
+namespace scaler::scheduler {
+
+struct SchedulerConfig {
+    std::string address;         // where the ROUTER binds
+    std::string monitorAddress;  // empty: scheduler port + 2
+    bool protectedMode = false;
+    double clientTimeoutSeconds = 60;
+    double workerTimeoutSeconds = 60;
+    double loadBalanceSeconds = 1;  // <= 0 disables balancing
+    int loadBalanceTriggerTimes = 2;
+    double workerAdapterTimeoutSeconds = 10;
+    double scalingIntervalSeconds = 1;
+    int maxTaskRetries = 3;                // a task whose workers died this many times fails with workerDied
+    int64_t maxNumberOfTasksWaiting = -1;  // queued tasks beyond this are rejected; -1: no limit
+    size_t maxMessageBytes = 256u * 1024u * 1024u;
+    std::string policyContentText = "allocate=even_load; scaling=no";
+    PolicyContent policy;
+    std::vector<std::string> scalingSchedule;  // rule texts (docs/scaling.md#schedules)
+    std::vector<ScheduleRule> scheduleRules;   // parsed by finishSchedulerConfig
+    std::string loggingLevel = "INFO";
+    std::string metricsAddress;  // HOST:PORT for Prometheus; empty: no endpoint
+    std::string metricsHost;     // split from metricsAddress by finishSchedulerConfig
+    int metricsPort = 0;
+
+    // CURVE (docs/operations.md#security): on when a secret key file is given.
+    std::string curveSecretKeyFile;
+    std::string curveClientKeys, curveWorkerKeys, curveAdapterKeys;  // allow-list files or directories
+    std::string curveSecretKey;                                      // loaded by finishSchedulerConfig
+    // ZAP domain -> public key -> role name; "scaler" for the task port, "scaler-monitor" for the monitor.
+    std::map<std::string, std::map<std::string, std::string>> curveAllowLists;
+    bool curveEnabled() const { return !curveSecretKey.empty(); }
+};
+
+inline constexpr const char* kSchedulerZapDomain = "scaler";
+inline constexpr const char* kMonitorZapDomain = "scaler-monitor";
+
+// Declares every scheduler flag on `app`, bound to `config`. Section [scheduler] of --config supplies
+// defaults. After app.parse(), call finishSchedulerConfig to validate cross-field values.
+void addSchedulerOptions(CLI::App& app, SchedulerConfig& config);
+// Parses policy content and checks addresses; throws std::invalid_argument naming the bad value.
+void finishSchedulerConfig(SchedulerConfig& config);
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,44 @@
+#pragma once
+// Interns the distinct capability sets tasks ask for. Each set has its own FIFO of queued tasks, so a task
+// no worker can run waits without blocking tasks of other sets (the reference's head-of-line blocking).
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "scaler/protocol/capabilities.h"
+#include "scaler/scheduler/scaling/demand_estimator.h"
+#include "scaler/scheduler/routing/task_table.h"
+
+namespace scaler::scheduler {
+
+struct CapabilitySetEntry {
+    CapabilityList capabilities;
+    TaskList queue;
+    std::vector<WorkerSlot> eligibleWorkers;  // kept current by SchedulerCore on worker join/leave
+    uint64_t liveTasks = 0;                   // queued or on a worker: the scaling policy's demand
+    // finished tasks of this set by terminal state (succeeded .. timedOut), for the metrics
+    std::array<uint64_t, 5> finished{};
+    DemandCounters counters;  // arrivals and run times, for the DemandEstimator
+};
+
+class CapabilitySetRegistry {
+public:
+    static constexpr size_t kMaxSets = 4096;  // bounds memory against clients inventing sets
+
+    CapabilitySetRegistry();
+    // nullopt when the registry is full.
+    std::optional<CapabilitySetId> intern(const CapabilityList& capabilities);
+    CapabilitySetEntry& operator[](CapabilitySetId id) { return sets_[id]; }
+    const CapabilitySetEntry& operator[](CapabilitySetId id) const { return sets_[id]; }
+    size_t size() const { return sets_.size(); }
+
+private:
+    std::vector<CapabilitySetEntry> sets_;
+    std::unordered_map<std::string, CapabilitySetId> byKey_;
+};
+
+}  // namespace scaler::scheduler

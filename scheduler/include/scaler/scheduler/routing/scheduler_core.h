@@ -1,0 +1,202 @@
+#pragma once
+// The task router: clients, workers and tasks, and the peers they connect as. Single-threaded; fed decoded
+// messages and the time by SchedulerServer (or a test), answers through a SchedulerOutbox. It owns the
+// scaling controller and serves it through TaskRouterPort (docs/architecture.md).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scaler/protocol/capabilities.h"
+#include "scaler/protocol/process_resources.h"
+#include "scaler/scheduler/config/scheduler_config.h"
+#include "scaler/scheduler/routing/allocation_policy.h"
+#include "scaler/scheduler/routing/capability_set_registry.h"
+#include "scaler/scheduler/routing/client_task_index.h"
+#include "scaler/scheduler/routing/peer_registry.h"
+#include "scaler/scheduler/routing/scheduler_outbox.h"
+#include "scaler/scheduler/routing/task_table.h"
+#include "scaler/scheduler/scaling/latency_histogram.h"
+#include "scaler/scheduler/scaling/scaling_controller.h"
+#include "scaler/scheduler/scaling/task_router_port.h"
+#include "scaler/wire/message.capnp.h"
+
+namespace scaler::scheduler {
+
+struct ClientRecord {
+    PeerId peer = kNone;
+    std::string identity;
+    TaskList tasks;
+    TimePoint lastSeen{};
+    bool live = false;
+};
+
+struct WorkerRecord {
+    PeerId peer = kNone;
+    std::string identity;
+    CapabilityList capabilities;
+    uint32_t queueSize = 1;
+    TaskList assigned;  // oldest first; the oldest is taken to be running
+    TimePoint lastSeen{};
+    uint64_t lastAssignSequence = 0;  // ties between equally loaded workers go to the least recently used
+    bool acceptingTasks = true;
+    bool live = false;
+    // from the latest heartbeat
+    uint32_t reportedQueued = 0;
+    uint32_t reportedRunning = 0;
+    uint64_t reportedCompleted = 0;
+    ResourceSample resource;
+    std::string adapterId;
+    std::string workerGroupId;
+    uint32_t pid = 0;
+    std::string hostname;
+};
+
+// Tasks by state: live states count tasks in them now, terminal states count tasks that ended there. Changed
+// only through enter (a task is born in a state) and move (a transition).
+class TaskStateCounts {
+public:
+    uint64_t operator[](TaskState s) const { return byState_[static_cast<size_t>(s)]; }
+    void enter(TaskState s) { ++byState_[static_cast<size_t>(s)]; }
+    void move(TaskState from, TaskState to) {
+        if (!isTerminal(from)) --byState_[static_cast<size_t>(from)];
+        ++byState_[static_cast<size_t>(to)];
+    }
+
+private:
+    uint64_t byState_[static_cast<size_t>(TaskState::rejected) + 1] = {};
+};
+
+class SchedulerCore final : private TaskRouterPort {
+public:
+    // Throws std::invalid_argument for a bad scaling policy (the config parser has checked it already).
+    SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, TimePoint now,
+                  WallTime wallNow = WallClock::now());
+
+    // The monotonic time drives timeouts; wall-clock time stamps events and picks scheduled floors. Without
+    // a wall time it advances with the monotonic one (tests, the simulator).
+    void setNow(TimePoint now) { setNow(now, wallAtStart_ + (now - startedAt_)); }
+    void setNow(TimePoint now, WallTime wallNow);
+    TimePoint now() const { return now_; }
+    WallTime wallNow() const { return wallNow_; }
+    TimePoint startedAt() const { return startedAt_; }
+
+    // One decoded frame from `identity`, whose connection may act in `allowedRoles`. A bad, misdirected or
+    // unauthorised message is logged and dropped.
+    void onMessage(std::string_view identity, wire::Message::Reader message,
+                   RoleSet allowedRoles = kEveryRole);
+    // Timeouts and balancing; call at least every second.
+    void onTick();
+    // Assigns queued tasks to workers with room. Call after a batch of messages; cheap when idle.
+    void dispatch();
+
+    bool shutdownRequested() const { return shutdownRequested_; }
+    const SchedulerConfig& config() const { return config_; }
+    const TaskStateCounts& counts() const { return counts_; }
+    uint64_t queuedTasks() const { return counts_[TaskState::queued]; }
+    size_t connectedWorkers() const { return workerCount_; }
+    size_t connectedClients() const { return clientCount_; }
+    uint64_t droppedMessages() const { return droppedMessages_; }
+    TaskTable& tasks() { return tasks_; }
+    // Slots of departed workers stay in the table with live == false.
+    const std::vector<WorkerRecord>& workerTable() const { return workers_; }
+    const CapabilitySetRegistry& capabilitySets() const { return capabilitySets_; }
+    const LatencyHistogram& taskLatency() const { return taskLatency_; }
+    const ScalingController& scaling() const { return scaling_; }
+
+private:
+    // TaskRouterPort, for the scaling controller
+    std::vector<RoutedDemand> demand() const override;
+    std::vector<RoutedWorker> workers() const override;
+    void drainGroup(std::string_view adapterId, std::string_view groupId) override;
+    void removeDeadWorker(std::string_view identity, const std::string& why) override;
+    void releaseAdapterPeer(const std::string& identity) override { peers_.release(identity); }
+
+    // message handlers
+    void routeMessage(std::string_view identity, wire::Message::Reader message, RoleSet allowedRoles);
+    void onClientHeartbeat(std::string_view identity, wire::ClientHeartbeat::Reader heartbeat);
+    void onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat);
+    void onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat);
+    void onTasks(ClientSlot client, capnp::List<wire::Task>::Reader tasks);
+    // The capability set of a task, interned; nullopt (the task rejected) when the registry is full.
+    std::optional<CapabilitySetId> capabilitySetOf(ClientSlot client, wire::Task::Reader task,
+                                                   CapabilitySetId& previous);
+    void onClientCancels(ClientSlot client, capnp::List<wire::TaskCancel>::Reader cancels);
+    void onClientDisconnect(ClientSlot client, wire::ClientDisconnect::Reader request);
+    void onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResult>::Reader results);
+    void onCancelConfirms(WorkerSlot worker, capnp::List<wire::TaskCancelConfirm>::Reader confirms);
+    void onWorkerDisconnectRequest(WorkerSlot worker);
+
+    // peers
+    struct Admission {
+        uint32_t slot;  // in clients_, workers_ or the scaling controller's adapters, by role
+        bool isNew;
+    };
+    // A heartbeating peer of `role`: its record, registered now if new. nullopt (answered with a protocol
+    // error and dropped) for a wrong version or an identity registered with another role.
+    std::optional<Admission> admitPeer(std::string_view identity, PeerRole role, uint32_t protocolVersion);
+    bool checkVersion(std::string_view identity, uint32_t version);
+    void dropMessage(std::string_view identity, std::string_view why);
+    void removeClient(ClientSlot client, std::string_view why);
+    enum class WorkerExit { died, left };
+    void removeWorker(WorkerSlot worker, WorkerExit how, std::string_view why);
+
+    // tasks
+    struct Outcome {
+        std::string_view payload;
+        std::string_view error;
+        uint64_t durationUs = 0;
+    };
+    // Runs the state machine for one event and the new state's entry action. False: event not allowed.
+    bool apply(TaskIndex index, TaskEvent event, const Outcome& outcome);
+    void setState(TaskRecord& record, TaskState state);
+    void enqueue(TaskIndex index, bool front);
+    void assign(TaskIndex index, WorkerSlot worker);
+    void detachFromWorker(TaskIndex index);
+    // Terminal: tells the client (when it is still here) and frees the record.
+    void finish(TaskIndex index, TaskState terminal, std::string_view payload, std::string_view error,
+                uint64_t durationUs);
+    void rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why);
+    void applyWorkerLoss(TaskIndex index, WorkerExit how);
+    WorkerSlot pickWorker(CapabilitySetId set) const;
+    void refreshEligibility(CapabilitySetId set);
+    void refreshAllEligibility();
+    void balance();
+
+    SchedulerConfig config_;
+    SchedulerOutbox& outbox_;
+    std::unique_ptr<AllocationPolicy> policy_;
+    TimePoint now_;
+    TimePoint startedAt_;
+    WallTime wallNow_;
+    WallTime wallAtStart_;
+    LatencyHistogram taskLatency_;  // from arrival at the scheduler to the result leaving it
+
+    PeerRegistry peers_;
+    TaskTable tasks_;
+    ClientTaskIndex clientTaskIndex_;
+    CapabilitySetRegistry capabilitySets_;
+    std::vector<ClientRecord> clients_;
+    std::vector<WorkerRecord> workers_;
+    std::vector<ClientSlot> freeClientSlots_;
+    std::vector<WorkerSlot> freeWorkerSlots_;
+    size_t clientCount_ = 0;
+    size_t workerCount_ = 0;
+
+    TaskStateCounts counts_;
+    uint64_t nextSequence_ = 1;
+    uint64_t droppedMessages_ = 0;
+    bool dispatchNeeded_ = false;
+    bool shutdownRequested_ = false;
+    TimePoint nextBalance_;
+    int balanceStreak_ = 0;
+    std::vector<uint8_t> setBlocked_;  // dispatch scratch
+
+    ScalingController scaling_;  // last: built from the members above
+};
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,67 @@
+#pragma once
+// What SchedulerCore and its scaling controller send. The core never touches a socket: the server implements this by batching into
+// Cap'n Proto frames per peer; tests implement it by recording.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "scaler/protocol/capabilities.h"
+#include "scaler/scheduler/routing/task_table.h"
+#include "scaler/scheduler/scaling/task_router_port.h"
+#include "scaler/wire/message.capnp.h"
+
+namespace scaler::scheduler {
+
+class SchedulerOutbox : public AdapterOutbox {
+public:
+    virtual ~SchedulerOutbox() = default;
+
+    // Peers are registered before the first send so batches can be keyed by a dense id.
+    virtual void peerRegistered(PeerId peer, const std::string& identity) = 0;
+    virtual void peerReleased(PeerId peer) = 0;
+
+    // to workers; the task's contents are read at flush time, so the handle is validated then
+    virtual void sendTask(PeerId worker, uint64_t taskHandle) = 0;
+    virtual void sendTaskCancel(PeerId worker, uint64_t taskHandle, bool force) = 0;
+    virtual void sendWorkerHeartbeatEcho(PeerId worker) = 0;
+    virtual void sendDisconnectResponse(PeerId worker) = 0;
+    virtual void sendSchedulerShutdown(PeerId worker) = 0;
+
+    // to clients
+    virtual void sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
+                                std::string_view payload, std::string_view error, uint64_t durationUs) = 0;
+    virtual void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) = 0;
+    virtual void sendClientHeartbeatEcho(PeerId client) = 0;
+    virtual void sendClientShutdownResponse(PeerId client, bool accepted) = 0;
+
+    // to worker adapters: AdapterOutbox's, sent by the scaling controller
+
+    // to any identity, registered or not
+    virtual void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code,
+                                   std::string_view message) = 0;
+};
+
+// Sends nothing: for drivers of SchedulerCore that care about a few messages only (the fuzz harness, the
+// scaling simulator); they override those.
+class DiscardingOutbox : public SchedulerOutbox {
+public:
+    void peerRegistered(PeerId, const std::string&) override {}
+    void peerReleased(PeerId) override {}
+    void sendTask(PeerId, uint64_t) override {}
+    void sendTaskCancel(PeerId, uint64_t, bool) override {}
+    void sendWorkerHeartbeatEcho(PeerId) override {}
+    void sendDisconnectResponse(PeerId) override {}
+    void sendSchedulerShutdown(PeerId) override {}
+    void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
+                        uint64_t) override {}
+    void sendTaskCancelConfirm(PeerId, uint64_t, wire::CancelConfirmKind) override {}
+    void sendClientHeartbeatEcho(PeerId) override {}
+    void sendClientShutdownResponse(PeerId, bool) override {}
+    void sendAdapterHeartbeatEcho(PeerId) override {}
+    void sendAdapterCommand(PeerId, uint64_t, wire::WorkerAdapterCommandType, std::string_view,
+                            const CapabilityList&) override {}
+    void sendProtocolError(std::string_view, wire::ProtocolErrorCode, std::string_view) override {}
+};
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,58 @@
+#pragma once
+// Stability rules applied to every policy's decision before the scheduler carries it out: cooldowns, a
+// scale-down stabilisation window, per-adapter floors and ceilings, and a launch-rate limit
+// (docs/scaling.md#stability). The policy stays a pure function of the snapshot; the memory of what
+// happened when lives here, and time comes in as an argument.
+
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "scaler/scheduler/scaling/scaling_policy.h"
+#include "scaler/scheduler/scaling/scaling_schedule.h"
+
+namespace scaler::scheduler {
+
+struct HeldCommand {
+    ScalingCommand command;
+    std::string why;  // the rule that held it, with its numbers
+};
+
+struct GovernedDecision {
+    ScalingDecision decision;       // what to carry out
+    std::vector<HeldCommand> held;  // what the policy wanted and a rule held back this time
+};
+
+class ScalingGovernor {
+public:
+    explicit ScalingGovernor(ScalingParameters parameters, std::vector<ScheduleRule> schedule = {})
+        : p_(parameters), schedule_(std::move(schedule)) {}
+
+    // `nowSeconds`: any monotonic clock in seconds (the scheduler's, or a test's); `wallClock`: unix time,
+    // for the scheduled floors and ceilings.
+    GovernedDecision govern(const ScalingDecision& proposed, const ScalingSnapshot& snapshot,
+                            double nowSeconds, std::time_t wallClock = 0);
+
+private:
+    struct AdapterHistory {
+        double lastStart = -1e18, lastStop = -1e18, lastStartWanted = -1e18;
+        std::deque<double> recentStarts;  // within the last minute
+    };
+    // The floor and ceiling on one adapter now: the parameters' and the schedule's, with the rule behind each.
+    struct Limits {
+        uint32_t min = 0, max = 0;  // max 0: none
+        std::string minRule, maxRule;
+    };
+    Limits limitsFor(const AdapterView& adapter, std::time_t wallClock) const;
+    std::string startHold(const AdapterView& adapter, const Limits& limits, AdapterHistory& history,
+                          uint32_t startedNow, double now) const;
+    std::string stopHold(const AdapterView& adapter, const Limits& limits, const AdapterHistory& history,
+                         uint32_t stoppedNow, double now) const;
+
+    ScalingParameters p_;
+    std::vector<ScheduleRule> schedule_;
+    std::map<std::string, AdapterHistory> history_;  // by adapter id
+};
+
+}  // namespace scaler::scheduler

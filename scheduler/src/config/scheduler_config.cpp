@@ -1,0 +1,136 @@
+#include "scaler/scheduler/config/scheduler_config.h"
+
+#include "scaler/common/command_line.h"
+#include "scaler/protocol/address.h"
+#include "scaler/protocol/curve_keys.h"
+#include "scaler/scheduler/scaling/scaling_policy.h"
+
+namespace scaler::scheduler {
+
+void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
+    addCommonOptions(app, "scheduler", config.loggingLevel);
+    app.add_option("address", config.address, "Address to listen on, e.g. tcp://127.0.0.1:8516")->required();
+    app.add_option("--monitor-address", config.monitorAddress,
+                   "Monitor PUB address (default: scheduler port + 2)");
+    app.add_flag("--protected,-p", config.protectedMode, "Refuse clients' shutdown requests");
+    app.add_option("--client-timeout-seconds", config.clientTimeoutSeconds,
+                   "Drop a client silent this long and cancel its tasks")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--worker-timeout-seconds", config.workerTimeoutSeconds,
+                   "Drop a worker silent this long and re-queue its tasks")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--worker-adapter-timeout-seconds", config.workerAdapterTimeoutSeconds,
+                   "Drop a worker adapter silent this long (its groups come back with its next heartbeat)")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--scaling-interval-seconds", config.scalingIntervalSeconds,
+                   "How often the scaling policy is evaluated")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--load-balance-seconds", config.loadBalanceSeconds,
+                   "Balancing period; 0 or less disables balancing")
+        ->capture_default_str();
+    app.add_option("--load-balance-trigger-times", config.loadBalanceTriggerTimes,
+                   "Balance only after this many consecutive periods found work to move")
+        ->check(positiveNumber())
+        ->capture_default_str();
+    app.add_option("--max-task-retries", config.maxTaskRetries,
+                   "A task whose worker died this many times fails with a worker-died error")
+        ->check(CLI::Range(1, 255))
+        ->capture_default_str();
+    app.add_option("--max-number-of-tasks-waiting", config.maxNumberOfTasksWaiting,
+                   "Reject new tasks while this many are queued; -1: no limit")
+        ->check(CLI::Range(int64_t{-1}, INT64_MAX))
+        ->capture_default_str();
+    app.add_option("--max-message-bytes", config.maxMessageBytes, "Drop larger messages")
+        ->check(CLI::Range(size_t{1024}, size_t{1} << 31))
+        ->capture_default_str();
+    app.add_option(
+           "--policy-content", config.policyContentText,
+           "Policies, e.g. \"allocate=capability; scaling=capability; upper_task_ratio=8\"; allocate: "
+           "even_load|capability; scaling: no|vanilla|capability|fixed_elastic|predictive (docs/scaling.md)")
+        ->capture_default_str();
+    app.add_option("--scaling-schedule", config.scalingSchedule,
+                   "A scheduled floor or ceiling, repeatable (TOML: an array of strings), e.g. \"cron=* 8-17 * * "
+                   "mon-fri; adapter=cpu; min_groups=4\"; keys cron, adapter, min_groups, max_groups, "
+                   "timezone=local|utc (docs/scaling.md#schedules)")
+        ->allow_extra_args(false);  // one rule per flag: a following positional address is not a rule
+    app.add_option(
+        "--metrics-address", config.metricsAddress,
+        "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9316 (port 0: any free)");
+    app.add_option("--curve-secret-key-file", config.curveSecretKeyFile,
+                   "Turns on CURVE encryption and authentication with this secret key (scaler_keygen)")
+        ->check(CLI::ExistingFile);
+    app.add_option(
+        "--curve-client-keys", config.curveClientKeys,
+        "Public keys allowed to act as clients (and to read the monitor): a file, one key a line, or "
+        "a directory of .pub files");
+    app.add_option("--curve-worker-keys", config.curveWorkerKeys, "Public keys allowed to act as workers");
+    app.add_option("--curve-adapter-keys", config.curveAdapterKeys,
+                   "Public keys allowed to act as worker adapters");
+}
+
+namespace {
+void loadCurve(SchedulerConfig& config) {
+    const bool anyList = !config.curveClientKeys.empty() || !config.curveWorkerKeys.empty() ||
+                         !config.curveAdapterKeys.empty();
+    if (config.curveSecretKeyFile.empty()) {
+        if (anyList) throw std::invalid_argument("CURVE allow-lists need --curve-secret-key-file");
+        return;
+    }
+    if (!anyList) {
+        throw std::invalid_argument(
+            "--curve-secret-key-file needs at least one of --curve-client-keys, --curve-worker-keys, "
+            "--curve-adapter-keys");
+    }
+    config.curveSecretKey = readCurveSecretKeyFile(config.curveSecretKeyFile).secretKey;
+    auto& main = config.curveAllowLists[kSchedulerZapDomain];
+    auto& monitor = config.curveAllowLists[kMonitorZapDomain];
+    for (const auto& [path, role] : {std::pair{config.curveClientKeys, "client"},
+                                     {config.curveWorkerKeys, "worker"},
+                                     {config.curveAdapterKeys, "adapter"}}) {
+        if (path.empty()) continue;
+        for (const auto& key : readCurveAllowList(path)) {
+            const auto [it, added] = main.emplace(key, role);
+            if (!added && it->second != role) {
+                throw std::invalid_argument("CURVE key " + key + " is on both the " + it->second +
+                                            " and the " + role + " allow-list; give each role its own keys");
+            }
+            if (std::string(role) == "client") monitor.emplace(key, role);
+        }
+    }
+}
+}  // namespace
+
+void finishSchedulerConfig(SchedulerConfig& config) {
+    const Address address = parseAddress(config.address);
+    if (!config.monitorAddress.empty()) {
+        parseAddress(config.monitorAddress);
+    } else {
+        config.monitorAddress = defaultMonitorAddress(address).toString();
+    }
+    config.policy = parsePolicyContent(config.policyContentText);
+    makeScalingPolicy(config.policy.scaling, config.policy.parameters);  // rejects unknown parameters now
+    config.scheduleRules.clear();
+    for (const std::string& rule : config.scalingSchedule) config.scheduleRules.push_back(parseScheduleRule(rule));
+    loadCurve(config);
+    if (!config.metricsAddress.empty()) {
+        const auto colon = config.metricsAddress.rfind(':');
+        int port = -1;
+        try {
+            if (colon != std::string::npos && colon > 0)
+                port = std::stoi(config.metricsAddress.substr(colon + 1));
+        } catch (const std::exception&) {
+        }
+        if (port < 0 || port > 65535 ||
+            config.metricsAddress.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+            throw std::invalid_argument("--metrics-address '" + config.metricsAddress + "' is not HOST:PORT");
+        }
+        config.metricsHost = config.metricsAddress.substr(0, colon);
+        config.metricsPort = port;
+    }
+}
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,170 @@
+#include "scaler/scheduler/monitoring/metrics_exposition.h"
+
+#include <map>
+#include <string>
+
+namespace scaler::scheduler {
+namespace {
+
+// A label value with \, " and newlines escaped.
+std::string escaped(std::string_view value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+class Exposition {
+public:
+    void family(const char* name, const char* type, const char* help) {
+        out_ += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    }
+    void sample(const std::string& name, const std::string& labels, double value) {
+        out_ += name;
+        if (!labels.empty()) out_ += "{" + labels + "}";
+        char number[32];
+        std::snprintf(number, sizeof number, " %.17g\n", value);
+        out_ += number;
+    }
+    void histogram(const std::string& name, const std::string& labels, const LatencyHistogram& h) {
+        const std::string prefix = labels.empty() ? "" : labels + ",";
+        for (size_t i = 0; i < LatencyHistogram::kBounds.size(); ++i) {
+            char bound[32];
+            std::snprintf(bound, sizeof bound, "%g", LatencyHistogram::kBounds[i]);
+            sample(name + "_bucket", prefix + "le=\"" + bound + "\"", static_cast<double>(h.cumulative(i)));
+        }
+        sample(name + "_bucket", prefix + "le=\"+Inf\"", static_cast<double>(h.count()));
+        sample(name + "_sum", labels, h.sum());
+        sample(name + "_count", labels, static_cast<double>(h.count()));
+    }
+    std::string take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+std::string label(const char* key, std::string_view value) {
+    return std::string(key) + "=\"" + escaped(value) + "\"";
+}
+
+const char* phaseName(GroupPhase phase) {
+    switch (phase) {
+        case GroupPhase::pending:
+            return "pending";
+        case GroupPhase::starting:
+            return "starting";
+        case GroupPhase::running:
+            return "running";
+        case GroupPhase::draining:
+            return "draining";
+        case GroupPhase::stopping:
+            return "stopping";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+std::string MetricsExposition::render() const {
+    const TaskStateCounts& counts = core_.counts();
+    const CapabilitySetRegistry& sets = core_.capabilitySets();
+    const ScalingMetrics& scaling = core_.scaling().metrics();
+    Exposition e;
+    e.family("scaler_tasks_finished_total", "counter", "Tasks that reached a terminal state, by state");
+    for (TaskState s : {TaskState::succeeded, TaskState::failed, TaskState::cancelled, TaskState::workerDied,
+                        TaskState::timedOut, TaskState::rejected}) {
+        e.sample("scaler_tasks_finished_total", label("state", toString(s)), static_cast<double>(counts[s]));
+    }
+    e.family("scaler_tasks", "gauge", "Live tasks by state");
+    for (TaskState s :
+         {TaskState::queued, TaskState::assigned, TaskState::cancelling, TaskState::balancing}) {
+        e.sample("scaler_tasks", label("state", toString(s)), static_cast<double>(counts[s]));
+    }
+
+    e.family("scaler_capability_set_queued_tasks", "gauge", "Queue depth per capability set");
+    for (size_t i = 0; i < sets.size(); ++i) {
+        const auto& set = sets[static_cast<CapabilitySetId>(i)];
+        e.sample("scaler_capability_set_queued_tasks",
+                 label("capabilities", formatCapabilities(set.capabilities)),
+                 static_cast<double>(set.queue.size));
+    }
+    e.family("scaler_capability_set_live_tasks", "gauge", "Queued or running tasks per capability set");
+    for (size_t i = 0; i < sets.size(); ++i) {
+        const auto& set = sets[static_cast<CapabilitySetId>(i)];
+        e.sample("scaler_capability_set_live_tasks",
+                 label("capabilities", formatCapabilities(set.capabilities)),
+                 static_cast<double>(set.liveTasks));
+    }
+    e.family("scaler_capability_set_tasks_finished_total", "counter",
+             "Finished tasks per capability set and terminal state");
+    for (size_t i = 0; i < sets.size(); ++i) {
+        const auto& set = sets[static_cast<CapabilitySetId>(i)];
+        const std::string caps = label("capabilities", formatCapabilities(set.capabilities));
+        for (size_t s = 0; s < set.finished.size(); ++s) {
+            const auto state = static_cast<TaskState>(static_cast<size_t>(TaskState::succeeded) + s);
+            e.sample("scaler_capability_set_tasks_finished_total",
+                     caps + "," + label("state", toString(state)), static_cast<double>(set.finished[s]));
+        }
+    }
+
+    e.family("scaler_task_latency_seconds", "histogram", "From a task's arrival at the scheduler to its end");
+    e.histogram("scaler_task_latency_seconds", "", core_.taskLatency());
+
+    std::map<std::string, uint64_t> workersByAdapter;
+    for (const WorkerRecord& w : core_.workerTable()) {
+        if (w.live) ++workersByAdapter[w.adapterId];
+    }
+    e.family("scaler_workers", "gauge", "Connected workers by adapter (empty: started by hand)");
+    if (workersByAdapter.empty()) e.sample("scaler_workers", label("adapter", ""), 0);
+    for (const auto& [adapter, n] : workersByAdapter) {
+        e.sample("scaler_workers", label("adapter", adapter), static_cast<double>(n));
+    }
+    e.family("scaler_worker_groups", "gauge", "Worker groups by adapter and state");
+    e.family("scaler_adapter_max_worker_groups", "gauge", "Most groups each adapter may run");
+    for (const AdapterRecord& a : core_.scaling().adapters()) {
+        if (!a.live) continue;
+        std::map<std::string, uint64_t> byPhase{
+            {"starting", 0}, {"running", 0}, {"draining", 0}, {"stopping", 0}};
+        for (const auto& [id, group] : a.groups) ++byPhase[phaseName(group.phase)];
+        for (const auto& [phase, n] : byPhase) {
+            e.sample("scaler_worker_groups", label("adapter", a.identity) + "," + label("state", phase),
+                     static_cast<double>(n));
+        }
+        e.sample("scaler_adapter_max_worker_groups", label("adapter", a.identity), a.maxGroups);
+    }
+
+    e.family("scaler_scaling_decisions_total", "counter",
+             "Scaling events by action and the rule behind them");
+    for (const auto& [key, n] : scaling.decisions) {
+        e.sample("scaler_scaling_decisions_total",
+                 label("action", key.first) + "," + label("rule", key.second), static_cast<double>(n));
+    }
+    e.family("scaler_adapter_command_seconds", "histogram",
+             "From sending a command to an adapter to its answer");
+    for (const auto& [key, h] : scaling.commandLatency) {
+        e.histogram("scaler_adapter_command_seconds",
+                    label("adapter", key.first) + "," + label("command", key.second), h);
+    }
+    e.family("scaler_adapter_command_failures_total", "counter",
+             "Adapter commands answered with a failure, or never answered");
+    for (const auto& [key, n] : scaling.commandFailures) {
+        e.sample("scaler_adapter_command_failures_total",
+                 label("adapter", std::get<0>(key)) + "," + label("command", std::get<1>(key)) + "," +
+                     label("status", std::get<2>(key)),
+                 static_cast<double>(n));
+    }
+    e.family("scaler_dropped_messages_total", "counter",
+             "Malformed, misdirected or unauthorised messages dropped");
+    e.sample("scaler_dropped_messages_total", "", static_cast<double>(core_.droppedMessages()));
+    e.family("scaler_clients", "gauge", "Connected clients");
+    e.sample("scaler_clients", "", static_cast<double>(core_.connectedClients()));
+    return e.take();
+}
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,162 @@
+#include "scaler/scheduler/monitoring/monitor_snapshot_writer.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace scaler::scheduler {
+namespace {
+
+uint64_t ageMs(TimePoint now, TimePoint then) {
+    return static_cast<uint64_t>(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - then).count()));
+}
+
+wire::WorkerGroupState toWire(GroupPhase phase) {
+    switch (phase) {
+        case GroupPhase::pending:
+        case GroupPhase::starting:
+            return wire::WorkerGroupState::STARTING;
+        case GroupPhase::running:
+            return wire::WorkerGroupState::RUNNING;
+        case GroupPhase::draining:
+            return wire::WorkerGroupState::DRAINING;
+        case GroupPhase::stopping:
+            return wire::WorkerGroupState::STOPPING;
+    }
+    return wire::WorkerGroupState::STARTING;
+}
+
+}  // namespace
+
+void MonitorSnapshotWriter::write(wire::MonitorSnapshot::Builder snapshot) const {
+    const SchedulerConfig& config = core_.config();
+    snapshot.setTimestampMs(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(core_.wallNow().time_since_epoch()).count()));
+    snapshot.setSchedulerAddress(config.address);
+    snapshot.setUptimeMs(ageMs(core_.now(), core_.startedAt()));
+    snapshot.setClients(static_cast<uint32_t>(core_.connectedClients()));
+    snapshot.setAllocatePolicy(config.policy.allocate);
+    snapshot.setScalingPolicy(config.policy.scaling);
+    snapshot.setDroppedMessages(core_.droppedMessages());
+    writeTasks(snapshot);
+    writeWorkers(snapshot);
+    writeAdaptersAndGroups(snapshot);
+    writeScalingDecisions(snapshot);
+}
+
+void MonitorSnapshotWriter::writeTasks(wire::MonitorSnapshot::Builder snapshot) const {
+    const TaskStateCounts& counts = core_.counts();
+    auto out = snapshot.initTasks();
+    out.setQueued(counts[TaskState::queued]);
+    out.setRunning(counts[TaskState::assigned] + counts[TaskState::balancing]);
+    out.setCancelling(counts[TaskState::cancelling]);
+    out.setSucceeded(counts[TaskState::succeeded]);
+    out.setFailed(counts[TaskState::failed]);
+    out.setCancelled(counts[TaskState::cancelled]);
+    out.setWorkerDied(counts[TaskState::workerDied]);
+    out.setTimedOut(counts[TaskState::timedOut]);
+    out.setRejected(counts[TaskState::rejected]);
+}
+
+void MonitorSnapshotWriter::writeWorkers(wire::MonitorSnapshot::Builder snapshot) const {
+    auto rows = snapshot.initWorkers(static_cast<unsigned>(core_.connectedWorkers()));
+    unsigned i = 0;
+    for (const WorkerRecord& worker : core_.workerTable()) {
+        if (!worker.live) continue;
+        auto row = rows[i++];
+        row.setWorkerId(worker.identity);
+        capabilitiesToWire(worker.capabilities,
+                           row.initCapabilities(static_cast<unsigned>(worker.capabilities.size())));
+        row.setQueueSize(worker.queueSize);
+        row.setAssigned(worker.assigned.size);
+        row.setQueued(worker.reportedQueued);
+        row.setRunning(worker.reportedRunning);
+        row.setCompleted(worker.reportedCompleted);
+        resourceToWire(worker.resource, row.initResource());
+        row.setLastHeartbeatAgeMs(ageMs(core_.now(), worker.lastSeen));
+        row.setAdapterId(worker.adapterId);
+        row.setWorkerGroupId(worker.workerGroupId);
+        row.setPid(worker.pid);
+        row.setHostname(worker.hostname);
+    }
+}
+
+void MonitorSnapshotWriter::writeAdaptersAndGroups(wire::MonitorSnapshot::Builder snapshot) const {
+    const ScalingController& scaling = core_.scaling();
+    const ScalingSnapshot view = scaling.snapshot();
+    auto adapterRows = snapshot.initAdapters(static_cast<unsigned>(view.adapters.size()));
+    size_t groupCount = 0;
+    for (const AdapterView& a : view.adapters) {
+        for (const GroupView& g : a.groups) groupCount += !g.id.empty();
+    }
+    auto groupRows = snapshot.initWorkerGroups(static_cast<unsigned>(groupCount));
+    unsigned g = 0;
+    for (unsigned a = 0; a < view.adapters.size(); ++a) {
+        const AdapterView& adapter = view.adapters[a];
+        const AdapterRecord& record = *scaling.findAdapter(adapter.id);
+        auto row = adapterRows[a];
+        row.setAdapterId(adapter.id);
+        row.setKind(record.kind);
+        row.setMaxWorkerGroups(adapter.maxGroups);
+        row.setPriority(adapter.priority);
+        row.setWorkersPerGroup(adapter.workersPerGroup);
+        row.setGroupsInUse(static_cast<uint32_t>(std::count_if(
+            adapter.groups.begin(), adapter.groups.end(), [](const auto& x) { return x.phase != GroupPhase::stopping; })));
+        capabilitiesToWire(adapter.capabilities,
+                           row.initCapabilities(static_cast<unsigned>(adapter.capabilities.size())));
+        row.setLastHeartbeatAgeMs(ageMs(core_.now(), record.lastSeen));
+        for (const GroupView& group : adapter.groups) {
+            if (group.id.empty()) continue;  // a start not answered yet
+            auto groupRow = groupRows[g++];
+            groupRow.setWorkerGroupId(group.id);
+            groupRow.setAdapterId(adapter.id);
+            groupRow.setState(toWire(group.phase));
+            capabilitiesToWire(group.capabilities,
+                               groupRow.initCapabilities(static_cast<unsigned>(group.capabilities.size())));
+            const auto& ids = record.groups.at(group.id).workerIds;
+            auto idList = groupRow.initWorkerIds(static_cast<unsigned>(ids.size()));
+            for (unsigned i = 0; i < ids.size(); ++i) idList.set(i, ids[i]);
+            groupRow.setAgeMs(static_cast<uint64_t>(group.ageSeconds * 1000));
+        }
+    }
+}
+
+void MonitorSnapshotWriter::writeScalingDecisions(wire::MonitorSnapshot::Builder snapshot) const {
+    const ScalingController& scaling = core_.scaling();
+    const auto& events = scaling.events();
+    auto eventRows = snapshot.initScalingEvents(static_cast<unsigned>(events.size()));
+    for (unsigned i = 0; i < events.size(); ++i) {
+        eventRows[i].setTimestampMs(events[i].unixMs);
+        eventRows[i].setAdapterId(events[i].adapterId);
+        eventRows[i].setAction(events[i].action);
+        eventRows[i].setWorkerGroupId(events[i].groupId);
+        eventRows[i].setReason(events[i].reason);
+    }
+    const auto& unschedulable = scaling.unschedulable();
+    auto unschedulableRows = snapshot.initUnschedulable(static_cast<unsigned>(unschedulable.size()));
+    for (unsigned i = 0; i < unschedulable.size(); ++i) unschedulableRows.set(i, unschedulable[i]);
+    const auto& held = scaling.held();
+    auto heldRows = snapshot.initHeldScaling(static_cast<unsigned>(held.size()));
+    for (unsigned i = 0; i < held.size(); ++i) {
+        heldRows[i].setAdapterId(held[i].adapterId);
+        heldRows[i].setAction(held[i].action);
+        heldRows[i].setHeldBecause(held[i].heldBecause);
+        heldRows[i].setWantedBecause(held[i].wantedBecause);
+    }
+    const auto& demand = scaling.demandSeen();
+    auto demandRows = snapshot.initDemand(static_cast<unsigned>(demand.size()));
+    for (unsigned i = 0; i < demand.size(); ++i) {
+        const DemandRecord& d = demand[i];
+        demandRows[i].setCapabilities(formatCapabilities(d.demand.capabilities));
+        demandRows[i].setTasks(d.demand.tasks);
+        demandRows[i].setQueued(d.demand.queued);
+        demandRows[i].setArrivalRate(d.demand.estimate.arrivalRate);
+        demandRows[i].setRateTrend(d.demand.estimate.rateTrend);
+        demandRows[i].setMeanDurationSeconds(d.demand.estimate.meanDurationSeconds);
+        demandRows[i].setSupplyWorkers(d.supplyWorkers);
+        demandRows[i].setDesiredWorkers(d.desiredWorkers);
+        demandRows[i].setBasis(d.basis);
+    }
+}
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,724 @@
+#include "scaler/scheduler/routing/scheduler_core.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <kj/exception.h>
+
+#include "scaler/common/log.h"
+#include "scaler/protocol/wire_bytes.h"
+#include "scaler/scheduler/slot_allocation.h"
+
+namespace scaler::scheduler {
+namespace {
+
+constexpr size_t kMaxBalanceMovesPerRound = 10000;
+constexpr size_t kMaxMovablePerWorker = 2000;
+constexpr uint64_t kLoggedDropsBeforeSampling = 100;
+
+std::chrono::steady_clock::duration secondsToDuration(double seconds) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(seconds));
+}
+
+wire::TaskResultStatus toWireStatus(TaskState terminal) {
+    switch (terminal) {
+        case TaskState::succeeded:
+            return wire::TaskResultStatus::SUCCESS;
+        case TaskState::workerDied:
+            return wire::TaskResultStatus::WORKER_DIED;
+        case TaskState::timedOut:
+            return wire::TaskResultStatus::TIMED_OUT;
+        case TaskState::rejected:
+            return wire::TaskResultStatus::REJECTED;
+        default:
+            return wire::TaskResultStatus::FAILED;
+    }
+}
+
+ScalingControllerConfig scalingConfigOf(const SchedulerConfig& config) {
+    return {config.policy.scaling, config.policy.parameters, config.scheduleRules, config.scalingIntervalSeconds,
+            config.workerAdapterTimeoutSeconds};
+}
+
+}  // namespace
+
+SchedulerCore::SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, TimePoint now, WallTime wallNow)
+    : config_(std::move(config)),
+      outbox_(outbox),
+      policy_(makeAllocationPolicy(config_.policy.allocate)),
+      now_(now),
+      startedAt_(now),
+      wallNow_(wallNow),
+      wallAtStart_(wallNow),
+      peers_(outbox),
+      nextBalance_(now + secondsToDuration(std::max(config_.loadBalanceSeconds, 0.0))),
+      scaling_(scalingConfigOf(config_), *this, outbox, now, wallNow) {}
+
+void SchedulerCore::setNow(TimePoint now, WallTime wallNow) {
+    now_ = now;
+    wallNow_ = wallNow;
+    scaling_.setNow(now, wallNow);
+}
+
+// ---- dispatch of incoming messages -------------------------------------------------------------------
+
+void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader message,
+                              RoleSet allowedRoles) {
+    try {
+        routeMessage(identity, message, allowedRoles);
+    } catch (const kj::Exception& e) {
+        dropMessage(identity, std::string("malformed message: ") + e.getDescription().cStr());
+    } catch (const std::exception& e) {
+        dropMessage(identity, std::string("message could not be handled: ") + e.what());
+    }
+}
+
+void SchedulerCore::routeMessage(std::string_view identity, wire::Message::Reader message,
+                                 RoleSet allowedRoles) {
+    using W = wire::Message;
+    const auto which = message.which();
+    if (allowedRoles != kEveryRole) {
+        // checked on every message, not once per peer: a routing id can be taken over by a new connection
+        const auto role = senderRole(which);
+        if (role && (allowedRoles & roleBit(*role)) == 0) {
+            outbox_.sendProtocolError(
+                identity, wire::ProtocolErrorCode::NOT_AUTHORIZED,
+                "this connection's key is not allowed to act as a " + std::string(roleName(*role)));
+            return dropMessage(identity, "key not allowed to act as a " + std::string(roleName(*role)));
+        }
+    }
+    if (which == W::CLIENT_HEARTBEAT) return onClientHeartbeat(identity, message.getClientHeartbeat());
+    if (which == W::WORKER_HEARTBEAT) return onWorkerHeartbeat(identity, message.getWorkerHeartbeat());
+    if (which == W::WORKER_ADAPTER_HEARTBEAT) {
+        return onAdapterHeartbeat(identity, message.getWorkerAdapterHeartbeat());
+    }
+
+    const PeerRegistry::Entry* peer = peers_.find(identity);
+    if (peer == nullptr) {
+        outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::NOT_REGISTERED,
+                                  "send a heartbeat before other messages");
+        return dropMessage(identity, "message from a peer that has not sent a heartbeat");
+    }
+    const auto expected = senderRole(which);
+    if (!expected) {
+        return dropMessage(identity, "unexpected message type " + std::to_string(static_cast<int>(which)));
+    }
+    if (peer->role != *expected) {
+        outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
+                                  "message type not allowed for this peer's role");
+        return dropMessage(identity, "message type not allowed for this peer's role");
+    }
+    switch (which) {
+        case W::TASKS:
+            clients_[peer->slot].lastSeen = now_;
+            return onTasks(peer->slot, message.getTasks());
+        case W::TASK_CANCELS:
+            return onClientCancels(peer->slot, message.getTaskCancels());
+        case W::CLIENT_DISCONNECT:
+            return onClientDisconnect(peer->slot, message.getClientDisconnect());
+        case W::TASK_RESULTS:
+            workers_[peer->slot].lastSeen = now_;
+            return onTaskResults(peer->slot, message.getTaskResults());
+        case W::TASK_CANCEL_CONFIRMS:
+            return onCancelConfirms(peer->slot, message.getTaskCancelConfirms());
+        case W::DISCONNECT_REQUEST:
+            return onWorkerDisconnectRequest(peer->slot);
+        case W::WORKER_ADAPTER_COMMAND_RESPONSE:
+            if (auto why = scaling_.onAdapterResponse(peer->slot, message.getWorkerAdapterCommandResponse())) {
+                dropMessage(identity, *why);
+            }
+            return;
+        default:
+            return dropMessage(identity, "unexpected message type " + std::to_string(static_cast<int>(which)));
+    }
+}
+
+void SchedulerCore::dropMessage(std::string_view identity, std::string_view why) {
+    ++droppedMessages_;
+    if (droppedMessages_ <= kLoggedDropsBeforeSampling || droppedMessages_ % 1000 == 0) {
+        log::transport().warn("dropped a message from '{}': {} ({} dropped so far)", identity, why,
+                              droppedMessages_);
+    }
+}
+
+bool SchedulerCore::checkVersion(std::string_view identity, uint32_t version) {
+    if (version == wire::PROTOCOL_VERSION) return true;
+    const std::string text = "protocol version " + std::to_string(version) +
+                             " is not supported; this scheduler speaks " +
+                             std::to_string(wire::PROTOCOL_VERSION);
+    outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::VERSION_MISMATCH, text);
+    dropMessage(identity, text);
+    return false;
+}
+
+// ---- peers -------------------------------------------------------------------------------------------
+
+std::optional<SchedulerCore::Admission> SchedulerCore::admitPeer(std::string_view identity, PeerRole role,
+                                                                 uint32_t protocolVersion) {
+    if (const PeerRegistry::Entry* peer = peers_.find(identity)) {
+        if (peer->role == role) return Admission{peer->slot, false};
+        outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
+                                  "this identity is registered with another role");
+        dropMessage(identity, "heartbeat from an identity registered with another role");
+        return std::nullopt;
+    }
+    if (!checkVersion(identity, protocolVersion)) return std::nullopt;
+    PeerRegistry::Entry& entry = peers_.add(std::string(identity), role);
+    const auto admit = [&](auto& records, std::vector<uint32_t>& freeSlots, size_t& count) {
+        const uint32_t slot = takeSlot(records, freeSlots);
+        records[slot].identity = std::string(identity);
+        records[slot].live = true;
+        records[slot].peer = entry.peer;
+        ++count;
+        return slot;
+    };
+    switch (role) {
+        case PeerRole::client:
+            entry.slot = admit(clients_, freeClientSlots_, clientCount_);
+            break;
+        case PeerRole::worker:
+            entry.slot = admit(workers_, freeWorkerSlots_, workerCount_);
+            break;
+        case PeerRole::adapter:
+            entry.slot = scaling_.addAdapter(std::string(identity), entry.peer);
+            break;
+    }
+    return Admission{entry.slot, true};
+}
+
+void SchedulerCore::onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat) {
+    const auto admission = admitPeer(identity, PeerRole::adapter, heartbeat.getProtocolVersion());
+    if (admission) scaling_.onAdapterHeartbeat(admission->slot, heartbeat);
+}
+
+void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHeartbeat::Reader heartbeat) {
+    const auto admission = admitPeer(identity, PeerRole::client, heartbeat.getProtocolVersion());
+    if (!admission) return;
+    ClientRecord& client = clients_[admission->slot];
+    if (admission->isNew) log::tasks().info("client '{}' connected ({} clients)", identity, clientCount_);
+    client.lastSeen = now_;
+    outbox_.sendClientHeartbeatEcho(client.peer);
+}
+
+void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat) {
+    const auto admission = admitPeer(identity, PeerRole::worker, heartbeat.getProtocolVersion());
+    if (!admission) return;
+    WorkerRecord& worker = workers_[admission->slot];
+    if (admission->isNew) {
+        worker.capabilities = capabilitiesFromWire(heartbeat.getCapabilities());
+        worker.queueSize = std::max<uint32_t>(1, heartbeat.getQueueSize());
+        worker.adapterId = std::string(asStringView(heartbeat.getAdapterId()));
+        worker.workerGroupId = std::string(asStringView(heartbeat.getWorkerGroupId()));
+        worker.acceptingTasks = !scaling_.groupDraining(worker.adapterId, worker.workerGroupId);
+        scaling_.noteGroupWorkerConnected(worker.adapterId, worker.workerGroupId);
+        log::tasks().info("worker '{}' connected: capabilities '{}', queue size {} ({} workers)", identity,
+                     formatCapabilities(worker.capabilities), worker.queueSize, workerCount_);
+        refreshAllEligibility();
+        dispatchNeeded_ = true;
+    }
+    worker.lastSeen = now_;
+    worker.reportedQueued = heartbeat.getQueuedTasks();
+    worker.reportedRunning = heartbeat.getRunningTasks();
+    worker.reportedCompleted = heartbeat.getCompletedTasks();
+    worker.resource = {heartbeat.getResource().getCpuPermille(), heartbeat.getResource().getRssBytes()};
+    worker.pid = heartbeat.getPid();
+    worker.hostname = std::string(asStringView(heartbeat.getHostname()));
+    outbox_.sendWorkerHeartbeatEcho(worker.peer);
+}
+
+void SchedulerCore::removeClient(ClientSlot slot, std::string_view why) {
+    ClientRecord& client = clients_[slot];
+    log::tasks().info("client '{}' {}; cancelling its {} tasks", client.identity, why, client.tasks.size);
+    while (!client.tasks.empty()) {
+        const TaskIndex index = client.tasks.head;
+        TaskRecord& record = tasks_[index];
+        tasks_.unlink(client.tasks, index, &TaskRecord::clientLinks);
+        clientTaskIndex_.erase(slot, record.clientTaskId);
+        record.client = kNone;  // nobody to answer; a running task is still stopped on its worker
+        apply(index, TaskEvent::cancel, {});
+    }
+    peers_.release(client.identity);
+    client = ClientRecord{};
+    freeClientSlots_.push_back(slot);
+    --clientCount_;
+}
+
+void SchedulerCore::removeWorker(WorkerSlot slot, WorkerExit how, std::string_view why) {
+    WorkerRecord& worker = workers_[slot];
+    log::tasks().log(how == WorkerExit::died ? spdlog::level::warn : spdlog::level::info,
+                "worker '{}' {}; {} of its tasks go back to the queue or end", worker.identity, why,
+                worker.assigned.size);
+    worker.live = false;
+    while (!worker.assigned.empty()) {
+        // newest first, each pushed to the front of its queue, so the oldest runs first again
+        const TaskIndex index = worker.assigned.tail;
+        applyWorkerLoss(index, how);
+        if (tasks_[index].live && tasks_[index].worker == slot) {
+            // cannot happen: every state with a worker handles loss; stay safe rather than loop forever
+            log::tasks().error("task {} stuck on removed worker; failing it", tasks_.handleOf(index));
+            finish(index, TaskState::failed, {}, "internal error: task stuck on a removed worker", 0);
+        }
+    }
+    peers_.release(worker.identity);
+    worker = WorkerRecord{};
+    freeWorkerSlots_.push_back(slot);
+    --workerCount_;
+    refreshAllEligibility();
+    dispatchNeeded_ = true;
+}
+
+void SchedulerCore::applyWorkerLoss(TaskIndex index, WorkerExit how) {
+    TaskRecord& record = tasks_[index];
+    if (how == WorkerExit::left) {
+        apply(index, TaskEvent::workerLeft, {});
+        return;
+    }
+    ++record.workerDeaths;
+    const bool final = record.workerDeaths >= config_.maxTaskRetries;
+    Outcome outcome;
+    std::string error;
+    if (final) {
+        error = "the worker running this task died " + std::to_string(record.workerDeaths) +
+                " times (retry limit " + std::to_string(config_.maxTaskRetries) + ")";
+        outcome.error = error;
+        log::tasks().warn("task {} failed: {}", tasks_.handleOf(index), error);
+    }
+    apply(index, final ? TaskEvent::workerLostFinal : TaskEvent::workerLost, outcome);
+}
+
+void SchedulerCore::onWorkerDisconnectRequest(WorkerSlot slot) {
+    outbox_.sendDisconnectResponse(workers_[slot].peer);
+    removeWorker(slot, WorkerExit::left, "disconnected");
+}
+
+void SchedulerCore::onClientDisconnect(ClientSlot slot, wire::ClientDisconnect::Reader request) {
+    ClientRecord& client = clients_[slot];
+    if (request.getKind() == wire::ClientDisconnectKind::SHUTDOWN) {
+        if (config_.protectedMode) {
+            log::tasks().warn("client '{}' asked to shut down the scheduler; refused (--protected)",
+                         client.identity);
+            outbox_.sendClientShutdownResponse(client.peer, false);
+            return;
+        }
+        log::tasks().warn("client '{}' asked to shut down the scheduler; shutting down workers and scheduler",
+                     client.identity);
+        outbox_.sendClientShutdownResponse(client.peer, true);
+        for (const WorkerRecord& worker : workers_) {
+            if (worker.live) outbox_.sendSchedulerShutdown(worker.peer);
+        }
+        shutdownRequested_ = true;
+    }
+    removeClient(slot, "disconnected");
+}
+
+// ---- tasks -------------------------------------------------------------------------------------------
+
+void SchedulerCore::setState(TaskRecord& record, TaskState state) {
+    if (record.state == state) return;
+    counts_.move(record.state, state);
+    record.state = state;
+}
+
+void SchedulerCore::rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why) {
+    counts_.enter(TaskState::rejected);  // never a record: rejected before one is made
+    outbox_.sendTaskResult(clients_[client].peer, clientTaskId, wire::TaskResultStatus::REJECTED, {}, why, 0);
+}
+
+namespace {
+// True when a task's wire list names exactly this set (clients send sorted lists), so consecutive tasks with
+// the same capabilities reuse the interned id without parsing into a new list.
+bool sameCapabilities(capnp::List<wire::Capability>::Reader wire, const CapabilityList& set) {
+    if (wire.size() != set.size()) return false;
+    for (unsigned i = 0; i < wire.size(); ++i) {
+        if (wire[i].getValue() != set[i].value || asStringView(wire[i].getName()) != set[i].name)
+            return false;
+    }
+    return true;
+}
+}  // namespace
+
+void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader tasks) {
+    // once per message, not per task: every task of one message arrives at the same moment
+    const auto arrivedMs =
+        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count());
+    CapabilitySetId previousSet = 0;
+    for (wire::Task::Reader task : tasks) {
+        const uint64_t clientTaskId = task.getTaskId();
+        CapabilitySetId set = 0;
+        if (task.getCapabilities().size() > 0 &&
+            sameCapabilities(task.getCapabilities(), capabilitySets_[previousSet].capabilities)) {
+            set = previousSet;
+        } else if (task.getCapabilities().size() > 0) {
+            const size_t before = capabilitySets_.size();
+            const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
+            if (!interned) {
+                rejectTask(client, clientTaskId, "too many distinct capability sets in the scheduler");
+                continue;
+            }
+            set = *interned;
+            if (capabilitySets_.size() != before) refreshEligibility(set);
+            previousSet = set;
+        }
+        // Every read of the message that can throw (a malformed pointer) happens before any state changes, so
+        // a bad task cannot leave a half-made record behind (found by the fuzzer).
+        const auto name = asStringView(task.getFunctionName());
+        const auto payload = asStringView(task.getPayload());
+        if (name.empty() || name.size() > 0xffff) {
+            rejectTask(client, clientTaskId, "function name must be 1 to 65535 bytes");
+            continue;
+        }
+        if (config_.maxNumberOfTasksWaiting >= 0 &&
+            counts_[TaskState::queued] >= static_cast<uint64_t>(config_.maxNumberOfTasksWaiting)) {
+            rejectTask(
+                client, clientTaskId,
+                "scheduler queue is full (" + std::to_string(counts_[TaskState::queued]) + " tasks waiting)");
+            continue;
+        }
+        const TaskIndex index = tasks_.allocate();
+        if (!clientTaskIndex_.insert(client, clientTaskId, index)) {
+            tasks_.release(index);
+            rejectTask(client, clientTaskId, "duplicate task id " + std::to_string(clientTaskId));
+            continue;
+        }
+        TaskRecord& record = tasks_[index];
+        record.clientTaskId = clientTaskId;
+        record.sequence = nextSequence_++;
+        record.client = client;
+        record.worker = kNone;
+        record.capabilitySet = set;
+        record.timeoutMs = task.getTimeoutMs();
+        record.arrivedMs = arrivedMs;
+        record.functionNameLength = static_cast<uint16_t>(name.size());
+        record.body.assign(name, payload);
+        record.state = TaskState::queued;  // born queued: the state machine starts here
+        counts_.enter(TaskState::queued);
+        ++capabilitySets_[set].liveTasks;
+        ++capabilitySets_[set].counters.arrivals;
+        if (capabilitySets_[set].eligibleWorkers.empty()) scaling_.noteUnservedDemand();
+        tasks_.pushBack(clients_[client].tasks, index, &TaskRecord::clientLinks);
+        enqueue(index, false);
+    }
+}
+
+void SchedulerCore::onClientCancels(ClientSlot client, capnp::List<wire::TaskCancel>::Reader cancels) {
+    for (wire::TaskCancel::Reader cancel : cancels) {
+        const TaskIndex index = clientTaskIndex_.find(client, cancel.getTaskId());
+        if (index == kNone) {
+            outbox_.sendTaskCancelConfirm(clients_[client].peer, cancel.getTaskId(),
+                                          wire::CancelConfirmKind::NOT_FOUND);
+            continue;
+        }
+        apply(index, TaskEvent::cancel, {});
+    }
+}
+
+void SchedulerCore::onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResult>::Reader results) {
+    for (wire::TaskResult::Reader result : results) {
+        TaskRecord* record = tasks_.find(result.getTaskId());
+        if (record == nullptr || record->worker != worker) {
+            // e.g. a worker that was timed out and came back: its task was re-queued elsewhere
+            dropMessage(workers_[worker].identity, "result for a task this worker does not hold");
+            continue;
+        }
+        TaskEvent event = TaskEvent::resultFailed;
+        if (result.getStatus() == wire::TaskResultStatus::SUCCESS) event = TaskEvent::resultSucceeded;
+        if (result.getStatus() == wire::TaskResultStatus::TIMED_OUT) event = TaskEvent::resultTimedOut;
+        Outcome outcome{asStringView(result.getPayload()), asStringView(result.getError()),
+                        result.getDurationUs()};
+        apply(handleIndex(result.getTaskId()), event, outcome);
+    }
+}
+
+void SchedulerCore::onCancelConfirms(WorkerSlot worker,
+                                     capnp::List<wire::TaskCancelConfirm>::Reader confirms) {
+    for (wire::TaskCancelConfirm::Reader confirm : confirms) {
+        TaskRecord* record = tasks_.find(confirm.getTaskId());
+        if (record == nullptr || record->worker != worker) {
+            dropMessage(workers_[worker].identity,
+                        "cancel confirmation for a task this worker does not hold");
+            continue;
+        }
+        if (record->pendingCancelConfirms > 0) --record->pendingCancelConfirms;
+        TaskEvent event = TaskEvent::confirmCancelled;
+        if (confirm.getKind() == wire::CancelConfirmKind::CANCEL_FAILED)
+            event = TaskEvent::confirmCancelFailed;
+        if (confirm.getKind() == wire::CancelConfirmKind::NOT_FOUND) event = TaskEvent::confirmNotFound;
+        apply(handleIndex(confirm.getTaskId()), event, {});
+    }
+}
+
+bool SchedulerCore::apply(TaskIndex index, TaskEvent event, const Outcome& outcome) {
+    TaskRecord& record = tasks_[index];
+    const TaskState from = record.state;
+    const auto to = transition(from, event, {record.pendingCancelConfirms > 0});
+    if (!to) {
+        log::tasks().debug("task {}: event {} ignored in state {}", tasks_.handleOf(index), toString(event),
+                      toString(from));
+        return false;
+    }
+    if (isTerminal(*to)) {
+        finish(index, *to, outcome.payload, outcome.error, outcome.durationUs);
+        return true;
+    }
+    switch (*to) {
+        case TaskState::queued:
+            if (from != TaskState::queued) {
+                detachFromWorker(index);
+                setState(record, TaskState::queued);
+                enqueue(index, true);
+            }
+            break;
+        case TaskState::assigned:
+            setState(record, TaskState::assigned);
+            if (from == TaskState::cancelling && record.client != kNone) {
+                outbox_.sendTaskCancelConfirm(clients_[record.client].peer, record.clientTaskId,
+                                              wire::CancelConfirmKind::CANCEL_FAILED);
+            }
+            break;
+        case TaskState::cancelling:
+            if (from != TaskState::cancelling) {
+                setState(record, TaskState::cancelling);
+                ++record.pendingCancelConfirms;
+                outbox_.sendTaskCancel(workers_[record.worker].peer, tasks_.handleOf(index), true);
+            }
+            break;
+        case TaskState::balancing:
+            setState(record, TaskState::balancing);
+            ++record.pendingCancelConfirms;
+            outbox_.sendTaskCancel(workers_[record.worker].peer, tasks_.handleOf(index), false);
+            break;
+        default:
+            break;
+    }
+    return true;
+}
+
+void SchedulerCore::enqueue(TaskIndex index, bool front) {
+    TaskList& queue = capabilitySets_[tasks_[index].capabilitySet].queue;
+    if (front) {
+        tasks_.pushFront(queue, index, &TaskRecord::queueLinks);
+    } else {
+        tasks_.pushBack(queue, index, &TaskRecord::queueLinks);
+    }
+    dispatchNeeded_ = true;
+}
+
+void SchedulerCore::assign(TaskIndex index, WorkerSlot slot) {
+    TaskRecord& record = tasks_[index];
+    WorkerRecord& worker = workers_[slot];
+    tasks_.unlink(capabilitySets_[record.capabilitySet].queue, index, &TaskRecord::queueLinks);
+    tasks_.pushBack(worker.assigned, index, &TaskRecord::queueLinks);
+    record.worker = slot;
+    // dispatch only takes queued tasks, so the table allows this; checked all the same
+    const auto to = transition(record.state, TaskEvent::assign);
+    setState(record, to.value_or(TaskState::assigned));
+    worker.lastAssignSequence = record.sequence;
+    outbox_.sendTask(worker.peer, tasks_.handleOf(index));
+}
+
+void SchedulerCore::detachFromWorker(TaskIndex index) {
+    TaskRecord& record = tasks_[index];
+    if (record.worker == kNone) return;
+    tasks_.unlink(workers_[record.worker].assigned, index, &TaskRecord::queueLinks);
+    record.worker = kNone;
+    record.pendingCancelConfirms = 0;
+    dispatchNeeded_ = true;
+}
+
+void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view payload,
+                           std::string_view error, uint64_t durationUs) {
+    TaskRecord& record = tasks_[index];
+    if (record.state == TaskState::queued) {
+        tasks_.unlink(capabilitySets_[record.capabilitySet].queue, index, &TaskRecord::queueLinks);
+    } else {
+        detachFromWorker(index);
+    }
+    if (record.client != kNone) {
+        ClientRecord& client = clients_[record.client];
+        tasks_.unlink(client.tasks, index, &TaskRecord::clientLinks);
+        clientTaskIndex_.erase(record.client, record.clientTaskId);
+        if (terminal == TaskState::cancelled) {
+            outbox_.sendTaskCancelConfirm(client.peer, record.clientTaskId,
+                                          wire::CancelConfirmKind::CANCELLED);
+        } else {
+            outbox_.sendTaskResult(client.peer, record.clientTaskId, toWireStatus(terminal), payload, error,
+                                   durationUs);
+        }
+    }
+    setState(record, terminal);
+    CapabilitySetEntry& set = capabilitySets_[record.capabilitySet];
+    --set.liveTasks;
+    if (durationUs > 0) {
+        ++set.counters.timedRuns;
+        set.counters.runSeconds += static_cast<double>(durationUs) / 1e6;
+    }
+    ++set.finished[std::min<size_t>(static_cast<size_t>(terminal) - static_cast<size_t>(TaskState::succeeded),
+                                    set.finished.size() - 1)];
+    const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count();
+    taskLatency_.observe(static_cast<double>(static_cast<uint32_t>(nowMs) - record.arrivedMs) /
+                                 1000.0);
+    tasks_.release(index);
+}
+
+// ---- placement ---------------------------------------------------------------------------------------
+
+void SchedulerCore::refreshEligibility(CapabilitySetId set) {
+    CapabilitySetEntry& entry = capabilitySets_[set];
+    entry.eligibleWorkers.clear();
+    for (WorkerSlot w = 0; w < workers_.size(); ++w) {
+        if (workers_[w].live && policy_->canRun(entry.capabilities, workers_[w].capabilities)) {
+            entry.eligibleWorkers.push_back(w);
+        }
+    }
+}
+
+void SchedulerCore::refreshAllEligibility() {
+    for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) refreshEligibility(set);
+}
+
+WorkerSlot SchedulerCore::pickWorker(CapabilitySetId set) const {
+    WorkerSlot best = kNone;
+    for (WorkerSlot w : capabilitySets_[set].eligibleWorkers) {
+        const WorkerRecord& worker = workers_[w];
+        if (!worker.acceptingTasks || worker.assigned.size >= worker.queueSize) continue;
+        if (best == kNone) {
+            best = w;
+            continue;
+        }
+        const WorkerRecord& current = workers_[best];
+        if (policy_->bestFit() && worker.capabilities.size() != current.capabilities.size()) {
+            if (worker.capabilities.size() < current.capabilities.size()) best = w;
+            continue;
+        }
+        if (worker.assigned.size < current.assigned.size ||
+            (worker.assigned.size == current.assigned.size &&
+             worker.lastAssignSequence < current.lastAssignSequence)) {
+            best = w;
+        }
+    }
+    return best;
+}
+
+void SchedulerCore::dispatch() {
+    scaling_.evaluateIfUrgent();
+    if (!dispatchNeeded_) return;
+    dispatchNeeded_ = false;
+    if (counts_[TaskState::queued] == 0 || workerCount_ == 0) return;
+    setBlocked_.assign(capabilitySets_.size(), 0);
+    for (;;) {
+        // the set whose oldest queued task arrived first, among sets some worker can still take
+        CapabilitySetId next = kNone;
+        uint64_t oldest = UINT64_MAX;
+        for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
+            const TaskList& queue = capabilitySets_[set].queue;
+            if (setBlocked_[set] || queue.empty()) continue;
+            if (tasks_[queue.head].sequence < oldest) {
+                oldest = tasks_[queue.head].sequence;
+                next = set;
+            }
+        }
+        if (next == kNone) return;
+        const WorkerSlot worker = pickWorker(next);
+        if (worker == kNone) {
+            setBlocked_[next] = 1;
+            continue;
+        }
+        assign(capabilitySets_[next].queue.head, worker);
+    }
+}
+
+// ---- timers ------------------------------------------------------------------------------------------
+
+void SchedulerCore::onTick() {
+    const auto clientTimeout = secondsToDuration(config_.clientTimeoutSeconds);
+    for (ClientSlot c = 0; c < clients_.size(); ++c) {
+        if (clients_[c].live && now_ - clients_[c].lastSeen > clientTimeout) {
+            removeClient(
+                c, "timed out (no heartbeat for " + std::to_string(config_.clientTimeoutSeconds) + " s)");
+        }
+    }
+    const auto workerTimeout = secondsToDuration(config_.workerTimeoutSeconds);
+    for (WorkerSlot w = 0; w < workers_.size(); ++w) {
+        if (workers_[w].live && now_ - workers_[w].lastSeen > workerTimeout) {
+            removeWorker(
+                w, WorkerExit::died,
+                "timed out (no heartbeat for " + std::to_string(config_.workerTimeoutSeconds) + " s)");
+        }
+    }
+    scaling_.onTick();
+    if (config_.loadBalanceSeconds > 0 && now_ >= nextBalance_) {
+        nextBalance_ = now_ + secondsToDuration(config_.loadBalanceSeconds);
+        balance();
+    }
+}
+
+void SchedulerCore::balance() {
+    std::vector<BalanceWorker> snapshot;
+    for (WorkerSlot w = 0; w < workers_.size(); ++w) {
+        const WorkerRecord& worker = workers_[w];
+        if (!worker.live || !worker.acceptingTasks) continue;
+        BalanceWorker view{w, &worker.capabilities, worker.assigned.size, {}};
+        // the oldest task is taken to be running; anything younger that is plainly assigned may move
+        for (TaskIndex i = worker.assigned.tail; i != kNone && i != worker.assigned.head;
+             i = tasks_[i].queueLinks.prev) {
+            if (view.movable.size() >= kMaxMovablePerWorker) break;
+            if (tasks_[i].state == TaskState::assigned) {
+                view.movable.push_back({i, &capabilitySets_[tasks_[i].capabilitySet].capabilities});
+            }
+        }
+        snapshot.push_back(std::move(view));
+    }
+    const std::vector<TaskMove> moves = planBalance(*policy_, std::move(snapshot), kMaxBalanceMovesPerRound);
+    if (moves.empty()) {
+        balanceStreak_ = 0;
+        return;
+    }
+    if (++balanceStreak_ < config_.loadBalanceTriggerTimes) return;
+    balanceStreak_ = 0;
+    log::tasks().info("balancing: asking workers to give back {} queued tasks for idle workers", moves.size());
+    for (const TaskMove& move : moves) apply(move.task, TaskEvent::balance, {});
+}
+
+// ---- TaskRouterPort ----------------------------------------------------------------------------------
+
+std::vector<RoutedDemand> SchedulerCore::demand() const {
+    std::vector<RoutedDemand> rows;
+    rows.reserve(capabilitySets_.size());
+    for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
+        const CapabilitySetEntry& entry = capabilitySets_[set];
+        rows.push_back({set, &entry.capabilities, entry.liveTasks, entry.queue.size, &entry.counters});
+    }
+    return rows;
+}
+
+std::vector<RoutedWorker> SchedulerCore::workers() const {
+    std::vector<RoutedWorker> rows;
+    rows.reserve(workerCount_);
+    for (const WorkerRecord& worker : workers_) {
+        if (!worker.live) continue;
+        rows.push_back({worker.identity, &worker.capabilities, worker.assigned.size, worker.adapterId,
+                        worker.workerGroupId, worker.acceptingTasks});
+    }
+    return rows;
+}
+
+void SchedulerCore::drainGroup(std::string_view adapterId, std::string_view groupId) {
+    // Stop assigning to its workers and hand back what they have not started.
+    for (WorkerRecord& worker : workers_) {
+        if (!worker.live || worker.adapterId != adapterId || worker.workerGroupId != groupId) continue;
+        worker.acceptingTasks = false;
+        for (TaskIndex i = worker.assigned.tail; i != kNone && i != worker.assigned.head;) {
+            const TaskIndex previous = tasks_[i].queueLinks.prev;
+            if (tasks_[i].state == TaskState::assigned) apply(i, TaskEvent::balance, {});
+            i = previous;
+        }
+    }
+}
+
+void SchedulerCore::removeDeadWorker(std::string_view identity, const std::string& why) {
+    const PeerRegistry::Entry* peer = peers_.find(identity);
+    if (peer != nullptr && peer->role == PeerRole::worker) removeWorker(peer->slot, WorkerExit::died, why);
+}
+
+}  // namespace scaler::scheduler

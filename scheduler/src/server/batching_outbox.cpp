@@ -1,0 +1,203 @@
+#include "scaler/scheduler/server/batching_outbox.h"
+
+#include "scaler/common/log.h"
+
+#include "scaler/protocol/message_codec.h"
+#include "scaler/protocol/wire_bytes.h"
+
+namespace scaler::scheduler {
+namespace {
+// Past these a batch is sent at once, bounding frame size and the receiver's per-frame work.
+constexpr size_t kMaxItemsPerFrame = 4096;
+constexpr size_t kMaxResultBytesPerFrame = 8u << 20;
+}  // namespace
+
+void BatchingOutbox::peerRegistered(PeerId peer, const std::string& identity) {
+    if (peer >= peers_.size()) peers_.resize(peer + 1);
+    peers_[peer] = PeerQueue{};
+    peers_[peer].identity = identity;
+}
+
+void BatchingOutbox::peerReleased(PeerId peer) {
+    // what was staged for a leaving peer still goes out (e.g. a DisconnectResponse's predecessors)
+    if (peer < peers_.size() && peers_[peer].dirty) flushPeer(peers_[peer]);
+}
+
+BatchingOutbox::PeerQueue& BatchingOutbox::stage(PeerId peer) {
+    PeerQueue& queue = peers_[peer];
+    if (!queue.dirty) {
+        queue.dirty = true;
+        dirtyPeers_.push_back(peer);
+    }
+    return queue;
+}
+
+void BatchingOutbox::sendTask(PeerId worker, uint64_t taskHandle) {
+    PeerQueue& queue = stage(worker);
+    queue.tasks.push_back(taskHandle);
+    if (queue.tasks.size() >= kMaxItemsPerFrame) flushPeer(queue);
+}
+
+void BatchingOutbox::sendTaskCancel(PeerId worker, uint64_t taskHandle, bool force) {
+    stage(worker).cancels.push_back({taskHandle, force});
+}
+
+void BatchingOutbox::sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
+                                    std::string_view payload, std::string_view error, uint64_t durationUs) {
+    PeerQueue& queue = stage(client);
+    StagedResult staged{clientTaskId, status, 0, static_cast<uint32_t>(payload.size()), 0,
+                        static_cast<uint32_t>(error.size()), durationUs};
+    staged.payloadOffset = static_cast<uint32_t>(queue.resultBytes.size());
+    queue.resultBytes.append(payload);
+    staged.errorOffset = static_cast<uint32_t>(queue.resultBytes.size());
+    queue.resultBytes.append(error);
+    queue.results.push_back(staged);
+    if (queue.results.size() >= kMaxItemsPerFrame || queue.resultBytes.size() >= kMaxResultBytesPerFrame) {
+        flushPeer(queue);
+    }
+}
+
+void BatchingOutbox::sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) {
+    stage(client).confirms.push_back({clientTaskId, kind});
+}
+
+void BatchingOutbox::flush() {
+    for (PeerId peer : dirtyPeers_) {
+        if (peers_[peer].dirty) flushPeer(peers_[peer]);
+    }
+    dirtyPeers_.clear();
+}
+
+void BatchingOutbox::flushPeer(PeerQueue& queue) {
+    // tasks that ended before the flush are not sent; each is looked up once
+    taskScratch_.clear();
+    for (uint64_t handle : queue.tasks) {
+        if (const TaskRecord* record = tasks_->find(handle)) taskScratch_.emplace_back(handle, record);
+    }
+    if (!taskScratch_.empty()) {
+        capnp::MallocMessageBuilder builder;
+        auto list = builder.initRoot<wire::Message>().initTasks(static_cast<unsigned>(taskScratch_.size()));
+        for (unsigned i = 0; i < taskScratch_.size(); ++i) {
+            const auto& [handle, record] = taskScratch_[i];
+            auto task = list[i];
+            task.setTaskId(handle);
+            task.setFunctionName(asText(record->functionName()));
+            task.setPayload(asData(record->payload()));
+            task.setTimeoutMs(record->timeoutMs);
+        }
+        sendFrame(queue.identity, builder);
+    }
+    queue.tasks.clear();
+    if (!queue.cancels.empty()) {
+        capnp::MallocMessageBuilder builder;
+        auto list = builder.initRoot<wire::Message>().initTaskCancels(static_cast<unsigned>(queue.cancels.size()));
+        for (unsigned i = 0; i < queue.cancels.size(); ++i) {
+            list[i].setTaskId(queue.cancels[i].handle);
+            list[i].setForce(queue.cancels[i].force);
+        }
+        sendFrame(queue.identity, builder);
+        queue.cancels.clear();
+    }
+    if (!queue.results.empty()) {
+        capnp::MallocMessageBuilder builder;
+        auto list = builder.initRoot<wire::Message>().initTaskResults(static_cast<unsigned>(queue.results.size()));
+        const std::string_view bytes = queue.resultBytes;
+        for (unsigned i = 0; i < queue.results.size(); ++i) {
+            const StagedResult& r = queue.results[i];
+            list[i].setTaskId(r.clientTaskId);
+            list[i].setStatus(r.status);
+            list[i].setPayload(asData(bytes.substr(r.payloadOffset, r.payloadSize)));
+            list[i].setError(asText(bytes.substr(r.errorOffset, r.errorSize)));
+            list[i].setDurationUs(r.durationUs);
+        }
+        sendFrame(queue.identity, builder);
+        queue.results.clear();
+        queue.resultBytes.clear();
+    }
+    if (!queue.confirms.empty()) {
+        capnp::MallocMessageBuilder builder;
+        auto list =
+            builder.initRoot<wire::Message>().initTaskCancelConfirms(static_cast<unsigned>(queue.confirms.size()));
+        for (unsigned i = 0; i < queue.confirms.size(); ++i) {
+            list[i].setTaskId(queue.confirms[i].clientTaskId);
+            list[i].setKind(queue.confirms[i].kind);
+        }
+        sendFrame(queue.identity, builder);
+        queue.confirms.clear();
+    }
+    queue.dirty = false;
+}
+
+void BatchingOutbox::sendFrame(std::string_view identity, capnp::MessageBuilder& builder) {
+    zmq::message_t frame = encodeFrame(builder);
+    try {
+        router_.send(zmq::buffer(identity.data(), identity.size()), zmq::send_flags::sndmore);
+        router_.send(frame, zmq::send_flags::none);
+        ++framesSent_;
+    } catch (const zmq::error_t& e) {
+        // ROUTER_MANDATORY: the peer is gone; its liveness timeout does the cleanup
+        ++sendFailures_;
+        log::transport().debug("cannot send to '{}': {}", identity, e.what());
+    }
+}
+
+void BatchingOutbox::sendWorkerHeartbeatEcho(PeerId worker) {
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().initWorkerHeartbeatEcho().setProtocolVersion(wire::PROTOCOL_VERSION);
+    sendFrame(peers_[worker].identity, builder);
+}
+
+void BatchingOutbox::sendDisconnectResponse(PeerId worker) {
+    if (peers_[worker].dirty) flushPeer(peers_[worker]);
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().initDisconnectResponse();
+    sendFrame(peers_[worker].identity, builder);
+}
+
+void BatchingOutbox::sendSchedulerShutdown(PeerId worker) {
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().setSchedulerShutdown();
+    sendFrame(peers_[worker].identity, builder);
+}
+
+void BatchingOutbox::sendClientHeartbeatEcho(PeerId client) {
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().initClientHeartbeatEcho().setProtocolVersion(wire::PROTOCOL_VERSION);
+    sendFrame(peers_[client].identity, builder);
+}
+
+void BatchingOutbox::sendClientShutdownResponse(PeerId client, bool accepted) {
+    if (peers_[client].dirty) flushPeer(peers_[client]);
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().initClientShutdownResponse().setAccepted(accepted);
+    sendFrame(peers_[client].identity, builder);
+}
+
+void BatchingOutbox::sendAdapterHeartbeatEcho(PeerId adapter) {
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().initWorkerAdapterHeartbeatEcho().setProtocolVersion(wire::PROTOCOL_VERSION);
+    sendFrame(peers_[adapter].identity, builder);
+}
+
+void BatchingOutbox::sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
+                                        std::string_view workerGroupId, const CapabilityList& capabilities) {
+    capnp::MallocMessageBuilder builder;
+    auto message = builder.initRoot<wire::Message>().initWorkerAdapterCommand();
+    message.setRequestId(requestId);
+    message.setCommand(command);
+    message.setWorkerGroupId(asText(workerGroupId));
+    capabilitiesToWire(capabilities, message.initCapabilities(static_cast<unsigned>(capabilities.size())));
+    sendFrame(peers_[adapter].identity, builder);
+}
+
+void BatchingOutbox::sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code,
+                                       std::string_view message) {
+    capnp::MallocMessageBuilder builder;
+    auto error = builder.initRoot<wire::Message>().initProtocolError();
+    error.setCode(code);
+    error.setMessage(asText(message));
+    error.setSchedulerProtocolVersion(wire::PROTOCOL_VERSION);
+    sendFrame(identity, builder);
+}
+
+}  // namespace scaler::scheduler

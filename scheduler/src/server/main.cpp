@@ -1,0 +1,32 @@
+// scaler_scheduler: holds the task queues and routes tasks from clients to workers.
+#include <exception>
+#include <iostream>
+
+#include "scaler/common/log.h"
+
+#include "scaler/common/command_line.h"
+#include "scaler/common/shutdown_signal.h"
+#include "scaler/scheduler/server/scheduler_server.h"
+
+int main(int argc, char** argv) {
+    using namespace scaler;
+    scheduler::SchedulerConfig config;
+    CLI::App app{"scaler_scheduler: routes tasks from clients to workers", "scaler_scheduler"};
+    scheduler::addSchedulerOptions(app, config);
+    parseOrExit(app, argc, argv);
+    try {
+        scheduler::finishSchedulerConfig(config);
+    } catch (const std::exception& e) {
+        std::cerr << "scaler_scheduler: error: " << e.what() << "\n";
+        return 2;
+    }
+    setupLogging("scheduler", config.loggingLevel);
+    installShutdownSignalHandlers();
+    try {
+        scheduler::SchedulerServer(config).run();
+    } catch (const std::exception& e) {
+        log::process().critical("scheduler failed: {}", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,152 @@
+#include "scaler/scheduler/server/scheduler_server.h"
+
+#include <chrono>
+#include <cstring>
+#include <optional>
+
+#include <capnp/message.h>
+#include "scaler/common/log.h"
+#include <zmq.hpp>
+
+#include "scaler/protocol/curve_socket.h"
+#include "scaler/common/shutdown_signal.h"
+#include "scaler/protocol/curve_keys.h"
+#include "scaler/protocol/message_codec.h"
+#include "scaler/protocol/process_resources.h"
+#include "scaler/scheduler/server/batching_outbox.h"
+#include "scaler/scheduler/server/curve_authenticator.h"
+#include "scaler/scheduler/monitoring/metrics_http_server.h"
+#include "scaler/scheduler/monitoring/metrics_exposition.h"
+#include "scaler/scheduler/monitoring/monitor_snapshot_writer.h"
+#include "scaler/scheduler/routing/scheduler_core.h"
+
+namespace scaler::scheduler {
+namespace {
+constexpr auto kTickInterval = std::chrono::milliseconds(250);
+constexpr auto kSnapshotInterval = std::chrono::seconds(1);
+// Bounds one drain so timers and flushes still run under a flood of messages.
+constexpr int kMaxMessagesPerDrain = 20000;
+// The role the ZAP handler granted this message's connection (its User-Id); none when it has none.
+RoleSet rolesOf(zmq::message_t& message) {
+    const char* user = zmq_msg_gets(message.handle(), "User-Id");
+    if (user == nullptr) return 0;
+    for (PeerRole role : {PeerRole::client, PeerRole::worker, PeerRole::adapter}) {
+        if (std::strcmp(user, roleName(role)) == 0) return roleBit(role);
+    }
+    return 0;
+}
+}  // namespace
+
+SchedulerServer::SchedulerServer(SchedulerConfig config) : config_(std::move(config)) {}
+
+void SchedulerServer::run() {
+    zmq::context_t context(1);
+    std::optional<CurveAuthenticator> authenticator;
+    if (config_.curveEnabled()) authenticator.emplace(context, config_.curveAllowLists);
+    zmq::socket_t router(context, zmq::socket_type::router);
+    if (config_.curveEnabled()) applyCurveServer(router, config_.curveSecretKey, kSchedulerZapDomain);
+    router.set(zmq::sockopt::router_mandatory, 1);
+    router.set(zmq::sockopt::router_handover, 1);  // a reconnecting peer with the same identity takes over
+    router.set(zmq::sockopt::sndhwm, 0);
+    router.set(zmq::sockopt::rcvhwm, 0);
+    router.set(zmq::sockopt::linger, 0);
+    router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config_.maxMessageBytes));
+    router.bind(config_.address);
+    zmq::socket_t monitor(context, zmq::socket_type::pub);
+    monitor.set(zmq::sockopt::linger, 0);
+    if (config_.curveEnabled()) applyCurveServer(monitor, config_.curveSecretKey, kMonitorZapDomain);
+    monitor.set(zmq::sockopt::sndhwm, 16);  // a slow monitor loses snapshots, never slows the scheduler
+    monitor.bind(config_.monitorAddress);
+    log::process().info(
+        "scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} s{}",
+        config_.address, config_.monitorAddress, config_.policy.toString(), config_.workerTimeoutSeconds,
+        config_.clientTimeoutSeconds, config_.protectedMode ? ", protected" : "",
+        config_.curveEnabled() ? ", CURVE with allow-lists" : "");
+
+    std::optional<MetricsHttpServer> metrics;
+    if (!config_.metricsAddress.empty()) {
+        metrics.emplace(config_.metricsHost, config_.metricsPort);
+        log::process().info("metrics at http://{}:{}/metrics", config_.metricsHost, metrics->port());
+    }
+    BatchingOutbox outbox(router);
+    SchedulerCore core(config_, outbox, std::chrono::steady_clock::now(), std::chrono::system_clock::now());
+    outbox.attachTaskTable(core.tasks());
+    FrameReader reader(config_.maxMessageBytes);
+    ProcessResourceSampler sampler;
+
+    auto nextTick = std::chrono::steady_clock::now() + kTickInterval;
+    auto nextSnapshot = std::chrono::steady_clock::now();
+    zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}};
+    std::string error;
+
+    const auto publishSnapshot = [&] {
+        capnp::MallocMessageBuilder builder;
+        auto snapshot = builder.initRoot<wire::Message>().initMonitorSnapshot();
+        MonitorSnapshotWriter(core).write(snapshot);
+        resourceToWire(sampler.sample(), snapshot.initResource());
+        zmq::message_t frame = encodeFrame(builder);
+        (void)monitor.send(frame, zmq::send_flags::dontwait);
+    };
+
+    while (!stopRequested_ && !shutdownRequested() && !core.shutdownRequested()) {
+        const auto now = std::chrono::steady_clock::now();
+        const auto wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::min(nextTick, nextSnapshot) - now);
+        try {
+            zmq::poll(items, 1, std::max<std::chrono::milliseconds>(wait, std::chrono::milliseconds(0)));
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) throw;
+            continue;
+        }
+        core.setNow(std::chrono::steady_clock::now(), std::chrono::system_clock::now());
+        for (int n = 0; n < kMaxMessagesPerDrain; ++n) {
+            zmq::message_t identity;
+            if (!router.recv(identity, zmq::recv_flags::dontwait)) break;
+            zmq::message_t payload;
+            bool haveFrame = identity.more() && router.recv(payload, zmq::recv_flags::none).has_value();
+            bool extraFrames = false;
+            while (payload.more()) {  // only [identity, payload] is valid
+                extraFrames = true;
+                (void)router.recv(payload, zmq::recv_flags::none);
+            }
+            const std::string_view id(static_cast<const char*>(identity.data()), identity.size());
+            if (!haveFrame || extraFrames) {
+                log::transport().warn("dropped a message from '{}': expected exactly one frame", id);
+                continue;
+            }
+            const RoleSet roles =
+                config_.curveEnabled() ? rolesOf(payload) : kEveryRole;  // before load takes it
+            if (!reader.load(payload, error)) {
+                log::transport().warn("dropped a message from '{}': {}", id, error);
+                continue;
+            }
+            core.onMessage(id, reader.root(), roles);
+        }
+        core.dispatch();
+        outbox.flush();
+
+        const auto after = std::chrono::steady_clock::now();
+        if (after >= nextTick) {
+            core.setNow(after, std::chrono::system_clock::now());
+            core.onTick();
+            core.dispatch();
+            outbox.flush();
+            nextTick = after + kTickInterval;
+        }
+        if (after >= nextSnapshot) {
+            publishSnapshot();
+            if (metrics) metrics->publish(MetricsExposition(core).render());
+            nextSnapshot = after + kSnapshotInterval;
+        }
+    }
+    outbox.flush();
+    publishSnapshot();
+    log::process().info(
+        "scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued; {} frames sent, "
+        "{} sends to departed peers failed, {} malformed or misdirected messages dropped",
+        core.counts()[TaskState::succeeded], core.counts()[TaskState::failed],
+        core.counts()[TaskState::cancelled], core.queuedTasks(), outbox.framesSent(), outbox.sendFailures(),
+        core.droppedMessages());
+}
+
+}  // namespace scaler::scheduler
