@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client_session.h"
 #include "future_state.h"
 #include "scaler/client/client.h"
 #include "scaler/protocol/capabilities.h"
@@ -39,16 +40,9 @@ public:
     double timeoutSeconds() const { return options_.timeoutSeconds; }
 
 private:
-    struct Submission {
-        std::shared_ptr<FutureState> state;
-        std::string function;
-        std::string payload;
-        CapabilityList capabilities;
-        uint32_t timeoutMs;
-    };
-    enum class CloseRequest { none, disconnect, shutdown };
-
     void ioLoop();
+    // Hands what the session learnt to the threads waiting in start() and close().
+    void publishStatus(const ClientSession& session);
     void wake();
     Future makeFuture(std::shared_ptr<FutureState> state);
 

@@ -4,7 +4,7 @@
 #include <exception>
 #include <iostream>
 
-#include <spdlog/spdlog.h>
+#include "scaler/common/log.h"
 
 #include "scaler/common/command_line.h"
 #include "scaler/common/shutdown_signal.h"
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     try {
         return worker::WorkerAgent(config, registry).run();
     } catch (const std::exception& e) {
-        spdlog::critical("worker failed: {}", e.what());
+        log::worker().critical("worker failed: {}", e.what());
         return 1;
     }
 }

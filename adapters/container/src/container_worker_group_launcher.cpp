@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <thread>
 
-#include <spdlog/spdlog.h>
+#include "scaler/common/log.h"
 
 #include "scaler/adapters/start_request.h"
 #include "scaler/protocol/identity.h"
@@ -94,7 +94,7 @@ CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& cap
         docker_.removeContainer(containerId);
         return launchFailed(started.error);
     }
-    spdlog::info("worker group '{}' is container {}", groupId, containerId.substr(0, 12));
+    log::adapter().info("worker group '{}' is container {}", groupId, containerId.substr(0, 12));
     Group group;
     group.containerId = containerId;
     group.capabilities = capabilities;
@@ -141,7 +141,7 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers() {
     std::vector<ContainerSummary> containers;
     const DockerResult listed = docker_.listContainers(labels::kAdapterId, settings_.adapterId, containers);
     if (!listed.ok) {
-        if (engineReachable_) spdlog::error("cannot list this adapter's containers: {}", listed.error);
+        if (engineReachable_) log::adapter().error("cannot list this adapter's containers: {}", listed.error);
         engineReachable_ = false;
         return false;
     }
@@ -151,11 +151,11 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers() {
         const auto groupLabel = c.labels.find(labels::kGroupId);
         const std::string groupId = groupLabel == c.labels.end() ? "" : groupLabel->second;
         if (!container_.adoptLeftovers || groupId.empty() || c.state != "running" || groups_.count(groupId)) {
-            spdlog::info("removing container {} (group '{}', {}) left by an earlier run", c.id.substr(0, 12),
+            log::adapter().info("removing container {} (group '{}', {}) left by an earlier run", c.id.substr(0, 12),
                          groupId, c.state);
             const DockerResult removed = docker_.removeContainer(c.id);
             if (!removed.ok)
-                spdlog::warn("could not remove container {}: {}", c.id.substr(0, 12), removed.error);
+                log::adapter().warn("could not remove container {}: {}", c.id.substr(0, 12), removed.error);
             continue;
         }
         Group group;
@@ -164,11 +164,11 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers() {
             group.capabilities = parseCapabilities(
                 c.labels.count(labels::kCapabilities) ? c.labels.at(labels::kCapabilities) : "");
         } catch (const std::exception& e) {
-            spdlog::warn("container {} has a bad capabilities label ({}); adopting it without capabilities",
+            log::adapter().warn("container {} has a bad capabilities label ({}); adopting it without capabilities",
                          c.id.substr(0, 12), e.what());
         }
         group.workerIds = splitIds(c.labels.count(labels::kWorkerIds) ? c.labels.at(labels::kWorkerIds) : "");
-        spdlog::info("adopted worker group '{}' (container {}, {} workers) left running by an earlier run",
+        log::adapter().info("adopted worker group '{}' (container {}, {} workers) left running by an earlier run",
                      groupId, c.id.substr(0, 12), group.workerIds.size());
         groups_.emplace(groupId, std::move(group));
     }
@@ -177,7 +177,7 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers() {
 
 void ContainerWorkerGroupLauncher::removeExited(const std::string& groupId, const Group& group) {
     if (group.stopping) {
-        spdlog::info("worker group '{}' stopped", groupId);
+        log::adapter().info("worker group '{}' stopped", groupId);
     } else {
         const DockerResult inspected = docker_.inspectContainer(group.containerId);
         std::string how = "state unknown";
@@ -188,12 +188,12 @@ void ContainerWorkerGroupLauncher::removeExited(const std::string& groupId, cons
             if (!error.empty()) how += ", " + error;
             if (state.value("OOMKilled", false)) how += ", killed for lack of memory";
         }
-        spdlog::warn("worker group '{}': container {} exited on its own ({}); removing the group", groupId,
+        log::adapter().warn("worker group '{}': container {} exited on its own ({}); removing the group", groupId,
                      group.containerId.substr(0, 12), how);
     }
     const DockerResult removed = docker_.removeContainer(group.containerId);
     if (!removed.ok && removed.status != 404) {
-        spdlog::warn("could not remove container {}: {}", group.containerId.substr(0, 12), removed.error);
+        log::adapter().warn("could not remove container {}: {}", group.containerId.substr(0, 12), removed.error);
     }
 }
 
@@ -201,11 +201,11 @@ void ContainerWorkerGroupLauncher::reconcile() {
     std::vector<ContainerSummary> containers;
     const DockerResult listed = docker_.listContainers(labels::kAdapterId, settings_.adapterId, containers);
     if (!listed.ok) {
-        if (engineReachable_) spdlog::error("lost the container engine: {}", listed.error);
+        if (engineReachable_) log::adapter().error("lost the container engine: {}", listed.error);
         engineReachable_ = false;
         return;
     }
-    if (!engineReachable_) spdlog::info("the container engine at {} answers again", docker_.host());
+    if (!engineReachable_) log::adapter().info("the container engine at {} answers again", docker_.host());
     engineReachable_ = true;
     std::map<std::string, std::string> stateById;
     for (const auto& c : containers) stateById[c.id] = c.state;
@@ -215,7 +215,7 @@ void ContainerWorkerGroupLauncher::reconcile() {
         const auto found = stateById.find(group.containerId);
         if (found == stateById.end()) {
             if (!group.stopping)
-                spdlog::warn("worker group '{}': its container was removed by someone else", groupId);
+                log::adapter().warn("worker group '{}': its container was removed by someone else", groupId);
             it = groups_.erase(it);
             continue;
         }
@@ -225,7 +225,7 @@ void ContainerWorkerGroupLauncher::reconcile() {
             continue;
         }
         if (group.stopping && now >= group.killAt) {
-            spdlog::warn("worker group '{}' did not stop within its grace period; killing its container",
+            log::adapter().warn("worker group '{}' did not stop within its grace period; killing its container",
                          groupId);
             docker_.killContainer(group.containerId, "SIGKILL");
             group.killAt = Clock::time_point::max();
@@ -259,7 +259,7 @@ void ContainerWorkerGroupLauncher::stopAll(std::chrono::milliseconds grace) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     for (const auto& [id, group] : groups_) {
-        spdlog::warn("worker group '{}' did not stop in time; removing its container by force", id);
+        log::adapter().warn("worker group '{}' did not stop in time; removing its container by force", id);
         docker_.removeContainer(group.containerId);
     }
     groups_.clear();

@@ -3,7 +3,7 @@
 #include <exception>
 #include <iostream>
 
-#include <spdlog/spdlog.h>
+#include "scaler/common/log.h"
 
 #include "scaler/adapters/container_adapter_options.h"
 #include "scaler/common/command_line.h"
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
                                                         options.container);
         return adapters::WorkerAdapterAgent(options.adapter.settings, launcher).run();
     } catch (const std::exception& e) {
-        spdlog::critical("adapter failed: {}", e.what());
+        log::adapter().critical("adapter failed: {}", e.what());
         return 1;
     }
 }

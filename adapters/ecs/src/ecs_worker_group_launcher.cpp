@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include <spdlog/spdlog.h>
+#include "scaler/common/log.h"
 
 #include "scaler/adapters/start_request.h"
 #include "scaler/protocol/identity.h"
@@ -74,7 +74,7 @@ EcsWorkerGroupLauncher::EcsWorkerGroupLauncher(WorkerAdapterSettings settings, W
     : settings_(std::move(settings)), worker_(std::move(worker)), ecs_(std::move(ecs)), api_(ecs_.client) {
     if (ecs_.workerSchedulerAddress.empty()) ecs_.workerSchedulerAddress = settings_.schedulerAddress;
     api_.onRetry = [](const std::string& operation, const EcsResult& failed, std::chrono::milliseconds wait) {
-        spdlog::warn("{}; retrying in {} ms", failed.describe(operation), wait.count());
+        log::adapter().warn("{}; retrying in {} ms", failed.describe(operation), wait.count());
     };
 }
 
@@ -145,7 +145,7 @@ CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilit
     group.lastStatus = body["tasks"][0].value("lastStatus", "PROVISIONING");
     group.capabilities = capabilities;
     group.workerIds = workerIdsOf(groupId, settings_.workersPerGroup);
-    spdlog::info("worker group '{}' is ECS task {} ({})", groupId, group.taskArn, group.lastStatus);
+    log::adapter().info("worker group '{}' is ECS task {} ({})", groupId, group.taskArn, group.lastStatus);
     CommandResult result = groupStarted(groupId, group.workerIds, capabilities);
     groups_.emplace(groupId, std::move(group));
     return result;
@@ -187,7 +187,7 @@ std::vector<GroupInventoryEntry> EcsWorkerGroupLauncher::inventory() const {
 
 bool EcsWorkerGroupLauncher::apiFailed(const std::string& error) {
     if (lastApiError_.empty())
-        spdlog::error("cannot check this adapter's ECS tasks: {}", error);  // once per outage
+        log::adapter().error("cannot check this adapter's ECS tasks: {}", error);  // once per outage
     lastApiError_ = error;
     return false;
 }
@@ -234,7 +234,7 @@ bool EcsWorkerGroupLauncher::reconcile() {
         if (batch.size() == 100 && !describe()) return false;  // DescribeTasks takes at most 100
     }
     if (!batch.empty() && !describe()) return false;
-    if (!lastApiError_.empty()) spdlog::info("the ECS endpoint answers again");
+    if (!lastApiError_.empty()) log::adapter().info("the ECS endpoint answers again");
     lastApiError_.clear();
 
     // Known groups: follow their status; drop the ones that stopped or vanished.
@@ -247,7 +247,7 @@ bool EcsWorkerGroupLauncher::reconcile() {
                 ++it;
                 continue;
             }
-            spdlog::warn("worker group '{}': ECS no longer knows task {}; removing the group", groupId,
+            log::adapter().warn("worker group '{}': ECS no longer knows task {}; removing the group", groupId,
                          group.taskArn);
             it = groups_.erase(it);
             continue;
@@ -255,15 +255,15 @@ bool EcsWorkerGroupLauncher::reconcile() {
         const std::string status = found->second.value("lastStatus", "");
         if (status == "STOPPED") {
             if (group.stopping) {
-                spdlog::info("worker group '{}' stopped ({})", groupId, stopDescription(found->second));
+                log::adapter().info("worker group '{}' stopped ({})", groupId, stopDescription(found->second));
             } else {
-                spdlog::warn("worker group '{}': ECS task {} stopped on its own ({}); removing the group",
+                log::adapter().warn("worker group '{}': ECS task {} stopped on its own ({}); removing the group",
                              groupId, group.taskArn, stopDescription(found->second));
             }
             it = groups_.erase(it);
             continue;
         }
-        if (status != group.lastStatus) spdlog::info("worker group '{}': ECS task {}", groupId, status);
+        if (status != group.lastStatus) log::adapter().info("worker group '{}': ECS task {}", groupId, status);
         group.lastStatus = status;
         if (found->second.value("desiredStatus", "") == "STOPPED") group.stopping = true;
         described.erase(found);
@@ -276,7 +276,7 @@ bool EcsWorkerGroupLauncher::reconcile() {
         const std::string groupId = tagValue(task, tags::kGroupId);
         if (groupId.empty() || tagValue(task, tags::kAdapterId) != settings_.adapterId ||
             groups_.count(groupId)) {
-            spdlog::warn(
+            log::adapter().warn(
                 "ECS task {} was started by this adapter id but has no usable tags; leaving it alone", arn);
             continue;
         }
@@ -286,7 +286,7 @@ bool EcsWorkerGroupLauncher::reconcile() {
         try {
             group.capabilities = parseCapabilities(spacesToCommas(tagValue(task, tags::kCapabilities)));
         } catch (const std::exception& e) {
-            spdlog::warn("ECS task {} has a bad capabilities tag ({}); recovering it without capabilities",
+            log::adapter().warn("ECS task {} has a bad capabilities tag ({}); recovering it without capabilities",
                          arn, e.what());
         }
         uint32_t workers = settings_.workersPerGroup;
@@ -295,7 +295,7 @@ bool EcsWorkerGroupLauncher::reconcile() {
         } catch (const std::exception&) {
         }
         group.workerIds = workerIdsOf(groupId, workers);
-        spdlog::info("recovered worker group '{}' (ECS task {}, {} workers, {}) from an earlier run", groupId,
+        log::adapter().info("recovered worker group '{}' (ECS task {}, {} workers, {}) from an earlier run", groupId,
                      arn, workers, group.lastStatus);
         groups_.emplace(groupId, std::move(group));
     }
@@ -318,7 +318,7 @@ void EcsWorkerGroupLauncher::stopAll(std::chrono::milliseconds) {
             api_.call("StopTask", {{"cluster", ecs_.cluster},
                                    {"task", group.taskArn},
                                    {"reason", "Scaler adapter " + settings_.adapterId + " exiting"}});
-        if (!answer.ok) spdlog::warn("worker group '{}': {}", id, answer.describe("StopTask"));
+        if (!answer.ok) log::adapter().warn("worker group '{}': {}", id, answer.describe("StopTask"));
     }
     groups_.clear();
 }

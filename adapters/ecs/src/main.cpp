@@ -3,7 +3,7 @@
 #include <exception>
 #include <iostream>
 
-#include <spdlog/spdlog.h>
+#include "scaler/common/log.h"
 
 #include "scaler/adapters/ecs_adapter_options.h"
 #include "scaler/common/command_line.h"
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     }
     setupLogging("ecs-adapter", options.adapter.loggingLevel);
     installShutdownSignalHandlers();
-    spdlog::info("ECS endpoint {} (region {}, cluster {}, task definition {}), access key {}...",
+    log::adapter().info("ECS endpoint {} (region {}, cluster {}, task definition {}), access key {}...",
                  options.ecs.client.endpoint, options.ecs.client.region, options.ecs.cluster,
                  options.ecs.taskDefinition, options.ecs.client.credentials.accessKeyId.substr(0, 4));
     try {
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
                                                   options.ecs);
         return adapters::WorkerAdapterAgent(options.adapter.settings, launcher).run();
     } catch (const std::exception& e) {
-        spdlog::critical("adapter failed: {}", e.what());
+        log::adapter().critical("adapter failed: {}", e.what());
         return 1;
     }
 }

@@ -12,7 +12,7 @@
 #include <map>
 #include <thread>
 
-#include <spdlog/spdlog.h>
+#include "scaler/common/log.h"
 
 #include "scaler/adapters/worker_process.h"
 #include "scaler/common/command_line.h"
@@ -55,19 +55,19 @@ int main(int argc, char** argv) {
         args.insert(args.end(), {"--worker-id", prefix + std::to_string(i)});
         const pid_t pid = adapters::spawnWorkerProcess(args);
         if (pid < 0) {
-            spdlog::critical("could not start worker {}: {}", i, std::strerror(errno));
+            log::adapter().critical("could not start worker {}: {}", i, std::strerror(errno));
             requestShutdown();
             break;
         }
         workers.emplace(pid, prefix + std::to_string(i));
     }
-    spdlog::info("running {} workers", workers.size());
+    log::adapter().info("running {} workers", workers.size());
 
     bool forwarded = false;
     int failures = 0;
     while (!workers.empty()) {
         if (shutdownRequested() && !forwarded) {
-            spdlog::info("stopping {} workers", workers.size());
+            log::adapter().info("stopping {} workers", workers.size());
             for (const auto& [pid, name] : workers) kill(pid, SIGTERM);
             forwarded = true;
         }
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
         if (it == workers.end()) continue;  // an orphan reparented to us (we may be PID 1)
         const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!clean) ++failures;
-        spdlog::log(clean || forwarded ? spdlog::level::info : spdlog::level::warn,
+        log::adapter().log(clean || forwarded ? spdlog::level::info : spdlog::level::warn,
                     "worker '{}' exited ({} {})", it->second, WIFSIGNALED(status) ? "signal" : "exit code",
                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         workers.erase(it);

@@ -5,7 +5,7 @@
 #include <exception>
 #include <iostream>
 
-#include <spdlog/spdlog.h>
+#include "scaler/common/log.h"
 
 #include "scaler/adapters/adapter_options.h"
 #include "scaler/adapters/native_worker_group_launcher.h"
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
         adapters::NativeWorkerGroupLauncher launcher(options.settings, options.worker, workerBinary);
         return adapters::WorkerAdapterAgent(options.settings, launcher).run();
     } catch (const std::exception& e) {
-        spdlog::critical("adapter failed: {}", e.what());
+        log::adapter().critical("adapter failed: {}", e.what());
         return 1;
     }
 }

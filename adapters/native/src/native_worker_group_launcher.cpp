@@ -9,7 +9,7 @@
 #include <cstring>
 #include <thread>
 
-#include <spdlog/spdlog.h>
+#include "scaler/common/log.h"
 
 #include "scaler/adapters/start_request.h"
 #include "scaler/adapters/worker_process.h"
@@ -98,15 +98,15 @@ void NativeWorkerGroupLauncher::reap() {
                                   [&](const Process& x) { return x.pid == pid; });
             if (p == processes.end()) continue;
             if (!it->second.stopping) {
-                spdlog::warn("worker '{}' of group '{}' exited on its own ({} {})", p->workerId, it->first,
+                log::adapter().warn("worker '{}' of group '{}' exited on its own ({} {})", p->workerId, it->first,
                              WIFSIGNALED(status) ? "signal" : "exit code",
                              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             }
             processes.erase(p);
             if (processes.empty()) {
                 if (!it->second.stopping)
-                    spdlog::warn("worker group '{}' has no workers left; removing it", it->first);
-                spdlog::info("worker group '{}' stopped", it->first);
+                    log::adapter().warn("worker group '{}' has no workers left; removing it", it->first);
+                log::adapter().info("worker group '{}' stopped", it->first);
                 groups_.erase(it);
             }
             break;
@@ -119,7 +119,7 @@ void NativeWorkerGroupLauncher::poll() {
     const auto now = std::chrono::steady_clock::now();
     for (auto& [id, group] : groups_) {
         if (group.stopping && now >= group.killAt) {
-            spdlog::warn("worker group '{}' did not stop within its grace period; killing it", id);
+            log::adapter().warn("worker group '{}' did not stop within its grace period; killing it", id);
             for (const Process& p : group.processes) kill(p.pid, SIGKILL);
             group.killAt = now + std::chrono::hours(1);
         }

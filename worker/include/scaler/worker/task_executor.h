@@ -71,6 +71,7 @@ public:
     std::optional<HungTask> hungTask(Clock::time_point now, Clock::duration grace) const;
 
     size_t queued() const;
+    std::vector<std::string> functionNames() const { return registry_.names(); }
     bool running() const { return busy_.load(); }
     uint64_t completed() const { return completed_.load(); }
 

@@ -1,0 +1,50 @@
+#pragma once
+// The adapter's protocol state machine: heartbeats carrying capacity and the provider's inventory,
+// StartWorkerGroup / ShutdownWorkerGroup carried out by the WorkerGroupProvider and answered, registering
+// again with a restarted scheduler, stopping every group on the way out. Fed decoded messages and the time
+// by WorkerAdapterAgent (or a test); sends through a FrameSink; never touches a socket.
+
+#include <chrono>
+
+#include "scaler/adapters/worker_adapter_agent.h"
+#include "scaler/adapters/worker_group_provider.h"
+#include "scaler/protocol/frame_sink.h"
+#include "scaler/wire/message.capnp.h"
+
+namespace scaler::adapters {
+
+class AdapterSession {
+public:
+    using Clock = std::chrono::steady_clock;
+    using TimePoint = Clock::time_point;
+
+    AdapterSession(const WorkerAdapterSettings& settings, WorkerGroupProvider& provider, FrameSink& out);
+
+    // Registers: the first heartbeat.
+    void start(TimePoint now);
+    void onMessage(wire::Message::Reader message);
+    // Every loop turn: the provider notices exits; the heartbeat when due.
+    void onTick(TimePoint now);
+    // The scheduler refused our handshake (CURVE): stop with exit code 1.
+    void onHandshakeFailure(const std::string& why);
+    // Stops every group (waiting at most the exit grace) and tells the scheduler at once.
+    void stop();
+
+    // The session asks to stop (refused by the scheduler); the agent also stops on a signal.
+    bool stopRequested() const { return stopRequested_; }
+    int exitCode() const { return exitCode_; }
+
+private:
+    void sendHeartbeat();
+    void onCommand(wire::WorkerAdapterCommand::Reader command);
+    CommandResult carryOut(wire::WorkerAdapterCommand::Reader command);
+
+    const WorkerAdapterSettings& settings_;
+    WorkerGroupProvider& provider_;
+    FrameSink& out_;
+    TimePoint nextHeartbeat_{};
+    bool stopRequested_ = false;
+    int exitCode_ = 0;
+};
+
+}  // namespace scaler::adapters

@@ -1,0 +1,126 @@
+#include "scaler/adapters/adapter_session.h"
+
+#include <algorithm>
+
+#include <capnp/message.h>
+
+#include "scaler/adapters/start_request.h"
+#include "scaler/common/log.h"
+#include "scaler/protocol/wire_bytes.h"
+
+namespace scaler::adapters {
+
+AdapterSession::AdapterSession(const WorkerAdapterSettings& settings, WorkerGroupProvider& provider,
+                               FrameSink& out)
+    : settings_(settings), provider_(provider), out_(out) {}
+
+void AdapterSession::start(TimePoint now) {
+    log::adapter().info("{} adapter '{}' serving {}: up to {} groups of {} workers, capabilities '{}'",
+                        provider_.kind(), settings_.adapterId, settings_.schedulerAddress,
+                        settings_.maxWorkerGroups, settings_.workersPerGroup,
+                        formatCapabilities(settings_.capabilities));
+    sendHeartbeat();
+    nextHeartbeat_ = now + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(settings_.heartbeatIntervalSeconds));
+}
+
+void AdapterSession::sendHeartbeat() {
+    capnp::MallocMessageBuilder builder;
+    auto heartbeat = builder.initRoot<wire::Message>().initWorkerAdapterHeartbeat();
+    heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
+    heartbeat.setMaxWorkerGroups(settings_.maxWorkerGroups);
+    heartbeat.setPriority(settings_.priority);
+    heartbeat.setWorkersPerGroup(settings_.workersPerGroup);
+    heartbeat.setKind(provider_.kind());
+    capabilitiesToWire(settings_.capabilities,
+                       heartbeat.initCapabilities(static_cast<unsigned>(settings_.capabilities.size())));
+    const auto groups = provider_.inventory();
+    auto list = heartbeat.initGroups(static_cast<unsigned>(groups.size()));
+    for (unsigned i = 0; i < groups.size(); ++i) {
+        list[i].setWorkerGroupId(groups[i].id);
+        list[i].setState(groups[i].state);
+        capabilitiesToWire(groups[i].capabilities,
+                           list[i].initCapabilities(static_cast<unsigned>(groups[i].capabilities.size())));
+        auto ids = list[i].initWorkerIds(static_cast<unsigned>(groups[i].workerIds.size()));
+        for (unsigned w = 0; w < groups[i].workerIds.size(); ++w) ids.set(w, groups[i].workerIds[w]);
+    }
+    (void)out_.send(builder);
+}
+
+CommandResult AdapterSession::carryOut(wire::WorkerAdapterCommand::Reader command) {
+    if (command.getCommand() == wire::WorkerAdapterCommandType::START_WORKER_GROUP) {
+        const CapabilityList requested = capabilitiesFromWire(command.getCapabilities());
+        const auto groups = provider_.inventory();
+        const auto inUse = std::count_if(groups.begin(), groups.end(), [](const GroupInventoryEntry& g) {
+            return g.state != wire::WorkerGroupState::STOPPING;
+        });
+        if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) return *refusal;
+        return provider_.startGroup(grantedCapabilities(settings_.capabilities, requested));
+    }
+    CommandResult result = provider_.stopGroup(std::string(asStringView(command.getWorkerGroupId())));
+    if (result.groupId.empty()) result.groupId = std::string(asStringView(command.getWorkerGroupId()));
+    return result;
+}
+
+void AdapterSession::onCommand(wire::WorkerAdapterCommand::Reader command) {
+    const CommandResult result = carryOut(command);
+    const bool ok = result.status == wire::WorkerAdapterCommandStatus::SUCCESS;
+    const bool start = command.getCommand() == wire::WorkerAdapterCommandType::START_WORKER_GROUP;
+    log::adapter().log(ok ? spdlog::level::info : spdlog::level::warn, "{} worker group '{}': {}{}",
+                       start ? "start" : "shutdown", result.groupId, ok ? "done" : "refused",
+                       result.message.empty() ? "" : " (" + result.message + ")");
+    capnp::MallocMessageBuilder builder;
+    auto response = builder.initRoot<wire::Message>().initWorkerAdapterCommandResponse();
+    response.setRequestId(command.getRequestId());
+    response.setCommand(command.getCommand());
+    response.setStatus(result.status);
+    response.setWorkerGroupId(result.groupId);
+    auto ids = response.initWorkerIds(static_cast<unsigned>(result.workerIds.size()));
+    for (unsigned i = 0; i < result.workerIds.size(); ++i) ids.set(i, result.workerIds[i]);
+    capabilitiesToWire(result.capabilities,
+                       response.initCapabilities(static_cast<unsigned>(result.capabilities.size())));
+    response.setMessage(result.message);
+    (void)out_.send(builder);
+}
+
+void AdapterSession::onMessage(wire::Message::Reader message) {
+    if (message.which() == wire::Message::WORKER_ADAPTER_COMMAND) {
+        try {
+            onCommand(message.getWorkerAdapterCommand());
+        } catch (const std::exception& e) {
+            log::adapter().warn("could not carry out a command from the scheduler: {}", e.what());
+        }
+    } else if (message.which() == wire::Message::PROTOCOL_ERROR) {
+        const auto protocolError = message.getProtocolError();
+        if (protocolError.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
+            sendHeartbeat();  // a restarted scheduler: register again with the inventory
+        } else {
+            log::adapter().critical("scheduler refused this adapter: {}", protocolError.getMessage().cStr());
+            exitCode_ = 1;
+            stopRequested_ = true;
+        }
+    }
+}
+
+void AdapterSession::onHandshakeFailure(const std::string& why) {
+    log::adapter().critical("{}; stopping", why);
+    exitCode_ = 1;
+    stopRequested_ = true;
+}
+
+void AdapterSession::onTick(TimePoint now) {
+    provider_.poll();
+    if (now < nextHeartbeat_) return;
+    sendHeartbeat();
+    nextHeartbeat_ = now + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(settings_.heartbeatIntervalSeconds));
+}
+
+void AdapterSession::stop() {
+    log::adapter().info("adapter '{}' stopping its worker groups", settings_.adapterId);
+    provider_.stopAll(std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::duration<double>(settings_.exitGraceSeconds)));
+    sendHeartbeat();  // the scheduler learns at once that the groups are gone
+}
+
+}  // namespace scaler::adapters

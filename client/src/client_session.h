@@ -1,0 +1,99 @@
+#pragma once
+// The client's protocol state machine: registration and heartbeats, task submissions in frames, results
+// and cancel confirmations matched to futures, task deadlines, the scheduler-unreachable timeout, refusal,
+// and the goodbye. Fed decoded messages and the time by ClientCore's I/O thread (or a test); sends through
+// a FrameSink; never touches a socket or a lock of the user's side.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "future_state.h"
+#include "scaler/client/client.h"
+#include "scaler/protocol/capabilities.h"
+#include "scaler/protocol/frame_sink.h"
+#include "scaler/protocol/process_resources.h"
+#include "scaler/wire/message.capnp.h"
+
+namespace scaler::detail {
+
+struct Submission {
+    std::shared_ptr<FutureState> state;
+    std::string function;
+    std::string payload;
+    CapabilityList capabilities;
+    uint32_t timeoutMs;
+};
+
+enum class CloseRequest { none, disconnect, shutdown };
+
+class ClientSession {
+public:
+    using Clock = std::chrono::steady_clock;
+    using TimePoint = Clock::time_point;
+    static constexpr size_t kMaxTasksPerFrame = 4096;
+
+    // `pendingCount` and `unmatchedResults` are read by user threads (Client::pending and the soak).
+    ClientSession(FrameSink& out, const ClientOptions& options, std::string address, TimePoint now,
+                  std::atomic<size_t>& pendingCount, std::atomic<uint64_t>& unmatchedResults);
+
+    // Registers: the first heartbeat.
+    void start(TimePoint now);
+    void submit(std::vector<Submission>& batch, TimePoint now);
+    void cancel(const std::vector<uint64_t>& taskIds);
+    void onMessage(wire::Message::Reader message, TimePoint now);
+    // Task deadlines, the heartbeat when due, the unreachable timeout.
+    void onTick(TimePoint now);
+    // The scheduler will not serve us: every pending future fails with `why`; the first reason is kept.
+    void refuse(const std::string& why);
+    // Sends the goodbye (a disconnect, or a request to shut the cluster down).
+    void beginClose(CloseRequest how, TimePoint now);
+    // After beginClose: a disconnect is done at once; a shutdown when answered or after its wait.
+    bool closeFinished(TimePoint now) const;
+    // Fails every pending future (the I/O thread is ending).
+    void failAll(Outcome outcome, const std::string& message);
+
+    std::chrono::milliseconds waitBudget(TimePoint now) const;
+    bool connected() const { return connected_; }    // the scheduler has answered once
+    bool registered() const { return registered_; }  // the scheduler knows us now
+    const std::string& refusal() const { return refusal_; }
+    std::optional<bool> shutdownAnswer() const { return shutdownAnswer_; }
+    size_t pending() const { return pending_.size(); }
+
+private:
+    void sendHeartbeat(TimePoint now);
+    void finish(uint64_t id, Outcome outcome, std::string payload, std::string message, uint64_t durationUs);
+    void onResults(wire::Message::Reader message);
+    void onCancelConfirms(wire::Message::Reader message);
+    void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
+
+    FrameSink& out_;
+    const ClientOptions& options_;
+    const std::string address_;
+    std::atomic<size_t>& pendingCount_;
+    std::atomic<uint64_t>& unmatchedResults_;
+    ProcessResourceSampler sampler_;
+
+    std::unordered_map<uint64_t, std::shared_ptr<FutureState>> pending_;
+    using Deadline = std::pair<TimePoint, uint64_t>;
+    std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+    bool connected_ = false;
+    bool registered_ = false;
+    std::string refusal_;
+    std::optional<bool> shutdownAnswer_;
+    TimePoint lastHeard_;
+    TimePoint lastHeartbeat_{};
+    TimePoint nextHeartbeat_{};
+    uint32_t latencyUs_ = 0;
+    bool unreachableReported_ = false;
+    CloseRequest closing_ = CloseRequest::none;
+    TimePoint closeDeadline_{};
+};
+
+}  // namespace scaler::detail

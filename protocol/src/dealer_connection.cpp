@@ -1,0 +1,39 @@
+#include "scaler/protocol/dealer_connection.h"
+
+#include "scaler/protocol/curve_socket.h"
+
+namespace scaler {
+namespace {
+
+zmq::socket_t makeDealer(zmq::context_t& context, const DealerOptions& options) {
+    zmq::socket_t socket(context, zmq::socket_type::dealer);
+    socket.set(zmq::sockopt::routing_id, options.identity);
+    // Unbounded queues: a peer never blocks or drops a message because the scheduler is slow to read.
+    socket.set(zmq::sockopt::sndhwm, 0);
+    socket.set(zmq::sockopt::rcvhwm, 0);
+    socket.set(zmq::sockopt::linger, options.lingerMs);
+    applyCurveClient(socket, options.curve);
+    return socket;
+}
+
+}  // namespace
+
+DealerConnection::DealerConnection(const DealerOptions& options)
+    : context_(1), socket_(makeDealer(context_, options)), handshake_(context_, socket_, options.address) {
+    socket_.connect(options.address);  // after the watch exists, so the first attempt is watched
+}
+
+void DealerConnection::wait(std::chrono::milliseconds timeout, int extraFd) {
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, extraFd, ZMQ_POLLIN, 0}};
+    pollOrInterrupted(items, extraFd >= 0 ? 2 : 1, timeout);
+}
+
+void DealerConnection::close() {
+    if (closed_) return;
+    closed_ = true;
+    socket_.close();
+    handshake_.close();
+    context_.close();
+}
+
+}  // namespace scaler

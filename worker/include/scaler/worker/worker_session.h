@@ -1,0 +1,88 @@
+#pragma once
+// The worker's protocol state machine: registration and heartbeats, tasks in and outcomes out, cancels,
+// draining on shutdown, abandoning a hung function, leaving. Fed decoded messages and the time by
+// WorkerAgent (or a test); sends through a FrameSink; never touches a socket.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "scaler/protocol/frame_sink.h"
+#include "scaler/protocol/process_resources.h"
+#include "scaler/wire/message.capnp.h"
+#include "scaler/worker/task_executor.h"
+#include "scaler/worker/worker_config.h"
+
+namespace scaler::worker {
+
+class WorkerSession {
+public:
+    using Clock = std::chrono::steady_clock;
+    using TimePoint = Clock::time_point;
+
+    enum class Phase {
+        serving,   // taking tasks
+        draining,  // shutting down: queued tasks handed back, the running one may finish
+        leaving,   // disconnect sent, waiting for the scheduler's answer
+        done,
+    };
+
+    WorkerSession(const WorkerConfig& config, std::string identity, TaskExecutor& executor, FrameSink& out,
+                  std::string hostname, uint32_t pid, TimePoint now);
+
+    // Registers: the first heartbeat.
+    void start(TimePoint now);
+    void onMessage(wire::Message::Reader message, TimePoint now);
+    // After every wake-up: outcomes out, the hung-task check, heartbeats when due, the death timeout,
+    // shutdown (when `shutdownRequested`) and the leave deadline.
+    void onTick(TimePoint now, bool shutdownRequested);
+    // The scheduler refused our handshake (CURVE): exit 1 with the reason.
+    void onHandshakeFailure(const std::string& why);
+
+    Phase phase() const { return phase_; }
+    bool done() const { return phase_ == Phase::done; }
+    int exitCode() const { return exitCode_; }
+    // The worker left because a function hung: the process should replace itself.
+    bool restartAfterLeaving() const { return restartAfterLeaving_; }
+    // How long the loop may sleep before onTick is due.
+    std::chrono::milliseconds waitBudget(TimePoint now) const;
+
+private:
+    void sendHeartbeat(TimePoint now);
+    void flushOutcomes();
+    void sendDisconnect(TimePoint now);
+    void abandonHungTask(const HungTask& hung, TimePoint now);
+    void onTasks(wire::Message::Reader message);
+    void onCancels(wire::Message::Reader message);
+    void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
+    void finish(int exitCode) {
+        exitCode_ = exitCode;
+        phase_ = Phase::done;
+    }
+
+    const WorkerConfig& config_;
+    const std::string identity_;
+    TaskExecutor& executor_;
+    FrameSink& out_;
+    const std::string hostname_;
+    const uint32_t pid_;
+    ProcessResourceSampler sampler_;
+
+    Phase phase_ = Phase::serving;
+    int exitCode_ = 0;
+    bool restartAfterLeaving_ = false;
+    std::set<uint64_t> cancelsAwaitingOutcome_;  // forced cancels of the running task
+    std::vector<std::pair<uint64_t, wire::CancelConfirmKind>> confirms_;
+    std::optional<uint64_t> abandonedTask_;  // its late outcome, if the function ever returns, is not sent
+    TimePoint drainDeadline_{}, leaveDeadline_{};
+    TimePoint lastEcho_;
+    TimePoint lastHeartbeatSent_{};
+    TimePoint nextHeartbeat_;
+    uint32_t latencyUs_ = 0;
+};
+
+}  // namespace scaler::worker

@@ -1,0 +1,253 @@
+#include "scaler/worker/worker_session.h"
+
+#include <algorithm>
+
+#include <capnp/message.h>
+
+#include "scaler/common/log.h"
+#include "scaler/protocol/wire_bytes.h"
+
+namespace scaler::worker {
+namespace {
+
+WorkerSession::Clock::duration seconds(double s) {
+    return std::chrono::duration_cast<WorkerSession::Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// How long a leaving worker waits for the scheduler to acknowledge its disconnect.
+constexpr auto kLeaveTimeout = std::chrono::seconds(2);
+
+}  // namespace
+
+WorkerSession::WorkerSession(const WorkerConfig& config, std::string identity, TaskExecutor& executor,
+                             FrameSink& out, std::string hostname, uint32_t pid, TimePoint now)
+    : config_(config),
+      identity_(std::move(identity)),
+      executor_(executor),
+      out_(out),
+      hostname_(std::move(hostname)),
+      pid_(pid),
+      lastEcho_(now),
+      nextHeartbeat_(now) {}
+
+void WorkerSession::start(TimePoint now) {
+    std::string names;
+    for (const auto& n : executor_.functionNames()) names += (names.empty() ? "" : ", ") + n;
+    log::worker().info("worker '{}' connecting to {}: capabilities '{}', queue size {}, functions: {}", identity_,
+                       config_.schedulerAddress, formatCapabilities(config_.capabilities), config_.queueSize,
+                       names);
+    sendHeartbeat(now);
+}
+
+std::chrono::milliseconds WorkerSession::waitBudget(TimePoint now) const {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextHeartbeat_ - now);
+    // at most 100 ms: hung tasks, shutdown signals and deadlines are checked on every turn
+    return std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+}
+
+void WorkerSession::sendHeartbeat(TimePoint now) {
+    capnp::MallocMessageBuilder builder;
+    auto heartbeat = builder.initRoot<wire::Message>().initWorkerHeartbeat();
+    heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
+    resourceToWire(sampler_.sample(), heartbeat.initResource());
+    heartbeat.setQueueSize(config_.queueSize);
+    heartbeat.setQueuedTasks(static_cast<uint32_t>(executor_.queued()));
+    heartbeat.setRunningTasks(executor_.running() ? 1 : 0);
+    heartbeat.setCompletedTasks(executor_.completed());
+    capabilitiesToWire(config_.capabilities,
+                       heartbeat.initCapabilities(static_cast<unsigned>(config_.capabilities.size())));
+    heartbeat.setLatencyUs(latencyUs_);
+    heartbeat.setAdapterId(config_.adapterId);
+    heartbeat.setWorkerGroupId(config_.workerGroupId);
+    heartbeat.setPid(pid_);
+    heartbeat.setHostname(hostname_);
+    (void)out_.send(builder);
+    lastHeartbeatSent_ = now;
+    nextHeartbeat_ = now + seconds(config_.heartbeatIntervalSeconds);
+}
+
+void WorkerSession::flushOutcomes() {
+    std::vector<ExecutorOutcome> outcomes = executor_.takeOutcomes();
+    std::erase_if(outcomes, [&](const ExecutorOutcome& o) { return o.handle == abandonedTask_; });
+    size_t results = 0;
+    for (const auto& outcome : outcomes) {
+        if (outcome.kind == ExecutorOutcome::Kind::result) {
+            ++results;
+            cancelsAwaitingOutcome_.erase(outcome.handle);  // the result overtook the cancel
+        } else if (cancelsAwaitingOutcome_.erase(outcome.handle) > 0) {
+            confirms_.emplace_back(outcome.handle, wire::CancelConfirmKind::CANCELLED);
+        }
+        // an interrupted task nobody cancelled (shutdown) is returned by the disconnect instead
+    }
+    if (results > 0) {
+        capnp::MallocMessageBuilder builder;
+        auto list = builder.initRoot<wire::Message>().initTaskResults(static_cast<unsigned>(results));
+        unsigned i = 0;
+        for (const auto& outcome : outcomes) {
+            if (outcome.kind != ExecutorOutcome::Kind::result) continue;
+            auto result = list[i++];
+            result.setTaskId(outcome.handle);
+            result.setStatus(outcome.status);
+            result.setPayload(asData(outcome.payload));
+            result.setError(outcome.error);
+            result.setDurationUs(outcome.durationUs);
+        }
+        (void)out_.send(builder);
+    }
+    if (!confirms_.empty()) {
+        capnp::MallocMessageBuilder builder;
+        auto list =
+            builder.initRoot<wire::Message>().initTaskCancelConfirms(static_cast<unsigned>(confirms_.size()));
+        for (unsigned i = 0; i < confirms_.size(); ++i) {
+            list[i].setTaskId(confirms_[i].first);
+            list[i].setKind(confirms_[i].second);
+        }
+        (void)out_.send(builder);
+        confirms_.clear();
+    }
+}
+
+void WorkerSession::sendDisconnect(TimePoint now) {
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().initDisconnectRequest();
+    (void)out_.send(builder);
+    phase_ = Phase::leaving;
+    leaveDeadline_ = now + kLeaveTimeout;
+}
+
+// The executor thread is stuck in a function that ignores interruption: report the task, hand the queue
+// back and leave, so the process can replace itself and serve again with a free thread.
+void WorkerSession::abandonHungTask(const HungTask& hung, TimePoint now) {
+    abandonedTask_ = hung.handle;
+    if (hung.timedOut) {
+        const std::string error = "task exceeded its timeout of " + std::to_string(hung.timeoutMs) +
+                                  " ms and ignored interruption; its worker restarted";
+        capnp::MallocMessageBuilder builder;
+        auto result = builder.initRoot<wire::Message>().initTaskResults(1)[0];
+        result.setTaskId(hung.handle);
+        result.setStatus(wire::TaskResultStatus::TIMED_OUT);
+        result.setError(error);
+        (void)out_.send(builder);
+    } else if (cancelsAwaitingOutcome_.erase(hung.handle) > 0) {
+        confirms_.emplace_back(hung.handle, wire::CancelConfirmKind::CANCELLED);
+        flushOutcomes();
+    }
+    const size_t returned = executor_.dropQueued();
+    log::worker().error(
+        "task {} {} and ignored interruption for {} s; abandoning it, returning {} queued tasks and restarting "
+        "this worker",
+        hung.handle, hung.timedOut ? "ran past its timeout" : "was cancelled", config_.hungTaskGraceSeconds,
+        returned);
+    restartAfterLeaving_ = !config_.restartCommand.empty();
+    sendDisconnect(now);
+}
+
+void WorkerSession::onTasks(wire::Message::Reader message) {
+    if (phase_ != Phase::serving) return;  // the disconnect hands these back
+    std::vector<ExecutorTask> tasks;
+    tasks.reserve(message.getTasks().size());
+    for (auto task : message.getTasks()) {
+        tasks.push_back({task.getTaskId(), std::string(asStringView(task.getFunctionName())),
+                         std::string(asStringView(task.getPayload())), task.getTimeoutMs()});
+    }
+    executor_.submit(std::move(tasks));
+}
+
+void WorkerSession::onCancels(wire::Message::Reader message) {
+    for (auto cancel : message.getTaskCancels()) {
+        switch (executor_.cancel(cancel.getTaskId(), cancel.getForce())) {
+            case TaskExecutor::CancelAnswer::cancelled:
+                confirms_.emplace_back(cancel.getTaskId(), wire::CancelConfirmKind::CANCELLED);
+                break;
+            case TaskExecutor::CancelAnswer::cancelFailed:
+                confirms_.emplace_back(cancel.getTaskId(), wire::CancelConfirmKind::CANCEL_FAILED);
+                break;
+            case TaskExecutor::CancelAnswer::notFound:
+                confirms_.emplace_back(cancel.getTaskId(), wire::CancelConfirmKind::NOT_FOUND);
+                break;
+            case TaskExecutor::CancelAnswer::pending:
+                cancelsAwaitingOutcome_.insert(cancel.getTaskId());
+                break;
+        }
+    }
+}
+
+void WorkerSession::onProtocolError(wire::ProtocolError::Reader error, TimePoint now) {
+    if (error.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
+        // The scheduler restarted and does not know us: register again. Not while leaving: a late
+        // confirmation answered after our disconnect would re-register a worker that is about to exit, and
+        // tasks given to it would wait for the worker timeout.
+        if (phase_ == Phase::serving) sendHeartbeat(now);
+        return;
+    }
+    log::worker().critical("scheduler refused this worker: {}", error.getMessage().cStr());
+    finish(1);
+}
+
+void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
+    switch (message.which()) {
+        case wire::Message::TASKS:
+            return onTasks(message);
+        case wire::Message::TASK_CANCELS:
+            return onCancels(message);
+        case wire::Message::WORKER_HEARTBEAT_ECHO:
+            lastEcho_ = now;
+            latencyUs_ = static_cast<uint32_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeatSent_).count() / 2);
+            return;
+        case wire::Message::SCHEDULER_SHUTDOWN:
+            log::worker().info("scheduler is shutting down the cluster; exiting");
+            return finish(exitCode_);
+        case wire::Message::DISCONNECT_RESPONSE:
+            return finish(exitCode_);
+        case wire::Message::PROTOCOL_ERROR:
+            return onProtocolError(message.getProtocolError(), now);
+        default:
+            log::worker().warn("ignored an unexpected message type {} from the scheduler",
+                               static_cast<int>(message.which()));
+    }
+}
+
+void WorkerSession::onHandshakeFailure(const std::string& why) {
+    log::worker().critical("{}; exiting", why);
+    finish(1);
+}
+
+void WorkerSession::onTick(TimePoint now, bool shutdownRequested) {
+    flushOutcomes();
+    if (done()) return;
+    if (phase_ == Phase::serving) {
+        if (auto hung = executor_.hungTask(now, seconds(config_.hungTaskGraceSeconds))) abandonHungTask(*hung, now);
+    }
+    if (now >= nextHeartbeat_ && (phase_ == Phase::serving || phase_ == Phase::draining)) {
+        // Sent every period, echo or not: one lost echo must not silence us. Never after the disconnect
+        // request, even in the turn that got its response: it would register this worker again.
+        sendHeartbeat(now);
+    }
+    if (now - lastEcho_ > seconds(config_.deathTimeoutSeconds)) {
+        log::worker().error("no answer from the scheduler at {} for {} s; exiting", config_.schedulerAddress,
+                            config_.deathTimeoutSeconds);
+        return finish(1);
+    }
+    if (shutdownRequested && phase_ == Phase::serving) {
+        const size_t dropped = executor_.dropQueued();
+        log::worker().info("shutting down: returning {} queued tasks; waiting up to {} s for the running one",
+                           dropped, config_.shutdownGraceSeconds);
+        phase_ = Phase::draining;
+        drainDeadline_ = now + seconds(config_.shutdownGraceSeconds);
+    }
+    if (phase_ == Phase::draining && (!executor_.running() || now >= drainDeadline_)) {
+        if (executor_.running()) {
+            log::worker().warn("the running task did not finish within the grace period; returning it");
+            executor_.interruptRunning();
+        }
+        flushOutcomes();
+        sendDisconnect(now);
+    }
+    if (phase_ == Phase::leaving && now >= leaveDeadline_) {
+        log::worker().warn("no disconnect response from the scheduler; exiting anyway");
+        finish(exitCode_);
+    }
+}
+
+}  // namespace scaler::worker
