@@ -42,6 +42,8 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
         {{binary("scaler_scheduler"), address, "--curve-client-keys", "/etc/hostname"},
          "--curve-secret-key-file"},
         {{binary("scaler_worker"), address, "--per-worker-capabilities", "gpu=lots"}, "'lots'"},
+        {{binary("scaler_scheduler"), address, "--logging-level", "scaling=loud"}, "'scaling=loud'"},
+        {{binary("scaler_worker"), address, "--logging-level", "schedling=debug"}, "'schedling'"},
         {{binary("scaler_worker"), address, "--per-worker-task-queue-size", "0"}, "0"},
         {{binary("scaler_worker"), address, "--load", "/nonexistent/plugin.so"}, "/nonexistent/plugin.so"},
         {{binary("scaler_submit"), address}, "--function"},
@@ -142,4 +144,16 @@ TEST(CommandLine, WorkerGroupRunsNamedWorkersAndStopsThemOnSigterm) {
     ASSERT_NE(status, -1) << group.log();
     EXPECT_EQ(WEXITSTATUS(status), 0) << group.log();
     EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].empty(); }));
+}
+
+TEST(CommandLine, LoggingLevelsApplyPerComponent) {
+    TestCluster cluster({"--logging-level", "warning,tasks=info"});
+    cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    ASSERT_TRUE(waitUntil([&] { return cluster.scheduler().log().find("connected: capabilities") != std::string::npos; },
+                          10s));
+    const std::string log = cluster.scheduler().log();
+    EXPECT_NE(log.find("[scheduler/tasks] worker '"), std::string::npos) << log;
+    // the process component stays at warning: its start-up line is not written
+    EXPECT_EQ(log.find("scheduler listening on"), std::string::npos) << log;
 }

@@ -5,6 +5,7 @@
 
 #include <capnp/message.h>
 
+#include "adapter_messages.h"
 #include "scaler/protocol/wire_bytes.h"
 #include "scaler/scheduler/monitoring/metrics_exposition.h"
 #include "scaler/scheduler/monitoring/monitor_snapshot_writer.h"
@@ -559,14 +560,7 @@ TEST_F(SchedulerCoreTest, BatchWithMixedCapabilitiesRoutesEachTask) {
 
 // ---- scaling controller ------------------------------------------------------------------------------
 
-namespace {
-struct InventoryGroup {
-    std::string id;
-    wire::WorkerGroupState state;
-    std::string capabilities;
-    std::vector<std::string> workers;
-};
-}  // namespace
+using scaler::testing::InventoryGroup;
 
 class SchedulerScalingTest : public SchedulerCoreTest {
 protected:
@@ -579,22 +573,7 @@ protected:
     void adapterHeartbeat(const std::string& adapter, uint32_t maxGroups, const std::string& caps,
                           const std::vector<InventoryGroup>& groups = {}) {
         capnp::MallocMessageBuilder b;
-        auto hb = b.initRoot<wire::Message>().initWorkerAdapterHeartbeat();
-        hb.setProtocolVersion(wire::PROTOCOL_VERSION);
-        hb.setMaxWorkerGroups(maxGroups);
-        hb.setWorkersPerGroup(1);
-        hb.setKind("native");
-        const auto list = parseCapabilities(caps);
-        capabilitiesToWire(list, hb.initCapabilities(static_cast<unsigned>(list.size())));
-        auto inventory = hb.initGroups(static_cast<unsigned>(groups.size()));
-        for (unsigned i = 0; i < groups.size(); ++i) {
-            inventory[i].setWorkerGroupId(groups[i].id);
-            inventory[i].setState(groups[i].state);
-            const auto gc = parseCapabilities(groups[i].capabilities);
-            capabilitiesToWire(gc, inventory[i].initCapabilities(static_cast<unsigned>(gc.size())));
-            auto ids = inventory[i].initWorkerIds(static_cast<unsigned>(groups[i].workers.size()));
-            for (unsigned w = 0; w < groups[i].workers.size(); ++w) ids.set(w, groups[i].workers[w]);
-        }
+        scaler::testing::buildAdapterHeartbeat(b, maxGroups, caps, groups);
         deliver(adapter, b);
     }
 
@@ -602,14 +581,7 @@ protected:
                        const std::string& worker, const std::string& caps,
                        wire::WorkerAdapterCommandStatus status = wire::WorkerAdapterCommandStatus::SUCCESS) {
         capnp::MallocMessageBuilder b;
-        auto r = b.initRoot<wire::Message>().initWorkerAdapterCommandResponse();
-        r.setRequestId(requestId);
-        r.setCommand(wire::WorkerAdapterCommandType::START_WORKER_GROUP);
-        r.setStatus(status);
-        r.setWorkerGroupId(groupId);
-        r.initWorkerIds(1).set(0, worker);
-        const auto list = parseCapabilities(caps);
-        capabilitiesToWire(list, r.initCapabilities(static_cast<unsigned>(list.size())));
+        scaler::testing::buildStartResponse(b, requestId, groupId, worker, caps, status);
         deliver(adapter, b);
     }
 

@@ -1,0 +1,158 @@
+// AdapterSession without a socket: commands in, recorded responses and heartbeats out, time injected. The
+// provider is an in-memory table of groups (the real launchers have their own tests).
+#include <gtest/gtest.h>
+
+#include "recording_sink.h"
+#include "scaler/adapters/adapter_session.h"
+#include "scaler/adapters/start_request.h"
+
+using namespace scaler;
+using namespace scaler::adapters;
+using scaler::testing::IncomingMessage;
+using scaler::testing::RecordingSink;
+using namespace std::chrono_literals;
+using W = wire::Message;
+
+namespace {
+
+class TableProvider : public WorkerGroupProvider {
+public:
+    std::vector<GroupInventoryEntry> groups;
+    int polls = 0;
+    std::optional<std::chrono::milliseconds> stoppedAllWithin;
+
+    std::string kind() const override { return "table"; }
+    CommandResult startGroup(const CapabilityList& capabilities) override {
+        const std::string id = "g" + std::to_string(groups.size() + 1);
+        groups.push_back({id, wire::WorkerGroupState::RUNNING, capabilities, {id + "-w0"}});
+        return groupStarted(id, {id + "-w0"}, capabilities);
+    }
+    CommandResult stopGroup(const std::string& groupId) override {
+        const auto before = groups.size();
+        std::erase_if(groups, [&](const GroupInventoryEntry& g) { return g.id == groupId; });
+        return groups.size() < before ? CommandResult{wire::WorkerAdapterCommandStatus::SUCCESS, groupId, {}, {}, {}}
+                                      : groupNotFound(groupId);
+    }
+    std::vector<GroupInventoryEntry> inventory() const override { return groups; }
+    void poll() override { ++polls; }
+    void stopAll(std::chrono::milliseconds grace) override {
+        stoppedAllWithin = grace;
+        groups.clear();
+    }
+};
+
+class AdapterSessionTest : public ::testing::Test {
+protected:
+    AdapterSessionTest() {
+        settings.schedulerAddress = "tcp://127.0.0.1:1";
+        settings.adapterId = "A1";
+        settings.maxWorkerGroups = 1;
+        settings.capabilities = parseCapabilities("gpu=2");
+        settings.heartbeatIntervalSeconds = 2;
+        settings.exitGraceSeconds = 3;
+        session.start(now);
+    }
+    void command(uint64_t requestId, wire::WorkerAdapterCommandType type, const std::string& caps,
+                 const std::string& groupId = {}) {
+        IncomingMessage message([&](W::Builder m) {
+            auto c = m.initWorkerAdapterCommand();
+            c.setRequestId(requestId);
+            c.setCommand(type);
+            c.setWorkerGroupId(groupId);
+            const auto list = parseCapabilities(caps);
+            capabilitiesToWire(list, c.initCapabilities(static_cast<unsigned>(list.size())));
+        });
+        session.onMessage(message.reader());
+    }
+    struct Response {
+        uint64_t requestId;
+        wire::WorkerAdapterCommandStatus status;
+        std::string groupId, capabilities, message;
+    };
+    std::vector<Response> responses() const {
+        std::vector<Response> out;
+        sink.each(W::WORKER_ADAPTER_COMMAND_RESPONSE, [&](W::Reader m) {
+            const auto r = m.getWorkerAdapterCommandResponse();
+            out.push_back({r.getRequestId(), r.getStatus(), r.getWorkerGroupId().cStr(),
+                           formatCapabilities(capabilitiesFromWire(r.getCapabilities())), r.getMessage().cStr()});
+        });
+        return out;
+    }
+    std::vector<size_t> inventorySizes() const {
+        std::vector<size_t> sizes;
+        sink.each(W::WORKER_ADAPTER_HEARTBEAT,
+                  [&](W::Reader m) { sizes.push_back(m.getWorkerAdapterHeartbeat().getGroups().size()); });
+        return sizes;
+    }
+
+    WorkerAdapterSettings settings;
+    TableProvider provider;
+    RecordingSink sink;
+    AdapterSession::TimePoint now = AdapterSession::TimePoint{} + 100s;
+    AdapterSession session{settings, provider, sink};
+};
+
+constexpr auto kStart = wire::WorkerAdapterCommandType::START_WORKER_GROUP;
+constexpr auto kShutdown = wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP;
+
+TEST_F(AdapterSessionTest, StartsWithinCapacityAndRefusesBeyondIt) {
+    command(1, kStart, "gpu");
+    command(2, kStart, "gpu");
+    const auto answers = responses();
+    ASSERT_EQ(answers.size(), 2u);
+    EXPECT_EQ(answers[0].requestId, 1u);
+    EXPECT_EQ(answers[0].status, wire::WorkerAdapterCommandStatus::SUCCESS);
+    EXPECT_EQ(answers[0].groupId, "g1");
+    EXPECT_EQ(answers[0].capabilities, "gpu=2");  // the adapter's quantity of what was asked for
+    EXPECT_EQ(answers[1].status, wire::WorkerAdapterCommandStatus::WORKER_GROUP_TOO_MUCH);
+}
+
+TEST_F(AdapterSessionTest, RefusesCapabilitiesItDoesNotOffer) {
+    command(1, kStart, "fpga");
+    ASSERT_EQ(responses().size(), 1u);
+    EXPECT_EQ(responses()[0].status, wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED);
+    EXPECT_TRUE(provider.groups.empty());
+}
+
+TEST_F(AdapterSessionTest, AStopOfAnUnknownGroupNamesIt) {
+    command(1, kShutdown, "", "g9");
+    ASSERT_EQ(responses().size(), 1u);
+    EXPECT_EQ(responses()[0].status, wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND);
+    EXPECT_EQ(responses()[0].groupId, "g9");
+}
+
+TEST_F(AdapterSessionTest, HeartbeatsCarryTheInventoryEveryIntervalAndOnRegisteringAgain) {
+    command(1, kStart, "");
+    session.onTick(now + 1900ms);
+    EXPECT_EQ(inventorySizes(), (std::vector<size_t>{0}));
+    session.onTick(now + 2000ms);
+    EXPECT_EQ(inventorySizes(), (std::vector<size_t>{0, 1}));
+    EXPECT_EQ(provider.polls, 2);
+    IncomingMessage notRegistered([](W::Builder m) {
+        m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED);
+    });
+    session.onMessage(notRegistered.reader());
+    EXPECT_EQ(inventorySizes(), (std::vector<size_t>{0, 1, 1}));  // a restarted scheduler adopts the group
+    EXPECT_FALSE(session.stopRequested());
+}
+
+TEST_F(AdapterSessionTest, ARefusalStopsWithExitCodeOne) {
+    IncomingMessage refused([](W::Builder m) {
+        auto e = m.initProtocolError();
+        e.setCode(wire::ProtocolErrorCode::NOT_AUTHORIZED);
+        e.setMessage("this connection's key is not allowed to act as a adapter");
+    });
+    session.onMessage(refused.reader());
+    EXPECT_TRUE(session.stopRequested());
+    EXPECT_EQ(session.exitCode(), 1);
+}
+
+TEST_F(AdapterSessionTest, StoppingStopsEveryGroupWithinTheGraceAndReportsAnEmptyInventory) {
+    command(1, kStart, "");
+    session.stop();
+    ASSERT_TRUE(provider.stoppedAllWithin.has_value());
+    EXPECT_EQ(*provider.stoppedAllWithin, 3000ms);
+    EXPECT_EQ(inventorySizes().back(), 0u);
+}
+
+}  // namespace

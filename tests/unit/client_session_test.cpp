@@ -1,0 +1,155 @@
+// ClientSession without a socket or threads: submissions and messages in, recorded messages out, futures
+// completed, time injected.
+#include <gtest/gtest.h>
+
+#include "client_session.h"
+#include "recording_sink.h"
+
+using namespace scaler;
+using namespace scaler::detail;
+using scaler::testing::IncomingMessage;
+using scaler::testing::RecordingSink;
+using namespace std::chrono_literals;
+using W = wire::Message;
+
+namespace {
+
+class ClientSessionTest : public ::testing::Test {
+protected:
+    ClientSessionTest() {
+        options.heartbeatIntervalSeconds = 2;
+        options.timeoutSeconds = 60;
+        session.start(now);
+    }
+    std::shared_ptr<FutureState> submit(uint64_t id, uint32_t timeoutMs = 0) {
+        auto state = std::make_shared<FutureState>(id);
+        std::vector<Submission> batch{{state, "echo", "hi", {}, timeoutMs}};
+        ++pendingCount;
+        session.submit(batch, now);
+        return state;
+    }
+    void deliver(IncomingMessage message) { session.onMessage(message.reader(), now); }
+    void echo() {
+        deliver(IncomingMessage([](W::Builder m) { m.initClientHeartbeatEcho(); }));
+    }
+    void result(uint64_t id, wire::TaskResultStatus status, const std::string& payload) {
+        deliver(IncomingMessage([&](W::Builder m) {
+            auto r = m.initTaskResults(1)[0];
+            r.setTaskId(id);
+            r.setStatus(status);
+            r.setPayload(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(payload.data()), payload.size()));
+        }));
+    }
+
+    ClientOptions options;
+    RecordingSink sink;
+    std::atomic<size_t> pendingCount{0};
+    std::atomic<uint64_t> unmatched{0};
+    ClientSession::TimePoint now = ClientSession::TimePoint{} + 100s;
+    ClientSession session{sink, options, "tcp://127.0.0.1:1", now, pendingCount, unmatched};
+};
+
+TEST_F(ClientSessionTest, RegistersAndIsConnectedOnTheFirstEcho) {
+    EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 1u);
+    EXPECT_FALSE(session.connected());
+    echo();
+    EXPECT_TRUE(session.connected());
+    EXPECT_TRUE(session.registered());
+}
+
+TEST_F(ClientSessionTest, ManySubmissionsTravelInFramesOfAtMostTheLimit) {
+    std::vector<Submission> batch;
+    const size_t n = ClientSession::kMaxTasksPerFrame + 10;
+    for (uint64_t id = 1; id <= n; ++id) batch.push_back({std::make_shared<FutureState>(id), "noop", "", {}, 0});
+    session.submit(batch, now);
+    std::vector<size_t> sizes;
+    sink.each(W::TASKS, [&](W::Reader m) { sizes.push_back(m.getTasks().size()); });
+    EXPECT_EQ(sizes, (std::vector<size_t>{ClientSession::kMaxTasksPerFrame, 10}));
+    EXPECT_EQ(session.pending(), n);
+}
+
+TEST_F(ClientSessionTest, AResultCompletesItsFutureAndAStrayOneIsCounted) {
+    auto state = submit(5);
+    result(5, wire::TaskResultStatus::SUCCESS, "out");
+    EXPECT_TRUE(state->done);
+    EXPECT_EQ(state->outcome, Outcome::success);
+    EXPECT_EQ(state->payload, "out");
+    EXPECT_EQ(pendingCount.load(), 0u);
+    result(5, wire::TaskResultStatus::SUCCESS, "again");
+    EXPECT_EQ(unmatched.load(), 1u);
+    EXPECT_EQ(state->payload, "out");
+}
+
+TEST_F(ClientSessionTest, ATaskPastItsDeadlineTimesOutAndIsCancelledAtTheScheduler) {
+    auto state = submit(9, 500);
+    now += 400ms;
+    session.onTick(now);
+    EXPECT_FALSE(state->done);
+    now += 200ms;
+    session.onTick(now);
+    EXPECT_TRUE(state->done);
+    EXPECT_EQ(state->outcome, Outcome::timedOut);
+    uint64_t cancelled = 0;
+    ASSERT_EQ(sink.each(W::TASK_CANCELS, [&](W::Reader m) { cancelled = m.getTaskCancels()[0].getTaskId(); }), 1u);
+    EXPECT_EQ(cancelled, 9u);
+}
+
+TEST_F(ClientSessionTest, SilencePastTheTimeoutFailsEveryPendingFutureOnce) {
+    echo();
+    auto a = submit(1);
+    auto b = submit(2);
+    now += 59s;
+    session.onTick(now);
+    EXPECT_FALSE(a->done);
+    now += 2s;
+    session.onTick(now);
+    EXPECT_EQ(a->outcome, Outcome::unreachable);
+    EXPECT_EQ(b->outcome, Outcome::unreachable);
+    EXPECT_NE(a->error.find("no answer from the scheduler at tcp://127.0.0.1:1 for 60"), std::string::npos);
+    EXPECT_EQ(session.pending(), 0u);
+}
+
+TEST_F(ClientSessionTest, ASchedulerThatForgotUsFailsWhatItHeldAndWeRegisterAgain) {
+    echo();
+    auto state = submit(1);
+    deliver(IncomingMessage([](W::Builder m) {
+        m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED);
+    }));
+    EXPECT_EQ(state->outcome, Outcome::unreachable);
+    EXPECT_FALSE(session.registered());
+    EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 2u);
+}
+
+TEST_F(ClientSessionTest, ARefusalKeepsTheFirstReason) {
+    auto state = submit(1);
+    deliver(IncomingMessage([](W::Builder m) {
+        auto e = m.initProtocolError();
+        e.setCode(wire::ProtocolErrorCode::NOT_AUTHORIZED);
+        e.setMessage("not a client key");
+    }));
+    session.refuse("second reason");
+    EXPECT_EQ(session.refusal(), "scheduler refused this client: not a client key");
+    EXPECT_EQ(state->outcome, Outcome::unreachable);
+}
+
+TEST_F(ClientSessionTest, AShutdownRequestWaitsForItsAnswerOrTenSeconds) {
+    session.beginClose(CloseRequest::shutdown, now);
+    wire::ClientDisconnectKind kind{};
+    ASSERT_EQ(sink.each(W::CLIENT_DISCONNECT, [&](W::Reader m) { kind = m.getClientDisconnect().getKind(); }), 1u);
+    EXPECT_EQ(kind, wire::ClientDisconnectKind::SHUTDOWN);
+    EXPECT_FALSE(session.closeFinished(now + 9s));
+    EXPECT_TRUE(session.closeFinished(now + 10s));
+    deliver(IncomingMessage([](W::Builder m) { m.initClientShutdownResponse().setAccepted(false); }));
+    EXPECT_TRUE(session.closeFinished(now));
+    EXPECT_EQ(session.shutdownAnswer(), std::optional<bool>(false));
+}
+
+TEST_F(ClientSessionTest, ADisconnectIsFinishedAtOnce) {
+    EXPECT_FALSE(session.closeFinished(now));
+    session.beginClose(CloseRequest::disconnect, now);
+    EXPECT_TRUE(session.closeFinished(now));
+    session.beginClose(CloseRequest::disconnect, now);
+    EXPECT_EQ(sink.each(W::CLIENT_DISCONNECT), 1u);  // said once
+}
+
+}  // namespace

@@ -1,0 +1,175 @@
+// WorkerSession without a socket: messages in, recorded messages out, time injected; the real TaskExecutor
+// runs the tasks.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include "recording_sink.h"
+#include "scaler/worker/worker_session.h"
+
+using namespace scaler;
+using namespace scaler::worker;
+using scaler::testing::IncomingMessage;
+using scaler::testing::RecordingSink;
+using namespace std::chrono_literals;
+using W = wire::Message;
+
+namespace {
+
+class WorkerSessionTest : public ::testing::Test {
+protected:
+    WorkerSessionTest() {
+        registry.add("echo", [](TaskContext&, std::string_view payload) { return std::string(payload); });
+        registry.add("wait", [](TaskContext& context, std::string_view) {
+            context.sleepFor(10s);  // until cancelled or interrupted
+            return std::string();
+        });
+        config.schedulerAddress = "tcp://127.0.0.1:1";
+        config.capabilities = parseCapabilities("linux,gpu=2");
+        config.queueSize = 7;
+        config.heartbeatIntervalSeconds = 2;
+        config.deathTimeoutSeconds = 30;
+        config.shutdownGraceSeconds = 5;
+    }
+
+    void make() {
+        executor = std::make_unique<TaskExecutor>(registry);
+        session = std::make_unique<WorkerSession>(config, "W1", *executor, sink, "host-a", 42, now);
+        session->start(now);
+    }
+    void deliver(IncomingMessage message) { session->onMessage(message.reader(), now); }
+    void tasks(std::vector<std::pair<uint64_t, std::string>> handlesAndFunctions) {
+        deliver(IncomingMessage([&](W::Builder m) {
+            auto list = m.initTasks(static_cast<unsigned>(handlesAndFunctions.size()));
+            for (unsigned i = 0; i < handlesAndFunctions.size(); ++i) {
+                list[i].setTaskId(handlesAndFunctions[i].first);
+                list[i].setFunctionName(handlesAndFunctions[i].second);
+                list[i].setPayload(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("hi"), 2));
+            }
+        }));
+    }
+    // Waits (up to 10 s) for the executor to publish outcomes, then lets the session send them.
+    void awaitOutcomes() {
+        pollfd fd{executor->notifyFd(), POLLIN, 0};
+        ASSERT_EQ(poll(&fd, 1, 10000), 1) << "no outcome within 10 s";
+        session->onTick(now, false);
+    }
+    void advance(std::chrono::milliseconds by, bool shutdown = false) {
+        now += by;
+        session->onTick(now, shutdown);
+    }
+
+    FunctionRegistry registry;
+    WorkerConfig config;
+    RecordingSink sink;
+    WorkerSession::TimePoint now = WorkerSession::TimePoint{} + 100s;
+    std::unique_ptr<TaskExecutor> executor;
+    std::unique_ptr<WorkerSession> session;
+};
+
+TEST_F(WorkerSessionTest, RegistersWithItsCapabilitiesAndHeartbeatsEveryInterval) {
+    make();
+    ASSERT_EQ(sink.each(W::WORKER_HEARTBEAT, [](W::Reader m) {
+        const auto hb = m.getWorkerHeartbeat();
+        EXPECT_EQ(hb.getProtocolVersion(), wire::PROTOCOL_VERSION);
+        EXPECT_EQ(hb.getQueueSize(), 7u);
+        EXPECT_EQ(formatCapabilities(capabilitiesFromWire(hb.getCapabilities())), "gpu=2,linux");
+        EXPECT_EQ(hb.getPid(), 42u);
+        EXPECT_EQ(std::string(hb.getHostname().cStr()), "host-a");
+    }), 1u);
+    advance(1900ms);
+    EXPECT_EQ(sink.each(W::WORKER_HEARTBEAT), 1u);
+    advance(100ms);
+    EXPECT_EQ(sink.each(W::WORKER_HEARTBEAT), 2u);  // echo or not: one lost echo must not silence it
+}
+
+TEST_F(WorkerSessionTest, TasksRunAndTheirResultsGoBack) {
+    make();
+    tasks({{11, "echo"}, {12, "nosuch"}});
+    std::map<uint64_t, wire::TaskResultStatus> statuses;
+    while (statuses.size() < 2 && !HasFatalFailure()) {
+        awaitOutcomes();
+        sink.each(W::TASK_RESULTS, [&](W::Reader m) {
+            for (auto r : m.getTaskResults()) statuses[r.getTaskId()] = r.getStatus();
+        });
+    }
+    ASSERT_EQ(statuses.size(), 2u);
+    EXPECT_EQ(statuses[11], wire::TaskResultStatus::SUCCESS);
+    EXPECT_EQ(statuses[12], wire::TaskResultStatus::FAILED);
+}
+
+TEST_F(WorkerSessionTest, AQueuedTaskIsCancelledAndConfirmed) {
+    make();
+    tasks({{1, "wait"}, {2, "echo"}});
+    deliver(IncomingMessage([](W::Builder m) {
+        auto c = m.initTaskCancels(1)[0];
+        c.setTaskId(2);
+        c.setForce(false);
+    }));
+    session->onTick(now, false);
+    wire::CancelConfirmKind kind{};
+    ASSERT_EQ(sink.each(W::TASK_CANCEL_CONFIRMS, [&](W::Reader m) { kind = m.getTaskCancelConfirms()[0].getKind(); }),
+              1u);
+    EXPECT_EQ(kind, wire::CancelConfirmKind::CANCELLED);
+}
+
+TEST_F(WorkerSessionTest, ARestartedSchedulerIsJoinedAgainButNotWhileLeaving) {
+    make();
+    const auto notRegistered = [] {
+        return IncomingMessage([](W::Builder m) {
+            auto e = m.initProtocolError();
+            e.setCode(wire::ProtocolErrorCode::NOT_REGISTERED);
+            e.setMessage("send a heartbeat first");
+        });
+    };
+    deliver(notRegistered());
+    EXPECT_EQ(sink.each(W::WORKER_HEARTBEAT), 2u);
+    advance(10ms, true);  // shutdown: nothing running, so it leaves at once
+    EXPECT_EQ(session->phase(), WorkerSession::Phase::leaving);
+    EXPECT_EQ(sink.each(W::DISCONNECT_REQUEST), 1u);
+    deliver(notRegistered());
+    EXPECT_EQ(sink.each(W::WORKER_HEARTBEAT), 2u);  // registering now would strand tasks on an exiting worker
+    deliver(IncomingMessage([](W::Builder m) { m.initDisconnectResponse(); }));
+    EXPECT_TRUE(session->done());
+    EXPECT_EQ(session->exitCode(), 0);
+}
+
+TEST_F(WorkerSessionTest, ShutdownHandsBackQueuedTasksAndWaitsForTheRunningOne) {
+    make();
+    tasks({{1, "wait"}, {2, "echo"}, {3, "echo"}});
+    for (int i = 0; i < 1000 && !executor->running(); ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_TRUE(executor->running());
+    advance(10ms, true);
+    EXPECT_EQ(session->phase(), WorkerSession::Phase::draining);
+    EXPECT_EQ(executor->queued(), 0u);  // handed back through the disconnect
+    advance(1000ms, true);
+    EXPECT_EQ(session->phase(), WorkerSession::Phase::draining);  // within the grace period
+    advance(5000ms, true);
+    EXPECT_EQ(session->phase(), WorkerSession::Phase::leaving);  // grace over: interrupted and returned
+    EXPECT_EQ(sink.each(W::DISCONNECT_REQUEST), 1u);
+    advance(2100ms, true);
+    EXPECT_TRUE(session->done());  // no answer to the disconnect: leaves anyway
+}
+
+TEST_F(WorkerSessionTest, SilenceFromTheSchedulerPastTheDeathTimeoutExits) {
+    make();
+    advance(20000ms);
+    deliver(IncomingMessage([](W::Builder m) { m.initWorkerHeartbeatEcho(); }));
+    advance(29000ms);
+    EXPECT_FALSE(session->done());  // the echo 29 s ago keeps it alive
+    advance(2000ms);
+    EXPECT_TRUE(session->done());
+    EXPECT_EQ(session->exitCode(), 1);
+}
+
+TEST_F(WorkerSessionTest, ARefusalEndsTheSessionWithExitCodeOne) {
+    make();
+    deliver(IncomingMessage([](W::Builder m) {
+        auto e = m.initProtocolError();
+        e.setCode(wire::ProtocolErrorCode::VERSION_MISMATCH);
+        e.setMessage("protocol version 1 is not supported");
+    }));
+    EXPECT_TRUE(session->done());
+    EXPECT_EQ(session->exitCode(), 1);
+}
+
+}  // namespace
