@@ -1,6 +1,7 @@
 // CURVE: only keys on a role's allow-list get in, each only in its role, and nothing crosses the wire in
 // plain text.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include "scaler/client/client.h"
 #include "tcp_recording_relay.h"
@@ -44,11 +45,17 @@ private:
     std::string dir_;
 };
 
+std::vector<std::string> withExtra(std::vector<std::string> args, const std::vector<std::string>& extra) {
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
 // A CURVE scheduler with one authenticated worker, its monitor read with the client key.
 struct SecureCluster {
     Keys keys;
-    TestCluster cluster{keys.schedulerArgs()};
-    SecureCluster() {
+    TestCluster cluster;
+    explicit SecureCluster(std::vector<std::string> extraSchedulerArgs = {})
+        : cluster(withExtra(keys.schedulerArgs(), extraSchedulerArgs)) {
         cluster.useMonitorKeys(keys.clientOptions("client").curve);
         cluster.addWorker(keys.peerArgs("worker"));
     }
@@ -96,7 +103,8 @@ TEST(Security, WithoutCurveTheSameCaptureShowsThePayload) {  // the control: the
 }
 
 TEST(Security, UnknownKeysAndWrongRolesAreKeptOut) {
-    SecureCluster secure;
+    const uint16_t metricsPort = pickFreePortPair();
+    SecureCluster secure({"--metrics-address", "127.0.0.1:" + std::to_string(metricsPort)});
     auto& [keys, cluster] = secure;
     ASSERT_TRUE(cluster.waitForWorkers(1));
 
@@ -145,6 +153,18 @@ TEST(Security, UnknownKeysAndWrongRolesAreKeptOut) {
     for (int i = 0; i < 50; ++i) EXPECT_EQ(futures[i].get(), std::to_string(i));
     EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["succeeded"] == 50; }));
     EXPECT_EQ(cluster.snapshot()["workers"].size(), 1u);
+
+    // the refused handshakes reach the metrics
+    httplib::Client http("127.0.0.1", metricsPort);
+    std::string refusals;
+    EXPECT_TRUE(waitUntil([&] {
+        auto response = http.Get("/metrics");
+        if (!response) return false;
+        const auto at = response->body.find("\nscaler_curve_refusals_total ");
+        if (at == std::string::npos) return false;
+        refusals = response->body.substr(at + 1, response->body.find('\n', at + 1) - at - 1);
+        return refusals != "scaler_curve_refusals_total 0";
+    }, 10s)) << refusals;
 }
 
 TEST(Security, AnAdapterAndTheWorkersItStartsAuthenticate) {

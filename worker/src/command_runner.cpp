@@ -43,61 +43,60 @@ void setNonBlocking(int fd) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-}  // namespace
 
-ExecResult runCommand(const ExecRequest& request, const TaskContext& context, const CommandLimits& limits) {
-    if (request.argv.empty()) throw std::invalid_argument("exec needs a program to run");
-    Pipe in, out, err, execError;
-    std::vector<char*> argv;
-    for (const auto& arg : request.argv) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
-        // child: only async-signal-safe calls until exec
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the worker
-        if (getppid() != parent) _exit(127);
-        dup2(in.read(), STDIN_FILENO);
-        dup2(out.write(), STDOUT_FILENO);
-        dup2(err.write(), STDERR_FILENO);
-        if (!request.workingDirectory.empty() && chdir(request.workingDirectory.c_str()) != 0) {
-            const int code = errno;
-            (void)!::write(execError.write(), &code, sizeof code);
-            _exit(127);
+// SIGTERM to the program's process group once the task is asked to stop, SIGKILL after the grace.
+class GroupStopper {
+public:
+    GroupStopper(pid_t pid, const TaskContext& context, std::chrono::milliseconds grace)
+        : pid_(pid), context_(context), grace_(grace) {}
+    void check() {
+        if (!killed_ && context_.stopRequested()) {
+            kill(-pid_, SIGTERM);
+            killed_ = true;
+            killAt_ = std::chrono::steady_clock::now() + grace_;
         }
-        execvp(argv[0], argv.data());
+        if (killed_ && std::chrono::steady_clock::now() >= killAt_) kill(-pid_, SIGKILL);
+    }
+    bool killed() const { return killed_; }
+
+private:
+    pid_t pid_;
+    const TaskContext& context_;
+    std::chrono::milliseconds grace_;
+    bool killed_ = false;
+    std::chrono::steady_clock::time_point killAt_{};
+};
+
+// In the forked child: only async-signal-safe calls until exec; an exec failure's errno goes to `execError`.
+[[noreturn]] void execChild(const ExecRequest& request, char** argv, pid_t parent, Pipe& in, Pipe& out, Pipe& err,
+                            Pipe& execError) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the worker
+    if (getppid() != parent) _exit(127);
+    dup2(in.read(), STDIN_FILENO);
+    dup2(out.write(), STDOUT_FILENO);
+    dup2(err.write(), STDERR_FILENO);
+    if (!request.workingDirectory.empty() && chdir(request.workingDirectory.c_str()) != 0) {
         const int code = errno;
         (void)!::write(execError.write(), &code, sizeof code);
         _exit(127);
     }
-    setpgid(pid, pid);  // also from the parent, so a kill right away reaches the group
-    in.closeRead();
-    out.closeWrite();
-    err.closeWrite();
-    execError.closeWrite();
+    execvp(argv[0], argv);
+    const int code = errno;
+    (void)!::write(execError.write(), &code, sizeof code);
+    _exit(127);
+}
 
-    ExecResult result;
-    int spawnErrno = 0;
-    if (::read(execError.read(), &spawnErrno, sizeof spawnErrno) == sizeof spawnErrno) {
-        waitpid(pid, nullptr, 0);
-        result.exitCode = 127;
-        result.stderrData = "cannot run '" + request.argv[0] + "': " + std::strerror(spawnErrno) + "\n";
-        return result;
-    }
-
+// Feeds stdin and collects stdout and stderr (each up to the limit) until the program closes its output.
+void pumpPipes(const ExecRequest& request, const CommandLimits& limits, Pipe& in, Pipe& out, Pipe& err,
+               GroupStopper& stopper, ExecResult& result) {
     setNonBlocking(in.write());
     setNonBlocking(out.read());
     setNonBlocking(err.read());
     size_t stdinOffset = 0;
     if (request.stdinData.empty()) in.closeWrite();
     bool outOpen = true, errOpen = true;
-    bool killed = false;
-    std::chrono::steady_clock::time_point killAt{};
     char buffer[65536];
-
     const auto drain = [&](int fd, std::string& sink, bool& open) {
         for (;;) {
             const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -111,16 +110,8 @@ ExecResult runCommand(const ExecRequest& request, const TaskContext& context, co
             return;  // EAGAIN or closed
         }
     };
-
     while (outOpen || errOpen || in.write() >= 0) {
-        if (!killed && context.stopRequested()) {
-            kill(-pid, SIGTERM);
-            killed = true;
-            killAt = std::chrono::steady_clock::now() + limits.killGrace;
-        }
-        if (killed && std::chrono::steady_clock::now() >= killAt) {
-            kill(-pid, SIGKILL);
-        }
+        stopper.check();
         pollfd fds[3];
         int count = 0;
         if (outOpen) fds[count++] = {out.read(), POLLIN, 0};
@@ -136,20 +127,47 @@ ExecResult runCommand(const ExecRequest& request, const TaskContext& context, co
             if ((n < 0 && errno != EAGAIN) || stdinOffset == request.stdinData.size()) in.closeWrite();
         }
     }
+}
+
+}  // namespace
+
+ExecResult runCommand(const ExecRequest& request, const TaskContext& context, const CommandLimits& limits) {
+    if (request.argv.empty()) throw std::invalid_argument("exec needs a program to run");
+    Pipe in, out, err, execError;
+    std::vector<char*> argv;
+    for (const auto& arg : request.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    const pid_t parent = getpid();
+
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    if (pid == 0) execChild(request, argv.data(), parent, in, out, err, execError);
+    setpgid(pid, pid);  // also from the parent, so a kill right away reaches the group
+    in.closeRead();
+    out.closeWrite();
+    err.closeWrite();
+    execError.closeWrite();
+
+    ExecResult result;
+    int spawnErrno = 0;
+    if (::read(execError.read(), &spawnErrno, sizeof spawnErrno) == sizeof spawnErrno) {
+        waitpid(pid, nullptr, 0);
+        result.exitCode = 127;
+        result.stderrData = "cannot run '" + request.argv[0] + "': " + std::strerror(spawnErrno) + "\n";
+        return result;
+    }
+
+    GroupStopper stopper(pid, context, limits.killGrace);
+    pumpPipes(request, limits, in, out, err, stopper, result);
     // Output closed: the program (or whatever kept its pipes) is done; reap it, escalating if needed.
     int status = 0;
     for (;;) {
         const pid_t reaped = waitpid(pid, &status, WNOHANG);
         if (reaped == pid || (reaped < 0 && errno != EINTR)) break;
-        if (!killed && context.stopRequested()) {
-            kill(-pid, SIGTERM);
-            killed = true;
-            killAt = std::chrono::steady_clock::now() + limits.killGrace;
-        }
-        if (killed && std::chrono::steady_clock::now() >= killAt) kill(-pid, SIGKILL);
+        stopper.check();
         usleep(2000);
     }
-    if (killed) {
+    if (stopper.killed()) {
         kill(-pid, SIGKILL);  // leave no stray members of the group behind
         context.throwIfStopRequested();
     }

@@ -192,8 +192,7 @@ bool EcsWorkerGroupLauncher::apiFailed(const std::string& error) {
     return false;
 }
 
-bool EcsWorkerGroupLauncher::reconcile() {
-    // The tasks this adapter started that ECS still runs (after a restart: the ones to recover) ...
+std::optional<std::set<std::string>> EcsWorkerGroupLauncher::listOwnTasks() {
     std::set<std::string> arns;
     std::string nextToken;
     do {
@@ -203,7 +202,10 @@ bool EcsWorkerGroupLauncher::reconcile() {
                                   {"maxResults", 100}};
         if (!nextToken.empty()) request["nextToken"] = nextToken;
         const EcsResult listed = api_.call("ListTasks", request);
-        if (!listed.ok) return apiFailed(listed.describe("ListTasks"));
+        if (!listed.ok) {
+            apiFailed(listed.describe("ListTasks"));
+            return std::nullopt;
+        }
         if (listed.body.contains("taskArns") && listed.body["taskArns"].is_array()) {
             for (const auto& arn : listed.body["taskArns"]) {
                 if (arn.is_string()) arns.insert(arn.get<std::string>());
@@ -211,9 +213,11 @@ bool EcsWorkerGroupLauncher::reconcile() {
         }
         nextToken = listed.body.is_object() ? listed.body.value("nextToken", "") : "";
     } while (!nextToken.empty());
-    // ... plus the ones it knows, which may have stopped since.
-    for (const auto& [id, group] : groups_) arns.insert(group.taskArn);
+    return arns;
+}
 
+std::optional<std::map<std::string, nlohmann::json>> EcsWorkerGroupLauncher::describeTasks(
+    const std::set<std::string>& arns) {
     std::map<std::string, nlohmann::json> described;
     std::vector<std::string> batch;
     const auto describe = [&]() -> bool {
@@ -231,12 +235,13 @@ bool EcsWorkerGroupLauncher::reconcile() {
     };
     for (const auto& arn : arns) {
         batch.push_back(arn);
-        if (batch.size() == 100 && !describe()) return false;  // DescribeTasks takes at most 100
+        if (batch.size() == 100 && !describe()) return std::nullopt;  // DescribeTasks takes at most 100
     }
-    if (!batch.empty() && !describe()) return false;
-    if (!lastApiError_.empty()) log::adapter().info("the ECS endpoint answers again");
-    lastApiError_.clear();
+    if (!batch.empty() && !describe()) return std::nullopt;
+    return described;
+}
 
+void EcsWorkerGroupLauncher::followKnownGroups(std::map<std::string, nlohmann::json>& described) {
     // Known groups: follow their status; drop the ones that stopped or vanished.
     for (auto it = groups_.begin(); it != groups_.end();) {
         auto& [groupId, group] = *it;
@@ -269,6 +274,9 @@ bool EcsWorkerGroupLauncher::reconcile() {
         described.erase(found);
         ++it;
     }
+}
+
+void EcsWorkerGroupLauncher::recoverGroups(const std::map<std::string, nlohmann::json>& described) {
     // Tasks it started but does not know: recovered after a restart (tags say which group they are).
     for (const auto& [arn, task] : described) {
         if (task.value("lastStatus", "") == "STOPPED" || task.value("desiredStatus", "") == "STOPPED")
@@ -299,6 +307,20 @@ bool EcsWorkerGroupLauncher::reconcile() {
                      arn, workers, group.lastStatus);
         groups_.emplace(groupId, std::move(group));
     }
+}
+
+bool EcsWorkerGroupLauncher::reconcile() {
+    // The tasks this adapter started that ECS still runs (after a restart: the ones to recover) ...
+    auto arns = listOwnTasks();
+    if (!arns) return false;
+    // ... plus the ones it knows, which may have stopped since.
+    for (const auto& [id, group] : groups_) arns->insert(group.taskArn);
+    auto described = describeTasks(*arns);
+    if (!described) return false;
+    if (!lastApiError_.empty()) log::adapter().info("the ECS endpoint answers again");
+    lastApiError_.clear();
+    followKnownGroups(*described);
+    recoverGroups(*described);
     recovered_ = true;
     return true;
 }

@@ -69,13 +69,8 @@ const char* phaseName(GroupPhase phase) {
     return "unknown";
 }
 
-}  // namespace
-
-std::string MetricsExposition::render() const {
-    const TaskStateCounts& counts = core_.counts();
-    const CapabilitySetRegistry& sets = core_.capabilitySets();
-    const ScalingMetrics& scaling = core_.scaling().metrics();
-    Exposition e;
+void renderTasks(Exposition& e, const SchedulerCore& core) {
+    const TaskStateCounts& counts = core.counts();
     e.family("scaler_tasks_finished_total", "counter", "Tasks that reached a terminal state, by state");
     for (TaskState s : {TaskState::succeeded, TaskState::failed, TaskState::cancelled, TaskState::workerDied,
                         TaskState::timedOut, TaskState::rejected}) {
@@ -87,6 +82,13 @@ std::string MetricsExposition::render() const {
         e.sample("scaler_tasks", label("state", toString(s)), static_cast<double>(counts[s]));
     }
 
+    e.family("scaler_task_latency_seconds", "histogram", "From a task's arrival at the scheduler to its end");
+    e.histogram("scaler_task_latency_seconds", "", core.taskLatency());
+
+}
+
+void renderCapabilitySets(Exposition& e, const SchedulerCore& core) {
+    const CapabilitySetRegistry& sets = core.capabilitySets();
     e.family("scaler_capability_set_queued_tasks", "gauge", "Queue depth per capability set");
     for (size_t i = 0; i < sets.size(); ++i) {
         const auto& set = sets[static_cast<CapabilitySetId>(i)];
@@ -113,11 +115,11 @@ std::string MetricsExposition::render() const {
         }
     }
 
-    e.family("scaler_task_latency_seconds", "histogram", "From a task's arrival at the scheduler to its end");
-    e.histogram("scaler_task_latency_seconds", "", core_.taskLatency());
+}
 
+void renderWorkersAndAdapters(Exposition& e, const SchedulerCore& core) {
     std::map<std::string, uint64_t> workersByAdapter;
-    for (const WorkerRecord& w : core_.workerTable()) {
+    for (const WorkerRecord& w : core.workerTable()) {
         if (w.live) ++workersByAdapter[w.adapterId];
     }
     e.family("scaler_workers", "gauge", "Connected workers by adapter (empty: started by hand)");
@@ -127,7 +129,7 @@ std::string MetricsExposition::render() const {
     }
     e.family("scaler_worker_groups", "gauge", "Worker groups by adapter and state");
     e.family("scaler_adapter_max_worker_groups", "gauge", "Most groups each adapter may run");
-    for (const AdapterRecord& a : core_.scaling().adapters()) {
+    for (const AdapterRecord& a : core.scaling().adapters()) {
         if (!a.live) continue;
         std::map<std::string, uint64_t> byPhase{
             {"starting", 0}, {"running", 0}, {"draining", 0}, {"stopping", 0}};
@@ -139,6 +141,10 @@ std::string MetricsExposition::render() const {
         e.sample("scaler_adapter_max_worker_groups", label("adapter", a.identity), a.maxGroups);
     }
 
+}
+
+void renderScaling(Exposition& e, const SchedulerCore& core) {
+    const ScalingMetrics& scaling = core.scaling().metrics();
     e.family("scaler_scaling_decisions_total", "counter",
              "Scaling events by action and the rule behind them");
     for (const auto& [key, n] : scaling.decisions) {
@@ -159,9 +165,21 @@ std::string MetricsExposition::render() const {
                      label("status", std::get<2>(key)),
                  static_cast<double>(n));
     }
+}
+
+}  // namespace
+
+std::string MetricsExposition::render() const {
+    Exposition e;
+    renderTasks(e, core_);
+    renderCapabilitySets(e, core_);
+    renderWorkersAndAdapters(e, core_);
+    renderScaling(e, core_);
     e.family("scaler_dropped_messages_total", "counter",
              "Malformed, misdirected or unauthorised messages dropped");
     e.sample("scaler_dropped_messages_total", "", static_cast<double>(core_.droppedMessages()));
+    e.family("scaler_curve_refusals_total", "counter", "CURVE handshakes refused: keys on no allow-list");
+    e.sample("scaler_curve_refusals_total", "", static_cast<double>(transport_.curveRefusals));
     e.family("scaler_clients", "gauge", "Connected clients");
     e.sample("scaler_clients", "", static_cast<double>(core_.connectedClients()));
     return e.take();

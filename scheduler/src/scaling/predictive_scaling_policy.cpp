@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "scaler/scheduler/scaling/scaling_policy.h"
 #include "scaling_supply.h"
@@ -81,107 +83,119 @@ std::string basisText(const DemandView& d, const Forecast& f, double desired, do
     return buffer;
 }
 
+
+// A set with too few observed run times: the capability rules size it until enough are seen.
+void sizeByTaskRatio(ScalingSnapshot& working, const DemandView& demand, const ScalingParameters& p,
+                     ScalingDecision& decision) {
+    if (demand.tasks == 0) return;
+    char basis[128];
+    std::snprintf(basis, sizeof basis, "capability rules: %llu of %u run times observed",
+                  static_cast<unsigned long long>(demand.estimate.observedRunTimes), p.minObservations);
+    decision.assessments.push_back({demand.capabilities, capableSupply(working, demand.capabilities),
+                                    static_cast<double>(demand.tasks) / p.upperTaskRatio, basis});
+    startForTaskRatio(working, demand, p.upperTaskRatio, decision);
+}
+
+// Starts groups, each on the adapter that fits best now, until the supply meets what the forecast asks for.
+void sizeByForecast(ScalingSnapshot& working, const DemandView& demand, const ScalingParameters& p,
+                    ScalingDecision& decision) {
+    const double ready = readySupply(working, demand.capabilities);
+    Forecast f;
+    double horizon = 0, desired = 0;
+    for (int n = 0; n < 1024; ++n) {
+        const auto adapter = chooseAdapter(working, demand.capabilities);
+        horizon = adapter ? working.adapters[*adapter].startupSeconds : 0;
+        f = forecast(demand, horizon, p);
+        desired = desiredWorkers(demand, f, ready, p);
+        const double supply = capableSupply(working, demand.capabilities);
+        // With nothing queued, half a group of shortfall is within the utilisation headroom: no start for it
+        // (a steady load would otherwise round up a whole group for a fraction of a worker).
+        const double halfGroup =
+            adapter && demand.queued == 0 ? working.adapters[*adapter].workersPerGroup / 2.0 : 0;
+        if (supply > 0 ? supply + halfGroup >= desired : desired <= 0) break;
+        if (!adapter) {
+            if (supply == 0 && !someAdapterOffers(working, demand.capabilities)) {
+                decision.unschedulable.push_back(demand.capabilities);
+            }
+            break;
+        }
+        char reason[512];
+        std::snprintf(reason, sizeof reason, "%s for %s; %.0f capable (%.0f ready)",
+                      basisText(demand, f, desired, horizon).c_str(), describe(demand.capabilities).c_str(),
+                      supply, ready);
+        decision.commands.push_back(
+            {ScalingCommand::Action::start, *adapter, demand.capabilities, {}, reason, "backlog_forecast"});
+        addPendingGroup(working, *adapter, demand.capabilities);
+    }
+    decision.assessments.push_back({demand.capabilities, capableSupply(working, demand.capabilities), desired,
+                                    basisText(demand, f, desired, horizon)});
+}
+
+// Why an idle group may stop, or nullopt when some set it serves still needs it.
+std::optional<std::string> stopReason(const ScalingSnapshot& snapshot, const ScalingSnapshot& working,
+                                      const std::vector<bool>& forecastable, const StopCandidate& c,
+                                      const ScalingParameters& p) {
+    const GroupView& group = snapshot.adapters[c.adapter].groups[c.group];
+    std::string why;
+    bool anyFallback = false;
+    for (size_t i = 0; i < snapshot.demand.size(); ++i) {
+        const DemandView& demand = snapshot.demand[i];
+        if (!capabilityNamesSubset(demand.capabilities, group.capabilities)) continue;
+        if (!forecastable[i]) {
+            anyFallback |= demand.tasks > 0;
+            continue;
+        }
+        const double supply = capableSupply(working, demand.capabilities);
+        // the horizon a replacement would need: never stop what would have to be started again before a new
+        // group could be up
+        const Forecast f = forecast(demand, snapshot.adapters[c.adapter].startupSeconds, p);
+        if (supply - group.connectedWorkers < f.keepWorkers - 1e-9) return std::nullopt;
+        if (why.empty()) {
+            char buffer[512];
+            std::snprintf(buffer, sizeof buffer,
+                          "%s needs %.1f workers (%.1f/s x %.2f s / %.2f + %.0f queued), %.0f capable without "
+                          "this idle group",
+                          describe(demand.capabilities).c_str(), f.keepWorkers, f.rate,
+                          demand.estimate.meanDurationSeconds, p.targetUtilization,
+                          static_cast<double>(demand.queued), supply - group.connectedWorkers);
+            why = buffer;
+        }
+    }
+    if (anyFallback) {
+        // some set it serves is still under the capability rules: they must allow the stop too
+        const auto ratio = taskRatioAllowsStop(working, group, p.lowerTaskRatio, p.upperTaskRatio);
+        if (!ratio) return std::nullopt;
+        if (why.empty()) why = *ratio;
+    }
+    if (why.empty()) why = "no demand it could serve is expected; group idle";
+    return why;
+}
+
 }  // namespace
 
 ScalingDecision PredictiveScalingPolicy::decide(const ScalingSnapshot& snapshot) const {
     ScalingDecision decision;
     ScalingSnapshot working = snapshot;
-    const auto& p = parameters_;
     std::vector<bool> forecastable(snapshot.demand.size());
-    char buffer[512];
-
     for (size_t i = 0; i < snapshot.demand.size(); ++i) {
         const DemandView& demand = snapshot.demand[i];
-        forecastable[i] = demand.estimate.observedRunTimes >= p.minObservations;
-        if (!forecastable[i]) {
-            // too little seen to forecast: the capability rules, until it has
-            if (demand.tasks > 0) {
-                std::snprintf(buffer, sizeof buffer, "capability rules: %llu of %u run times observed",
-                              static_cast<unsigned long long>(demand.estimate.observedRunTimes),
-                              p.minObservations);
-                decision.assessments.push_back(
-                    {demand.capabilities, capableSupply(working, demand.capabilities),
-                     static_cast<double>(demand.tasks) / p.upperTaskRatio, buffer});
-                startForTaskRatio(working, demand, p.upperTaskRatio, decision);
-            }
-            continue;
+        forecastable[i] = demand.estimate.observedRunTimes >= parameters_.minObservations;
+        if (forecastable[i]) {
+            sizeByForecast(working, demand, parameters_, decision);
+        } else {
+            sizeByTaskRatio(working, demand, parameters_, decision);
         }
-        const double ready = readySupply(working, demand.capabilities);
-        Forecast f;
-        double horizon = 0, desired = 0;
-        for (int n = 0; n < 1024; ++n) {
-            const auto adapter = chooseAdapter(working, demand.capabilities);
-            horizon = adapter ? working.adapters[*adapter].startupSeconds : 0;
-            f = forecast(demand, horizon, p);
-            desired = desiredWorkers(demand, f, ready, p);
-            const double supply = capableSupply(working, demand.capabilities);
-            // With nothing queued, half a group of shortfall is within the utilisation headroom: no start for
-            // it (a steady load would otherwise round up a whole group for a fraction of a worker).
-            const double halfGroup =
-                adapter && demand.queued == 0 ? working.adapters[*adapter].workersPerGroup / 2.0 : 0;
-            if (supply > 0 ? supply + halfGroup >= desired : desired <= 0) break;
-            if (!adapter) {
-                if (supply == 0 && !someAdapterOffers(working, demand.capabilities)) {
-                    decision.unschedulable.push_back(demand.capabilities);
-                }
-                break;
-            }
-            std::snprintf(buffer, sizeof buffer, "%s for %s; %.0f capable (%.0f ready)",
-                          basisText(demand, f, desired, horizon).c_str(),
-                          describe(demand.capabilities).c_str(), supply, ready);
-            decision.commands.push_back({ScalingCommand::Action::start,
-                                         *adapter,
-                                         demand.capabilities,
-                                         {},
-                                         buffer,
-                                         "backlog_forecast"});
-            addPendingGroup(working, *adapter, demand.capabilities);
-        }
-        decision.assessments.push_back({demand.capabilities, capableSupply(working, demand.capabilities),
-                                        desired, basisText(demand, f, desired, horizon)});
     }
     if (!decision.commands.empty() || anyGroupStarting(snapshot)) return decision;
 
     // Every surplus idle group stops at once: the forecast, not one group per evaluation, paces scale-down.
-    for (const StopCandidate& c : idleGroups(snapshot, p.minGroupAgeSeconds)) {
-        const GroupView& group = snapshot.adapters[c.adapter].groups[c.group];
-        std::string why;
-        bool keep = false, anyFallback = false;
-        for (size_t i = 0; i < snapshot.demand.size() && !keep; ++i) {
-            const DemandView& demand = snapshot.demand[i];
-            if (!capabilityNamesSubset(demand.capabilities, group.capabilities)) continue;
-            if (!forecastable[i]) {
-                anyFallback |= demand.tasks > 0;
-                continue;
-            }
-            const double supply = capableSupply(working, demand.capabilities);
-            // the horizon a replacement would need: never stop what would have to be started again before
-            // a new group could be up
-            const Forecast f = forecast(demand, snapshot.adapters[c.adapter].startupSeconds, p);
-            if (supply - group.connectedWorkers < f.keepWorkers - 1e-9) {
-                keep = true;
-            } else if (why.empty()) {
-                std::snprintf(
-                    buffer, sizeof buffer,
-                    "%s needs %.1f workers (%.1f/s x %.2f s / %.2f + %.0f queued), %.0f capable without "
-                    "this idle group",
-                    describe(demand.capabilities).c_str(), f.keepWorkers, f.rate,
-                    demand.estimate.meanDurationSeconds, p.targetUtilization,
-                    static_cast<double>(demand.queued), supply - group.connectedWorkers);
-                why = buffer;
-            }
-        }
-        if (keep) continue;
-        if (anyFallback) {
-            // some set it serves is still under the capability rules: they must allow the stop too
-            const auto ratio = taskRatioAllowsStop(working, group, p.lowerTaskRatio, p.upperTaskRatio);
-            if (!ratio) continue;
-            if (why.empty()) why = *ratio;
-        }
-        if (why.empty()) why = "no demand it could serve is expected; group idle";
+    for (const StopCandidate& c : idleGroups(snapshot, parameters_.minGroupAgeSeconds)) {
+        const auto why = stopReason(snapshot, working, forecastable, c, parameters_);
+        if (!why) continue;
+        const std::string& groupId = snapshot.adapters[c.adapter].groups[c.group].id;
         decision.commands.push_back(
-            {ScalingCommand::Action::shutdown, c.adapter, {}, group.id, why, "surplus_over_forecast"});
-        removeGroupSupply(working, c.adapter, group.id);
+            {ScalingCommand::Action::shutdown, c.adapter, {}, groupId, *why, "surplus_over_forecast"});
+        removeGroupSupply(working, c.adapter, groupId);
     }
     return decision;
 }

@@ -35,6 +35,56 @@ RoleSet rolesOf(zmq::message_t& message) {
     }
     return 0;
 }
+zmq::socket_t bindRouter(zmq::context_t& context, const SchedulerConfig& config) {
+    zmq::socket_t router(context, zmq::socket_type::router);
+    if (config.curveEnabled()) applyCurveServer(router, config.curveSecretKey, kSchedulerZapDomain);
+    router.set(zmq::sockopt::router_mandatory, 1);
+    router.set(zmq::sockopt::router_handover, 1);  // a reconnecting peer with the same identity takes over
+    router.set(zmq::sockopt::sndhwm, 0);
+    router.set(zmq::sockopt::rcvhwm, 0);
+    router.set(zmq::sockopt::linger, 0);
+    router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config.maxMessageBytes));
+    router.bind(config.address);
+    return router;
+}
+
+zmq::socket_t bindMonitor(zmq::context_t& context, const SchedulerConfig& config) {
+    zmq::socket_t monitor(context, zmq::socket_type::pub);
+    monitor.set(zmq::sockopt::linger, 0);
+    if (config.curveEnabled()) applyCurveServer(monitor, config.curveSecretKey, kMonitorZapDomain);
+    monitor.set(zmq::sockopt::sndhwm, 16);  // a slow monitor loses snapshots, never slows the scheduler
+    monitor.bind(config.monitorAddress);
+    return monitor;
+}
+
+// Hands the core what is waiting on the router, at most kMaxMessagesPerDrain messages.
+void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& core, bool curve) {
+    std::string error;
+    for (int n = 0; n < kMaxMessagesPerDrain; ++n) {
+        zmq::message_t identity;
+        if (!router.recv(identity, zmq::recv_flags::dontwait)) break;
+        zmq::message_t payload;
+        bool haveFrame = identity.more() && router.recv(payload, zmq::recv_flags::none).has_value();
+        bool extraFrames = false;
+        while (payload.more()) {  // only [identity, payload] is valid
+            extraFrames = true;
+            (void)router.recv(payload, zmq::recv_flags::none);
+        }
+        const std::string_view id(static_cast<const char*>(identity.data()), identity.size());
+        if (!haveFrame || extraFrames) {
+            log::transport().warn("dropped a message from '{}': expected exactly one frame", id);
+            continue;
+        }
+        const RoleSet roles =
+            curve ? rolesOf(payload) : kEveryRole;  // before load takes it
+        if (!reader.load(payload, error)) {
+            log::transport().warn("dropped a message from '{}': {}", id, error);
+            continue;
+        }
+        core.onMessage(id, reader.root(), roles);
+    }
+}
+
 }  // namespace
 
 SchedulerServer::SchedulerServer(SchedulerConfig config) : config_(std::move(config)) {}
@@ -43,20 +93,8 @@ void SchedulerServer::run() {
     zmq::context_t context(1);
     std::optional<CurveAuthenticator> authenticator;
     if (config_.curveEnabled()) authenticator.emplace(context, config_.curveAllowLists);
-    zmq::socket_t router(context, zmq::socket_type::router);
-    if (config_.curveEnabled()) applyCurveServer(router, config_.curveSecretKey, kSchedulerZapDomain);
-    router.set(zmq::sockopt::router_mandatory, 1);
-    router.set(zmq::sockopt::router_handover, 1);  // a reconnecting peer with the same identity takes over
-    router.set(zmq::sockopt::sndhwm, 0);
-    router.set(zmq::sockopt::rcvhwm, 0);
-    router.set(zmq::sockopt::linger, 0);
-    router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config_.maxMessageBytes));
-    router.bind(config_.address);
-    zmq::socket_t monitor(context, zmq::socket_type::pub);
-    monitor.set(zmq::sockopt::linger, 0);
-    if (config_.curveEnabled()) applyCurveServer(monitor, config_.curveSecretKey, kMonitorZapDomain);
-    monitor.set(zmq::sockopt::sndhwm, 16);  // a slow monitor loses snapshots, never slows the scheduler
-    monitor.bind(config_.monitorAddress);
+    zmq::socket_t router = bindRouter(context, config_);
+    zmq::socket_t monitor = bindMonitor(context, config_);
     log::process().info(
         "scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} s{}",
         config_.address, config_.monitorAddress, config_.policy.toString(), config_.workerTimeoutSeconds,
@@ -77,8 +115,6 @@ void SchedulerServer::run() {
     auto nextTick = std::chrono::steady_clock::now() + kTickInterval;
     auto nextSnapshot = std::chrono::steady_clock::now();
     zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}};
-    std::string error;
-
     const auto publishSnapshot = [&] {
         capnp::MallocMessageBuilder builder;
         auto snapshot = builder.initRoot<wire::Message>().initMonitorSnapshot();
@@ -88,7 +124,7 @@ void SchedulerServer::run() {
         (void)monitor.send(frame, zmq::send_flags::dontwait);
     };
 
-    while (!stopRequested_ && !shutdownRequested() && !core.shutdownRequested()) {
+    while (!shutdownRequested() && !core.shutdownRequested()) {
         const auto now = std::chrono::steady_clock::now();
         const auto wait =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::min(nextTick, nextSnapshot) - now);
@@ -99,29 +135,7 @@ void SchedulerServer::run() {
             continue;
         }
         core.setNow(std::chrono::steady_clock::now(), std::chrono::system_clock::now());
-        for (int n = 0; n < kMaxMessagesPerDrain; ++n) {
-            zmq::message_t identity;
-            if (!router.recv(identity, zmq::recv_flags::dontwait)) break;
-            zmq::message_t payload;
-            bool haveFrame = identity.more() && router.recv(payload, zmq::recv_flags::none).has_value();
-            bool extraFrames = false;
-            while (payload.more()) {  // only [identity, payload] is valid
-                extraFrames = true;
-                (void)router.recv(payload, zmq::recv_flags::none);
-            }
-            const std::string_view id(static_cast<const char*>(identity.data()), identity.size());
-            if (!haveFrame || extraFrames) {
-                log::transport().warn("dropped a message from '{}': expected exactly one frame", id);
-                continue;
-            }
-            const RoleSet roles =
-                config_.curveEnabled() ? rolesOf(payload) : kEveryRole;  // before load takes it
-            if (!reader.load(payload, error)) {
-                log::transport().warn("dropped a message from '{}': {}", id, error);
-                continue;
-            }
-            core.onMessage(id, reader.root(), roles);
-        }
+        drainMessages(router, reader, core, config_.curveEnabled());
         core.dispatch();
         outbox.flush();
 
@@ -135,7 +149,8 @@ void SchedulerServer::run() {
         }
         if (after >= nextSnapshot) {
             publishSnapshot();
-            if (metrics) metrics->publish(MetricsExposition(core).render());
+            if (metrics) metrics->publish(
+                    MetricsExposition(core, {authenticator ? authenticator->refusals() : 0}).render());
             nextSnapshot = after + kSnapshotInterval;
         }
     }

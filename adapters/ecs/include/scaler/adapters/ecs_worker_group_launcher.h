@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,6 +65,12 @@ private:
 
     // Describes `arns` (in batches of 100) and adopts or updates what it finds; false on an API failure.
     bool reconcile();
+    // The parts of a reconcile: the tasks ECS lists as started by this adapter; their descriptions (batches of
+    // 100); known groups follow their task's status; tasks it started but does not know are recovered.
+    std::optional<std::set<std::string>> listOwnTasks();
+    std::optional<std::map<std::string, nlohmann::json>> describeTasks(const std::set<std::string>& arns);
+    void followKnownGroups(std::map<std::string, nlohmann::json>& described);
+    void recoverGroups(const std::map<std::string, nlohmann::json>& described);
     void waitForRunTaskSlot();
     bool apiFailed(const std::string& error);  // records and logs a failed reconcile; returns false
 

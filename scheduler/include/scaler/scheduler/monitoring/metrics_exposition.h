@@ -8,13 +8,20 @@
 
 namespace scaler::scheduler {
 
+// What the server's transport counts outside the core.
+struct TransportCounters {
+    uint64_t curveRefusals = 0;  // handshakes the CURVE authenticator refused
+};
+
 class MetricsExposition {
 public:
-    explicit MetricsExposition(const SchedulerCore& core) : core_(core) {}
+    explicit MetricsExposition(const SchedulerCore& core, TransportCounters transport = {})
+        : core_(core), transport_(transport) {}
     std::string render() const;
 
 private:
     const SchedulerCore& core_;
+    TransportCounters transport_;
 };
 
 }  // namespace scaler::scheduler

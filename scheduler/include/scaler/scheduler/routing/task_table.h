@@ -88,15 +88,6 @@ public:
     void pushFront(TaskList& list, TaskIndex index, LinksMember links);
     void unlink(TaskList& list, TaskIndex index, LinksMember links);
 
-    template <typename Fn>
-    void forEach(const TaskList& list, LinksMember links, Fn&& fn) const {
-        for (TaskIndex i = list.head; i != kNone;) {
-            const TaskIndex next = ((*this)[i].*links).next;
-            fn(i);
-            i = next;
-        }
-    }
-
 private:
     static constexpr uint32_t kChunkBits = 12;
     static constexpr uint32_t kChunkSize = 1u << kChunkBits;
