@@ -42,12 +42,15 @@ ClientSession::ClientSession(FrameSink& out, const ClientOptions& options, std::
       unmatchedResults_(unmatchedResults),
       lastHeard_(now) {}
 
-void ClientSession::start(TimePoint now) { sendHeartbeat(now); }
+void ClientSession::start(TimePoint now) {
+    sendHeartbeat(now);
+}
 
 std::chrono::milliseconds ClientSession::waitBudget(TimePoint now) const {
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextHeartbeat_ - now);
     if (!deadlines_.empty()) {
-        wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(deadlines_.top().first - now));
+        wait = std::min(wait,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(deadlines_.top().first - now));
     }
     return std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
 }
@@ -94,10 +97,12 @@ void ClientSession::submit(std::vector<Submission>& batch, TimePoint now) {
             task.setTaskId(s.state->id);
             task.setFunctionName(s.function);
             task.setPayload(asData(s.payload));
-            capabilitiesToWire(s.capabilities, task.initCapabilities(static_cast<unsigned>(s.capabilities.size())));
+            capabilitiesToWire(s.capabilities,
+                               task.initCapabilities(static_cast<unsigned>(s.capabilities.size())));
             task.setTimeoutMs(s.timeoutMs);
             pending_.emplace(s.state->id, s.state);
-            if (s.timeoutMs > 0) deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), s.state->id);
+            if (s.timeoutMs > 0)
+                deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), s.state->id);
         }
         (void)out_.send(builder);
     }
@@ -122,8 +127,9 @@ void ClientSession::refuse(const std::string& why) {
 
 void ClientSession::onResults(wire::Message::Reader message) {
     for (auto result : message.getTaskResults()) {
-        finish(result.getTaskId(), outcomeOf(result.getStatus()), std::string(asStringView(result.getPayload())),
-               std::string(asStringView(result.getError())), result.getDurationUs());
+        finish(result.getTaskId(), outcomeOf(result.getStatus()),
+               std::string(asStringView(result.getPayload())), std::string(asStringView(result.getError())),
+               result.getDurationUs());
     }
 }
 
@@ -146,7 +152,8 @@ void ClientSession::onCancelConfirms(wire::Message::Reader message) {
 void ClientSession::onProtocolError(wire::ProtocolError::Reader error, TimePoint now) {
     if (error.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
         // the scheduler restarted or timed us out: whatever it held for us is gone
-        if (registered_) failAll(Outcome::unreachable, "the scheduler lost this client's tasks (restarted or timed out)");
+        if (registered_)
+            failAll(Outcome::unreachable, "the scheduler lost this client's tasks (restarted or timed out)");
         registered_ = false;
         sendHeartbeat(now);
         return;
@@ -199,7 +206,8 @@ void ClientSession::beginClose(CloseRequest how, TimePoint now) {
     closing_ = how;
     capnp::MallocMessageBuilder builder;
     builder.initRoot<wire::Message>().initClientDisconnect().setKind(
-        how == CloseRequest::shutdown ? wire::ClientDisconnectKind::SHUTDOWN : wire::ClientDisconnectKind::DISCONNECT);
+        how == CloseRequest::shutdown ? wire::ClientDisconnectKind::SHUTDOWN
+                                      : wire::ClientDisconnectKind::DISCONNECT);
     (void)out_.send(builder);
     closeDeadline_ = now + (how == CloseRequest::shutdown
                                 ? seconds(std::min(options_.timeoutSeconds, kShutdownAnswerSeconds))

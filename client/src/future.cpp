@@ -6,7 +6,9 @@
 
 namespace scaler {
 
-uint64_t Future::id() const { return state_->id; }
+uint64_t Future::id() const {
+    return state_->id;
+}
 
 bool Future::ready() const {
     std::lock_guard lock(state_->mutex);
@@ -28,13 +30,20 @@ std::string Future::get() const {
     std::lock_guard lock(state_->mutex);
     using detail::Outcome;
     switch (state_->outcome) {
-        case Outcome::success: return state_->payload;
-        case Outcome::failed: throw TaskFailedError(state_->error);
-        case Outcome::workerDied: throw WorkerDiedError(state_->error);
-        case Outcome::cancelled: throw TaskCancelledError(state_->error.empty() ? "task cancelled" : state_->error);
-        case Outcome::timedOut: throw TaskTimeoutError(state_->error);
-        case Outcome::rejected: throw TaskRejectedError(state_->error);
-        case Outcome::unreachable: throw SchedulerUnreachableError(state_->error);
+        case Outcome::success:
+            return state_->payload;
+        case Outcome::failed:
+            throw TaskFailedError(state_->error);
+        case Outcome::workerDied:
+            throw WorkerDiedError(state_->error);
+        case Outcome::cancelled:
+            throw TaskCancelledError(state_->error.empty() ? "task cancelled" : state_->error);
+        case Outcome::timedOut:
+            throw TaskTimeoutError(state_->error);
+        case Outcome::rejected:
+            throw TaskRejectedError(state_->error);
+        case Outcome::unreachable:
+            throw SchedulerUnreachableError(state_->error);
     }
     throw Error("unknown task outcome");
 }

@@ -37,10 +37,11 @@ Loggers& loggers() {
 
 spdlog::level::level_enum parseLevel(std::string_view text, std::string_view item) {
     std::string lower(text);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     static const std::pair<std::string_view, spdlog::level::level_enum> kLevels[] = {
-        {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug},  {"info", spdlog::level::info},
-        {"warning", spdlog::level::warn}, {"warn", spdlog::level::warn},    {"error", spdlog::level::err},
+        {"trace", spdlog::level::trace},       {"debug", spdlog::level::debug}, {"info", spdlog::level::info},
+        {"warning", spdlog::level::warn},      {"warn", spdlog::level::warn},   {"error", spdlog::level::err},
         {"critical", spdlog::level::critical}, {"off", spdlog::level::off}};
     for (const auto& [name, level] : kLevels) {
         if (lower == name) return level;
@@ -57,9 +58,13 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-spdlog::logger& get(Component component) { return *loggers().byComponent[static_cast<size_t>(component)]; }
+spdlog::logger& get(Component component) {
+    return *loggers().byComponent[static_cast<size_t>(component)];
+}
 
-std::string_view name(Component component) { return kNames[static_cast<size_t>(component)]; }
+std::string_view name(Component component) {
+    return kNames[static_cast<size_t>(component)];
+}
 
 LevelSpec parseLevelSpec(std::string_view text) {
     LevelSpec spec;
@@ -75,7 +80,9 @@ LevelSpec parseLevelSpec(std::string_view text) {
         }
         const size_t eq = item.find('=');
         if (eq == std::string_view::npos) {
-            if (sawAll) throw std::invalid_argument("logging level '" + std::string(text) + "' names two levels for every component");
+            if (sawAll)
+                throw std::invalid_argument("logging level '" + std::string(text) +
+                                            "' names two levels for every component");
             sawAll = true;
             spec.all = parseLevel(item, item);
             continue;

@@ -44,7 +44,8 @@ Address defaultMonitorAddress(const Address& scheduler) {
     if (scheduler.scheme == Address::Scheme::ipc) {
         monitor.path += ".monitor";
     } else {
-        if (scheduler.port > 65533) throw std::invalid_argument("no default monitor port above 65533; pass --monitor-address");
+        if (scheduler.port > 65533)
+            throw std::invalid_argument("no default monitor port above 65533; pass --monitor-address");
         monitor.port = static_cast<uint16_t>(scheduler.port + 2);
     }
     return monitor;

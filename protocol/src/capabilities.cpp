@@ -69,7 +69,8 @@ CapabilityList parseCapabilities(std::string_view text) {
             }
             capability.value = parsed;
         }
-        if (std::any_of(result.begin(), result.end(), [&](const auto& c) { return c.name == capability.name; })) {
+        if (std::any_of(result.begin(), result.end(),
+                        [&](const auto& c) { return c.name == capability.name; })) {
             throw std::invalid_argument("capability '" + capability.name + "' given twice");
         }
         result.push_back(std::move(capability));

@@ -1,7 +1,6 @@
 #include "scaler/protocol/curve_keys.h"
 #include "scaler/protocol/curve_socket.h"
 
-
 #include <sys/stat.h>
 
 #include <array>

@@ -30,7 +30,8 @@ auto fromBytes(std::string_view bytes, const char* what, Fn&& read) {
         capnp::FlatArrayMessageReader reader(kj::ArrayPtr<const capnp::word>(aligned.data(), aligned.size()));
         return read(reader.getRoot<Root>());
     } catch (const kj::Exception& e) {
-        throw std::invalid_argument(std::string("not a valid ") + what + " encoding: " + e.getDescription().cStr());
+        throw std::invalid_argument(std::string("not a valid ") + what +
+                                    " encoding: " + e.getDescription().cStr());
     }
 }
 

@@ -33,7 +33,8 @@ ResourceSample ProcessResourceSampler::sample() {
     const double wall = std::chrono::duration<double>(now - lastTime_).count();
     ResourceSample result;
     if (wall > 0) {
-        result.cpuPermille = static_cast<uint16_t>(std::clamp((cpu - lastCpuSeconds_) / wall * 1000.0, 0.0, 65535.0));
+        result.cpuPermille =
+            static_cast<uint16_t>(std::clamp((cpu - lastCpuSeconds_) / wall * 1000.0, 0.0, 65535.0));
     }
     result.rssBytes = currentRssBytes();
     lastCpuSeconds_ = cpu;

@@ -17,8 +17,8 @@
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/scheduler/config/policy_content.h"
-#include "scaler/scheduler/scaling/scaling_policy.h"
 #include "scaler/scheduler/routing/scheduler_core.h"
+#include "scaler/scheduler/scaling/scaling_policy.h"
 
 namespace scaler::fuzz {
 

@@ -150,8 +150,8 @@ TEST(CommandLine, LoggingLevelsApplyPerComponent) {
     TestCluster cluster({"--logging-level", "warning,tasks=info"});
     cluster.addWorker();
     ASSERT_TRUE(cluster.waitForWorkers(1));
-    ASSERT_TRUE(waitUntil([&] { return cluster.scheduler().log().find("connected: capabilities") != std::string::npos; },
-                          10s));
+    ASSERT_TRUE(waitUntil(
+        [&] { return cluster.scheduler().log().find("connected: capabilities") != std::string::npos; }, 10s));
     const std::string log = cluster.scheduler().log();
     EXPECT_NE(log.find("[scheduler/tasks] worker '"), std::string::npos) << log;
     // the process component stays at warning: its start-up line is not written

@@ -157,14 +157,17 @@ TEST(Security, UnknownKeysAndWrongRolesAreKeptOut) {
     // the refused handshakes reach the metrics
     httplib::Client http("127.0.0.1", metricsPort);
     std::string refusals;
-    EXPECT_TRUE(waitUntil([&] {
-        auto response = http.Get("/metrics");
-        if (!response) return false;
-        const auto at = response->body.find("\nscaler_curve_refusals_total ");
-        if (at == std::string::npos) return false;
-        refusals = response->body.substr(at + 1, response->body.find('\n', at + 1) - at - 1);
-        return refusals != "scaler_curve_refusals_total 0";
-    }, 10s)) << refusals;
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            auto response = http.Get("/metrics");
+            if (!response) return false;
+            const auto at = response->body.find("\nscaler_curve_refusals_total ");
+            if (at == std::string::npos) return false;
+            refusals = response->body.substr(at + 1, response->body.find('\n', at + 1) - at - 1);
+            return refusals != "scaler_curve_refusals_total 0";
+        },
+        10s))
+        << refusals;
 }
 
 TEST(Security, AnAdapterAndTheWorkersItStartsAuthenticate) {

@@ -30,8 +30,9 @@ public:
     CommandResult stopGroup(const std::string& groupId) override {
         const auto before = groups.size();
         std::erase_if(groups, [&](const GroupInventoryEntry& g) { return g.id == groupId; });
-        return groups.size() < before ? CommandResult{wire::WorkerAdapterCommandStatus::SUCCESS, groupId, {}, {}, {}}
-                                      : groupNotFound(groupId);
+        return groups.size() < before
+                   ? CommandResult{wire::WorkerAdapterCommandStatus::SUCCESS, groupId, {}, {}, {}}
+                   : groupNotFound(groupId);
     }
     std::vector<GroupInventoryEntry> inventory() const override { return groups; }
     void poll() override { ++polls; }
@@ -74,7 +75,8 @@ protected:
         sink.each(W::WORKER_ADAPTER_COMMAND_RESPONSE, [&](W::Reader m) {
             const auto r = m.getWorkerAdapterCommandResponse();
             out.push_back({r.getRequestId(), r.getStatus(), r.getWorkerGroupId().cStr(),
-                           formatCapabilities(capabilitiesFromWire(r.getCapabilities())), r.getMessage().cStr()});
+                           formatCapabilities(capabilitiesFromWire(r.getCapabilities())),
+                           r.getMessage().cStr()});
         });
         return out;
     }
@@ -128,9 +130,8 @@ TEST_F(AdapterSessionTest, HeartbeatsCarryTheInventoryEveryIntervalAndOnRegister
     session.onTick(now + 2000ms);
     EXPECT_EQ(inventorySizes(), (std::vector<size_t>{0, 1}));
     EXPECT_EQ(provider.polls, 2);
-    IncomingMessage notRegistered([](W::Builder m) {
-        m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED);
-    });
+    IncomingMessage notRegistered(
+        [](W::Builder m) { m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED); });
     session.onMessage(notRegistered.reader());
     EXPECT_EQ(inventorySizes(), (std::vector<size_t>{0, 1, 1}));  // a restarted scheduler adopts the group
     EXPECT_FALSE(session.stopRequested());

@@ -15,7 +15,8 @@ TEST(Address, ParsesIpc) {
 }
 
 TEST(Address, RejectsBadAddressesNamingThem) {
-    for (const char* bad : {"127.0.0.1:80", "tcp://host", "tcp://host:99999", "tcp://host:8x", "ipc://", "udp://a:1"}) {
+    for (const char* bad :
+         {"127.0.0.1:80", "tcp://host", "tcp://host:99999", "tcp://host:8x", "ipc://", "udp://a:1"}) {
         try {
             scaler::parseAddress(bad);
             ADD_FAILURE() << bad << " accepted";

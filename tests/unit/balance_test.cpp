@@ -16,7 +16,8 @@ BalanceWorker worker(uint32_t id, const CapabilityList& caps, uint32_t load, con
     return w;
 }
 
-std::vector<uint32_t> finalLoads(const std::vector<BalanceWorker>& workers, const std::vector<TaskMove>& moves) {
+std::vector<uint32_t> finalLoads(const std::vector<BalanceWorker>& workers,
+                                 const std::vector<TaskMove>& moves) {
     std::vector<uint32_t> loads;
     for (const auto& w : workers) loads.push_back(w.load);
     for (const auto& m : moves) {
@@ -65,7 +66,8 @@ TEST(Balance, ReferenceInfiniteLoopCaseTerminatesEvenly) {
     const auto moves = planBalance(CapabilityAllocationPolicy{}, workers, 1000);
     const auto after = finalLoads(workers, moves);
     EXPECT_EQ(std::accumulate(after.begin(), after.end(), 0u), 13u);
-    EXPECT_LE(*std::max_element(after.begin(), after.end()) - *std::min_element(after.begin(), after.end()), 1u);
+    EXPECT_LE(*std::max_element(after.begin(), after.end()) - *std::min_element(after.begin(), after.end()),
+              1u);
 }
 
 TEST(Balance, CapabilityTasksOnlyMoveToWorkersThatCanRunThem) {

@@ -16,10 +16,14 @@ TEST(Capabilities, ParsesTheReferenceSyntaxSortedByName) {
     EXPECT_EQ(scaler::formatCapabilities(caps), "gpu=2,linux");
 }
 
-TEST(Capabilities, EmptyTextIsNoCapabilities) { EXPECT_TRUE(parseCapabilities("  ").empty()); }
+TEST(Capabilities, EmptyTextIsNoCapabilities) {
+    EXPECT_TRUE(parseCapabilities("  ").empty());
+}
 
 TEST(Capabilities, RejectsBadItemsNamingThem) {
-    const auto message = [](const char* text) { return invalidArgumentMessage([&] { parseCapabilities(text); }); };
+    const auto message = [](const char* text) {
+        return invalidArgumentMessage([&] { parseCapabilities(text); });
+    };
     EXPECT_NE(message("gpu=x").find("'x'"), std::string::npos);
     EXPECT_NE(message("gpu=-3").find("'-3'"), std::string::npos);
     EXPECT_NE(message("=2").find("=2"), std::string::npos);

@@ -37,7 +37,8 @@ protected:
             auto r = m.initTaskResults(1)[0];
             r.setTaskId(id);
             r.setStatus(status);
-            r.setPayload(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(payload.data()), payload.size()));
+            r.setPayload(
+                capnp::Data::Reader(reinterpret_cast<const kj::byte*>(payload.data()), payload.size()));
         }));
     }
 
@@ -60,7 +61,8 @@ TEST_F(ClientSessionTest, RegistersAndIsConnectedOnTheFirstEcho) {
 TEST_F(ClientSessionTest, ManySubmissionsTravelInFramesOfAtMostTheLimit) {
     std::vector<Submission> batch;
     const size_t n = ClientSession::kMaxTasksPerFrame + 10;
-    for (uint64_t id = 1; id <= n; ++id) batch.push_back({std::make_shared<FutureState>(id), "noop", "", {}, 0});
+    for (uint64_t id = 1; id <= n; ++id)
+        batch.push_back({std::make_shared<FutureState>(id), "noop", "", {}, 0});
     session.submit(batch, now);
     std::vector<size_t> sizes;
     sink.each(W::TASKS, [&](W::Reader m) { sizes.push_back(m.getTasks().size()); });
@@ -90,7 +92,8 @@ TEST_F(ClientSessionTest, ATaskPastItsDeadlineTimesOutAndIsCancelledAtTheSchedul
     EXPECT_TRUE(state->done);
     EXPECT_EQ(state->outcome, Outcome::timedOut);
     uint64_t cancelled = 0;
-    ASSERT_EQ(sink.each(W::TASK_CANCELS, [&](W::Reader m) { cancelled = m.getTaskCancels()[0].getTaskId(); }), 1u);
+    ASSERT_EQ(sink.each(W::TASK_CANCELS, [&](W::Reader m) { cancelled = m.getTaskCancels()[0].getTaskId(); }),
+              1u);
     EXPECT_EQ(cancelled, 9u);
 }
 
@@ -112,9 +115,8 @@ TEST_F(ClientSessionTest, SilencePastTheTimeoutFailsEveryPendingFutureOnce) {
 TEST_F(ClientSessionTest, ASchedulerThatForgotUsFailsWhatItHeldAndWeRegisterAgain) {
     echo();
     auto state = submit(1);
-    deliver(IncomingMessage([](W::Builder m) {
-        m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED);
-    }));
+    deliver(IncomingMessage(
+        [](W::Builder m) { m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED); }));
     EXPECT_EQ(state->outcome, Outcome::unreachable);
     EXPECT_FALSE(session.registered());
     EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 2u);
@@ -135,7 +137,8 @@ TEST_F(ClientSessionTest, ARefusalKeepsTheFirstReason) {
 TEST_F(ClientSessionTest, AShutdownRequestWaitsForItsAnswerOrTenSeconds) {
     session.beginClose(CloseRequest::shutdown, now);
     wire::ClientDisconnectKind kind{};
-    ASSERT_EQ(sink.each(W::CLIENT_DISCONNECT, [&](W::Reader m) { kind = m.getClientDisconnect().getKind(); }), 1u);
+    ASSERT_EQ(sink.each(W::CLIENT_DISCONNECT, [&](W::Reader m) { kind = m.getClientDisconnect().getKind(); }),
+              1u);
     EXPECT_EQ(kind, wire::ClientDisconnectKind::SHUTDOWN);
     EXPECT_FALSE(session.closeFinished(now + 9s));
     EXPECT_TRUE(session.closeFinished(now + 10s));

@@ -22,7 +22,9 @@ TEST(CommandRunner, CapturesOutputAndExitCode) {
     EXPECT_EQ(r.stderrData, "err\n");
 }
 
-TEST(CommandRunner, FeedsStdin) { EXPECT_EQ(run({"cat"}, "piped").stdoutData, "piped"); }
+TEST(CommandRunner, FeedsStdin) {
+    EXPECT_EQ(run({"cat"}, "piped").stdoutData, "piped");
+}
 
 TEST(CommandRunner, MissingProgramIs127WithAMessage) {
     const auto r = run({"no-such-program-scaler"});

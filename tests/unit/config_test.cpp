@@ -64,8 +64,9 @@ TEST(SchedulerConfig, BadValuesAreErrors) {
     EXPECT_THROW(parse({"127.0.0.1:9000"}), std::invalid_argument);
     EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--policy-content", "allocate=x; scaling=no"}),
                  std::invalid_argument);
-    EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--policy-content", "allocate=capability; scaling=no; colour=red"}),
-                 std::invalid_argument);
+    EXPECT_THROW(
+        parse({"tcp://127.0.0.1:9000", "--policy-content", "allocate=capability; scaling=no; colour=red"}),
+        std::invalid_argument);
 }
 
 TEST(SchedulerConfig, ScalingSchedulesFromTomlArrayOrRepeatedFlags) {

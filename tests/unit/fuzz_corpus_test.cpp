@@ -13,7 +13,8 @@ namespace {
 size_t replay(const std::string& target, void (*run)(const uint8_t*, size_t)) {
     scaler::fuzz::setUpFuzzLogging();
     size_t inputs = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(std::string(SCALER_FUZZ_CORPUS_DIR) + "/" + target)) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::string(SCALER_FUZZ_CORPUS_DIR) + "/" + target)) {
         std::ifstream in(entry.path(), std::ios::binary);
         const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         SCOPED_TRACE(entry.path().string());

@@ -28,8 +28,8 @@ TEST(MessageCodec, RejectsGarbageTruncationAndOversize) {
     EXPECT_FALSE(reader.load(garbage, error));
 
     capnp::MallocMessageBuilder builder;
-    builder.initRoot<wire::Message>().initTasks(1)[0].setPayload(capnp::Data::Reader(
-        reinterpret_cast<const kj::byte*>(std::string(10000, 'x').data()), 10000));
+    builder.initRoot<wire::Message>().initTasks(1)[0].setPayload(
+        capnp::Data::Reader(reinterpret_cast<const kj::byte*>(std::string(10000, 'x').data()), 10000));
     zmq::message_t big = encodeFrame(builder);
     EXPECT_FALSE(reader.load(big, error));
     EXPECT_NE(error.find("exceeds"), std::string::npos);

@@ -20,7 +20,9 @@ TEST(PolicyContent, OtherKeysArePolicyParameters) {
 }
 
 TEST(PolicyContent, RejectsUnknownKeysAndValuesNamingThem) {
-    const auto message = [](const char* text) { return invalidArgumentMessage([&] { parsePolicyContent(text); }); };
+    const auto message = [](const char* text) {
+        return invalidArgumentMessage([&] { parsePolicyContent(text); });
+    };
     EXPECT_NE(message("allocate=fastest; scaling=no").find("'fastest'"), std::string::npos);
     EXPECT_NE(message("allocate=capability; scaling=magic").find("'magic'"), std::string::npos);
     EXPECT_NE(message("allocate=capability").find("scaling"), std::string::npos);

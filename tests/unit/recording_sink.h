@@ -20,7 +20,8 @@ public:
     size_t size() const { return frames_.size(); }
     void clear() { frames_.clear(); }
     // Calls `visit` with each sent message of kind `which`, oldest first; returns how many there were.
-    size_t each(wire::Message::Which which, const std::function<void(wire::Message::Reader)>& visit = {}) const {
+    size_t each(wire::Message::Which which,
+                const std::function<void(wire::Message::Reader)>& visit = {}) const {
         size_t n = 0;
         for (const auto& frame : frames_) {
             capnp::FlatArrayMessageReader reader(frame.asPtr());

@@ -103,7 +103,8 @@ protected:
     AdapterSlot slot = 0;
 
     void make(std::vector<ScheduleRule> schedule = {}) {
-        ScalingControllerConfig config{"capability", {{"min_group_age_seconds", "0"}}, std::move(schedule), 1, 10};
+        ScalingControllerConfig config{
+            "capability", {{"min_group_age_seconds", "0"}}, std::move(schedule), 1, 10};
         controller = std::make_unique<ScalingController>(config, router, outbox, now, wall);
         slot = controller->addAdapter("cpu", kAdapterPeer);
     }
@@ -115,11 +116,12 @@ protected:
     void heartbeat(const std::vector<InventoryGroup>& groups = {}, uint32_t maxGroups = 4) {
         capnp::MallocMessageBuilder b;
         scaler::testing::buildAdapterHeartbeat(b, maxGroups, "", groups);
-        controller->onAdapterHeartbeat(slot, b.getRoot<wire::Message>().asReader().getWorkerAdapterHeartbeat());
+        controller->onAdapterHeartbeat(slot,
+                                       b.getRoot<wire::Message>().asReader().getWorkerAdapterHeartbeat());
     }
-    std::optional<std::string> startAnswer(uint64_t requestId, const std::string& group, const std::string& worker,
-                                           wire::WorkerAdapterCommandStatus status =
-                                               wire::WorkerAdapterCommandStatus::SUCCESS) {
+    std::optional<std::string> startAnswer(
+        uint64_t requestId, const std::string& group, const std::string& worker,
+        wire::WorkerAdapterCommandStatus status = wire::WorkerAdapterCommandStatus::SUCCESS) {
         capnp::MallocMessageBuilder b;
         scaler::testing::buildStartResponse(b, requestId, group, worker, "", status);
         return controller->onAdapterResponse(

@@ -27,7 +27,8 @@ struct Builder {
         d.estimate = {rate, trend, duration, 100, quiet, longestQuiet};
         return *this;
     }
-    Builder& adapter(const std::string& id, uint32_t maxGroups, const std::string& caps = "", uint32_t perGroup = 1) {
+    Builder& adapter(const std::string& id, uint32_t maxGroups, const std::string& caps = "",
+                     uint32_t perGroup = 1) {
         AdapterView a;
         a.id = id;
         a.maxGroups = maxGroups;
@@ -45,12 +46,14 @@ struct Builder {
         g.phase = phase;
         g.capabilities = caps.empty() ? a.capabilities : parseCapabilities(caps);
         g.expectedWorkers = a.workersPerGroup;
-        g.connectedWorkers = (phase == GroupPhase::pending || phase == GroupPhase::starting) ? 0 : a.workersPerGroup;
+        g.connectedWorkers =
+            (phase == GroupPhase::pending || phase == GroupPhase::starting) ? 0 : a.workersPerGroup;
         g.assignedTasks = assigned;
         g.ageSeconds = age;
         a.groups.push_back(g);
         for (uint32_t i = 0; i < g.connectedWorkers; ++i) {
-            s.workers.push_back({g.capabilities, assigned / g.connectedWorkers, a.id, id, phase == GroupPhase::running});
+            s.workers.push_back(
+                {g.capabilities, assigned / g.connectedWorkers, a.id, id, phase == GroupPhase::running});
         }
         return *this;
     }
@@ -77,8 +80,11 @@ TEST(VanillaScaling, StartsWhenTasksWaitAndNoWorkerExists) {
 }
 
 TEST(VanillaScaling, StartsAboveTheUpperRatioOnly) {
-    EXPECT_EQ(decide("vanilla", Builder().tasks(11).adapter("A", 4).group("g1", GroupPhase::running, 11).s).commands.size(), 1u);
-    EXPECT_TRUE(decide("vanilla", Builder().tasks(10).adapter("A", 4).group("g1", GroupPhase::running, 10).s).commands.empty());
+    EXPECT_EQ(decide("vanilla", Builder().tasks(11).adapter("A", 4).group("g1", GroupPhase::running, 11).s)
+                  .commands.size(),
+              1u);
+    EXPECT_TRUE(decide("vanilla", Builder().tasks(10).adapter("A", 4).group("g1", GroupPhase::running, 10).s)
+                    .commands.empty());
     // a parameter from the policy content overrides the default
     EXPECT_TRUE(decide("vanilla", Builder().tasks(11).adapter("A", 4).group("g1", GroupPhase::running, 11).s,
                        {{"upper_task_ratio", "20"}})
@@ -87,12 +93,16 @@ TEST(VanillaScaling, StartsAboveTheUpperRatioOnly) {
 
 TEST(VanillaScaling, BootingGroupsCountAsSupply) {
     // reference §12.23: every heartbeat asked again while a group booted
-    EXPECT_TRUE(decide("vanilla", Builder().tasks(5).adapter("A", 4).group("", GroupPhase::pending).s).commands.empty());
-    EXPECT_TRUE(decide("vanilla", Builder().tasks(5).adapter("A", 4).group("g1", GroupPhase::starting).s).commands.empty());
+    EXPECT_TRUE(decide("vanilla", Builder().tasks(5).adapter("A", 4).group("", GroupPhase::pending).s)
+                    .commands.empty());
+    EXPECT_TRUE(decide("vanilla", Builder().tasks(5).adapter("A", 4).group("g1", GroupPhase::starting).s)
+                    .commands.empty());
 }
 
 TEST(VanillaScaling, NeverExceedsMaxGroups) {
-    EXPECT_TRUE(decide("vanilla", Builder().tasks(100).adapter("A", 1).group("g1", GroupPhase::running, 100).s).commands.empty());
+    EXPECT_TRUE(
+        decide("vanilla", Builder().tasks(100).adapter("A", 1).group("g1", GroupPhase::running, 100).s)
+            .commands.empty());
 }
 
 TEST(VanillaScaling, StopsTheOldestIdleGroupWhenUnderused) {
@@ -109,17 +119,22 @@ TEST(VanillaScaling, StopsTheOldestIdleGroupWhenUnderused) {
 }
 
 TEST(VanillaScaling, KeepsYoungGroupsAndTheLastCapacityTasksNeed) {
-    EXPECT_TRUE(decide("vanilla", Builder().adapter("A", 4).group("g", GroupPhase::running, 0, 1).s).commands.empty());
-    EXPECT_EQ(decide("vanilla", Builder().adapter("A", 4).group("g", GroupPhase::running, 0, 60).s).commands.size(), 1u);
+    EXPECT_TRUE(decide("vanilla", Builder().adapter("A", 4).group("g", GroupPhase::running, 0, 1).s)
+                    .commands.empty());
+    EXPECT_EQ(
+        decide("vanilla", Builder().adapter("A", 4).group("g", GroupPhase::running, 0, 60).s).commands.size(),
+        1u);
     // 1 task (queued elsewhere) and an idle group that is the only capacity: under the ratio, but it stays
     EXPECT_TRUE(decide("vanilla", Builder().tasks(1).adapter("A", 4).group("g", GroupPhase::running, 0, 60).s,
                        {{"lower_task_ratio", "2"}})
                     .commands.empty());
     // with a static worker beside it, it may go
-    EXPECT_EQ(decide("vanilla", Builder().tasks(1).adapter("A", 4).group("g", GroupPhase::running, 0, 60).staticWorker().s,
-                     {{"lower_task_ratio", "2"}})
-                  .commands.size(),
-              1u);
+    EXPECT_EQ(
+        decide("vanilla",
+               Builder().tasks(1).adapter("A", 4).group("g", GroupPhase::running, 0, 60).staticWorker().s,
+               {{"lower_task_ratio", "2"}})
+            .commands.size(),
+        1u);
 }
 
 TEST(VanillaScaling, DoesNotStopWhileAGroupIsStarting) {
@@ -134,7 +149,8 @@ TEST(VanillaScaling, DoesNotStopWhileAGroupIsStarting) {
 // ---- capability --------------------------------------------------------------------------------------
 
 TEST(CapabilityScaling, StartsAGpuGroupOnTheAdapterThatOffersGpu) {
-    const auto d = decide("capability", Builder().tasks(2, "gpu").adapter("cpu", 4, "linux").adapter("gpu", 2, "gpu,linux").s);
+    const auto d = decide(
+        "capability", Builder().tasks(2, "gpu").adapter("cpu", 4, "linux").adapter("gpu", 2, "gpu,linux").s);
     ASSERT_EQ(d.commands.size(), 1u);
     EXPECT_EQ(d.commands[0].adapter, 1u);
     EXPECT_EQ(formatCapabilities(d.commands[0].capabilities), "gpu");
@@ -148,14 +164,15 @@ TEST(CapabilityScaling, PlainTasksGoToTheBestFittingAdapter) {
 
 TEST(CapabilityScaling, APendingGroupWithTheCapabilitiesStopsFurtherStarts) {
     // reference §5.5: the native adapter's empty answer made every heartbeat start another GPU group
-    EXPECT_TRUE(decide("capability", Builder().tasks(2, "gpu").adapter("gpu", 4, "gpu").group("", GroupPhase::pending).s)
+    EXPECT_TRUE(decide("capability",
+                       Builder().tasks(2, "gpu").adapter("gpu", 4, "gpu").group("", GroupPhase::pending).s)
                     .commands.empty());
 }
 
 TEST(CapabilityScaling, OneEvaluationNeverExceedsMaxGroups) {
     // reference §12.23: the cap ignored the starts of the same evaluation
-    const auto d = decide("capability",
-                          Builder().tasks(1, "a").tasks(1, "b").tasks(1, "c").adapter("A", 2, "a,b,c").s);
+    const auto d =
+        decide("capability", Builder().tasks(1, "a").tasks(1, "b").tasks(1, "c").adapter("A", 2, "a,b,c").s);
     EXPECT_EQ(d.commands.size(), 2u);
 }
 
@@ -165,8 +182,9 @@ TEST(CapabilityScaling, ReportsDemandNothingCanServe) {
     ASSERT_EQ(d.unschedulable.size(), 1u);
     EXPECT_EQ(formatCapabilities(d.unschedulable[0]), "windows");
     // a static worker that offers it makes it schedulable
-    EXPECT_TRUE(decide("capability", Builder().tasks(3, "windows").adapter("A", 2, "linux").staticWorker("windows").s)
-                    .unschedulable.empty());
+    EXPECT_TRUE(
+        decide("capability", Builder().tasks(3, "windows").adapter("A", 2, "linux").staticWorker("windows").s)
+            .unschedulable.empty());
 }
 
 TEST(CapabilityScaling, StopsAnIdleGpuGroupWhileCpuWorkContinues) {
@@ -210,7 +228,8 @@ TEST(CapabilityScaling, StartsWinOverStopsInOneEvaluation) {
 // ---- fixed_elastic -----------------------------------------------------------------------------------
 
 TEST(FixedElasticScaling, StartsThePrimaryFirst) {
-    const auto d = decide("fixed_elastic", Builder().tasks(500).adapter("secondary", 4).adapter("primary", 1).s);
+    const auto d =
+        decide("fixed_elastic", Builder().tasks(500).adapter("secondary", 4).adapter("primary", 1).s);
     ASSERT_EQ(d.commands.size(), 1u);
     EXPECT_EQ(d.commands[0].adapter, 1u);
 }
@@ -228,16 +247,28 @@ TEST(FixedElasticScaling, RestartsALostPrimary) {
 }
 
 TEST(FixedElasticScaling, BurstsToASecondaryOnlyBeyondThePrimary) {
-    EXPECT_TRUE(decide("fixed_elastic", Builder().tasks(8).adapter("primary", 1).group("p", GroupPhase::running, 8)
-                                            .adapter("secondary", 4).s)
+    EXPECT_TRUE(decide("fixed_elastic", Builder()
+                                            .tasks(8)
+                                            .adapter("primary", 1)
+                                            .group("p", GroupPhase::running, 8)
+                                            .adapter("secondary", 4)
+                                            .s)
                     .commands.empty());
-    const auto d = decide("fixed_elastic", Builder().tasks(50).adapter("primary", 1).group("p", GroupPhase::running, 50)
-                                               .adapter("secondary", 4).s);
+    const auto d = decide("fixed_elastic", Builder()
+                                               .tasks(50)
+                                               .adapter("primary", 1)
+                                               .group("p", GroupPhase::running, 50)
+                                               .adapter("secondary", 4)
+                                               .s);
     ASSERT_EQ(d.commands.size(), 1u);
     EXPECT_EQ(d.commands[0].adapter, 1u);
     // not while the primary still boots
-    EXPECT_TRUE(decide("fixed_elastic", Builder().tasks(50).adapter("primary", 1).group("p", GroupPhase::starting)
-                                            .adapter("secondary", 4).s)
+    EXPECT_TRUE(decide("fixed_elastic", Builder()
+                                            .tasks(50)
+                                            .adapter("primary", 1)
+                                            .group("p", GroupPhase::starting)
+                                            .adapter("secondary", 4)
+                                            .s)
                     .commands.empty());
 }
 
@@ -250,24 +281,31 @@ TEST(FixedElasticScaling, StopsIdleSecondariesButNeverThePrimary) {
                                                .s);
     ASSERT_EQ(d.commands.size(), 1u);
     EXPECT_EQ(d.commands[0].groupId, "s");
-    EXPECT_TRUE(decide("fixed_elastic", Builder().adapter("primary", 1).group("p", GroupPhase::running, 0, 600).s)
-                    .commands.empty());
+    EXPECT_TRUE(
+        decide("fixed_elastic", Builder().adapter("primary", 1).group("p", GroupPhase::running, 0, 600).s)
+            .commands.empty());
 }
 
 // ---- parameters ----------------------------------------------------------------------------------------
 
 TEST(ScalingPolicyFactory, RejectsUnknownPoliciesParametersAndValuesNamingThem) {
-    EXPECT_NE(invalidArgumentMessage([] { makeScalingPolicy("magic", {}); }).find("'magic'"), std::string::npos);
-    EXPECT_NE(invalidArgumentMessage([] { makeScalingPolicy("vanilla", {{"colour", "red"}}); }).find("'colour'"),
+    EXPECT_NE(invalidArgumentMessage([] { makeScalingPolicy("magic", {}); }).find("'magic'"),
               std::string::npos);
-    EXPECT_NE(invalidArgumentMessage([] { makeScalingPolicy("vanilla", {{"upper_task_ratio", "lots"}}); })
-                  .find("'lots'"),
+    EXPECT_NE(invalidArgumentMessage([] {
+                  makeScalingPolicy("vanilla", {{"colour", "red"}});
+              }).find("'colour'"),
               std::string::npos);
-    EXPECT_NE(invalidArgumentMessage([] { makeScalingPolicy("capability", {{"lower_task_ratio", "9"}}); })
-                  .find("lower_task_ratio"),
+    EXPECT_NE(invalidArgumentMessage([] {
+                  makeScalingPolicy("vanilla", {{"upper_task_ratio", "lots"}});
+              }).find("'lots'"),
+              std::string::npos);
+    EXPECT_NE(invalidArgumentMessage([] {
+                  makeScalingPolicy("capability", {{"lower_task_ratio", "9"}});
+              }).find("lower_task_ratio"),
               std::string::npos);
     EXPECT_EQ(makeScalingPolicy("capability", {})->parameters().upperTaskRatio, 5);
-    EXPECT_EQ(makeScalingPolicy("vanilla", {{"drain_timeout_seconds", "7"}})->parameters().drainTimeoutSeconds, 7);
+    EXPECT_EQ(
+        makeScalingPolicy("vanilla", {{"drain_timeout_seconds", "7"}})->parameters().drainTimeoutSeconds, 7);
 }
 
 // ---- bulk scale-up ---------------------------------------------------------------------------------------
@@ -402,8 +440,11 @@ TEST(Tiers, DemandFillsTheCheaperTierBeforeBurstingToTheNext) {
 }
 
 TEST(Tiers, IdleGroupsDrainFromTheDearestTierFirst) {
-    auto b = Builder().adapter("on-prem", 4).group("old-cheap", GroupPhase::running, 0, 600)
-                 .adapter("cloud", 4).group("young-dear", GroupPhase::running, 0, 60);
+    auto b = Builder()
+                 .adapter("on-prem", 4)
+                 .group("old-cheap", GroupPhase::running, 0, 600)
+                 .adapter("cloud", 4)
+                 .group("young-dear", GroupPhase::running, 0, 60);
     b.s.adapters[0].priority = 0;
     b.s.adapters[1].priority = 1;
     const auto d = makeScalingPolicy("vanilla", {})->decide(b.s);
@@ -448,8 +489,12 @@ TEST(PredictiveScaling, SizesForTheBacklogToBeDoneWithinTheTarget) {
 
 TEST(PredictiveScaling, NoStartWhoseGroupWouldArriveAfterTheReadyWorkersFinished) {
     auto build = [](double startup) {
-        auto b = Builder().tasks(108).forecast(100, 0, 1).adapter("a", 10, "", 4)
-                     .group("g1", GroupPhase::running, 4).group("g2", GroupPhase::running, 4);
+        auto b = Builder()
+                     .tasks(108)
+                     .forecast(100, 0, 1)
+                     .adapter("a", 10, "", 4)
+                     .group("g1", GroupPhase::running, 4)
+                     .group("g2", GroupPhase::running, 4);
         b.s.adapters[0].startupSeconds = startup;
         return b.s;
     };
@@ -461,8 +506,13 @@ TEST(PredictiveScaling, NoStartWhoseGroupWouldArriveAfterTheReadyWorkersFinished
 
 TEST(PredictiveScaling, ARisingTrendStartsAheadOfTheLoad) {
     auto build = [](double trend) {
-        return Builder().tasks(8).forecast(0, 10, 1, trend, 0.5, 1).adapter("a", 10, "", 4)
-            .group("g1", GroupPhase::running, 4).group("g2", GroupPhase::running, 4).s;
+        return Builder()
+            .tasks(8)
+            .forecast(0, 10, 1, trend, 0.5, 1)
+            .adapter("a", 10, "", 4)
+            .group("g1", GroupPhase::running, 4)
+            .group("g2", GroupPhase::running, 4)
+            .s;
     };
     // 10/s x 1 s / 0.8 = 12.5 workers: one more group; +0.5/s2 over the 5 s window: 12.5/s, 15.6 workers
     EXPECT_EQ(count(decide("predictive", build(0)), Action::start), 1u);
@@ -500,9 +550,15 @@ TEST(PredictiveScaling, NeverStopsWhatAReplacementCouldNotReplaceInTime) {
 }
 
 TEST(PredictiveScaling, GpuWorkersBusyWithGpuWorkAreNoSupplyForPlainTasks) {
-    auto b = Builder().tasks(20).forecast(20, 0, 1).tasks(10, "gpu").forecast(6, 0, 1)
-                 .adapter("cpu", 10, "", 4).adapter("gpu", 4, "gpu", 1)
-                 .group("gpu-1", GroupPhase::running, 4).group("gpu-2", GroupPhase::running, 4);
+    auto b = Builder()
+                 .tasks(20)
+                 .forecast(20, 0, 1)
+                 .tasks(10, "gpu")
+                 .forecast(6, 0, 1)
+                 .adapter("cpu", 10, "", 4)
+                 .adapter("gpu", 4, "gpu", 1)
+                 .group("gpu-1", GroupPhase::running, 4)
+                 .group("gpu-2", GroupPhase::running, 4);
     const auto d = decide("predictive", b.s);
     // plain: 20 s of work / 5 s = 4 workers, and the 2 gpu workers do not count: one cpu group
     size_t cpuStarts = 0;
@@ -511,11 +567,16 @@ TEST(PredictiveScaling, GpuWorkersBusyWithGpuWorkAreNoSupplyForPlainTasks) {
 }
 
 TEST(PredictiveScaling, ParametersAreValidated) {
-    EXPECT_EQ(invalidArgumentMessage([] { makeScalingPolicy("predictive", {{"target_utilization", "1.5"}}); }),
+    EXPECT_EQ(invalidArgumentMessage([] {
+                  makeScalingPolicy("predictive", {{"target_utilization", "1.5"}});
+              }),
               "policy parameters need target_backlog_seconds > 0, rate_window_seconds > 0 and 0 < "
               "target_utilization <= 1");
-    EXPECT_EQ(invalidArgumentMessage([] { makeScalingPolicy("predictive", {{"min_observations", "x"}}); }),
+    EXPECT_EQ(invalidArgumentMessage([] {
+                  makeScalingPolicy("predictive", {{"min_observations", "x"}});
+              }),
               "policy parameter min_observations='x' is not a non-negative number");
-    EXPECT_EQ(makeScalingPolicy("predictive", {{"target_backlog_seconds", "2"}})->parameters().targetBacklogSeconds,
-              2);
+    EXPECT_EQ(
+        makeScalingPolicy("predictive", {{"target_backlog_seconds", "2"}})->parameters().targetBacklogSeconds,
+        2);
 }

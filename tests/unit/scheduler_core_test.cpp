@@ -750,7 +750,8 @@ TEST_F(SchedulerScalingTest, AdapterInventoryRestoresGroupsAfterATimeout) {
     ASSERT_NE(core->scaling().findAdapter("A"), nullptr);
     EXPECT_EQ(core->scaling().findAdapter("A")->groups.count("g1"), 1u);  // no orphan
     adapterHeartbeat("A", 2, "", {});
-    EXPECT_EQ(core->scaling().findAdapter("A")->groups.count("g1"), 0u);  // gone from the inventory: gone here
+    EXPECT_EQ(core->scaling().findAdapter("A")->groups.count("g1"),
+              0u);  // gone from the inventory: gone here
 }
 
 TEST_F(SchedulerScalingTest, FailedStartBacksOffAndIsReported) {

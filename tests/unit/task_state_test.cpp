@@ -34,7 +34,7 @@ TEST(TaskStateMachine, Table) {
         {S::cancelling, E::confirmNotFound, false, S::cancelled},
         {S::cancelling, E::confirmCancelFailed, false, S::assigned},
         {S::cancelling, E::confirmCancelFailed, true, S::cancelling},  // the forced cancel is still out
-        {S::cancelling, E::resultSucceeded, false, S::succeeded},       // the result overtook the cancel
+        {S::cancelling, E::resultSucceeded, false, S::succeeded},      // the result overtook the cancel
         {S::cancelling, E::workerLost, false, S::cancelled},
         {S::cancelling, E::workerLostFinal, false, S::cancelled},
         {S::balancing, E::confirmCancelled, false, S::queued},

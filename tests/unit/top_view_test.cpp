@@ -17,16 +17,29 @@ json snapshot(uint64_t timestampMs, uint64_t succeeded, int workers) {
            {"allocate_policy", "capability"},
            {"scaling_policy", "capability"},
            {"tasks",
-            {{"queued", 5}, {"running", 3}, {"cancelling", 0}, {"succeeded", succeeded}, {"failed", 1}, {"cancelled", 0},
-             {"worker_died", 0}, {"timed_out", 0}, {"rejected", 0}}},
+            {{"queued", 5},
+             {"running", 3},
+             {"cancelling", 0},
+             {"succeeded", succeeded},
+             {"failed", 1},
+             {"cancelled", 0},
+             {"worker_died", 0},
+             {"timed_out", 0},
+             {"rejected", 0}}},
            {"adapters", json::array()},
            {"worker_groups", json::array()},
            {"scaling_events", json::array()},
            {"unschedulable", json::array()}};
     for (int i = 0; i < workers; ++i) {
-        s["workers"].push_back({{"id", "W" + std::to_string(i)}, {"worker_group_id", ""}, {"capabilities", ""},
-                                {"queued", i}, {"running", 1}, {"done", 100 - i}, {"cpu_permille", 10 * i},
-                                {"rss_bytes", 1048576}, {"last_heartbeat_age_ms", 500}});
+        s["workers"].push_back({{"id", "W" + std::to_string(i)},
+                                {"worker_group_id", ""},
+                                {"capabilities", ""},
+                                {"queued", i},
+                                {"running", 1},
+                                {"done", 100 - i},
+                                {"cpu_permille", 10 * i},
+                                {"rss_bytes", 1048576},
+                                {"last_heartbeat_age_ms", 500}});
     }
     return s;
 }
@@ -42,7 +55,8 @@ std::string text(const std::vector<Line>& lines) {
 TEST(TopView, WaitingLineBeforeTheFirstSnapshot) {
     TopState state;
     state.monitorAddress = "tcp://127.0.0.1:8518";
-    EXPECT_NE(text(renderTop(state, 40, 120)).find("waiting for scheduler at tcp://127.0.0.1:8518"), std::string::npos);
+    EXPECT_NE(text(renderTop(state, 40, 120)).find("waiting for scheduler at tcp://127.0.0.1:8518"),
+              std::string::npos);
 }
 
 TEST(TopView, HeaderHasUptimeAndRates) {
@@ -95,8 +109,11 @@ TEST(TopView, FitContentShowsEveryRowWithoutPaddingOrKeyHints) {
     TopState state;
     state.snapshot = snapshot(1000, 0, 40);
     for (int i = 0; i < 12; ++i) {
-        state.snapshot["scaling_events"].push_back({{"timestamp_ms", 900}, {"adapter_id", "a"}, {"action", "start"},
-                                                    {"worker_group_id", ""}, {"reason", "reason " + std::to_string(i)}});
+        state.snapshot["scaling_events"].push_back({{"timestamp_ms", 900},
+                                                    {"adapter_id", "a"},
+                                                    {"action", "start"},
+                                                    {"worker_group_id", ""},
+                                                    {"reason", "reason " + std::to_string(i)}});
     }
     state.fitContent = true;
     const std::string screen = text(renderTop(state, 0, 200));  // no screen size at all
@@ -125,8 +142,10 @@ TEST(TopView, ShowsTheScalingInputsAndHeldCommandsWithinTheScreen) {
                                                    {"held_because", "scale_down_stabilization_seconds 30"},
                                                    {"wanted_because", "group idle"}}});
     const std::string screen = text(renderTop(state, 40, 200));
-    EXPECT_NE(screen.find("gpu                       40      30     2.50    1.250     4.0     8.0  30 queued x 1.25 s"),
-              std::string::npos)
+    EXPECT_NE(
+        screen.find(
+            "gpu                       40      30     2.50    1.250     4.0     8.0  30 queued x 1.25 s"),
+        std::string::npos)
         << screen;
     EXPECT_NE(screen.find("held shutdown on cpu: scale_down_stabilization_seconds 30 (wanted: group idle)"),
               std::string::npos)

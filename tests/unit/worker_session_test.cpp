@@ -68,14 +68,17 @@ protected:
 
 TEST_F(WorkerSessionTest, RegistersWithItsCapabilitiesAndHeartbeatsEveryInterval) {
     make();
-    ASSERT_EQ(sink.each(W::WORKER_HEARTBEAT, [](W::Reader m) {
-        const auto hb = m.getWorkerHeartbeat();
-        EXPECT_EQ(hb.getProtocolVersion(), wire::PROTOCOL_VERSION);
-        EXPECT_EQ(hb.getQueueSize(), 7u);
-        EXPECT_EQ(formatCapabilities(capabilitiesFromWire(hb.getCapabilities())), "gpu=2,linux");
-        EXPECT_EQ(hb.getPid(), 42u);
-        EXPECT_EQ(std::string(hb.getHostname().cStr()), "host-a");
-    }), 1u);
+    ASSERT_EQ(sink.each(W::WORKER_HEARTBEAT,
+                        [](W::Reader m) {
+                            const auto hb = m.getWorkerHeartbeat();
+                            EXPECT_EQ(hb.getProtocolVersion(), wire::PROTOCOL_VERSION);
+                            EXPECT_EQ(hb.getQueueSize(), 7u);
+                            EXPECT_EQ(formatCapabilities(capabilitiesFromWire(hb.getCapabilities())),
+                                      "gpu=2,linux");
+                            EXPECT_EQ(hb.getPid(), 42u);
+                            EXPECT_EQ(std::string(hb.getHostname().cStr()), "host-a");
+                        }),
+              1u);
     advance(1900ms);
     EXPECT_EQ(sink.each(W::WORKER_HEARTBEAT), 1u);
     advance(100ms);
@@ -107,7 +110,8 @@ TEST_F(WorkerSessionTest, AQueuedTaskIsCancelledAndConfirmed) {
     }));
     session->onTick(now, false);
     wire::CancelConfirmKind kind{};
-    ASSERT_EQ(sink.each(W::TASK_CANCEL_CONFIRMS, [&](W::Reader m) { kind = m.getTaskCancelConfirms()[0].getKind(); }),
+    ASSERT_EQ(sink.each(W::TASK_CANCEL_CONFIRMS,
+                        [&](W::Reader m) { kind = m.getTaskCancelConfirms()[0].getKind(); }),
               1u);
     EXPECT_EQ(kind, wire::CancelConfirmKind::CANCELLED);
 }

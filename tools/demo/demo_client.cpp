@@ -15,7 +15,8 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 int main(int argc, char** argv) {
     std::string address;
     size_t echoTasks = 100000;
-    CLI::App app{"scaler_demo_client: runs the README demo workload against a scheduler", "scaler_demo_client"};
+    CLI::App app{"scaler_demo_client: runs the README demo workload against a scheduler",
+                 "scaler_demo_client"};
     app.add_option("address", address, "Scheduler address")->required();
     app.add_option("--echo-tasks", echoTasks, "How many echo tasks to run")->capture_default_str();
     scaler::parseOrExit(app, argc, argv);
@@ -38,11 +39,12 @@ int main(int argc, char** argv) {
         const auto sleeps = client.map("sleep_ms", std::vector<std::string>(200, "10"));
         scaler::Client::gather(sleeps);
         const double sleepSeconds = secondsSince(start);
-        std::printf("sleep_ms   200 x 10 ms tasks in %.3f s (ideal with 2 workers: 1.000 s, efficiency %.2f)\n",
-                    sleepSeconds, 1.0 / sleepSeconds);
+        std::printf(
+            "sleep_ms   200 x 10 ms tasks in %.3f s (ideal with 2 workers: 1.000 s, efficiency %.2f)\n",
+            sleepSeconds, 1.0 / sleepSeconds);
 
-        const scaler::ExecResult exec =
-            scaler::decodeExecResult(client.submitExec({"sh", "-c", "echo hello from $(hostname), pid $PPID"}).get());
+        const scaler::ExecResult exec = scaler::decodeExecResult(
+            client.submitExec({"sh", "-c", "echo hello from $(hostname), pid $PPID"}).get());
         std::printf("exec       exit code %d, stdout: %s", exec.exitCode, exec.stdoutData.c_str());
 
         try {

@@ -10,7 +10,6 @@
 
 #include <capnp/message.h>
 
-
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/wire_bytes.h"
 #include "scaler/scheduler/routing/scheduler_core.h"

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-
 #include <CLI/CLI.hpp>
 
 #include "cluster_simulation.h"
@@ -14,8 +13,8 @@
 
 int main(int argc, char** argv) {
     // "POLICY" or "POLICY; extra=parameters": each is a row per workload and start-up
-    std::vector<std::string> policies{"vanilla", "capability", "capability; scale_down_stabilization_seconds=30",
-                                      "predictive"};
+    std::vector<std::string> policies{"vanilla", "capability",
+                                      "capability; scale_down_stabilization_seconds=30", "predictive"};
     std::vector<std::string> only;
     unsigned seed = 1;
     CLI::App app{"scaler_scaling_sim: scaling policies against synthetic workloads in simulated time",
@@ -27,7 +26,8 @@ int main(int argc, char** argv) {
     app.add_option("--workloads", only, "Only these workloads (burst, waves, ramp, mixed, trickle)");
     app.add_option("--seed", seed, "Workload random seed")->capture_default_str();
     bool trace = false;
-    app.add_flag("--trace", trace, "Print every adapter command at its simulated time, and the scheduler's log");
+    app.add_flag("--trace", trace,
+                 "Print every adapter command at its simulated time, and the scheduler's log");
     CLI11_PARSE(app, argc, argv);
     if (trace) {
         scaler::log::setAll(spdlog::level::info, "  %v");

@@ -5,11 +5,11 @@
 
 #include <zmq.hpp>
 
-#include "scaler/protocol/curve_socket.h"
 #include "scaler/common/command_line.h"
 #include "scaler/common/shutdown_signal.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/curve_keys.h"
+#include "scaler/protocol/curve_socket.h"
 #include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/message_codec.h"
 #include "snapshot_json.h"

@@ -1,7 +1,6 @@
 #include "monitor_subscriber.h"
 #include "scaler/protocol/curve_socket.h"
 
-
 #include <stdexcept>
 
 #include "snapshot_json.h"

@@ -7,11 +7,16 @@ namespace {
 
 std::string groupState(wire::WorkerGroupState state) {
     switch (state) {
-        case wire::WorkerGroupState::STARTING: return "starting";
-        case wire::WorkerGroupState::RUNNING: return "running";
-        case wire::WorkerGroupState::DRAINING: return "draining";
-        case wire::WorkerGroupState::STOPPING: return "stopping";
-        case wire::WorkerGroupState::FAILED: return "failed";
+        case wire::WorkerGroupState::STARTING:
+            return "starting";
+        case wire::WorkerGroupState::RUNNING:
+            return "running";
+        case wire::WorkerGroupState::DRAINING:
+            return "draining";
+        case wire::WorkerGroupState::STOPPING:
+            return "stopping";
+        case wire::WorkerGroupState::FAILED:
+            return "failed";
     }
     return "unknown";
 }
@@ -29,7 +34,8 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
         {"timestamp_ms", s.getTimestampMs()},
         {"scheduler_address", s.getSchedulerAddress().cStr()},
         {"uptime_ms", s.getUptimeMs()},
-        {"scheduler", {{"cpu_permille", s.getResource().getCpuPermille()}, {"rss_bytes", s.getResource().getRssBytes()}}},
+        {"scheduler",
+         {{"cpu_permille", s.getResource().getCpuPermille()}, {"rss_bytes", s.getResource().getRssBytes()}}},
         {"clients", s.getClients()},
         {"allocate_policy", s.getAllocatePolicy().cStr()},
         {"scaling_policy", s.getScalingPolicy().cStr()},

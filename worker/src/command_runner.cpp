@@ -43,7 +43,6 @@ void setNonBlocking(int fd) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-
 // SIGTERM to the program's process group once the task is asked to stop, SIGKILL after the grace.
 class GroupStopper {
 public:
@@ -68,8 +67,8 @@ private:
 };
 
 // In the forked child: only async-signal-safe calls until exec; an exec failure's errno goes to `execError`.
-[[noreturn]] void execChild(const ExecRequest& request, char** argv, pid_t parent, Pipe& in, Pipe& out, Pipe& err,
-                            Pipe& execError) {
+[[noreturn]] void execChild(const ExecRequest& request, char** argv, pid_t parent, Pipe& in, Pipe& out,
+                            Pipe& err, Pipe& execError) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the worker
     if (getppid() != parent) _exit(127);

@@ -53,8 +53,8 @@ WorkerAgent::WorkerAgent(WorkerConfig config, const FunctionRegistry& registry)
 int WorkerAgent::run() {
     DealerConnection connection({identity_, config_.schedulerAddress, config_.curve, 0});
     TaskExecutor executor(registry_);
-    WorkerSession session(config_, identity_, executor, connection, hostName(), static_cast<uint32_t>(getpid()),
-                          Clock::now());
+    WorkerSession session(config_, identity_, executor, connection, hostName(),
+                          static_cast<uint32_t>(getpid()), Clock::now());
     session.start(Clock::now());
     while (!session.done()) {
         connection.wait(session.waitBudget(Clock::now()), executor.notifyFd());
@@ -63,7 +63,9 @@ int WorkerAgent::run() {
                 session.onMessage(message, Clock::now());
                 return !session.done();
             },
-            [](const std::string& why) { log::worker().warn("dropped a message from the scheduler: {}", why); });
+            [](const std::string& why) {
+                log::worker().warn("dropped a message from the scheduler: {}", why);
+            });
         if (auto failure = connection.takeHandshakeFailure()) session.onHandshakeFailure(*failure);
         session.onTick(Clock::now(), shutdownRequested());
     }
@@ -71,7 +73,8 @@ int WorkerAgent::run() {
     connection.close();
     if (session.restartAfterLeaving()) restartProcess(config_.restartCommand);
     // A function that ignores interruption would block the executor's join forever; leave without it.
-    for (int i = 0; i < 50 && executor.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 50 && executor.running(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (executor.running()) {
         log::worker().warn("a task function ignored the stop request; exiting without waiting for it");
         log::worker().flush();

@@ -33,9 +33,9 @@ WorkerSession::WorkerSession(const WorkerConfig& config, std::string identity, T
 void WorkerSession::start(TimePoint now) {
     std::string names;
     for (const auto& n : executor_.functionNames()) names += (names.empty() ? "" : ", ") + n;
-    log::worker().info("worker '{}' connecting to {}: capabilities '{}', queue size {}, functions: {}", identity_,
-                       config_.schedulerAddress, formatCapabilities(config_.capabilities), config_.queueSize,
-                       names);
+    log::worker().info("worker '{}' connecting to {}: capabilities '{}', queue size {}, functions: {}",
+                       identity_, config_.schedulerAddress, formatCapabilities(config_.capabilities),
+                       config_.queueSize, names);
     sendHeartbeat(now);
 }
 
@@ -134,7 +134,8 @@ void WorkerSession::abandonHungTask(const HungTask& hung, TimePoint now) {
     }
     const size_t returned = executor_.dropQueued();
     log::worker().error(
-        "task {} {} and ignored interruption for {} s; abandoning it, returning {} queued tasks and restarting "
+        "task {} {} and ignored interruption for {} s; abandoning it, returning {} queued tasks and "
+        "restarting "
         "this worker",
         hung.handle, hung.timedOut ? "ran past its timeout" : "was cancelled", config_.hungTaskGraceSeconds,
         returned);
@@ -217,7 +218,8 @@ void WorkerSession::onTick(TimePoint now, bool shutdownRequested) {
     flushOutcomes();
     if (done()) return;
     if (phase_ == Phase::serving) {
-        if (auto hung = executor_.hungTask(now, seconds(config_.hungTaskGraceSeconds))) abandonHungTask(*hung, now);
+        if (auto hung = executor_.hungTask(now, seconds(config_.hungTaskGraceSeconds)))
+            abandonHungTask(*hung, now);
     }
     if (now >= nextHeartbeat_ && (phase_ == Phase::serving || phase_ == Phase::draining)) {
         // Sent every period, echo or not: one lost echo must not silence us. Never after the disconnect

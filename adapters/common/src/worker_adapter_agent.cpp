@@ -24,7 +24,9 @@ int WorkerAdapterAgent::run() {
                 session.onMessage(message);
                 return true;
             },
-            [](const std::string& why) { log::adapter().warn("dropped a message from the scheduler: {}", why); });
+            [](const std::string& why) {
+                log::adapter().warn("dropped a message from the scheduler: {}", why);
+            });
         if (auto failure = connection.takeHandshakeFailure()) session.onHandshakeFailure(*failure);
         session.onTick(Clock::now());
     }

@@ -151,8 +151,8 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers() {
         const auto groupLabel = c.labels.find(labels::kGroupId);
         const std::string groupId = groupLabel == c.labels.end() ? "" : groupLabel->second;
         if (!container_.adoptLeftovers || groupId.empty() || c.state != "running" || groups_.count(groupId)) {
-            log::adapter().info("removing container {} (group '{}', {}) left by an earlier run", c.id.substr(0, 12),
-                         groupId, c.state);
+            log::adapter().info("removing container {} (group '{}', {}) left by an earlier run",
+                                c.id.substr(0, 12), groupId, c.state);
             const DockerResult removed = docker_.removeContainer(c.id);
             if (!removed.ok)
                 log::adapter().warn("could not remove container {}: {}", c.id.substr(0, 12), removed.error);
@@ -164,12 +164,14 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers() {
             group.capabilities = parseCapabilities(
                 c.labels.count(labels::kCapabilities) ? c.labels.at(labels::kCapabilities) : "");
         } catch (const std::exception& e) {
-            log::adapter().warn("container {} has a bad capabilities label ({}); adopting it without capabilities",
-                         c.id.substr(0, 12), e.what());
+            log::adapter().warn(
+                "container {} has a bad capabilities label ({}); adopting it without capabilities",
+                c.id.substr(0, 12), e.what());
         }
         group.workerIds = splitIds(c.labels.count(labels::kWorkerIds) ? c.labels.at(labels::kWorkerIds) : "");
-        log::adapter().info("adopted worker group '{}' (container {}, {} workers) left running by an earlier run",
-                     groupId, c.id.substr(0, 12), group.workerIds.size());
+        log::adapter().info(
+            "adopted worker group '{}' (container {}, {} workers) left running by an earlier run", groupId,
+            c.id.substr(0, 12), group.workerIds.size());
         groups_.emplace(groupId, std::move(group));
     }
     return true;
@@ -188,12 +190,13 @@ void ContainerWorkerGroupLauncher::removeExited(const std::string& groupId, cons
             if (!error.empty()) how += ", " + error;
             if (state.value("OOMKilled", false)) how += ", killed for lack of memory";
         }
-        log::adapter().warn("worker group '{}': container {} exited on its own ({}); removing the group", groupId,
-                     group.containerId.substr(0, 12), how);
+        log::adapter().warn("worker group '{}': container {} exited on its own ({}); removing the group",
+                            groupId, group.containerId.substr(0, 12), how);
     }
     const DockerResult removed = docker_.removeContainer(group.containerId);
     if (!removed.ok && removed.status != 404) {
-        log::adapter().warn("could not remove container {}: {}", group.containerId.substr(0, 12), removed.error);
+        log::adapter().warn("could not remove container {}: {}", group.containerId.substr(0, 12),
+                            removed.error);
     }
 }
 
@@ -225,8 +228,8 @@ void ContainerWorkerGroupLauncher::reconcile() {
             continue;
         }
         if (group.stopping && now >= group.killAt) {
-            log::adapter().warn("worker group '{}' did not stop within its grace period; killing its container",
-                         groupId);
+            log::adapter().warn(
+                "worker group '{}' did not stop within its grace period; killing its container", groupId);
             docker_.killContainer(group.containerId, "SIGKILL");
             group.killAt = Clock::time_point::max();
         }

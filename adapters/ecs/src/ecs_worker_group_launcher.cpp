@@ -134,7 +134,8 @@ CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilit
     const auto& body = answer.body;
     if (body.contains("failures") && body["failures"].is_array() && !body["failures"].empty()) {
         const auto& failure = body["failures"][0];
-        return launchFailed("RunTask failed: " + failure.value("reason", std::string("unknown")) +
+        return launchFailed(
+            "RunTask failed: " + failure.value("reason", std::string("unknown")) +
             (failure.contains("detail") ? " (" + failure.value("detail", std::string()) + ")" : ""));
     }
     if (!body.contains("tasks") || !body["tasks"].is_array() || body["tasks"].empty()) {
@@ -253,22 +254,25 @@ void EcsWorkerGroupLauncher::followKnownGroups(std::map<std::string, nlohmann::j
                 continue;
             }
             log::adapter().warn("worker group '{}': ECS no longer knows task {}; removing the group", groupId,
-                         group.taskArn);
+                                group.taskArn);
             it = groups_.erase(it);
             continue;
         }
         const std::string status = found->second.value("lastStatus", "");
         if (status == "STOPPED") {
             if (group.stopping) {
-                log::adapter().info("worker group '{}' stopped ({})", groupId, stopDescription(found->second));
+                log::adapter().info("worker group '{}' stopped ({})", groupId,
+                                    stopDescription(found->second));
             } else {
-                log::adapter().warn("worker group '{}': ECS task {} stopped on its own ({}); removing the group",
-                             groupId, group.taskArn, stopDescription(found->second));
+                log::adapter().warn(
+                    "worker group '{}': ECS task {} stopped on its own ({}); removing the group", groupId,
+                    group.taskArn, stopDescription(found->second));
             }
             it = groups_.erase(it);
             continue;
         }
-        if (status != group.lastStatus) log::adapter().info("worker group '{}': ECS task {}", groupId, status);
+        if (status != group.lastStatus)
+            log::adapter().info("worker group '{}': ECS task {}", groupId, status);
         group.lastStatus = status;
         if (found->second.value("desiredStatus", "") == "STOPPED") group.stopping = true;
         described.erase(found);
@@ -294,8 +298,9 @@ void EcsWorkerGroupLauncher::recoverGroups(const std::map<std::string, nlohmann:
         try {
             group.capabilities = parseCapabilities(spacesToCommas(tagValue(task, tags::kCapabilities)));
         } catch (const std::exception& e) {
-            log::adapter().warn("ECS task {} has a bad capabilities tag ({}); recovering it without capabilities",
-                         arn, e.what());
+            log::adapter().warn(
+                "ECS task {} has a bad capabilities tag ({}); recovering it without capabilities", arn,
+                e.what());
         }
         uint32_t workers = settings_.workersPerGroup;
         try {
@@ -303,8 +308,8 @@ void EcsWorkerGroupLauncher::recoverGroups(const std::map<std::string, nlohmann:
         } catch (const std::exception&) {
         }
         group.workerIds = workerIdsOf(groupId, workers);
-        log::adapter().info("recovered worker group '{}' (ECS task {}, {} workers, {}) from an earlier run", groupId,
-                     arn, workers, group.lastStatus);
+        log::adapter().info("recovered worker group '{}' (ECS task {}, {} workers, {}) from an earlier run",
+                            groupId, arn, workers, group.lastStatus);
         groups_.emplace(groupId, std::move(group));
     }
 }

@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
     setupLogging("ecs-adapter", options.adapter.loggingLevel);
     installShutdownSignalHandlers();
     log::adapter().info("ECS endpoint {} (region {}, cluster {}, task definition {}), access key {}...",
-                 options.ecs.client.endpoint, options.ecs.client.region, options.ecs.cluster,
-                 options.ecs.taskDefinition, options.ecs.client.credentials.accessKeyId.substr(0, 4));
+                        options.ecs.client.endpoint, options.ecs.client.region, options.ecs.cluster,
+                        options.ecs.taskDefinition, options.ecs.client.credentials.accessKeyId.substr(0, 4));
     try {
         adapters::EcsWorkerGroupLauncher launcher(options.adapter.settings, options.adapter.worker,
                                                   options.ecs);

@@ -84,8 +84,9 @@ int main(int argc, char** argv) {
         const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!clean) ++failures;
         log::adapter().log(clean || forwarded ? spdlog::level::info : spdlog::level::warn,
-                    "worker '{}' exited ({} {})", it->second, WIFSIGNALED(status) ? "signal" : "exit code",
-                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+                           "worker '{}' exited ({} {})", it->second,
+                           WIFSIGNALED(status) ? "signal" : "exit code",
+                           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         workers.erase(it);
     }
     return failures == 0 ? 0 : 1;

@@ -98,9 +98,9 @@ void NativeWorkerGroupLauncher::reap() {
                                   [&](const Process& x) { return x.pid == pid; });
             if (p == processes.end()) continue;
             if (!it->second.stopping) {
-                log::adapter().warn("worker '{}' of group '{}' exited on its own ({} {})", p->workerId, it->first,
-                             WIFSIGNALED(status) ? "signal" : "exit code",
-                             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+                log::adapter().warn("worker '{}' of group '{}' exited on its own ({} {})", p->workerId,
+                                    it->first, WIFSIGNALED(status) ? "signal" : "exit code",
+                                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             }
             processes.erase(p);
             if (processes.empty()) {

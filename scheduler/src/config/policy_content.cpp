@@ -37,7 +37,8 @@ std::string PolicyContent::toString() const {
     return out;
 }
 
-std::vector<std::pair<std::string, std::string>> parseKeyValueItems(std::string_view text, std::string_view what) {
+std::vector<std::pair<std::string, std::string>> parseKeyValueItems(std::string_view text,
+                                                                    std::string_view what) {
     std::vector<std::pair<std::string, std::string>> items;
     size_t start = 0;
     while (start <= text.size()) {
@@ -48,7 +49,8 @@ std::vector<std::pair<std::string, std::string>> parseKeyValueItems(std::string_
         if (item.empty()) continue;
         const size_t eq = item.find('=');
         if (eq == std::string_view::npos) {
-            throw std::invalid_argument(std::string(what) + " item '" + std::string(item) + "' is not key=value");
+            throw std::invalid_argument(std::string(what) + " item '" + std::string(item) +
+                                        "' is not key=value");
         }
         std::string key(trim(item.substr(0, eq)));
         if (key.empty()) {

@@ -52,10 +52,11 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
            "Policies, e.g. \"allocate=capability; scaling=capability; upper_task_ratio=8\"; allocate: "
            "even_load|capability; scaling: no|vanilla|capability|fixed_elastic|predictive (docs/scaling.md)")
         ->capture_default_str();
-    app.add_option("--scaling-schedule", config.scalingSchedule,
-                   "A scheduled floor or ceiling, repeatable (TOML: an array of strings), e.g. \"cron=* 8-17 * * "
-                   "mon-fri; adapter=cpu; min_groups=4\"; keys cron, adapter, min_groups, max_groups, "
-                   "timezone=local|utc (docs/scaling.md#schedules)")
+    app.add_option(
+           "--scaling-schedule", config.scalingSchedule,
+           "A scheduled floor or ceiling, repeatable (TOML: an array of strings), e.g. \"cron=* 8-17 * * "
+           "mon-fri; adapter=cpu; min_groups=4\"; keys cron, adapter, min_groups, max_groups, "
+           "timezone=local|utc (docs/scaling.md#schedules)")
         ->allow_extra_args(false);  // one rule per flag: a following positional address is not a rule
     app.add_option(
         "--metrics-address", config.metricsAddress,
@@ -114,7 +115,8 @@ void finishSchedulerConfig(SchedulerConfig& config) {
     config.policy = parsePolicyContent(config.policyContentText);
     makeScalingPolicy(config.policy.scaling, config.policy.parameters);  // rejects unknown parameters now
     config.scheduleRules.clear();
-    for (const std::string& rule : config.scalingSchedule) config.scheduleRules.push_back(parseScheduleRule(rule));
+    for (const std::string& rule : config.scalingSchedule)
+        config.scheduleRules.push_back(parseScheduleRule(rule));
     loadCurve(config);
     if (!config.metricsAddress.empty()) {
         const auto colon = config.metricsAddress.rfind(':');

@@ -84,7 +84,6 @@ void renderTasks(Exposition& e, const SchedulerCore& core) {
 
     e.family("scaler_task_latency_seconds", "histogram", "From a task's arrival at the scheduler to its end");
     e.histogram("scaler_task_latency_seconds", "", core.taskLatency());
-
 }
 
 void renderCapabilitySets(Exposition& e, const SchedulerCore& core) {
@@ -114,7 +113,6 @@ void renderCapabilitySets(Exposition& e, const SchedulerCore& core) {
                      caps + "," + label("state", toString(state)), static_cast<double>(set.finished[s]));
         }
     }
-
 }
 
 void renderWorkersAndAdapters(Exposition& e, const SchedulerCore& core) {
@@ -140,7 +138,6 @@ void renderWorkersAndAdapters(Exposition& e, const SchedulerCore& core) {
         }
         e.sample("scaler_adapter_max_worker_groups", label("adapter", a.identity), a.maxGroups);
     }
-
 }
 
 void renderScaling(Exposition& e, const SchedulerCore& core) {

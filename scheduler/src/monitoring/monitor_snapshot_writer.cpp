@@ -100,8 +100,9 @@ void MonitorSnapshotWriter::writeAdaptersAndGroups(wire::MonitorSnapshot::Builde
         row.setMaxWorkerGroups(adapter.maxGroups);
         row.setPriority(adapter.priority);
         row.setWorkersPerGroup(adapter.workersPerGroup);
-        row.setGroupsInUse(static_cast<uint32_t>(std::count_if(
-            adapter.groups.begin(), adapter.groups.end(), [](const auto& x) { return x.phase != GroupPhase::stopping; })));
+        row.setGroupsInUse(static_cast<uint32_t>(
+            std::count_if(adapter.groups.begin(), adapter.groups.end(),
+                          [](const auto& x) { return x.phase != GroupPhase::stopping; })));
         capabilitiesToWire(adapter.capabilities,
                            row.initCapabilities(static_cast<unsigned>(adapter.capabilities.size())));
         row.setLastHeartbeatAgeMs(ageMs(core_.now(), record.lastSeen));

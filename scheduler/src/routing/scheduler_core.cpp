@@ -37,8 +37,8 @@ wire::TaskResultStatus toWireStatus(TaskState terminal) {
 }
 
 ScalingControllerConfig scalingConfigOf(const SchedulerConfig& config) {
-    return {config.policy.scaling, config.policy.parameters, config.scheduleRules, config.scalingIntervalSeconds,
-            config.workerAdapterTimeoutSeconds};
+    return {config.policy.scaling, config.policy.parameters, config.scheduleRules,
+            config.scalingIntervalSeconds, config.workerAdapterTimeoutSeconds};
 }
 
 }  // namespace
@@ -125,12 +125,14 @@ void SchedulerCore::routeMessage(std::string_view identity, wire::Message::Reade
         case W::DISCONNECT_REQUEST:
             return onWorkerDisconnectRequest(peer->slot);
         case W::WORKER_ADAPTER_COMMAND_RESPONSE:
-            if (auto why = scaling_.onAdapterResponse(peer->slot, message.getWorkerAdapterCommandResponse())) {
+            if (auto why =
+                    scaling_.onAdapterResponse(peer->slot, message.getWorkerAdapterCommandResponse())) {
                 dropMessage(identity, *why);
             }
             return;
         default:
-            return dropMessage(identity, "unexpected message type " + std::to_string(static_cast<int>(which)));
+            return dropMessage(identity,
+                               "unexpected message type " + std::to_string(static_cast<int>(which)));
     }
 }
 
@@ -187,7 +189,8 @@ std::optional<SchedulerCore::Admission> SchedulerCore::admitPeer(std::string_vie
     return Admission{entry.slot, true};
 }
 
-void SchedulerCore::onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat) {
+void SchedulerCore::onAdapterHeartbeat(std::string_view identity,
+                                       wire::WorkerAdapterHeartbeat::Reader heartbeat) {
     const auto admission = admitPeer(identity, PeerRole::adapter, heartbeat.getProtocolVersion());
     if (admission) scaling_.onAdapterHeartbeat(admission->slot, heartbeat);
 }
@@ -213,7 +216,7 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
         worker.acceptingTasks = !scaling_.groupDraining(worker.adapterId, worker.workerGroupId);
         scaling_.noteGroupWorkerConnected(worker.adapterId, worker.workerGroupId);
         log::tasks().info("worker '{}' connected: capabilities '{}', queue size {} ({} workers)", identity,
-                     formatCapabilities(worker.capabilities), worker.queueSize, workerCount_);
+                          formatCapabilities(worker.capabilities), worker.queueSize, workerCount_);
         refreshAllEligibility();
         dispatchNeeded_ = true;
     }
@@ -247,8 +250,8 @@ void SchedulerCore::removeClient(ClientSlot slot, std::string_view why) {
 void SchedulerCore::removeWorker(WorkerSlot slot, WorkerExit how, std::string_view why) {
     WorkerRecord& worker = workers_[slot];
     log::tasks().log(how == WorkerExit::died ? spdlog::level::warn : spdlog::level::info,
-                "worker '{}' {}; {} of its tasks go back to the queue or end", worker.identity, why,
-                worker.assigned.size);
+                     "worker '{}' {}; {} of its tasks go back to the queue or end", worker.identity, why,
+                     worker.assigned.size);
     worker.live = false;
     while (!worker.assigned.empty()) {
         // newest first, each pushed to the front of its queue, so the oldest runs first again
@@ -297,12 +300,12 @@ void SchedulerCore::onClientDisconnect(ClientSlot slot, wire::ClientDisconnect::
     if (request.getKind() == wire::ClientDisconnectKind::SHUTDOWN) {
         if (config_.protectedMode) {
             log::tasks().warn("client '{}' asked to shut down the scheduler; refused (--protected)",
-                         client.identity);
+                              client.identity);
             outbox_.sendClientShutdownResponse(client.peer, false);
             return;
         }
         log::tasks().warn("client '{}' asked to shut down the scheduler; shutting down workers and scheduler",
-                     client.identity);
+                          client.identity);
         outbox_.sendClientShutdownResponse(client.peer, true);
         for (const WorkerRecord& worker : workers_) {
             if (worker.live) outbox_.sendSchedulerShutdown(worker.peer);
@@ -340,8 +343,8 @@ bool sameCapabilities(capnp::List<wire::Capability>::Reader wire, const Capabili
 
 void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader tasks) {
     // once per message, not per task: every task of one message arrives at the same moment
-    const auto arrivedMs =
-        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count());
+    const auto arrivedMs = static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count());
     CapabilitySetId previousSet = 0;
     for (wire::Task::Reader task : tasks) {
         const uint64_t clientTaskId = task.getTaskId();
@@ -454,7 +457,7 @@ bool SchedulerCore::apply(TaskIndex index, TaskEvent event, const Outcome& outco
     const auto to = transition(from, event, {record.pendingCancelConfirms > 0});
     if (!to) {
         log::tasks().debug("task {}: event {} ignored in state {}", tasks_.handleOf(index), toString(event),
-                      toString(from));
+                           toString(from));
         return false;
     }
     if (isTerminal(*to)) {
@@ -556,8 +559,7 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view
     ++set.finished[std::min<size_t>(static_cast<size_t>(terminal) - static_cast<size_t>(TaskState::succeeded),
                                     set.finished.size() - 1)];
     const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count();
-    taskLatency_.observe(static_cast<double>(static_cast<uint32_t>(nowMs) - record.arrivedMs) /
-                                 1000.0);
+    taskLatency_.observe(static_cast<double>(static_cast<uint32_t>(nowMs) - record.arrivedMs) / 1000.0);
     tasks_.release(index);
 }
 
@@ -676,7 +678,8 @@ void SchedulerCore::balance() {
     }
     if (++balanceStreak_ < config_.loadBalanceTriggerTimes) return;
     balanceStreak_ = 0;
-    log::tasks().info("balancing: asking workers to give back {} queued tasks for idle workers", moves.size());
+    log::tasks().info("balancing: asking workers to give back {} queued tasks for idle workers",
+                      moves.size());
     for (const TaskMove& move : moves) apply(move.task, TaskEvent::balance, {});
 }
 

@@ -29,17 +29,21 @@ ScalingDecision FixedElasticScalingPolicy::decide(const ScalingSnapshot& snapsho
         // the primary runs whenever there is work, and comes back if lost
         if (tasks > 0 && adapter.startAllowed) {
             std::snprintf(buffer, sizeof buffer, "%.0f tasks and the primary adapter has no group", tasks);
-            decision.commands.push_back({ScalingCommand::Action::start, i, {}, {}, buffer, "primary_missing"});
+            decision.commands.push_back(
+                {ScalingCommand::Action::start, i, {}, {}, buffer, "primary_missing"});
         }
     }
     if (!decision.commands.empty()) return decision;
 
     // burst to a secondary only when the running capacity (primary first) is not enough
-    if (tasks > 0 && !primaryMissing && !primaryBooting && (supply == 0 || tasks / supply > p.upperTaskRatio)) {
+    if (tasks > 0 && !primaryMissing && !primaryBooting &&
+        (supply == 0 || tasks / supply > p.upperTaskRatio)) {
         if (auto adapter = chooseAdapter(snapshot, {}, &secondary)) {
-            std::snprintf(buffer, sizeof buffer, "%.0f tasks / %.0f workers = %.2f > %.2f with the primary running",
-                          tasks, supply, supply > 0 ? tasks / supply : 0.0, p.upperTaskRatio);
-            decision.commands.push_back({ScalingCommand::Action::start, *adapter, {}, {}, buffer, "above_upper_ratio"});
+            std::snprintf(buffer, sizeof buffer,
+                          "%.0f tasks / %.0f workers = %.2f > %.2f with the primary running", tasks, supply,
+                          supply > 0 ? tasks / supply : 0.0, p.upperTaskRatio);
+            decision.commands.push_back(
+                {ScalingCommand::Action::start, *adapter, {}, {}, buffer, "above_upper_ratio"});
         }
         return decision;
     }
@@ -48,8 +52,8 @@ ScalingDecision FixedElasticScalingPolicy::decide(const ScalingSnapshot& snapsho
         if (!secondary[c.adapter]) continue;  // the primary is never stopped
         const GroupView& group = snapshot.adapters[c.adapter].groups[c.group];
         if (!stopKeepsEnoughCapacity(tasks, supply, group.connectedWorkers, p.upperTaskRatio)) continue;
-        std::snprintf(buffer, sizeof buffer, "%.0f tasks / %.0f workers = %.2f < %.2f; secondary group idle", tasks,
-                      supply, supply > 0 ? tasks / supply : 0.0, p.lowerTaskRatio);
+        std::snprintf(buffer, sizeof buffer, "%.0f tasks / %.0f workers = %.2f < %.2f; secondary group idle",
+                      tasks, supply, supply > 0 ? tasks / supply : 0.0, p.lowerTaskRatio);
         decision.commands.push_back(
             {ScalingCommand::Action::shutdown, c.adapter, {}, group.id, buffer, "idle_below_lower_ratio"});
         break;

@@ -83,7 +83,6 @@ std::string basisText(const DemandView& d, const Forecast& f, double desired, do
     return buffer;
 }
 
-
 // A set with too few observed run times: the capability rules size it until enough are seen.
 void sizeByTaskRatio(ScalingSnapshot& working, const DemandView& demand, const ScalingParameters& p,
                      ScalingDecision& decision) {
@@ -152,12 +151,13 @@ std::optional<std::string> stopReason(const ScalingSnapshot& snapshot, const Sca
         if (supply - group.connectedWorkers < f.keepWorkers - 1e-9) return std::nullopt;
         if (why.empty()) {
             char buffer[512];
-            std::snprintf(buffer, sizeof buffer,
-                          "%s needs %.1f workers (%.1f/s x %.2f s / %.2f + %.0f queued), %.0f capable without "
-                          "this idle group",
-                          describe(demand.capabilities).c_str(), f.keepWorkers, f.rate,
-                          demand.estimate.meanDurationSeconds, p.targetUtilization,
-                          static_cast<double>(demand.queued), supply - group.connectedWorkers);
+            std::snprintf(
+                buffer, sizeof buffer,
+                "%s needs %.1f workers (%.1f/s x %.2f s / %.2f + %.0f queued), %.0f capable without "
+                "this idle group",
+                describe(demand.capabilities).c_str(), f.keepWorkers, f.rate,
+                demand.estimate.meanDurationSeconds, p.targetUtilization, static_cast<double>(demand.queued),
+                supply - group.connectedWorkers);
             why = buffer;
         }
     }

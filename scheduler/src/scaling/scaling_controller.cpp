@@ -145,9 +145,10 @@ void ScalingController::onAdapterHeartbeat(AdapterSlot slot, wire::WorkerAdapter
             group.id = id;
             group.createdAt = now_;
             group.phase = phaseFromWire(info.getState());
-            if (!first) recordEvent(adapter.identity, "adopt", id, "group reported by the adapter", "inventory");
-            log::scaling().info("adapter '{}': adopted worker group '{}' from its inventory", adapter.identity,
-                                id);
+            if (!first)
+                recordEvent(adapter.identity, "adopt", id, "group reported by the adapter", "inventory");
+            log::scaling().info("adapter '{}': adopted worker group '{}' from its inventory",
+                                adapter.identity, id);
         }
         if (phaseFromWire(info.getState()) == GroupPhase::stopping) group.phase = GroupPhase::stopping;
         group.capabilities = capabilitiesFromWire(info.getCapabilities());
@@ -157,15 +158,16 @@ void ScalingController::onAdapterHeartbeat(AdapterSlot slot, wire::WorkerAdapter
     }
     for (const auto& [id, group] : adapter.groups) {
         if (group.phase != GroupPhase::stopping) {
-            log::scaling().warn("adapter '{}': worker group '{}' is gone from its inventory", adapter.identity,
-                                id);
+            log::scaling().warn("adapter '{}': worker group '{}' is gone from its inventory",
+                                adapter.identity, id);
             recordEvent(adapter.identity, "lost", id, "no longer in the adapter's inventory", "inventory");
         }
     }
     adapter.groups = std::move(groups);
     if (first) {
         log::scaling().info(
-            "worker adapter '{}' ({}) connected: up to {} groups of {} workers, capabilities '{}', priority {}, "
+            "worker adapter '{}' ({}) connected: up to {} groups of {} workers, capabilities '{}', priority "
+            "{}, "
             "{} groups",
             adapter.identity, adapter.kind, adapter.maxGroups, adapter.workersPerGroup,
             formatCapabilities(adapter.capabilities), adapter.priority, adapter.groups.size());
@@ -209,7 +211,8 @@ std::optional<std::string> ScalingController::onAdapterResponse(
     adapter.lastSeen = now_;
     auto pending = std::find_if(adapter.pending.begin(), adapter.pending.end(),
                                 [&](const auto& p) { return p.requestId == response.getRequestId(); });
-    if (pending == adapter.pending.end()) return "response to a command the scheduler did not send or gave up on";
+    if (pending == adapter.pending.end())
+        return "response to a command the scheduler did not send or gave up on";
     const PendingAdapterCommand command = *pending;
     adapter.pending.erase(pending);
     metrics_.commandLatency[{adapter.identity, commandName(command.command)}].observe(
@@ -224,7 +227,8 @@ std::optional<std::string> ScalingController::onAdapterResponse(
     if (command.command == wire::WorkerAdapterCommandType::START_WORKER_GROUP) {
         if (!ok) {
             adapter.startBlockedUntil = now_ + kStartBackoff;
-            const std::string why = statusName(response.getStatus()) + (message.empty() ? "" : ": " + message);
+            const std::string why =
+                statusName(response.getStatus()) + (message.empty() ? "" : ": " + message);
             log::scaling().warn("adapter '{}' could not start a worker group: {}", adapter.identity, why);
             recordEvent(adapter.identity, "start failed", groupId, why, statusName(response.getStatus()));
             return std::nullopt;
@@ -267,7 +271,8 @@ void ScalingController::onTick() {
     for (AdapterSlot a = 0; a < adapters_.size(); ++a) {
         if (adapters_[a].live && now_ - adapters_[a].lastSeen > timeout) {
             char why[64];
-            std::snprintf(why, sizeof why, "timed out (no heartbeat for %g s)", config_.adapterTimeoutSeconds);
+            std::snprintf(why, sizeof why, "timed out (no heartbeat for %g s)",
+                          config_.adapterTimeoutSeconds);
             removeAdapter(a, why);
         }
     }
@@ -333,7 +338,8 @@ ScalingSnapshot ScalingController::snapshot() const {
             }
             g.phase = group.phase;
             if (g.phase == GroupPhase::starting || g.phase == GroupPhase::running) {
-                g.phase = g.connectedWorkers >= g.expectedWorkers ? GroupPhase::running : GroupPhase::starting;
+                g.phase =
+                    g.connectedWorkers >= g.expectedWorkers ? GroupPhase::running : GroupPhase::starting;
             }
             g.ageSeconds = std::chrono::duration<double>(now_ - group.createdAt).count();
             view.groups.push_back(std::move(g));
@@ -371,7 +377,8 @@ void ScalingController::noteUnschedulable(const ScalingDecision& decision) {
     for (const auto& caps : unschedulable) {
         if (std::find(unschedulable_.begin(), unschedulable_.end(), caps) == unschedulable_.end()) {
             log::scaling().warn(
-                "tasks need capabilities '{}' that no worker offers and no adapter can start; they wait", caps);
+                "tasks need capabilities '{}' that no worker offers and no adapter can start; they wait",
+                caps);
             recordEvent("", "unschedulable", "", "tasks need {" + caps + "}: no worker or adapter offers it",
                         "unschedulable");
         }
@@ -385,12 +392,17 @@ void ScalingController::carryOut(const ScalingSnapshot& snapshot, const ScalingD
         if (adapter == nullptr) continue;
         if (command.action == ScalingCommand::Action::start) {
             const uint64_t requestId = nextRequestId_++;
-            adapter->pending.push_back(
-                {requestId, wire::WorkerAdapterCommandType::START_WORKER_GROUP, command.capabilities, {}, now_});
-            outbox_.sendAdapterCommand(adapter->peer, requestId, wire::WorkerAdapterCommandType::START_WORKER_GROUP,
-                                       {}, command.capabilities);
-            log::scaling().info("{}: start a worker group on '{}' with capabilities '{}': {}", policy_->name(),
-                                adapter->identity, formatCapabilities(command.capabilities), command.reason);
+            adapter->pending.push_back({requestId,
+                                        wire::WorkerAdapterCommandType::START_WORKER_GROUP,
+                                        command.capabilities,
+                                        {},
+                                        now_});
+            outbox_.sendAdapterCommand(adapter->peer, requestId,
+                                       wire::WorkerAdapterCommandType::START_WORKER_GROUP, {},
+                                       command.capabilities);
+            log::scaling().info("{}: start a worker group on '{}' with capabilities '{}': {}",
+                                policy_->name(), adapter->identity, formatCapabilities(command.capabilities),
+                                command.reason);
             recordEvent(adapter->identity, "start", "", command.reason, command.rule);
         } else {
             auto it = adapter->groups.find(command.groupId);
@@ -433,21 +445,22 @@ void ScalingController::recordEvaluation(const ScalingSnapshot& snapshot, const 
     }
 }
 
-void ScalingController::beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason,
-                                   const std::string& rule) {
+void ScalingController::beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group,
+                                   const std::string& reason, const std::string& rule) {
     group.phase = GroupPhase::draining;
     group.drainDeadline = now_ + seconds(policy_->parameters().drainTimeoutSeconds);
-    log::scaling().info("{}: drain worker group '{}' of '{}': {}", policy_->name(), group.id, adapter.identity,
-                        reason);
+    log::scaling().info("{}: drain worker group '{}' of '{}': {}", policy_->name(), group.id,
+                        adapter.identity, reason);
     recordEvent(adapter.identity, "drain", group.id, reason, rule);
     router_.drainGroup(adapter.identity, group.id);
 }
 
-void ScalingController::sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason,
-                                     const std::string& rule) {
+void ScalingController::sendShutdown(AdapterRecord& adapter, WorkerGroupRecord& group,
+                                     const std::string& reason, const std::string& rule) {
     group.phase = GroupPhase::stopping;
     const uint64_t requestId = nextRequestId_++;
-    adapter.pending.push_back({requestId, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP, {}, group.id, now_});
+    adapter.pending.push_back(
+        {requestId, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP, {}, group.id, now_});
     outbox_.sendAdapterCommand(adapter.peer, requestId, wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP,
                                group.id, {});
     log::scaling().info("shut down worker group '{}' of '{}': {}", group.id, adapter.identity, reason);
@@ -495,7 +508,8 @@ void ScalingController::progressGroups() {
                 }
             } else if (group.phase == GroupPhase::starting) {
                 if (load.connected > 0) {
-                    group.phase = GroupPhase::running;  // the snapshot still counts missing workers as booting
+                    group.phase =
+                        GroupPhase::running;  // the snapshot still counts missing workers as booting
                 } else if (now_ - group.createdAt > kGroupStartTimeout) {
                     sendShutdown(adapter, group,
                                  "no worker of the group connected within " +

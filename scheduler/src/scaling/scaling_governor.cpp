@@ -16,7 +16,8 @@ std::string text(const char* format, double a, double b = 0) {
 }  // namespace
 
 ScalingGovernor::Limits ScalingGovernor::limitsFor(const AdapterView& adapter, std::time_t wallClock) const {
-    Limits l{p_.minGroupsPerAdapter, p_.maxGroupsPerAdapter, "min_groups_per_adapter", "max_groups_per_adapter"};
+    Limits l{p_.minGroupsPerAdapter, p_.maxGroupsPerAdapter, "min_groups_per_adapter",
+             "max_groups_per_adapter"};
     if (schedule_.empty()) return l;
     const ScheduledLimits scheduled = scheduledLimits(schedule_, adapter.id, wallClock);
     if (scheduled.minGroups > l.min) {
@@ -90,9 +91,13 @@ GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const 
         // Floors: an adapter below its floor gets groups offering all it can, demand or not.
         if (l.min > 0 && adapter.startAllowed && have < l.min && have < adapter.maxGroups) {
             for (uint32_t n = have; n < std::min(l.min, adapter.maxGroups); ++n) {
-                commands.push_back({ScalingCommand::Action::start, a, adapter.capabilities, {},
-                                    l.minRule + text(" %.0f: adapter has %.0f", l.min, have),
-                                    l.minRule.rfind("schedule", 0) == 0 ? "schedule_floor" : "min_groups_per_adapter"});
+                commands.push_back(
+                    {ScalingCommand::Action::start,
+                     a,
+                     adapter.capabilities,
+                     {},
+                     l.minRule + text(" %.0f: adapter has %.0f", l.min, have),
+                     l.minRule.rfind("schedule", 0) == 0 ? "schedule_floor" : "min_groups_per_adapter"});
             }
         }
         // Ceilings: idle groups above it stop (busy ones are left to finish).
@@ -103,13 +108,18 @@ GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const 
                 if (excess == 0) break;
                 if (c.adapter != a) continue;
                 const std::string& id = adapter.groups[c.group].id;
-                const bool already = std::any_of(commands.begin(), commands.end(), [&](const ScalingCommand& x) {
-                    return x.action == ScalingCommand::Action::shutdown && x.groupId == id;
-                });
+                const bool already =
+                    std::any_of(commands.begin(), commands.end(), [&](const ScalingCommand& x) {
+                        return x.action == ScalingCommand::Action::shutdown && x.groupId == id;
+                    });
                 if (already) continue;
-                commands.push_back({ScalingCommand::Action::shutdown, a, {}, id,
-                                    l.maxRule + text(" %.0f: adapter has %.0f", l.max, inUse),
-                                    l.maxRule.rfind("schedule", 0) == 0 ? "schedule_ceiling" : "max_groups_per_adapter"});
+                commands.push_back(
+                    {ScalingCommand::Action::shutdown,
+                     a,
+                     {},
+                     id,
+                     l.maxRule + text(" %.0f: adapter has %.0f", l.max, inUse),
+                     l.maxRule.rfind("schedule", 0) == 0 ? "schedule_ceiling" : "max_groups_per_adapter"});
                 --excess;
             }
         }

@@ -14,7 +14,9 @@ double capableSupply(const ScalingSnapshot& snapshot, const CapabilityList& requ
         for (const GroupView& group : adapter.groups) {
             const bool booting = group.phase == GroupPhase::pending || group.phase == GroupPhase::starting;
             if (booting && capabilityNamesSubset(required, group.capabilities)) {
-                supply += group.expectedWorkers > group.connectedWorkers ? group.expectedWorkers - group.connectedWorkers : 0;
+                supply += group.expectedWorkers > group.connectedWorkers
+                              ? group.expectedWorkers - group.connectedWorkers
+                              : 0;
             }
         }
     }
@@ -22,8 +24,9 @@ double capableSupply(const ScalingSnapshot& snapshot, const CapabilityList& requ
 }
 
 uint32_t groupsInUse(const AdapterView& adapter) {
-    return static_cast<uint32_t>(std::count_if(adapter.groups.begin(), adapter.groups.end(),
-                                               [](const GroupView& g) { return g.phase != GroupPhase::stopping; }));
+    return static_cast<uint32_t>(
+        std::count_if(adapter.groups.begin(), adapter.groups.end(),
+                      [](const GroupView& g) { return g.phase != GroupPhase::stopping; }));
 }
 
 bool anyGroupStarting(const ScalingSnapshot& snapshot) {
@@ -55,7 +58,8 @@ std::optional<size_t> chooseAdapter(const ScalingSnapshot& snapshot, const Capab
             if (adapter.priority < current.priority) best = i;
             continue;
         }
-        if (extra(adapter) < extra(current) || (extra(adapter) == extra(current) && room(adapter) > room(current))) {
+        if (extra(adapter) < extra(current) ||
+            (extra(adapter) == extra(current) && room(adapter) > room(current))) {
             best = i;
         }
     }
@@ -83,7 +87,8 @@ std::vector<StopCandidate> idleGroups(const ScalingSnapshot& snapshot, double mi
         const auto& groups = snapshot.adapters[a].groups;
         for (size_t g = 0; g < groups.size(); ++g) {
             const GroupView& group = groups[g];
-            if (group.phase == GroupPhase::running && group.assignedTasks == 0 && group.ageSeconds >= minAgeSeconds) {
+            if (group.phase == GroupPhase::running && group.assignedTasks == 0 &&
+                group.ageSeconds >= minAgeSeconds) {
                 out.push_back({a, g});
             }
         }
@@ -131,7 +136,11 @@ void startForTaskRatio(ScalingSnapshot& working, const DemandView& demand, doubl
             std::snprintf(buffer, sizeof buffer, "%.0f tasks needing %s / %.0f capable workers = %.2f > %.2f",
                           tasks, describe(demand.capabilities).c_str(), supply, tasks / supply, upperRatio);
         }
-        decision.commands.push_back({ScalingCommand::Action::start, *adapter, demand.capabilities, {}, buffer,
+        decision.commands.push_back({ScalingCommand::Action::start,
+                                     *adapter,
+                                     demand.capabilities,
+                                     {},
+                                     buffer,
                                      supply == 0 ? "no_capable_worker" : "above_upper_ratio"});
         addPendingGroup(working, *adapter, demand.capabilities);
     }
@@ -144,7 +153,8 @@ std::optional<std::string> taskRatioAllowsStop(const ScalingSnapshot& snapshot, 
         if (d.tasks == 0 || !capabilityNamesSubset(d.capabilities, group.capabilities)) continue;
         if (!d.capabilities.empty() || group.capabilities.empty()) tasks += static_cast<double>(d.tasks);
         const double supply = capableSupply(snapshot, d.capabilities);
-        if (!stopKeepsEnoughCapacity(static_cast<double>(d.tasks), supply, group.connectedWorkers, upperRatio)) {
+        if (!stopKeepsEnoughCapacity(static_cast<double>(d.tasks), supply, group.connectedWorkers,
+                                     upperRatio)) {
             return std::nullopt;
         }
     }

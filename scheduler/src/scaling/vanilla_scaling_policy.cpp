@@ -35,9 +35,10 @@ ScalingDecision VanillaScalingPolicy::decide(const ScalingSnapshot& snapshot) co
                                          *adapter,
                                          {},
                                          {},
-                                         available == 0 ? ratioText(tasks, 0) + ": no workers"
-                                                        : ratioText(tasks, available) + " > upper_task_ratio " +
-                                                        std::to_string(p.upperTaskRatio),
+                                         available == 0
+                                             ? ratioText(tasks, 0) + ": no workers"
+                                             : ratioText(tasks, available) + " > upper_task_ratio " +
+                                                   std::to_string(p.upperTaskRatio),
                                          available == 0 ? "no_capable_worker" : "above_upper_ratio"});
             addPendingGroup(working, *adapter, {});
         }

@@ -45,8 +45,13 @@ void BatchingOutbox::sendTaskCancel(PeerId worker, uint64_t taskHandle, bool for
 void BatchingOutbox::sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
                                     std::string_view payload, std::string_view error, uint64_t durationUs) {
     PeerQueue& queue = stage(client);
-    StagedResult staged{clientTaskId, status, 0, static_cast<uint32_t>(payload.size()), 0,
-                        static_cast<uint32_t>(error.size()), durationUs};
+    StagedResult staged{clientTaskId,
+                        status,
+                        0,
+                        static_cast<uint32_t>(payload.size()),
+                        0,
+                        static_cast<uint32_t>(error.size()),
+                        durationUs};
     staged.payloadOffset = static_cast<uint32_t>(queue.resultBytes.size());
     queue.resultBytes.append(payload);
     staged.errorOffset = static_cast<uint32_t>(queue.resultBytes.size());
@@ -57,7 +62,8 @@ void BatchingOutbox::sendTaskResult(PeerId client, uint64_t clientTaskId, wire::
     }
 }
 
-void BatchingOutbox::sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) {
+void BatchingOutbox::sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId,
+                                           wire::CancelConfirmKind kind) {
     stage(client).confirms.push_back({clientTaskId, kind});
 }
 
@@ -90,7 +96,8 @@ void BatchingOutbox::flushPeer(PeerQueue& queue) {
     queue.tasks.clear();
     if (!queue.cancels.empty()) {
         capnp::MallocMessageBuilder builder;
-        auto list = builder.initRoot<wire::Message>().initTaskCancels(static_cast<unsigned>(queue.cancels.size()));
+        auto list =
+            builder.initRoot<wire::Message>().initTaskCancels(static_cast<unsigned>(queue.cancels.size()));
         for (unsigned i = 0; i < queue.cancels.size(); ++i) {
             list[i].setTaskId(queue.cancels[i].handle);
             list[i].setForce(queue.cancels[i].force);
@@ -100,7 +107,8 @@ void BatchingOutbox::flushPeer(PeerQueue& queue) {
     }
     if (!queue.results.empty()) {
         capnp::MallocMessageBuilder builder;
-        auto list = builder.initRoot<wire::Message>().initTaskResults(static_cast<unsigned>(queue.results.size()));
+        auto list =
+            builder.initRoot<wire::Message>().initTaskResults(static_cast<unsigned>(queue.results.size()));
         const std::string_view bytes = queue.resultBytes;
         for (unsigned i = 0; i < queue.results.size(); ++i) {
             const StagedResult& r = queue.results[i];
@@ -116,8 +124,8 @@ void BatchingOutbox::flushPeer(PeerQueue& queue) {
     }
     if (!queue.confirms.empty()) {
         capnp::MallocMessageBuilder builder;
-        auto list =
-            builder.initRoot<wire::Message>().initTaskCancelConfirms(static_cast<unsigned>(queue.confirms.size()));
+        auto list = builder.initRoot<wire::Message>().initTaskCancelConfirms(
+            static_cast<unsigned>(queue.confirms.size()));
         for (unsigned i = 0; i < queue.confirms.size(); ++i) {
             list[i].setTaskId(queue.confirms[i].clientTaskId);
             list[i].setKind(queue.confirms[i].kind);
@@ -175,11 +183,13 @@ void BatchingOutbox::sendClientShutdownResponse(PeerId client, bool accepted) {
 
 void BatchingOutbox::sendAdapterHeartbeatEcho(PeerId adapter) {
     capnp::MallocMessageBuilder builder;
-    builder.initRoot<wire::Message>().initWorkerAdapterHeartbeatEcho().setProtocolVersion(wire::PROTOCOL_VERSION);
+    builder.initRoot<wire::Message>().initWorkerAdapterHeartbeatEcho().setProtocolVersion(
+        wire::PROTOCOL_VERSION);
     sendFrame(peers_[adapter].identity, builder);
 }
 
-void BatchingOutbox::sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
+void BatchingOutbox::sendAdapterCommand(PeerId adapter, uint64_t requestId,
+                                        wire::WorkerAdapterCommandType command,
                                         std::string_view workerGroupId, const CapabilityList& capabilities) {
     capnp::MallocMessageBuilder builder;
     auto message = builder.initRoot<wire::Message>().initWorkerAdapterCommand();

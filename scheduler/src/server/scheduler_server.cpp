@@ -5,20 +5,20 @@
 #include <optional>
 
 #include <capnp/message.h>
-#include "scaler/common/log.h"
 #include <zmq.hpp>
+#include "scaler/common/log.h"
 
-#include "scaler/protocol/curve_socket.h"
 #include "scaler/common/shutdown_signal.h"
 #include "scaler/protocol/curve_keys.h"
+#include "scaler/protocol/curve_socket.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/process_resources.h"
-#include "scaler/scheduler/server/batching_outbox.h"
-#include "scaler/scheduler/server/curve_authenticator.h"
-#include "scaler/scheduler/monitoring/metrics_http_server.h"
 #include "scaler/scheduler/monitoring/metrics_exposition.h"
+#include "scaler/scheduler/monitoring/metrics_http_server.h"
 #include "scaler/scheduler/monitoring/monitor_snapshot_writer.h"
 #include "scaler/scheduler/routing/scheduler_core.h"
+#include "scaler/scheduler/server/batching_outbox.h"
+#include "scaler/scheduler/server/curve_authenticator.h"
 
 namespace scaler::scheduler {
 namespace {
@@ -75,8 +75,7 @@ void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& co
             log::transport().warn("dropped a message from '{}': expected exactly one frame", id);
             continue;
         }
-        const RoleSet roles =
-            curve ? rolesOf(payload) : kEveryRole;  // before load takes it
+        const RoleSet roles = curve ? rolesOf(payload) : kEveryRole;  // before load takes it
         if (!reader.load(payload, error)) {
             log::transport().warn("dropped a message from '{}': {}", id, error);
             continue;
@@ -149,7 +148,8 @@ void SchedulerServer::run() {
         }
         if (after >= nextSnapshot) {
             publishSnapshot();
-            if (metrics) metrics->publish(
+            if (metrics)
+                metrics->publish(
                     MetricsExposition(core, {authenticator ? authenticator->refusals() : 0}).render());
             nextSnapshot = after + kSnapshotInterval;
         }

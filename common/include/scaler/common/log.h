@@ -18,14 +18,30 @@ enum class Component { process, tasks, scaling, security, transport, adapter, wo
 spdlog::logger& get(Component component);
 std::string_view name(Component component);
 
-inline spdlog::logger& process() { return get(Component::process); }
-inline spdlog::logger& tasks() { return get(Component::tasks); }
-inline spdlog::logger& scaling() { return get(Component::scaling); }
-inline spdlog::logger& security() { return get(Component::security); }
-inline spdlog::logger& transport() { return get(Component::transport); }
-inline spdlog::logger& adapter() { return get(Component::adapter); }
-inline spdlog::logger& worker() { return get(Component::worker); }
-inline spdlog::logger& client() { return get(Component::client); }
+inline spdlog::logger& process() {
+    return get(Component::process);
+}
+inline spdlog::logger& tasks() {
+    return get(Component::tasks);
+}
+inline spdlog::logger& scaling() {
+    return get(Component::scaling);
+}
+inline spdlog::logger& security() {
+    return get(Component::security);
+}
+inline spdlog::logger& transport() {
+    return get(Component::transport);
+}
+inline spdlog::logger& adapter() {
+    return get(Component::adapter);
+}
+inline spdlog::logger& worker() {
+    return get(Component::worker);
+}
+inline spdlog::logger& client() {
+    return get(Component::client);
+}
 
 // Parses a level specification: a level for every component ("info"), per-component levels
 // ("scaling=debug,tasks=info"), or both ("warning,scaling=debug"). Levels: trace, debug, info, warning,

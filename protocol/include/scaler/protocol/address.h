@@ -10,9 +10,9 @@ namespace scaler {
 struct Address {
     enum class Scheme { tcp, ipc };
     Scheme scheme = Scheme::tcp;
-    std::string host;  // tcp only
+    std::string host;   // tcp only
     uint16_t port = 0;  // tcp only
-    std::string path;  // ipc only
+    std::string path;   // ipc only
 
     std::string toString() const;
 };

@@ -11,10 +11,14 @@ namespace scaler {
 inline std::string_view asStringView(capnp::Data::Reader data) {
     return {reinterpret_cast<const char*>(data.begin()), data.size()};
 }
-inline std::string_view asStringView(capnp::Text::Reader text) { return {text.cStr(), text.size()}; }
+inline std::string_view asStringView(capnp::Text::Reader text) {
+    return {text.cStr(), text.size()};
+}
 inline capnp::Data::Reader asData(std::string_view bytes) {
     return {reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()};
 }
-inline capnp::Text::Reader asText(std::string_view text) { return {text.data(), text.size()}; }
+inline capnp::Text::Reader asText(std::string_view text) {
+    return {text.data(), text.size()};
+}
 
 }  // namespace scaler

@@ -1,5 +1,6 @@
 #pragma once
-// Record tables with reusable slots (clients, workers, adapters): indexes stay stable while peers come and go.
+// Record tables with reusable slots (clients, workers, adapters): indexes stay stable while peers come and
+// go.
 
 #include <cstdint>
 #include <vector>

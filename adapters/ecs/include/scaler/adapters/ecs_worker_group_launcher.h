@@ -65,8 +65,8 @@ private:
 
     // Describes `arns` (in batches of 100) and adopts or updates what it finds; false on an API failure.
     bool reconcile();
-    // The parts of a reconcile: the tasks ECS lists as started by this adapter; their descriptions (batches of
-    // 100); known groups follow their task's status; tasks it started but does not know are recovered.
+    // The parts of a reconcile: the tasks ECS lists as started by this adapter; their descriptions (batches
+    // of 100); known groups follow their task's status; tasks it started but does not know are recovered.
     std::optional<std::set<std::string>> listOwnTasks();
     std::optional<std::map<std::string, nlohmann::json>> describeTasks(const std::set<std::string>& arns);
     void followKnownGroups(std::map<std::string, nlohmann::json>& described);

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "scaler/protocol/capabilities.h"
-#include "scaler/scheduler/scaling/demand_estimator.h"
 #include "scaler/scheduler/routing/task_table.h"
+#include "scaler/scheduler/scaling/demand_estimator.h"
 
 namespace scaler::scheduler {
 

@@ -1,6 +1,6 @@
 #pragma once
-// What SchedulerCore and its scaling controller send. The core never touches a socket: the server implements this by batching into
-// Cap'n Proto frames per peer; tests implement it by recording.
+// What SchedulerCore and its scaling controller send. The core never touches a socket: the server implements
+// this by batching into Cap'n Proto frames per peer; tests implement it by recording.
 
 #include <cstdint>
 #include <string>
@@ -31,7 +31,8 @@ public:
     // to clients
     virtual void sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
                                 std::string_view payload, std::string_view error, uint64_t durationUs) = 0;
-    virtual void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) = 0;
+    virtual void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId,
+                                       wire::CancelConfirmKind kind) = 0;
     virtual void sendClientHeartbeatEcho(PeerId client) = 0;
     virtual void sendClientShutdownResponse(PeerId client, bool accepted) = 0;
 

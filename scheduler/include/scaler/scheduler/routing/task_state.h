@@ -26,14 +26,14 @@ enum class TaskEvent : uint8_t {
     resultSucceeded,
     resultFailed,
     resultTimedOut,
-    cancel,             // client cancel, or its client went away
+    cancel,  // client cancel, or its client went away
     balance,
     confirmCancelled,
     confirmCancelFailed,
     confirmNotFound,
-    workerLost,         // the worker died or timed out; retries remain
-    workerLostFinal,    // the worker died and the retry limit is reached
-    workerLeft,         // graceful disconnect: the task goes back without counting a death
+    workerLost,       // the worker died or timed out; retries remain
+    workerLostFinal,  // the worker died and the retry limit is reached
+    workerLeft,       // graceful disconnect: the task goes back without counting a death
 };
 
 struct TransitionContext {

@@ -91,7 +91,7 @@ struct DemandRecord {
 
 // What the controller counts for the metrics endpoint: bounded label values only.
 struct ScalingMetrics {
-    std::map<std::pair<std::string, std::string>, uint64_t> decisions;  // (action, rule)
+    std::map<std::pair<std::string, std::string>, uint64_t> decisions;               // (action, rule)
     std::map<std::pair<std::string, std::string>, LatencyHistogram> commandLatency;  // (adapter, command)
     // (adapter, command, status): commands that failed or went unanswered
     std::map<std::tuple<std::string, std::string, std::string>, uint64_t> commandFailures;
@@ -190,9 +190,9 @@ private:
     TimePoint lastUrgentEvaluation_{};
     std::deque<ScalingEventRecord> events_;
     std::vector<std::string> unschedulable_;
-    std::vector<HeldScalingRecord> held_;       // from the latest evaluation
-    std::vector<DemandRecord> demandSeen_;      // likewise
-    std::string heldRulesLogged_;               // the held rules last logged at INFO
+    std::vector<HeldScalingRecord> held_;   // from the latest evaluation
+    std::vector<DemandRecord> demandSeen_;  // likewise
+    std::string heldRulesLogged_;           // the held rules last logged at INFO
     ScalingMetrics metrics_;
 };
 

@@ -39,7 +39,8 @@ private:
         double lastStart = -1e18, lastStop = -1e18, lastStartWanted = -1e18;
         std::deque<double> recentStarts;  // within the last minute
     };
-    // The floor and ceiling on one adapter now: the parameters' and the schedule's, with the rule behind each.
+    // The floor and ceiling on one adapter now: the parameters' and the schedule's, with the rule behind
+    // each.
     struct Limits {
         uint32_t min = 0, max = 0;  // max 0: none
         std::string minRule, maxRule;

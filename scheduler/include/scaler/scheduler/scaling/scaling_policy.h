@@ -22,7 +22,8 @@ struct DemandEstimate {
     double meanDurationSeconds = 0;  // run time on a worker, smoothed
     uint64_t observedRunTimes = 0;   // finished tasks that reported a run time
     double quietSeconds = 0;         // since the last arrival
-    double longestQuietSeconds = 0;  // the longest quiet spell after which tasks came again (slowly forgotten)
+    double longestQuietSeconds =
+        0;  // the longest quiet spell after which tasks came again (slowly forgotten)
 };
 
 struct DemandView {

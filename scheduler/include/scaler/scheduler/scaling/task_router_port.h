@@ -51,8 +51,9 @@ class AdapterOutbox {
 public:
     virtual ~AdapterOutbox() = default;
     virtual void sendAdapterHeartbeatEcho(PeerId adapter) = 0;
-    virtual void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
-                                    std::string_view workerGroupId, const CapabilityList& capabilities) = 0;
+    virtual void sendAdapterCommand(PeerId adapter, uint64_t requestId,
+                                    wire::WorkerAdapterCommandType command, std::string_view workerGroupId,
+                                    const CapabilityList& capabilities) = 0;
 };
 
 }  // namespace scaler::scheduler

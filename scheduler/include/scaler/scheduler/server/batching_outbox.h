@@ -28,15 +28,16 @@ public:
     void sendWorkerHeartbeatEcho(PeerId worker) override;
     void sendDisconnectResponse(PeerId worker) override;
     void sendSchedulerShutdown(PeerId worker) override;
-    void sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status, std::string_view payload,
-                        std::string_view error, uint64_t durationUs) override;
+    void sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
+                        std::string_view payload, std::string_view error, uint64_t durationUs) override;
     void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) override;
     void sendClientHeartbeatEcho(PeerId client) override;
     void sendClientShutdownResponse(PeerId client, bool accepted) override;
     void sendAdapterHeartbeatEcho(PeerId adapter) override;
     void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
                             std::string_view workerGroupId, const CapabilityList& capabilities) override;
-    void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code, std::string_view message) override;
+    void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code,
+                           std::string_view message) override;
 
     void flush();
     uint64_t framesSent() const { return framesSent_; }
