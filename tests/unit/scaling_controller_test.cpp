@@ -6,6 +6,7 @@
 
 #include "adapter_messages.h"
 #include "scaler/scheduler/scaling/scaling_controller.h"
+#include "utc_time.h"
 
 using namespace scaler;
 using namespace scaler::scheduler;
@@ -83,13 +84,7 @@ constexpr auto kShutdown = wire::WorkerAdapterCommandType::SHUTDOWN_WORKER_GROUP
 constexpr PeerId kAdapterPeer = 7;
 
 WallTime utc(int year, int month, int day, int hour, int minute) {
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    return WallClock::from_time_t(timegm(&tm));
+    return WallClock::from_time_t(scaler::testing::utc(year, month, day, hour, minute));
 }
 
 class ScalingControllerTest : public ::testing::Test {

@@ -5,21 +5,13 @@
 #include "../support/error_message.h"
 #include "scaler/scheduler/scaling/scaling_governor.h"
 #include "scaler/scheduler/scaling/scaling_schedule.h"
+#include "utc_time.h"
 
 using namespace scaler;
 using namespace scaler::scheduler;
 
 namespace {
-// Unix time of a UTC date and time.
-std::time_t utc(int year, int month, int day, int hour, int minute) {
-    std::tm t{};
-    t.tm_year = year - 1900;
-    t.tm_mon = month - 1;
-    t.tm_mday = day;
-    t.tm_hour = hour;
-    t.tm_min = minute;
-    return timegm(&t);
-}
+using scaler::testing::utc;
 std::tm brokenDown(std::time_t when) {
     std::tm t{};
     gmtime_r(&when, &t);
