@@ -66,6 +66,12 @@ std::vector<Future> ClientCore::submitMany(const std::string& function, std::vec
     if (options.timeoutSeconds < 0) throw std::invalid_argument("timeout must not be negative");
     const CapabilityList capabilities = parseCapabilities(options.capabilities);
     const auto timeoutMs = static_cast<uint32_t>(std::min(options.timeoutSeconds * 1000.0, 4.0e9));
+    if (options.priority < INT16_MIN || options.priority > INT16_MAX) {
+        throw std::invalid_argument("priority " + std::to_string(options.priority) +
+                                    " is not in -32768..32767");
+    }
+    const auto priority = static_cast<int16_t>(options.priority);
+    checkTaskSize(function, payloads);
     std::vector<Future> futures;
     futures.reserve(payloads.size());
     bool wasEmpty;
@@ -76,12 +82,31 @@ std::vector<Future> ClientCore::submitMany(const std::string& function, std::vec
         for (auto& payload : payloads) {
             auto state = std::make_shared<FutureState>(nextTaskId_++);
             futures.push_back(makeFuture(state));
-            submissions_.push_back({std::move(state), function, std::move(payload), capabilities, timeoutMs});
+            submissions_.push_back({std::move(state), function, std::move(payload), capabilities, timeoutMs,
+                                    priority, options.profiling});
         }
         pendingCount_ += payloads.size();
     }
     if (wasEmpty) wake();  // the I/O thread takes everything queued since, in one go
     return futures;
+}
+
+void ClientCore::checkTaskSize(const std::string& function, const std::vector<std::string>& payloads) const {
+    // Cap'n Proto's largest blob, and what the scheduler takes in one message (it drops a larger one and
+    // the task would wait for nothing); the envelope of one task is far below the margin.
+    constexpr uint64_t kLargestBlob = (uint64_t{1} << 29) - 1;
+    constexpr uint64_t kEnvelopeMargin = 4096;
+    const uint64_t schedulerLimit = schedulerMessageLimit_.load();
+    const uint64_t limit = std::min(kLargestBlob, schedulerLimit == 0 ? kLargestBlob : schedulerLimit);
+    for (const std::string& payload : payloads) {
+        const uint64_t size = payload.size() + function.size() + kEnvelopeMargin;
+        if (size <= limit) continue;
+        throw std::invalid_argument("payload of " + std::to_string(payload.size()) +
+                                    " bytes does not fit in one message: the limit is " +
+                                    std::to_string(limit) + " bytes" +
+                                    (limit == schedulerLimit ? " (the scheduler's --max-message-bytes)"
+                                                             : " (Cap'n Proto's largest blob)"));
+    }
 }
 
 void ClientCore::requestCancel(uint64_t taskId) {
@@ -112,6 +137,7 @@ void ClientCore::close(bool shutdownCluster) {
 }
 
 void ClientCore::publishStatus(const ClientSession& session) {
+    schedulerMessageLimit_ = session.schedulerMessageLimit();
     {
         std::lock_guard lock(statusMutex_);
         const bool unchanged = connected_ == session.connected() && fatalError_ == session.refusal() &&

@@ -40,6 +40,8 @@ public:
     double timeoutSeconds() const { return options_.timeoutSeconds; }
 
 private:
+    // Throws std::invalid_argument for a payload that could not reach the scheduler in one message.
+    void checkTaskSize(const std::string& function, const std::vector<std::string>& payloads) const;
     void ioLoop();
     // Hands what the session learnt to the threads waiting in start() and close().
     void publishStatus(const ClientSession& session);
@@ -54,6 +56,7 @@ private:
     std::atomic<uint64_t> nextTaskId_{1};
     std::atomic<size_t> pendingCount_{0};
     std::atomic<uint64_t> unmatchedResults_{0};
+    std::atomic<uint64_t> schedulerMessageLimit_{0};  // from the session, for checks on user threads
 
     // handed from user threads to the I/O thread
     std::mutex mutex_;

@@ -67,7 +67,7 @@ void ClientSession::sendHeartbeat(TimePoint now) {
 }
 
 void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, std::string message,
-                           uint64_t durationUs) {
+                           ResultTimings timings) {
     auto it = pending_.find(id);
     if (it == pending_.end()) {
         ++unmatchedResults_;
@@ -76,19 +76,28 @@ void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, st
     auto state = std::move(it->second);
     pending_.erase(it);
     --pendingCount_;
-    state->complete(outcome, std::move(payload), std::move(message), durationUs);
+    state->complete(outcome, std::move(payload), std::move(message), timings);
 }
 
 void ClientSession::failAll(Outcome outcome, const std::string& message) {
     auto all = std::move(pending_);
     pending_.clear();
     pendingCount_ -= all.size();
-    for (auto& [id, state] : all) state->complete(outcome, {}, message, 0);
+    for (auto& [id, state] : all) state->complete(outcome, {}, message);
 }
 
 void ClientSession::submit(std::vector<Submission>& batch, TimePoint now) {
-    for (size_t start = 0; start < batch.size(); start += kMaxTasksPerFrame) {
-        const size_t count = std::min(kMaxTasksPerFrame, batch.size() - start);
+    const size_t frameBytes = schedulerMessageLimit_ == 0
+                                  ? kMaxFrameBytes
+                                  : std::min<size_t>(kMaxFrameBytes, schedulerMessageLimit_ / 2);
+    for (size_t start = 0, count = 0; start < batch.size(); start += count) {
+        // as many as fit the frame's budget, at least one (the client checked it fits a message alone)
+        size_t bytes = 0;
+        for (count = 0; start + count < batch.size() && count < kMaxTasksPerFrame; ++count) {
+            const Submission& s = batch[start + count];
+            bytes += s.payload.size() + s.function.size();
+            if (count > 0 && bytes > frameBytes) break;
+        }
         capnp::MallocMessageBuilder builder;
         auto list = builder.initRoot<wire::Message>().initTasks(static_cast<unsigned>(count));
         for (size_t i = 0; i < count; ++i) {
@@ -100,6 +109,8 @@ void ClientSession::submit(std::vector<Submission>& batch, TimePoint now) {
             capabilitiesToWire(s.capabilities,
                                task.initCapabilities(static_cast<unsigned>(s.capabilities.size())));
             task.setTimeoutMs(s.timeoutMs);
+            task.setPriority(s.priority);
+            task.setProfiling(s.profiling);
             pending_.emplace(s.state->id, s.state);
             if (s.timeoutMs > 0)
                 deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), s.state->id);
@@ -129,14 +140,14 @@ void ClientSession::onResults(wire::Message::Reader message) {
     for (auto result : message.getTaskResults()) {
         finish(result.getTaskId(), outcomeOf(result.getStatus()),
                std::string(asStringView(result.getPayload())), std::string(asStringView(result.getError())),
-               result.getDurationUs());
+               {result.getDurationUs(), result.getCpuTimeUs(), result.getPeakRssBytes()});
     }
 }
 
 void ClientSession::onCancelConfirms(wire::Message::Reader message) {
     for (auto confirm : message.getTaskCancelConfirms()) {
         if (confirm.getKind() != wire::CancelConfirmKind::CANCEL_FAILED) {
-            finish(confirm.getTaskId(), Outcome::cancelled, {}, "task cancelled", 0);
+            finish(confirm.getTaskId(), Outcome::cancelled, {}, "task cancelled");
             continue;
         }
         auto it = pending_.find(confirm.getTaskId());
@@ -172,6 +183,7 @@ void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
         case wire::Message::CLIENT_HEARTBEAT_ECHO:
             latencyUs_ = static_cast<uint32_t>(
                 std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeat_).count() / 2);
+            schedulerMessageLimit_ = message.getClientHeartbeatEcho().getMaxMessageBytes();
             registered_ = true;
             connected_ = true;
             return;
@@ -191,7 +203,7 @@ void ClientSession::onTick(TimePoint now) {
         deadlines_.pop();
         if (pending_.count(id) == 0) continue;
         cancel({id});
-        finish(id, Outcome::timedOut, {}, "task did not finish within its timeout", 0);
+        finish(id, Outcome::timedOut, {}, "task did not finish within its timeout");
     }
     if (now >= nextHeartbeat_) sendHeartbeat(now);
     if (!unreachableReported_ && now - lastHeard_ > seconds(options_.timeoutSeconds)) {

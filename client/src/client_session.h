@@ -29,6 +29,8 @@ struct Submission {
     std::string payload;
     CapabilityList capabilities;
     uint32_t timeoutMs;
+    int16_t priority = 0;
+    bool profiling = false;
 };
 
 enum class CloseRequest { none, disconnect, shutdown };
@@ -38,6 +40,8 @@ public:
     using Clock = std::chrono::steady_clock;
     using TimePoint = Clock::time_point;
     static constexpr size_t kMaxTasksPerFrame = 4096;
+    // A frame of tasks is closed before it passes this many payload bytes, or half the scheduler's limit.
+    static constexpr size_t kMaxFrameBytes = 32u << 20;
 
     // `pendingCount` and `unmatchedResults` are read by user threads (Client::pending and the soak).
     ClientSession(FrameSink& out, const ClientOptions& options, std::string address, TimePoint now,
@@ -64,11 +68,14 @@ public:
     bool registered() const { return registered_; }  // the scheduler knows us now
     const std::string& refusal() const { return refusal_; }
     std::optional<bool> shutdownAnswer() const { return shutdownAnswer_; }
+    // The scheduler's --max-message-bytes from its latest echo; 0 until the first.
+    uint64_t schedulerMessageLimit() const { return schedulerMessageLimit_; }
     size_t pending() const { return pending_.size(); }
 
 private:
     void sendHeartbeat(TimePoint now);
-    void finish(uint64_t id, Outcome outcome, std::string payload, std::string message, uint64_t durationUs);
+    void finish(uint64_t id, Outcome outcome, std::string payload, std::string message,
+                ResultTimings timings = {});
     void onResults(wire::Message::Reader message);
     void onCancelConfirms(wire::Message::Reader message);
     void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
@@ -91,6 +98,7 @@ private:
     TimePoint lastHeartbeat_{};
     TimePoint nextHeartbeat_{};
     uint32_t latencyUs_ = 0;
+    uint64_t schedulerMessageLimit_ = 0;
     bool unreachableReported_ = false;
     CloseRequest closing_ = CloseRequest::none;
     TimePoint closeDeadline_{};

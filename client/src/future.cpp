@@ -81,4 +81,10 @@ std::chrono::microseconds Future::duration() const {
     return std::chrono::microseconds(state_->durationUs);
 }
 
+TaskProfile Future::profile() const {
+    std::lock_guard lock(state_->mutex);
+    return {std::chrono::microseconds(state_->durationUs), std::chrono::microseconds(state_->cpuTimeUs),
+            state_->peakRssBytes};
+}
+
 }  // namespace scaler

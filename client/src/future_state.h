@@ -12,6 +12,11 @@ namespace scaler::detail {
 
 enum class Outcome { success, failed, workerDied, cancelled, timedOut, rejected, unreachable };
 
+// What the worker measured (profiling: CPU time and peak memory too).
+struct ResultTimings {
+    uint64_t durationUs = 0, cpuTimeUs = 0, peakRssBytes = 0;
+};
+
 struct FutureState {
     explicit FutureState(uint64_t taskId) : id(taskId) {}
     const uint64_t id;
@@ -22,11 +27,14 @@ struct FutureState {
     std::string payload;
     std::string error;
     uint64_t durationUs = 0;
+    uint64_t cpuTimeUs = 0;     // measured only when the task was submitted with profiling
+    uint64_t peakRssBytes = 0;  // likewise
     uint32_t cancelFailedAnswers = 0;
     std::vector<std::function<void()>> callbacks;
 
     // First completion wins; later ones (a result after a local timeout) are ignored.
-    void complete(Outcome result, std::string resultPayload, std::string resultError, uint64_t duration) {
+    void complete(Outcome result, std::string resultPayload, std::string resultError,
+                  ResultTimings timings = {}) {
         std::vector<std::function<void()>> run;
         {
             std::lock_guard lock(mutex);
@@ -35,7 +43,9 @@ struct FutureState {
             outcome = result;
             payload = std::move(resultPayload);
             error = std::move(resultError);
-            durationUs = duration;
+            durationUs = timings.durationUs;
+            cpuTimeUs = timings.cpuTimeUs;
+            peakRssBytes = timings.peakRssBytes;
             run.swap(callbacks);
         }
         changed.notify_all();

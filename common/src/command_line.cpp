@@ -1,6 +1,7 @@
 #include "scaler/common/command_line.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -13,6 +14,10 @@
 
 namespace scaler {
 namespace {
+
+// Every program's TOML section; a file may hold several.
+constexpr std::array kKnownSections = {"scheduler", "worker", "native_worker_adapter",
+                                       "container_worker_adapter", "ecs_worker_adapter"};
 
 std::string nodeToString(const toml::node& node, const std::string& key) {
     if (auto s = node.as_string()) return s->get();
@@ -40,6 +45,18 @@ std::vector<CLI::ConfigItem> TomlSectionConfig::from_config(std::istream& input)
         std::ostringstream out;
         out << "invalid TOML: " << e.description() << " at line " << e.source().begin.line;
         throw CLI::ConversionError(out.str());
+    }
+    // One file may configure several programs, each in its own section; anything else is a mistake (a
+    // misspelt section would otherwise be ignored without a word).
+    for (const auto& [name, node] : table) {
+        const std::string key(name.str());
+        if (std::find(kKnownSections.begin(), kKnownSections.end(), key) != kKnownSections.end()) continue;
+        std::string known;
+        for (const char* s : kKnownSections)
+            known += (known.empty() ? "" : ", ") + std::string("[") + s + "]";
+        throw CLI::ConversionError(std::string(node.is_table() ? "unknown section [" + key + "]"
+                                                               : "key '" + key + "' outside any section") +
+                                   " in the TOML file (sections: " + known + ")");
     }
     std::vector<CLI::ConfigItem> items;
     const toml::table* section = table[section_].as_table();

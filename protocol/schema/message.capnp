@@ -28,6 +28,8 @@ struct Task {
   payload @2 :Data;
   capabilities @3 :List(Capability);
   timeoutMs @4 :UInt32;  # 0: no timeout
+  priority @5 :Int32;    # higher runs first within its capability set; -32768..32767, default 0
+  profiling @6 :Bool;    # the worker measures CPU time and peak memory for the result
 }
 
 enum TaskResultStatus {
@@ -44,6 +46,8 @@ struct TaskResult {
   payload @2 :Data;
   error @3 :Text;
   durationUs @4 :UInt64;  # wall time the worker spent running it
+  cpuTimeUs @5 :UInt64;     # with Task.profiling: CPU time of the thread that ran it (0: not measured)
+  peakRssBytes @6 :UInt64;  # with Task.profiling: the worker process's peak resident memory while it ran
 }
 
 struct TaskCancel {
@@ -72,6 +76,7 @@ struct ClientHeartbeat {
 
 struct ClientHeartbeatEcho {
   protocolVersion @0 :UInt32;
+  maxMessageBytes @1 :UInt64;  # the scheduler's --max-message-bytes: a larger task could never arrive
 }
 
 struct WorkerHeartbeat {
@@ -91,6 +96,7 @@ struct WorkerHeartbeat {
 
 struct WorkerHeartbeatEcho {
   protocolVersion @0 :UInt32;
+  maxMessageBytes @1 :UInt64;  # likewise for a result
 }
 
 enum ClientDisconnectKind {

@@ -1,5 +1,8 @@
 #include "scaler/protocol/address.h"
 
+#include <arpa/inet.h>
+#include <net/if.h>
+
 #include <charconv>
 #include <stdexcept>
 
@@ -7,7 +10,8 @@ namespace scaler {
 
 std::string Address::toString() const {
     if (scheme == Scheme::ipc) return "ipc://" + path;
-    return "tcp://" + host + ":" + std::to_string(port);
+    const bool ipv6 = host.find(':') != std::string::npos;
+    return "tcp://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 Address parseAddress(std::string_view text) {
@@ -43,12 +47,26 @@ Address defaultMonitorAddress(const Address& scheduler) {
     Address monitor = scheduler;
     if (scheduler.scheme == Address::Scheme::ipc) {
         monitor.path += ".monitor";
-    } else {
+    } else if (scheduler.port != 0) {
         if (scheduler.port > 65533)
             throw std::invalid_argument("no default monitor port above 65533; pass --monitor-address");
         monitor.port = static_cast<uint16_t>(scheduler.port + 2);
     }
     return monitor;
+}
+
+Address bindableAddress(const Address& address) {
+    if (address.scheme != Address::Scheme::tcp) return address;
+    Address bindable = address;
+    if (bindable.host == "localhost") bindable.host = "127.0.0.1";
+    const std::string& host = bindable.host;
+    unsigned char ip[16];
+    if (host == "*" || inet_pton(AF_INET, host.c_str(), ip) == 1 ||
+        inet_pton(AF_INET6, host.c_str(), ip) == 1 || if_nametoindex(host.c_str()) != 0) {
+        return bindable;
+    }
+    throw std::invalid_argument("invalid address '" + address.toString() + "': '" + host +
+                                "' is not an IP address, localhost or a network interface of this host");
 }
 
 }  // namespace scaler

@@ -101,6 +101,15 @@ std::vector<std::string> readCurveAllowList(const std::string& path) {
 
 void writeCurveKeyFiles(const std::string& directory, const std::string& name, const CurveKeyPair& keys,
                         bool overwrite) {
+    std::error_code error;
+    // a directory it makes holds secret keys: only the owner may look in (an existing one keeps its mode)
+    if (!std::filesystem::exists(directory) && std::filesystem::create_directories(directory, error)) {
+        std::filesystem::permissions(directory, std::filesystem::perms::owner_all, error);
+    }
+    if (!std::filesystem::is_directory(directory)) {
+        throw std::invalid_argument("cannot create the directory '" + directory + "'" +
+                                    (error ? ": " + error.message() : ""));
+    }
     const std::string base = (std::filesystem::path(directory) / name).string();
     for (const char* suffix : {".key", ".pub"}) {
         if (!overwrite && std::filesystem::exists(base + suffix)) {

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -156,4 +158,82 @@ TEST(CommandLine, LoggingLevelsApplyPerComponent) {
     EXPECT_NE(log.find("[scheduler/tasks] worker '"), std::string::npos) << log;
     // the process component stays at warning: its start-up line is not written
     EXPECT_EQ(log.find("scheduler listening on"), std::string::npos) << log;
+}
+
+TEST(CommandLine, SubmitTakesItsPayloadFromAFileOrStandardInput) {
+    TestCluster cluster;
+    cluster.addWorker();
+    const std::string file = tempDir() + "/payload.bin";
+    std::string big(10u << 20, '\0');
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+    std::ofstream(file, std::ios::binary) << big;
+    ProgramRun fromFile = run({binary("scaler_submit"), cluster.address(), "-f", "echo", "--payload-file",
+                               file, "--json", "--profile"});
+    EXPECT_EQ(fromFile.exitCode, 0) << fromFile.output;
+    const auto summary = nlohmann::json::parse(fromFile.output.substr(fromFile.output.find('{')));
+    EXPECT_EQ(summary["succeeded"], 1);
+    EXPECT_GT(summary["profile"]["peak_rss_bytes_max"].get<uint64_t>(),
+              10u << 20);  // the payload was in memory
+    ProgramRun fromStdin = run({"/bin/sh", "-c",
+                                "printf 'from stdin' | '" + binary("scaler_submit") + "' " +
+                                    cluster.address() + " -f echo --payload-file -"});
+    EXPECT_EQ(fromStdin.exitCode, 0) << fromStdin.output;
+    EXPECT_NE(fromStdin.output.find("from stdin"), std::string::npos) << fromStdin.output;
+    ProgramRun missing = run(
+        {binary("scaler_submit"), cluster.address(), "-f", "echo", "--payload-file", "/nonexistent/payload"});
+    EXPECT_EQ(missing.exitCode, 2);
+    EXPECT_NE(missing.output.find("'/nonexistent/payload'"), std::string::npos) << missing.output;
+}
+
+TEST(CommandLine, SubmitSummarisesRejectedTasksInOneLine) {
+    TestCluster cluster({"--max-number-of-tasks-waiting", "10"});  // and no worker: the rest are rejected
+    ProgramRun full =
+        run({binary("scaler_submit"), cluster.address(), "-f", "echo", "-n", "500", "--timeout", "1"});
+    EXPECT_EQ(full.exitCode, 1);
+    size_t rejectedLines = 0;
+    for (size_t at = full.output.find("rejected"); at != std::string::npos;
+         at = full.output.find("rejected", at + 1))
+        ++rejectedLines;
+    EXPECT_EQ(rejectedLines, 1u) << full.output;
+    EXPECT_NE(full.output.find("490 tasks rejected: scheduler queue is full"), std::string::npos)
+        << full.output;
+}
+
+TEST(CommandLine, PortZeroBindsFreePortsAndSaysWhich) {
+    ChildProcess scheduler({binary("scaler_scheduler"), "tcp://127.0.0.1:0"}, tempDir() + "/port0.log");
+    ASSERT_TRUE(
+        waitUntil([&] { return scheduler.log().find("scheduler listening on") != std::string::npos; }, 10s))
+        << scheduler.log();
+    const std::string log = scheduler.log();
+    EXPECT_EQ(log.find("127.0.0.1:0,"), std::string::npos) << log;
+    EXPECT_EQ(log.find("monitor on tcp://127.0.0.1:2,"), std::string::npos) << log;
+    EXPECT_NE(log.find("monitor on tcp://127.0.0.1:"), std::string::npos) << log;
+}
+
+TEST(CommandLine, AClashingPortSaysWhichAddressCouldNotBeBound) {
+    TestCluster cluster;
+    (void)cluster.snapshot();  // it is up: both of its ports are bound
+    ProgramRun main = run({binary("scaler_scheduler"), cluster.address()});
+    EXPECT_EQ(main.exitCode, 1);
+    EXPECT_NE(main.output.find("cannot bind the scheduler address " + cluster.address()), std::string::npos)
+        << main.output;
+    const std::string free = "tcp://127.0.0.1:" + std::to_string(pickFreePortPair());
+    ProgramRun monitor = run({binary("scaler_scheduler"), free, "--monitor-address", cluster.address()});
+    EXPECT_EQ(monitor.exitCode, 1);
+    EXPECT_NE(monitor.output.find("cannot bind the monitor address " + cluster.address()), std::string::npos)
+        << monitor.output;
+    ProgramRun unknownHost = run({binary("scaler_scheduler"), "tcp://256.1.1.1:9000"});
+    EXPECT_EQ(unknownHost.exitCode, 2);
+    EXPECT_NE(unknownHost.output.find("'256.1.1.1' is not an IP address"), std::string::npos)
+        << unknownHost.output;
+}
+
+TEST(CommandLine, KeygenMakesTheDirectoryItIsGiven) {
+    const std::string dir = tempDir() + "/keys/clients";
+    ProgramRun keygen = run({binary("scaler_keygen"), "alice", "-o", dir});
+    EXPECT_EQ(keygen.exitCode, 0) << keygen.output;
+    EXPECT_TRUE(std::filesystem::exists(dir + "/alice.key"));
+    EXPECT_TRUE(std::filesystem::exists(dir + "/alice.pub"));
+    EXPECT_EQ(std::filesystem::status(dir).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_all);
 }

@@ -1,6 +1,7 @@
 // The task path end to end: real scheduler and worker processes, the real client, loopback ZeroMQ.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -181,4 +182,73 @@ TEST(TaskPath, ManyThreadsShareOneClient) {
     for (auto& thread : threads) thread.join();
     EXPECT_EQ(correct, kThreads * kPerThread);
     EXPECT_EQ(client.pendingTasks(), 0u);
+}
+
+TEST(TaskPath, PrioritiesOrderABacklogOnAWorker) {
+    TestCluster cluster;
+    cluster.addWorker({"--per-worker-task-queue-size", "1"});  // the backlog waits at the scheduler
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client client(cluster.address());
+    SubmitOptions first;
+    first.priority = 100;  // runs first whatever arrives with it
+    std::vector<Future> futures{client.submit("sleep_ms", "300", first)};
+    std::mutex mutex;
+    std::vector<std::string> finished;
+    const std::vector<int32_t> priorities = {0, 3, 1, 3, 2, 0, 1, 3, -1, 2};
+    for (size_t i = 0; i < priorities.size(); ++i) {
+        SubmitOptions options;
+        options.priority = priorities[i];
+        futures.push_back(
+            client.submit("echo", std::to_string(priorities[i]) + "/" + std::to_string(i), options));
+        futures.back().then([&](const Future& f) {
+            std::lock_guard lock(mutex);
+            finished.push_back(f.get());
+        });
+    }
+    for (const Future& f : futures) f.wait();
+    // callbacks run just after the futures complete
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            std::lock_guard lock(mutex);
+            return finished.size() == priorities.size();
+        },
+        5s));
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(finished, (std::vector<std::string>{"3/1", "3/3", "3/7", "2/4", "2/9", "1/2", "1/6", "0/0",
+                                                  "0/5", "-1/8"}));
+}
+
+TEST(TaskPath, ProfilingReportsCpuTimeAndPeakMemory) {
+    TestCluster cluster;
+    cluster.addWorker();
+    Client client(cluster.address());
+    SubmitOptions profiled;
+    profiled.profiling = true;
+    Future sleeper = client.submit("sleep_ms", "100", profiled);
+    sleeper.get();
+    const TaskProfile profile = sleeper.profile();
+    EXPECT_GE(profile.duration, std::chrono::milliseconds(100));
+    EXPECT_LT(profile.cpuTime, std::chrono::milliseconds(50)) << "sleeping is not CPU work";
+    EXPECT_GT(profile.peakMemoryBytes, 1u << 20);  // a worker process is at least a few MiB
+    Future plain = client.submit("sleep_ms", "10");
+    plain.get();
+    EXPECT_EQ(plain.profile().peakMemoryBytes, 0u);
+    EXPECT_GE(plain.profile().duration, std::chrono::milliseconds(10));
+}
+
+TEST(TaskPath, APayloadOverTheSchedulersLimitIsRefusedAtSubmitNotLost) {
+    TestCluster cluster({"--max-message-bytes", "1048576"});
+    cluster.addWorker();
+    Client client(cluster.address());
+    try {
+        client.submit("echo", std::string(2u << 20, 'x'));
+        ADD_FAILURE() << "a 2 MiB payload was accepted by a client of a scheduler that takes 1 MiB messages";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("the scheduler's --max-message-bytes"), std::string::npos)
+            << e.what();
+    }
+    // many tasks that fit one by one still arrive, in frames the scheduler takes
+    std::vector<std::string> payloads(20, std::string(200u << 10, 'y'));
+    const auto results = Client::gather(client.map("echo", payloads));
+    EXPECT_EQ(results, payloads);
 }

@@ -156,3 +156,20 @@ TEST_F(ClientSessionTest, ADisconnectIsFinishedAtOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ClientSessionTest, FramesStayWellUnderTheSchedulersMessageLimit) {
+    deliver(IncomingMessage([](W::Builder m) { m.initClientHeartbeatEcho().setMaxMessageBytes(1u << 20); }));
+    EXPECT_EQ(session.schedulerMessageLimit(), 1u << 20);
+    std::vector<Submission> batch;
+    for (uint64_t id = 1; id <= 5; ++id) {
+        batch.push_back({std::make_shared<FutureState>(id), "echo", std::string(200u << 10, 'x'), {}, 0});
+    }
+    session.submit(batch, now);
+    std::vector<size_t> sizes;
+    sink.each(W::TASKS, [&](W::Reader m) { sizes.push_back(m.getTasks().size()); });
+    EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));  // at most half the limit of payload per frame
+}
+
+}  // namespace

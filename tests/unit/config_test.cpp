@@ -84,3 +84,35 @@ TEST(SchedulerConfig, ScalingSchedulesFromTomlArrayOrRepeatedFlags) {
     EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--scaling-schedule", "cron=* * * *; min_groups=1"}),
                  std::invalid_argument);
 }
+
+TEST(SchedulerConfig, AMisspeltTomlSectionIsAnErrorNamingIt) {
+    const std::string toml = writeToml("[schedular]\nworker_timeout_seconds = 7\n");
+    try {
+        parse({"tcp://127.0.0.1:9000", "--config", toml});
+        FAIL() << "a misspelt section was ignored";
+    } catch (const CLI::ConversionError& e) {
+        EXPECT_NE(std::string(e.what()).find("unknown section [schedular]"), std::string::npos) << e.what();
+    }
+    // another program's section in a shared file is fine
+    const std::string shared = writeToml("[scheduler]\nprotected = true\n[native_worker_adapter]\nx = 1\n");
+    EXPECT_TRUE(parse({"tcp://127.0.0.1:9000", "--config", shared}).protectedMode);
+}
+
+TEST(SchedulerConfig, ARepeatedPolicyKeyIsAnErrorNamingIt) {
+    try {
+        parse(
+            {"tcp://127.0.0.1:9000", "--policy-content", "allocate=capability; scaling=vanilla; scaling=no"});
+        FAIL() << "a repeated key was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("'scaling=no' repeats key 'scaling'"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(SchedulerConfig, BindAddressesAreCheckedAndPortZeroPicksBoth) {
+    EXPECT_EQ(parse({"tcp://localhost:9000"}).address, "tcp://127.0.0.1:9000");
+    EXPECT_THROW(parse({"tcp://256.1.1.1:9000"}), std::invalid_argument);
+    EXPECT_THROW(parse({"tcp://no-such-interface-9:9000"}), std::invalid_argument);
+    const auto any = parse({"tcp://127.0.0.1:0"});
+    EXPECT_EQ(any.monitorAddress, "tcp://127.0.0.1:0");  // the monitor gets a free port of its own
+}

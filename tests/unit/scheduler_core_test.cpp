@@ -1,11 +1,15 @@
 // SchedulerCore without sockets: messages in, recorded sends out, time injected.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <sstream>
 
 #include <capnp/message.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "adapter_messages.h"
+#include "scaler/common/log.h"
 #include "scaler/protocol/wire_bytes.h"
 #include "scaler/scheduler/monitoring/metrics_exposition.h"
 #include "scaler/scheduler/monitoring/monitor_snapshot_writer.h"
@@ -27,6 +31,7 @@ struct SentResult {
     wire::TaskResultStatus status;
     std::string payload;
     std::string error;
+    TaskTimings timings;
 };
 struct SentCancel {
     std::string worker;
@@ -61,8 +66,8 @@ public:
     void sendDisconnectResponse(PeerId) override {}
     void sendSchedulerShutdown(PeerId worker) override { shutdowns.push_back(peers.at(worker)); }
     void sendTaskResult(PeerId client, uint64_t id, wire::TaskResultStatus status, std::string_view payload,
-                        std::string_view error, uint64_t) override {
-        results.push_back({peers.at(client), id, status, std::string(payload), std::string(error)});
+                        std::string_view error, const TaskTimings& timings) override {
+        results.push_back({peers.at(client), id, status, std::string(payload), std::string(error), timings});
     }
     void sendTaskCancelConfirm(PeerId client, uint64_t id, wire::CancelConfirmKind kind) override {
         confirms.push_back({peers.at(client), id, kind});
@@ -126,10 +131,11 @@ protected:
     }
 
     void submit(const std::string& client, uint64_t id, const std::string& payload = "p",
-                const std::string& caps = "") {
+                const std::string& caps = "", int32_t priority = 0) {
         capnp::MallocMessageBuilder b;
         auto task = b.initRoot<wire::Message>().initTasks(1)[0];
         task.setTaskId(id);
+        task.setPriority(priority);
         task.setFunctionName("echo");
         task.setPayload(asData(payload));
         const auto list = parseCapabilities(caps);
@@ -819,4 +825,95 @@ TEST_F(SchedulerScalingTest, TheSnapshotCarriesHeldCommandsDemandAndTheMeasuredS
     groupWorkerHeartbeat("W1", "A", "g1", "");
     EXPECT_NEAR(core->scaling().findAdapter("A")->startupSeconds, 3.4, 1e-6);
     EXPECT_NEAR(core->scaling().snapshot().adapters[0].startupSeconds, 3.4, 1e-6);
+}
+
+// ---- priorities ----------------------------------------------------------------------------------------
+
+TEST_F(SchedulerCoreTest, HigherPrioritiesRunFirstAndEqualOnesInArrivalOrder) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 1);
+    submit("C1", 1);  // runs at once: the worker was idle
+    const std::vector<std::pair<uint64_t, int32_t>> backlog = {{2, 0}, {3, 5}, {4, 1},
+                                                               {5, 5}, {6, 0}, {7, -3}};
+    for (const auto& [id, priority] : backlog) submit("C1", id, "p", "", priority);
+    std::vector<uint64_t> order;
+    for (size_t i = 0; i <= backlog.size(); ++i) {
+        ASSERT_EQ(outbox.tasks.size(), i + 1);
+        const uint64_t handle = outbox.tasks[i].handle;
+        order.push_back(core->tasks().find(handle)->clientTaskId);
+        result("W1", handle, "done");
+    }
+    EXPECT_EQ(order, (std::vector<uint64_t>{1, 3, 5, 4, 2, 6, 7}));
+}
+
+TEST_F(SchedulerCoreTest, ATaskHandedBackKeepsItsPlaceAmongItsPriority) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 1);
+    submit("C1", 1, "p", "", 9);  // on W1
+    submit("C1", 2, "p", "", 0);
+    submit("C1", 3, "p", "", 9);  // both wait at the scheduler
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    capnp::MallocMessageBuilder b;
+    b.initRoot<wire::Message>().initDisconnectRequest();
+    deliver("W1", b);  // W1 leaves: task 1 goes back to the front of priority 9, ahead of task 3
+    workerHeartbeat("W2", "", 1);
+    ASSERT_EQ(outbox.tasks.size(), 2u);
+    EXPECT_EQ(outbox.tasks[1].worker, "W2");
+    EXPECT_EQ(core->tasks().find(outbox.tasks[1].handle)->clientTaskId, 1u);
+}
+
+TEST_F(SchedulerCoreTest, APriorityOutOfRangeIsRejectedNamingIt) {
+    clientHeartbeat("C1");
+    submit("C1", 1, "p", "", 40000);
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::REJECTED);
+    EXPECT_EQ(outbox.results[0].error, "priority 40000 is not in -32768..32767");
+}
+
+TEST_F(SchedulerCoreTest, ProfilingIsPassedToTheWorkerAndItsFiguresBackToTheClient) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1");
+    capnp::MallocMessageBuilder b;
+    auto task = b.initRoot<wire::Message>().initTasks(1)[0];
+    task.setTaskId(8);
+    task.setFunctionName("echo");
+    task.setProfiling(true);
+    deliver("C1", b);
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    EXPECT_TRUE(core->tasks().find(outbox.tasks[0].handle)->profiling);
+    capnp::MallocMessageBuilder r;
+    auto answer = r.initRoot<wire::Message>().initTaskResults(1)[0];
+    answer.setTaskId(outbox.tasks[0].handle);
+    answer.setStatus(wire::TaskResultStatus::SUCCESS);
+    answer.setDurationUs(1500);
+    answer.setCpuTimeUs(1200);
+    answer.setPeakRssBytes(64u << 20);
+    deliver("W1", r);
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].timings.durationUs, 1500u);
+    EXPECT_EQ(outbox.results[0].timings.cpuTimeUs, 1200u);
+    EXPECT_EQ(outbox.results[0].timings.peakRssBytes, 64u << 20);
+}
+
+// ---- hostile input ------------------------------------------------------------------------------------
+
+TEST_F(SchedulerCoreTest, AFloodOfGarbageIsCountedAndLoggedThrottledWithSafeIdentities) {
+    std::ostringstream captured;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+    log::transport().sinks().push_back(sink);
+    for (int i = 0; i < 10000; ++i) {
+        const std::string identity{'\x01', '\n', static_cast<char>(i & 0xff), '\x7f'};
+        core->onUndecodableFrame(identity, "message length 3 is not a whole number of 8-byte words");
+    }
+    capnp::MallocMessageBuilder b;
+    b.initRoot<wire::Message>().initTasks(0);
+    deliver(std::string("\x02\x03", 2), b);  // decodable, from a peer that never registered
+    log::transport().sinks().pop_back();
+    EXPECT_EQ(core->droppedMessages(), 10001u);
+    const std::string text = captured.str();
+    const auto lines = std::count(text.begin(), text.end(), '\n');
+    EXPECT_LE(lines, 20 + 10) << "first 20, then every 1,000th";
+    EXPECT_GE(lines, 20);
+    EXPECT_EQ(text.find('\x01'), std::string::npos);
+    EXPECT_NE(text.find("'\\x01\\x0a"), std::string::npos) << text.substr(0, 300);
 }

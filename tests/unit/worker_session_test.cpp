@@ -177,3 +177,32 @@ TEST_F(WorkerSessionTest, ARefusalEndsTheSessionWithExitCodeOne) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(WorkerSessionTest, AResultTooLargeForTheSchedulerFailsSayingWhy) {
+    make();
+    deliver(IncomingMessage([](W::Builder m) { m.initWorkerHeartbeatEcho().setMaxMessageBytes(64u << 10); }));
+    deliver(IncomingMessage([](W::Builder m) {
+        auto task = m.initTasks(1)[0];
+        task.setTaskId(5);
+        task.setFunctionName("echo");
+        const std::string big(100u << 10, 'x');
+        task.setPayload(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(big.data()), big.size()));
+    }));
+    std::string error;
+    wire::TaskResultStatus status{};
+    while (error.empty() && !HasFatalFailure()) {
+        awaitOutcomes();
+        sink.each(W::TASK_RESULTS, [&](W::Reader m) {
+            status = m.getTaskResults()[0].getStatus();
+            error = m.getTaskResults()[0].getError().cStr();
+        });
+    }
+    EXPECT_EQ(status, wire::TaskResultStatus::FAILED);
+    EXPECT_NE(error.find("result of 102400 bytes does not fit in one message: the limit is 65536"),
+              std::string::npos)
+        << error;
+}
+
+}  // namespace

@@ -12,8 +12,7 @@ int main(int argc, char** argv) {
     CLI::App app{"scaler_keygen: writes NAME.key (secret, mode 0600) and NAME.pub (public) for ZeroMQ CURVE",
                  "scaler_keygen"};
     app.add_option("name", name, "Key name, e.g. scheduler, client-alice, workers")->required();
-    app.add_option("--out-dir,-o", directory, "Directory to write the files in")
-        ->check(CLI::ExistingDirectory)
+    app.add_option("--out-dir,-o", directory, "Directory to write the files in (made, mode 0700, if missing)")
         ->capture_default_str();
     app.add_flag("--force", force, "Replace existing files");
     app.footer(

@@ -53,7 +53,7 @@ public:
     void peerRegistered(PeerId peer, const std::string& identity) override { peers_[peer] = identity; }
     void sendTask(PeerId worker, uint64_t handle) override;
     void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
-                        uint64_t) override;
+                        const TaskTimings&) override;
     void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
                             std::string_view groupId, const CapabilityList& capabilities) override;
     void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode,
@@ -345,7 +345,7 @@ void SimOutbox::sendTask(PeerId worker, uint64_t handle) {
     sim_.taskSent(peers_.at(worker), handle);
 }
 void SimOutbox::sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
-                               uint64_t) {
+                               const TaskTimings&) {
     sim_.taskFinished();
 }
 void SimOutbox::sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,

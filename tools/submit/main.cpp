@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +27,16 @@ std::string describe(const std::exception& e) {
     return e.what();
 }
 
+// The whole of PATH ("-": standard input) as bytes. Throws std::invalid_argument naming the path.
+std::string readPayloadFile(const std::string& path) {
+    if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::invalid_argument("--payload-file '" + path + "' cannot be read");
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    if (in.bad()) throw std::invalid_argument("--payload-file '" + path + "' cannot be read");
+    return bytes;
+}
+
 void drawProgress(size_t done, size_t total) {
     constexpr int kWidth = 40;
     const int filled = total == 0 ? kWidth : static_cast<int>(kWidth * done / total);
@@ -35,10 +47,11 @@ void drawProgress(size_t done, size_t total) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string address, function, payload, capabilities, loggingLevel = "WARNING";
+    std::string address, function, payload, payloadFile, capabilities, loggingLevel = "WARNING";
     size_t count = 1;
     double timeout = 0, connectTimeout = 30;
-    bool json = false, exec = false, quiet = false;
+    int32_t priority = 0;
+    bool json = false, exec = false, quiet = false, profile = false;
     std::vector<std::string> command;
 
     CLI::App app{"scaler_submit: submit tasks to a scaler_scheduler and wait for their results",
@@ -46,11 +59,19 @@ int main(int argc, char** argv) {
     app.add_option("address", address, "Scheduler address, e.g. tcp://127.0.0.1:8516")->required();
     auto* functionOption = app.add_option("--function,-f", function,
                                           "Function to run (noop, echo, sleep_ms, fail, or a plugin's)");
-    app.add_option("--payload", payload, "Payload for every task");
+    auto* payloadOption = app.add_option("--payload", payload, "Payload for every task");
+    app.add_option("--payload-file", payloadFile, "Payload for every task from a file ('-': standard input)")
+        ->excludes(payloadOption);
     app.add_option("--count,-n", count, "Number of tasks")
         ->check(CLI::Range(size_t{1}, size_t{100000000}))
         ->capture_default_str();
     app.add_option("--capabilities", capabilities, "Capabilities each task requires, e.g. \"gpu\"");
+    app.add_option("--priority", priority,
+                   "Higher runs first among queued tasks with the same capabilities (-32768..32767)")
+        ->check(CLI::Range(-32768, 32767))
+        ->capture_default_str();
+    app.add_flag("--profile", profile,
+                 "Workers measure each task's CPU time and peak memory; printed with the summary");
     app.add_option("--timeout", timeout, "Per-task timeout in seconds (0: none)")
         ->check(scaler::nonNegativeNumber())
         ->capture_default_str();
@@ -90,9 +111,19 @@ int main(int argc, char** argv) {
         std::cerr << "scaler_submit: error: " << e.what() << "\n";
         return 2;
     }
+    if (!payloadFile.empty()) {
+        try {
+            payload = readPayloadFile(payloadFile);
+        } catch (const std::invalid_argument& e) {
+            std::cerr << "scaler_submit: error: " << e.what() << "\n";
+            return 2;
+        }
+    }
     scaler::SubmitOptions options;
     options.capabilities = capabilities;
     options.timeoutSeconds = timeout;
+    options.priority = priority;
+    options.profiling = profile;
 
     try {
         scaler::ClientOptions clientOptions;
@@ -108,7 +139,9 @@ int main(int argc, char** argv) {
             futures = client.map(function, std::vector<std::string>(count, payload), options);
         }
         const bool progress = isatty(STDERR_FILENO) && count >= 100 && !json;
-        size_t succeeded = 0, failed = 0;
+        size_t succeeded = 0, failed = 0, rejected = 0, unprinted = 0;
+        std::string firstRejection;
+        uint64_t cpuUs = 0, runUs = 0, peakRss = 0;
         nlohmann::json errors = nlohmann::json::array();
         for (size_t i = 0; i < futures.size(); ++i) {
             try {
@@ -129,10 +162,24 @@ int main(int argc, char** argv) {
                 }
                 ++succeeded;
                 if (!json && !quiet && !progress) std::cout << result << "\n";
+            } catch (const scaler::TaskRejectedError& e) {
+                // one line for all of them at the end: a full queue rejects thousands at once
+                ++failed;
+                if (rejected++ == 0) firstRejection = e.what();
             } catch (const std::exception& e) {
                 ++failed;
                 if (errors.size() < 20) errors.push_back(describe(e));
-                if (!json) std::cerr << "task " << futures[i].id() << " " << describe(e) << "\n";
+                if (!json && failed - rejected <= 20) {
+                    std::cerr << "task " << futures[i].id() << " " << describe(e) << "\n";
+                } else {
+                    ++unprinted;
+                }
+            }
+            if (profile) {
+                const scaler::TaskProfile p = futures[i].profile();
+                cpuUs += static_cast<uint64_t>(p.cpuTime.count());
+                runUs += static_cast<uint64_t>(p.duration.count());
+                peakRss = std::max(peakRss, p.peakMemoryBytes);
             }
             if (progress && (i % 97 == 0 || i + 1 == futures.size())) drawProgress(i + 1, futures.size());
         }
@@ -140,16 +187,30 @@ int main(int argc, char** argv) {
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (json) {
-            nlohmann::json summary{{"submitted", count},
-                                   {"succeeded", succeeded},
-                                   {"failed", failed},
-                                   {"seconds", seconds},
-                                   {"tasks_per_second", seconds > 0 ? count / seconds : 0.0}};
+            nlohmann::json summary{
+                {"submitted", count}, {"succeeded", succeeded},
+                {"failed", failed},   {"rejected", rejected},
+                {"seconds", seconds}, {"tasks_per_second", seconds > 0 ? count / seconds : 0.0}};
+            if (rejected > 0) errors.push_back("rejected: " + firstRejection);
             if (!errors.empty()) summary["errors"] = errors;
+            if (profile) {
+                summary["profile"] = {{"run_time_us_total", runUs},
+                                      {"cpu_time_us_total", cpuUs},
+                                      {"peak_rss_bytes_max", peakRss}};
+            }
             std::cout << summary.dump() << "\n";
-        } else if (quiet || count > 1) {
-            std::cerr << count << " submitted, " << succeeded << " succeeded, " << failed << " failed in "
-                      << seconds << " s\n";
+        } else {
+            if (unprinted > 0) std::cerr << "... and " << unprinted << " more failures\n";
+            if (rejected > 0) std::cerr << rejected << " tasks rejected: " << firstRejection << "\n";
+            if (profile) {
+                std::fprintf(stderr, "profile: run time %.3f s, CPU time %.3f s, peak memory %.1f MiB\n",
+                             static_cast<double>(runUs) / 1e6, static_cast<double>(cpuUs) / 1e6,
+                             static_cast<double>(peakRss) / (1024.0 * 1024.0));
+            }
+            if (quiet || count > 1) {
+                std::cerr << count << " submitted, " << succeeded << " succeeded, " << failed << " failed in "
+                          << seconds << " s\n";
+            }
         }
         client.disconnect();
         return failed == 0 ? 0 : 1;

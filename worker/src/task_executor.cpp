@@ -1,5 +1,7 @@
 #include "scaler/worker/task_executor.h"
 
+#include "scaler/worker/task_profiler.h"
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -140,6 +142,8 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task) {
     const auto deadline = task.timeoutMs > 0 ? started + std::chrono::milliseconds(task.timeoutMs)
                                              : std::chrono::steady_clock::time_point::max();
     TaskContext context(cancelRunning_, deadline);
+    TaskProfiler profiler;
+    if (task.profiling) profiler.start();
     const TaskFunction* function = registry_.find(task.functionName);
     if (function == nullptr) {
         outcome.status = wire::TaskResultStatus::FAILED;
@@ -161,6 +165,11 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task) {
     outcome.durationUs = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
             .count());
+    if (task.profiling) {
+        const TaskProfile profile = profiler.stop();
+        outcome.cpuTimeUs = profile.cpuTimeUs;
+        outcome.peakRssBytes = profile.peakRssBytes;
+    }
     if (context.cancelled()) {
         // a forced cancel: whatever the function returned, the client asked for it to stop
         outcome.kind = ExecutorOutcome::Kind::cancelled;

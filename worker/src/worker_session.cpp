@@ -66,34 +66,62 @@ void WorkerSession::sendHeartbeat(TimePoint now) {
     nextHeartbeat_ = now + seconds(config_.heartbeatIntervalSeconds);
 }
 
-void WorkerSession::flushOutcomes() {
-    std::vector<ExecutorOutcome> outcomes = executor_.takeOutcomes();
-    std::erase_if(outcomes, [&](const ExecutorOutcome& o) { return o.handle == abandonedTask_; });
-    size_t results = 0;
-    for (const auto& outcome : outcomes) {
-        if (outcome.kind == ExecutorOutcome::Kind::result) {
-            ++results;
-            cancelsAwaitingOutcome_.erase(outcome.handle);  // the result overtook the cancel
-        } else if (cancelsAwaitingOutcome_.erase(outcome.handle) > 0) {
-            confirms_.emplace_back(outcome.handle, wire::CancelConfirmKind::CANCELLED);
+void WorkerSession::failIfTooLarge(ExecutorOutcome& result) const {
+    constexpr uint64_t kLargestBlob = (uint64_t{1} << 29) - 1;  // Cap'n Proto's
+    constexpr uint64_t kEnvelopeMargin = 4096;
+    const uint64_t limit =
+        schedulerMessageLimit_ == 0 ? kLargestBlob : std::min(kLargestBlob, schedulerMessageLimit_);
+    const uint64_t size = result.payload.size() + result.error.size() + kEnvelopeMargin;
+    if (size <= limit) return;
+    result.status = wire::TaskResultStatus::FAILED;
+    result.error = "the task's result of " + std::to_string(result.payload.size()) +
+                   " bytes does not fit in one message: the limit is " + std::to_string(limit) + " bytes";
+    result.payload.clear();
+}
+
+void WorkerSession::sendResults(std::vector<ExecutorOutcome>& results) {
+    constexpr size_t kMaxFrameBytes = 32u << 20;
+    const size_t frameBytes = schedulerMessageLimit_ == 0
+                                  ? kMaxFrameBytes
+                                  : std::min<size_t>(kMaxFrameBytes, schedulerMessageLimit_ / 2);
+    for (size_t start = 0, count = 0; start < results.size(); start += count) {
+        size_t bytes = 0;  // as many as fit the frame's budget, at least one
+        for (count = 0; start + count < results.size(); ++count) {
+            bytes += results[start + count].payload.size() + results[start + count].error.size();
+            if (count > 0 && bytes > frameBytes) break;
         }
-        // an interrupted task nobody cancelled (shutdown) is returned by the disconnect instead
-    }
-    if (results > 0) {
         capnp::MallocMessageBuilder builder;
-        auto list = builder.initRoot<wire::Message>().initTaskResults(static_cast<unsigned>(results));
-        unsigned i = 0;
-        for (const auto& outcome : outcomes) {
-            if (outcome.kind != ExecutorOutcome::Kind::result) continue;
-            auto result = list[i++];
+        auto list = builder.initRoot<wire::Message>().initTaskResults(static_cast<unsigned>(count));
+        for (unsigned i = 0; i < count; ++i) {
+            const ExecutorOutcome& outcome = results[start + i];
+            auto result = list[i];
             result.setTaskId(outcome.handle);
             result.setStatus(outcome.status);
             result.setPayload(asData(outcome.payload));
             result.setError(outcome.error);
             result.setDurationUs(outcome.durationUs);
+            result.setCpuTimeUs(outcome.cpuTimeUs);
+            result.setPeakRssBytes(outcome.peakRssBytes);
         }
         (void)out_.send(builder);
     }
+}
+
+void WorkerSession::flushOutcomes() {
+    std::vector<ExecutorOutcome> outcomes = executor_.takeOutcomes();
+    std::vector<ExecutorOutcome> results;
+    for (auto& outcome : outcomes) {
+        if (outcome.handle == abandonedTask_) continue;
+        if (outcome.kind == ExecutorOutcome::Kind::result) {
+            cancelsAwaitingOutcome_.erase(outcome.handle);  // the result overtook the cancel
+            failIfTooLarge(outcome);
+            results.push_back(std::move(outcome));
+        } else if (cancelsAwaitingOutcome_.erase(outcome.handle) > 0) {
+            confirms_.emplace_back(outcome.handle, wire::CancelConfirmKind::CANCELLED);
+        }
+        // an interrupted task nobody cancelled (shutdown) is returned by the disconnect instead
+    }
+    if (!results.empty()) sendResults(results);
     if (!confirms_.empty()) {
         capnp::MallocMessageBuilder builder;
         auto list =
@@ -149,7 +177,8 @@ void WorkerSession::onTasks(wire::Message::Reader message) {
     tasks.reserve(message.getTasks().size());
     for (auto task : message.getTasks()) {
         tasks.push_back({task.getTaskId(), std::string(asStringView(task.getFunctionName())),
-                         std::string(asStringView(task.getPayload())), task.getTimeoutMs()});
+                         std::string(asStringView(task.getPayload())), task.getTimeoutMs(),
+                         task.getProfiling()});
     }
     executor_.submit(std::move(tasks));
 }
@@ -195,6 +224,7 @@ void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
             lastEcho_ = now;
             latencyUs_ = static_cast<uint32_t>(
                 std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeatSent_).count() / 2);
+            schedulerMessageLimit_ = message.getWorkerHeartbeatEcho().getMaxMessageBytes();
             return;
         case wire::Message::SCHEDULER_SHUTDOWN:
             log::worker().info("scheduler is shutting down the cluster; exiting");

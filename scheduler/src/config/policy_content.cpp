@@ -56,6 +56,13 @@ std::vector<std::pair<std::string, std::string>> parseKeyValueItems(std::string_
         if (key.empty()) {
             throw std::invalid_argument(std::string(what) + " item '" + std::string(item) + "' has no key");
         }
+        for (const auto& [seen, value] : items) {
+            if (seen == key) {
+                // last-one-wins would hide a typo in a long line
+                throw std::invalid_argument(std::string(what) + " item '" + std::string(item) +
+                                            "' repeats key '" + key + "'");
+            }
+        }
         items.emplace_back(std::move(key), std::string(trim(item.substr(eq + 1))));
     }
     return items;

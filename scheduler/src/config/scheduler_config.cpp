@@ -106,9 +106,10 @@ void loadCurve(SchedulerConfig& config) {
 }  // namespace
 
 void finishSchedulerConfig(SchedulerConfig& config) {
-    const Address address = parseAddress(config.address);
+    const Address address = bindableAddress(parseAddress(config.address));
+    config.address = address.toString();
     if (!config.monitorAddress.empty()) {
-        parseAddress(config.monitorAddress);
+        config.monitorAddress = bindableAddress(parseAddress(config.monitorAddress)).toString();
     } else {
         config.monitorAddress = defaultMonitorAddress(address).toString();
     }

@@ -93,7 +93,7 @@ void renderCapabilitySets(Exposition& e, const SchedulerCore& core) {
         const auto& set = sets[static_cast<CapabilitySetId>(i)];
         e.sample("scaler_capability_set_queued_tasks",
                  label("capabilities", formatCapabilities(set.capabilities)),
-                 static_cast<double>(set.queue.size));
+                 static_cast<double>(set.queue.size()));
     }
     e.family("scaler_capability_set_live_tasks", "gauge", "Queued or running tasks per capability set");
     for (size_t i = 0; i < sets.size(); ++i) {

@@ -6,6 +6,7 @@
 #include <kj/exception.h>
 
 #include "scaler/common/log.h"
+#include "scaler/common/printable.h"
 #include "scaler/protocol/wire_bytes.h"
 #include "scaler/scheduler/slot_allocation.h"
 
@@ -14,7 +15,7 @@ namespace {
 
 constexpr size_t kMaxBalanceMovesPerRound = 10000;
 constexpr size_t kMaxMovablePerWorker = 2000;
-constexpr uint64_t kLoggedDropsBeforeSampling = 100;
+constexpr uint64_t kLoggedDropsBeforeSampling = 20;  // then every 1,000th
 
 std::chrono::steady_clock::duration secondsToDuration(double seconds) {
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -139,8 +140,8 @@ void SchedulerCore::routeMessage(std::string_view identity, wire::Message::Reade
 void SchedulerCore::dropMessage(std::string_view identity, std::string_view why) {
     ++droppedMessages_;
     if (droppedMessages_ <= kLoggedDropsBeforeSampling || droppedMessages_ % 1000 == 0) {
-        log::transport().warn("dropped a message from '{}': {} ({} dropped so far)", identity, why,
-                              droppedMessages_);
+        log::transport().warn("dropped a message from '{}': {} ({} dropped so far)", printable(identity),
+                              printable(why, 200), droppedMessages_);
     }
 }
 
@@ -199,7 +200,8 @@ void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHea
     const auto admission = admitPeer(identity, PeerRole::client, heartbeat.getProtocolVersion());
     if (!admission) return;
     ClientRecord& client = clients_[admission->slot];
-    if (admission->isNew) log::tasks().info("client '{}' connected ({} clients)", identity, clientCount_);
+    if (admission->isNew)
+        log::tasks().info("client '{}' connected ({} clients)", printable(identity), clientCount_);
     client.lastSeen = now_;
     outbox_.sendClientHeartbeatEcho(client.peer);
 }
@@ -215,8 +217,9 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
         worker.workerGroupId = std::string(asStringView(heartbeat.getWorkerGroupId()));
         worker.acceptingTasks = !scaling_.groupDraining(worker.adapterId, worker.workerGroupId);
         scaling_.noteGroupWorkerConnected(worker.adapterId, worker.workerGroupId);
-        log::tasks().info("worker '{}' connected: capabilities '{}', queue size {} ({} workers)", identity,
-                          formatCapabilities(worker.capabilities), worker.queueSize, workerCount_);
+        log::tasks().info("worker '{}' connected: capabilities '{}', queue size {} ({} workers)",
+                          printable(identity), formatCapabilities(worker.capabilities), worker.queueSize,
+                          workerCount_);
         refreshAllEligibility();
         dispatchNeeded_ = true;
     }
@@ -232,7 +235,8 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
 
 void SchedulerCore::removeClient(ClientSlot slot, std::string_view why) {
     ClientRecord& client = clients_[slot];
-    log::tasks().info("client '{}' {}; cancelling its {} tasks", client.identity, why, client.tasks.size);
+    log::tasks().info("client '{}' {}; cancelling its {} tasks", printable(client.identity), why,
+                      client.tasks.size);
     while (!client.tasks.empty()) {
         const TaskIndex index = client.tasks.head;
         TaskRecord& record = tasks_[index];
@@ -250,8 +254,8 @@ void SchedulerCore::removeClient(ClientSlot slot, std::string_view why) {
 void SchedulerCore::removeWorker(WorkerSlot slot, WorkerExit how, std::string_view why) {
     WorkerRecord& worker = workers_[slot];
     log::tasks().log(how == WorkerExit::died ? spdlog::level::warn : spdlog::level::info,
-                     "worker '{}' {}; {} of its tasks go back to the queue or end", worker.identity, why,
-                     worker.assigned.size);
+                     "worker '{}' {}; {} of its tasks go back to the queue or end",
+                     printable(worker.identity), why, worker.assigned.size);
     worker.live = false;
     while (!worker.assigned.empty()) {
         // newest first, each pushed to the front of its queue, so the oldest runs first again
@@ -260,7 +264,7 @@ void SchedulerCore::removeWorker(WorkerSlot slot, WorkerExit how, std::string_vi
         if (tasks_[index].live && tasks_[index].worker == slot) {
             // cannot happen: every state with a worker handles loss; stay safe rather than loop forever
             log::tasks().error("task {} stuck on removed worker; failing it", tasks_.handleOf(index));
-            finish(index, TaskState::failed, {}, "internal error: task stuck on a removed worker", 0);
+            finish(index, TaskState::failed, {{}, "internal error: task stuck on a removed worker", {}});
         }
     }
     peers_.release(worker.identity);
@@ -325,7 +329,8 @@ void SchedulerCore::setState(TaskRecord& record, TaskState state) {
 
 void SchedulerCore::rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why) {
     counts_.enter(TaskState::rejected);  // never a record: rejected before one is made
-    outbox_.sendTaskResult(clients_[client].peer, clientTaskId, wire::TaskResultStatus::REJECTED, {}, why, 0);
+    outbox_.sendTaskResult(clients_[client].peer, clientTaskId, wire::TaskResultStatus::REJECTED, {}, why,
+                           {});
 }
 
 namespace {
@@ -371,6 +376,12 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
             rejectTask(client, clientTaskId, "function name must be 1 to 65535 bytes");
             continue;
         }
+        const int32_t priority = task.getPriority();
+        if (priority < INT16_MIN || priority > INT16_MAX) {
+            rejectTask(client, clientTaskId,
+                       "priority " + std::to_string(priority) + " is not in -32768..32767");
+            continue;
+        }
         if (config_.maxNumberOfTasksWaiting >= 0 &&
             counts_[TaskState::queued] >= static_cast<uint64_t>(config_.maxNumberOfTasksWaiting)) {
             rejectTask(
@@ -391,6 +402,8 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         record.worker = kNone;
         record.capabilitySet = set;
         record.timeoutMs = task.getTimeoutMs();
+        record.priority = static_cast<int16_t>(priority);
+        record.profiling = task.getProfiling();
         record.arrivedMs = arrivedMs;
         record.functionNameLength = static_cast<uint16_t>(name.size());
         record.body.assign(name, payload);
@@ -427,8 +440,9 @@ void SchedulerCore::onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResul
         TaskEvent event = TaskEvent::resultFailed;
         if (result.getStatus() == wire::TaskResultStatus::SUCCESS) event = TaskEvent::resultSucceeded;
         if (result.getStatus() == wire::TaskResultStatus::TIMED_OUT) event = TaskEvent::resultTimedOut;
-        Outcome outcome{asStringView(result.getPayload()), asStringView(result.getError()),
-                        result.getDurationUs()};
+        Outcome outcome{asStringView(result.getPayload()),
+                        asStringView(result.getError()),
+                        {result.getDurationUs(), result.getCpuTimeUs(), result.getPeakRssBytes()}};
         apply(handleIndex(result.getTaskId()), event, outcome);
     }
 }
@@ -461,7 +475,7 @@ bool SchedulerCore::apply(TaskIndex index, TaskEvent event, const Outcome& outco
         return false;
     }
     if (isTerminal(*to)) {
-        finish(index, *to, outcome.payload, outcome.error, outcome.durationUs);
+        finish(index, *to, outcome);
         return true;
     }
     switch (*to) {
@@ -498,11 +512,11 @@ bool SchedulerCore::apply(TaskIndex index, TaskEvent event, const Outcome& outco
 }
 
 void SchedulerCore::enqueue(TaskIndex index, bool front) {
-    TaskList& queue = capabilitySets_[tasks_[index].capabilitySet].queue;
+    PriorityTaskQueue& queue = capabilitySets_[tasks_[index].capabilitySet].queue;
     if (front) {
-        tasks_.pushFront(queue, index, &TaskRecord::queueLinks);
+        queue.pushFront(tasks_, index);
     } else {
-        tasks_.pushBack(queue, index, &TaskRecord::queueLinks);
+        queue.pushBack(tasks_, index);
     }
     dispatchNeeded_ = true;
 }
@@ -510,7 +524,7 @@ void SchedulerCore::enqueue(TaskIndex index, bool front) {
 void SchedulerCore::assign(TaskIndex index, WorkerSlot slot) {
     TaskRecord& record = tasks_[index];
     WorkerRecord& worker = workers_[slot];
-    tasks_.unlink(capabilitySets_[record.capabilitySet].queue, index, &TaskRecord::queueLinks);
+    capabilitySets_[record.capabilitySet].queue.unlink(tasks_, index);
     tasks_.pushBack(worker.assigned, index, &TaskRecord::queueLinks);
     record.worker = slot;
     // dispatch only takes queued tasks, so the table allows this; checked all the same
@@ -529,11 +543,11 @@ void SchedulerCore::detachFromWorker(TaskIndex index) {
     dispatchNeeded_ = true;
 }
 
-void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view payload,
-                           std::string_view error, uint64_t durationUs) {
+void SchedulerCore::finish(TaskIndex index, TaskState terminal, const Outcome& outcome) {
+    const uint64_t durationUs = outcome.timings.durationUs;
     TaskRecord& record = tasks_[index];
     if (record.state == TaskState::queued) {
-        tasks_.unlink(capabilitySets_[record.capabilitySet].queue, index, &TaskRecord::queueLinks);
+        capabilitySets_[record.capabilitySet].queue.unlink(tasks_, index);
     } else {
         detachFromWorker(index);
     }
@@ -545,8 +559,8 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, std::string_view
             outbox_.sendTaskCancelConfirm(client.peer, record.clientTaskId,
                                           wire::CancelConfirmKind::CANCELLED);
         } else {
-            outbox_.sendTaskResult(client.peer, record.clientTaskId, toWireStatus(terminal), payload, error,
-                                   durationUs);
+            outbox_.sendTaskResult(client.peer, record.clientTaskId, toWireStatus(terminal), outcome.payload,
+                                   outcome.error, outcome.timings);
         }
     }
     setState(record, terminal);
@@ -609,14 +623,19 @@ void SchedulerCore::dispatch() {
     if (counts_[TaskState::queued] == 0 || workerCount_ == 0) return;
     setBlocked_.assign(capabilitySets_.size(), 0);
     for (;;) {
-        // the set whose oldest queued task arrived first, among sets some worker can still take
+        // among sets some worker can still take, the one whose next task has the highest priority, then
+        // arrived first
         CapabilitySetId next = kNone;
+        int16_t best = INT16_MIN;
         uint64_t oldest = UINT64_MAX;
         for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
-            const TaskList& queue = capabilitySets_[set].queue;
+            const PriorityTaskQueue& queue = capabilitySets_[set].queue;
             if (setBlocked_[set] || queue.empty()) continue;
-            if (tasks_[queue.head].sequence < oldest) {
-                oldest = tasks_[queue.head].sequence;
+            const int16_t priority = queue.headPriority();
+            const uint64_t sequence = tasks_[queue.head()].sequence;
+            if (next == kNone || priority > best || (priority == best && sequence < oldest)) {
+                best = priority;
+                oldest = sequence;
                 next = set;
             }
         }
@@ -626,7 +645,7 @@ void SchedulerCore::dispatch() {
             setBlocked_[next] = 1;
             continue;
         }
-        assign(capabilitySets_[next].queue.head, worker);
+        assign(capabilitySets_[next].queue.head(), worker);
     }
 }
 
@@ -690,7 +709,7 @@ std::vector<RoutedDemand> SchedulerCore::demand() const {
     rows.reserve(capabilitySets_.size());
     for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
         const CapabilitySetEntry& entry = capabilitySets_[set];
-        rows.push_back({set, &entry.capabilities, entry.liveTasks, entry.queue.size, &entry.counters});
+        rows.push_back({set, &entry.capabilities, entry.liveTasks, entry.queue.size(), &entry.counters});
     }
     return rows;
 }

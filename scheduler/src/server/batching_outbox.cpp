@@ -9,7 +9,8 @@ namespace scaler::scheduler {
 namespace {
 // Past these a batch is sent at once, bounding frame size and the receiver's per-frame work.
 constexpr size_t kMaxItemsPerFrame = 4096;
-constexpr size_t kMaxResultBytesPerFrame = 8u << 20;
+// Payload bytes after which a peer's frame is sent at once: frames stay far below every message limit.
+constexpr size_t kMaxBytesPerFrame = 8u << 20;
 }  // namespace
 
 void BatchingOutbox::peerRegistered(PeerId peer, const std::string& identity) {
@@ -35,7 +36,8 @@ BatchingOutbox::PeerQueue& BatchingOutbox::stage(PeerId peer) {
 void BatchingOutbox::sendTask(PeerId worker, uint64_t taskHandle) {
     PeerQueue& queue = stage(worker);
     queue.tasks.push_back(taskHandle);
-    if (queue.tasks.size() >= kMaxItemsPerFrame) flushPeer(queue);
+    if (const TaskRecord* record = tasks_->find(taskHandle)) queue.taskBytes += record->body.size();
+    if (queue.tasks.size() >= kMaxItemsPerFrame || queue.taskBytes >= kMaxBytesPerFrame) flushPeer(queue);
 }
 
 void BatchingOutbox::sendTaskCancel(PeerId worker, uint64_t taskHandle, bool force) {
@@ -43,7 +45,8 @@ void BatchingOutbox::sendTaskCancel(PeerId worker, uint64_t taskHandle, bool for
 }
 
 void BatchingOutbox::sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
-                                    std::string_view payload, std::string_view error, uint64_t durationUs) {
+                                    std::string_view payload, std::string_view error,
+                                    const TaskTimings& timings) {
     PeerQueue& queue = stage(client);
     StagedResult staged{clientTaskId,
                         status,
@@ -51,13 +54,13 @@ void BatchingOutbox::sendTaskResult(PeerId client, uint64_t clientTaskId, wire::
                         static_cast<uint32_t>(payload.size()),
                         0,
                         static_cast<uint32_t>(error.size()),
-                        durationUs};
+                        timings};
     staged.payloadOffset = static_cast<uint32_t>(queue.resultBytes.size());
     queue.resultBytes.append(payload);
     staged.errorOffset = static_cast<uint32_t>(queue.resultBytes.size());
     queue.resultBytes.append(error);
     queue.results.push_back(staged);
-    if (queue.results.size() >= kMaxItemsPerFrame || queue.resultBytes.size() >= kMaxResultBytesPerFrame) {
+    if (queue.results.size() >= kMaxItemsPerFrame || queue.resultBytes.size() >= kMaxBytesPerFrame) {
         flushPeer(queue);
     }
 }
@@ -90,10 +93,12 @@ void BatchingOutbox::flushPeer(PeerQueue& queue) {
             task.setFunctionName(asText(record->functionName()));
             task.setPayload(asData(record->payload()));
             task.setTimeoutMs(record->timeoutMs);
+            task.setProfiling(record->profiling);
         }
         sendFrame(queue.identity, builder);
     }
     queue.tasks.clear();
+    queue.taskBytes = 0;
     if (!queue.cancels.empty()) {
         capnp::MallocMessageBuilder builder;
         auto list =
@@ -116,7 +121,9 @@ void BatchingOutbox::flushPeer(PeerQueue& queue) {
             list[i].setStatus(r.status);
             list[i].setPayload(asData(bytes.substr(r.payloadOffset, r.payloadSize)));
             list[i].setError(asText(bytes.substr(r.errorOffset, r.errorSize)));
-            list[i].setDurationUs(r.durationUs);
+            list[i].setDurationUs(r.timings.durationUs);
+            list[i].setCpuTimeUs(r.timings.cpuTimeUs);
+            list[i].setPeakRssBytes(r.timings.peakRssBytes);
         }
         sendFrame(queue.identity, builder);
         queue.results.clear();
@@ -151,7 +158,9 @@ void BatchingOutbox::sendFrame(std::string_view identity, capnp::MessageBuilder&
 
 void BatchingOutbox::sendWorkerHeartbeatEcho(PeerId worker) {
     capnp::MallocMessageBuilder builder;
-    builder.initRoot<wire::Message>().initWorkerHeartbeatEcho().setProtocolVersion(wire::PROTOCOL_VERSION);
+    auto echo = builder.initRoot<wire::Message>().initWorkerHeartbeatEcho();
+    echo.setProtocolVersion(wire::PROTOCOL_VERSION);
+    echo.setMaxMessageBytes(maxMessageBytes_);
     sendFrame(peers_[worker].identity, builder);
 }
 
@@ -170,7 +179,9 @@ void BatchingOutbox::sendSchedulerShutdown(PeerId worker) {
 
 void BatchingOutbox::sendClientHeartbeatEcho(PeerId client) {
     capnp::MallocMessageBuilder builder;
-    builder.initRoot<wire::Message>().initClientHeartbeatEcho().setProtocolVersion(wire::PROTOCOL_VERSION);
+    auto echo = builder.initRoot<wire::Message>().initClientHeartbeatEcho();
+    echo.setProtocolVersion(wire::PROTOCOL_VERSION);
+    echo.setMaxMessageBytes(maxMessageBytes_);
     sendFrame(peers_[client].identity, builder);
 }
 

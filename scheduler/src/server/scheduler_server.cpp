@@ -44,7 +44,11 @@ zmq::socket_t bindRouter(zmq::context_t& context, const SchedulerConfig& config)
     router.set(zmq::sockopt::rcvhwm, 0);
     router.set(zmq::sockopt::linger, 0);
     router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config.maxMessageBytes));
-    router.bind(config.address);
+    try {
+        router.bind(config.address);
+    } catch (const zmq::error_t& e) {
+        throw std::runtime_error("cannot bind the scheduler address " + config.address + ": " + e.what());
+    }
     return router;
 }
 
@@ -53,7 +57,12 @@ zmq::socket_t bindMonitor(zmq::context_t& context, const SchedulerConfig& config
     monitor.set(zmq::sockopt::linger, 0);
     if (config.curveEnabled()) applyCurveServer(monitor, config.curveSecretKey, kMonitorZapDomain);
     monitor.set(zmq::sockopt::sndhwm, 16);  // a slow monitor loses snapshots, never slows the scheduler
-    monitor.bind(config.monitorAddress);
+    try {
+        monitor.bind(config.monitorAddress);
+    } catch (const zmq::error_t& e) {
+        throw std::runtime_error("cannot bind the monitor address " + config.monitorAddress + ": " +
+                                 e.what() + " (--monitor-address chooses another)");
+    }
     return monitor;
 }
 
@@ -72,12 +81,12 @@ void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& co
         }
         const std::string_view id(static_cast<const char*>(identity.data()), identity.size());
         if (!haveFrame || extraFrames) {
-            log::transport().warn("dropped a message from '{}': expected exactly one frame", id);
+            core.onUndecodableFrame(id, "expected exactly one frame");
             continue;
         }
         const RoleSet roles = curve ? rolesOf(payload) : kEveryRole;  // before load takes it
         if (!reader.load(payload, error)) {
-            log::transport().warn("dropped a message from '{}': {}", id, error);
+            core.onUndecodableFrame(id, error);
             continue;
         }
         core.onMessage(id, reader.root(), roles);
@@ -94,6 +103,9 @@ void SchedulerServer::run() {
     if (config_.curveEnabled()) authenticator.emplace(context, config_.curveAllowLists);
     zmq::socket_t router = bindRouter(context, config_);
     zmq::socket_t monitor = bindMonitor(context, config_);
+    // port 0 binds any free port: from here on the addresses are the ones bound
+    config_.address = router.get(zmq::sockopt::last_endpoint);
+    config_.monitorAddress = monitor.get(zmq::sockopt::last_endpoint);
     log::process().info(
         "scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} s{}",
         config_.address, config_.monitorAddress, config_.policy.toString(), config_.workerTimeoutSeconds,
@@ -105,7 +117,7 @@ void SchedulerServer::run() {
         metrics.emplace(config_.metricsHost, config_.metricsPort);
         log::process().info("metrics at http://{}:{}/metrics", config_.metricsHost, metrics->port());
     }
-    BatchingOutbox outbox(router);
+    BatchingOutbox outbox(router, config_.maxMessageBytes);
     SchedulerCore core(config_, outbox, std::chrono::steady_clock::now(), std::chrono::system_clock::now());
     outbox.attachTaskTable(core.tasks());
     FrameReader reader(config_.maxMessageBytes);

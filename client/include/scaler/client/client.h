@@ -32,6 +32,11 @@ struct ClientOptions {
 struct SubmitOptions {
     std::string capabilities;   // the reference's syntax: "gpu" or "linux,gpu=1"; empty: any worker
     double timeoutSeconds = 0;  // from submission to result; 0: none
+    // Higher runs first among queued tasks with the same capabilities; equal priorities first in, first out.
+    // -32768..32767.
+    int32_t priority = 0;
+    // The worker measures the task's CPU time and peak memory: Future::profile().
+    bool profiling = false;
 };
 
 class Client {

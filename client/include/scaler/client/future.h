@@ -13,6 +13,12 @@ struct FutureState;
 class ClientCore;
 }  // namespace detail
 
+struct TaskProfile {
+    std::chrono::microseconds duration{0};
+    std::chrono::microseconds cpuTime{0};
+    uint64_t peakMemoryBytes = 0;
+};
+
 // The eventual result of one task. Copies share the same state. Thread-safe.
 class Future {
 public:
@@ -34,6 +40,10 @@ public:
     void then(std::function<void(const Future&)> callback) const;
     // Wall time the worker spent running the task, when it reported one.
     std::chrono::microseconds duration() const;
+    // What the worker measured of a finished task submitted with SubmitOptions::profiling: its run time, the
+    // CPU time of the thread that ran it, the worker process's peak resident memory while it ran. Zeros
+    // without.
+    TaskProfile profile() const;
 
 private:
     friend class detail::ClientCore;

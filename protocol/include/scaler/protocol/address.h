@@ -20,7 +20,12 @@ struct Address {
 // Throws std::invalid_argument naming the bad address.
 Address parseAddress(std::string_view text);
 
-// The reference's default monitor address: the scheduler's port + 2 (ipc: PATH.monitor).
+// The reference's default monitor address: the scheduler's port + 2 (ipc: PATH.monitor); port 0 (any free
+// port) for a scheduler on port 0.
 Address defaultMonitorAddress(const Address& scheduler);
+
+// An address to bind: tcp hosts must be `*`, an IP address, `localhost` (taken as 127.0.0.1) or a network
+// interface of this host. Throws std::invalid_argument naming the address and why.
+Address bindableAddress(const Address& address);
 
 }  // namespace scaler

@@ -31,7 +31,8 @@ bool isCurveKey(const std::string& z85);
 std::string readCurvePublicKeyFile(const std::string& path);
 CurveKeyPair readCurveSecretKeyFile(const std::string& path);
 std::vector<std::string> readCurveAllowList(const std::string& path);
-// Writes DIR/NAME.key (mode 0600) and DIR/NAME.pub; refuses to overwrite unless `overwrite`.
+// Writes DIR/NAME.key (mode 0600) and DIR/NAME.pub, making DIR (mode 0700) if missing; refuses to overwrite
+// unless `overwrite`.
 void writeCurveKeyFiles(const std::string& directory, const std::string& name, const CurveKeyPair& keys,
                         bool overwrite);
 // Both files given: loads them; neither: plain. One without the other throws.

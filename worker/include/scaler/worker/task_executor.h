@@ -24,6 +24,7 @@ struct ExecutorTask {
     std::string functionName;
     std::string payload;
     uint32_t timeoutMs = 0;
+    bool profiling = false;  // measure CPU time and peak memory (TaskProfiler)
 };
 
 struct ExecutorOutcome {
@@ -33,6 +34,8 @@ struct ExecutorOutcome {
     std::string payload;
     std::string error;
     uint64_t durationUs = 0;
+    uint64_t cpuTimeUs = 0;     // with profiling
+    uint64_t peakRssBytes = 0;  // with profiling
 };
 
 // The running task ran past its timeout, or past a stop request, by more than the grace period: its
@@ -41,6 +44,7 @@ struct HungTask {
     uint64_t handle = 0;
     bool timedOut = false;  // false: it ignored a cancel or stop request
     uint32_t timeoutMs = 0;
+    bool profiling = false;  // measure CPU time and peak memory (TaskProfiler)
 };
 
 class TaskExecutor {

@@ -54,6 +54,9 @@ public:
 private:
     void sendHeartbeat(TimePoint now);
     void flushOutcomes();
+    void sendResults(std::vector<ExecutorOutcome>& results);
+    // A result too large for one message fails instead, saying why (the scheduler would drop it unseen).
+    void failIfTooLarge(ExecutorOutcome& result) const;
     void sendDisconnect(TimePoint now);
     void abandonHungTask(const HungTask& hung, TimePoint now);
     void onTasks(wire::Message::Reader message);
@@ -83,6 +86,7 @@ private:
     TimePoint lastHeartbeatSent_{};
     TimePoint nextHeartbeat_;
     uint32_t latencyUs_ = 0;
+    uint64_t schedulerMessageLimit_ = 0;  // from the latest echo; 0: not told yet
 };
 
 }  // namespace scaler::worker

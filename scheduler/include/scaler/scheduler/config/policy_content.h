@@ -22,7 +22,7 @@ PolicyContent parsePolicyContent(std::string_view text);
 
 // The "key=value; key=value" grammar policy content and scaling schedules share: the items in order, keys and
 // values trimmed, empty items skipped. Throws std::invalid_argument "<what> item '...' is not key=value" (or
-// "has no key").
+// "has no key", or "repeats key 'k'").
 std::vector<std::pair<std::string, std::string>> parseKeyValueItems(std::string_view text,
                                                                     std::string_view what);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "scaler/protocol/capabilities.h"
+#include "scaler/scheduler/routing/priority_task_queue.h"
 #include "scaler/scheduler/routing/task_table.h"
 #include "scaler/scheduler/scaling/demand_estimator.h"
 
@@ -17,7 +18,7 @@ namespace scaler::scheduler {
 
 struct CapabilitySetEntry {
     CapabilityList capabilities;
-    TaskList queue;
+    PriorityTaskQueue queue;
     std::vector<WorkerSlot> eligibleWorkers;  // kept current by SchedulerCore on worker join/leave
     uint64_t liveTasks = 0;                   // queued or on a worker: the scaling policy's demand
     // finished tasks of this set by terminal state (succeeded .. timedOut), for the metrics

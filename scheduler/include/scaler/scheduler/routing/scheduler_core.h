@@ -89,6 +89,9 @@ public:
     // unauthorised message is logged and dropped.
     void onMessage(std::string_view identity, wire::Message::Reader message,
                    RoleSet allowedRoles = kEveryRole);
+    // A frame that never became a message (not one frame, not Cap'n Proto): counted and logged, throttled,
+    // with the others.
+    void onUndecodableFrame(std::string_view identity, std::string_view why) { dropMessage(identity, why); }
     // Timeouts and balancing; call at least every second.
     void onTick();
     // Assigns queued tasks to workers with room. Call after a batch of messages; cheap when idle.
@@ -149,7 +152,7 @@ private:
     struct Outcome {
         std::string_view payload;
         std::string_view error;
-        uint64_t durationUs = 0;
+        TaskTimings timings;
     };
     // Runs the state machine for one event and the new state's entry action. False: event not allowed.
     bool apply(TaskIndex index, TaskEvent event, const Outcome& outcome);
@@ -158,8 +161,7 @@ private:
     void assign(TaskIndex index, WorkerSlot worker);
     void detachFromWorker(TaskIndex index);
     // Terminal: tells the client (when it is still here) and frees the record.
-    void finish(TaskIndex index, TaskState terminal, std::string_view payload, std::string_view error,
-                uint64_t durationUs);
+    void finish(TaskIndex index, TaskState terminal, const Outcome& outcome);
     void rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why);
     void applyWorkerLoss(TaskIndex index, WorkerExit how);
     WorkerSlot pickWorker(CapabilitySetId set) const;

@@ -13,6 +13,13 @@
 
 namespace scaler::scheduler {
 
+// What the worker measured of a task: its run time always, CPU time and peak memory when profiling was asked.
+struct TaskTimings {
+    uint64_t durationUs = 0;
+    uint64_t cpuTimeUs = 0;
+    uint64_t peakRssBytes = 0;
+};
+
 class SchedulerOutbox : public AdapterOutbox {
 public:
     virtual ~SchedulerOutbox() = default;
@@ -30,7 +37,8 @@ public:
 
     // to clients
     virtual void sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
-                                std::string_view payload, std::string_view error, uint64_t durationUs) = 0;
+                                std::string_view payload, std::string_view error,
+                                const TaskTimings& timings) = 0;
     virtual void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId,
                                        wire::CancelConfirmKind kind) = 0;
     virtual void sendClientHeartbeatEcho(PeerId client) = 0;
@@ -55,7 +63,7 @@ public:
     void sendDisconnectResponse(PeerId) override {}
     void sendSchedulerShutdown(PeerId) override {}
     void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
-                        uint64_t) override {}
+                        const TaskTimings&) override {}
     void sendTaskCancelConfirm(PeerId, uint64_t, wire::CancelConfirmKind) override {}
     void sendClientHeartbeatEcho(PeerId) override {}
     void sendClientShutdownResponse(PeerId, bool) override {}

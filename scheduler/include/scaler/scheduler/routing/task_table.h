@@ -32,7 +32,9 @@ struct TaskRecord {
     TaskState state = TaskState::queued;
     uint8_t workerDeaths = 0;
     uint8_t pendingCancelConfirms = 0;
-    bool live = false;
+    bool live : 1 = false;
+    bool profiling : 1 = false;  // the worker measures CPU time and peak memory
+    int16_t priority = 0;        // higher runs first within its capability set; fills what was padding
     uint32_t arrivedMs =
         0;                 // ms since the scheduler started; fits beside the flags, for the latency histogram
     TaskLinks queueLinks;  // a capability queue, or the assigned list of `worker`

@@ -17,7 +17,9 @@ namespace scaler::scheduler {
 
 class BatchingOutbox final : public SchedulerOutbox {
 public:
-    explicit BatchingOutbox(zmq::socket_t& router) : router_(router) {}
+    // `maxMessageBytes` is told to clients and workers in every heartbeat echo.
+    BatchingOutbox(zmq::socket_t& router, uint64_t maxMessageBytes)
+        : router_(router), maxMessageBytes_(maxMessageBytes) {}
     // The table tasks are read from when their batch is built.
     void attachTaskTable(TaskTable& tasks) { tasks_ = &tasks; }
 
@@ -29,7 +31,8 @@ public:
     void sendDisconnectResponse(PeerId worker) override;
     void sendSchedulerShutdown(PeerId worker) override;
     void sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
-                        std::string_view payload, std::string_view error, uint64_t durationUs) override;
+                        std::string_view payload, std::string_view error,
+                        const TaskTimings& timings) override;
     void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) override;
     void sendClientHeartbeatEcho(PeerId client) override;
     void sendClientShutdownResponse(PeerId client, bool accepted) override;
@@ -48,7 +51,7 @@ private:
         uint64_t clientTaskId;
         wire::TaskResultStatus status;
         uint32_t payloadOffset, payloadSize, errorOffset, errorSize;
-        uint64_t durationUs;
+        TaskTimings timings;
     };
     struct StagedCancel {
         uint64_t handle;
@@ -62,6 +65,7 @@ private:
         std::string identity;
         bool dirty = false;
         std::vector<uint64_t> tasks;
+        size_t taskBytes = 0;  // function names and payloads of `tasks`
         std::vector<StagedCancel> cancels;
         std::vector<StagedResult> results;
         std::string resultBytes;  // payloads and errors of `results`, back to back
@@ -73,6 +77,7 @@ private:
     void sendFrame(std::string_view identity, capnp::MessageBuilder& builder);
 
     zmq::socket_t& router_;
+    uint64_t maxMessageBytes_;
     TaskTable* tasks_ = nullptr;
     std::vector<PeerQueue> peers_;
     std::vector<std::pair<uint64_t, const TaskRecord*>> taskScratch_;  // flush: staged tasks still live
