@@ -17,8 +17,10 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
                    "Drop a client silent this long and cancel its tasks")
         ->check(positiveNumber())
         ->capture_default_str();
-    app.add_option("--worker-timeout-seconds", config.workerTimeoutSeconds,
-                   "Drop a worker silent this long and re-queue its tasks")
+    app.add_option(
+           "--worker-timeout-seconds", config.workerTimeoutSeconds,
+           "Drop a worker silent this long (frozen, or unreachable with its connection still open) and "
+           "re-queue its tasks; a worker whose connection closes is dropped at once")
         ->check(positiveNumber())
         ->capture_default_str();
     app.add_option("--worker-adapter-timeout-seconds", config.workerAdapterTimeoutSeconds,

@@ -738,6 +738,10 @@ void SchedulerCore::drainGroup(std::string_view adapterId, std::string_view grou
     }
 }
 
+void SchedulerCore::onConnectionClosed(std::string_view identity) {
+    removeDeadWorker(identity, "lost its connection (its process exited or the network dropped it)");
+}
+
 void SchedulerCore::removeDeadWorker(std::string_view identity, const std::string& why) {
     const PeerRegistry::Entry* peer = peers_.find(identity);
     if (peer != nullptr && peer->role == PeerRole::worker) removeWorker(peer->slot, WorkerExit::died, why);

@@ -18,6 +18,7 @@
 #include "scaler/scheduler/monitoring/monitor_snapshot_writer.h"
 #include "scaler/scheduler/routing/scheduler_core.h"
 #include "scaler/scheduler/server/batching_outbox.h"
+#include "scaler/scheduler/server/connection_watch.h"
 #include "scaler/scheduler/server/curve_authenticator.h"
 
 namespace scaler::scheduler {
@@ -67,7 +68,8 @@ zmq::socket_t bindMonitor(zmq::context_t& context, const SchedulerConfig& config
 }
 
 // Hands the core what is waiting on the router, at most kMaxMessagesPerDrain messages.
-void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& core, bool curve) {
+void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& core,
+                   ConnectionWatch& connections, bool curve) {
     std::string error;
     for (int n = 0; n < kMaxMessagesPerDrain; ++n) {
         zmq::message_t identity;
@@ -80,6 +82,7 @@ void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& co
             (void)router.recv(payload, zmq::recv_flags::none);
         }
         const std::string_view id(static_cast<const char*>(identity.data()), identity.size());
+        connections.noteMessage(haveFrame ? payload : identity, id);
         if (!haveFrame || extraFrames) {
             core.onUndecodableFrame(id, "expected exactly one frame");
             continue;
@@ -125,7 +128,9 @@ void SchedulerServer::run() {
 
     auto nextTick = std::chrono::steady_clock::now() + kTickInterval;
     auto nextSnapshot = std::chrono::steady_clock::now();
-    zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}};
+    ConnectionWatch connections(context, router);
+    zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0},
+                               {connections.events().handle(), 0, ZMQ_POLLIN, 0}};
     const auto publishSnapshot = [&] {
         capnp::MallocMessageBuilder builder;
         auto snapshot = builder.initRoot<wire::Message>().initMonitorSnapshot();
@@ -140,13 +145,15 @@ void SchedulerServer::run() {
         const auto wait =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::min(nextTick, nextSnapshot) - now);
         try {
-            zmq::poll(items, 1, std::max<std::chrono::milliseconds>(wait, std::chrono::milliseconds(0)));
+            zmq::poll(items, 2, std::max<std::chrono::milliseconds>(wait, std::chrono::milliseconds(0)));
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) throw;
             continue;
         }
         core.setNow(std::chrono::steady_clock::now(), std::chrono::system_clock::now());
-        drainMessages(router, reader, core, config_.curveEnabled());
+        // closes first: their events were queued before anything a reconnected peer sends
+        for (const std::string& identity : connections.takeClosed()) core.onConnectionClosed(identity);
+        drainMessages(router, reader, core, connections, config_.curveEnabled());
         core.dispatch();
         outbox.flush();
 

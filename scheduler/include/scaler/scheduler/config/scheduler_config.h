@@ -18,8 +18,8 @@ struct SchedulerConfig {
     std::string monitorAddress;  // empty: scheduler port + 2
     bool protectedMode = false;
     double clientTimeoutSeconds = 60;
-    double workerTimeoutSeconds = 60;
-    double loadBalanceSeconds = 1;  // <= 0 disables balancing
+    double workerTimeoutSeconds = 10;  // five heartbeat intervals; a closed connection is noticed at once
+    double loadBalanceSeconds = 1;     // <= 0 disables balancing
     int loadBalanceTriggerTimes = 2;
     double workerAdapterTimeoutSeconds = 10;
     double scalingIntervalSeconds = 1;

@@ -92,6 +92,9 @@ public:
     // A frame that never became a message (not one frame, not Cap'n Proto): counted and logged, throttled,
     // with the others.
     void onUndecodableFrame(std::string_view identity, std::string_view why) { dropMessage(identity, why); }
+    // The peer's connection closed (ConnectionWatch): a worker is dead at once, its tasks go back to the
+    // queue; clients and adapters keep their records (a client reconnects; an adapter's inventory speaks).
+    void onConnectionClosed(std::string_view identity);
     // Timeouts and balancing; call at least every second.
     void onTick();
     // Assigns queued tasks to workers with room. Call after a batch of messages; cheap when idle.

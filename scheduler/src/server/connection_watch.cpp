@@ -1,0 +1,55 @@
+#include "scaler/scheduler/server/connection_watch.h"
+
+#include <cstdint>
+#include <cstring>
+
+namespace scaler::scheduler {
+namespace {
+constexpr const char* kEndpoint = "inproc://scheduler-router-connections";
+}
+
+ConnectionWatch::ConnectionWatch(zmq::context_t& context, zmq::socket_t& router)
+    : events_(context, zmq::socket_type::pair) {
+    if (zmq_socket_monitor(router.handle(), kEndpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+        throw zmq::error_t();
+    }
+    events_.connect(kEndpoint);
+}
+
+void ConnectionWatch::noteMessage(zmq::message_t& wireFrame, std::string_view identity) {
+    // ZMQ_SRCFD: the descriptor of the connection the frame arrived on
+    const int fd = zmq_msg_get(wireFrame.handle(), ZMQ_SRCFD);
+    if (fd < 0) return;
+    if (static_cast<size_t>(fd) >= identityByFd_.size()) identityByFd_.resize(static_cast<size_t>(fd) + 1);
+    std::string& known = identityByFd_[static_cast<size_t>(fd)];
+    if (known == identity) return;  // the common case: one string compare per message
+    known.assign(identity);
+    fdByIdentity_[known] = fd;
+}
+
+std::vector<std::string> ConnectionWatch::takeClosed() {
+    std::vector<std::string> closed;
+    for (;;) {
+        zmq::message_t event;
+        if (!events_.recv(event, zmq::recv_flags::dontwait)) break;
+        zmq::message_t address;
+        (void)events_.recv(address, zmq::recv_flags::none);  // the second frame: the endpoint
+        if (event.size() < 6) continue;
+        uint16_t kind;
+        uint32_t value;
+        std::memcpy(&kind, event.data(), sizeof kind);
+        std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+        const auto fd = static_cast<size_t>(value);
+        if (fd >= identityByFd_.size() || identityByFd_[fd].empty()) continue;
+        std::string identity = std::move(identityByFd_[fd]);
+        identityByFd_[fd].clear();
+        const auto latest = fdByIdentity_.find(identity);
+        if (latest == fdByIdentity_.end() || latest->second != static_cast<int>(fd)) continue;  // reconnected
+        fdByIdentity_.erase(latest);
+        // an accepted descriptor starts without an identity; a disconnected one's peer is gone
+        if (kind == ZMQ_EVENT_DISCONNECTED) closed.push_back(std::move(identity));
+    }
+    return closed;
+}
+
+}  // namespace scaler::scheduler
