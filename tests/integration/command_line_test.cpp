@@ -45,6 +45,8 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
          "--curve-secret-key-file"},
         {{binary("scaler_worker"), address, "--per-worker-capabilities", "gpu=lots"}, "'lots'"},
         {{binary("scaler_scheduler"), address, "--logging-level", "scaling=loud"}, "'scaling=loud'"},
+        {{binary("scaler_scheduler"), "tcp://0.0.0.0:" + address.substr(address.rfind(':') + 1)},
+         "without CURVE"},
         {{binary("scaler_worker"), address, "--logging-level", "schedling=debug"}, "'schedling'"},
         {{binary("scaler_worker"), address, "--per-worker-task-queue-size", "0"}, "0"},
         {{binary("scaler_worker"), address, "--load", "/nonexistent/plugin.so"}, "/nonexistent/plugin.so"},
@@ -236,4 +238,14 @@ TEST(CommandLine, KeygenMakesTheDirectoryItIsGiven) {
     EXPECT_TRUE(std::filesystem::exists(dir + "/alice.pub"));
     EXPECT_EQ(std::filesystem::status(dir).permissions() & std::filesystem::perms::all,
               std::filesystem::perms::owner_all);
+}
+
+TEST(CommandLine, AnOpenSchedulerWithoutCurveStartsOnlyWhenToldAndWarns) {
+    const std::string port = std::to_string(pickFreePortPair());
+    ChildProcess open({binary("scaler_scheduler"), "tcp://0.0.0.0:" + port, "--allow-unauthenticated"},
+                      tempDir() + "/open.log");
+    ASSERT_TRUE(
+        waitUntil([&] { return open.log().find("listening without CURVE") != std::string::npos; }, 10s))
+        << open.log();
+    EXPECT_TRUE(open.running());
 }

@@ -260,19 +260,18 @@ TEST(Faults, AKilledStaticWorkersTasksRunElsewhereWithinHalfASecond) {
     auto& doomed = cluster.addWorker();
     ASSERT_TRUE(cluster.waitForWorkers(1));
     Client client(cluster.address());
-    constexpr double kTaskSeconds = 2.0;
-    Future task = client.submit("sleep_ms", std::to_string(static_cast<int>(kTaskSeconds * 1000)));
-    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"][0]["running"] == 1; }));
+    const std::string marker = tempDir() + "/starts";
+    // long enough to outlast every wait below, however loaded the machine
+    auto task = client.submitExec({"sh", "-c", "echo start >> " + marker + "; sleep 60"});
+    ASSERT_TRUE(waitUntil([&] { return lineCount(marker) == 1; }));
     cluster.addWorker();  // idle; balancing never moves a running task
     ASSERT_TRUE(cluster.waitForWorkers(2));
     const auto killed = std::chrono::steady_clock::now();
     doomed.signal(SIGKILL);
-    EXPECT_NO_THROW(task.get());
+    ASSERT_TRUE(waitUntil([&] { return lineCount(marker) == 2; }, 10s)) << "the task did not start again";
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
-    // the task ran again from the start on the survivor: what is left beyond its run time is noticing
-    std::printf("killed static worker: its task restarted elsewhere %.3f s after SIGKILL\n",
-                seconds - kTaskSeconds);
-    EXPECT_GE(seconds, kTaskSeconds);
-    EXPECT_LT(seconds - kTaskSeconds, 2.0);  // generous: measured about 0.01 s on loopback
+    std::printf("killed static worker: its task started again elsewhere %.3f s after SIGKILL\n", seconds);
+    EXPECT_LT(seconds, 2.0);  // generous for a loaded machine: measured 0.001-0.01 s on loopback
+    EXPECT_TRUE(task.cancel());
     EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].size() == 1; }));
 }

@@ -117,3 +117,20 @@ TEST(SchedulerConfig, BindAddressesAreCheckedAndPortZeroPicksBoth) {
     const auto any = parse({"tcp://127.0.0.1:0"});
     EXPECT_EQ(any.monitorAddress, "tcp://127.0.0.1:0");  // the monitor gets a free port of its own
 }
+
+TEST(SchedulerConfig, OpenAddressesNeedCurveOrAnExplicitFlag) {
+    try {
+        parse({"tcp://0.0.0.0:9000"});
+        FAIL() << "an open port without CURVE was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(
+            std::string(e.what()).find("refusing to listen on tcp://0.0.0.0:9000, tcp://0.0.0.0:9002 without "
+                                       "CURVE"),
+            std::string::npos)
+            << e.what();
+    }
+    EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--metrics-address", "0.0.0.0:9100"}), std::invalid_argument);
+    EXPECT_THROW(parse({"tcp://127.0.0.1:9000", "--monitor-address", "tcp://*:9100"}), std::invalid_argument);
+    EXPECT_TRUE(parse({"tcp://0.0.0.0:9000", "--allow-unauthenticated"}).allowUnauthenticated);
+    EXPECT_NO_THROW(parse({"ipc:///tmp/scaler-config-test.sock"}));  // a local socket file is not open
+}

@@ -13,6 +13,11 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
     app.add_option("--monitor-address", config.monitorAddress,
                    "Monitor PUB address (default: scheduler port + 2)");
     app.add_flag("--protected,-p", config.protectedMode, "Refuse clients' shutdown requests");
+    app.add_flag(
+        "--allow-unauthenticated", config.allowUnauthenticated,
+        "Listen on a non-loopback address (scheduler, monitor or metrics) without CURVE. Anyone who can "
+        "reach the port can then submit tasks, register workers and run commands on them; without this "
+        "flag such a scheduler refuses to start");
     app.add_option("--client-timeout-seconds", config.clientTimeoutSeconds,
                    "Drop a client silent this long and cancel its tasks")
         ->check(positiveNumber())
@@ -105,6 +110,32 @@ void loadCurve(SchedulerConfig& config) {
         }
     }
 }
+
+// Whether only this host can reach `host` (a bound address's host).
+bool loopbackOnly(const std::string& host) {
+    return host.starts_with("127.") || host == "::1" || host == "lo" || host == "localhost";
+}
+
+// Secure by default: open ports beyond this host only with CURVE, or when the operator says so.
+void refuseOpenUnauthenticated(const SchedulerConfig& config) {
+    if (config.curveEnabled() || config.allowUnauthenticated) return;
+    std::vector<std::string> open;
+    for (const std::string* text : {&config.address, &config.monitorAddress}) {
+        const Address a = parseAddress(*text);
+        if (a.scheme == Address::Scheme::tcp && !loopbackOnly(a.host)) open.push_back(*text);
+    }
+    if (!config.metricsAddress.empty() && !loopbackOnly(config.metricsHost)) {
+        open.push_back("metrics " + config.metricsAddress);
+    }
+    if (open.empty()) return;
+    std::string list;
+    for (const auto& o : open) list += (list.empty() ? "" : ", ") + o;
+    throw std::invalid_argument("refusing to listen on " + list +
+                                " without CURVE: anyone who can reach it could run commands on every worker; "
+                                "give --curve-secret-key-file and allow-lists (docs/operations.md#security), "
+                                "listen on 127.0.0.1, or pass --allow-unauthenticated");
+}
+
 }  // namespace
 
 void finishSchedulerConfig(SchedulerConfig& config) {
@@ -136,6 +167,7 @@ void finishSchedulerConfig(SchedulerConfig& config) {
         config.metricsHost = config.metricsAddress.substr(0, colon);
         config.metricsPort = port;
     }
+    refuseOpenUnauthenticated(config);
 }
 
 }  // namespace scaler::scheduler

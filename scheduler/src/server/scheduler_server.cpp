@@ -115,6 +115,13 @@ void SchedulerServer::run() {
         config_.clientTimeoutSeconds, config_.protectedMode ? ", protected" : "",
         config_.curveEnabled() ? ", CURVE with allow-lists" : "");
 
+    if (config_.allowUnauthenticated && !config_.curveEnabled()) {
+        log::security().warn(
+            "listening without CURVE (--allow-unauthenticated): anyone who can reach {} can submit tasks, "
+            "register "
+            "workers and run commands on them",
+            config_.address);
+    }
     std::optional<MetricsHttpServer> metrics;
     if (!config_.metricsAddress.empty()) {
         metrics.emplace(config_.metricsHost, config_.metricsPort);

@@ -17,6 +17,8 @@ struct SchedulerConfig {
     std::string address;         // where the ROUTER binds
     std::string monitorAddress;  // empty: scheduler port + 2
     bool protectedMode = false;
+    // Listen beyond loopback without CURVE: anyone who reaches the port may run commands on every worker.
+    bool allowUnauthenticated = false;
     double clientTimeoutSeconds = 60;
     double workerTimeoutSeconds = 10;  // five heartbeat intervals; a closed connection is noticed at once
     double loadBalanceSeconds = 1;     // <= 0 disables balancing
