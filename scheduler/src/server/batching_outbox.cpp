@@ -156,11 +156,18 @@ void BatchingOutbox::sendFrame(std::string_view identity, capnp::MessageBuilder&
     }
 }
 
+namespace {
+// Client and worker echoes carry the same two fields.
+template <typename EchoBuilder>
+void fillEcho(EchoBuilder echo, uint64_t maxMessageBytes) {
+    echo.setProtocolVersion(wire::PROTOCOL_VERSION);
+    echo.setMaxMessageBytes(maxMessageBytes);
+}
+}  // namespace
+
 void BatchingOutbox::sendWorkerHeartbeatEcho(PeerId worker) {
     capnp::MallocMessageBuilder builder;
-    auto echo = builder.initRoot<wire::Message>().initWorkerHeartbeatEcho();
-    echo.setProtocolVersion(wire::PROTOCOL_VERSION);
-    echo.setMaxMessageBytes(maxMessageBytes_);
+    fillEcho(builder.initRoot<wire::Message>().initWorkerHeartbeatEcho(), maxMessageBytes_);
     sendFrame(peers_[worker].identity, builder);
 }
 
@@ -179,9 +186,7 @@ void BatchingOutbox::sendSchedulerShutdown(PeerId worker) {
 
 void BatchingOutbox::sendClientHeartbeatEcho(PeerId client) {
     capnp::MallocMessageBuilder builder;
-    auto echo = builder.initRoot<wire::Message>().initClientHeartbeatEcho();
-    echo.setProtocolVersion(wire::PROTOCOL_VERSION);
-    echo.setMaxMessageBytes(maxMessageBytes_);
+    fillEcho(builder.initRoot<wire::Message>().initClientHeartbeatEcho(), maxMessageBytes_);
     sendFrame(peers_[client].identity, builder);
 }
 
