@@ -187,6 +187,12 @@ void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
             registered_ = true;
             connected_ = true;
             return;
+        case wire::Message::SCHEDULER_STOPPING:
+            // it forgets our tasks: fail them now, and register again with whichever scheduler answers next
+            failAll(Outcome::unreachable,
+                    std::string(message.getSchedulerStopping().cStr()) + "; this task was not finished");
+            registered_ = false;
+            return;
         case wire::Message::CLIENT_SHUTDOWN_RESPONSE:
             shutdownAnswer_ = message.getClientShutdownResponse().getAccepted();
             return;

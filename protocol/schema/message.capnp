@@ -314,5 +314,6 @@ struct Message {
     workerAdapterCommand @16 :WorkerAdapterCommand;
     workerAdapterCommandResponse @17 :WorkerAdapterCommandResponse;
     schedulerShutdown @18 :Void;               # S->W: the cluster is shutting down, exit now
+    schedulerStopping @19 :Text;               # S->C,W: this scheduler stops (SIGTERM) and forgets its tasks; why
   }
 }

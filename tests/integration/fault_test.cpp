@@ -275,3 +275,34 @@ TEST(Faults, AKilledStaticWorkersTasksRunElsewhereWithinHalfASecond) {
     EXPECT_TRUE(task.cancel());
     EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["workers"].size() == 1; }));
 }
+
+TEST(Faults, ASigtermedSchedulerTellsClientsAndWorkersAtOnce) {
+    TestCluster cluster;
+    auto& worker = cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client client(cluster.address());  // the default 60 s timeout: only the notice can fail it quickly
+    auto running = client.submit("sleep_ms", "60000");
+    auto queued = client.submit("sleep_ms", "60000");
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["running"].get<int>() >= 1; }));
+    const auto signalled = std::chrono::steady_clock::now();
+    cluster.scheduler().signal(SIGTERM);
+    try {
+        running.get();
+        ADD_FAILURE() << "the task survived its scheduler";
+    } catch (const SchedulerUnreachableError& e) {
+        EXPECT_NE(std::string(e.what()).find("is stopping"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(queued.get(), SchedulerUnreachableError);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+    std::printf("SIGTERM to the scheduler: the client knew %.3f s later\n", seconds);
+    EXPECT_LT(seconds, 5.0);
+    ASSERT_NE(cluster.scheduler().waitExit(10s), -1);
+    const std::string log = cluster.scheduler().log();
+    EXPECT_NE(log.find("2 abandoned on workers"), std::string::npos) << log;  // one running, one queued there
+    // the worker dropped its work and waits for a scheduler instead of running a task nobody will take
+    EXPECT_TRUE(
+        waitUntil([&] { return worker.log().find("waiting for a scheduler") != std::string::npos; }, 5s))
+        << worker.log();
+    EXPECT_TRUE(worker.running());
+}

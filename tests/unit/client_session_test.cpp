@@ -173,3 +173,18 @@ TEST_F(ClientSessionTest, FramesStayWellUnderTheSchedulersMessageLimit) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ClientSessionTest, AStoppingSchedulerFailsEveryPendingFutureAtOnceSayingWhy) {
+    echo();
+    auto state = submit(1);
+    deliver(IncomingMessage(
+        [](W::Builder m) { m.setSchedulerStopping("the scheduler at tcp://x:1 is stopping"); }));
+    EXPECT_TRUE(state->done);
+    EXPECT_EQ(state->outcome, Outcome::unreachable);
+    EXPECT_EQ(state->error, "the scheduler at tcp://x:1 is stopping; this task was not finished");
+    EXPECT_FALSE(session.registered());  // the next scheduler to answer gets a fresh registration
+}
+
+}  // namespace

@@ -65,6 +65,10 @@ public:
     void sendWorkerHeartbeatEcho(PeerId) override { ++echoes; }
     void sendDisconnectResponse(PeerId) override {}
     void sendSchedulerShutdown(PeerId worker) override { shutdowns.push_back(peers.at(worker)); }
+    std::vector<std::pair<std::string, std::string>> stopping;
+    void sendSchedulerStopping(PeerId peer, std::string_view why) override {
+        stopping.emplace_back(peers.at(peer), std::string(why));
+    }
     void sendTaskResult(PeerId client, uint64_t id, wire::TaskResultStatus status, std::string_view payload,
                         std::string_view error, const TaskTimings& timings) override {
         results.push_back({peers.at(client), id, status, std::string(payload), std::string(error), timings});
@@ -916,4 +920,15 @@ TEST_F(SchedulerCoreTest, AFloodOfGarbageIsCountedAndLoggedThrottledWithSafeIden
     EXPECT_GE(lines, 20);
     EXPECT_EQ(text.find('\x01'), std::string::npos);
     EXPECT_NE(text.find("'\\x01\\x0a"), std::string::npos) << text.substr(0, 300);
+}
+
+TEST_F(SchedulerCoreTest, StoppingTellsEveryClientAndWorkerAndCountsTasksLeftOnWorkers) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 1);
+    submit("C1", 1);
+    submit("C1", 2);  // queued at the scheduler
+    EXPECT_EQ(core->stopServing("stopping (signal)"), 1u);
+    ASSERT_EQ(outbox.stopping.size(), 2u);
+    EXPECT_EQ(outbox.stopping[0], std::make_pair(std::string("C1"), std::string("stopping (signal)")));
+    EXPECT_EQ(outbox.stopping[1].first, "W1");
 }

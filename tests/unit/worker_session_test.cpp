@@ -206,3 +206,19 @@ TEST_F(WorkerSessionTest, AResultTooLargeForTheSchedulerFailsSayingWhy) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(WorkerSessionTest, AStoppingSchedulerStopsTheWorkButNotTheWorker) {
+    make();
+    tasks({{1, "wait"}, {2, "echo"}, {3, "echo"}});
+    for (int i = 0; i < 1000 && !executor->running(); ++i) std::this_thread::sleep_for(1ms);
+    deliver(IncomingMessage([](W::Builder m) { m.setSchedulerStopping("stopping"); }));
+    EXPECT_EQ(executor->queued(), 0u);
+    for (int i = 0; i < 1000 && executor->running(); ++i) std::this_thread::sleep_for(1ms);
+    EXPECT_FALSE(executor->running());  // interrupted
+    EXPECT_FALSE(session->done());      // and waiting for a scheduler
+    EXPECT_EQ(session->phase(), WorkerSession::Phase::serving);
+}
+
+}  // namespace

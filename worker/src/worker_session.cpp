@@ -226,6 +226,15 @@ void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
                 std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeatSent_).count() / 2);
             schedulerMessageLimit_ = message.getWorkerHeartbeatEcho().getMaxMessageBytes();
             return;
+        case wire::Message::SCHEDULER_STOPPING: {
+            // nobody will take these results: stop the work and wait, idle, for a scheduler to answer again
+            const size_t dropped = executor_.dropQueued();
+            if (executor_.running()) executor_.interruptRunning();
+            log::worker().warn("{}: dropped {} queued tasks{}; waiting for a scheduler",
+                               message.getSchedulerStopping().cStr(), dropped,
+                               executor_.running() ? " and stopped the running one" : "");
+            return;
+        }
         case wire::Message::SCHEDULER_SHUTDOWN:
             log::worker().info("scheduler is shutting down the cluster; exiting");
             return finish(exitCode_);

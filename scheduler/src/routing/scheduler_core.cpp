@@ -738,6 +738,16 @@ void SchedulerCore::drainGroup(std::string_view adapterId, std::string_view grou
     }
 }
 
+uint64_t SchedulerCore::stopServing(std::string_view why) {
+    for (const ClientRecord& client : clients_) {
+        if (client.live) outbox_.sendSchedulerStopping(client.peer, why);
+    }
+    for (const WorkerRecord& worker : workers_) {
+        if (worker.live) outbox_.sendSchedulerStopping(worker.peer, why);
+    }
+    return counts_[TaskState::assigned] + counts_[TaskState::balancing] + counts_[TaskState::cancelling];
+}
+
 void SchedulerCore::onConnectionClosed(std::string_view identity) {
     removeDeadWorker(identity, "lost its connection (its process exited or the network dropped it)");
 }

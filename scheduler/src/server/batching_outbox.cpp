@@ -184,6 +184,13 @@ void BatchingOutbox::sendSchedulerShutdown(PeerId worker) {
     sendFrame(peers_[worker].identity, builder);
 }
 
+void BatchingOutbox::sendSchedulerStopping(PeerId peer, std::string_view why) {
+    if (peers_[peer].dirty) flushPeer(peers_[peer]);  // what it was owed goes first
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().setSchedulerStopping(asText(why));
+    sendFrame(peers_[peer].identity, builder);
+}
+
 void BatchingOutbox::sendClientHeartbeatEcho(PeerId client) {
     capnp::MallocMessageBuilder builder;
     fillEcho(builder.initRoot<wire::Message>().initClientHeartbeatEcho(), maxMessageBytes_);

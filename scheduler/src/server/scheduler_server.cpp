@@ -180,13 +180,21 @@ void SchedulerServer::run() {
             nextSnapshot = after + kSnapshotInterval;
         }
     }
+    uint64_t onWorkers = 0;
+    const uint64_t queued = core.queuedTasks();
+    if (!core.shutdownRequested()) {
+        // a signal, not a client's cluster shutdown: tell everyone at once rather than let them time out
+        onWorkers = core.stopServing("the scheduler at " + config_.address + " is stopping (signal)");
+        router.set(zmq::sockopt::linger, 1000);  // let the notices leave before the socket closes
+    }
     outbox.flush();
     publishSnapshot();
     log::process().info(
-        "scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued; {} frames sent, "
-        "{} sends to departed peers failed, {} malformed or misdirected messages dropped",
+        "scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued, {} abandoned on "
+        "workers; "
+        "{} frames sent, {} sends to departed peers failed, {} malformed or misdirected messages dropped",
         core.counts()[TaskState::succeeded], core.counts()[TaskState::failed],
-        core.counts()[TaskState::cancelled], core.queuedTasks(), outbox.framesSent(), outbox.sendFailures(),
+        core.counts()[TaskState::cancelled], queued, onWorkers, outbox.framesSent(), outbox.sendFailures(),
         core.droppedMessages());
 }
 

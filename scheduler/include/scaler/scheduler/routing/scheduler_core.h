@@ -101,6 +101,9 @@ public:
     void dispatch();
 
     bool shutdownRequested() const { return shutdownRequested_; }
+    // The process is stopping (SIGTERM): every client and worker is told at once, with `why`, that the tasks
+    // they had here are forgotten. Returns how many tasks were on workers.
+    uint64_t stopServing(std::string_view why);
     const SchedulerConfig& config() const { return config_; }
     const TaskStateCounts& counts() const { return counts_; }
     uint64_t queuedTasks() const { return counts_[TaskState::queued]; }

@@ -34,6 +34,8 @@ public:
     virtual void sendWorkerHeartbeatEcho(PeerId worker) = 0;
     virtual void sendDisconnectResponse(PeerId worker) = 0;
     virtual void sendSchedulerShutdown(PeerId worker) = 0;
+    // to clients and workers: this scheduler stops and forgets what it held
+    virtual void sendSchedulerStopping(PeerId peer, std::string_view why) = 0;
 
     // to clients
     virtual void sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
@@ -62,6 +64,7 @@ public:
     void sendWorkerHeartbeatEcho(PeerId) override {}
     void sendDisconnectResponse(PeerId) override {}
     void sendSchedulerShutdown(PeerId) override {}
+    void sendSchedulerStopping(PeerId, std::string_view) override {}
     void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
                         const TaskTimings&) override {}
     void sendTaskCancelConfirm(PeerId, uint64_t, wire::CancelConfirmKind) override {}

@@ -30,6 +30,7 @@ public:
     void sendWorkerHeartbeatEcho(PeerId worker) override;
     void sendDisconnectResponse(PeerId worker) override;
     void sendSchedulerShutdown(PeerId worker) override;
+    void sendSchedulerStopping(PeerId peer, std::string_view why) override;
     void sendTaskResult(PeerId client, uint64_t clientTaskId, wire::TaskResultStatus status,
                         std::string_view payload, std::string_view error,
                         const TaskTimings& timings) override;
