@@ -6,6 +6,7 @@
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/dealer_connection.h"
 #include "scaler/protocol/identity.h"
+#include "scaler/protocol/message_limits.h"
 
 namespace scaler::detail {
 namespace {
@@ -92,15 +93,11 @@ std::vector<Future> ClientCore::submitMany(const std::string& function, std::vec
 }
 
 void ClientCore::checkTaskSize(const std::string& function, const std::vector<std::string>& payloads) const {
-    // Cap'n Proto's largest blob, and what the scheduler takes in one message (it drops a larger one and
-    // the task would wait for nothing); the envelope of one task is far below the margin.
-    constexpr uint64_t kLargestBlob = (uint64_t{1} << 29) - 1;
-    constexpr uint64_t kEnvelopeMargin = 4096;
+    // The scheduler drops a larger message unread, and the task would wait for nothing.
     const uint64_t schedulerLimit = schedulerMessageLimit_.load();
-    const uint64_t limit = std::min(kLargestBlob, schedulerLimit == 0 ? kLargestBlob : schedulerLimit);
+    const uint64_t limit = messageLimit(schedulerLimit);
     for (const std::string& payload : payloads) {
-        const uint64_t size = payload.size() + function.size() + kEnvelopeMargin;
-        if (size <= limit) continue;
+        if (fitsInOneMessage(payload.size() + function.size(), schedulerLimit)) continue;
         throw std::invalid_argument("payload of " + std::to_string(payload.size()) +
                                     " bytes does not fit in one message: the limit is " +
                                     std::to_string(limit) + " bytes" +

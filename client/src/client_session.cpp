@@ -4,6 +4,7 @@
 
 #include <capnp/message.h>
 
+#include "scaler/protocol/message_limits.h"
 #include "scaler/protocol/wire_bytes.h"
 
 namespace scaler::detail {
@@ -87,9 +88,7 @@ void ClientSession::failAll(Outcome outcome, const std::string& message) {
 }
 
 void ClientSession::submit(std::vector<Submission>& batch, TimePoint now) {
-    const size_t frameBytes = schedulerMessageLimit_ == 0
-                                  ? kMaxFrameBytes
-                                  : std::min<size_t>(kMaxFrameBytes, schedulerMessageLimit_ / 2);
+    const size_t frameBytes = batchBudget(schedulerMessageLimit_);
     for (size_t start = 0, count = 0; start < batch.size(); start += count) {
         // as many as fit the frame's budget, at least one (the client checked it fits a message alone)
         size_t bytes = 0;

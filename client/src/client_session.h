@@ -40,8 +40,6 @@ public:
     using Clock = std::chrono::steady_clock;
     using TimePoint = Clock::time_point;
     static constexpr size_t kMaxTasksPerFrame = 4096;
-    // A frame of tasks is closed before it passes this many payload bytes, or half the scheduler's limit.
-    static constexpr size_t kMaxFrameBytes = 32u << 20;
 
     // `pendingCount` and `unmatchedResults` are read by user threads (Client::pending and the soak).
     ClientSession(FrameSink& out, const ClientOptions& options, std::string address, TimePoint now,

@@ -62,10 +62,6 @@ spdlog::logger& get(Component component) {
     return *loggers().byComponent[static_cast<size_t>(component)];
 }
 
-std::string_view name(Component component) {
-    return kNames[static_cast<size_t>(component)];
-}
-
 LevelSpec parseLevelSpec(std::string_view text) {
     LevelSpec spec;
     bool sawAll = false;

@@ -58,7 +58,9 @@ public:
 
     void peerRegistered(PeerId peer, const std::string& identity) override { peers[peer] = identity; }
     void peerReleased(PeerId peer) override { peers.erase(peer); }
-    void sendTask(PeerId worker, uint64_t handle) override { tasks.push_back({peers.at(worker), handle}); }
+    void sendTask(PeerId worker, uint64_t handle, size_t) override {
+        tasks.push_back({peers.at(worker), handle});
+    }
     void sendTaskCancel(PeerId worker, uint64_t handle, bool force) override {
         cancels.push_back({peers.at(worker), handle, force});
     }

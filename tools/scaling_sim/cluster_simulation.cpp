@@ -51,7 +51,7 @@ class SimOutbox final : public DiscardingOutbox {
 public:
     explicit SimOutbox(Simulation& sim) : sim_(sim) {}
     void peerRegistered(PeerId peer, const std::string& identity) override { peers_[peer] = identity; }
-    void sendTask(PeerId worker, uint64_t handle) override;
+    void sendTask(PeerId worker, uint64_t handle, size_t bytes) override;
     void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
                         const TaskTimings&) override;
     void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,
@@ -341,7 +341,7 @@ private:
     SimResult result_;
 };
 
-void SimOutbox::sendTask(PeerId worker, uint64_t handle) {
+void SimOutbox::sendTask(PeerId worker, uint64_t handle, size_t) {
     sim_.taskSent(peers_.at(worker), handle);
 }
 void SimOutbox::sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,

@@ -5,6 +5,7 @@
 #include <capnp/message.h>
 
 #include "scaler/common/log.h"
+#include "scaler/protocol/message_limits.h"
 #include "scaler/protocol/wire_bytes.h"
 
 namespace scaler::worker {
@@ -67,12 +68,8 @@ void WorkerSession::sendHeartbeat(TimePoint now) {
 }
 
 void WorkerSession::failIfTooLarge(ExecutorOutcome& result) const {
-    constexpr uint64_t kLargestBlob = (uint64_t{1} << 29) - 1;  // Cap'n Proto's
-    constexpr uint64_t kEnvelopeMargin = 4096;
-    const uint64_t limit =
-        schedulerMessageLimit_ == 0 ? kLargestBlob : std::min(kLargestBlob, schedulerMessageLimit_);
-    const uint64_t size = result.payload.size() + result.error.size() + kEnvelopeMargin;
-    if (size <= limit) return;
+    if (fitsInOneMessage(result.payload.size() + result.error.size(), schedulerMessageLimit_)) return;
+    const uint64_t limit = messageLimit(schedulerMessageLimit_);
     result.status = wire::TaskResultStatus::FAILED;
     result.error = "the task's result of " + std::to_string(result.payload.size()) +
                    " bytes does not fit in one message: the limit is " + std::to_string(limit) + " bytes";
@@ -80,10 +77,7 @@ void WorkerSession::failIfTooLarge(ExecutorOutcome& result) const {
 }
 
 void WorkerSession::sendResults(std::vector<ExecutorOutcome>& results) {
-    constexpr size_t kMaxFrameBytes = 32u << 20;
-    const size_t frameBytes = schedulerMessageLimit_ == 0
-                                  ? kMaxFrameBytes
-                                  : std::min<size_t>(kMaxFrameBytes, schedulerMessageLimit_ / 2);
+    const size_t frameBytes = batchBudget(schedulerMessageLimit_);
     for (size_t start = 0, count = 0; start < results.size(); start += count) {
         size_t bytes = 0;  // as many as fit the frame's budget, at least one
         for (count = 0; start + count < results.size(); ++count) {

@@ -14,14 +14,18 @@ AdapterSession::AdapterSession(const WorkerAdapterSettings& settings, WorkerGrou
                                FrameSink& out)
     : settings_(settings), provider_(provider), out_(out) {}
 
+AdapterSession::Clock::duration AdapterSession::heartbeatInterval() const {
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(settings_.heartbeatIntervalSeconds));
+}
+
 void AdapterSession::start(TimePoint now) {
     log::adapter().info("{} adapter '{}' serving {}: up to {} groups of {} workers, capabilities '{}'",
                         provider_.kind(), settings_.adapterId, settings_.schedulerAddress,
                         settings_.maxWorkerGroups, settings_.workersPerGroup,
                         formatCapabilities(settings_.capabilities));
     sendHeartbeat();
-    nextHeartbeat_ = now + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(settings_.heartbeatIntervalSeconds));
+    nextHeartbeat_ = now + heartbeatInterval();
 }
 
 void AdapterSession::sendHeartbeat() {
@@ -112,8 +116,7 @@ void AdapterSession::onTick(TimePoint now) {
     provider_.poll();
     if (now < nextHeartbeat_) return;
     sendHeartbeat();
-    nextHeartbeat_ = now + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(settings_.heartbeatIntervalSeconds));
+    nextHeartbeat_ = now + heartbeatInterval();
 }
 
 void AdapterSession::stop() {

@@ -1,6 +1,7 @@
 #include "scaler/scheduler/routing/scheduler_core.h"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 
 #include <kj/exception.h>
@@ -527,11 +528,12 @@ void SchedulerCore::assign(TaskIndex index, WorkerSlot slot) {
     capabilitySets_[record.capabilitySet].queue.unlink(tasks_, index);
     tasks_.pushBack(worker.assigned, index, &TaskRecord::queueLinks);
     record.worker = slot;
-    // dispatch only takes queued tasks, so the table allows this; checked all the same
-    const auto to = transition(record.state, TaskEvent::assign);
-    setState(record, to.value_or(TaskState::assigned));
+    // dispatch takes only queued tasks, which the table lets `assign`; checked in debug builds, free in
+    // release
+    assert(transition(record.state, TaskEvent::assign) == TaskState::assigned);
+    setState(record, TaskState::assigned);
     worker.lastAssignSequence = record.sequence;
-    outbox_.sendTask(worker.peer, tasks_.handleOf(index));
+    outbox_.sendTask(worker.peer, tasks_.handleOf(index), record.body.size());
 }
 
 void SchedulerCore::detachFromWorker(TaskIndex index) {

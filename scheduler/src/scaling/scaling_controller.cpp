@@ -67,15 +67,21 @@ double ScalingController::secondsSinceStart() const {
     return std::chrono::duration<double>(now_ - startedAt_).count();
 }
 
-AdapterRecord* ScalingController::adapterById(std::string_view identity) {
-    for (AdapterRecord& adapter : adapters_) {
-        if (adapter.live && adapter.identity == identity) return &adapter;
+AdapterSlot ScalingController::slotOf(std::string_view identity) const {
+    for (AdapterSlot slot = 0; slot < adapters_.size(); ++slot) {
+        if (adapters_[slot].live && adapters_[slot].identity == identity) return slot;
     }
-    return nullptr;
+    return kNone;
+}
+
+AdapterRecord* ScalingController::adapterById(std::string_view identity) {
+    const AdapterSlot slot = slotOf(identity);
+    return slot == kNone ? nullptr : &adapters_[slot];
 }
 
 const AdapterRecord* ScalingController::findAdapter(std::string_view identity) const {
-    return const_cast<ScalingController*>(this)->adapterById(identity);
+    const AdapterSlot slot = slotOf(identity);
+    return slot == kNone ? nullptr : &adapters_[slot];
 }
 
 AdapterSlot ScalingController::addAdapter(const std::string& identity, PeerId peer) {

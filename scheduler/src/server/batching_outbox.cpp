@@ -33,10 +33,10 @@ BatchingOutbox::PeerQueue& BatchingOutbox::stage(PeerId peer) {
     return queue;
 }
 
-void BatchingOutbox::sendTask(PeerId worker, uint64_t taskHandle) {
+void BatchingOutbox::sendTask(PeerId worker, uint64_t taskHandle, size_t bytes) {
     PeerQueue& queue = stage(worker);
     queue.tasks.push_back(taskHandle);
-    if (const TaskRecord* record = tasks_->find(taskHandle)) queue.taskBytes += record->body.size();
+    queue.taskBytes += bytes;
     if (queue.tasks.size() >= kMaxItemsPerFrame || queue.taskBytes >= kMaxBytesPerFrame) flushPeer(queue);
 }
 

@@ -16,7 +16,6 @@ enum class Component { process, tasks, scaling, security, transport, adapter, wo
 
 // The logger of one component. Usable before configure(): it then writes at INFO to stderr.
 spdlog::logger& get(Component component);
-std::string_view name(Component component);
 
 inline spdlog::logger& process() {
     return get(Component::process);

@@ -36,6 +36,7 @@ public:
 
 private:
     void sendHeartbeat();
+    Clock::duration heartbeatInterval() const;
     void onCommand(wire::WorkerAdapterCommand::Reader command);
     CommandResult carryOut(wire::WorkerAdapterCommand::Reader command);
 

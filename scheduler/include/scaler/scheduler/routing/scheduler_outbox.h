@@ -29,7 +29,8 @@ public:
     virtual void peerReleased(PeerId peer) = 0;
 
     // to workers; the task's contents are read at flush time, so the handle is validated then
-    virtual void sendTask(PeerId worker, uint64_t taskHandle) = 0;
+    // `bytes`: the task's function name and payload, so batches stay bounded in size without a lookup
+    virtual void sendTask(PeerId worker, uint64_t taskHandle, size_t bytes) = 0;
     virtual void sendTaskCancel(PeerId worker, uint64_t taskHandle, bool force) = 0;
     virtual void sendWorkerHeartbeatEcho(PeerId worker) = 0;
     virtual void sendDisconnectResponse(PeerId worker) = 0;
@@ -59,7 +60,7 @@ class DiscardingOutbox : public SchedulerOutbox {
 public:
     void peerRegistered(PeerId, const std::string&) override {}
     void peerReleased(PeerId) override {}
-    void sendTask(PeerId, uint64_t) override {}
+    void sendTask(PeerId, uint64_t, size_t) override {}
     void sendTaskCancel(PeerId, uint64_t, bool) override {}
     void sendWorkerHeartbeatEcho(PeerId) override {}
     void sendDisconnectResponse(PeerId) override {}

@@ -163,6 +163,7 @@ private:
     void expireCommands(AdapterRecord& adapter);
     void removeWorkersGoneFromInventory(AdapterRecord& adapter);
     void removeAdapter(AdapterSlot slot, std::string_view why);
+    AdapterSlot slotOf(std::string_view identity) const;  // kNone: no live adapter by that name
     AdapterRecord* adapterById(std::string_view identity);
     // `rule`: the short name of the rule behind an event, the metrics label (the reason has the numbers).
     void beginDrain(AdapterRecord& adapter, WorkerGroupRecord& group, const std::string& reason,

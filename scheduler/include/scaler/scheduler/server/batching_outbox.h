@@ -25,7 +25,7 @@ public:
 
     void peerRegistered(PeerId peer, const std::string& identity) override;
     void peerReleased(PeerId peer) override;
-    void sendTask(PeerId worker, uint64_t taskHandle) override;
+    void sendTask(PeerId worker, uint64_t taskHandle, size_t bytes) override;
     void sendTaskCancel(PeerId worker, uint64_t taskHandle, bool force) override;
     void sendWorkerHeartbeatEcho(PeerId worker) override;
     void sendDisconnectResponse(PeerId worker) override;
