@@ -10,8 +10,9 @@ namespace scaler::scheduler {
 void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
     addCommonOptions(app, "scheduler", config.loggingLevel);
     app.add_option("address", config.address, "Address to listen on, e.g. tcp://127.0.0.1:8516")->required();
-    app.add_option("--monitor-address", config.monitorAddress,
-                   "Monitor PUB address (default: scheduler port + 2)");
+    app.add_option(
+        "--monitor-address", config.monitorAddress,
+        "Monitor PUB address (default: scheduler port + 2; any free port when the scheduler's is 0)");
     app.add_flag("--protected,-p", config.protectedMode, "Refuse clients' shutdown requests");
     app.add_flag(
         "--allow-unauthenticated", config.allowUnauthenticated,
