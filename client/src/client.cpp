@@ -21,6 +21,27 @@ Future Client::submit(const std::string& function, std::string payload, const Su
     return core_->submit(function, std::move(payload), options);
 }
 
+Future Client::submit(const std::string& function, Arguments arguments, const SubmitOptions& options) {
+    return core_->submitArguments(function, std::move(arguments), options);
+}
+
+std::map<std::string, Future> Client::submitGraph(const TaskGraph& graph,
+                                                  const std::vector<std::string>& outputs) {
+    return core_->submitGraph(graph, outputs);
+}
+
+ObjectRef Client::sendObject(std::string bytes, std::string name) {
+    return core_->sendObject(std::move(bytes), std::move(name));
+}
+
+void Client::deleteObject(const ObjectRef& object) {
+    if (object.valid()) core_->deleteObjects({object.id}, false);
+}
+
+void Client::clear() {
+    core_->deleteObjects({}, true);
+}
+
 Future Client::submitExec(const std::vector<std::string>& argv, const SubmitOptions& options) {
     if (argv.empty()) throw std::invalid_argument("exec needs a program to run");
     return core_->submit("exec", encodeExecRequest({argv, {}, {}}), options);

@@ -5,6 +5,7 @@
 
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/dealer_connection.h"
+#include "scaler/protocol/graph_plan.h"
 #include "scaler/protocol/identity.h"
 #include "scaler/protocol/message_limits.h"
 
@@ -61,49 +62,226 @@ Future ClientCore::submit(const std::string& function, std::string payload, cons
     return submitMany(function, std::move(one), options).front();
 }
 
-std::vector<Future> ClientCore::submitMany(const std::string& function, std::vector<std::string> payloads,
-                                           const SubmitOptions& options) {
+Submission ClientCore::makeSubmission(const std::string& function, const SubmitOptions& options) const {
     if (function.empty()) throw std::invalid_argument("function name must not be empty");
     if (options.timeoutSeconds < 0) throw std::invalid_argument("timeout must not be negative");
-    const CapabilityList capabilities = parseCapabilities(options.capabilities);
-    const auto timeoutMs = static_cast<uint32_t>(std::min(options.timeoutSeconds * 1000.0, 4.0e9));
     if (options.priority < INT16_MIN || options.priority > INT16_MAX) {
         throw std::invalid_argument("priority " + std::to_string(options.priority) +
                                     " is not in -32768..32767");
     }
-    const auto priority = static_cast<int16_t>(options.priority);
-    checkTaskSize(function, payloads);
+    Submission s;
+    s.function = function;
+    s.capabilities = parseCapabilities(options.capabilities);
+    s.timeoutMs = static_cast<uint32_t>(std::min(options.timeoutSeconds * 1000.0, 4.0e9));
+    s.priority = static_cast<int16_t>(options.priority);
+    s.profiling = options.profiling;
+    return s;
+}
+
+bool ClientCore::needsObject(size_t bytes) const {
+    // with room for the rest of the task; the scheduler drops a larger message unread
+    return !fitsInOneMessage(bytes + 4096, schedulerMessageLimit_.load());
+}
+
+std::vector<Future> ClientCore::submitMany(const std::string& function, std::vector<std::string> payloads,
+                                           const SubmitOptions& options) {
+    const Submission common = makeSubmission(function, options);
     std::vector<Future> futures;
     futures.reserve(payloads.size());
+    std::vector<Submission> ready;
+    ready.reserve(payloads.size());
+    for (auto& payload : payloads) {
+        if (needsObject(payload.size()) || options.keepResult) {
+            // no size cliff: a payload too big for one message travels as an object
+            futures.push_back(submitArguments(function, Arguments{std::move(payload)}, options));
+            continue;
+        }
+        Submission s = common;
+        s.state = std::make_shared<FutureState>(nextTaskId_++);
+        s.payload = std::move(payload);
+        futures.push_back(makeFuture(s.state));
+        ready.push_back(std::move(s));
+    }
+    if (ready.empty()) return futures;
     bool wasEmpty;
     {
         std::lock_guard lock(mutex_);
         if (closed_) throw SchedulerUnreachableError("client is disconnected");
         wasEmpty = submissions_.empty() && cancels_.empty();
-        for (auto& payload : payloads) {
-            auto state = std::make_shared<FutureState>(nextTaskId_++);
-            futures.push_back(makeFuture(state));
-            submissions_.push_back({std::move(state), function, std::move(payload), capabilities, timeoutMs,
-                                    priority, options.profiling});
-        }
-        pendingCount_ += payloads.size();
+        pendingCount_ += ready.size();
+        for (auto& s : ready) submissions_.push_back(std::move(s));
     }
     if (wasEmpty) wake();  // the I/O thread takes everything queued since, in one go
     return futures;
 }
 
-void ClientCore::checkTaskSize(const std::string& function, const std::vector<std::string>& payloads) const {
-    // The scheduler drops a larger message unread, and the task would wait for nothing.
-    const uint64_t schedulerLimit = schedulerMessageLimit_.load();
-    const uint64_t limit = messageLimit(schedulerLimit);
-    for (const std::string& payload : payloads) {
-        if (fitsInOneMessage(payload.size() + function.size(), schedulerLimit)) continue;
-        throw std::invalid_argument("payload of " + std::to_string(payload.size()) +
-                                    " bytes does not fit in one message: the limit is " +
-                                    std::to_string(limit) + " bytes" +
-                                    (limit == schedulerLimit ? " (the scheduler's --max-message-bytes)"
-                                                             : " (Cap'n Proto's largest blob)"));
+std::vector<SubmissionArgument> ClientCore::convertArguments(
+    Arguments arguments, const std::map<std::string, uint64_t, std::less<>>* keyIds,
+    std::vector<uint64_t>& temporaryObjects) {
+    std::vector<SubmissionArgument> out;
+    out.reserve(arguments.items.size());
+    for (Argument& argument : arguments.items) {
+        SubmissionArgument converted;
+        if (auto* bytes = std::get_if<std::string>(&argument)) {
+            if (needsObject(bytes->size())) {
+                const ObjectRef ref = sendObject(std::move(*bytes), "argument");
+                temporaryObjects.push_back(ref.id);
+                converted.kind = SubmissionArgument::Kind::object;
+                converted.id = ref.id;
+            } else {
+                converted.bytes = std::move(*bytes);
+            }
+        } else if (auto* object = std::get_if<ObjectRef>(&argument)) {
+            if (!object->valid()) throw std::invalid_argument("an argument is an empty ObjectRef");
+            converted.kind = SubmissionArgument::Kind::object;
+            converted.id = object->id;
+        } else {
+            const std::string& key = std::get<GraphKey>(argument).key;
+            if (keyIds == nullptr) {
+                throw std::invalid_argument("GraphKey '" + key + "' outside a TaskGraph");
+            }
+            const auto found = keyIds->find(key);
+            if (found == keyIds->end()) throw GraphError("unknown key '" + key + "'");
+            converted.kind = SubmissionArgument::Kind::node;
+            converted.id = found->second;
+        }
+        out.push_back(std::move(converted));
     }
+    return out;
+}
+
+void ClientCore::queueSubmission(Submission submission) {
+    bool wasEmpty;
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) throw SchedulerUnreachableError("client is disconnected");
+        wasEmpty = submissions_.empty() && cancels_.empty();
+        ++pendingCount_;
+        submissions_.push_back(std::move(submission));
+    }
+    if (wasEmpty) wake();
+}
+
+Future ClientCore::submitArguments(const std::string& function, Arguments arguments,
+                                   const SubmitOptions& options) {
+    Submission s = makeSubmission(function, options);
+    std::vector<uint64_t> temporaryObjects;
+    s.arguments = convertArguments(std::move(arguments), nullptr, temporaryObjects);
+    s.hasArguments = true;
+    s.state = std::make_shared<FutureState>(nextTaskId_++);
+    if (options.keepResult) {
+        s.resultObjectId = nextObjectId_++;
+        s.state->keptObjectId = s.resultObjectId;
+    }
+    Future future = makeFuture(s.state);
+    queueSubmission(std::move(s));
+    if (!temporaryObjects.empty()) {
+        // the objects made for this task alone go when it ends
+        future.then([weak = weak_from_this(), temporaryObjects](const Future&) {
+            if (auto self = weak.lock()) self->deleteObjects(temporaryObjects, false);
+        });
+    }
+    return future;
+}
+
+std::map<std::string, Future> ClientCore::submitGraph(const TaskGraph& graph,
+                                                      const std::vector<std::string>& outputs) {
+    // check what the scheduler would refuse, with the user's names, before sending anything
+    std::map<std::string, uint64_t, std::less<>> keyIds;
+    std::map<std::string, uint32_t, std::less<>> indexOf;
+    const uint64_t firstId = nextTaskId_.fetch_add(graph.size());
+    for (uint32_t i = 0; i < graph.size(); ++i) {
+        keyIds.emplace(graph.nodes()[i].key, firstId + i);
+        indexOf.emplace(graph.nodes()[i].key, i);
+    }
+    std::vector<std::vector<uint32_t>> dependencies(graph.size());
+    for (uint32_t i = 0; i < graph.size(); ++i) {
+        for (const Argument& argument : graph.nodes()[i].arguments.items) {
+            if (const auto* key = std::get_if<GraphKey>(&argument)) {
+                const auto found = indexOf.find(key->key);
+                if (found == indexOf.end()) {
+                    throw GraphError("node '" + graph.nodes()[i].key + "' needs key '" + key->key +
+                                     "', which is not in the graph");
+                }
+                dependencies[i].push_back(found->second);
+            }
+        }
+    }
+    std::vector<uint32_t> outputIndex;
+    for (const std::string& key : outputs) {
+        const auto found = indexOf.find(key);
+        if (found == indexOf.end()) throw GraphError("output key '" + key + "' is not a node of the graph");
+        outputIndex.push_back(found->second);
+    }
+    const GraphPlan plan =
+        planGraph(dependencies, outputIndex, [&](uint32_t i) { return "'" + graph.nodes()[i].key + "'"; });
+    if (!plan.error.empty()) throw GraphError(plan.error);
+
+    GraphSubmission submission;
+    std::vector<uint64_t> temporaryObjects;
+    std::vector<uint8_t> needed(graph.size(), 0);
+    for (uint32_t i : plan.order) needed[i] = 1;
+    for (uint32_t i = 0; i < graph.size(); ++i) {
+        if (!needed[i]) continue;  // nothing asked for it: not sent at all
+        const TaskGraph::Node& node = graph.nodes()[i];
+        Submission s = makeSubmission(node.function, node.options);
+        s.arguments = convertArguments(node.arguments, &keyIds, temporaryObjects);
+        s.hasArguments = true;
+        s.state = std::make_shared<FutureState>(firstId + i);
+        submission.nodes.push_back(std::move(s));
+    }
+    std::map<std::string, Future> futures;
+    for (uint32_t i : outputIndex) {
+        submission.outputs.push_back(firstId + i);
+        for (const Submission& s : submission.nodes) {
+            if (s.state->id == firstId + i) futures.emplace(graph.nodes()[i].key, makeFuture(s.state));
+        }
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) throw SchedulerUnreachableError("client is disconnected");
+        pendingCount_ += futures.size();
+        // tasks queued before the graph go first, so a graph may use objects and results they produce
+        graphs_.push_back(std::move(submission));
+    }
+    wake();
+    if (!temporaryObjects.empty() && !futures.empty()) {
+        std::vector<Future> all;
+        for (auto& [key, future] : futures) all.push_back(future);
+        auto remaining = std::make_shared<std::atomic<size_t>>(all.size());
+        for (Future& future : all) {
+            future.then([weak = weak_from_this(), temporaryObjects, remaining](const Future&) {
+                if (--*remaining > 0) return;
+                if (auto self = weak.lock()) self->deleteObjects(temporaryObjects, false);
+            });
+        }
+    }
+    return futures;
+}
+
+ObjectRef ClientCore::sendObject(std::string bytes, std::string name) {
+    auto state = std::make_shared<UploadState>();
+    ObjectRef ref{nextObjectId_++, bytes.size(), name};
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) throw SchedulerUnreachableError("client is disconnected");
+        uploads_.push_back(
+            {ref.id, std::move(name), std::make_shared<const std::string>(std::move(bytes)), state});
+    }
+    wake();
+    std::unique_lock lock(state->mutex);
+    state->changed.wait(lock, [&] { return state->done; });
+    if (!state->error.empty()) throw ObjectStoreError(state->error);
+    return ref;
+}
+
+void ClientCore::deleteObjects(std::vector<uint64_t> ids, bool all) {
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) return;
+        objectDeletes_.push_back({submissions_.size(), std::move(ids), all});
+    }
+    wake();
 }
 
 void ClientCore::requestCancel(uint64_t taskId) {
@@ -153,6 +331,9 @@ void ClientCore::ioLoop() {
     session.start(Clock::now());
     std::vector<Submission> batch;
     std::vector<uint64_t> cancels;
+    std::vector<GraphSubmission> graphs;
+    std::vector<ObjectUpload> uploads;
+    std::vector<ObjectDeletion> deletes;
     CloseRequest closing = CloseRequest::none;
     for (;;) {
         connection.wait(session.waitBudget(Clock::now()), eventFd_);
@@ -162,10 +343,35 @@ void ClientCore::ioLoop() {
             std::lock_guard lock(mutex_);
             batch.swap(submissions_);
             cancels.swap(cancels_);
+            graphs.swap(graphs_);
+            uploads.swap(uploads_);
+            deletes.swap(objectDeletes_);
             if (closing == CloseRequest::none) closing = closeRequest_;
         }
-        if (closing == CloseRequest::none || !batch.empty()) session.submit(batch, Clock::now());
+        // in the order the user made them: objects before the tasks that use them
+        for (auto& upload : uploads) session.upload(std::move(upload));
+        uploads.clear();
+        if (deletes.empty()) {
+            if (closing == CloseRequest::none || !batch.empty()) session.submit(batch, Clock::now());
+        } else {
+            size_t sent = 0;
+            const auto submitUpTo = [&](size_t position) {
+                if (position <= sent) return;
+                std::vector<Submission> part(std::make_move_iterator(batch.begin() + sent),
+                                             std::make_move_iterator(batch.begin() + position));
+                session.submit(part, Clock::now());
+                sent = position;
+            };
+            for (const ObjectDeletion& deletion : deletes) {
+                submitUpTo(deletion.position);
+                session.deleteObjects(deletion.ids, deletion.all);
+            }
+            submitUpTo(batch.size());
+            deletes.clear();
+        }
         batch.clear();
+        for (auto& graph : graphs) session.submitGraph(graph, Clock::now());
+        graphs.clear();
         session.cancel(cancels);
         cancels.clear();
 

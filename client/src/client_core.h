@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "client_session.h"
 #include "future_state.h"
 #include "scaler/client/client.h"
+#include "scaler/client/task_graph.h"
 #include "scaler/protocol/capabilities.h"
 
 namespace scaler::detail {
@@ -31,6 +33,11 @@ public:
     // Payloads by value: submit() moves its one in; map() pays the copy it has to.
     std::vector<Future> submitMany(const std::string& function, std::vector<std::string> payloads,
                                    const SubmitOptions& options);
+    Future submitArguments(const std::string& function, Arguments arguments, const SubmitOptions& options);
+    std::map<std::string, Future> submitGraph(const TaskGraph& graph,
+                                              const std::vector<std::string>& outputs);
+    ObjectRef sendObject(std::string bytes, std::string name);
+    void deleteObjects(std::vector<uint64_t> ids, bool all);
     void requestCancel(uint64_t taskId);
     void close(bool shutdownCluster);
 
@@ -40,8 +47,16 @@ public:
     double timeoutSeconds() const { return options_.timeoutSeconds; }
 
 private:
-    // Throws std::invalid_argument for a payload that could not reach the scheduler in one message.
-    void checkTaskSize(const std::string& function, const std::vector<std::string>& payloads) const;
+    // The fields every submission shares; throws std::invalid_argument naming a bad option.
+    Submission makeSubmission(const std::string& function, const SubmitOptions& options) const;
+    // Arguments in wire form: bytes too large for a task message go to the store first (and are deleted when
+    // the task ends); graph keys resolve through `keyIds`.
+    std::vector<SubmissionArgument> convertArguments(
+        Arguments arguments, const std::map<std::string, uint64_t, std::less<>>* keyIds,
+        std::vector<uint64_t>& temporaryObjects);
+    // True when bytes of this size would not fit in one task message to the scheduler.
+    bool needsObject(size_t bytes) const;
+    void queueSubmission(Submission submission);
     void ioLoop();
     // Hands what the session learnt to the threads waiting in start() and close().
     void publishStatus(const ClientSession& session);
@@ -54,6 +69,7 @@ private:
     int eventFd_ = -1;
     std::thread thread_;
     std::atomic<uint64_t> nextTaskId_{1};
+    std::atomic<uint64_t> nextObjectId_{1};
     std::atomic<size_t> pendingCount_{0};
     std::atomic<uint64_t> unmatchedResults_{0};
     std::atomic<uint64_t> schedulerMessageLimit_{0};  // from the session, for checks on user threads
@@ -62,6 +78,15 @@ private:
     std::mutex mutex_;
     std::vector<Submission> submissions_;
     std::vector<uint64_t> cancels_;
+    std::vector<GraphSubmission> graphs_;
+    std::vector<ObjectUpload> uploads_;
+    // deletes keep their place among submissions: a task submitted before a delete still gets the object
+    struct ObjectDeletion {
+        size_t position;  // submissions_ queued before it
+        std::vector<uint64_t> ids;
+        bool all;
+    };
+    std::vector<ObjectDeletion> objectDeletes_;
     CloseRequest closeRequest_ = CloseRequest::none;
     bool closed_ = false;
 

@@ -32,6 +32,35 @@ Outcome outcomeOf(wire::TaskResultStatus status) {
 // How long a shutdown request waits for the scheduler's answer at most.
 constexpr double kShutdownAnswerSeconds = 10;
 
+void toWire(const Submission& s, wire::Task::Builder task) {
+    task.setTaskId(s.state->id);
+    task.setFunctionName(s.function);
+    if (s.hasArguments) {
+        auto args = task.initArgs(static_cast<unsigned>(s.arguments.size()));
+        for (unsigned i = 0; i < s.arguments.size(); ++i) {
+            const SubmissionArgument& argument = s.arguments[i];
+            switch (argument.kind) {
+                case SubmissionArgument::Kind::bytes:
+                    args[i].setData(asData(argument.bytes));
+                    break;
+                case SubmissionArgument::Kind::object:
+                    args[i].setObject(argument.id);
+                    break;
+                case SubmissionArgument::Kind::node:
+                    args[i].setNode(argument.id);
+                    break;
+            }
+        }
+    } else {
+        task.setPayload(asData(s.payload));
+    }
+    capabilitiesToWire(s.capabilities, task.initCapabilities(static_cast<unsigned>(s.capabilities.size())));
+    task.setTimeoutMs(s.timeoutMs);
+    task.setPriority(s.priority);
+    task.setProfiling(s.profiling);
+    task.setResultObjectId(s.resultObjectId);
+}
+
 }  // namespace
 
 ClientSession::ClientSession(FrameSink& out, const ClientOptions& options, std::string address, TimePoint now,
@@ -81,6 +110,7 @@ void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, st
 }
 
 void ClientSession::failAll(Outcome outcome, const std::string& message) {
+    uploader_.failAll(message);
     auto all = std::move(pending_);
     pending_.clear();
     pendingCount_ -= all.size();
@@ -95,27 +125,56 @@ void ClientSession::submit(std::vector<Submission>& batch, TimePoint now) {
         for (count = 0; start + count < batch.size() && count < kMaxTasksPerFrame; ++count) {
             const Submission& s = batch[start + count];
             bytes += s.payload.size() + s.function.size();
+            for (const SubmissionArgument& argument : s.arguments) bytes += argument.bytes.size() + 16;
             if (count > 0 && bytes > frameBytes) break;
         }
         capnp::MallocMessageBuilder builder;
         auto list = builder.initRoot<wire::Message>().initTasks(static_cast<unsigned>(count));
         for (size_t i = 0; i < count; ++i) {
             Submission& s = batch[start + i];
-            auto task = list[static_cast<unsigned>(i)];
-            task.setTaskId(s.state->id);
-            task.setFunctionName(s.function);
-            task.setPayload(asData(s.payload));
-            capabilitiesToWire(s.capabilities,
-                               task.initCapabilities(static_cast<unsigned>(s.capabilities.size())));
-            task.setTimeoutMs(s.timeoutMs);
-            task.setPriority(s.priority);
-            task.setProfiling(s.profiling);
-            pending_.emplace(s.state->id, s.state);
-            if (s.timeoutMs > 0)
-                deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), s.state->id);
+            toWire(s, list[static_cast<unsigned>(i)]);
+            awaitResult(s, now);
         }
         (void)out_.send(builder);
     }
+}
+
+void ClientSession::awaitResult(const Submission& s, TimePoint now) {
+    pending_.emplace(s.state->id, s.state);
+    if (s.timeoutMs > 0) deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), s.state->id);
+}
+
+void ClientSession::submitGraph(GraphSubmission& graph, TimePoint now) {
+    capnp::MallocMessageBuilder builder;
+    auto message = builder.initRoot<wire::Message>().initTaskGraph();
+    auto nodes = message.initNodes(static_cast<unsigned>(graph.nodes.size()));
+    for (unsigned i = 0; i < graph.nodes.size(); ++i) toWire(graph.nodes[i], nodes[i]);
+    auto outputs = message.initOutputs(static_cast<unsigned>(graph.outputs.size()));
+    std::unordered_map<uint64_t, const Submission*> byId;
+    for (const Submission& node : graph.nodes) byId.emplace(node.state->id, &node);
+    for (unsigned i = 0; i < graph.outputs.size(); ++i) {
+        outputs.set(i, graph.outputs[i]);
+        if (auto found = byId.find(graph.outputs[i]); found != byId.end()) awaitResult(*found->second, now);
+    }
+    if (!out_.send(builder)) {
+        for (uint64_t id : graph.outputs)
+            finish(id, Outcome::unreachable, {}, "the scheduler is not reachable");
+    }
+}
+
+void ClientSession::upload(ObjectUpload upload) {
+    uploader_.add(std::move(upload));
+    uploader_.pump(schedulerMessageLimit_);
+}
+
+void ClientSession::deleteObjects(const std::vector<uint64_t>& ids, bool all) {
+    if (ids.empty() && !all) return;
+    capnp::MallocMessageBuilder builder;
+    auto request = builder.initRoot<wire::Message>().initObjectDelete();
+    auto list = request.initObjectIds(static_cast<unsigned>(ids.size()));
+    for (unsigned i = 0; i < ids.size(); ++i) list.set(i, ids[i]);
+    request.setAll(all);
+    (void)out_.send(builder);
 }
 
 void ClientSession::cancel(const std::vector<uint64_t>& taskIds) {
@@ -185,12 +244,17 @@ void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
             schedulerMessageLimit_ = message.getClientHeartbeatEcho().getMaxMessageBytes();
             registered_ = true;
             connected_ = true;
+            uploader_.pump(schedulerMessageLimit_);
             return;
         case wire::Message::SCHEDULER_STOPPING:
             // it forgets our tasks: fail them now, and register again with whichever scheduler answers next
             failAll(Outcome::unreachable,
                     std::string(message.getSchedulerStopping().cStr()) + "; this task was not finished");
             registered_ = false;
+            return;
+        case wire::Message::OBJECT_PUT_ACK:
+            uploader_.onAck(message.getObjectPutAck());
+            uploader_.pump(schedulerMessageLimit_);
             return;
         case wire::Message::CLIENT_SHUTDOWN_RESPONSE:
             shutdownAnswer_ = message.getClientShutdownResponse().getAccepted();

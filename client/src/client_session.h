@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "future_state.h"
+#include "object_uploader.h"
 #include "scaler/client/client.h"
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/frame_sink.h"
@@ -22,6 +23,12 @@
 #include "scaler/wire/message.capnp.h"
 
 namespace scaler::detail {
+
+struct SubmissionArgument {
+    enum class Kind { bytes, object, node } kind = Kind::bytes;
+    std::string bytes;
+    uint64_t id = 0;  // object id, or the node's task id
+};
 
 struct Submission {
     std::shared_ptr<FutureState> state;
@@ -31,6 +38,15 @@ struct Submission {
     uint32_t timeoutMs;
     int16_t priority = 0;
     bool profiling = false;
+    bool hasArguments = false;  // `arguments` replaces `payload`
+    std::vector<SubmissionArgument> arguments;
+    uint64_t resultObjectId = 0;  // keep the result in the store under this object id
+};
+
+// A graph in one message: `nodes` carry their keys as task ids; only `outputs` are awaited.
+struct GraphSubmission {
+    std::vector<Submission> nodes;
+    std::vector<uint64_t> outputs;
 };
 
 enum class CloseRequest { none, disconnect, shutdown };
@@ -48,6 +64,9 @@ public:
     // Registers: the first heartbeat.
     void start(TimePoint now);
     void submit(std::vector<Submission>& batch, TimePoint now);
+    void submitGraph(GraphSubmission& graph, TimePoint now);
+    void upload(ObjectUpload upload);
+    void deleteObjects(const std::vector<uint64_t>& ids, bool all);
     void cancel(const std::vector<uint64_t>& taskIds);
     void onMessage(wire::Message::Reader message, TimePoint now);
     // Task deadlines, the heartbeat when due, the unreachable timeout.
@@ -76,9 +95,11 @@ private:
                 ResultTimings timings = {});
     void onResults(wire::Message::Reader message);
     void onCancelConfirms(wire::Message::Reader message);
+    void awaitResult(const Submission& submission, TimePoint now);
     void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
 
     FrameSink& out_;
+    ObjectUploader uploader_{out_};
     const ClientOptions& options_;
     const std::string address_;
     std::atomic<size_t>& pendingCount_;

@@ -3,6 +3,7 @@
 #include "client_core.h"
 #include "future_state.h"
 #include "scaler/client/errors.h"
+#include "scaler/client/wait_listener.h"
 
 namespace scaler {
 
@@ -15,14 +16,56 @@ bool Future::ready() const {
     return state_->done;
 }
 
+namespace {
+thread_local WaitListener* currentWaitListener = nullptr;
+
+// Tells the thread's listener (a worker running a nested task) while this thread blocks.
+class BlockingWait {
+public:
+    BlockingWait() : listener_(currentWaitListener) {
+        if (listener_ != nullptr) listener_->waiting(true);
+    }
+    ~BlockingWait() {
+        if (listener_ != nullptr) listener_->waiting(false);
+    }
+    BlockingWait(const BlockingWait&) = delete;
+    BlockingWait& operator=(const BlockingWait&) = delete;
+
+private:
+    WaitListener* listener_;
+};
+}  // namespace
+
+void setThreadWaitListener(WaitListener* listener) {
+    currentWaitListener = listener;
+}
+
+WaitListener* threadWaitListener() {
+    return currentWaitListener;
+}
+
 void Future::wait() const {
     std::unique_lock lock(state_->mutex);
+    if (state_->done) return;
+    lock.unlock();
+    BlockingWait blocking;
+    lock.lock();
     state_->changed.wait(lock, [&] { return state_->done; });
 }
 
 bool Future::wait_for(std::chrono::duration<double> timeout) const {
     std::unique_lock lock(state_->mutex);
+    if (state_->done) return true;
+    lock.unlock();
+    BlockingWait blocking;
+    lock.lock();
     return state_->changed.wait_for(lock, timeout, [&] { return state_->done; });
+}
+
+ObjectRef Future::keptObject() const {
+    get();
+    std::lock_guard lock(state_->mutex);
+    return ObjectRef{state_->keptObjectId, 0, "result of task " + std::to_string(state_->id)};
 }
 
 std::string Future::get() const {

@@ -30,6 +30,7 @@ struct FutureState {
     uint64_t cpuTimeUs = 0;     // measured only when the task was submitted with profiling
     uint64_t peakRssBytes = 0;  // likewise
     uint32_t cancelFailedAnswers = 0;
+    uint64_t keptObjectId = 0;  // SubmitOptions::keepResult: the object the result is kept in
     std::vector<std::function<void()>> callbacks;
 
     // First completion wins; later ones (a result after a local timeout) are ignored.

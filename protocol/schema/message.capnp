@@ -20,6 +20,17 @@ struct Resource {
 
 # ---- task path -------------------------------------------------------------------------------------
 
+# One argument of a task: bytes carried in the message, a shared object, or (in a graph) another node's
+# result. A task with arguments leaves `payload` empty.
+struct TaskArgument {
+  union {
+    data @0 :Data;
+    object @1 :UInt64;  # client->scheduler: the client's object id; scheduler->worker: the store's handle
+    node @2 :UInt64;    # client->scheduler in a graph: the key of the node whose result this is
+  }
+  objectSize @3 :UInt64;  # scheduler->worker with `object`: its size in bytes
+}
+
 struct Task {
   # Client -> scheduler: an id the client chose, unique among that client's live tasks.
   # Scheduler -> worker: the scheduler's own task handle; the worker answers with it.
@@ -30,6 +41,66 @@ struct Task {
   timeoutMs @4 :UInt32;  # 0: no timeout
   priority @5 :Int32;    # higher runs first within its capability set; -32768..32767, default 0
   profiling @6 :Bool;    # the worker measures CPU time and peak memory for the result
+  args @7 :List(TaskArgument);  # when not empty, the task's arguments (payload unused)
+  # Client -> scheduler: non-zero keeps the result in the object store under this client object id; the
+  # client is sent an empty success (or the failure) instead of the bytes.
+  resultObjectId @8 :UInt64;
+}
+
+# ---- shared objects --------------------------------------------------------------------------------
+
+# Client -> scheduler, one chunk of an object, in order. The first chunk (offset 0) creates the object.
+struct ObjectPut {
+  objectId @0 :UInt64;   # the client's id, unique among its live objects
+  name @1 :Text;         # for logs and the monitor
+  totalSize @2 :UInt64;
+  offset @3 :UInt64;
+  data @4 :Data;
+}
+
+# Scheduler -> client: a chunk was stored (`receivedBytes` so far), or the object was refused (`error`).
+struct ObjectPutAck {
+  objectId @0 :UInt64;
+  receivedBytes @1 :UInt64;
+  error @2 :Text;
+}
+
+struct ObjectDelete {
+  objectIds @0 :List(UInt64);
+  all @1 :Bool;  # every object of this client (Client::clear)
+}
+
+# Worker -> scheduler: send me bytes [offset, offset + length) of an object.
+struct ObjectRequest {
+  objectId @0 :UInt64;  # the store's handle, from TaskArgument.object
+  offset @1 :UInt64;
+  length @2 :UInt64;
+}
+
+# Scheduler -> worker: the bytes asked for, or why not (the object is gone).
+struct ObjectChunk {
+  objectId @0 :UInt64;
+  totalSize @1 :UInt64;
+  offset @2 :UInt64;
+  data @3 :Data;
+  error @4 :Text;
+}
+
+# ---- graphs and nesting ----------------------------------------------------------------------------
+
+# Client -> scheduler: a DAG in one message. Each node is a Task whose taskId is its key; its arguments may
+# name other nodes. Only `outputs` are answered (as TaskResults under their keys); nodes no output needs are
+# not run. A cycle or an unknown key rejects every output with the reason.
+struct TaskGraph {
+  nodes @0 :List(Task);
+  outputs @1 :List(UInt64);
+}
+
+# Worker -> scheduler: a running task waits (or stopped waiting) for tasks it submitted. While it waits its
+# slot is lent to the next task, so parents waiting on children can never hold every slot.
+struct TaskWaiting {
+  taskId @0 :UInt64;
+  waiting @1 :Bool;
 }
 
 enum TaskResultStatus {
@@ -92,6 +163,9 @@ struct WorkerHeartbeat {
   workerGroupId @9 :Text;
   pid @10 :UInt32;
   hostname @11 :Text;
+  objectsFetched @12 :UInt64;      # objects this worker fetched from the store since it started
+  objectBytesFetched @13 :UInt64;
+  objectCacheBytes @14 :UInt64;    # bytes its object cache holds now
 }
 
 struct WorkerHeartbeatEcho {
@@ -220,6 +294,9 @@ struct WorkerRow {
   workerGroupId @10 :Text;
   pid @11 :UInt32;
   hostname @12 :Text;
+  objectsFetched @13 :UInt64;
+  objectBytesFetched @14 :UInt64;
+  objectCacheBytes @15 :UInt64;
 }
 
 struct AdapterRow {
@@ -289,6 +366,11 @@ struct MonitorSnapshot {
   unschedulable @13 :List(Text);  # capability sets tasks wait for that no worker or adapter can provide
   heldScaling @14 :List(HeldScalingCommand);
   demand @15 :List(DemandRow);
+  objects @16 :UInt64;           # objects in the store (client objects and kept results)
+  objectBytes @17 :UInt64;
+  objectMemoryLimit @18 :UInt64;
+  graphs @19 :UInt64;            # graphs with nodes still to run
+  graphNodesWaiting @20 :UInt64; # nodes waiting for their inputs
 }
 
 # ---- the frame -------------------------------------------------------------------------------------
@@ -315,5 +397,12 @@ struct Message {
     workerAdapterCommandResponse @17 :WorkerAdapterCommandResponse;
     schedulerShutdown @18 :Void;               # S->W: the cluster is shutting down, exit now
     schedulerStopping @19 :Text;               # S->C,W: this scheduler stops (SIGTERM) and forgets its tasks; why
+    objectPut @20 :ObjectPut;                  # C->S
+    objectPutAck @21 :ObjectPutAck;            # S->C
+    objectDelete @22 :ObjectDelete;            # C->S
+    objectRequest @23 :ObjectRequest;          # W->S
+    objectChunk @24 :ObjectChunk;              # S->W
+    taskGraph @25 :TaskGraph;                  # C->S
+    taskWaiting @26 :TaskWaiting;              # W->S
   }
 }

@@ -14,6 +14,16 @@ using W = wire::Message;
 
 namespace {
 
+Submission plain(std::shared_ptr<FutureState> state, std::string function, std::string payload,
+                 uint32_t timeoutMs) {
+    Submission s;
+    s.state = std::move(state);
+    s.function = std::move(function);
+    s.payload = std::move(payload);
+    s.timeoutMs = timeoutMs;
+    return s;
+}
+
 class ClientSessionTest : public ::testing::Test {
 protected:
     ClientSessionTest() {
@@ -23,7 +33,8 @@ protected:
     }
     std::shared_ptr<FutureState> submit(uint64_t id, uint32_t timeoutMs = 0) {
         auto state = std::make_shared<FutureState>(id);
-        std::vector<Submission> batch{{state, "echo", "hi", {}, timeoutMs}};
+        std::vector<Submission> batch;
+        batch.push_back(plain(state, "echo", "hi", timeoutMs));
         ++pendingCount;
         session.submit(batch, now);
         return state;
@@ -62,7 +73,7 @@ TEST_F(ClientSessionTest, ManySubmissionsTravelInFramesOfAtMostTheLimit) {
     std::vector<Submission> batch;
     const size_t n = ClientSession::kMaxTasksPerFrame + 10;
     for (uint64_t id = 1; id <= n; ++id)
-        batch.push_back({std::make_shared<FutureState>(id), "noop", "", {}, 0});
+        batch.push_back(plain(std::make_shared<FutureState>(id), "noop", "", 0));
     session.submit(batch, now);
     std::vector<size_t> sizes;
     sink.each(W::TASKS, [&](W::Reader m) { sizes.push_back(m.getTasks().size()); });
@@ -164,7 +175,7 @@ TEST_F(ClientSessionTest, FramesStayWellUnderTheSchedulersMessageLimit) {
     EXPECT_EQ(session.schedulerMessageLimit(), 1u << 20);
     std::vector<Submission> batch;
     for (uint64_t id = 1; id <= 5; ++id) {
-        batch.push_back({std::make_shared<FutureState>(id), "echo", std::string(200u << 10, 'x'), {}, 0});
+        batch.push_back(plain(std::make_shared<FutureState>(id), "echo", std::string(200u << 10, 'x'), 0));
     }
     session.submit(batch, now);
     std::vector<size_t> sizes;

@@ -79,6 +79,26 @@ public:
         confirms.push_back({peers.at(client), id, kind});
     }
     void sendClientHeartbeatEcho(PeerId) override { ++echoes; }
+    struct SentAck {
+        std::string client;
+        uint64_t objectId;
+        uint64_t received;
+        std::string error;
+    };
+    std::vector<SentAck> acks;
+    void sendObjectPutAck(PeerId client, uint64_t id, uint64_t received, std::string_view error) override {
+        acks.push_back({peers.at(client), id, received, std::string(error)});
+    }
+    struct SentChunk {
+        std::string worker;
+        uint64_t handle, totalSize, offset;
+        std::string bytes, error;
+    };
+    std::vector<SentChunk> chunks;
+    void sendObjectChunk(PeerId worker, uint64_t handle, uint64_t total, uint64_t offset,
+                         std::string_view bytes, std::string_view error) override {
+        chunks.push_back({peers.at(worker), handle, total, offset, std::string(bytes), std::string(error)});
+    }
     void sendClientShutdownResponse(PeerId, bool accepted) override { shutdownResponses.push_back(accepted); }
     struct AdapterCommand {
         std::string adapter;
@@ -933,4 +953,162 @@ TEST_F(SchedulerCoreTest, StoppingTellsEveryClientAndWorkerAndCountsTasksLeftOnW
     ASSERT_EQ(outbox.stopping.size(), 2u);
     EXPECT_EQ(outbox.stopping[0], std::make_pair(std::string("C1"), std::string("stopping (signal)")));
     EXPECT_EQ(outbox.stopping[1].first, "W1");
+}
+
+// ---- objects, graphs, nesting ---------------------------------------------------------------------------
+
+namespace {
+
+struct NodeSpec {
+    uint64_t key;
+    const char* function;
+    std::vector<std::string> data;  // bytes arguments
+    std::vector<uint64_t> nodes;    // then node arguments
+};
+
+void buildGraph(capnp::MallocMessageBuilder& b, const std::vector<NodeSpec>& nodes,
+                const std::vector<uint64_t>& outputs) {
+    auto graph = b.initRoot<wire::Message>().initTaskGraph();
+    auto list = graph.initNodes(static_cast<unsigned>(nodes.size()));
+    for (unsigned i = 0; i < nodes.size(); ++i) {
+        list[i].setTaskId(nodes[i].key);
+        list[i].setFunctionName(nodes[i].function);
+        auto args = list[i].initArgs(static_cast<unsigned>(nodes[i].data.size() + nodes[i].nodes.size()));
+        unsigned a = 0;
+        for (const auto& d : nodes[i].data) args[a++].setData(asData(d));
+        for (uint64_t n : nodes[i].nodes) args[a++].setNode(n);
+    }
+    auto out = graph.initOutputs(static_cast<unsigned>(outputs.size()));
+    for (unsigned i = 0; i < outputs.size(); ++i) out.set(i, outputs[i]);
+}
+
+}  // namespace
+
+TEST_F(SchedulerCoreTest, GraphNodesRunAfterTheirInputsAndOnlyRequestedKeysAreAnswered) {
+    clientHeartbeat("C");
+    workerHeartbeat("W", "", 10);
+    capnp::MallocMessageBuilder b;
+    buildGraph(b, {{1, "echo", {"A"}, {}}, {2, "concat", {"B"}, {1}}, {3, "echo", {"unused"}, {}}}, {2});
+    deliver("C", b);
+    ASSERT_EQ(outbox.tasks.size(), 1u) << "only the node without inputs runs; the unneeded one never";
+    EXPECT_EQ(core->graphs().waitingNodes(), 1u);
+    result("W", outbox.tasks[0].handle, "A");
+    EXPECT_TRUE(outbox.results.empty()) << "an intermediate result is not sent to the client";
+    ASSERT_EQ(outbox.tasks.size(), 2u);
+    result("W", outbox.tasks[1].handle, "BA");
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].taskId, 2u);
+    EXPECT_EQ(outbox.results[0].payload, "BA");
+    EXPECT_EQ(core->graphs().liveGraphs(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, AGraphWithACycleOrAnUnknownKeyIsRefusedForEveryOutput) {
+    clientHeartbeat("C");
+    workerHeartbeat("W");
+    capnp::MallocMessageBuilder cyclic;
+    buildGraph(cyclic, {{1, "echo", {}, {2}}, {2, "echo", {}, {1}}, {3, "echo", {"x"}, {}}}, {1, 3});
+    deliver("C", cyclic);
+    ASSERT_EQ(outbox.results.size(), 2u);
+    for (const auto& r : outbox.results) {
+        EXPECT_EQ(r.status, wire::TaskResultStatus::REJECTED);
+        EXPECT_NE(r.error.find("cycle"), std::string::npos) << r.error;
+    }
+    capnp::MallocMessageBuilder unknown;
+    buildGraph(unknown, {{4, "echo", {}, {99}}}, {4});
+    deliver("C", unknown);
+    ASSERT_EQ(outbox.results.size(), 3u);
+    EXPECT_NE(outbox.results[2].error.find("99"), std::string::npos) << outbox.results[2].error;
+    EXPECT_TRUE(outbox.tasks.empty());
+    EXPECT_EQ(core->graphs().liveGraphs(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, AFailedNodeFailsWaitingDependentsWithItsError) {
+    clientHeartbeat("C");
+    workerHeartbeat("W");
+    capnp::MallocMessageBuilder b;
+    buildGraph(b, {{1, "fail", {"x"}, {}}, {2, "echo", {}, {1}}, {3, "echo", {}, {2}}}, {3});
+    deliver("C", b);
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    capnp::MallocMessageBuilder r;
+    auto failure = r.initRoot<wire::Message>().initTaskResults(1)[0];
+    failure.setTaskId(outbox.tasks[0].handle);
+    failure.setStatus(wire::TaskResultStatus::FAILED);
+    failure.setError("disk full");
+    deliver("W", r);
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].taskId, 3u);
+    EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::FAILED);
+    EXPECT_NE(outbox.results[0].error.find("disk full"), std::string::npos) << outbox.results[0].error;
+    EXPECT_EQ(core->counts()[TaskState::failed], 3u);
+    EXPECT_EQ(core->graphs().liveGraphs(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, AWaitingTaskLendsItsSlotUntilItStopsWaiting) {
+    clientHeartbeat("C");
+    workerHeartbeat("W", "", 1);
+    submit("C", 1);
+    submit("C", 2);
+    submit("C", 3);
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    const auto waiting = [&](uint64_t handle, bool on) {
+        capnp::MallocMessageBuilder b;
+        auto w = b.initRoot<wire::Message>().initTaskWaiting();
+        w.setTaskId(handle);
+        w.setWaiting(on);
+        deliver("W", b);
+    };
+    waiting(outbox.tasks[0].handle, true);
+    ASSERT_EQ(outbox.tasks.size(), 2u) << "the waiting parent's slot went to the next task";
+    waiting(outbox.tasks[0].handle, false);
+    result("W", outbox.tasks[1].handle, "done");
+    EXPECT_EQ(outbox.tasks.size(), 2u) << "the parent works again: its slot is its own";
+    result("W", outbox.tasks[0].handle, "done");
+    EXPECT_EQ(outbox.tasks.size(), 3u);
+}
+
+TEST_F(SchedulerCoreTest, AnObjectIsAcknowledgedServedInChunksAndFreedWithItsLastTask) {
+    clientHeartbeat("C");
+    workerHeartbeat("W");
+    const auto put = [&](uint64_t offset, const std::string& data) {
+        capnp::MallocMessageBuilder b;
+        auto p = b.initRoot<wire::Message>().initObjectPut();
+        p.setObjectId(5);
+        p.setName("table");
+        p.setTotalSize(6);
+        p.setOffset(offset);
+        p.setData(asData(data));
+        deliver("C", b);
+    };
+    put(0, "abc");
+    put(3, "def");
+    ASSERT_EQ(outbox.acks.size(), 2u);
+    EXPECT_EQ(outbox.acks[1].received, 6u);
+    EXPECT_EQ(outbox.acks[1].error, "");
+    capnp::MallocMessageBuilder t;
+    auto task = t.initRoot<wire::Message>().initTasks(1)[0];
+    task.setTaskId(1);
+    task.setFunctionName("concat");
+    task.initArgs(1)[0].setObject(5);
+    deliver("C", t);
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    // the client deletes it while the task still needs it: the worker can still fetch it
+    capnp::MallocMessageBuilder del;
+    del.initRoot<wire::Message>().initObjectDelete().initObjectIds(1).set(0, 5);
+    deliver("C", del);
+    EXPECT_EQ(core->objects().count(), 1u);
+    // the worker asks for a range by the store's handle
+    capnp::MallocMessageBuilder ask;
+    auto request = ask.initRoot<wire::Message>().initObjectRequest();
+    request.setObjectId(uint64_t{1} << 32);  // generation 1, slot 0: the first object
+    request.setOffset(2);
+    request.setLength(3);
+    deliver("W", ask);
+    ASSERT_EQ(outbox.chunks.size(), 1u);
+    EXPECT_EQ(outbox.chunks[0].bytes, "cde");
+    EXPECT_EQ(outbox.chunks[0].totalSize, 6u);
+    result("W", outbox.tasks[0].handle, "abcdef");
+    EXPECT_EQ(core->objects().count(), 0u) << "deleted and no task left: freed";
+    deliver("W", ask);
+    ASSERT_EQ(outbox.chunks.size(), 2u);
+    EXPECT_NE(outbox.chunks[1].error, "");
 }

@@ -20,6 +20,7 @@
 
 #include "monitor_subscriber.h"
 #include "scaler/client/client.h"
+#include "scaler/client/task_graph.h"
 #include "scaler/common/command_line.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/tools/child_process.h"
@@ -305,6 +306,99 @@ json runScaleUp(const Options& o) {
             {"all_groups_running_seconds", all ? json(allRunning) : json(nullptr)}};
 }
 
+// A 100,000-node graph: leaves, then pairwise sums to one root; nodes per second from submit to the root.
+json runGraph(const Options& o, uint64_t nodes) {
+    BenchCluster cluster(o, {}, o.workers);
+    scaler::Client client(cluster.address());
+    scaler::Client::gather(client.map("noop", std::vector<std::string>(1000)));
+    scaler::TaskGraph graph;
+    std::vector<std::string> level;
+    const uint64_t leaves = std::max<uint64_t>(2, (nodes + 1) / 2);
+    for (uint64_t i = 0; i < leaves; ++i) {
+        level.push_back("l" + std::to_string(i));
+        graph.add(level.back(), "echo", {std::string("1")});
+    }
+    uint64_t next = 0;
+    while (level.size() > 1) {
+        std::vector<std::string> up;
+        for (size_t i = 0; i + 1 < level.size(); i += 2) {
+            up.push_back("s" + std::to_string(next++));
+            graph.add(up.back(), "sum", {scaler::GraphKey{level[i]}, scaler::GraphKey{level[i + 1]}});
+        }
+        if (level.size() % 2 == 1) up.push_back(level.back());
+        level = std::move(up);
+    }
+    const auto start = Clock::now();
+    auto futures = client.submitGraph(graph, {level.front()});
+    const std::string root = futures.at(level.front()).get();
+    const double seconds = since(start);
+    if (root != std::to_string(leaves)) throw std::runtime_error("graph gave " + root);
+    return {{"scenario", "graph"},
+            {"workers", o.workers},
+            {"nodes", graph.size()},
+            {"seconds", seconds},
+            {"nodes_per_second", static_cast<double>(graph.size()) / seconds}};
+}
+
+// One object to many workers: seconds to store it and until every worker has used it, bytes moved.
+json runObjectFanout(const Options& o, uint64_t mib) {
+    constexpr uint32_t kWorkers = 8;
+    BenchCluster cluster(o, {}, kWorkers, {"--per-worker-task-queue-size", "1"});
+    scaler::Client client(cluster.address());
+    const auto start = Clock::now();
+    const scaler::ObjectRef ref = client.sendObject(std::string(mib << 20, 'o'), "fanout");
+    const double stored = since(start);
+    std::vector<scaler::Future> futures;
+    for (uint32_t i = 0; i < kWorkers; ++i)
+        futures.push_back(client.submit("length", scaler::Arguments{ref}));
+    scaler::Client::gather(futures);
+    const double done = since(start);
+    uint64_t moved = 0;
+    uint64_t fetchingWorkers = 0;
+    waitUntil(
+        [&] {
+            moved = fetchingWorkers = 0;
+            for (const auto& w : cluster.snapshot()["workers"]) {
+                moved += w["object_bytes_fetched"].get<uint64_t>();
+                fetchingWorkers += w["objects_fetched"].get<uint64_t>() > 0;
+            }
+            return moved >= (mib << 20) * fetchingWorkers && fetchingWorkers > 0;
+        },
+        std::chrono::seconds(10));
+    return {{"scenario", "object_fanout"},
+            {"object_mib", mib},
+            {"workers", kWorkers},
+            {"workers_that_fetched", fetchingWorkers},
+            {"store_seconds", stored},
+            {"all_tasks_done_seconds", done},
+            {"bytes_moved_to_workers", moved}};
+}
+
+// Tasks that submit tasks: fib(n) by nested tasks on workers with queue size 1.
+json runNested(const Options& o, uint64_t n) {
+    BenchCluster cluster(o, {}, o.workers, {"--per-worker-task-queue-size", "1"});
+    scaler::Client client(cluster.address());
+    uint64_t calls = 1;
+    {
+        uint64_t a = 1, b = 1;  // calls(0) = calls(1) = 1; calls(n) = 1 + calls(n-1) + calls(n-2)
+        for (uint64_t i = 2; i <= n; ++i) {
+            calls = 1 + a + b;
+            b = a;
+            a = calls;
+        }
+    }
+    const auto start = Clock::now();
+    const std::string result = client.submit("fib_nested", std::to_string(n)).get();
+    const double seconds = since(start);
+    return {{"scenario", "nested"},
+            {"workers", o.workers},
+            {"fib", n},
+            {"result", result},
+            {"tasks", calls},
+            {"seconds", seconds},
+            {"tasks_per_second", static_cast<double>(calls) / seconds}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -313,14 +407,22 @@ int main(int argc, char** argv) {
     std::string counts = "2,32,256";
     CLI::App app{"scaler_bench: benchmark scenarios on loopback, one JSON line each", "scaler_bench"};
     app.add_option("--scenario", scenarios,
-                   "noop, latency, sleep1ms, many_clients, queued_memory, scale_up_latency, worker_scaling "
-                   "(repeatable; default: all)")
+                   "noop, latency, sleep1ms, many_clients, queued_memory, scale_up_latency, worker_scaling, "
+                   "graph, object_fanout, nested (repeatable; default: all)")
         ->check(CLI::IsMember({"noop", "latency", "sleep1ms", "many_clients", "queued_memory",
-                               "scale_up_latency", "worker_scaling"}));
+                               "scale_up_latency", "worker_scaling", "graph", "object_fanout", "nested"}));
     app.add_option("--workers", o.workers, "Workers (or adapter groups for scale_up_latency)")
         ->check(CLI::Range(1u, 4096u))
         ->capture_default_str();
     app.add_option("--tasks", o.tasks, "Tasks per scenario (default: the scenario's own)");
+    uint64_t objectMib = 1024;
+    uint64_t fibN = 18;
+    app.add_option("--object-mib", objectMib, "object_fanout: the object's size in MiB")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+        ->capture_default_str();
+    app.add_option("--fib", fibN, "nested: fib(N) by nested tasks")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{30}))
+        ->capture_default_str();
     app.add_option("--worker-counts", counts, "worker_scaling: worker counts to compare")
         ->capture_default_str();
     app.add_option("--attach", o.attach,
@@ -336,8 +438,9 @@ int main(int argc, char** argv) {
         o.workerCounts.push_back(static_cast<uint32_t>(std::stoul(item)));
     }
     if (scenarios.empty()) {
-        scenarios = {"noop",          "latency",          "sleep1ms",      "many_clients",
-                     "queued_memory", "scale_up_latency", "worker_scaling"};
+        scenarios = {
+            "noop",           "latency", "sleep1ms",      "many_clients", "queued_memory", "scale_up_latency",
+            "worker_scaling", "graph",   "object_fanout", "nested"};
     }
     o.logDir = std::filesystem::temp_directory_path() / ("scaler-bench-" + std::to_string(getpid()));
     std::filesystem::create_directories(o.logDir);
@@ -345,8 +448,9 @@ int main(int argc, char** argv) {
     int failures = 0;
     for (const auto& scenario : scenarios) {
         try {
-            const bool needsOwnCluster =
-                scenario == "queued_memory" || scenario == "scale_up_latency" || scenario == "worker_scaling";
+            const bool needsOwnCluster = scenario == "queued_memory" || scenario == "scale_up_latency" ||
+                                         scenario == "worker_scaling" || scenario == "object_fanout" ||
+                                         scenario == "nested";
             if (needsOwnCluster && !o.attach.empty()) {
                 emit({{"scenario", scenario},
                       {"skipped", "needs its own scheduler; not available with --attach"}});
@@ -362,6 +466,12 @@ int main(int argc, char** argv) {
                 emit(runQueuedMemory(o, tasksOr(1000000)));
             } else if (scenario == "scale_up_latency") {
                 emit(runScaleUp(o));
+            } else if (scenario == "graph") {
+                emit(runGraph(o, tasksOr(100000)));
+            } else if (scenario == "object_fanout") {
+                emit(runObjectFanout(o, objectMib));
+            } else if (scenario == "nested") {
+                emit(runNested(o, fibN));
             } else if (scenario == "worker_scaling") {
                 for (uint32_t w : o.workerCounts) {
                     json line = runNoop(o, w, tasksOr(100000));

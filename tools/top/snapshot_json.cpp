@@ -40,6 +40,11 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
         {"allocate_policy", s.getAllocatePolicy().cStr()},
         {"scaling_policy", s.getScalingPolicy().cStr()},
         {"dropped_messages", s.getDroppedMessages()},
+        {"objects",
+         {{"count", s.getObjects()},
+          {"bytes", s.getObjectBytes()},
+          {"memory_limit", s.getObjectMemoryLimit()}}},
+        {"graphs", {{"live", s.getGraphs()}, {"nodes_waiting", s.getGraphNodesWaiting()}}},
         {"tasks",
          {{"queued", t.getQueued()},
           {"running", t.getRunning()},
@@ -66,7 +71,10 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
                            {"adapter_id", w.getAdapterId().cStr()},
                            {"worker_group_id", w.getWorkerGroupId().cStr()},
                            {"pid", w.getPid()},
-                           {"hostname", w.getHostname().cStr()}});
+                           {"hostname", w.getHostname().cStr()},
+                           {"objects_fetched", w.getObjectsFetched()},
+                           {"object_bytes_fetched", w.getObjectBytesFetched()},
+                           {"object_cache_bytes", w.getObjectCacheBytes()}});
     }
     out["workers"] = workers;
     json adapters = json::array();

@@ -21,6 +21,18 @@ void TaskContext::sleepFor(std::chrono::nanoseconds duration) const {
     }
 }
 
+const std::vector<std::string_view>& TaskContext::arguments() const {
+    static const std::vector<std::string_view> none;
+    return arguments_ != nullptr ? *arguments_ : none;
+}
+
+Client& TaskContext::client() const {
+    if (clientSource_ == nullptr || !*clientSource_) {
+        throw std::logic_error("this task has no client to submit nested tasks with");
+    }
+    return (*clientSource_)();
+}
+
 void FunctionRegistry::add(const std::string& name, TaskFunction function) {
     if (name.empty()) throw std::invalid_argument("function name must not be empty");
     if (!functions_.emplace(name, std::move(function)).second) {

@@ -1,7 +1,5 @@
 #include "scaler/worker/task_executor.h"
 
-#include "scaler/worker/task_profiler.h"
-
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -9,12 +7,30 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "scaler/client/wait_listener.h"
+#include "scaler/worker/task_profiler.h"
+
 namespace scaler::worker {
 
-TaskExecutor::TaskExecutor(const FunctionRegistry& registry) : registry_(registry) {
+// Installed on a task's thread while its function runs: a blocking wait on a nested future lends the turn.
+class TaskExecutor::WaitNotifier final : public WaitListener {
+public:
+    WaitNotifier(TaskExecutor& executor, Running& running) : executor_(executor), running_(running) {
+        setThreadWaitListener(this);
+    }
+    ~WaitNotifier() override { setThreadWaitListener(nullptr); }
+    void waiting(bool nowWaiting) override { executor_.onWaiting(running_, nowWaiting); }
+
+private:
+    TaskExecutor& executor_;
+    Running& running_;
+};
+
+TaskExecutor::TaskExecutor(const FunctionRegistry& registry, std::function<Client&()> clientSource)
+    : registry_(registry), clientSource_(std::move(clientSource)) {
     eventFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (eventFd_ < 0) throw std::runtime_error("eventfd failed");
-    thread_ = std::thread([this] { loop(); });
+    threads_.emplace_back([this] { loop(); });
 }
 
 TaskExecutor::~TaskExecutor() {
@@ -22,10 +38,10 @@ TaskExecutor::~TaskExecutor() {
         std::lock_guard lock(mutex_);
         stopping_ = true;
         queue_.clear();
+        for (Running& running : running_) running.cancel = true;
     }
-    cancelRunning_ = true;
     wake_.notify_all();
-    thread_.join();
+    for (std::thread& thread : threads_) thread.join();
     close(eventFd_);
 }
 
@@ -45,10 +61,11 @@ TaskExecutor::CancelAnswer TaskExecutor::cancel(uint64_t handle, bool force) {
             return CancelAnswer::cancelled;
         }
     }
-    if (runningHandle_ == handle) {
+    for (Running& running : running_) {
+        if (running.handle != handle) continue;
         if (!force) return CancelAnswer::cancelFailed;
-        cancelRunning_ = true;
-        interruptRequestedAt_ = std::min(interruptRequestedAt_, Clock::now());
+        running.cancel = true;
+        running.interruptRequestedAt = std::min(running.interruptRequestedAt, Clock::now());
         return CancelAnswer::pending;
     }
     return CancelAnswer::notFound;
@@ -63,24 +80,36 @@ size_t TaskExecutor::dropQueued() {
 
 void TaskExecutor::interruptRunning() {
     std::lock_guard lock(mutex_);
-    cancelRunning_ = true;
-    if (runningHandle_) interruptRequestedAt_ = std::min(interruptRequestedAt_, Clock::now());
+    for (Running& running : running_) {
+        running.cancel = true;
+        running.interruptRequestedAt = std::min(running.interruptRequestedAt, Clock::now());
+    }
 }
 
 std::optional<HungTask> TaskExecutor::hungTask(Clock::time_point now, Clock::duration grace) const {
     std::lock_guard lock(mutex_);
-    if (!runningHandle_) return std::nullopt;
     const auto pastGrace = [&](Clock::time_point t) {
         return t != Clock::time_point::max() && now - t > grace;
     };
-    if (pastGrace(runningDeadline_)) return HungTask{*runningHandle_, true, runningTimeoutMs_};
-    if (pastGrace(interruptRequestedAt_)) return HungTask{*runningHandle_, false, runningTimeoutMs_};
+    for (const Running& running : running_) {
+        // a task waiting for its nested tasks is not hung: they may take long, and its deadline still ends it
+        // when it wakes
+        if (running.waiting) continue;
+        if (pastGrace(running.deadline)) return HungTask{running.handle, true, running.timeoutMs};
+        if (pastGrace(running.interruptRequestedAt))
+            return HungTask{running.handle, false, running.timeoutMs};
+    }
     return std::nullopt;
 }
 
 size_t TaskExecutor::queued() const {
     std::lock_guard lock(mutex_);
     return queue_.size();
+}
+
+size_t TaskExecutor::runningCount() const {
+    std::lock_guard lock(mutex_);
+    return running_.size();
 }
 
 std::vector<ExecutorOutcome> TaskExecutor::takeOutcomes() {
@@ -92,56 +121,88 @@ std::vector<ExecutorOutcome> TaskExecutor::takeOutcomes() {
     return out;
 }
 
+std::vector<std::pair<uint64_t, bool>> TaskExecutor::takeWaitingChanges() {
+    std::vector<std::pair<uint64_t, bool>> out;
+    std::lock_guard lock(outcomesMutex_);
+    out.swap(waitingChanges_);
+    return out;
+}
+
+void TaskExecutor::wakeLoop() {
+    const uint64_t one = 1;
+    (void)!write(eventFd_, &one, sizeof one);
+}
+
 void TaskExecutor::publish(ExecutorOutcome outcome) {
     bool wasEmpty;
     {
         std::lock_guard lock(outcomesMutex_);
-        wasEmpty = outcomes_.empty();
+        wasEmpty = outcomes_.empty() && waitingChanges_.empty();
         outcomes_.push_back(std::move(outcome));
     }
-    if (wasEmpty) {  // one wake-up per batch the loop has not yet collected
-        const uint64_t one = 1;
-        (void)!write(eventFd_, &one, sizeof one);
+    if (wasEmpty) wakeLoop();  // one wake-up per batch the loop has not yet collected
+}
+
+void TaskExecutor::onWaiting(Running& running, bool waiting) {
+    {
+        std::lock_guard lock(mutex_);
+        if (running.waiting == waiting) return;
+        running.waiting = waiting;
+        if (waiting) {
+            --active_;
+            // lend the turn: a thread must be free to take the next task
+            if (idleThreads_ == 0 && !stopping_) threads_.emplace_back([this] { loop(); });
+        } else {
+            ++active_;  // back to work at once; the cluster is briefly over its slots rather than stalled
+        }
     }
+    if (waiting) wake_.notify_one();
+    {
+        std::lock_guard lock(outcomesMutex_);
+        waitingChanges_.emplace_back(running.handle, waiting);
+    }
+    wakeLoop();
 }
 
 void TaskExecutor::loop() {
+    std::unique_lock lock(mutex_);
     for (;;) {
-        ExecutorTask task;
-        {
-            std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (stopping_) return;
-            task = std::move(queue_.front());
-            queue_.pop_front();
-            runningHandle_ = task.handle;
-            runningTimeoutMs_ = task.timeoutMs;
-            runningDeadline_ = task.timeoutMs > 0 ? Clock::now() + std::chrono::milliseconds(task.timeoutMs)
-                                                  : Clock::time_point::max();
-            interruptRequestedAt_ = Clock::time_point::max();
-            cancelRunning_ = false;
-            busy_ = true;
-        }
-        ExecutorOutcome outcome = execute(task);
+        ++idleThreads_;
+        wake_.wait(lock, [&] { return stopping_ || (!queue_.empty() && active_ == 0); });
+        --idleThreads_;
+        if (stopping_) return;
+        ExecutorTask task = std::move(queue_.front());
+        queue_.pop_front();
+        Running& running = running_.emplace_back();
+        running.handle = task.handle;
+        running.timeoutMs = task.timeoutMs;
+        running.deadline = task.timeoutMs > 0 ? Clock::now() + std::chrono::milliseconds(task.timeoutMs)
+                                              : Clock::time_point::max();
+        ++active_;
+        lock.unlock();
+        ExecutorOutcome outcome = execute(task, running);
+        task = ExecutorTask{};  // objects go back to the cache's sole ownership before the result is seen
         ++completed_;
-        // publish before reporting idle, so whoever sees running() == false also finds the outcome
+        lock.lock();
+        if (!running.waiting) --active_;
+        running_.remove_if([&](const Running& r) { return &r == &running; });
+        lock.unlock();
+        // publish after leaving the running list, so whoever sees running() == false also finds the outcome
         publish(std::move(outcome));
-        {
-            std::lock_guard lock(mutex_);
-            runningHandle_.reset();
-            runningDeadline_ = interruptRequestedAt_ = Clock::time_point::max();
-            busy_ = false;
-        }
+        wake_.notify_one();
+        lock.lock();
     }
 }
 
-ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task) {
+ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running) {
     ExecutorOutcome outcome;
     outcome.handle = task.handle;
     const auto started = std::chrono::steady_clock::now();
-    const auto deadline = task.timeoutMs > 0 ? started + std::chrono::milliseconds(task.timeoutMs)
-                                             : std::chrono::steady_clock::time_point::max();
-    TaskContext context(cancelRunning_, deadline);
+    std::vector<std::string_view> arguments;
+    arguments.reserve(task.arguments.size());
+    for (const ExecutorArgument& argument : task.arguments) arguments.push_back(argument.view());
+    TaskContext context(running.cancel, running.deadline, &arguments,
+                        clientSource_ ? &clientSource_ : nullptr);
     TaskProfiler profiler;
     if (task.profiling) profiler.start();
     const TaskFunction* function = registry_.find(task.functionName);
@@ -149,11 +210,12 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task) {
         outcome.status = wire::TaskResultStatus::FAILED;
         outcome.error = "unknown function '" + task.functionName + "' on this worker";
     } else {
+        WaitNotifier notifier(*this, running);
+        const std::string_view payload = task.hasArguments
+                                             ? (arguments.empty() ? std::string_view() : arguments.front())
+                                             : std::string_view(task.payload);
         try {
-            outcome.payload = (*function)(context, task.payload);
-        } catch (const TaskInterrupted& e) {
-            outcome.status = wire::TaskResultStatus::FAILED;
-            outcome.error = e.what();
+            outcome.payload = (*function)(context, payload);
         } catch (const std::exception& e) {
             outcome.status = wire::TaskResultStatus::FAILED;
             outcome.error = e.what();
@@ -161,6 +223,7 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task) {
             outcome.status = wire::TaskResultStatus::FAILED;
             outcome.error = "task raised a non-standard exception";
         }
+        notifier.waiting(false);  // a wait that threw midway still hands the turn back
     }
     outcome.durationUs = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)

@@ -6,10 +6,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
 
+#include "scaler/client/client.h"
 #include "scaler/common/log.h"
 #include "scaler/common/shutdown_signal.h"
 #include "scaler/protocol/dealer_connection.h"
@@ -52,7 +55,21 @@ WorkerAgent::WorkerAgent(WorkerConfig config, const FunctionRegistry& registry)
 
 int WorkerAgent::run() {
     DealerConnection connection({identity_, config_.schedulerAddress, config_.curve, 0});
-    TaskExecutor executor(registry_);
+    // Tasks that submit tasks share one client, made on first use; it outlives the executor's threads.
+    std::mutex nestedMutex;
+    std::unique_ptr<Client> nested;
+    auto nestedClient = [&]() -> Client& {
+        std::lock_guard lock(nestedMutex);
+        if (!nested) {
+            ClientOptions options;
+            options.name = "nested-" + identity_;
+            options.curve = config_.curve;
+            nested = std::make_unique<Client>(config_.schedulerAddress, options);
+            log::worker().info("connected a client for nested tasks as '{}'", nested->identity());
+        }
+        return *nested;
+    };
+    TaskExecutor executor(registry_, nestedClient);
     WorkerSession session(config_, identity_, executor, connection, hostName(),
                           static_cast<uint32_t>(getpid()), Clock::now());
     session.start(Clock::now());

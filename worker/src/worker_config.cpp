@@ -1,5 +1,7 @@
 #include "scaler/worker/worker_config.h"
 
+#include <unistd.h>
+
 #include "scaler/common/command_line.h"
 #include "scaler/protocol/address.h"
 
@@ -39,6 +41,11 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
                    "Per stream, output of exec tasks kept beyond which it is truncated")
         ->check(CLI::Range(size_t{0}, size_t{1} << 30))
         ->capture_default_str();
+    app.add_option(
+           "--object-cache-bytes", config.objectCacheBytes,
+           "Bytes of shared objects this worker keeps for later tasks, e.g. 4GiB; least recently used "
+           "go first. Default: a quarter of the machine's memory")
+        ->transform(CLI::AsSizeValue(false));
     app.add_option("--hung-task-grace-seconds", config.hungTaskGraceSeconds,
                    "A function task still running this long past its timeout or a cancel is abandoned: the "
                    "task fails and the worker restarts itself")
@@ -48,6 +55,13 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
 }
 
 void finishWorkerConfig(WorkerConfig& config) {
+    if (config.objectCacheBytes == 0) {
+        const long pages = sysconf(_SC_PHYS_PAGES);
+        const long pageSize = sysconf(_SC_PAGESIZE);
+        config.objectCacheBytes = pages > 0 && pageSize > 0
+                                      ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize) / 4
+                                      : uint64_t{1} << 30;
+    }
     parseAddress(config.schedulerAddress);
     config.capabilities = parseCapabilities(config.capabilitiesText);
     config.curve =

@@ -1,6 +1,7 @@
 #include "scaler/worker/worker_session.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include <capnp/message.h>
 
@@ -17,6 +18,9 @@ WorkerSession::Clock::duration seconds(double s) {
 
 // How long a leaving worker waits for the scheduler to acknowledge its disconnect.
 constexpr auto kLeaveTimeout = std::chrono::seconds(2);
+// Object fetches: bytes per request, and requests in flight per object.
+constexpr uint64_t kFetchChunkBytes = 8u << 20;
+constexpr uint64_t kFetchChunksAhead = 4;
 
 }  // namespace
 
@@ -29,7 +33,8 @@ WorkerSession::WorkerSession(const WorkerConfig& config, std::string identity, T
       hostname_(std::move(hostname)),
       pid_(pid),
       lastEcho_(now),
-      nextHeartbeat_(now) {}
+      nextHeartbeat_(now),
+      cache_(config.objectCacheBytes > 0 ? config.objectCacheBytes : uint64_t{1} << 30) {}
 
 void WorkerSession::start(TimePoint now) {
     std::string names;
@@ -52,8 +57,11 @@ void WorkerSession::sendHeartbeat(TimePoint now) {
     heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
     resourceToWire(sampler_.sample(), heartbeat.initResource());
     heartbeat.setQueueSize(config_.queueSize);
-    heartbeat.setQueuedTasks(static_cast<uint32_t>(executor_.queued()));
-    heartbeat.setRunningTasks(executor_.running() ? 1 : 0);
+    heartbeat.setQueuedTasks(static_cast<uint32_t>(executor_.queued() + parked_.size()));
+    heartbeat.setRunningTasks(static_cast<uint32_t>(executor_.runningCount()));
+    heartbeat.setObjectsFetched(objectsFetched_);
+    heartbeat.setObjectBytesFetched(objectBytesFetched_);
+    heartbeat.setObjectCacheBytes(cache_.bytes());
     heartbeat.setCompletedTasks(executor_.completed());
     capabilitiesToWire(config_.capabilities,
                        heartbeat.initCapabilities(static_cast<unsigned>(config_.capabilities.size())));
@@ -101,8 +109,20 @@ void WorkerSession::sendResults(std::vector<ExecutorOutcome>& results) {
     }
 }
 
+void WorkerSession::sendWaitingChanges() {
+    for (const auto& [handle, waiting] : executor_.takeWaitingChanges()) {
+        capnp::MallocMessageBuilder builder;
+        auto notice = builder.initRoot<wire::Message>().initTaskWaiting();
+        notice.setTaskId(handle);
+        notice.setWaiting(waiting);
+        (void)out_.send(builder);
+    }
+}
+
 void WorkerSession::flushOutcomes() {
+    // outcomes first, then the waiting notices published before them, which must reach the scheduler first
     std::vector<ExecutorOutcome> outcomes = executor_.takeOutcomes();
+    sendWaitingChanges();
     std::vector<ExecutorOutcome> results;
     for (auto& outcome : outcomes) {
         if (outcome.handle == abandonedTask_) continue;
@@ -154,7 +174,7 @@ void WorkerSession::abandonHungTask(const HungTask& hung, TimePoint now) {
         confirms_.emplace_back(hung.handle, wire::CancelConfirmKind::CANCELLED);
         flushOutcomes();
     }
-    const size_t returned = executor_.dropQueued();
+    const size_t returned = dropQueued();
     log::worker().error(
         "task {} {} and ignored interruption for {} s; abandoning it, returning {} queued tasks and "
         "restarting "
@@ -167,18 +187,161 @@ void WorkerSession::abandonHungTask(const HungTask& hung, TimePoint now) {
 
 void WorkerSession::onTasks(wire::Message::Reader message) {
     if (phase_ != Phase::serving) return;  // the disconnect hands these back
-    std::vector<ExecutorTask> tasks;
-    tasks.reserve(message.getTasks().size());
+    std::vector<ExecutorTask> ready;
+    ready.reserve(message.getTasks().size());
     for (auto task : message.getTasks()) {
-        tasks.push_back({task.getTaskId(), std::string(asStringView(task.getFunctionName())),
-                         std::string(asStringView(task.getPayload())), task.getTimeoutMs(),
-                         task.getProfiling()});
+        ExecutorTask t;
+        t.handle = task.getTaskId();
+        t.functionName = std::string(asStringView(task.getFunctionName()));
+        t.payload = std::string(asStringView(task.getPayload()));
+        t.timeoutMs = task.getTimeoutMs();
+        t.profiling = task.getProfiling();
+        if (!task.hasArgs()) {
+            ready.push_back(std::move(t));
+            continue;
+        }
+        t.hasArguments = true;
+        Parked parked;
+        for (auto arg : task.getArgs()) {
+            ExecutorArgument argument;
+            if (arg.which() == wire::TaskArgument::OBJECT) {
+                argument.object = cache_.find(arg.getObject());
+                if (!argument.object) {
+                    parked.missing.emplace_back(t.arguments.size(), arg.getObject());
+                    startFetch(arg.getObject(), arg.getObjectSize());
+                }
+            } else {
+                argument.bytes = std::string(asStringView(arg.getData()));
+            }
+            t.arguments.push_back(std::move(argument));
+        }
+        if (parked.missing.empty()) {
+            ready.push_back(std::move(t));
+        } else {
+            parked.task = std::move(t);
+            parked_.push_back(std::move(parked));
+        }
     }
-    executor_.submit(std::move(tasks));
+    if (!ready.empty()) executor_.submit(std::move(ready));
+    // a zero-byte object arrives without a request
+    for (auto it = fetches_.begin(); it != fetches_.end();) {
+        const uint64_t handle = it->first;
+        ++it;
+        if (fetches_[handle].bytes->size == 0) objectArrived(handle);
+    }
+}
+
+void WorkerSession::startFetch(uint64_t handle, uint64_t size) {
+    if (fetches_.count(handle) != 0) return;  // already coming: fetched once for every task that needs it
+    fetches_[handle].bytes = std::make_shared<ObjectBytes>(size);
+    requestMore(handle);
+}
+
+void WorkerSession::requestMore(uint64_t handle) {
+    Fetch& fetch = fetches_[handle];
+    const uint64_t size = fetch.bytes->size;
+    while (fetch.requested < size &&
+           fetch.requested - fetch.received < kFetchChunkBytes * kFetchChunksAhead) {
+        const uint64_t length = std::min(kFetchChunkBytes, size - fetch.requested);
+        capnp::MallocMessageBuilder builder;
+        auto request = builder.initRoot<wire::Message>().initObjectRequest();
+        request.setObjectId(handle);
+        request.setOffset(fetch.requested);
+        request.setLength(length);
+        (void)out_.send(builder);
+        fetch.requested += length;
+    }
+}
+
+void WorkerSession::onObjectChunk(wire::ObjectChunk::Reader chunk) {
+    const uint64_t handle = chunk.getObjectId();
+    auto found = fetches_.find(handle);
+    if (found == fetches_.end()) return;  // its tasks were cancelled or dropped
+    if (chunk.getError().size() > 0) {
+        const std::string why =
+            "could not fetch object " + std::to_string(handle) + ": " + chunk.getError().cStr();
+        fetches_.erase(found);
+        return failParked(handle, why);
+    }
+    Fetch& fetch = found->second;
+    const auto data = asStringView(chunk.getData());
+    if (chunk.getOffset() + data.size() > fetch.bytes->size) {
+        fetches_.erase(found);
+        return failParked(handle, "object " + std::to_string(handle) + " arrived larger than announced");
+    }
+    std::memcpy(fetch.bytes->data.get() + chunk.getOffset(), data.data(), data.size());
+    fetch.received += data.size();
+    if (fetch.received >= fetch.bytes->size) return objectArrived(handle);
+    requestMore(handle);
+}
+
+void WorkerSession::objectArrived(uint64_t handle) {
+    auto found = fetches_.find(handle);
+    if (found == fetches_.end()) return;
+    std::shared_ptr<const ObjectBytes> object = std::move(found->second.bytes);
+    fetches_.erase(found);
+    ++objectsFetched_;
+    objectBytesFetched_ += object->size;
+    log::worker().debug("object {} fetched: {} bytes", handle, object->size);
+    std::vector<ExecutorTask> ready;
+    for (auto it = parked_.begin(); it != parked_.end();) {
+        auto& missing = it->missing;
+        for (auto m = missing.begin(); m != missing.end();) {
+            if (m->second == handle) {
+                it->task.arguments[m->first].object = object;
+                m = missing.erase(m);
+            } else {
+                ++m;
+            }
+        }
+        if (missing.empty()) {
+            ready.push_back(std::move(it->task));
+            it = parked_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    cache_.insert(handle, std::move(object));
+    if (!ready.empty()) executor_.submit(std::move(ready));
+}
+
+void WorkerSession::failParked(uint64_t handle, const std::string& why) {
+    std::vector<ExecutorOutcome> failed;
+    for (auto it = parked_.begin(); it != parked_.end();) {
+        const bool needs = std::any_of(it->missing.begin(), it->missing.end(),
+                                       [&](const auto& m) { return m.second == handle; });
+        if (!needs) {
+            ++it;
+            continue;
+        }
+        ExecutorOutcome outcome;
+        outcome.handle = it->task.handle;
+        outcome.status = wire::TaskResultStatus::FAILED;
+        outcome.error = why;
+        failed.push_back(std::move(outcome));
+        it = parked_.erase(it);
+    }
+    log::worker().warn("{}; failing {} tasks", why, failed.size());
+    if (!failed.empty()) sendResults(failed);
+}
+
+size_t WorkerSession::dropQueued() {
+    const size_t parked = parked_.size();
+    parked_.clear();
+    fetches_.clear();
+    return executor_.dropQueued() + parked;
 }
 
 void WorkerSession::onCancels(wire::Message::Reader message) {
     for (auto cancel : message.getTaskCancels()) {
+        const auto parked = std::find_if(parked_.begin(), parked_.end(), [&](const Parked& p) {
+            return p.task.handle == cancel.getTaskId();
+        });
+        if (parked != parked_.end()) {
+            parked_.erase(parked);  // an object still on its way is kept for the cache
+            confirms_.emplace_back(cancel.getTaskId(), wire::CancelConfirmKind::CANCELLED);
+            continue;
+        }
         switch (executor_.cancel(cancel.getTaskId(), cancel.getForce())) {
             case TaskExecutor::CancelAnswer::cancelled:
                 confirms_.emplace_back(cancel.getTaskId(), wire::CancelConfirmKind::CANCELLED);
@@ -220,9 +383,11 @@ void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
                 std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeatSent_).count() / 2);
             schedulerMessageLimit_ = message.getWorkerHeartbeatEcho().getMaxMessageBytes();
             return;
+        case wire::Message::OBJECT_CHUNK:
+            return onObjectChunk(message.getObjectChunk());
         case wire::Message::SCHEDULER_STOPPING: {
             // nobody will take these results: stop the work and wait, idle, for a scheduler to answer again
-            const size_t dropped = executor_.dropQueued();
+            const size_t dropped = dropQueued();
             if (executor_.running()) executor_.interruptRunning();
             log::worker().warn("{}: dropped {} queued tasks{}; waiting for a scheduler",
                                message.getSchedulerStopping().cStr(), dropped,
@@ -265,7 +430,7 @@ void WorkerSession::onTick(TimePoint now, bool shutdownRequested) {
         return finish(1);
     }
     if (shutdownRequested && phase_ == Phase::serving) {
-        const size_t dropped = executor_.dropQueued();
+        const size_t dropped = dropQueued();
         log::worker().info("shutting down: returning {} queued tasks; waiting up to {} s for the running one",
                            dropped, config_.shutdownGraceSeconds);
         phase_ = Phase::draining;

@@ -1,5 +1,7 @@
 #include "scaler/scheduler/config/scheduler_config.h"
 
+#include <unistd.h>
+
 #include "scaler/common/command_line.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/curve_keys.h"
@@ -55,6 +57,11 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
     app.add_option("--max-message-bytes", config.maxMessageBytes, "Drop larger messages")
         ->check(CLI::Range(size_t{1024}, size_t{1} << 31))
         ->capture_default_str();
+    app.add_option(
+           "--object-memory-limit", config.objectMemoryLimit,
+           "Bytes the object store may hold (shared objects, kept results, graph results), e.g. 8GiB; "
+           "an object past it is refused at the client. Default: half the machine's memory")
+        ->transform(CLI::AsSizeValue(false));
     app.add_option(
            "--policy-content", config.policyContentText,
            "Policies, e.g. \"allocate=capability; scaling=capability; upper_task_ratio=8\"; allocate: "
@@ -140,6 +147,13 @@ void refuseOpenUnauthenticated(const SchedulerConfig& config) {
 }  // namespace
 
 void finishSchedulerConfig(SchedulerConfig& config) {
+    if (config.objectMemoryLimit == 0) {
+        const long pages = sysconf(_SC_PHYS_PAGES);
+        const long pageSize = sysconf(_SC_PAGESIZE);
+        config.objectMemoryLimit = pages > 0 && pageSize > 0
+                                       ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize) / 2
+                                       : uint64_t{4} << 30;
+    }
     const Address address = bindableAddress(parseAddress(config.address));
     config.address = address.toString();
     if (!config.monitorAddress.empty()) {

@@ -38,6 +38,11 @@ void MonitorSnapshotWriter::write(wire::MonitorSnapshot::Builder snapshot) const
     snapshot.setAllocatePolicy(config.policy.allocate);
     snapshot.setScalingPolicy(config.policy.scaling);
     snapshot.setDroppedMessages(core_.droppedMessages());
+    snapshot.setObjects(core_.objects().count());
+    snapshot.setObjectBytes(core_.objects().bytes());
+    snapshot.setObjectMemoryLimit(core_.objects().limit());
+    snapshot.setGraphs(core_.graphs().liveGraphs());
+    snapshot.setGraphNodesWaiting(core_.graphs().waitingNodes());
     writeTasks(snapshot);
     writeWorkers(snapshot);
     writeAdaptersAndGroups(snapshot);
@@ -78,6 +83,9 @@ void MonitorSnapshotWriter::writeWorkers(wire::MonitorSnapshot::Builder snapshot
         row.setWorkerGroupId(worker.workerGroupId);
         row.setPid(worker.pid);
         row.setHostname(worker.hostname);
+        row.setObjectsFetched(worker.objectsFetched);
+        row.setObjectBytesFetched(worker.objectBytesFetched);
+        row.setObjectCacheBytes(worker.objectCacheBytes);
     }
 }
 

@@ -11,11 +11,16 @@ std::optional<PeerRole> senderRole(wire::Message::Which which) {
         case W::TASKS:
         case W::TASK_CANCELS:
         case W::CLIENT_DISCONNECT:
+        case W::OBJECT_PUT:
+        case W::OBJECT_DELETE:
+        case W::TASK_GRAPH:
             return PeerRole::client;
         case W::WORKER_HEARTBEAT:
         case W::TASK_RESULTS:
         case W::TASK_CANCEL_CONFIRMS:
         case W::DISCONNECT_REQUEST:
+        case W::OBJECT_REQUEST:
+        case W::TASK_WAITING:
             return PeerRole::worker;
         case W::WORKER_ADAPTER_HEARTBEAT:
         case W::WORKER_ADAPTER_COMMAND_RESPONSE:

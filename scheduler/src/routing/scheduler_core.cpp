@@ -8,7 +8,9 @@
 
 #include "scaler/common/log.h"
 #include "scaler/common/printable.h"
+#include "scaler/protocol/graph_plan.h"
 #include "scaler/protocol/wire_bytes.h"
+#include "scaler/scheduler/routing/task_arguments.h"
 #include "scaler/scheduler/slot_allocation.h"
 
 namespace scaler::scheduler {
@@ -55,6 +57,7 @@ SchedulerCore::SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, Ti
       wallAtStart_(wallNow),
       peers_(outbox),
       nextBalance_(now + secondsToDuration(std::max(config_.loadBalanceSeconds, 0.0))),
+      objects_(config_.objectMemoryLimit > 0 ? config_.objectMemoryLimit : uint64_t{4} << 30),
       scaling_(scalingConfigOf(config_), *this, outbox, now, wallNow) {}
 
 void SchedulerCore::setNow(TimePoint now, WallTime wallNow) {
@@ -126,6 +129,18 @@ void SchedulerCore::routeMessage(std::string_view identity, wire::Message::Reade
             return onCancelConfirms(peer->slot, message.getTaskCancelConfirms());
         case W::DISCONNECT_REQUEST:
             return onWorkerDisconnectRequest(peer->slot);
+        case W::TASK_WAITING:
+            return onTaskWaiting(peer->slot, message.getTaskWaiting());
+        case W::OBJECT_REQUEST:
+            return onObjectRequest(peer->slot, message.getObjectRequest());
+        case W::OBJECT_PUT:
+            clients_[peer->slot].lastSeen = now_;
+            return onObjectPut(peer->slot, message.getObjectPut());
+        case W::OBJECT_DELETE:
+            return onObjectDelete(peer->slot, message.getObjectDelete());
+        case W::TASK_GRAPH:
+            clients_[peer->slot].lastSeen = now_;
+            return onTaskGraph(peer->slot, message.getTaskGraph());
         case W::WORKER_ADAPTER_COMMAND_RESPONSE:
             if (auto why =
                     scaling_.onAdapterResponse(peer->slot, message.getWorkerAdapterCommandResponse())) {
@@ -231,6 +246,9 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
     worker.resource = {heartbeat.getResource().getCpuPermille(), heartbeat.getResource().getRssBytes()};
     worker.pid = heartbeat.getPid();
     worker.hostname = std::string(asStringView(heartbeat.getHostname()));
+    worker.objectsFetched = heartbeat.getObjectsFetched();
+    worker.objectBytesFetched = heartbeat.getObjectBytesFetched();
+    worker.objectCacheBytes = heartbeat.getObjectCacheBytes();
     outbox_.sendWorkerHeartbeatEcho(worker.peer);
 }
 
@@ -238,6 +256,7 @@ void SchedulerCore::removeClient(ClientSlot slot, std::string_view why) {
     ClientRecord& client = clients_[slot];
     log::tasks().info("client '{}' {}; cancelling its {} tasks", printable(client.identity), why,
                       client.tasks.size);
+    for (uint32_t graph : graphs_.graphsOf(slot)) dropGraph(graph);
     while (!client.tasks.empty()) {
         const TaskIndex index = client.tasks.head;
         TaskRecord& record = tasks_[index];
@@ -245,6 +264,10 @@ void SchedulerCore::removeClient(ClientSlot slot, std::string_view why) {
         clientTaskIndex_.erase(slot, record.clientTaskId);
         record.client = kNone;  // nobody to answer; a running task is still stopped on its worker
         apply(index, TaskEvent::cancel, {});
+    }
+    if (const size_t freed = objects_.removeClient(slot)) {
+        log::tasks().info("client '{}': {} objects deleted ({} now in the store)", printable(client.identity),
+                          freed, formatBytes(objects_.bytes()));
     }
     peers_.release(client.identity);
     client = ClientRecord{};
@@ -300,6 +323,21 @@ void SchedulerCore::onWorkerDisconnectRequest(WorkerSlot slot) {
     removeWorker(slot, WorkerExit::left, "disconnected");
 }
 
+void SchedulerCore::onTaskWaiting(WorkerSlot slot, wire::TaskWaiting::Reader waiting) {
+    TaskRecord* record = tasks_.find(waiting.getTaskId());
+    if (record == nullptr || record->worker != slot) {
+        return dropMessage(workers_[slot].identity, "waiting notice for a task this worker does not hold");
+    }
+    if (record->waiting == waiting.getWaiting()) return;
+    record->waiting = waiting.getWaiting();
+    if (record->waiting) {
+        ++workers_[slot].waiting;  // its slot is lent to the next task until it stops waiting
+        dispatchNeeded_ = true;
+    } else {
+        --workers_[slot].waiting;
+    }
+}
+
 void SchedulerCore::onClientDisconnect(ClientSlot slot, wire::ClientDisconnect::Reader request) {
     ClientRecord& client = clients_[slot];
     if (request.getKind() == wire::ClientDisconnectKind::SHUTDOWN) {
@@ -352,28 +390,24 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
     const auto arrivedMs = static_cast<uint32_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count());
     CapabilitySetId previousSet = 0;
+    std::string encoded;
+    std::string why;
     for (wire::Task::Reader task : tasks) {
         const uint64_t clientTaskId = task.getTaskId();
-        CapabilitySetId set = 0;
-        if (task.getCapabilities().size() > 0 &&
-            sameCapabilities(task.getCapabilities(), capabilitySets_[previousSet].capabilities)) {
-            set = previousSet;
-        } else if (task.getCapabilities().size() > 0) {
-            const size_t before = capabilitySets_.size();
-            const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
-            if (!interned) {
-                rejectTask(client, clientTaskId, "too many distinct capability sets in the scheduler");
-                continue;
-            }
-            set = *interned;
-            if (capabilitySets_.size() != before) refreshEligibility(set);
-            previousSet = set;
-        }
+        const auto set = capabilitySetOf(client, task, previousSet);
+        if (!set) continue;
         // Every read of the message that can throw (a malformed pointer) happens before any state changes, so
         // a bad task cannot leave a half-made record behind (found by the fuzzer).
-        const auto name = asStringView(task.getFunctionName());
-        const auto payload = asStringView(task.getPayload());
-        if (name.empty() || name.size() > 0xffff) {
+        NewTask fields;
+        fields.clientTaskId = clientTaskId;
+        fields.functionName = asStringView(task.getFunctionName());
+        fields.body = asStringView(task.getPayload());
+        fields.capabilitySet = *set;
+        fields.timeoutMs = task.getTimeoutMs();
+        fields.profiling = task.getProfiling();
+        fields.arrivedMs = arrivedMs;
+        const uint64_t resultObjectId = task.getResultObjectId();
+        if (fields.functionName.empty() || fields.functionName.size() > 0xffff) {
             rejectTask(client, clientTaskId, "function name must be 1 to 65535 bytes");
             continue;
         }
@@ -383,43 +417,90 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
                        "priority " + std::to_string(priority) + " is not in -32768..32767");
             continue;
         }
-        if (config_.maxNumberOfTasksWaiting >= 0 &&
-            counts_[TaskState::queued] >= static_cast<uint64_t>(config_.maxNumberOfTasksWaiting)) {
-            rejectTask(
-                client, clientTaskId,
-                "scheduler queue is full (" + std::to_string(counts_[TaskState::queued]) + " tasks waiting)");
+        fields.priority = static_cast<int16_t>(priority);
+        if (task.hasArgs()) {
+            encoded.clear();
+            if (auto error = encodeArguments(client, task.getArgs(), nullptr, encoded)) {
+                rejectTask(client, clientTaskId, *error);
+                continue;
+            }
+            fields.body = encoded;
+            fields.hasArguments = true;
+        }
+        const TaskIndex index = createTask(client, fields, why);
+        if (index == kNone) {
+            if (fields.hasArguments) releaseArgumentObjects(encoded);
+            rejectTask(client, clientTaskId, why);
             continue;
         }
-        const TaskIndex index = tasks_.allocate();
-        if (!clientTaskIndex_.insert(client, clientTaskId, index)) {
-            tasks_.release(index);
-            rejectTask(client, clientTaskId, "duplicate task id " + std::to_string(clientTaskId));
-            continue;
+        if (resultObjectId != 0) {
+            tasks_[index].keepsResult = true;
+            keptResultOf_[index] = resultObjectId;
         }
-        TaskRecord& record = tasks_[index];
-        record.clientTaskId = clientTaskId;
-        record.sequence = nextSequence_++;
-        record.client = client;
-        record.worker = kNone;
-        record.capabilitySet = set;
-        record.timeoutMs = task.getTimeoutMs();
-        record.priority = static_cast<int16_t>(priority);
-        record.profiling = task.getProfiling();
-        record.arrivedMs = arrivedMs;
-        record.functionNameLength = static_cast<uint16_t>(name.size());
-        record.body.assign(name, payload);
-        record.state = TaskState::queued;  // born queued: the state machine starts here
-        counts_.enter(TaskState::queued);
-        ++capabilitySets_[set].liveTasks;
-        ++capabilitySets_[set].counters.arrivals;
-        if (capabilitySets_[set].eligibleWorkers.empty()) scaling_.noteUnservedDemand();
-        tasks_.pushBack(clients_[client].tasks, index, &TaskRecord::clientLinks);
-        enqueue(index, false);
     }
+}
+
+std::optional<CapabilitySetId> SchedulerCore::capabilitySetOf(ClientSlot client, wire::Task::Reader task,
+                                                              CapabilitySetId& previous) {
+    if (task.getCapabilities().size() == 0) return CapabilitySetId{0};
+    if (sameCapabilities(task.getCapabilities(), capabilitySets_[previous].capabilities)) return previous;
+    const size_t before = capabilitySets_.size();
+    const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
+    if (!interned) {
+        rejectTask(client, task.getTaskId(), "too many distinct capability sets in the scheduler");
+        return std::nullopt;
+    }
+    if (capabilitySets_.size() != before) refreshEligibility(*interned);
+    previous = *interned;
+    return interned;
+}
+
+TaskIndex SchedulerCore::createTask(ClientSlot client, const NewTask& task, std::string& why) {
+    if (config_.maxNumberOfTasksWaiting >= 0 &&
+        counts_[TaskState::queued] >= static_cast<uint64_t>(config_.maxNumberOfTasksWaiting)) {
+        why = "scheduler queue is full (" + std::to_string(counts_[TaskState::queued]) + " tasks waiting)";
+        return kNone;
+    }
+    const TaskIndex index = tasks_.allocate();
+    if (!clientTaskIndex_.insert(client, task.clientTaskId, index)) {
+        tasks_.release(index);
+        why = "duplicate task id " + std::to_string(task.clientTaskId);
+        return kNone;
+    }
+    TaskRecord& record = tasks_[index];
+    record.clientTaskId = task.clientTaskId;
+    record.sequence = nextSequence_++;
+    record.client = client;
+    record.worker = kNone;
+    record.capabilitySet = task.capabilitySet;
+    record.timeoutMs = task.timeoutMs;
+    record.priority = task.priority;
+    record.profiling = task.profiling;
+    record.hasArguments = task.hasArguments;
+    record.inGraph = false;
+    record.keepsResult = false;
+    record.waiting = false;
+    record.arrivedMs = task.arrivedMs;
+    record.functionNameLength = static_cast<uint16_t>(task.functionName.size());
+    record.body.assign(task.functionName, task.body);
+    record.state = TaskState::queued;  // born queued: the state machine starts here
+    counts_.enter(TaskState::queued);
+    CapabilitySetEntry& set = capabilitySets_[task.capabilitySet];
+    ++set.liveTasks;
+    ++set.counters.arrivals;
+    if (set.eligibleWorkers.empty()) scaling_.noteUnservedDemand();
+    tasks_.pushBack(clients_[client].tasks, index, &TaskRecord::clientLinks);
+    enqueue(index, false);
+    return index;
 }
 
 void SchedulerCore::onClientCancels(ClientSlot client, capnp::List<wire::TaskCancel>::Reader cancels) {
     for (wire::TaskCancel::Reader cancel : cancels) {
+        // cancelling any node of a graph cancels the graph: what has not finished stops
+        if (const GraphNodeRef* node = graphs_.findKey(client, cancel.getTaskId())) {
+            cancelGraph(node->graph);
+            continue;
+        }
         const TaskIndex index = clientTaskIndex_.find(client, cancel.getTaskId());
         if (index == kNone) {
             outbox_.sendTaskCancelConfirm(clients_[client].peer, cancel.getTaskId(),
@@ -539,7 +620,12 @@ void SchedulerCore::assign(TaskIndex index, WorkerSlot slot) {
 void SchedulerCore::detachFromWorker(TaskIndex index) {
     TaskRecord& record = tasks_[index];
     if (record.worker == kNone) return;
-    tasks_.unlink(workers_[record.worker].assigned, index, &TaskRecord::queueLinks);
+    WorkerRecord& worker = workers_[record.worker];
+    tasks_.unlink(worker.assigned, index, &TaskRecord::queueLinks);
+    if (record.waiting) {
+        record.waiting = false;
+        --worker.waiting;
+    }
     record.worker = kNone;
     record.pendingCancelConfirms = 0;
     dispatchNeeded_ = true;
@@ -553,18 +639,47 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, const Outcome& o
     } else {
         detachFromWorker(index);
     }
+    std::string_view payload = outcome.payload;
+    GraphNodeRef graphNode;
+    bool toClient = true;
+    if (record.inGraph) {
+        const auto found = graphNodeOfTask_.find(index);
+        if (found != graphNodeOfTask_.end()) {
+            graphNode = found->second;
+            graphNodeOfTask_.erase(found);
+            toClient = graphs_[graphNode.graph].nodes[graphNode.node].output;
+        }
+    }
+    if (record.keepsResult) {
+        const auto found = keptResultOf_.find(index);
+        if (found != keptResultOf_.end()) {
+            if (terminal == TaskState::succeeded && record.client != kNone) {
+                objects_.store(record.client, found->second,
+                               "result of task " + std::to_string(record.clientTaskId), payload);
+                if (objects_.bytes() > objects_.limit()) {
+                    log::tasks().warn("object store past its limit with a kept result: {} of {}",
+                                      formatBytes(objects_.bytes()), formatBytes(objects_.limit()));
+                }
+                payload = {};
+            }
+            keptResultOf_.erase(found);
+        }
+    }
     if (record.client != kNone) {
         ClientRecord& client = clients_[record.client];
         tasks_.unlink(client.tasks, index, &TaskRecord::clientLinks);
         clientTaskIndex_.erase(record.client, record.clientTaskId);
-        if (terminal == TaskState::cancelled) {
+        if (!toClient) {
+            // an intermediate graph node: its result goes to its dependents only
+        } else if (terminal == TaskState::cancelled) {
             outbox_.sendTaskCancelConfirm(client.peer, record.clientTaskId,
                                           wire::CancelConfirmKind::CANCELLED);
         } else {
-            outbox_.sendTaskResult(client.peer, record.clientTaskId, toWireStatus(terminal), outcome.payload,
+            outbox_.sendTaskResult(client.peer, record.clientTaskId, toWireStatus(terminal), payload,
                                    outcome.error, outcome.timings);
         }
     }
+    if (record.hasArguments) releaseArgumentObjects(record.payload());
     setState(record, terminal);
     CapabilitySetEntry& set = capabilitySets_[record.capabilitySet];
     --set.liveTasks;
@@ -577,6 +692,9 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, const Outcome& o
     const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count();
     taskLatency_.observe(static_cast<double>(static_cast<uint32_t>(nowMs) - record.arrivedMs) / 1000.0);
     tasks_.release(index);
+    if (graphNode.graph != kNone) {
+        onGraphNodeFinished(graphNode, terminal, std::string(outcome.error), outcome.payload);
+    }
 }
 
 // ---- placement ---------------------------------------------------------------------------------------
@@ -599,7 +717,7 @@ WorkerSlot SchedulerCore::pickWorker(CapabilitySetId set) const {
     WorkerSlot best = kNone;
     for (WorkerSlot w : capabilitySets_[set].eligibleWorkers) {
         const WorkerRecord& worker = workers_[w];
-        if (!worker.acceptingTasks || worker.assigned.size >= worker.queueSize) continue;
+        if (!worker.acceptingTasks || worker.assigned.size >= worker.queueSize + worker.waiting) continue;
         if (best == kNone) {
             best = w;
             continue;

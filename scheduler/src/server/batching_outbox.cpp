@@ -4,6 +4,7 @@
 
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/wire_bytes.h"
+#include "scaler/scheduler/routing/task_arguments.h"
 
 namespace scaler::scheduler {
 namespace {
@@ -77,6 +78,24 @@ void BatchingOutbox::flush() {
     dirtyPeers_.clear();
 }
 
+namespace {
+void setArguments(wire::Task::Builder task, std::string_view encoded) {
+    unsigned count = 0;
+    forEachArgument(encoded, [&count](const EncodedArgument&) { ++count; });
+    auto args = task.initArgs(count);
+    unsigned i = 0;
+    forEachArgument(encoded, [&](const EncodedArgument& argument) {
+        auto arg = args[i++];
+        if (argument.kind == EncodedArgument::Kind::object) {
+            arg.setObject(argument.handle);
+            arg.setObjectSize(argument.size);
+        } else {
+            arg.setData(asData(argument.bytes));
+        }
+    });
+}
+}  // namespace
+
 void BatchingOutbox::flushPeer(PeerQueue& queue) {
     // tasks that ended before the flush are not sent; each is looked up once
     taskScratch_.clear();
@@ -91,7 +110,11 @@ void BatchingOutbox::flushPeer(PeerQueue& queue) {
             auto task = list[i];
             task.setTaskId(handle);
             task.setFunctionName(asText(record->functionName()));
-            task.setPayload(asData(record->payload()));
+            if (record->hasArguments) {
+                setArguments(task, record->payload());
+            } else {
+                task.setPayload(asData(record->payload()));
+            }
             task.setTimeoutMs(record->timeoutMs);
             task.setProfiling(record->profiling);
         }
@@ -195,6 +218,33 @@ void BatchingOutbox::sendClientHeartbeatEcho(PeerId client) {
     capnp::MallocMessageBuilder builder;
     fillEcho(builder.initRoot<wire::Message>().initClientHeartbeatEcho(), maxMessageBytes_);
     sendFrame(peers_[client].identity, builder);
+}
+
+void BatchingOutbox::sendObjectPutAck(PeerId client, uint64_t objectId, uint64_t receivedBytes,
+                                      std::string_view error) {
+    capnp::MallocMessageBuilder builder;
+    auto ack = builder.initRoot<wire::Message>().initObjectPutAck();
+    ack.setObjectId(objectId);
+    ack.setReceivedBytes(receivedBytes);
+    ack.setError(asText(error));
+    sendFrame(peers_[client].identity, builder);
+}
+
+void BatchingOutbox::sendObjectChunk(PeerId worker, uint64_t handle, uint64_t totalSize, uint64_t offset,
+                                     std::string_view bytes, std::string_view error) {
+    capnp::MallocMessageBuilder builder;
+    auto chunk = builder.initRoot<wire::Message>().initObjectChunk();
+    chunk.setObjectId(handle);
+    chunk.setTotalSize(totalSize);
+    chunk.setOffset(offset);
+    // referenced, not copied, into the builder: the only copy is into the frame (never an empty segment,
+    // which would make a frame the receiver refuses)
+    if (!bytes.empty()) {
+        chunk.adoptData(builder.getOrphanage().referenceExternalData(
+            capnp::Data::Reader(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size())));
+    }
+    chunk.setError(asText(error));
+    sendFrame(peers_[worker].identity, builder);
 }
 
 void BatchingOutbox::sendClientShutdownResponse(PeerId client, bool accepted) {

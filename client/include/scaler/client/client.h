@@ -8,10 +8,12 @@
 // Thread-safe. A background I/O thread owns the connection, batches submissions (many tasks per message)
 // and keeps heartbeats going.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "scaler/client/arguments.h"
 #include "scaler/client/errors.h"
 #include "scaler/client/future.h"
 #include "scaler/protocol/curve_keys.h"
@@ -37,7 +39,12 @@ struct SubmitOptions {
     int32_t priority = 0;
     // The worker measures the task's CPU time and peak memory: Future::profile().
     bool profiling = false;
+    // The result stays in the cluster as an object: the future's value is empty and Future::keptObject()
+    // names the object, to pass to later tasks without bringing the bytes back here.
+    bool keepResult = false;
 };
+
+class TaskGraph;
 
 class Client {
 public:
@@ -48,12 +55,29 @@ public:
 
     // Throws std::invalid_argument for bad capabilities, SchedulerUnreachableError once disconnected.
     Future submit(const std::string& function, std::string payload, const SubmitOptions& options = {});
+    // A task with several arguments (bytes, objects); the worker's function reads TaskContext::arguments().
+    Future submit(const std::string& function, Arguments arguments, const SubmitOptions& options = {});
     // A command task: runs argv on a worker; decode the result with decodeExecResult(future.get()).
     Future submitExec(const std::vector<std::string>& argv, const SubmitOptions& options = {});
     std::vector<Future> map(const std::string& function, const std::vector<std::string>& payloads,
                             const SubmitOptions& options = {});
     // Results in order; throws the first failure.
     static std::vector<std::string> gather(const std::vector<Future>& futures);
+
+    // Sends a graph in one message; futures for the requested keys only. Throws GraphError for a cycle, an
+    // unknown key or an output that is not a node, before anything is sent. Cancelling any of the futures
+    // cancels the whole graph.
+    std::map<std::string, Future> submitGraph(const TaskGraph& graph,
+                                              const std::vector<std::string>& outputs);
+
+    // Stores bytes in the scheduler once, for any number of tasks to take as an argument; each worker fetches
+    // an object at most once while it stays in its cache. Blocks until stored (large objects move in chunks).
+    // Throws ObjectStoreError when the store refuses (over its memory limit).
+    ObjectRef sendObject(std::string bytes, std::string name = {});
+    // The scheduler frees the object once no queued or running task uses it. Unknown objects are ignored.
+    void deleteObject(const ObjectRef& object);
+    // Deletes every object this client sent or kept.
+    void clear();
 
     // Leaves: the scheduler cancels this client's unfinished tasks; their futures fail with
     // TaskCancelledError. Idempotent.

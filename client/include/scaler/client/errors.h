@@ -46,3 +46,19 @@ public:
 };
 
 }  // namespace scaler
+
+namespace scaler {
+
+// The scheduler's object store refused an object (over its memory limit, a clash of ids).
+class ObjectStoreError : public Error {
+public:
+    using Error::Error;
+};
+
+// A graph the client cannot send: a cycle, an unknown key, a duplicate key. Thrown before anything is sent.
+class GraphError : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+}  // namespace scaler

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "scaler/client/arguments.h"
+
 namespace scaler {
 
 namespace detail {
@@ -44,6 +46,9 @@ public:
     // CPU time of the thread that ran it, the worker process's peak resident memory while it ran. Zeros
     // without.
     TaskProfile profile() const;
+    // For a task submitted with SubmitOptions::keepResult: the object holding its result, once it succeeded
+    // (waits like get(), and throws what get() throws).
+    ObjectRef keptObject() const;
 
 private:
     friend class detail::ClientCore;

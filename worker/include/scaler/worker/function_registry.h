@@ -19,6 +19,8 @@
 
 namespace scaler {
 
+class Client;
+
 // Thrown by TaskContext helpers when the task was cancelled or ran past its timeout.
 class TaskInterrupted : public std::runtime_error {
 public:
@@ -30,8 +32,10 @@ public:
 class TaskContext {
 public:
     using Clock = std::chrono::steady_clock;
-    TaskContext(const std::atomic<bool>& cancelFlag, Clock::time_point deadline)
-        : cancelFlag_(cancelFlag), deadline_(deadline) {}
+    TaskContext(const std::atomic<bool>& cancelFlag, Clock::time_point deadline,
+                const std::vector<std::string_view>* arguments = nullptr,
+                const std::function<Client&()>* clientSource = nullptr)
+        : cancelFlag_(cancelFlag), deadline_(deadline), arguments_(arguments), clientSource_(clientSource) {}
 
     bool cancelled() const { return cancelFlag_.load(std::memory_order_relaxed); }
     bool timedOut() const { return Clock::now() >= deadline_; }
@@ -41,10 +45,21 @@ public:
     void throwIfStopRequested() const;
     // Sleeps, waking early (and throwing TaskInterrupted) on cancel or timeout.
     void sleepFor(std::chrono::nanoseconds duration) const;
+    // The task's arguments in order (bytes, fetched objects, graph inputs), for tasks submitted with
+    // Arguments or as graph nodes; the function's payload parameter is then the first (or empty). Empty for
+    // a plain payload task. Valid while the function runs.
+    const std::vector<std::string_view>& arguments() const;
+    // A client of this worker's scheduler, shared by the worker's tasks, to submit tasks and graphs from
+    // inside this one. While this task waits on its futures its slot is lent to another task, so parents
+    // waiting for children never deadlock the cluster. Throws std::logic_error where there is none (a unit
+    // test's executor).
+    Client& client() const;
 
 private:
     const std::atomic<bool>& cancelFlag_;
     Clock::time_point deadline_;
+    const std::vector<std::string_view>* arguments_;
+    const std::function<Client&()>* clientSource_;
 };
 
 using TaskFunction = std::function<std::string(TaskContext&, std::string_view payload)>;

@@ -1,23 +1,37 @@
 #pragma once
-// Runs tasks one at a time on its own thread, so the worker's event loop keeps heartbeating while a long
-// task runs. The loop hands tasks in and collects outcomes; a file descriptor becomes readable when
-// outcomes are waiting, so the loop can poll it beside its socket.
+// Runs tasks on threads of its own, so the worker's event loop keeps heartbeating while long tasks run. One
+// task runs at a time, except that a task waiting for tasks it submitted (TaskContext::client) lends its
+// turn: another thread takes the next task meanwhile. The loop hands tasks in and collects outcomes and
+// waiting notices; a file descriptor becomes readable when some are waiting, so the loop can poll it beside
+// its socket.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "scaler/wire/message.capnp.h"
 #include "scaler/worker/function_registry.h"
+#include "scaler/worker/object_cache.h"
 
 namespace scaler::worker {
+
+// One argument: bytes that came with the task, or an object (shared with the cache).
+struct ExecutorArgument {
+    std::string bytes;
+    std::shared_ptr<const ObjectBytes> object;
+    std::string_view view() const { return object ? object->view() : std::string_view(bytes); }
+};
 
 struct ExecutorTask {
     uint64_t handle = 0;
@@ -25,6 +39,8 @@ struct ExecutorTask {
     std::string payload;
     uint32_t timeoutMs = 0;
     bool profiling = false;  // measure CPU time and peak memory (TaskProfiler)
+    bool hasArguments = false;
+    std::vector<ExecutorArgument> arguments{};
 };
 
 struct ExecutorOutcome {
@@ -38,20 +54,20 @@ struct ExecutorOutcome {
     uint64_t peakRssBytes = 0;  // with profiling
 };
 
-// The running task ran past its timeout, or past a stop request, by more than the grace period: its
-// function ignores interruption and the executor thread is lost to it.
+// A running task ran past its timeout, or past a stop request, by more than the grace period: its function
+// ignores interruption and its thread is lost to it.
 struct HungTask {
     uint64_t handle = 0;
     bool timedOut = false;  // false: it ignored a cancel or stop request
     uint32_t timeoutMs = 0;
-    bool profiling = false;  // measure CPU time and peak memory (TaskProfiler)
 };
 
 class TaskExecutor {
 public:
     using Clock = std::chrono::steady_clock;
 
-    explicit TaskExecutor(const FunctionRegistry& registry);
+    // `clientSource` gives tasks their nested client (TaskContext::client); empty: none.
+    explicit TaskExecutor(const FunctionRegistry& registry, std::function<Client&()> clientSource = {});
     ~TaskExecutor();
     TaskExecutor(const TaskExecutor&) = delete;
     TaskExecutor& operator=(const TaskExecutor&) = delete;
@@ -65,41 +81,55 @@ public:
 
     // Removes every queued task (they go back to the scheduler) and returns how many.
     size_t dropQueued();
-    // Asks the running task to stop.
+    // Asks every running task to stop.
     void interruptRunning();
 
     std::vector<ExecutorOutcome> takeOutcomes();
+    // Running tasks that began (true) or stopped (false) waiting for their nested tasks, in order.
+    std::vector<std::pair<uint64_t, bool>> takeWaitingChanges();
     int notifyFd() const { return eventFd_; }
 
-    // The running task if it is hung (see HungTask); checked by the worker loop.
+    // A running task that is hung (see HungTask); checked by the worker loop.
     std::optional<HungTask> hungTask(Clock::time_point now, Clock::duration grace) const;
 
     size_t queued() const;
     std::vector<std::string> functionNames() const { return registry_.names(); }
-    bool running() const { return busy_.load(); }
+    bool running() const { return runningCount() > 0; }
+    size_t runningCount() const;
     uint64_t completed() const { return completed_.load(); }
 
 private:
+    struct Running {
+        uint64_t handle = 0;
+        uint32_t timeoutMs = 0;
+        Clock::time_point deadline = Clock::time_point::max();
+        Clock::time_point interruptRequestedAt = Clock::time_point::max();
+        std::atomic<bool> cancel{false};
+        bool waiting = false;
+    };
+    class WaitNotifier;
+
     void loop();
-    ExecutorOutcome execute(const ExecutorTask& task);
+    ExecutorOutcome execute(const ExecutorTask& task, Running& running);
     void publish(ExecutorOutcome outcome);
+    void onWaiting(Running& running, bool waiting);
+    void wakeLoop();
 
     const FunctionRegistry& registry_;
+    const std::function<Client&()> clientSource_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<ExecutorTask> queue_;
     bool stopping_ = false;
-    std::optional<uint64_t> runningHandle_;  // guarded by mutex_, as are the three below
-    uint32_t runningTimeoutMs_ = 0;
-    Clock::time_point runningDeadline_ = Clock::time_point::max();
-    Clock::time_point interruptRequestedAt_ = Clock::time_point::max();
-    std::atomic<bool> busy_{false};
-    std::atomic<bool> cancelRunning_{false};
+    std::list<Running> running_;  // guarded by mutex_; nodes stay put while their task runs
+    size_t active_ = 0;           // running and not waiting: at most one takes a new task
+    size_t idleThreads_ = 0;
+    std::vector<std::thread> threads_;
     std::atomic<uint64_t> completed_{0};
     std::mutex outcomesMutex_;
     std::vector<ExecutorOutcome> outcomes_;
+    std::vector<std::pair<uint64_t, bool>> waitingChanges_;
     int eventFd_ = -1;
-    std::thread thread_;
 };
 
 }  // namespace scaler::worker

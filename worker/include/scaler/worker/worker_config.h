@@ -25,6 +25,7 @@ struct WorkerConfig {
     std::string adapterId;
     std::string workerGroupId;
     size_t execOutputLimitBytes = 16u << 20;
+    uint64_t objectCacheBytes = 0;  // 0: a quarter of the machine's memory (finishWorkerConfig)
     // A function still running this long after its timeout or a stop request is abandoned: the worker
     // reports it and replaces itself (exec of `restartCommand`), since the thread cannot be reclaimed.
     double hungTaskGraceSeconds = 5;

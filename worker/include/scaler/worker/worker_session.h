@@ -5,15 +5,19 @@
 
 #include <chrono>
 #include <cstdint>
+#include <list>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "scaler/protocol/frame_sink.h"
 #include "scaler/protocol/process_resources.h"
 #include "scaler/wire/message.capnp.h"
+#include "scaler/worker/object_cache.h"
 #include "scaler/worker/task_executor.h"
 #include "scaler/worker/worker_config.h"
 
@@ -60,6 +64,16 @@ private:
     void sendDisconnect(TimePoint now);
     void abandonHungTask(const HungTask& hung, TimePoint now);
     void onTasks(wire::Message::Reader message);
+    // objects: tasks whose objects are not cached wait (parked) while the session fetches them, a few
+    // chunks ahead of what has arrived
+    void startFetch(uint64_t handle, uint64_t size);
+    void requestMore(uint64_t handle);
+    void onObjectChunk(wire::ObjectChunk::Reader chunk);
+    void objectArrived(uint64_t handle);
+    void failParked(uint64_t handle, const std::string& why);
+    // Queued and parked tasks dropped (they go back to the scheduler, or nobody wants them); how many.
+    size_t dropQueued();
+    void sendWaitingChanges();
     void onCancels(wire::Message::Reader message);
     void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
     void finish(int exitCode) {
@@ -87,6 +101,21 @@ private:
     TimePoint nextHeartbeat_;
     uint32_t latencyUs_ = 0;
     uint64_t schedulerMessageLimit_ = 0;  // from the latest echo; 0: not told yet
+
+    struct Fetch {
+        std::shared_ptr<ObjectBytes> bytes;
+        uint64_t requested = 0;
+        uint64_t received = 0;
+    };
+    struct Parked {
+        ExecutorTask task;
+        std::vector<std::pair<size_t, uint64_t>> missing;  // argument index, object handle
+    };
+    ObjectCache cache_;
+    std::unordered_map<uint64_t, Fetch> fetches_;
+    std::list<Parked> parked_;
+    uint64_t objectsFetched_ = 0;
+    uint64_t objectBytesFetched_ = 0;
 };
 
 }  // namespace scaler::worker

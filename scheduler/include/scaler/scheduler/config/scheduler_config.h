@@ -28,6 +28,7 @@ struct SchedulerConfig {
     int maxTaskRetries = 3;                // a task whose workers died this many times fails with workerDied
     int64_t maxNumberOfTasksWaiting = -1;  // queued tasks beyond this are rejected; -1: no limit
     size_t maxMessageBytes = 256u * 1024u * 1024u;
+    uint64_t objectMemoryLimit = 0;  // 0: half the machine's memory (finishSchedulerConfig)
     std::string policyContentText = "allocate=even_load; scaling=no";
     PolicyContent policy;
     std::vector<std::string> scalingSchedule;  // rule texts (docs/scaling.md#schedules)

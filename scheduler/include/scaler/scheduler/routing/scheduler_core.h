@@ -9,11 +9,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/process_resources.h"
 #include "scaler/scheduler/config/scheduler_config.h"
+#include "scaler/scheduler/graphs/task_graphs.h"
+#include "scaler/scheduler/objects/object_store.h"
 #include "scaler/scheduler/routing/allocation_policy.h"
 #include "scaler/scheduler/routing/capability_set_registry.h"
 #include "scaler/scheduler/routing/client_task_index.h"
@@ -40,7 +43,8 @@ struct WorkerRecord {
     std::string identity;
     CapabilityList capabilities;
     uint32_t queueSize = 1;
-    TaskList assigned;  // oldest first; the oldest is taken to be running
+    TaskList assigned;     // oldest first; the oldest is taken to be running
+    uint32_t waiting = 0;  // running tasks waiting for tasks they submitted: each lends its slot
     TimePoint lastSeen{};
     uint64_t lastAssignSequence = 0;  // ties between equally loaded workers go to the least recently used
     bool acceptingTasks = true;
@@ -54,6 +58,9 @@ struct WorkerRecord {
     std::string workerGroupId;
     uint32_t pid = 0;
     std::string hostname;
+    uint64_t objectsFetched = 0;
+    uint64_t objectBytesFetched = 0;
+    uint64_t objectCacheBytes = 0;
 };
 
 // Tasks by state: live states count tasks in them now, terminal states count tasks that ended there. Changed
@@ -116,6 +123,8 @@ public:
     const CapabilitySetRegistry& capabilitySets() const { return capabilitySets_; }
     const LatencyHistogram& taskLatency() const { return taskLatency_; }
     const ScalingController& scaling() const { return scaling_; }
+    const ObjectStore& objects() const { return objects_; }
+    const TaskGraphs& graphs() const { return graphs_; }
 
 private:
     // TaskRouterPort, for the scaling controller
@@ -139,6 +148,34 @@ private:
     void onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResult>::Reader results);
     void onCancelConfirms(WorkerSlot worker, capnp::List<wire::TaskCancelConfirm>::Reader confirms);
     void onWorkerDisconnectRequest(WorkerSlot worker);
+    void onTaskWaiting(WorkerSlot worker, wire::TaskWaiting::Reader waiting);
+
+    // objects (docs/architecture.md#objects)
+    void onObjectPut(ClientSlot client, wire::ObjectPut::Reader put);
+    void onObjectDelete(ClientSlot client, wire::ObjectDelete::Reader request);
+    void onObjectRequest(WorkerSlot worker, wire::ObjectRequest::Reader request);
+    // Encodes a task's wire arguments; objects resolve to handles and are acquired. `nodeIndex` maps a graph
+    // key to its node (nullptr outside a graph). Returns why not, having released what it acquired.
+    std::optional<std::string> encodeArguments(ClientSlot client,
+                                               capnp::List<wire::TaskArgument>::Reader args,
+                                               const std::unordered_map<uint64_t, uint32_t>* nodeIndex,
+                                               std::string& out);
+    void releaseArgumentObjects(std::string_view encoded);
+
+    // graphs (docs/architecture.md#graphs)
+    void onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph);
+    void releaseGraphNode(uint32_t graph, uint32_t node);
+    // The node no longer needs its inputs' results (released or ended): each input with no other dependent
+    // left drops its result.
+    void forgetInputs(uint32_t graph, uint32_t node);
+    void onGraphNodeFinished(GraphNodeRef ref, TaskState terminal, const std::string& error,
+                             std::string_view payload);
+    // Ends waiting nodes that can no longer run: each output among them is told `error` (or a cancel).
+    void failDependents(GraphNodeRef from, TaskState terminal, const std::string& error);
+    void endWaitingNode(GraphNodeRef ref, TaskState terminal, const std::string& error);
+    void dropNodeResult(GraphNode& node);
+    void cancelGraph(uint32_t graph);
+    void dropGraph(uint32_t graph);
 
     // peers
     struct Admission {
@@ -155,6 +192,20 @@ private:
     void removeWorker(WorkerSlot worker, WorkerExit how, std::string_view why);
 
     // tasks
+    // The fields of a new task; `body` is the payload or the encoded arguments.
+    struct NewTask {
+        uint64_t clientTaskId = 0;
+        std::string_view functionName;
+        std::string_view body;
+        bool hasArguments = false;
+        CapabilitySetId capabilitySet = 0;
+        uint32_t timeoutMs = 0;
+        int16_t priority = 0;
+        bool profiling = false;
+        uint32_t arrivedMs = 0;
+    };
+    // Queues a task; kNone and `why` when refused (queue full, duplicate id).
+    TaskIndex createTask(ClientSlot client, const NewTask& task, std::string& why);
     struct Outcome {
         std::string_view payload;
         std::string_view error;
@@ -203,6 +254,11 @@ private:
     TimePoint nextBalance_;
     int balanceStreak_ = 0;
     std::vector<uint8_t> setBlocked_;  // dispatch scratch
+
+    ObjectStore objects_;
+    TaskGraphs graphs_;
+    std::unordered_map<TaskIndex, GraphNodeRef> graphNodeOfTask_;
+    std::unordered_map<TaskIndex, uint64_t> keptResultOf_;  // task -> the client's object id for its result
 
     ScalingController scaling_;  // last: built from the members above
 };

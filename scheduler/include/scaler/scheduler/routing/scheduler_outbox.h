@@ -35,6 +35,9 @@ public:
     virtual void sendWorkerHeartbeatEcho(PeerId worker) = 0;
     virtual void sendDisconnectResponse(PeerId worker) = 0;
     virtual void sendSchedulerShutdown(PeerId worker) = 0;
+    // `bytes` of object `handle` from `offset`, or `error` when it is gone
+    virtual void sendObjectChunk(PeerId worker, uint64_t handle, uint64_t totalSize, uint64_t offset,
+                                 std::string_view bytes, std::string_view error) = 0;
     // to clients and workers: this scheduler stops and forgets what it held
     virtual void sendSchedulerStopping(PeerId peer, std::string_view why) = 0;
 
@@ -45,6 +48,8 @@ public:
     virtual void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId,
                                        wire::CancelConfirmKind kind) = 0;
     virtual void sendClientHeartbeatEcho(PeerId client) = 0;
+    virtual void sendObjectPutAck(PeerId client, uint64_t objectId, uint64_t receivedBytes,
+                                  std::string_view error) = 0;
     virtual void sendClientShutdownResponse(PeerId client, bool accepted) = 0;
 
     // to worker adapters: AdapterOutbox's, sent by the scaling controller
@@ -66,6 +71,8 @@ public:
     void sendDisconnectResponse(PeerId) override {}
     void sendSchedulerShutdown(PeerId) override {}
     void sendSchedulerStopping(PeerId, std::string_view) override {}
+    void sendObjectChunk(PeerId, uint64_t, uint64_t, uint64_t, std::string_view, std::string_view) override {}
+    void sendObjectPutAck(PeerId, uint64_t, uint64_t, std::string_view) override {}
     void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
                         const TaskTimings&) override {}
     void sendTaskCancelConfirm(PeerId, uint64_t, wire::CancelConfirmKind) override {}

@@ -33,13 +33,17 @@ struct TaskRecord {
     uint8_t workerDeaths = 0;
     uint8_t pendingCancelConfirms = 0;
     bool live : 1 = false;
-    bool profiling : 1 = false;  // the worker measures CPU time and peak memory
-    int16_t priority = 0;        // higher runs first within its capability set; fills what was padding
+    bool profiling : 1 = false;     // the worker measures CPU time and peak memory
+    bool hasArguments : 1 = false;  // body holds encoded arguments (task_arguments.h), not a payload
+    bool inGraph : 1 = false;       // a graph node (SchedulerCore::graphNodeOfTask_)
+    bool keepsResult : 1 = false;   // the result goes to the object store (SchedulerCore::keptResultOf_)
+    bool waiting : 1 = false;       // running, and waiting for tasks it submitted: its slot is lent
+    int16_t priority = 0;           // higher runs first within its capability set; fills what was padding
     uint32_t arrivedMs =
         0;                 // ms since the scheduler started; fits beside the flags, for the latency histogram
     TaskLinks queueLinks;  // a capability queue, or the assigned list of `worker`
     TaskLinks clientLinks;  // the owning client's list
-    SmallBytes body;        // function name then payload
+    SmallBytes body;        // function name then payload (or encoded arguments)
 
     std::string_view functionName() const { return body.view().substr(0, functionNameLength); }
     std::string_view payload() const { return body.view().substr(functionNameLength); }

@@ -36,6 +36,10 @@ public:
                         const TaskTimings& timings) override;
     void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) override;
     void sendClientHeartbeatEcho(PeerId client) override;
+    void sendObjectPutAck(PeerId client, uint64_t objectId, uint64_t receivedBytes,
+                          std::string_view error) override;
+    void sendObjectChunk(PeerId worker, uint64_t handle, uint64_t totalSize, uint64_t offset,
+                         std::string_view bytes, std::string_view error) override;
     void sendClientShutdownResponse(PeerId client, bool accepted) override;
     void sendAdapterHeartbeatEcho(PeerId adapter) override;
     void sendAdapterCommand(PeerId adapter, uint64_t requestId, wire::WorkerAdapterCommandType command,

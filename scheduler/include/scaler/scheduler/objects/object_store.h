@@ -1,0 +1,109 @@
+#pragma once
+// Shared objects held by the scheduler: clients' objects (sendObject), results kept in the cluster, and
+// graph results big enough that dependents fetch them. Pure state: fed chunks and references by
+// SchedulerCore, read by the outbox when a worker asks for bytes. docs/architecture.md#objects says why
+// objects live here and how long.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "scaler/scheduler/ids.h"
+
+namespace scaler::scheduler {
+
+// Handles carry a generation in the high half, like task handles: a stale one never names a reused slot.
+using ObjectHandle = uint64_t;
+
+class ObjectStore {
+public:
+    explicit ObjectStore(uint64_t memoryLimitBytes) : limit_(memoryLimitBytes) {}
+    ObjectStore(const ObjectStore&) = delete;
+    ObjectStore& operator=(const ObjectStore&) = delete;
+
+    struct PutOutcome {
+        uint64_t receivedBytes = 0;
+        bool complete = false;
+        std::string error;  // non-empty: refused; nothing of the object is kept
+    };
+    // One chunk of a client's object, in order; offset 0 creates it (refused past the memory limit).
+    PutOutcome put(ClientSlot owner, uint64_t clientObjectId, std::string_view name, uint64_t totalSize,
+                   uint64_t offset, std::string_view data);
+    // Stores whole bytes in one step: a kept result (clientObjectId != 0, owned like a sent object) or an
+    // unnamed graph result (clientObjectId == 0, freed with its last reference). Kept results may pass the
+    // limit: refusing would lose finished work; the overshoot is logged by the caller.
+    ObjectHandle store(ClientSlot owner, uint64_t clientObjectId, std::string_view name,
+                       std::string_view bytes);
+
+    // A complete object of this client, or nullopt (unknown, deleted or still arriving).
+    std::optional<ObjectHandle> find(ClientSlot owner, uint64_t clientObjectId) const;
+    // Tasks (and graph nodes) hold references: an object deleted by its client stays until the last is
+    // released.
+    void acquire(ObjectHandle handle);
+    void release(ObjectHandle handle);
+    // The client deletes: false if it had no such object.
+    bool remove(ClientSlot owner, uint64_t clientObjectId);
+    // Every object of a client that left or cleared; returns how many.
+    size_t removeClient(ClientSlot owner);
+
+    struct Slice {
+        std::string_view bytes;
+        uint64_t totalSize = 0;
+    };
+    // Bytes of a complete live object, or nullopt.
+    std::optional<Slice> read(ObjectHandle handle, uint64_t offset, uint64_t length) const;
+    std::optional<uint64_t> sizeOf(ObjectHandle handle) const;
+
+    size_t count() const { return count_; }
+    uint64_t bytes() const { return bytes_; }
+    uint64_t limit() const { return limit_; }
+
+private:
+    struct Object {
+        uint32_t generation = 0;
+        bool live = false;
+        bool named = false;  // the client still has it (not deleted); unnamed objects live on references
+        ClientSlot owner = kNone;
+        uint64_t clientObjectId = 0;
+        std::string name;
+        std::unique_ptr<char[]> data;  // one allocation of the full size: large ones are mmapped, so freeing
+                                       // returns the memory to the system
+        uint64_t size = 0;
+        uint64_t received = 0;
+        uint32_t references = 0;
+    };
+    struct Key {
+        ClientSlot owner;
+        uint64_t id;
+        bool operator==(const Key&) const = default;
+    };
+    struct KeyHash {
+        size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.id * 31 + k.owner); }
+    };
+
+    uint32_t allocate();
+    Object* live(ObjectHandle handle);
+    const Object* live(ObjectHandle handle) const;
+    void unname(uint32_t index);
+    void freeIfUnused(uint32_t index);
+    ObjectHandle handleOf(uint32_t index) const {
+        return (static_cast<uint64_t>(objects_[index].generation) << 32) | index;
+    }
+
+    uint64_t limit_;
+    uint64_t bytes_ = 0;
+    size_t count_ = 0;
+    std::vector<Object> objects_;
+    std::vector<uint32_t> free_;
+    std::unordered_map<Key, uint32_t, KeyHash> byClient_;
+};
+
+// "1.5 GiB": sizes in logs and errors.
+std::string formatBytes(uint64_t bytes);
+
+}  // namespace scaler::scheduler

@@ -1,0 +1,47 @@
+#pragma once
+// The worker's copies of shared objects, so each object crosses the network to a worker at most once while
+// it fits. Bounded by bytes; the least recently used object not held by a task goes first.
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+
+namespace scaler::worker {
+
+// One object's bytes, allocated once at its full size (no zero fill) and filled chunk by chunk.
+struct ObjectBytes {
+    explicit ObjectBytes(uint64_t size) : data(new char[size > 0 ? size : 1]), size(size) {}
+    std::unique_ptr<char[]> data;
+    uint64_t size;
+    std::string_view view() const { return {data.get(), size}; }
+};
+
+class ObjectCache {
+public:
+    explicit ObjectCache(uint64_t capacityBytes) : capacity_(capacityBytes) {}
+
+    // The object, now the most recently used; nullptr when not cached.
+    std::shared_ptr<const ObjectBytes> find(uint64_t handle);
+    // Keeps it and evicts older objects no task holds until within capacity (an object held by a task stays
+    // even past it, since its bytes cannot be freed anyway).
+    void insert(uint64_t handle, std::shared_ptr<const ObjectBytes> object);
+
+    uint64_t bytes() const { return bytes_; }
+    size_t size() const { return entries_.size(); }
+
+private:
+    struct Entry {
+        uint64_t handle;
+        std::shared_ptr<const ObjectBytes> object;
+    };
+    void evict();
+
+    uint64_t capacity_;
+    uint64_t bytes_ = 0;
+    std::list<Entry> entries_;  // most recently used first
+    std::unordered_map<uint64_t, std::list<Entry>::iterator> byHandle_;
+};
+
+}  // namespace scaler::worker
