@@ -86,30 +86,36 @@ bool ClientCore::needsObject(size_t bytes) const {
 std::vector<Future> ClientCore::submitMany(const std::string& function, std::vector<std::string> payloads,
                                            const SubmitOptions& options) {
     const Submission common = makeSubmission(function, options);
-    std::vector<Future> futures;
-    futures.reserve(payloads.size());
-    std::vector<Submission> ready;
-    ready.reserve(payloads.size());
-    for (auto& payload : payloads) {
-        if (needsObject(payload.size()) || options.keepResult) {
-            // no size cliff: a payload too big for one message travels as an object
-            futures.push_back(submitArguments(function, Arguments{std::move(payload)}, options));
-            continue;
+    std::vector<Future> futures(payloads.size());
+    // no size cliff: a payload too big for one message travels as an object (rare: checked first, apart)
+    std::vector<uint8_t> asObject(payloads.size(), 0);
+    size_t objects = 0;
+    for (size_t i = 0; i < payloads.size(); ++i) {
+        if (options.keepResult || needsObject(payloads[i].size())) {
+            asObject[i] = 1;
+            ++objects;
+            futures[i] = submitArguments(function, Arguments{std::move(payloads[i])}, options);
         }
-        Submission s = common;
-        s.state = std::make_shared<FutureState>(nextTaskId_++);
-        s.payload = std::move(payload);
-        futures.push_back(makeFuture(s.state));
-        ready.push_back(std::move(s));
     }
-    if (ready.empty()) return futures;
+    if (objects == payloads.size()) return futures;
     bool wasEmpty;
     {
         std::lock_guard lock(mutex_);
         if (closed_) throw SchedulerUnreachableError("client is disconnected");
         wasEmpty = submissions_.empty() && cancels_.empty();
-        pendingCount_ += ready.size();
-        for (auto& s : ready) submissions_.push_back(std::move(s));
+        for (size_t i = 0; i < payloads.size(); ++i) {
+            if (asObject[i]) continue;
+            Submission& s = submissions_.emplace_back();
+            s.state = std::make_shared<FutureState>(nextTaskId_++);
+            s.function = common.function;
+            s.payload = std::move(payloads[i]);
+            s.capabilities = common.capabilities;
+            s.timeoutMs = common.timeoutMs;
+            s.priority = common.priority;
+            s.profiling = common.profiling;
+            futures[i] = makeFuture(s.state);
+        }
+        pendingCount_ += payloads.size() - objects;
     }
     if (wasEmpty) wake();  // the I/O thread takes everything queued since, in one go
     return futures;

@@ -343,8 +343,28 @@ json runGraph(const Options& o, uint64_t nodes) {
 // One object to many workers: seconds to store it and until every worker has used it, bytes moved.
 json runObjectFanout(const Options& o, uint64_t mib) {
     constexpr uint32_t kWorkers = 8;
-    BenchCluster cluster(o, {}, kWorkers, {"--per-worker-task-queue-size", "1"});
+    BenchCluster cluster(o, {"--policy-content", "allocate=capability; scaling=no"}, kWorkers,
+                         {"--per-worker-task-queue-size", "1"});
+    // another client's one-at-a-time tasks meanwhile, on a worker of their own: what the transfer costs
+    // everyone else at the scheduler
+    cluster.addProcess("scaler_worker", {"--per-worker-capabilities", "probe"}, "worker.log");
+    if (!waitUntil([&] { return cluster.snapshot()["workers"].size() > kWorkers; },
+                   std::chrono::seconds(60))) {
+        throw std::runtime_error("the probe worker did not connect");
+    }
     scaler::Client client(cluster.address());
+    scaler::Client bystander(cluster.address());
+    scaler::SubmitOptions onProbe;
+    onProbe.capabilities = "probe";
+    std::atomic<bool> transferring{true};
+    std::vector<double> bystanderUs;
+    std::thread probe([&] {
+        while (transferring) {
+            const auto t0 = Clock::now();
+            bystander.submit("noop", "", onProbe).get();
+            bystanderUs.push_back(since(t0) * 1e6);
+        }
+    });
     const auto start = Clock::now();
     const scaler::ObjectRef ref = client.sendObject(std::string(mib << 20, 'o'), "fanout");
     const double stored = since(start);
@@ -353,16 +373,20 @@ json runObjectFanout(const Options& o, uint64_t mib) {
         futures.push_back(client.submit("length", scaler::Arguments{ref}));
     scaler::Client::gather(futures);
     const double done = since(start);
+    transferring = false;
+    probe.join();
     uint64_t moved = 0;
     uint64_t fetchingWorkers = 0;
     waitUntil(
         [&] {
+            const json snapshot = cluster.snapshot();
+            if (!snapshot.contains("workers")) return false;  // none published since the last look
             moved = fetchingWorkers = 0;
-            for (const auto& w : cluster.snapshot()["workers"]) {
+            for (const auto& w : snapshot["workers"]) {
                 moved += w["object_bytes_fetched"].get<uint64_t>();
                 fetchingWorkers += w["objects_fetched"].get<uint64_t>() > 0;
             }
-            return moved >= (mib << 20) * fetchingWorkers && fetchingWorkers > 0;
+            return fetchingWorkers == kWorkers;
         },
         std::chrono::seconds(10));
     return {{"scenario", "object_fanout"},
@@ -371,7 +395,12 @@ json runObjectFanout(const Options& o, uint64_t mib) {
             {"workers_that_fetched", fetchingWorkers},
             {"store_seconds", stored},
             {"all_tasks_done_seconds", done},
-            {"bytes_moved_to_workers", moved}};
+            {"bytes_moved_to_workers", moved},
+            {"other_client_during_transfer",
+             {{"tasks", bystanderUs.size()},
+              {"p50_us", percentile(bystanderUs, 0.5)},
+              {"p99_us", percentile(bystanderUs, 0.99)},
+              {"max_us", percentile(bystanderUs, 1.0)}}}};
 }
 
 // Tasks that submit tasks: fib(n) by nested tasks on workers with queue size 1.

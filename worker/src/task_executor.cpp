@@ -144,9 +144,11 @@ void TaskExecutor::publish(ExecutorOutcome outcome) {
 }
 
 void TaskExecutor::onWaiting(Running& running, bool waiting) {
+    // only the task's own thread writes its flag, so it may read it unlocked: the common call (a task that
+    // never waited, handing back a turn it never lent) costs no lock
+    if (running.waiting == waiting) return;
     {
         std::lock_guard lock(mutex_);
-        if (running.waiting == waiting) return;
         running.waiting = waiting;
         if (waiting) {
             --active_;
@@ -173,23 +175,32 @@ void TaskExecutor::loop() {
         if (stopping_) return;
         ExecutorTask task = std::move(queue_.front());
         queue_.pop_front();
-        Running& running = running_.emplace_back();
+        if (spare_.empty()) spare_.emplace_back();
+        running_.splice(running_.end(), spare_, spare_.begin());
+        const auto node = std::prev(running_.end());
+        Running& running = *node;
         running.handle = task.handle;
         running.timeoutMs = task.timeoutMs;
         running.deadline = task.timeoutMs > 0 ? Clock::now() + std::chrono::milliseconds(task.timeoutMs)
                                               : Clock::time_point::max();
+        running.interruptRequestedAt = Clock::time_point::max();
+        running.cancel.store(false, std::memory_order_relaxed);  // published by the mutex
+        running.waiting = false;
         ++active_;
         lock.unlock();
         ExecutorOutcome outcome = execute(task, running);
-        task = ExecutorTask{};  // objects go back to the cache's sole ownership before the result is seen
+        task.arguments.clear();  // objects go back to the cache's sole ownership before the result is seen
         ++completed_;
         lock.lock();
         if (!running.waiting) --active_;
-        running_.remove_if([&](const Running& r) { return &r == &running; });
+        spare_.splice(spare_.end(), running_, node);
+        // another thread may take the next task only while this one is not active (it is not, now); it
+        // would be woken for nothing when this thread takes it itself
+        const bool wakeOther = idleThreads_ > 0 && !queue_.empty();
         lock.unlock();
         // publish after leaving the running list, so whoever sees running() == false also finds the outcome
         publish(std::move(outcome));
-        wake_.notify_one();
+        if (wakeOther) wake_.notify_one();
         lock.lock();
     }
 }

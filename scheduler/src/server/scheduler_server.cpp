@@ -25,8 +25,11 @@ namespace scaler::scheduler {
 namespace {
 constexpr auto kTickInterval = std::chrono::milliseconds(250);
 constexpr auto kSnapshotInterval = std::chrono::seconds(1);
-// Bounds one drain so timers and flushes still run under a flood of messages.
+// Bound one drain so timers and flushes still run under a flood of messages: by count, and by time, since a
+// message may be costly (an object chunk is a copy of megabytes) and workers fetching objects keep the queue
+// full; without the time bound, tasks staged for other peers waited for whole transfers (seconds).
 constexpr int kMaxMessagesPerDrain = 20000;
+constexpr auto kMaxDrainTime = std::chrono::milliseconds(5);
 // The role the ZAP handler granted this message's connection (its User-Id); none when it has none.
 RoleSet rolesOf(zmq::message_t& message) {
     const char* user = zmq_msg_gets(message.handle(), "User-Id");
@@ -67,11 +70,13 @@ zmq::socket_t bindMonitor(zmq::context_t& context, const SchedulerConfig& config
     return monitor;
 }
 
-// Hands the core what is waiting on the router, at most kMaxMessagesPerDrain messages.
+// Hands the core what is waiting on the router, within kMaxMessagesPerDrain messages and kMaxDrainTime.
 void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& core,
                    ConnectionWatch& connections, bool curve) {
     std::string error;
+    const auto deadline = std::chrono::steady_clock::now() + kMaxDrainTime;
     for (int n = 0; n < kMaxMessagesPerDrain; ++n) {
+        if (n > 0 && std::chrono::steady_clock::now() >= deadline) break;
         zmq::message_t identity;
         if (!router.recv(identity, zmq::recv_flags::dontwait)) break;
         zmq::message_t payload;

@@ -122,6 +122,7 @@ private:
     std::deque<ExecutorTask> queue_;
     bool stopping_ = false;
     std::list<Running> running_;  // guarded by mutex_; nodes stay put while their task runs
+    std::list<Running> spare_;    // finished nodes, reused: no allocation per task
     size_t active_ = 0;           // running and not waiting: at most one takes a new task
     size_t idleThreads_ = 0;
     std::vector<std::thread> threads_;
