@@ -222,3 +222,88 @@ TEST_F(WorkerSessionTest, AStoppingSchedulerStopsTheWorkButNotTheWorker) {
 }
 
 }  // namespace
+
+TEST_F(WorkerSessionTest, AnObjectIsFetchedOnceInChunksForEveryTaskThatNeedsIt) {
+    registry.add("concat", [](TaskContext& context, std::string_view) {
+        std::string out;
+        for (std::string_view a : context.arguments()) out.append(a);
+        return out;
+    });
+    make();
+    const uint64_t handle = (uint64_t{1} << 32) | 3;
+    const std::string object(20u << 20, 'o');  // three 8 MiB requests
+    const auto objectTask = [&](uint64_t taskHandle) {
+        deliver(IncomingMessage([&](W::Builder m) {
+            auto task = m.initTasks(1)[0];
+            task.setTaskId(taskHandle);
+            task.setFunctionName("concat");
+            auto args = task.initArgs(2);
+            args[0].setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("<"), 1));
+            args[1].setObject(handle);
+            args[1].setObjectSize(object.size());
+        }));
+    };
+    objectTask(1);
+    objectTask(2);  // while the first fetch is under way: no second fetch
+    std::vector<std::pair<uint64_t, uint64_t>> requests;
+    sink.each(W::OBJECT_REQUEST, [&](W::Reader m) {
+        EXPECT_EQ(m.getObjectRequest().getObjectId(), handle);
+        requests.emplace_back(m.getObjectRequest().getOffset(), m.getObjectRequest().getLength());
+    });
+    ASSERT_EQ(requests.size(), 3u);
+    EXPECT_EQ(requests[2].first, 16u << 20);
+    EXPECT_EQ(requests[2].second, 4u << 20);
+    for (const auto& [offset, length] : requests) {
+        deliver(IncomingMessage([&](W::Builder m) {
+            auto chunk = m.initObjectChunk();
+            chunk.setObjectId(handle);
+            chunk.setTotalSize(object.size());
+            chunk.setOffset(offset);
+            chunk.setData(
+                capnp::Data::Reader(reinterpret_cast<const kj::byte*>(object.data()) + offset, length));
+        }));
+    }
+    std::map<uint64_t, size_t> resultSizes;
+    while (resultSizes.size() < 2 && !HasFatalFailure()) {
+        awaitOutcomes();
+        sink.each(W::TASK_RESULTS, [&](W::Reader m) {
+            for (auto r : m.getTaskResults()) resultSizes[r.getTaskId()] = r.getPayload().size();
+        });
+    }
+    EXPECT_EQ(resultSizes[1], object.size() + 1);
+    EXPECT_EQ(resultSizes[2], object.size() + 1);
+    // a later task finds it cached: no new request; the heartbeat counts one fetch
+    objectTask(3);
+    EXPECT_EQ(sink.each(W::OBJECT_REQUEST), 3u);
+    advance(2s);
+    uint64_t fetched = 0;
+    sink.each(W::WORKER_HEARTBEAT,
+              [&](W::Reader m) { fetched = m.getWorkerHeartbeat().getObjectsFetched(); });
+    EXPECT_EQ(fetched, 1u);
+}
+
+TEST_F(WorkerSessionTest, AnObjectTheSchedulerNoLongerHasFailsItsTasksWithTheReason) {
+    make();
+    deliver(IncomingMessage([&](W::Builder m) {
+        auto task = m.initTasks(1)[0];
+        task.setTaskId(5);
+        task.setFunctionName("echo");
+        auto arg = task.initArgs(1)[0];
+        arg.setObject(77);
+        arg.setObjectSize(10);
+    }));
+    deliver(IncomingMessage([&](W::Builder m) {
+        auto chunk = m.initObjectChunk();
+        chunk.setObjectId(77);
+        chunk.setError("object 77 is not in the store (deleted)");
+    }));
+    std::string error;
+    sink.each(W::TASK_RESULTS, [&](W::Reader m) {
+        for (auto r : m.getTaskResults()) {
+            EXPECT_EQ(r.getTaskId(), 5u);
+            EXPECT_EQ(r.getStatus(), wire::TaskResultStatus::FAILED);
+            error = r.getError().cStr();
+        }
+    });
+    EXPECT_NE(error.find("not in the store"), std::string::npos) << error;
+}

@@ -428,6 +428,26 @@ json runNested(const Options& o, uint64_t n) {
             {"tasks_per_second", static_cast<double>(calls) / seconds}};
 }
 
+// A Python client (python/bench/python_noop.py, Debian's /usr/bin/python3) submitting no-op Python tasks.
+json runPythonNoop(const Options& o, uint64_t tasks) {
+    BenchCluster cluster(o, {}, o.workers);
+    const std::string build = o.binDir + "/..";
+    const std::string command = "PYTHONPATH=" + build + "/python SCALER_CPP_PYTHON_PLUGIN=" + build +
+                                "/lib/libscaler_python_worker.so /usr/bin/python3 " + SCALER_SOURCE_DIR +
+                                "/python/bench/python_noop.py " + cluster.address() + " " +
+                                std::to_string(tasks);
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
+    std::string output;
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    if (pclose(pipe) != 0 || output.empty()) throw std::runtime_error("python_noop.py failed: " + output);
+    json result = json::parse(output.substr(output.rfind('{')));
+    result["scenario"] = "python_noop";
+    result["workers"] = o.workers;
+    return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -437,9 +457,10 @@ int main(int argc, char** argv) {
     CLI::App app{"scaler_bench: benchmark scenarios on loopback, one JSON line each", "scaler_bench"};
     app.add_option("--scenario", scenarios,
                    "noop, latency, sleep1ms, many_clients, queued_memory, scale_up_latency, worker_scaling, "
-                   "graph, object_fanout, nested (repeatable; default: all)")
-        ->check(CLI::IsMember({"noop", "latency", "sleep1ms", "many_clients", "queued_memory",
-                               "scale_up_latency", "worker_scaling", "graph", "object_fanout", "nested"}));
+                   "graph, object_fanout, nested, python_noop (repeatable; default: all)")
+        ->check(
+            CLI::IsMember({"noop", "latency", "sleep1ms", "many_clients", "queued_memory", "scale_up_latency",
+                           "worker_scaling", "graph", "object_fanout", "nested", "python_noop"}));
     app.add_option("--workers", o.workers, "Workers (or adapter groups for scale_up_latency)")
         ->check(CLI::Range(1u, 4096u))
         ->capture_default_str();
@@ -499,6 +520,8 @@ int main(int argc, char** argv) {
                 emit(runGraph(o, tasksOr(100000)));
             } else if (scenario == "object_fanout") {
                 emit(runObjectFanout(o, objectMib));
+            } else if (scenario == "python_noop") {
+                emit(runPythonNoop(o, tasksOr(100000)));
             } else if (scenario == "nested") {
                 emit(runNested(o, fibN));
             } else if (scenario == "worker_scaling") {

@@ -11,6 +11,7 @@ PACKAGES=(
     libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev
     libncurses-dev
     googletest libgtest-dev libgmock-dev
+    python3 python3-dev python3-pybind11 python3-cloudpickle
     tmux
     curl podman runc
     nodejs

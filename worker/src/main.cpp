@@ -10,6 +10,7 @@
 #include "scaler/common/shutdown_signal.h"
 #include "scaler/worker/builtin_functions.h"
 #include "scaler/worker/plugin_loader.h"
+#include "scaler/worker/python_tasks.h"
 #include "scaler/worker/worker_agent.h"
 
 int main(int argc, char** argv) {
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
         worker::finishWorkerConfig(config);
         worker::registerBuiltinFunctions(registry,
                                          {config.execOutputLimitBytes, std::chrono::milliseconds(2000)});
+        worker::registerPythonTasks(registry, config.schedulerAddress, config.pythonPlugin);
         for (const auto& plugin : config.plugins) worker::loadPlugin(plugin, registry);
     } catch (const std::exception& e) {
         std::cerr << "scaler_worker: error: " << e.what() << "\n";

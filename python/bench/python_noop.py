@@ -1,0 +1,31 @@
+"""scaler_bench --scenario python_noop: a Python client submits no-op Python tasks; prints one JSON line."""
+
+import json
+import sys
+import time
+
+from scaler_cpp import Client
+
+
+def noop():
+    return None
+
+
+def main():
+    address, tasks = sys.argv[1], int(sys.argv[2])
+    with Client(address=address) as client:
+        client.map(noop, [()] * 0)  # connects and uploads nothing
+        for f in [client.submit(noop) for _ in range(1000)]:  # warm up: the function reaches every worker
+            f.result()
+        start = time.perf_counter()
+        futures = [client.submit(noop) for _ in range(tasks)]
+        submitted = time.perf_counter() - start
+        for f in futures:
+            f.result()
+        seconds = time.perf_counter() - start
+    print(json.dumps({"tasks": tasks, "seconds": seconds, "submit_seconds": submitted,
+                      "tasks_per_second": tasks / seconds}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""How Python calls travel as scaler-cpp tasks (docs/python.md#wire-format).
+
+A Python task is the worker function "python" with arguments [function, call, inputs...]: the function is
+cloudpickled once per client and sent as a shared object; the call is a cloudpickle of (args, kwargs) in which
+each ObjectReference is replaced by an Input naming one of the task's further arguments; results are
+cloudpickled; a failure travels as "python-exception:" + base64 of the pickled (exception, traceback text).
+"""
+
+import base64
+import pickle
+import traceback
+
+import cloudpickle
+
+EXCEPTION_PREFIX = "python-exception:"
+
+
+class Input:
+    """Placeholder in a call for the task argument at `index` among the inputs."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __reduce__(self):
+        return (Input, (self.index,))
+
+
+def dumps(value):
+    return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def dumps_fast(value):
+    """A call's (args, kwargs) or a result: the C pickler when it can (several times faster per task), cloudpickle for
+    what it cannot (lambdas, local classes). Both load with pickle.loads."""
+    try:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - anything plain pickle refuses, cloudpickle may take
+        return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(data):
+    return pickle.loads(data)
+
+
+def encode_exception(exc):
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        payload = dumps((exc, text))
+        pickle.loads(payload)  # an exception that pickles but cannot be rebuilt fails here, not at the client
+    except Exception:  # noqa: BLE001 - any exception must reach the client somehow
+        payload = dumps((RuntimeError(f"{type(exc).__name__}: {exc}"), text))
+    return base64.b64encode(payload).decode("ascii")
+
+
+def decode_exception(message):
+    """The exception a task raised, with its remote traceback as a note; None if `message` holds none. A
+    graph node failed by a failed input carries that input's exception after the scheduler's explanation."""
+    at = message.find(EXCEPTION_PREFIX)
+    if at < 0:
+        return None
+    exc, text = pickle.loads(base64.b64decode(message[at + len(EXCEPTION_PREFIX):]))
+    if hasattr(exc, "add_note"):
+        if at > 0:
+            exc.add_note(message[:at].rstrip(": ").strip())
+        exc.add_note("remote traceback (most recent call last):\n" + text)
+    return exc

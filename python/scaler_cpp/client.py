@@ -1,0 +1,396 @@
+"""The reference's client API (scaler.md section 8) on top of scaler-cpp's C++ client."""
+
+import concurrent.futures
+import dataclasses
+import graphlib
+import os
+import threading
+from typing import Any, Dict, List, Optional
+
+from . import _native, _serialization
+from .errors import DisconnectedError, MissingObjects, ObjectStoreFullError, TaskRejectedError, WorkerDiedError
+
+_ADDRESS_VARIABLE = "SCALER_CPP_SCHEDULER_ADDRESS"  # set by workers: Client() inside a task needs no address
+
+try:  # present only inside scaler_worker: a task waiting on its futures lends its slot
+    import _scaler_cpp_worker as _worker_hooks
+except ImportError:
+    _worker_hooks = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectReference:
+    """An object in the scheduler's store (Client.send_object): an argument, or a data node of a graph."""
+
+    name: Optional[str]
+    size: int
+    object_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileResult:
+    duration_s: float
+    memory_peak: int
+    cpu_time_s: float
+
+
+def _capabilities_text(capabilities: Optional[Dict[str, int]]) -> str:
+    if not capabilities:
+        return ""
+    parts = []
+    for name, value in sorted(capabilities.items()):
+        parts.append(name if value is None or value < 0 else f"{name}={int(value)}")
+    return ",".join(parts)
+
+
+class ScalerFuture(concurrent.futures.Future):
+    """A task's result: a concurrent.futures.Future, so as_completed and wait work."""
+
+    def __init__(self, client: "Client", task_id: int, profiling: bool):
+        super().__init__()
+        self._client = client
+        self._task_id = task_id
+        self._profiling = profiling
+
+    @property
+    def task_id(self) -> int:
+        return self._task_id
+
+    def cancel(self, timeout=None) -> bool:  # noqa: ARG002 - the reference's signature
+        """Asks the scheduler to cancel; blocks until it answers. True when the task was cancelled."""
+        if self.done():
+            return self.cancelled()
+        native = self._client._native
+        if native is None or not native.cancel(self._task_id):
+            return self.cancelled()
+        self._client._drain_until(self)
+        return self.cancelled()
+
+    def result(self, timeout=None):
+        self._wait_lending_slot(timeout)
+        return super().result(timeout)
+
+    def exception(self, timeout=None):
+        self._wait_lending_slot(timeout)
+        return super().exception(timeout)
+
+    def profiling_info(self) -> ProfileResult:
+        if not self.done():
+            raise ValueError("the task has not finished; profiling_info() needs its result")
+        duration, memory, cpu = self._client._native.profile(self._task_id)
+        return ProfileResult(duration, memory, cpu)
+
+    def _wait_lending_slot(self, timeout):
+        if self.done() or _worker_hooks is None:
+            return
+        _worker_hooks.waiting(True)
+        try:
+            concurrent.futures.wait([self], timeout=timeout)
+        finally:
+            _worker_hooks.waiting(False)
+
+
+class Client:
+    """Client(address=None, profiling=False, timeout_seconds=60, heartbeat_interval_seconds=2)
+
+    address=None is allowed inside a task: the worker's scheduler. A context manager; disconnects on exit.
+    """
+
+    def __init__(
+        self,
+        address: Optional[str] = None,
+        profiling: bool = False,
+        timeout_seconds: int = 60,
+        heartbeat_interval_seconds: int = 2,
+        **kwargs: Any,
+    ):
+        if address is None:
+            address = os.environ.get(_ADDRESS_VARIABLE)
+            if address is None:
+                raise ValueError(
+                    "No scheduler address provided and not running inside a worker context; pass address="
+                )
+        self._address = address
+        self._profiling = profiling
+        self._timeout_seconds = timeout_seconds
+        self._heartbeat_interval_seconds = heartbeat_interval_seconds
+        self._name = kwargs.pop("name", "python")
+        if kwargs:
+            unused = ", ".join(sorted(kwargs))
+            raise TypeError(f"Client got options scaler_cpp does not take: {unused} (docs/python.md)")
+        try:
+            self._native = _native.NativeClient(
+                address, self._name, float(timeout_seconds), float(heartbeat_interval_seconds), float(timeout_seconds)
+            )
+        except _native.SchedulerUnreachableError as e:
+            raise DisconnectedError(str(e)) from None
+        self._lock = threading.Lock()
+        self._futures: Dict[int, ScalerFuture] = {}
+        self._functions: Dict[Any, int] = {}  # function -> object id: each is sent once
+        self._early: Dict[int, tuple] = {}  # results that came before submit returned their id
+        self._closed = False
+        self._dispatcher = threading.Thread(target=self._dispatch, name="scaler_cpp-results", daemon=True)
+        self._dispatcher.start()
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.disconnect()
+
+    def __del__(self):
+        try:
+            self.disconnect()
+        except Exception:  # noqa: BLE001 - never from a finaliser
+            pass
+
+    def __reduce__(self):
+        # inside a task, a passed client connects anew to the same scheduler
+        return (Client, (self._address, self._profiling, self._timeout_seconds, self._heartbeat_interval_seconds))
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def disconnect(self) -> None:
+        """Cancels this client's unfinished tasks and leaves. Idempotent."""
+        native = getattr(self, "_native", None)
+        if native is None or self._closed:
+            return
+        self._closed = True
+        native.disconnect()
+        self._dispatcher.join()
+        self._fail_all(DisconnectedError("client disconnected"))
+
+    def shutdown(self) -> None:
+        """Asks the scheduler to shut the cluster down, then disconnects."""
+        if self._closed:
+            raise DisconnectedError("client is disconnected")
+        self._closed = True
+        accepted = self._native.shutdown()
+        self._dispatcher.join()
+        self._fail_all(DisconnectedError("client shut the cluster down"))
+        if not accepted:
+            raise ValueError("Scheduler is in protected mode. Can't shutdown")
+
+    def clear(self) -> None:
+        """Cancels unfinished tasks and deletes every object this client sent; references to them become
+        invalid (tasks naming them fail with MissingObjects)."""
+        with self._lock:
+            pending = list(self._futures.values())
+        for future in pending:
+            future.cancel()
+        self._native.clear()
+        self._functions.clear()
+
+    # ---- objects -----------------------------------------------------------------------------------------
+
+    def send_object(self, obj: Any, name: Optional[str] = None) -> ObjectReference:
+        """Stores `obj` once in the scheduler; pass the reference as an argument or graph data node."""
+        self._check_open()
+        data = _serialization.dumps(obj)
+        object_id, size = self._send_bytes(data, name or "")
+        return ObjectReference(name, size, object_id)
+
+    def _send_bytes(self, data: bytes, name: str):
+        try:
+            return self._native.send_object(data, name)
+        except _native.ObjectStoreError as e:
+            raise ObjectStoreFullError(str(e)) from None
+        except _native.SchedulerUnreachableError as e:
+            raise DisconnectedError(str(e)) from None
+
+    def _function_id(self, fn) -> int:
+        object_id = self._functions.get(fn)
+        if object_id is None:
+            object_id, _ = self._send_bytes(_serialization.dumps(fn), getattr(fn, "__qualname__", "function"))
+            self._functions[fn] = object_id
+        return object_id
+
+    # ---- tasks -------------------------------------------------------------------------------------------
+
+    def submit(self, fn, *args, **kwargs) -> ScalerFuture:
+        return self.submit_verbose(fn, args, kwargs)
+
+    def submit_verbose(self, fn, args, kwargs, capabilities: Optional[Dict[str, int]] = None) -> ScalerFuture:
+        if not callable(fn):
+            raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+        self._check_open()
+        task_args = self._call_arguments(fn, tuple(args), dict(kwargs or {}))
+        return self._submit_task(task_args, _capabilities_text(capabilities))
+
+    def map(self, fn, *iterables, capabilities: Optional[Dict[str, int]] = None) -> List[Any]:
+        futures = [self.submit_verbose(fn, args, {}, capabilities=capabilities) for args in zip(*iterables)]
+        return [f.result() for f in futures]
+
+    def starmap(self, fn, iterable, capabilities: Optional[Dict[str, int]] = None) -> List[Any]:
+        futures = [self.submit_verbose(fn, tuple(args), {}, capabilities=capabilities) for args in iterable]
+        return [f.result() for f in futures]
+
+    def _call_arguments(self, fn, args, kwargs):
+        inputs = []
+
+        def placeholder(value):
+            if isinstance(value, ObjectReference):
+                inputs.append(value.object_id)
+                return _serialization.Input(len(inputs) - 1)
+            return value
+
+        if any(isinstance(a, ObjectReference) for a in args) or any(
+            isinstance(v, ObjectReference) for v in kwargs.values()
+        ):
+            call = ([placeholder(a) for a in args], {k: placeholder(v) for k, v in kwargs.items()})
+        else:
+            call = (args, kwargs)
+        return [self._function_id(fn), _serialization.dumps_fast(call), *inputs]
+
+    def _submit_task(self, task_args, capabilities: str) -> ScalerFuture:
+        try:
+            task_id = self._native.submit("python", task_args, capabilities, self._profiling, 0)
+        except _native.SchedulerUnreachableError as e:
+            raise DisconnectedError(str(e)) from None
+        return self._register(task_id)
+
+    def _register(self, task_id: int) -> ScalerFuture:
+        future = ScalerFuture(self, task_id, self._profiling)
+        with self._lock:
+            early = self._early.pop(task_id, None)
+            if early is None:
+                self._futures[task_id] = future
+        if early is not None:
+            self._complete(future, *early)
+        return future
+
+    # ---- graphs ------------------------------------------------------------------------------------------
+
+    def get(self, graph: Dict[str, Any], keys: List[str], block: bool = True,
+            capabilities: Optional[Dict[str, int]] = None):
+        """Dask-style graph: values are data (or ObjectReferences) or call tuples (fn, "key", ...), whose
+        arguments are keys of the graph. Returns {key: value} (block=True) or {key: future}."""
+        self._check_open()
+        for key in keys:
+            if key not in graph:
+                raise KeyError(f"key {key!r} is not in the graph")
+        dependencies = {}
+        for key, node in graph.items():
+            if _is_call(node):
+                for argument in node[1:]:
+                    if not isinstance(argument, str) or argument not in graph:
+                        raise KeyError(f"argument {argument!r} of node {key!r} is not a key of the graph")
+                dependencies[key] = [a for a in node[1:] if _is_call(graph[a])]
+            else:
+                dependencies[key] = []
+        graphlib.TopologicalSorter(dependencies).prepare()  # raises graphlib.CycleError naming the cycle
+        needed = set()
+        stack = list(keys)
+        while stack:
+            key = stack.pop()
+            if key in needed:
+                continue
+            needed.add(key)
+            if _is_call(graph[key]):
+                stack.extend(graph[key][1:])
+        caps = _capabilities_text(capabilities)
+        nodes = []
+        for key in needed:
+            node = graph[key]
+            if not _is_call(node):
+                continue
+            fn, inputs = node[0], []
+            call_args = []
+            for argument in node[1:]:
+                value = graph[argument]
+                if _is_call(value):
+                    call_args.append(_serialization.Input(len(inputs)))
+                    inputs.append(argument)  # a graph key: the node's pickled result
+                elif isinstance(value, ObjectReference):
+                    call_args.append(_serialization.Input(len(inputs)))
+                    inputs.append(value.object_id)
+                else:
+                    call_args.append(value)
+            call = _serialization.dumps_fast((call_args, {}))
+            nodes.append((key, "python", [self._function_id(fn), call, *inputs], caps))
+        call_keys = [k for k in keys if _is_call(graph[k])]
+        try:
+            ids = self._native.submit_graph(nodes, call_keys, self._profiling) if call_keys else {}
+        except _native.SchedulerUnreachableError as e:
+            raise DisconnectedError(str(e)) from None
+        futures = {}
+        for key in keys:
+            if key in ids:
+                futures[key] = self._register(ids[key])
+            else:  # a data node asked for: already known
+                future = ScalerFuture(self, 0, False)
+                value = graph[key]
+                future.set_result(value)
+                futures[key] = future
+        if not block:
+            return futures
+        return {key: futures[key].result() for key in keys}
+
+    # ---- results -----------------------------------------------------------------------------------------
+
+    def _dispatch(self):
+        native = self._native
+        while True:
+            batch = native.wait_completions(0.5)
+            for completion in batch:
+                self._deliver(*completion)
+            if self._closed and not batch and native.pending() == 0:
+                return
+
+    def _drain_until(self, future):
+        concurrent.futures.wait([future], timeout=self._timeout_seconds)
+
+    def _deliver(self, task_id, status, payload, error):
+        with self._lock:
+            future = self._futures.pop(task_id, None)
+            if future is None:  # finished before _register saw its id
+                self._early[task_id] = (status, payload, error)
+                return
+        self._complete(future, status, payload, error)
+
+    def _complete(self, future, status, payload, error):
+        if status == "success":
+            try:
+                future.set_result(_serialization.loads(payload))
+            except Exception as exc:  # noqa: BLE001
+                future.set_exception(exc)
+        elif status == "cancelled":
+            concurrent.futures.Future.cancel(future)
+            future.set_running_or_notify_cancel()  # wakes concurrent.futures.wait and as_completed
+        else:
+            future.set_exception(_exception_of(status, error))
+
+    def _fail_all(self, exc):
+        with self._lock:
+            pending = list(self._futures.values())
+            self._futures.clear()
+        for future in pending:
+            if not future.done():
+                future.set_exception(exc)
+
+    def _check_open(self):
+        if self._closed:
+            raise DisconnectedError("client is disconnected")
+
+
+def _is_call(node) -> bool:
+    return isinstance(node, tuple) and len(node) > 0 and callable(node[0])
+
+
+def _exception_of(status: str, error: str) -> BaseException:
+    if status == "failed":
+        remote = _serialization.decode_exception(error)
+        return remote if remote is not None else RuntimeError(error)
+    if status == "worker_died":
+        return WorkerDiedError(error)
+    if status == "timed_out":
+        return TimeoutError(error)
+    if status == "rejected":
+        if "is not in the store" in error:
+            return MissingObjects(error)
+        return TaskRejectedError(error)
+    return DisconnectedError(error)

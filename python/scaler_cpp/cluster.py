@@ -1,0 +1,155 @@
+"""SchedulerClusterCombo: a local scheduler and workers from scaler-cpp's binaries, for tests and notebooks."""
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from typing import Dict, List, Optional
+
+
+def _binary(name: str) -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    for directory in (os.environ.get("SCALER_CPP_BIN_DIR"), os.path.join(here, "..", "..", "bin")):
+        if directory and os.access(os.path.join(directory, name), os.X_OK):
+            return os.path.normpath(os.path.join(directory, name))
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} not found: set SCALER_CPP_BIN_DIR or put it on PATH")
+    return found
+
+
+def _free_port_pair() -> int:
+    """A port P with P and P + 2 (the monitor) free when checked."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 2 > 65535:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 2))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair on 127.0.0.1")
+
+
+def _capabilities_text(capabilities: Optional[Dict[str, int]]) -> str:
+    if not capabilities:
+        return ""
+    return ",".join(name if value is None or value < 0 else f"{name}={value}" for name, value in capabilities.items())
+
+
+class SchedulerClusterCombo:
+    """Starts a scheduler and `n_workers` workers; a worker that dies (killed by its task) is replaced."""
+
+    def __init__(
+        self,
+        n_workers: int,
+        address: Optional[str] = None,
+        per_worker_capabilities: Optional[Dict[str, int]] = None,
+        per_worker_task_queue_size: int = 1000,
+        max_number_of_tasks_waiting: int = -1,
+        heartbeat_interval_seconds: float = 2,
+        client_timeout_seconds: float = 60,
+        worker_timeout_seconds: float = 10,
+        death_timeout_seconds: float = 300,
+        load_balance_seconds: float = 1,
+        protected: bool = True,
+        policy_content: str = "allocate=even_load; scaling=no",
+        logging_level: str = "WARNING",
+        logging_paths=("/dev/stdout",),
+        **kwargs,
+    ):
+        unused = {k for k in kwargs if k not in _REFERENCE_ONLY_OPTIONS}
+        if unused:
+            raise TypeError(f"SchedulerClusterCombo got options scaler_cpp does not take: {', '.join(sorted(unused))}")
+        self._address = address or f"tcp://127.0.0.1:{_free_port_pair()}"
+        self._log = None if logging_paths == ("/dev/stdout",) else open(logging_paths[0], "ab")  # noqa: SIM115
+        scheduler_args = [
+            _binary("scaler_scheduler"), self._address,
+            "--client-timeout-seconds", str(client_timeout_seconds),
+            "--worker-timeout-seconds", str(worker_timeout_seconds),
+            "--load-balance-seconds", str(load_balance_seconds),
+            "--max-number-of-tasks-waiting", str(max_number_of_tasks_waiting),
+            "--policy-content", policy_content,
+            "--logging-level", logging_level,
+        ]
+        if protected:
+            scheduler_args.append("--protected")
+        self._worker_args = [
+            _binary("scaler_worker"), self._address,
+            "--per-worker-task-queue-size", str(per_worker_task_queue_size),
+            "--heartbeat-interval-seconds", str(heartbeat_interval_seconds),
+            "--death-timeout-seconds", str(death_timeout_seconds),
+            "--logging-level", logging_level,
+        ]
+        capabilities = _capabilities_text(per_worker_capabilities)
+        if capabilities:
+            self._worker_args += ["--per-worker-capabilities", capabilities]
+        self._scheduler = self._spawn(scheduler_args)
+        self._lock = threading.Lock()
+        self._workers: List[subprocess.Popen] = [self._spawn(self._worker_args) for _ in range(n_workers)]
+        self.replaced_workers = 0
+        self._stopping = threading.Event()
+        self._keeper = threading.Thread(target=self._keep_workers, name="scaler_cpp-combo", daemon=True)
+        self._keeper.start()
+
+    def _spawn(self, args) -> subprocess.Popen:
+        return subprocess.Popen(args, stdout=self._log, stderr=self._log)  # noqa: S603 - our own binaries
+
+    def _keep_workers(self):
+        while not self._stopping.wait(0.1):
+            with self._lock:
+                for i, worker in enumerate(self._workers):
+                    if worker.poll() is not None and not self._stopping.is_set():
+                        self._workers[i] = self._spawn(self._worker_args)
+                        self.replaced_workers += 1
+
+    def get_address(self) -> str:
+        return self._address
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        self._keeper.join()
+        with self._lock:
+            workers = list(self._workers)
+        # workers first, while the scheduler can still answer their goodbye; then the scheduler
+        for group in (workers, [self._scheduler]):
+            for process in group:
+                if process.poll() is None:
+                    process.terminate()
+            deadline = time.monotonic() + 10
+            for process in group:
+                try:
+                    process.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if self._log is not None:
+            self._log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.shutdown()
+
+    def __del__(self):
+        try:
+            if not self._stopping.is_set():
+                self.shutdown()
+        except Exception:  # noqa: BLE001 - never from a finaliser
+            pass
+
+
+# Accepted for code written for the reference; they configure parts scaler-cpp does not have.
+_REFERENCE_ONLY_OPTIONS = {
+    "object_storage_address", "monitor_address", "worker_io_threads", "scheduler_io_threads",
+    "object_retention_seconds", "task_timeout_seconds", "garbage_collect_interval_seconds",
+    "trim_memory_threshold_bytes", "hard_processor_suspend", "scaler_policy", "event_loop",
+    "logging_config_file", "load_balance_trigger_times",
+}

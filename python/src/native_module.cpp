@@ -1,0 +1,271 @@
+// scaler_cpp._native: the C++ client for the Python package. Completions are queued by the client's I/O
+// thread without the GIL and collected in batches by one Python thread (Client's dispatcher), so a result
+// costs no GIL hand-off of its own.
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "scaler/client/client.h"
+#include "scaler/client/task_graph.h"
+#include "scaler/client/wait_listener.h"
+
+namespace py = pybind11;
+
+namespace {
+
+struct Completion {
+    uint64_t taskId = 0;
+    std::string status;  // success, failed, cancelled, worker_died, timed_out, rejected, unreachable
+    std::string payload;
+    std::string error;
+};
+
+std::string statusOf(const scaler::Future& future, std::string& payload, std::string& error) {
+    try {
+        payload = future.get();
+        return "success";
+    } catch (const scaler::TaskFailedError& e) {
+        error = e.what();
+        return "failed";
+    } catch (const scaler::WorkerDiedError& e) {
+        error = e.what();
+        return "worker_died";
+    } catch (const scaler::TaskCancelledError& e) {
+        error = e.what();
+        return "cancelled";
+    } catch (const scaler::TaskTimeoutError& e) {
+        error = e.what();
+        return "timed_out";
+    } catch (const scaler::TaskRejectedError& e) {
+        error = e.what();
+        return "rejected";
+    } catch (const std::exception& e) {
+        error = e.what();
+        return "unreachable";
+    }
+}
+
+// An argument from Python: bytes, or an object id (int).
+scaler::Arguments toArguments(const py::list& args) {
+    scaler::Arguments out;
+    out.items.reserve(args.size());
+    for (const py::handle& item : args) {
+        if (py::isinstance<py::bytes>(item)) {
+            out.items.emplace_back(std::string(item.cast<py::bytes>()));
+        } else if (py::isinstance<py::int_>(item)) {
+            out.items.emplace_back(scaler::ObjectRef{item.cast<uint64_t>(), 0, {}});
+        } else if (py::isinstance<py::str>(item)) {
+            out.items.emplace_back(scaler::GraphKey{item.cast<std::string>()});
+        } else {
+            throw py::type_error("a task argument is bytes, an object id or a graph key");
+        }
+    }
+    return out;
+}
+
+class NativeClient {
+public:
+    NativeClient(const std::string& address, const std::string& name, double timeoutSeconds,
+                 double heartbeatIntervalSeconds, double connectTimeoutSeconds) {
+        scaler::ClientOptions options;
+        options.name = name;
+        options.timeoutSeconds = timeoutSeconds;
+        options.heartbeatIntervalSeconds = heartbeatIntervalSeconds;
+        options.connectTimeoutSeconds = connectTimeoutSeconds;
+        py::gil_scoped_release release;
+        client_ = std::make_unique<scaler::Client>(address, options);
+    }
+
+    uint64_t submit(const std::string& function, const py::list& args, const std::string& capabilities,
+                    bool profiling, int priority) {
+        scaler::Arguments arguments = toArguments(args);
+        scaler::SubmitOptions options;
+        options.capabilities = capabilities;
+        options.profiling = profiling;
+        options.priority = priority;
+        scaler::Future future;
+        {
+            py::gil_scoped_release release;  // a large argument is uploaded first
+            future = client_->submit(function, std::move(arguments), options);
+        }
+        track(future);
+        return future.id();
+    }
+
+    // nodes: (key, function, args, capabilities); returns {key: task id}
+    std::unordered_map<std::string, uint64_t> submitGraph(const py::list& nodes,
+                                                          const std::vector<std::string>& outputs,
+                                                          bool profiling) {
+        scaler::TaskGraph graph;
+        for (const py::handle& node : nodes) {
+            const auto t = node.cast<py::tuple>();
+            scaler::SubmitOptions options;
+            options.capabilities = t[3].cast<std::string>();
+            options.profiling = profiling;
+            graph.add(t[0].cast<std::string>(), t[1].cast<std::string>(), toArguments(t[2].cast<py::list>()),
+                      options);
+        }
+        std::map<std::string, scaler::Future> futures;
+        {
+            py::gil_scoped_release release;
+            futures = client_->submitGraph(graph, outputs);
+        }
+        std::unordered_map<std::string, uint64_t> ids;
+        for (auto& [key, future] : futures) {
+            track(future);
+            ids[key] = future.id();
+        }
+        return ids;
+    }
+
+    py::tuple sendObject(const py::bytes& bytes, const std::string& name) {
+        std::string data(bytes);
+        scaler::ObjectRef ref;
+        {
+            py::gil_scoped_release release;
+            ref = client_->sendObject(std::move(data), name);
+        }
+        return py::make_tuple(ref.id, ref.size);
+    }
+
+    void deleteObject(uint64_t id) { client_->deleteObject(scaler::ObjectRef{id, 0, {}}); }
+    void clear() { client_->clear(); }
+
+    bool cancel(uint64_t taskId) {
+        scaler::Future future;
+        {
+            std::lock_guard lock(mutex_);
+            auto found = live_.find(taskId);
+            if (found == live_.end()) return false;
+            future = found->second;
+        }
+        py::gil_scoped_release release;
+        return future.cancel();
+    }
+
+    // (duration_s, memory_peak, cpu_time_s) of a finished task that asked for profiling
+    py::tuple profile(uint64_t taskId) {
+        std::lock_guard lock(mutex_);
+        auto found = profiles_.find(taskId);
+        if (found == profiles_.end()) return py::make_tuple(0.0, 0, 0.0);
+        return py::make_tuple(found->second.duration.count() / 1e6, found->second.peakMemoryBytes,
+                              found->second.cpuTime.count() / 1e6);
+    }
+
+    // Blocks (without the GIL) until completions arrive or the timeout passes; returns them all.
+    py::list waitCompletions(double timeoutSeconds) {
+        std::deque<Completion> batch;
+        {
+            py::gil_scoped_release release;
+            std::unique_lock lock(mutex_);
+            changed_.wait_for(lock, std::chrono::duration<double>(timeoutSeconds),
+                              [&] { return !completions_.empty() || closed_; });
+            batch.swap(completions_);
+        }
+        py::list out;
+        for (Completion& c : batch) {
+            out.append(py::make_tuple(c.taskId, c.status, py::bytes(c.payload), c.error));
+        }
+        return out;
+    }
+
+    size_t pending() const { return client_->pendingTasks(); }
+    std::string identity() const { return client_->identity(); }
+
+    void disconnect() {
+        {
+            py::gil_scoped_release release;
+            client_->disconnect();
+        }
+        wakeDispatcher();
+    }
+
+    // False when the scheduler refused (protected).
+    bool shutdown() {
+        bool accepted = true;
+        {
+            py::gil_scoped_release release;
+            try {
+                client_->shutdown();
+            } catch (const scaler::SchedulerUnreachableError&) {
+                throw;
+            } catch (const scaler::Error&) {
+                accepted = false;
+            }
+        }
+        wakeDispatcher();
+        return accepted;
+    }
+
+    void wakeDispatcher() {
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+        }
+        changed_.notify_all();
+    }
+
+private:
+    void track(scaler::Future& future) {
+        {
+            std::lock_guard lock(mutex_);
+            live_.emplace(future.id(), future);
+        }
+        // on the client's I/O thread (or here, if it is already done): no GIL needed
+        future.then([this](const scaler::Future& done) {
+            Completion c;
+            c.taskId = done.id();
+            c.status = statusOf(done, c.payload, c.error);
+            const scaler::TaskProfile profile = done.profile();
+            {
+                std::lock_guard lock(mutex_);
+                live_.erase(c.taskId);
+                if (profile.cpuTime.count() > 0 || profile.peakMemoryBytes > 0) profiles_[c.taskId] = profile;
+                completions_.push_back(std::move(c));
+            }
+            changed_.notify_one();
+        });
+    }
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<Completion> completions_;
+    std::unordered_map<uint64_t, scaler::Future> live_;
+    std::unordered_map<uint64_t, scaler::TaskProfile> profiles_;
+    bool closed_ = false;
+    // last, so it is destroyed first: its I/O thread's final callbacks still find the members above
+    std::unique_ptr<scaler::Client> client_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_native, m) {
+    m.doc() = "scaler_cpp's C++ client (internal: use scaler_cpp.Client)";
+    py::register_exception<scaler::SchedulerUnreachableError>(m, "SchedulerUnreachableError",
+                                                              PyExc_ConnectionError);
+    py::register_exception<scaler::ObjectStoreError>(m, "ObjectStoreError", PyExc_MemoryError);
+    py::register_exception<scaler::GraphError>(m, "GraphError", PyExc_KeyError);
+    py::class_<NativeClient>(m, "NativeClient")
+        .def(py::init<const std::string&, const std::string&, double, double, double>())
+        .def("submit", &NativeClient::submit)
+        .def("submit_graph", &NativeClient::submitGraph)
+        .def("send_object", &NativeClient::sendObject)
+        .def("delete_object", &NativeClient::deleteObject)
+        .def("clear", &NativeClient::clear)
+        .def("cancel", &NativeClient::cancel)
+        .def("profile", &NativeClient::profile)
+        .def("wait_completions", &NativeClient::waitCompletions)
+        .def("pending", &NativeClient::pending)
+        .def("identity", &NativeClient::identity)
+        .def("disconnect", &NativeClient::disconnect)
+        .def("shutdown", &NativeClient::shutdown)
+        .def("wake_dispatcher", &NativeClient::wakeDispatcher);
+}
