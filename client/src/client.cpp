@@ -25,6 +25,11 @@ Future Client::submit(const std::string& function, Arguments arguments, const Su
     return core_->submitArguments(function, std::move(arguments), options);
 }
 
+std::vector<Future> Client::map(const std::string& function, std::vector<Arguments> arguments,
+                                const SubmitOptions& options) {
+    return core_->submitArgumentsMany(function, std::move(arguments), options);
+}
+
 std::map<std::string, Future> Client::submitGraph(const TaskGraph& graph,
                                                   const std::vector<std::string>& outputs) {
     return core_->submitGraph(graph, outputs);

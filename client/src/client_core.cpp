@@ -170,24 +170,49 @@ void ClientCore::queueSubmission(Submission submission) {
 
 Future ClientCore::submitArguments(const std::string& function, Arguments arguments,
                                    const SubmitOptions& options) {
-    Submission s = makeSubmission(function, options);
-    std::vector<uint64_t> temporaryObjects;
-    s.arguments = convertArguments(std::move(arguments), nullptr, temporaryObjects);
-    s.hasArguments = true;
-    s.state = std::make_shared<FutureState>(nextTaskId_++);
-    if (options.keepResult) {
-        s.resultObjectId = nextObjectId_++;
-        s.state->keptObjectId = s.resultObjectId;
+    std::vector<Arguments> one;
+    one.push_back(std::move(arguments));
+    return submitArgumentsMany(function, std::move(one), options).front();
+}
+
+std::vector<Future> ClientCore::submitArgumentsMany(const std::string& function, std::vector<Arguments> many,
+                                                    const SubmitOptions& options) {
+    const Submission common = makeSubmission(function, options);
+    std::vector<Submission> batch;
+    batch.reserve(many.size());
+    std::vector<Future> futures;
+    futures.reserve(many.size());
+    std::vector<std::pair<size_t, std::vector<uint64_t>>> temporary;  // future index, its objects
+    for (Arguments& arguments : many) {
+        Submission& s = batch.emplace_back(common);
+        std::vector<uint64_t> temporaryObjects;
+        s.arguments = convertArguments(std::move(arguments), nullptr, temporaryObjects);
+        s.hasArguments = true;
+        s.state = std::make_shared<FutureState>(nextTaskId_++);
+        if (options.keepResult) {
+            s.resultObjectId = nextObjectId_++;
+            s.state->keptObjectId = s.resultObjectId;
+        }
+        futures.push_back(makeFuture(s.state));
+        if (!temporaryObjects.empty())
+            temporary.emplace_back(futures.size() - 1, std::move(temporaryObjects));
     }
-    Future future = makeFuture(s.state);
-    queueSubmission(std::move(s));
-    if (!temporaryObjects.empty()) {
-        // the objects made for this task alone go when it ends
-        future.then([weak = weak_from_this(), temporaryObjects](const Future&) {
-            if (auto self = weak.lock()) self->deleteObjects(temporaryObjects, false);
+    bool wasEmpty;
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) throw SchedulerUnreachableError("client is disconnected");
+        wasEmpty = submissions_.empty() && cancels_.empty();
+        pendingCount_ += batch.size();
+        for (Submission& s : batch) submissions_.push_back(std::move(s));
+    }
+    if (wasEmpty) wake();  // one wake-up for the whole batch
+    for (auto& [index, objects] : temporary) {
+        // the objects made for a task alone go when it ends
+        futures[index].then([weak = weak_from_this(), objects](const Future&) {
+            if (auto self = weak.lock()) self->deleteObjects(objects, false);
         });
     }
-    return future;
+    return futures;
 }
 
 std::map<std::string, Future> ClientCore::submitGraph(const TaskGraph& graph,

@@ -34,6 +34,8 @@ public:
     std::vector<Future> submitMany(const std::string& function, std::vector<std::string> payloads,
                                    const SubmitOptions& options);
     Future submitArguments(const std::string& function, Arguments arguments, const SubmitOptions& options);
+    std::vector<Future> submitArgumentsMany(const std::string& function, std::vector<Arguments> arguments,
+                                            const SubmitOptions& options);
     std::map<std::string, Future> submitGraph(const TaskGraph& graph,
                                               const std::vector<std::string>& outputs);
     ObjectRef sendObject(std::string bytes, std::string name);

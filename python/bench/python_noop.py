@@ -7,7 +7,7 @@ import time
 from scaler_cpp import Client
 
 
-def noop():
+def noop(*_):
     return None
 
 
@@ -23,8 +23,12 @@ def main():
         for f in futures:
             f.result()
         seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        client.map(noop, range(tasks))
+        map_seconds = time.perf_counter() - start
     print(json.dumps({"tasks": tasks, "seconds": seconds, "submit_seconds": submitted,
-                      "tasks_per_second": tasks / seconds}))
+                      "tasks_per_second": tasks / seconds, "map_seconds": map_seconds,
+                      "map_tasks_per_second": tasks / map_seconds}))
 
 
 if __name__ == "__main__":

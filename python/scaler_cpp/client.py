@@ -222,14 +222,32 @@ class Client:
         return self._submit_task(task_args, _capabilities_text(capabilities))
 
     def map(self, fn, *iterables, capabilities: Optional[Dict[str, int]] = None) -> List[Any]:
-        futures = [self.submit_verbose(fn, args, {}, capabilities=capabilities) for args in zip(*iterables)]
-        return [f.result() for f in futures]
+        return self._submit_many(fn, zip(*iterables), capabilities)
 
     def starmap(self, fn, iterable, capabilities: Optional[Dict[str, int]] = None) -> List[Any]:
-        futures = [self.submit_verbose(fn, tuple(args), {}, capabilities=capabilities) for args in iterable]
+        return self._submit_many(fn, (tuple(args) for args in iterable), capabilities)
+
+    def _submit_many(self, fn, calls, capabilities) -> List[Any]:
+        if not callable(fn):
+            raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+        self._check_open()
+        argument_lists = [self._call_arguments(fn, args, {}) for args in calls]
+        try:  # one hand-over to the I/O thread for all of them
+            ids = self._native.submit_many("python", argument_lists, _capabilities_text(capabilities), self._profiling)
+        except _native.SchedulerUnreachableError as e:
+            raise DisconnectedError(str(e)) from None
+        futures = [self._register(task_id) for task_id in ids]
         return [f.result() for f in futures]
 
     def _call_arguments(self, fn, args, kwargs):
+        function_id = self._functions.get(fn)
+        if function_id is None:
+            function_id = self._function_id(fn)
+        # the common call has no object arguments: one pickle, no placeholders
+        if not any(type(a) is ObjectReference for a in args) and not any(
+            type(v) is ObjectReference for v in kwargs.values()
+        ):
+            return [function_id, _serialization.dumps_fast((args, kwargs))]
         inputs = []
 
         def placeholder(value):
@@ -238,13 +256,8 @@ class Client:
                 return _serialization.Input(len(inputs) - 1)
             return value
 
-        if any(isinstance(a, ObjectReference) for a in args) or any(
-            isinstance(v, ObjectReference) for v in kwargs.values()
-        ):
-            call = ([placeholder(a) for a in args], {k: placeholder(v) for k, v in kwargs.items()})
-        else:
-            call = (args, kwargs)
-        return [self._function_id(fn), _serialization.dumps_fast(call), *inputs]
+        call = ([placeholder(a) for a in args], {k: placeholder(v) for k, v in kwargs.items()})
+        return [function_id, _serialization.dumps_fast(call), *inputs]
 
     def _submit_task(self, task_args, capabilities: str) -> ScalerFuture:
         try:

@@ -53,13 +53,26 @@ std::string statusOf(const scaler::Future& future, std::string& payload, std::st
     }
 }
 
-// An argument from Python: bytes, or an object id (int).
-scaler::Arguments toArguments(const py::list& args) {
+// Past this many argument bytes a submission lets go of the GIL: it may upload objects.
+constexpr size_t kReleaseGilBytes = 1u << 20;
+
+scaler::SubmitOptions options(const std::string& capabilities, bool profiling, int priority) {
+    scaler::SubmitOptions out;
+    out.capabilities = capabilities;
+    out.profiling = profiling;
+    out.priority = priority;
+    return out;
+}
+
+// An argument from Python: bytes, or an object id (int), or a graph key (str). Adds the bytes to `bytes`.
+scaler::Arguments toArguments(const py::list& args, size_t& bytes) {
     scaler::Arguments out;
     out.items.reserve(args.size());
     for (const py::handle& item : args) {
         if (py::isinstance<py::bytes>(item)) {
-            out.items.emplace_back(std::string(item.cast<py::bytes>()));
+            std::string data(item.cast<py::bytes>());
+            bytes += data.size();
+            out.items.emplace_back(std::move(data));
         } else if (py::isinstance<py::int_>(item)) {
             out.items.emplace_back(scaler::ObjectRef{item.cast<uint64_t>(), 0, {}});
         } else if (py::isinstance<py::str>(item)) {
@@ -86,18 +99,43 @@ public:
 
     uint64_t submit(const std::string& function, const py::list& args, const std::string& capabilities,
                     bool profiling, int priority) {
-        scaler::Arguments arguments = toArguments(args);
-        scaler::SubmitOptions options;
-        options.capabilities = capabilities;
-        options.profiling = profiling;
-        options.priority = priority;
+        size_t bytes = 0;
+        scaler::Arguments arguments = toArguments(args, bytes);
         scaler::Future future;
-        {
+        if (bytes > kReleaseGilBytes) {
             py::gil_scoped_release release;  // a large argument is uploaded first
-            future = client_->submit(function, std::move(arguments), options);
+            future =
+                client_->submit(function, std::move(arguments), options(capabilities, profiling, priority));
+        } else {
+            // microseconds: keeping the GIL beats handing it to the result thread and waiting to get it back
+            future =
+                client_->submit(function, std::move(arguments), options(capabilities, profiling, priority));
         }
         track(future);
         return future.id();
+    }
+
+    // Many tasks of one function in one hand-over; returns their ids in order.
+    std::vector<uint64_t> submitMany(const std::string& function, const py::list& argumentLists,
+                                     const std::string& capabilities, bool profiling) {
+        std::vector<scaler::Arguments> all;
+        all.reserve(argumentLists.size());
+        size_t bytes = 0;
+        for (const py::handle& args : argumentLists) all.push_back(toArguments(args.cast<py::list>(), bytes));
+        std::vector<scaler::Future> futures;
+        if (bytes > kReleaseGilBytes) {
+            py::gil_scoped_release release;
+            futures = client_->map(function, std::move(all), options(capabilities, profiling, 0));
+        } else {
+            futures = client_->map(function, std::move(all), options(capabilities, profiling, 0));
+        }
+        std::vector<uint64_t> ids;
+        ids.reserve(futures.size());
+        for (scaler::Future& future : futures) {
+            track(future);
+            ids.push_back(future.id());
+        }
+        return ids;
     }
 
     // nodes: (key, function, args, capabilities); returns {key: task id}
@@ -110,8 +148,9 @@ public:
             scaler::SubmitOptions options;
             options.capabilities = t[3].cast<std::string>();
             options.profiling = profiling;
-            graph.add(t[0].cast<std::string>(), t[1].cast<std::string>(), toArguments(t[2].cast<py::list>()),
-                      options);
+            size_t bytes = 0;
+            graph.add(t[0].cast<std::string>(), t[1].cast<std::string>(),
+                      toArguments(t[2].cast<py::list>(), bytes), options);
         }
         std::map<std::string, scaler::Future> futures;
         {
@@ -256,6 +295,7 @@ PYBIND11_MODULE(_native, m) {
     py::class_<NativeClient>(m, "NativeClient")
         .def(py::init<const std::string&, const std::string&, double, double, double>())
         .def("submit", &NativeClient::submit)
+        .def("submit_many", &NativeClient::submitMany)
         .def("submit_graph", &NativeClient::submitGraph)
         .def("send_object", &NativeClient::sendObject)
         .def("delete_object", &NativeClient::deleteObject)

@@ -57,6 +57,9 @@ public:
     Future submit(const std::string& function, std::string payload, const SubmitOptions& options = {});
     // A task with several arguments (bytes, objects); the worker's function reads TaskContext::arguments().
     Future submit(const std::string& function, Arguments arguments, const SubmitOptions& options = {});
+    // Many such tasks in one hand-over to the I/O thread (as map does for payloads).
+    std::vector<Future> map(const std::string& function, std::vector<Arguments> arguments,
+                            const SubmitOptions& options = {});
     // A command task: runs argv on a worker; decode the result with decodeExecResult(future.get()).
     Future submitExec(const std::vector<std::string>& argv, const SubmitOptions& options = {});
     std::vector<Future> map(const std::string& function, const std::vector<std::string>& payloads,
