@@ -13,6 +13,10 @@ namespace scaler::detail {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// See ioLoop: submissions closer together than the gap count as a burst and wait this long to share a frame.
+constexpr auto kBurstGap = std::chrono::microseconds(100);
+constexpr auto kBurstWait = std::chrono::microseconds(50);
+
 Clock::duration seconds(double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
@@ -48,6 +52,11 @@ void ClientCore::start() {
 }
 
 void ClientCore::wake() {
+    if (std::this_thread::get_id() == ioThreadId_.load(std::memory_order_relaxed)) {
+        // a future's callback submitting on the I/O thread: it looks at the queue before it waits again
+        selfWake_.store(true, std::memory_order_relaxed);
+        return;
+    }
     const uint64_t one = 1;
     (void)!write(eventFd_, &one, sizeof one);
 }
@@ -366,10 +375,21 @@ void ClientCore::ioLoop() {
     std::vector<ObjectUpload> uploads;
     std::vector<ObjectDeletion> deletes;
     CloseRequest closing = CloseRequest::none;
+    ioThreadId_.store(std::this_thread::get_id());
+    auto lastSubmission = Clock::time_point{};
     for (;;) {
-        connection.wait(session.waitBudget(Clock::now()), eventFd_);
-        uint64_t counter;
+        const bool selfWoken = selfWake_.exchange(false, std::memory_order_relaxed);
+        connection.wait(selfWoken ? std::chrono::milliseconds(0) : session.waitBudget(Clock::now()),
+                        eventFd_);
+        uint64_t counter = 0;
         (void)!read(eventFd_, &counter, sizeof counter);
+        if (counter > 0 && !selfWoken) {
+            // Submissions one at a time in quick succession (a loop of submit calls): let a few more arrive
+            // so they share a frame. A lone submission (the last came long ago) goes at once.
+            const auto now = Clock::now();
+            if (now - lastSubmission < kBurstGap) std::this_thread::sleep_for(kBurstWait);
+            lastSubmission = now;
+        }
         {
             std::lock_guard lock(mutex_);
             batch.swap(submissions_);

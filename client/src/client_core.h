@@ -2,6 +2,7 @@
 // The client's connection: a DEALER owned by one I/O thread. User threads hand it work through a locked
 // queue and an eventfd; it answers through FutureStates.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -69,6 +70,8 @@ private:
     const ClientOptions options_;
     std::string identity_;
     int eventFd_ = -1;
+    std::atomic<std::thread::id> ioThreadId_{};
+    std::atomic<bool> selfWake_{false};  // work queued by the I/O thread itself: do not wait before taking it
     std::thread thread_;
     std::atomic<uint64_t> nextTaskId_{1};
     std::atomic<uint64_t> nextObjectId_{1};
