@@ -48,3 +48,14 @@ void resourceToWire(const ResourceSample& sample, wire::Resource::Builder resour
 }
 
 }  // namespace scaler
+
+namespace scaler {
+
+uint64_t physicalMemoryBytes(uint64_t fallback) {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long pageSize = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || pageSize <= 0) return fallback;
+    return static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize);
+}
+
+}  // namespace scaler

@@ -1,9 +1,8 @@
 #include "scaler/worker/worker_config.h"
 
-#include <unistd.h>
-
 #include "scaler/common/command_line.h"
 #include "scaler/protocol/address.h"
+#include "scaler/protocol/process_resources.h"
 
 namespace scaler::worker {
 
@@ -60,13 +59,7 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
 }
 
 void finishWorkerConfig(WorkerConfig& config) {
-    if (config.objectCacheBytes == 0) {
-        const long pages = sysconf(_SC_PHYS_PAGES);
-        const long pageSize = sysconf(_SC_PAGESIZE);
-        config.objectCacheBytes = pages > 0 && pageSize > 0
-                                      ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize) / 4
-                                      : uint64_t{1} << 30;
-    }
+    if (config.objectCacheBytes == 0) config.objectCacheBytes = physicalMemoryBytes(uint64_t{4} << 30) / 4;
     parseAddress(config.schedulerAddress);
     config.capabilities = parseCapabilities(config.capabilitiesText);
     config.curve =

@@ -1,10 +1,9 @@
 #include "scaler/scheduler/config/scheduler_config.h"
 
-#include <unistd.h>
-
 #include "scaler/common/command_line.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/curve_keys.h"
+#include "scaler/protocol/process_resources.h"
 #include "scaler/scheduler/scaling/scaling_policy.h"
 
 namespace scaler::scheduler {
@@ -147,13 +146,7 @@ void refuseOpenUnauthenticated(const SchedulerConfig& config) {
 }  // namespace
 
 void finishSchedulerConfig(SchedulerConfig& config) {
-    if (config.objectMemoryLimit == 0) {
-        const long pages = sysconf(_SC_PHYS_PAGES);
-        const long pageSize = sysconf(_SC_PAGESIZE);
-        config.objectMemoryLimit = pages > 0 && pageSize > 0
-                                       ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize) / 2
-                                       : uint64_t{4} << 30;
-    }
+    if (config.objectMemoryLimit == 0) config.objectMemoryLimit = physicalMemoryBytes(uint64_t{8} << 30) / 2;
     const Address address = bindableAddress(parseAddress(config.address));
     config.address = address.toString();
     if (!config.monitorAddress.empty()) {

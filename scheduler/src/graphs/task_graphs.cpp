@@ -1,16 +1,11 @@
 #include "scaler/scheduler/graphs/task_graphs.h"
 
+#include "scaler/scheduler/slot_allocation.h"
+
 namespace scaler::scheduler {
 
 uint32_t TaskGraphs::add(ClientSlot client, std::vector<GraphNode> nodes) {
-    uint32_t index;
-    if (!free_.empty()) {
-        index = free_.back();
-        free_.pop_back();
-    } else {
-        index = static_cast<uint32_t>(graphs_.size());
-        graphs_.emplace_back();
-    }
+    const uint32_t index = takeSlot(graphs_, free_);
     TaskGraph& graph = graphs_[index];
     graph.client = client;
     graph.live = true;

@@ -26,5 +26,8 @@ private:
 uint64_t currentRssBytes();
 void resourceToWire(const ResourceSample& sample, wire::Resource::Builder resource);
 double processCpuSeconds();
+// The machine's physical memory, or `fallback` when the system does not say: sizes the defaults of the
+// scheduler's object store and the workers' object caches.
+uint64_t physicalMemoryBytes(uint64_t fallback);
 
 }  // namespace scaler
