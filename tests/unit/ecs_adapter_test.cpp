@@ -1,6 +1,7 @@
 // The ECS adapter's pure parts: error parsing, retry classification, the RunTask body, startedBy rules.
 #include <gtest/gtest.h>
 
+#include "scaler/adapters/ecs_adapter_options.h"
 #include "scaler/adapters/ecs_api_client.h"
 #include "scaler/adapters/ecs_worker_group_launcher.h"
 
@@ -72,4 +73,62 @@ TEST(EcsWorkerGroupLauncher, StartedByFollowsEcsRules) {
     EXPECT_THROW(checkStartedBy(std::string(37, 'a')), std::invalid_argument);
     EXPECT_THROW(checkStartedBy("has space"), std::invalid_argument);
     EXPECT_THROW(checkStartedBy("a|b"), std::invalid_argument);
+}
+
+namespace {
+nlohmann::json runTaskBodyFor(const std::string& launchType, std::vector<std::string> subnets) {
+    WorkerAdapterSettings settings;
+    settings.schedulerAddress = "tcp://10.0.0.5:8516";
+    settings.adapterId = "ecs-prod";
+    EcsOptions ecs;
+    ecs.client.endpoint = "http://127.0.0.1:1";
+    ecs.launchType = launchType;
+    ecs.subnets = std::move(subnets);
+    EcsWorkerGroupLauncher launcher(settings, WorkerOptions{}, ecs);
+    return launcher.runTaskRequest("ecs-abc", 1, {});
+}
+}  // namespace
+
+TEST(EcsWorkerGroupLauncher, PublicIpOnlyForFargateAndNoNetworkForExternal) {
+    const auto fargate = runTaskBodyFor("FARGATE", {"subnet-1"});
+    EXPECT_EQ(fargate["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"], "ENABLED");
+    // AWS: "Assign public IP is not supported for this launch type"
+    const auto ec2 = runTaskBodyFor("EC2", {"subnet-1"});
+    EXPECT_TRUE(ec2["networkConfiguration"]["awsvpcConfiguration"].contains("subnets"));
+    EXPECT_FALSE(ec2["networkConfiguration"]["awsvpcConfiguration"].contains("assignPublicIp"));
+    EXPECT_FALSE(runTaskBodyFor("EC2", {}).contains("networkConfiguration"));
+    EXPECT_FALSE(runTaskBodyFor("EXTERNAL", {"subnet-1"}).contains("networkConfiguration"));
+}
+
+TEST(EcsWorkerGroupLauncher, RequestsOverEcsLimitsAreRefusedWithTheNumbers) {
+    nlohmann::json body = runTaskBodyFor("FARGATE", {"subnet-1"});
+    EXPECT_FALSE(runTaskRequestProblem(body));
+    body["overrides"]["containerOverrides"][0]["command"].push_back(std::string(9000, 'p'));
+    const auto tooLong = runTaskRequestProblem(body);
+    ASSERT_TRUE(tooLong);
+    EXPECT_NE(tooLong->find("8192"), std::string::npos) << *tooLong;
+    nlohmann::json tagged = runTaskBodyFor("FARGATE", {"subnet-1"});
+    tagged["tags"].push_back({{"key", "scaler:capabilities"}, {"value", std::string(300, 'c')}});
+    const auto tag = runTaskRequestProblem(tagged);
+    ASSERT_TRUE(tag);
+    EXPECT_NE(tag->find("scaler:capabilities"), std::string::npos) << *tag;
+    EXPECT_NE(tag->find("256"), std::string::npos) << *tag;
+}
+
+TEST(EcsWorkerGroupLauncher, OnlyATaskNotFoundCountsAsAlreadyStopped) {
+    EXPECT_TRUE(taskAlreadyGone(parseEcsAnswer(
+        400, R"({"__type":"InvalidParameterException","message":"The referenced task was not found."})")));
+    EXPECT_FALSE(taskAlreadyGone(
+        parseEcsAnswer(400, R"({"__type":"InvalidParameterException","message":"reason: too long"})")));
+    EXPECT_FALSE(
+        taskAlreadyGone(parseEcsAnswer(400, R"({"__type":"AccessDeniedException","message":"not found"})")));
+}
+
+TEST(EcsAdapterOptions, EachPartitionHasItsOwnEndpointDomain) {
+    EXPECT_EQ(awsDnsSuffix("eu-west-1"), "amazonaws.com");
+    EXPECT_EQ(awsDnsSuffix("cn-north-1"), "amazonaws.com.cn");
+    EXPECT_EQ(awsDnsSuffix("cn-northwest-1"), "amazonaws.com.cn");
+    EXPECT_EQ(awsDnsSuffix("us-iso-east-1"), "c2s.ic.gov");
+    EXPECT_EQ(awsDnsSuffix("us-isob-east-1"), "sc2s.sgov.gov");
+    EXPECT_EQ(awsDnsSuffix("us-gov-west-1"), "amazonaws.com");
 }

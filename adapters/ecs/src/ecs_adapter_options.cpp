@@ -72,6 +72,16 @@ void addEcsAdapterOptions(CLI::App& app, EcsAdapterCommandLine& o) {
                    "The scheduler's address as seen from the ECS tasks (default: scheduler_address)");
 }
 
+std::string awsDnsSuffix(const std::string& region) {
+    // AWS's partitions (its endpoints.json): China, and the isolated regions, have their own domains
+    if (region.rfind("cn-", 0) == 0) return "amazonaws.com.cn";
+    if (region.rfind("us-isof-", 0) == 0) return "csp.hci.ic.gov";
+    if (region.rfind("us-isob-", 0) == 0) return "sc2s.sgov.gov";
+    if (region.rfind("us-iso-", 0) == 0) return "c2s.ic.gov";
+    if (region.rfind("eu-isoe-", 0) == 0) return "cloud.adc-e.uk";
+    return "amazonaws.com";
+}
+
 void finishEcsAdapterOptions(EcsAdapterCommandLine& o) {
     auto& c = o.ecs.client;
     if (c.credentials.accessKeyId.empty() || c.credentials.secretAccessKey.empty()) {
@@ -80,7 +90,7 @@ void finishEcsAdapterOptions(EcsAdapterCommandLine& o) {
             "AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY");
     }
-    if (c.endpoint.empty()) c.endpoint = "https://ecs." + c.region + ".amazonaws.com";
+    if (c.endpoint.empty()) c.endpoint = "https://ecs." + c.region + "." + awsDnsSuffix(c.region);
     while (!c.endpoint.empty() && c.endpoint.back() == '/') c.endpoint.pop_back();
     if (c.endpoint.rfind("https://", 0) != 0 && c.endpoint.rfind("http://", 0) != 0) {
         throw std::invalid_argument("--ecs-endpoint: expected an http:// or https:// URL, got '" +
@@ -88,6 +98,10 @@ void finishEcsAdapterOptions(EcsAdapterCommandLine& o) {
     }
     o.ecs.subnets = splitList(o.subnetsText);
     o.ecs.securityGroups = splitList(o.securityGroupsText);
+    if (o.ecs.launchType == "EXTERNAL" && (!o.ecs.subnets.empty() || !o.ecs.securityGroups.empty())) {
+        throw std::invalid_argument(
+            "--ecs-subnets/--ecs-security-groups: EXTERNAL tasks take no network configuration; drop them");
+    }
     if (o.ecs.launchType == "FARGATE" && o.ecs.subnets.empty()) {
         throw std::invalid_argument("--ecs-subnets: FARGATE tasks need at least one subnet");
     }

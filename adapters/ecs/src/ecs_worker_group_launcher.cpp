@@ -63,6 +63,16 @@ void checkStartedBy(const std::string& adapterId) {
     }
 }
 
+bool taskAlreadyGone(const EcsResult& answer) {
+    // ECS answers an unknown task with InvalidParameterException "The referenced task was not found."; the
+    // same exception type also reports real request errors, which must not pass for a stopped task
+    if (answer.errorType != "InvalidParameterException") return false;
+    std::string message = answer.message;
+    std::transform(message.begin(), message.end(), message.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return message.find("not found") != std::string::npos;
+}
+
 std::vector<std::string> workerIdsOf(const std::string& groupId, uint32_t workers) {
     std::vector<std::string> ids;
     for (uint32_t i = 0; i < workers; ++i) ids.push_back("Worker|ECS|" + groupId + "|" + std::to_string(i));
@@ -104,12 +114,33 @@ nlohmann::json EcsWorkerGroupLauncher::runTaskRequest(const std::string& groupId
           {{"key", tags::kWorkers}, {"value", std::to_string(workers)}},
           {{"key", tags::kCapabilities}, {"value", commasToSpaces(formatCapabilities(capabilities))}}}},
     };
-    if (!ecs_.subnets.empty()) {
-        nlohmann::json vpc = {{"subnets", ecs_.subnets}, {"assignPublicIp", ecs_.assignPublicIp}};
+    if (!ecs_.subnets.empty() && ecs_.launchType != "EXTERNAL") {  // EXTERNAL takes no network configuration
+        nlohmann::json vpc = {{"subnets", ecs_.subnets}};
+        // AWS refuses a public IP for anything but Fargate ("not supported for this launch type")
+        if (ecs_.launchType == "FARGATE") vpc["assignPublicIp"] = ecs_.assignPublicIp;
         if (!ecs_.securityGroups.empty()) vpc["securityGroups"] = ecs_.securityGroups;
         request["networkConfiguration"] = {{"awsvpcConfiguration", vpc}};
     }
     return request;
+}
+
+std::optional<std::string> runTaskRequestProblem(const nlohmann::json& request) {
+    // limits ECS enforces that the model states: found here with the numbers, not by AWS at start time
+    const size_t overrides = request.value("overrides", nlohmann::json::object()).dump().size();
+    if (overrides > kMaxOverridesCharacters) {
+        return "the worker command is too long for ECS: its container overrides take " +
+               std::to_string(overrides) + " characters, ECS allows " +
+               std::to_string(kMaxOverridesCharacters) + " (shorten --load paths or other worker options)";
+    }
+    for (const auto& tag : request.value("tags", nlohmann::json::array())) {
+        const std::string value = tag.value("value", "");
+        if (value.size() > kMaxTagValueCharacters) {
+            return "the ECS tag " + tag.value("key", "") + " would be " + std::to_string(value.size()) +
+                   " characters, ECS allows " + std::to_string(kMaxTagValueCharacters) + ": '" +
+                   value.substr(0, 60) + "...'";
+        }
+    }
+    return std::nullopt;
 }
 
 void EcsWorkerGroupLauncher::waitForRunTaskSlot() {
@@ -125,9 +156,10 @@ CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilit
         return launchFailed("cannot list this adapter's ECS tasks: " + lastApiError_);
     }
     const std::string groupId = "ecs-" + randomHex(6);
+    const nlohmann::json request = runTaskRequest(groupId, settings_.workersPerGroup, capabilities);
+    if (auto problem = runTaskRequestProblem(request)) return launchFailed(*problem);
     waitForRunTaskSlot();
-    const EcsResult answer =
-        api_.call("RunTask", runTaskRequest(groupId, settings_.workersPerGroup, capabilities));
+    const EcsResult answer = api_.call("RunTask", request);
     if (!answer.ok) {
         return launchFailed(answer.describe("RunTask"));
     }
@@ -164,10 +196,8 @@ CommandResult EcsWorkerGroupLauncher::stopGroup(const std::string& groupId) {
         api_.call("StopTask", {{"cluster", ecs_.cluster},
                                {"task", it->second.taskArn},
                                {"reason", "Shutdown requested by scaler adapter " + settings_.adapterId}});
-    if (!answer.ok && answer.errorType != "InvalidParameterException") {
-        return launchFailed(answer.describe("StopTask"), groupId);
-    }
-    it->second.stopping = true;  // InvalidParameterException: the task is gone already; reconcile drops it
+    if (!answer.ok && !taskAlreadyGone(answer)) return launchFailed(answer.describe("StopTask"), groupId);
+    it->second.stopping = true;  // stopping, or gone already: reconcile drops it
     return result;
 }
 
@@ -197,10 +227,9 @@ std::optional<std::set<std::string>> EcsWorkerGroupLauncher::listOwnTasks() {
     std::set<std::string> arns;
     std::string nextToken;
     do {
-        nlohmann::json request = {{"cluster", ecs_.cluster},
-                                  {"startedBy", settings_.adapterId},
-                                  {"desiredStatus", "RUNNING"},
-                                  {"maxResults", 100}};
+        // startedBy must be ECS's only filter here; the default status filter is RUNNING already
+        nlohmann::json request = {
+            {"cluster", ecs_.cluster}, {"startedBy", settings_.adapterId}, {"maxResults", 100}};
         if (!nextToken.empty()) request["nextToken"] = nextToken;
         const EcsResult listed = api_.call("ListTasks", request);
         if (!listed.ok) {

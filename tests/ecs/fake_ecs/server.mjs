@@ -181,6 +181,9 @@ function runTask(req) {
   const vpc = req.networkConfiguration?.awsvpcConfiguration;
   if (launchType === 'FARGATE' && !(vpc?.subnets?.length)) throw clientError('InvalidParameterException', "Network Configuration must be provided when networkMode 'awsvpc' is specified.");
   if (vpc?.assignPublicIp && !['ENABLED', 'DISABLED'].includes(vpc.assignPublicIp)) throw clientError('InvalidParameterException', 'assignPublicIp must be ENABLED or DISABLED.');
+  if (vpc?.assignPublicIp !== undefined && launchType !== 'FARGATE') throw clientError('InvalidParameterException', 'Assign public IP is not supported for this launch type.');
+  if (req.networkConfiguration !== undefined && launchType === 'EXTERNAL') throw clientError('InvalidParameterException', 'Network Configuration is not supported for the EXTERNAL launch type.');
+  if (req.overrides !== undefined && JSON.stringify(req.overrides).length > 8192) throw clientError('InvalidParameterException', 'Container Overrides length must be at most 8192');
   if (req.startedBy !== undefined && !STARTED_BY.test(req.startedBy)) throw clientError('InvalidParameterException', 'startedBy: up to 36 letters (uppercase and lowercase), numbers, hyphens, forward slashes, and underscores are allowed.');
   for (const tag of req.tags || []) {
     if (!tag.key || tag.key.length > 128 || !TAG_TEXT.test(tag.key) || (tag.value ?? '').length > 256 || !TAG_TEXT.test(tag.value ?? '')) {
@@ -268,6 +271,10 @@ function listTasks(req) {
   checkCluster(req.cluster);
   const maxResults = req.maxResults ?? 100;
   if (maxResults < 1 || maxResults > 100) throw clientError('InvalidParameterException', 'maxResults must be between 1 and 100.');
+  // the model: "When you specify startedBy as the filter, it must be the only filter that you use."
+  const otherFilters = ['containerInstance', 'family', 'serviceName', 'desiredStatus', 'launchType'].filter((k) => req[k] !== undefined);
+  if (req.startedBy !== undefined && otherFilters.length) throw clientError('InvalidParameterException', `startedBy must be the only filter; also given: ${otherFilters.join(', ')}`);
+  if (req.desiredStatus !== undefined && !['RUNNING', 'PENDING', 'STOPPED'].includes(req.desiredStatus)) throw clientError('InvalidParameterException', `Invalid desiredStatus: ${req.desiredStatus}`);
   const desired = req.desiredStatus || 'RUNNING';
   const matching = [...tasks.values()].filter((t) => (!req.startedBy || t.startedBy === req.startedBy) &&
     (desired === 'STOPPED' ? t.desiredStatus === 'STOPPED' : t.desiredStatus === 'RUNNING'));

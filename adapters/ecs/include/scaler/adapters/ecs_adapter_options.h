@@ -20,6 +20,8 @@ struct EcsAdapterCommandLine {
 
 void addEcsAdapterOptions(CLI::App& app, EcsAdapterCommandLine& options);
 // Throws std::invalid_argument naming the bad or missing value (never the secret itself).
+// The DNS suffix of a region's partition: amazonaws.com, amazonaws.com.cn for China, ...
+std::string awsDnsSuffix(const std::string& region);
 void finishEcsAdapterOptions(EcsAdapterCommandLine& options);
 
 }  // namespace scaler::adapters

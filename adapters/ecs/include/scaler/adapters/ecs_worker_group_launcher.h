@@ -38,6 +38,14 @@ inline constexpr const char* kWorkers = "scaler:workers";
 inline constexpr const char* kCapabilities = "scaler:capabilities";  // commas become spaces: tags forbid ','
 }  // namespace ecs_tags
 
+// ECS limits the model states: RunTask overrides (as JSON) and tag values.
+inline constexpr size_t kMaxOverridesCharacters = 8192;
+inline constexpr size_t kMaxTagValueCharacters = 256;
+// Why ECS would refuse this RunTask body, or nullopt; pure, for tests.
+std::optional<std::string> runTaskRequestProblem(const nlohmann::json& request);
+// Whether a StopTask failure means the task is gone already (not a request error); pure, for tests.
+bool taskAlreadyGone(const EcsResult& answer);
+
 class EcsWorkerGroupLauncher final : public WorkerGroupProvider {
 public:
     EcsWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker, EcsOptions ecs);
