@@ -40,6 +40,7 @@ TEST(ContainerWorkerGroupLauncher, TheCreateBodyRunsTheGroupWithLabelsAndLimits)
     options.mounts = {"/data:/data:ro"};
     options.cpus = 1.5;
     options.memoryBytes = 1ull << 30;
+    options.extraHosts = {"host.docker.internal:host-gateway"};
     WorkerOptions worker;
     ContainerWorkerGroupLauncher launcher(settings, worker, options);
     const auto spec =
@@ -61,6 +62,8 @@ TEST(ContainerWorkerGroupLauncher, TheCreateBodyRunsTheGroupWithLabelsAndLimits)
     EXPECT_EQ(spec["HostConfig"]["NanoCpus"], 1500000000);
     EXPECT_EQ(spec["HostConfig"]["Memory"], 1ull << 30);
     EXPECT_EQ(spec["HostConfig"]["Binds"][0], "/data:/data:ro");
+    // Linux Docker defines host.docker.internal only when asked (bridge mode reaching the host)
+    EXPECT_EQ(spec["HostConfig"]["ExtraHosts"][0], "host.docker.internal:host-gateway");
     EXPECT_EQ(spec["Env"][0], "A=1");
 }
 
@@ -86,4 +89,41 @@ TEST(DockerEngineClient, RejectsHostsItCannotSpeakTo) {
     EXPECT_FALSE(result.ok);
     EXPECT_EQ(result.status, 0);
     EXPECT_NE(result.error.find("cannot reach the container engine"), std::string::npos) << result.error;
+}
+
+TEST(DockerEngineClient, TheApiVersionIsNegotiatedWithinWhatBothSidesSpeak) {
+    EXPECT_EQ(negotiateApiVersion("1.41", "1.24"), "1.41");  // Podman 4, Docker 20.10
+    EXPECT_EQ(negotiateApiVersion("1.43", "1.12"), "1.43");
+    EXPECT_EQ(negotiateApiVersion("1.52", "1.44"), "1.44");  // Docker 29: refuses 1.41, newer than we know
+    EXPECT_EQ(negotiateApiVersion("1.60", "1.50"), "1.50");  // never below the engine's minimum
+    EXPECT_EQ(negotiateApiVersion("", ""), "1.41");          // an engine that does not say
+    EXPECT_EQ(negotiateApiVersion("1.9", "1.5"), "1.9");     // versions compare as numbers, not text
+}
+
+TEST(DockerEngineClient, AnUnusableSocketNamesItsCause) {
+    EXPECT_NE(unixSocketProblem("/nonexistent/docker.sock").find("no socket at /nonexistent/docker.sock"),
+              std::string::npos);
+    EXPECT_EQ(unixSocketProblem("/dev/null"), "");  // present and usable (for root as well as others)
+}
+
+TEST(ContainerAdapterOptions, LimitsDockerRefusesAreRefusedAtStartUp) {
+    const auto finish = [](const std::string& memory, double cpus, std::vector<std::string> hosts) {
+        ContainerAdapterCommandLine o;
+        o.adapter.settings.schedulerAddress = "tcp://127.0.0.1:8516";
+        o.container.image = "img";
+        o.memoryText = memory;
+        o.container.cpus = cpus;
+        o.container.extraHosts = std::move(hosts);
+        try {
+            finishContainerAdapterOptions(o);
+            return std::string();
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+    };
+    EXPECT_NE(finish("4m", 0, {}).find("6 MiB"), std::string::npos);
+    EXPECT_EQ(finish("64m", 0, {}), "");
+    EXPECT_NE(finish("", 100000, {}).find("--cpus"), std::string::npos);
+    EXPECT_NE(finish("", 0, {"no-colon"}).find("--add-host"), std::string::npos);
+    EXPECT_EQ(finish("", 0, {"host.docker.internal:host-gateway"}), "");
 }

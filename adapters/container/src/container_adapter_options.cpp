@@ -1,5 +1,7 @@
 #include "scaler/adapters/container_adapter_options.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdlib>
 #include <stdexcept>
@@ -29,6 +31,9 @@ void addContainerAdapterOptions(CLI::App& app, ContainerAdapterCommandLine& o) {
         ->check(nonNegativeNumber())
         ->capture_default_str();
     app.add_option("--memory", o.memoryText, "Memory limit per container, e.g. 512m or 4g (default: none)");
+    app.add_option("--add-host", o.container.extraHosts,
+                   "HOST:IP added to the containers' /etc/hosts (repeatable); with Docker's bridge network, "
+                   "host.docker.internal:host-gateway lets workers reach a scheduler on the host");
     app.add_option("--worker-group-binary", o.container.groupBinary,
                    "scaler_worker_group's path inside the image")
         ->capture_default_str();
@@ -50,6 +55,23 @@ void finishContainerAdapterOptions(ContainerAdapterCommandLine& o) {
     }
     finishAdapterOptions(o.adapter, "container");
     if (!o.memoryText.empty()) o.container.memoryBytes = parseByteSize(o.memoryText);
+    if (o.container.memoryBytes > 0 && o.container.memoryBytes < kMinimumContainerMemory) {
+        throw std::invalid_argument("--memory: Docker refuses containers with less than 6 MiB, got '" +
+                                    o.memoryText + "'");
+    }
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (o.container.cpus > 0 && cpus > 0 && o.container.cpus > static_cast<double>(cpus) &&
+        o.container.dockerHost.rfind("unix://", 0) == 0) {
+        throw std::invalid_argument("--cpus: " + std::to_string(o.container.cpus) +
+                                    " is more than this host's " + std::to_string(cpus) +
+                                    " CPUs, which Docker refuses");
+    }
+    for (const auto& h : o.container.extraHosts) {
+        if (h.find(':') == std::string::npos || h.front() == ':') {
+            throw std::invalid_argument("--add-host: expected HOST:IP (or HOST:host-gateway), got '" + h +
+                                        "'");
+        }
+    }
     o.container.adoptLeftovers = o.leftovers == "adopt";
     o.container.apiTimeout = std::chrono::milliseconds(static_cast<int64_t>(o.apiTimeoutSeconds * 1000));
     for (const auto& e : o.container.environment) {

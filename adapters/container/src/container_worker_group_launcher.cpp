@@ -61,6 +61,7 @@ nlohmann::json ContainerWorkerGroupLauncher::containerSpec(const std::string& gr
     if (!container_.mounts.empty()) hostConfig["Binds"] = container_.mounts;
     if (container_.cpus > 0) hostConfig["NanoCpus"] = static_cast<int64_t>(container_.cpus * 1e9);
     if (container_.memoryBytes > 0) hostConfig["Memory"] = container_.memoryBytes;
+    if (!container_.extraHosts.empty()) hostConfig["ExtraHosts"] = container_.extraHosts;
     return {
         {"Image", container_.image},
         {"Cmd", command},
@@ -86,7 +87,13 @@ CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& cap
     const DockerResult created =
         docker_.createContainer("scaler-" + groupId, containerSpec(groupId, workerIds, capabilities));
     if (!created.ok) {
-        return launchFailed("image '" + container_.image + "': " + created.error);
+        // engines differ in case ("No such image" from Docker, "no such image" from Podman): say it one way
+        const bool noImage = created.status == 404;
+        return launchFailed("image '" + container_.image + "': " +
+                            (noImage ? "no such image on the engine (build it with "
+                                       "tools/scripts/build-worker-image.sh, or pull it): "
+                                     : "") +
+                            created.error);
     }
     const std::string containerId = created.body.value("Id", "");
     const DockerResult started = docker_.startContainer(containerId);

@@ -1,13 +1,29 @@
 #include "scaler/adapters/docker_engine_client.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 #include <stdexcept>
+#include <utility>
 
 #include <curl/curl.h>
+
+#include "scaler/common/log.h"
 
 namespace scaler::adapters {
 namespace {
 
-constexpr const char* kApiVersion = "/v1.41";
+// Versions the requests were checked against (Docker's Engine API specification 1.41 and 1.44).
+constexpr const char* kOldestKnown = "1.41";
+constexpr const char* kNewestKnown = "1.44";
+
+// "1.44" -> {1, 44}; {0, 0} for anything else.
+std::pair<int, int> versionOf(const std::string& text) {
+    int major = 0, minor = 0;
+    if (std::sscanf(text.c_str(), "%d.%d", &major, &minor) != 2) return {0, 0};
+    return {major, minor};
+}
 
 HttpClientOptions clientOptions(const std::string& host, std::chrono::milliseconds timeout) {
     HttpClientOptions options;
@@ -38,22 +54,70 @@ std::string escape(const std::string& text) {
 
 }  // namespace
 
+std::string negotiateApiVersion(const std::string& engineMax, const std::string& engineMin) {
+    const auto max = versionOf(engineMax);
+    if (max == std::pair{0, 0}) return kOldestKnown;  // an engine that does not say: the oldest we know
+    std::string chosen = max < versionOf(kNewestKnown) ? engineMax : kNewestKnown;
+    if (versionOf(engineMin) != std::pair{0, 0} && versionOf(chosen) < versionOf(engineMin))
+        chosen = engineMin;
+    return chosen;
+}
+
+std::string unixSocketProblem(const std::string& path) {
+    if (::access(path.c_str(), F_OK) != 0) {
+        return "there is no socket at " + path +
+               " (is the engine running? rootless Docker listens on "
+               "$XDG_RUNTIME_DIR/docker.sock, Podman on $XDG_RUNTIME_DIR/podman/podman.sock or "
+               "/run/podman/podman.sock)";
+    }
+    if (::access(path.c_str(), R_OK | W_OK) != 0 && errno == EACCES) {
+        return "permission denied on " + path +
+               ": run the adapter as a user in the socket's group (for "
+               "Docker the docker group, which is as good as root) or point --docker-host at a rootless "
+               "engine's socket";
+    }
+    return {};
+}
+
 DockerEngineClient::DockerEngineClient(const std::string& dockerHost, std::chrono::milliseconds timeout)
     : host_(dockerHost), baseUrl_(baseUrlOf(dockerHost)), http_(clientOptions(dockerHost, timeout)) {}
 
+void DockerEngineClient::negotiate() {
+    const DockerResult answer = send("GET", baseUrl_ + "/version", "GET /version", {});
+    if (!answer.ok || !answer.body.is_object()) return;  // tried again at the next call
+    negotiated_ = true;
+    const std::string engineMax = answer.body.value("ApiVersion", "");
+    const std::string engineMin = answer.body.value("MinAPIVersion", "");
+    apiVersion_ = negotiateApiVersion(engineMax, engineMin);
+    log::adapter().info(
+        "container engine at {} ({} {}) serves API {} to {}; using {}", host_,
+        answer.body.value("Components", nlohmann::json::array()).empty() ? "engine" : "Docker",
+        answer.body.value("Version", "?"), engineMin.empty() ? "?" : engineMin,
+        engineMax.empty() ? "?" : engineMax, apiVersion_);
+}
+
 DockerResult DockerEngineClient::call(const std::string& method, const std::string& path,
                                       const std::string& body) {
+    if (!negotiated_) negotiate();
+    return send(method, baseUrl_ + "/v" + apiVersion_ + path, method + " " + path.substr(0, path.find('?')),
+                body);
+}
+
+DockerResult DockerEngineClient::send(const std::string& method, const std::string& url,
+                                      const std::string& what, const std::string& body) {
     HttpRequest request;
     request.method = method;
-    request.url = baseUrl_ + kApiVersion + path;
+    request.url = url;
     request.body = body;
     if (!body.empty()) request.headers.push_back("Content-Type: application/json");
     const HttpResponse response = http_.send(request);
     DockerResult result;
-    const std::string what = method + " " + path.substr(0, path.find('?'));
     if (!response.answered()) {
-        result.error =
-            what + ": cannot reach the container engine at " + host_ + ": " + response.transportError;
+        std::string why = response.transportError;
+        if (host_.rfind("unix://", 0) == 0) {
+            if (std::string problem = unixSocketProblem(host_.substr(7)); !problem.empty()) why = problem;
+        }
+        result.error = what + ": cannot reach the container engine at " + host_ + ": " + why;
         return result;
     }
     result.status = response.status;
@@ -71,7 +135,7 @@ DockerResult DockerEngineClient::call(const std::string& method, const std::stri
 }
 
 DockerResult DockerEngineClient::version() {
-    return call("GET", "/version");
+    return send("GET", baseUrl_ + "/version", "GET /version", {});
 }
 
 DockerResult DockerEngineClient::createContainer(const std::string& name, const nlohmann::json& spec) {

@@ -15,6 +15,9 @@
 
 namespace scaler::adapters {
 
+// Docker refuses a memory limit below this at create.
+inline constexpr uint64_t kMinimumContainerMemory = 6u << 20;
+
 struct ContainerOptions {
     std::string dockerHost = "unix:///var/run/docker.sock";
     std::string image = "scaler-cpp-worker:latest";
@@ -23,6 +26,7 @@ struct ContainerOptions {
     std::vector<std::string> mounts;       // host-path:container-path[:ro]
     double cpus = 0;                       // 0: no limit
     uint64_t memoryBytes = 0;              // 0: no limit
+    std::vector<std::string> extraHosts;   // HOST:IP lines for /etc/hosts (HostConfig.ExtraHosts)
     std::string groupBinary = "/usr/local/bin/scaler_worker_group";
     std::string workerSchedulerAddress;  // the scheduler as the containers reach it; default: the adapter's
     bool adoptLeftovers = true;          // false: remove containers an earlier run left behind

@@ -1,6 +1,7 @@
 #pragma once
-// The Docker Engine REST API calls the container adapter makes, pinned to API version 1.41 (Docker 20.10+;
-// Podman's `podman system service` serves the same compatible API).
+// The Docker Engine REST API calls the container adapter makes. The API version is negotiated with the engine
+// at the first call (GET /version, unversioned): the lower of the engine's ApiVersion and the newest we know,
+// never below the engine's MinAPIVersion. Docker 20.10+ and Podman's `podman system service` both serve it.
 
 #include <chrono>
 #include <map>
@@ -26,6 +27,12 @@ struct ContainerSummary {
     std::map<std::string, std::string> labels;
 };
 
+// The version to use with an engine that serves `engineMax` and accepts no less than `engineMin` ("" when
+// the engine does not say); pure, for tests.
+std::string negotiateApiVersion(const std::string& engineMax, const std::string& engineMin);
+// Why a unix socket cannot be used (missing, permission denied), naming the fix; "" when it looks usable.
+std::string unixSocketProblem(const std::string& path);
+
 class DockerEngineClient {
 public:
     // dockerHost: unix:///var/run/docker.sock, tcp://host:2375 or http://host:2375.
@@ -33,6 +40,8 @@ public:
     DockerEngineClient(const std::string& dockerHost, std::chrono::milliseconds timeout);
 
     DockerResult version();
+    // The version calls use, negotiated on first use ("1.41" until then, and if the engine cannot say).
+    const std::string& apiVersion() const { return apiVersion_; }
     DockerResult createContainer(const std::string& name, const nlohmann::json& spec);
     DockerResult startContainer(const std::string& id);
     DockerResult killContainer(const std::string& id, const std::string& signal);
@@ -46,8 +55,13 @@ public:
 
 private:
     DockerResult call(const std::string& method, const std::string& path, const std::string& body = {});
+    DockerResult send(const std::string& method, const std::string& url, const std::string& what,
+                      const std::string& body);
+    void negotiate();
 
     std::string host_;
+    std::string apiVersion_ = "1.41";
+    bool negotiated_ = false;
     std::string baseUrl_;
     HttpClient http_;
 };
