@@ -15,7 +15,7 @@ uint32_t TaskGraphs::add(ClientSlot client, std::vector<GraphNode> nodes) {
         GraphNode& node = graph.nodes[i];
         node.unreleasedDependents = static_cast<uint32_t>(node.dependents.size());
         for (uint32_t d : node.dependents) ++graph.nodes[d].pendingInputs;
-        byKey_[Key{client, node.key}] = GraphNodeRef{index, i};
+        byKey_[ClientKey{client, node.key}] = GraphNodeRef{index, i};
     }
     waitingNodes_ += graph.nodes.size();
     ++live_;
@@ -23,7 +23,7 @@ uint32_t TaskGraphs::add(ClientSlot client, std::vector<GraphNode> nodes) {
 }
 
 const GraphNodeRef* TaskGraphs::findKey(ClientSlot client, uint64_t key) const {
-    auto found = byKey_.find(Key{client, key});
+    auto found = byKey_.find(ClientKey{client, key});
     return found == byKey_.end() ? nullptr : &found->second;
 }
 
@@ -40,7 +40,7 @@ void TaskGraphs::remove(uint32_t index) {
     if (!graph.live) return;
     for (const GraphNode& node : graph.nodes) {
         if (node.state == GraphNodeState::waiting) --waitingNodes_;
-        byKey_.erase(Key{graph.client, node.key});
+        byKey_.erase(ClientKey{graph.client, node.key});
     }
     graph = TaskGraph{};
     free_.push_back(index);

@@ -53,7 +53,7 @@ const ObjectStore::Object* ObjectStore::live(ObjectHandle handle) const {
 ObjectStore::PutOutcome ObjectStore::put(ClientSlot owner, uint64_t clientObjectId, std::string_view name,
                                          uint64_t totalSize, uint64_t offset, std::string_view data) {
     PutOutcome outcome;
-    const Key key{owner, clientObjectId};
+    const ClientKey key{owner, clientObjectId};
     auto found = byClient_.find(key);
     if (offset == 0) {
         if (found != byClient_.end()) {
@@ -117,12 +117,12 @@ ObjectHandle ObjectStore::store(ClientSlot owner, uint64_t clientObjectId, std::
     object.size = object.received = bytes.size();
     object.references = 0;
     bytes_ += bytes.size();
-    if (object.named) byClient_[Key{owner, clientObjectId}] = index;
+    if (object.named) byClient_[ClientKey{owner, clientObjectId}] = index;
     return handleOf(index);
 }
 
 std::optional<ObjectHandle> ObjectStore::find(ClientSlot owner, uint64_t clientObjectId) const {
-    auto found = byClient_.find(Key{owner, clientObjectId});
+    auto found = byClient_.find(ClientKey{owner, clientObjectId});
     if (found == byClient_.end()) return std::nullopt;
     const Object& object = objects_[found->second];
     if (object.received != object.size) return std::nullopt;
@@ -141,7 +141,7 @@ void ObjectStore::release(ObjectHandle handle) {
 }
 
 bool ObjectStore::remove(ClientSlot owner, uint64_t clientObjectId) {
-    auto found = byClient_.find(Key{owner, clientObjectId});
+    auto found = byClient_.find(ClientKey{owner, clientObjectId});
     if (found == byClient_.end()) return false;
     const uint32_t index = found->second;
     byClient_.erase(found);
@@ -153,7 +153,7 @@ bool ObjectStore::remove(ClientSlot owner, uint64_t clientObjectId) {
 size_t ObjectStore::removeClient(ClientSlot owner) {
     std::vector<uint64_t> ids;
     for (const auto& [key, index] : byClient_) {
-        if (key.owner == owner) ids.push_back(key.id);
+        if (key.client == owner) ids.push_back(key.id);
     }
     for (uint64_t id : ids) remove(owner, id);
     return ids.size();

@@ -62,17 +62,9 @@ public:
     void noteReleased() { --waitingNodes_; }
 
 private:
-    struct Key {
-        ClientSlot client;
-        uint64_t key;
-        bool operator==(const Key&) const = default;
-    };
-    struct KeyHash {
-        size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.key * 31 + k.client); }
-    };
     std::vector<TaskGraph> graphs_;
     std::vector<uint32_t> free_;
-    std::unordered_map<Key, GraphNodeRef, KeyHash> byKey_;
+    std::unordered_map<ClientKey, GraphNodeRef, ClientKeyHash> byKey_;
     size_t live_ = 0;
     uint64_t waitingNodes_ = 0;
 };

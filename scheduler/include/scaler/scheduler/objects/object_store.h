@@ -77,14 +77,6 @@ private:
         uint64_t received = 0;
         uint32_t references = 0;
     };
-    struct Key {
-        ClientSlot owner;
-        uint64_t id;
-        bool operator==(const Key&) const = default;
-    };
-    struct KeyHash {
-        size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.id * 31 + k.owner); }
-    };
 
     uint32_t allocate();
     Object* live(ObjectHandle handle);
@@ -100,7 +92,7 @@ private:
     size_t count_ = 0;
     std::vector<Object> objects_;
     std::vector<uint32_t> free_;
-    std::unordered_map<Key, uint32_t, KeyHash> byClient_;
+    std::unordered_map<ClientKey, uint32_t, ClientKeyHash> byClient_;
 };
 
 // "1.5 GiB": sizes in logs and errors.
