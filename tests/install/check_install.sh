@@ -22,6 +22,20 @@ while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || (exec 3<>"/dev/tcp/127
 done
 "$PREFIX/bin/scaler_scheduler" "tcp://127.0.0.1:$PORT" --logging-level WARNING &
 PIDS+=($!)
+# the Python package as installed (the worker's embedded interpreter finds it the same way)
+PYTHON_SITE=""
+for d in "$PREFIX"/lib*/python3*/dist-packages "$PREFIX"/lib/*/python3*/dist-packages; do
+    if [ -d "$d" ]; then PYTHON_SITE="$d"; break; fi
+done
+test -f "$PYTHON_SITE/scaler_cpp/__init__.py" || { echo "scaler_cpp not installed under $PREFIX"; exit 1; }
+export PYTHONPATH="$PYTHON_SITE"
 "$PREFIX/bin/scaler_worker" "tcp://127.0.0.1:$PORT" --logging-level WARNING &
 PIDS+=($!)
 "$PREFIX/consumer-build/consumer" "tcp://127.0.0.1:$PORT"
+/usr/bin/python3 - "tcp://127.0.0.1:$PORT" <<'PY'
+import sys
+import scaler_cpp
+with scaler_cpp.Client(address=sys.argv[1]) as client:
+    assert client.submit(pow, 2, 10).result(timeout=60) == 1024
+print("installed scaler_cpp ran a Python task")
+PY
