@@ -222,3 +222,34 @@ TEST_F(EcsAdapterTest, ARestartedAdapterRecoversItsGroupsFromTheTaskTags) {
     EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["succeeded"] == 4; }));
     EXPECT_EQ(cluster.snapshot()["tasks"]["worker_died"], 0);
 }
+
+TEST_F(EcsAdapterTest, ARunTaskFailureIsReportedWithAwsReasonAndTheNextStartServes) {
+    TestCluster cluster(
+        {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
+    control("capacity_failures", {{"count", 1}});
+    startAdapter(cluster.address(), "ecs-capacity", {"--max-worker-groups", "1"});
+    Client client(cluster.address());
+    auto future = client.submit("echo", "after a capacity failure");
+    EXPECT_TRUE(waitUntil([&] {
+        return hasScalingEvent(cluster.snapshot(), "ecs-capacity", "start failed", "RESOURCE:MEMORY");
+    })) << cluster.snapshot()["scaling_events"].dump();
+    EXPECT_EQ(future.get(), "after a capacity failure");
+    EXPECT_EQ(control("state")["runTaskCalls"], 2);
+}
+
+TEST_F(EcsAdapterTest, ServerErrorsAreRetriedAndShortPagesAndLateTasksAreWalkedPatiently) {
+    TestCluster cluster(
+        {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
+    control("server_errors", {{"count", 2}});
+    control("page_size", {{"size", 1}});
+    control("missing_ms", {{"ms", 3000}});  // DescribeTasks does not know new tasks for 3 s
+    auto& adapter = startAdapter(cluster.address(), "ecs-stress", {"--max-worker-groups", "2"});
+    Client client(cluster.address());
+    auto futures = client.map("sleep_ms", std::vector<std::string>(8, "500"));
+    EXPECT_EQ(Client::gather(futures).size(), 8u);
+    EXPECT_EQ(control("state")["serverErrors"], 2);
+    EXPECT_NE(adapter.log().find("ServerException"), std::string::npos) << adapter.log();
+    // a task missing from DescribeTasks for a while is not taken for a dead one: no group was replaced
+    EXPECT_LE(control("state")["runTaskCalls"], 2) << adapter.log();
+    EXPECT_EQ(adapter.log().find("stopped on its own"), std::string::npos) << adapter.log();
+}

@@ -54,6 +54,12 @@ if (!config.accessKey || !config.secret || !args['port-file']) {
 const tasks = new Map(); // arn -> task
 const counters = { requests: 0, rejectedSignatures: 0, throttled: 0, runTaskCalls: 0, stopTaskCalls: 0 };
 let throttleNext = 0;
+// what AWS does under stress, on request (/_control/...): RunTask failures[], 5xx, short pages, and a new task
+// DescribeTasks does not know yet (eventual consistency)
+let capacityFailures = 0;
+let serverErrors = 0;
+let pageSize = 100;
+let missingForMs = 0;
 
 class AwsError extends Error {
   constructor(status, type, message) {
@@ -200,6 +206,10 @@ function runTask(req) {
     const earlier = [...tasks.values()].filter((t) => t.clientToken === req.clientToken);
     if (earlier.length) return { tasks: earlier.map((t) => publicTask(t, false)), failures: [] };
   }
+  if (capacityFailures > 0) {
+    capacityFailures--;
+    return { tasks: [], failures: [{ arn: `arn:aws:ecs:${config.region}:${config.account}:container-instance/none`, reason: 'RESOURCE:MEMORY', detail: 'no container instance has enough memory' }] };
+  }
   const started = [];
   for (let i = 0; i < count; i++) {
     const id = crypto.randomBytes(16).toString('hex');
@@ -208,7 +218,7 @@ function runTask(req) {
       clusterArn: `arn:aws:ecs:${config.region}:${config.account}:cluster/${config.cluster}`,
       taskDefinitionArn: `arn:aws:ecs:${config.region}:${config.account}:task-definition/${config.taskDefinition}:1`,
       lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING', launchType, startedBy: req.startedBy,
-      group: `family:${config.taskDefinition}`, createdAt: Date.now() / 1000, overrides: req.overrides,
+      group: `family:${config.taskDefinition}`, createdAt: Date.now() / 1000, startedMs: Date.now(), overrides: req.overrides,
       tags: req.tags || [], clientToken: req.clientToken,
     };
     tasks.set(task.taskArn, task);
@@ -261,7 +271,8 @@ function describeTasks(req) {
   const out = { tasks: [], failures: [] };
   for (const ref of req.tasks) {
     const task = findTask(ref);
-    if (task) out.tasks.push(publicTask(task, includeTags));
+    const tooNew = task && missingForMs > 0 && Date.now() - task.startedMs < missingForMs;
+    if (task && !tooNew) out.tasks.push(publicTask(task, includeTags));
     else out.failures.push({ arn: ref, reason: 'MISSING' });
   }
   return out;
@@ -269,8 +280,9 @@ function describeTasks(req) {
 
 function listTasks(req) {
   checkCluster(req.cluster);
-  const maxResults = req.maxResults ?? 100;
-  if (maxResults < 1 || maxResults > 100) throw clientError('InvalidParameterException', 'maxResults must be between 1 and 100.');
+  const asked = req.maxResults ?? 100;
+  if (asked < 1 || asked > 100) throw clientError('InvalidParameterException', 'maxResults must be between 1 and 100.');
+  const maxResults = Math.min(asked, pageSize);  // AWS may answer with fewer than asked
   // the model: "When you specify startedBy as the filter, it must be the only filter that you use."
   const otherFilters = ['containerInstance', 'family', 'serviceName', 'desiredStatus', 'launchType'].filter((k) => req[k] !== undefined);
   if (req.startedBy !== undefined && otherFilters.length) throw clientError('InvalidParameterException', `startedBy must be the only filter; also given: ${otherFilters.join(', ')}`);
@@ -297,6 +309,10 @@ async function handle(req, res, body) {
   if (req.url.startsWith('/_control/')) {
     const input = body ? JSON.parse(body) : {};
     if (req.url === '/_control/throttle') { throttleNext = input.count; return send(res, 200, {}); }
+    if (req.url === '/_control/capacity_failures') { capacityFailures = input.count; return send(res, 200, {}); }
+    if (req.url === '/_control/server_errors') { serverErrors = input.count; return send(res, 200, {}); }
+    if (req.url === '/_control/page_size') { pageSize = input.size; return send(res, 200, {}); }
+    if (req.url === '/_control/missing_ms') { missingForMs = input.ms; return send(res, 200, {}); }
     if (req.url === '/_control/crash') {
       const task = [...tasks.values()].find((t) => !t.exited && t.tags.some((g) => g.key === 'scaler:worker-group-id' && g.value === input.group));
       if (!task) return send(res, 404, { message: `no running task of group ${input.group}` });
@@ -317,6 +333,7 @@ async function handle(req, res, body) {
     if (!target.startsWith(prefix) || !operations[target.slice(prefix.length)]) throw clientError('UnknownOperationException', `Unknown operation ${target}`);
     if (!(req.headers['content-type'] || '').startsWith('application/x-amz-json-1.1')) throw clientError('SerializationException', 'Content-Type must be application/x-amz-json-1.1');
     if (throttleNext > 0) { throttleNext--; counters.throttled++; throw clientError('ThrottlingException', 'Rate exceeded'); }
+    if (serverErrors > 0) { serverErrors--; counters.serverErrors = (counters.serverErrors || 0) + 1; throw new AwsError(500, 'ServerException', 'Service Unavailable'); }
     let input;
     try { input = JSON.parse(body || '{}'); } catch { throw clientError('SerializationException', 'Malformed JSON'); }
     send(res, 200, operations[target.slice(prefix.length)](input));
