@@ -148,3 +148,17 @@ TEST(Scaling, TheCheaperTierIsStartedFirst) {
     ASSERT_TRUE(waitUntil([&] { return hasScalingEvent(cluster.snapshot(), "cheap", "start"); }));
     EXPECT_FALSE(hasScalingEvent(cluster.snapshot(), "dear", "start"));
 }
+
+TEST(Scaling, AnAdapterWhoseWorkersCannotStartReportsWhyInsteadOfRestartingThemForever) {
+    TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability"});
+    // a library that is not a plugin: every worker would exit 2 at start-up
+    auto& adapter = cluster.addNativeAdapter("broken", {"--load", "/lib/x86_64-linux-gnu/libz.so.1"});
+    Client client(cluster.address());
+    auto future = client.submit("echo", "never runs");
+    EXPECT_TRUE(waitUntil([&] {
+        return hasScalingEvent(cluster.snapshot(), "broken", "start failed", "no scaler_register_functions");
+    })) << adapter.log();
+    EXPECT_TRUE(cluster.snapshot()["worker_groups"].empty()) << "no group was started for workers that die";
+    EXPECT_TRUE(cluster.snapshot()["workers"].empty());
+    EXPECT_FALSE(future.ready());
+}

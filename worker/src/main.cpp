@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
         std::cerr << "scaler_worker: error: " << e.what() << "\n";
         return 2;
     }
+    if (config.checkOnly) return 0;
     setupLogging("worker", config.loggingLevel);
     // The default 50 us timer slack is 5% of a 1 ms task; threads created later (the executor) inherit this.
     prctl(PR_SET_TIMERSLACK, 1UL);

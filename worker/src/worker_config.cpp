@@ -56,6 +56,10 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
         ->check(positiveNumber())
         ->capture_default_str();
     addCurveClientOptions(app, config.curveFiles);
+    app.add_flag(
+        "--check", config.checkOnly,
+        "Load the configuration and plugins, then exit: 0 when this worker could start, 2 naming what "
+        "is wrong (adapters run it before starting groups)");
 }
 
 void finishWorkerConfig(WorkerConfig& config) {

@@ -1,5 +1,10 @@
 #include "scaler/adapters/worker_process.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -23,6 +28,53 @@ pid_t spawnWorkerProcess(const std::vector<std::string>& args) {
         _exit(127);
     }
     return pid;
+}
+
+std::optional<std::string> checkWorkerCommand(const std::vector<std::string>& args,
+                                              std::chrono::milliseconds timeout) {
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) return std::nullopt;  // cannot check: let the start show it
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        dup2(out[1], STDERR_FILENO);
+        execv(argv[0], argv.data());
+        _exit(127);
+    }
+    close(out[1]);
+    if (pid < 0) {
+        close(out[0]);
+        return std::nullopt;
+    }
+    std::string output;
+    char buffer[4096];
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        pollfd fd{out[0], POLLIN, 0};
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || poll(&fd, 1, static_cast<int>(left.count())) <= 0) break;
+        const ssize_t n = read(out[0], buffer, sizeof buffer);
+        if (n <= 0) break;
+        output.append(buffer, static_cast<size_t>(n));
+    }
+    close(out[0]);
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return "the worker did not finish its start-up check within " + std::to_string(timeout.count()) +
+               " ms";
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::nullopt;
+    while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+    const auto lastLine = output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
+    if (!lastLine.empty()) return lastLine;
+    return WIFSIGNALED(status) ? "the worker was killed by signal " + std::to_string(WTERMSIG(status))
+                               : "the worker exited with code " + std::to_string(WEXITSTATUS(status));
 }
 
 std::string siblingBinary(const std::string& name) {

@@ -33,6 +33,20 @@ CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabi
     if (access(workerBinary_.c_str(), X_OK) != 0) {
         return launchFailed("cannot run worker binary '" + workerBinary_ + "': " + std::strerror(errno));
     }
+    if (!workersChecked_) {
+        // once: a worker that cannot start (a plugin that is not one) would otherwise die and be replaced
+        // forever while its tasks wait
+        std::vector<std::string> check{workerBinary_};
+        for (auto& a : worker_.workerArguments(settings_.schedulerAddress, settings_.adapterId, "check",
+                                               capabilities)) {
+            check.push_back(std::move(a));
+        }
+        check.push_back("--check");
+        if (auto problem = checkWorkerCommand(check, std::chrono::seconds(10))) {
+            return launchFailed("its workers cannot start: " + *problem);
+        }
+        workersChecked_ = true;
+    }
     const std::string groupId = "native-" + randomHex(6);
     Group group;
     group.capabilities = capabilities;

@@ -35,6 +35,7 @@ struct WorkerConfig {
     CurveClientKeys
         curve;  // loaded by finishWorkerConfig  // this process's argv; empty: exit instead of restarting
     std::string loggingLevel = "INFO";
+    bool checkOnly = false;  // --check: load the configuration and plugins, then exit
 };
 
 void addWorkerOptions(CLI::App& app, WorkerConfig& config);

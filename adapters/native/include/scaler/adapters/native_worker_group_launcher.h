@@ -46,6 +46,7 @@ private:
     WorkerAdapterSettings settings_;
     WorkerOptions worker_;
     std::string workerBinary_;
+    bool workersChecked_ = false;  // a worker with these options started once (scaler_worker --check)
     std::map<std::string, Group> groups_;
 };
 
