@@ -19,7 +19,24 @@ namespace scaler::adapters {
 
 NativeWorkerGroupLauncher::NativeWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker,
                                                      std::string workerBinary)
-    : settings_(std::move(settings)), worker_(std::move(worker)), workerBinary_(std::move(workerBinary)) {}
+    : settings_(std::move(settings)), worker_(std::move(worker)), workerBinary_(std::move(workerBinary)) {
+    // before the event loop, so the first start is not delayed: a worker that cannot start (a plugin that is
+    // not one) would otherwise die and be replaced forever while its tasks wait
+    workersCannotStart_ = checkWorkers();
+    if (workersCannotStart_)
+        log::adapter().error("this adapter's workers cannot start: {}", *workersCannotStart_);
+}
+
+std::optional<std::string> NativeWorkerGroupLauncher::checkWorkers() const {
+    if (access(workerBinary_.c_str(), X_OK) != 0) return std::nullopt;  // startGroup names this one
+    std::vector<std::string> check{workerBinary_};
+    for (auto& a : worker_.workerArguments(settings_.schedulerAddress, settings_.adapterId, "check",
+                                           settings_.capabilities)) {
+        check.push_back(std::move(a));
+    }
+    check.push_back("--check");
+    return checkWorkerCommand(check, std::chrono::seconds(10));
+}
 
 NativeWorkerGroupLauncher::~NativeWorkerGroupLauncher() {
     stopAll(std::chrono::milliseconds(2000));
@@ -33,19 +50,9 @@ CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabi
     if (access(workerBinary_.c_str(), X_OK) != 0) {
         return launchFailed("cannot run worker binary '" + workerBinary_ + "': " + std::strerror(errno));
     }
-    if (!workersChecked_) {
-        // once: a worker that cannot start (a plugin that is not one) would otherwise die and be replaced
-        // forever while its tasks wait
-        std::vector<std::string> check{workerBinary_};
-        for (auto& a : worker_.workerArguments(settings_.schedulerAddress, settings_.adapterId, "check",
-                                               capabilities)) {
-            check.push_back(std::move(a));
-        }
-        check.push_back("--check");
-        if (auto problem = checkWorkerCommand(check, std::chrono::seconds(10))) {
-            return launchFailed("its workers cannot start: " + *problem);
-        }
-        workersChecked_ = true;
+    // checked again after a failure, so a fixed installation is picked up at the next start
+    if (workersCannotStart_ && (workersCannotStart_ = checkWorkers())) {
+        return launchFailed("its workers cannot start: " + *workersCannotStart_);
     }
     const std::string groupId = "native-" + randomHex(6);
     Group group;

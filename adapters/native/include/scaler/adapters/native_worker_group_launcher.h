@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ public:
     static std::string defaultWorkerBinary();
 
 private:
+    // Runs the worker with --check: nullopt when it could start, else its message.
+    std::optional<std::string> checkWorkers() const;
     struct Process {
         pid_t pid;
         std::string workerId;
@@ -46,7 +49,7 @@ private:
     WorkerAdapterSettings settings_;
     WorkerOptions worker_;
     std::string workerBinary_;
-    bool workersChecked_ = false;  // a worker with these options started once (scaler_worker --check)
+    std::optional<std::string> workersCannotStart_;  // what scaler_worker --check said, when it failed
     std::map<std::string, Group> groups_;
 };
 
