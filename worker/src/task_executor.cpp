@@ -234,7 +234,6 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running
             outcome.status = wire::TaskResultStatus::FAILED;
             outcome.error = "task raised a non-standard exception";
         }
-        notifier.waiting(false);  // a wait that threw midway still hands the turn back
     }
     outcome.durationUs = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)

@@ -204,7 +204,9 @@ void WorkerSession::onTasks(wire::Message::Reader message) {
         Parked parked;
         for (auto arg : task.getArgs()) {
             ExecutorArgument argument;
-            if (arg.which() == wire::TaskArgument::OBJECT) {
+            if (arg.which() == wire::TaskArgument::OBJECT && arg.getObjectSize() == 0) {
+                argument.object = std::make_shared<const ObjectBytes>(0);  // nothing to fetch
+            } else if (arg.which() == wire::TaskArgument::OBJECT) {
                 argument.object = cache_.find(arg.getObject());
                 if (!argument.object) {
                     parked.missing.emplace_back(t.arguments.size(), arg.getObject());
@@ -223,12 +225,6 @@ void WorkerSession::onTasks(wire::Message::Reader message) {
         }
     }
     if (!ready.empty()) executor_.submit(std::move(ready));
-    // a zero-byte object arrives without a request
-    for (auto it = fetches_.begin(); it != fetches_.end();) {
-        const uint64_t handle = it->first;
-        ++it;
-        if (fetches_[handle].bytes->size == 0) objectArrived(handle);
-    }
 }
 
 void WorkerSession::startFetch(uint64_t handle, uint64_t size) {

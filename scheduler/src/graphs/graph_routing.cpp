@@ -80,28 +80,15 @@ void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph
     const auto releaseEncoded = [&](uint32_t upTo) {
         for (uint32_t k = 0; k < upTo; ++k) releaseArgumentObjects(nodes[k].arguments);
     };
+    CapabilitySetId previousSet = 0;
     for (uint32_t k = 0; k < plan.order.size(); ++k) {
         wire::Task::Reader task = wireNodes[plan.order[k]];
         GraphNode& node = nodes[k];
         node.key = task.getTaskId();
         const std::string keyText = "node " + std::to_string(node.key);
-        const auto name = asStringView(task.getFunctionName());
-        const int32_t priority = task.getPriority();
-        std::optional<std::string> error;
-        if (name.empty() || name.size() > 0xffff) {
-            error = keyText + ": function name must be 1 to 65535 bytes";
-        } else if (priority < INT16_MIN || priority > INT16_MAX) {
-            error = keyText + ": priority " + std::to_string(priority) + " is not in -32768..32767";
-        } else if (task.getCapabilities().size() > 0) {
-            const size_t before = capabilitySets_.size();
-            const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
-            if (!interned) {
-                error = "too many distinct capability sets in the scheduler";
-            } else {
-                if (capabilitySets_.size() != before) refreshEligibility(*interned);
-                node.capabilitySet = *interned;
-            }
-        }
+        NewTask fields;
+        std::optional<std::string> error = checkTask(task, previousSet, fields);
+        if (error) error = keyText + ": " + *error;
         if (!error) {
             if (auto why = encodeArguments(client, task.getArgs(), &neededIndex, node.arguments)) {
                 error = keyText + ": " + *why;
@@ -111,10 +98,11 @@ void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph
             releaseEncoded(k);
             return refuseAll(*error);
         }
-        node.functionName = std::string(name);
-        node.timeoutMs = task.getTimeoutMs();
-        node.priority = static_cast<int16_t>(priority);
-        node.profiling = task.getProfiling();
+        node.functionName = std::string(fields.functionName);
+        node.capabilitySet = fields.capabilitySet;
+        node.timeoutMs = fields.timeoutMs;
+        node.priority = fields.priority;
+        node.profiling = fields.profiling;
         for (uint32_t d : dependencies[plan.order[k]])
             nodes[neededIndex.at(wireNodes[d].getTaskId())].dependents.push_back(k);
     }

@@ -394,30 +394,17 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
     std::string why;
     for (wire::Task::Reader task : tasks) {
         const uint64_t clientTaskId = task.getTaskId();
-        const auto set = capabilitySetOf(client, task, previousSet);
-        if (!set) continue;
         // Every read of the message that can throw (a malformed pointer) happens before any state changes, so
         // a bad task cannot leave a half-made record behind (found by the fuzzer).
         NewTask fields;
+        if (auto problem = checkTask(task, previousSet, fields)) {
+            rejectTask(client, clientTaskId, *problem);
+            continue;
+        }
         fields.clientTaskId = clientTaskId;
-        fields.functionName = asStringView(task.getFunctionName());
         fields.body = asStringView(task.getPayload());
-        fields.capabilitySet = *set;
-        fields.timeoutMs = task.getTimeoutMs();
-        fields.profiling = task.getProfiling();
         fields.arrivedMs = arrivedMs;
         const uint64_t resultObjectId = task.getResultObjectId();
-        if (fields.functionName.empty() || fields.functionName.size() > 0xffff) {
-            rejectTask(client, clientTaskId, "function name must be 1 to 65535 bytes");
-            continue;
-        }
-        const int32_t priority = task.getPriority();
-        if (priority < INT16_MIN || priority > INT16_MAX) {
-            rejectTask(client, clientTaskId,
-                       "priority " + std::to_string(priority) + " is not in -32768..32767");
-            continue;
-        }
-        fields.priority = static_cast<int16_t>(priority);
         if (task.hasArgs()) {
             encoded.clear();
             if (auto error = encodeArguments(client, task.getArgs(), nullptr, encoded)) {
@@ -440,19 +427,31 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
     }
 }
 
-std::optional<CapabilitySetId> SchedulerCore::capabilitySetOf(ClientSlot client, wire::Task::Reader task,
-                                                              CapabilitySetId& previous) {
-    if (task.getCapabilities().size() == 0) return CapabilitySetId{0};
-    if (sameCapabilities(task.getCapabilities(), capabilitySets_[previous].capabilities)) return previous;
-    const size_t before = capabilitySets_.size();
-    const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
-    if (!interned) {
-        rejectTask(client, task.getTaskId(), "too many distinct capability sets in the scheduler");
+std::optional<std::string> SchedulerCore::checkTask(wire::Task::Reader task, CapabilitySetId& previous,
+                                                    NewTask& fields) {
+    fields.functionName = asStringView(task.getFunctionName());
+    if (fields.functionName.empty() || fields.functionName.size() > 0xffff) {
+        return "function name must be 1 to 65535 bytes";
+    }
+    const int32_t priority = task.getPriority();
+    if (priority < INT16_MIN || priority > INT16_MAX) {
+        return "priority " + std::to_string(priority) + " is not in -32768..32767";
+    }
+    fields.priority = static_cast<int16_t>(priority);
+    fields.timeoutMs = task.getTimeoutMs();
+    fields.profiling = task.getProfiling();
+    fields.capabilitySet = 0;
+    if (task.getCapabilities().size() == 0) return std::nullopt;
+    if (sameCapabilities(task.getCapabilities(), capabilitySets_[previous].capabilities)) {
+        fields.capabilitySet = previous;
         return std::nullopt;
     }
+    const size_t before = capabilitySets_.size();
+    const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
+    if (!interned) return "too many distinct capability sets in the scheduler";
     if (capabilitySets_.size() != before) refreshEligibility(*interned);
-    previous = *interned;
-    return interned;
+    fields.capabilitySet = previous = *interned;
+    return std::nullopt;
 }
 
 TaskIndex SchedulerCore::createTask(ClientSlot client, const NewTask& task, std::string& why) {

@@ -140,9 +140,7 @@ private:
     void onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat);
     void onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat);
     void onTasks(ClientSlot client, capnp::List<wire::Task>::Reader tasks);
-    // The capability set of a task, interned; nullopt (the task rejected) when the registry is full.
-    std::optional<CapabilitySetId> capabilitySetOf(ClientSlot client, wire::Task::Reader task,
-                                                   CapabilitySetId& previous);
+
     void onClientCancels(ClientSlot client, capnp::List<wire::TaskCancel>::Reader cancels);
     void onClientDisconnect(ClientSlot client, wire::ClientDisconnect::Reader request);
     void onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResult>::Reader results);
@@ -204,6 +202,9 @@ private:
         bool profiling = false;
         uint32_t arrivedMs = 0;
     };
+    // The checks every task takes, plain or a graph node: function name, priority, capability set (interned;
+    // `previous` saves parsing runs of equal sets). Fills those fields; returns why the task is refused.
+    std::optional<std::string> checkTask(wire::Task::Reader task, CapabilitySetId& previous, NewTask& fields);
     // Queues a task; kNone and `why` when refused (queue full, duplicate id).
     TaskIndex createTask(ClientSlot client, const NewTask& task, std::string& why);
     struct Outcome {
