@@ -91,6 +91,8 @@ void ClientSession::sendHeartbeat(TimePoint now) {
     heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
     resourceToWire(sampler_.sample(), heartbeat.initResource());
     heartbeat.setLatencyUs(latencyUs_);
+    heartbeat.setSchedulerIncarnation(incarnation_);
+    heartbeat.setFreshSession(freshSession_);
     (void)out_.send(builder);
     lastHeartbeat_ = now;
     nextHeartbeat_ = now + seconds(options_.heartbeatIntervalSeconds);
@@ -103,72 +105,188 @@ void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, st
         ++unmatchedResults_;
         return;
     }
-    auto state = std::move(it->second);
+    PendingTask task = std::move(it->second);
     pending_.erase(it);
     --pendingCount_;
-    state->complete(outcome, std::move(payload), std::move(message), timings);
+    if (task.graph != 0) {
+        auto graph = graphs_.find(task.graph);
+        if (graph != graphs_.end() && --graph->second.outputsLeft == 0) {
+            for (const Submission& node : graph->second.graph.nodes) holdObjects(node, -1);
+            graphs_.erase(graph);
+        }
+    } else {
+        holdObjects(task.submission, -1);
+    }
+    task.submission.state->complete(outcome, std::move(payload), std::move(message), timings);
 }
 
 void ClientSession::failAll(Outcome outcome, const std::string& message) {
     uploader_.failAll(message);
+    forgetRefusedObjects();
     auto all = std::move(pending_);
     pending_.clear();
     pendingCount_ -= all.size();
-    for (auto& [id, state] : all) state->complete(outcome, {}, message);
+    for (auto& [id, graph] : graphs_) {
+        for (const Submission& node : graph.graph.nodes) holdObjects(node, -1);
+    }
+    graphs_.clear();
+    for (auto& [id, task] : all) {
+        if (task.graph == 0) holdObjects(task.submission, -1);
+        task.submission.state->complete(outcome, {}, message);
+    }
 }
 
-void ClientSession::submit(std::vector<Submission>& batch, TimePoint now) {
+void ClientSession::holdObjects(const Submission& submission, int delta) {
+    if (!submission.hasArguments) return;
+    for (const SubmissionArgument& argument : submission.arguments) {
+        if (argument.kind != SubmissionArgument::Kind::object) continue;
+        auto it = objects_.find(argument.id);
+        if (it == objects_.end()) continue;  // a kept result: the scheduler's own
+        it->second.heldByTasks += delta;
+        if (it->second.deleted && it->second.heldByTasks == 0) objects_.erase(it);
+    }
+}
+
+void ClientSession::sendTasks(const std::vector<const Submission*>& tasks) {
     const size_t frameBytes = batchBudget(schedulerMessageLimit_);
-    for (size_t start = 0, count = 0; start < batch.size(); start += count) {
+    for (size_t start = 0, count = 0; start < tasks.size(); start += count) {
         // as many as fit the frame's budget, at least one (the client checked it fits a message alone)
         size_t bytes = 0;
-        for (count = 0; start + count < batch.size() && count < kMaxTasksPerFrame; ++count) {
-            const Submission& s = batch[start + count];
+        for (count = 0; start + count < tasks.size() && count < kMaxTasksPerFrame; ++count) {
+            const Submission& s = *tasks[start + count];
             bytes += s.payload.size() + s.function.size();
             for (const SubmissionArgument& argument : s.arguments) bytes += argument.bytes.size() + 16;
             if (count > 0 && bytes > frameBytes) break;
         }
         capnp::MallocMessageBuilder builder;
         auto list = builder.initRoot<wire::Message>().initTasks(static_cast<unsigned>(count));
-        for (size_t i = 0; i < count; ++i) {
-            Submission& s = batch[start + i];
-            toWire(s, list[static_cast<unsigned>(i)]);
-            awaitResult(s, now);
-        }
+        for (size_t i = 0; i < count; ++i) toWire(*tasks[start + i], list[static_cast<unsigned>(i)]);
         (void)out_.send(builder);
     }
 }
 
-void ClientSession::awaitResult(const Submission& s, TimePoint now) {
-    pending_.emplace(s.state->id, s.state);
-    if (s.timeoutMs > 0) deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), s.state->id);
+void ClientSession::submit(std::vector<Submission>& batch, TimePoint now) {
+    if (!resending_) {  // while resending, they go with the rest once the objects are back
+        std::vector<const Submission*> tasks;
+        tasks.reserve(batch.size());
+        for (const Submission& s : batch) tasks.push_back(&s);
+        sendTasks(tasks);
+    }
+    for (Submission& s : batch) {
+        holdObjects(s, +1);
+        awaitResult(std::move(s), now);
+    }
 }
 
-void ClientSession::submitGraph(GraphSubmission& graph, TimePoint now) {
+void ClientSession::awaitResult(Submission&& s, TimePoint now) {
+    const uint64_t id = s.state->id;
+    if (s.timeoutMs > 0) deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), id);
+    pending_.emplace(id, PendingTask{std::move(s), 0});
+}
+
+void ClientSession::sendGraph(const GraphSubmission& graph, const std::vector<uint64_t>& outputs) {
     capnp::MallocMessageBuilder builder;
     auto message = builder.initRoot<wire::Message>().initTaskGraph();
     auto nodes = message.initNodes(static_cast<unsigned>(graph.nodes.size()));
     for (unsigned i = 0; i < graph.nodes.size(); ++i) toWire(graph.nodes[i], nodes[i]);
-    auto outputs = message.initOutputs(static_cast<unsigned>(graph.outputs.size()));
-    std::unordered_map<uint64_t, const Submission*> byId;
-    for (const Submission& node : graph.nodes) byId.emplace(node.state->id, &node);
-    for (unsigned i = 0; i < graph.outputs.size(); ++i) {
-        outputs.set(i, graph.outputs[i]);
-        if (auto found = byId.find(graph.outputs[i]); found != byId.end()) awaitResult(*found->second, now);
-    }
+    auto list = message.initOutputs(static_cast<unsigned>(outputs.size()));
+    for (unsigned i = 0; i < outputs.size(); ++i) list.set(i, outputs[i]);
     if (!out_.send(builder)) {
-        for (uint64_t id : graph.outputs)
-            finish(id, Outcome::unreachable, {}, "the scheduler is not reachable");
+        for (uint64_t id : outputs) finish(id, Outcome::unreachable, {}, "the scheduler is not reachable");
     }
 }
 
+void ClientSession::submitGraph(GraphSubmission& graph, TimePoint now) {
+    const uint64_t serial = nextGraph_++;
+    size_t outputs = 0;
+    for (const Submission& node : graph.nodes) {
+        holdObjects(node, +1);
+        if (std::find(graph.outputs.begin(), graph.outputs.end(), node.state->id) == graph.outputs.end())
+            continue;
+        Submission output;
+        output.state = node.state;
+        output.timeoutMs = node.timeoutMs;
+        awaitResult(std::move(output), now);
+        pending_[node.state->id].graph = serial;
+        ++outputs;
+    }
+    auto& kept = graphs_[serial];
+    kept.graph = std::move(graph);
+    kept.outputsLeft = outputs;
+    if (outputs == 0) {
+        for (const Submission& node : kept.graph.nodes) holdObjects(node, -1);
+        graphs_.erase(serial);
+        return;
+    }
+    if (!resending_) sendGraph(kept.graph, kept.graph.outputs);
+}
+
 void ClientSession::upload(ObjectUpload upload) {
+    objects_[upload.id] = LiveObject{upload};
     uploader_.add(std::move(upload));
     uploader_.pump(schedulerMessageLimit_);
 }
 
+void ClientSession::forgetRefusedObjects() {
+    for (uint64_t id : uploader_.takeRefused()) objects_.erase(id);
+}
+
+void ClientSession::startAfresh(uint64_t incarnation, TimePoint now) {
+    incarnation_ = incarnation;
+    freshSession_ = true;
+    registered_ = false;
+    ++resends_;
+    sendHeartbeat(now);  // what follows it is taken as new
+    std::vector<ObjectUpload> live;
+    live.reserve(objects_.size());
+    for (const auto& [id, object] : objects_) live.push_back(object.upload);
+    uploader_.restart(std::move(live));
+    resending_ = true;
+    uploader_.pump(schedulerMessageLimit_);
+    resendIfReady();
+}
+
+void ClientSession::resendIfReady() {
+    if (!resending_ || !uploader_.idle()) return;
+    resending_ = false;
+    // in submission order (ids grow), so first in stays first out among equal priorities
+    std::vector<const Submission*> tasks;
+    std::vector<uint64_t> graphSerials;
+    for (const auto& [id, task] : pending_) {
+        if (task.graph == 0) tasks.push_back(&task.submission);
+    }
+    std::sort(tasks.begin(), tasks.end(),
+              [](const Submission* a, const Submission* b) { return a->state->id < b->state->id; });
+    sendTasks(tasks);
+    for (const auto& [serial, graph] : graphs_) graphSerials.push_back(serial);
+    std::sort(graphSerials.begin(), graphSerials.end());
+    for (uint64_t serial : graphSerials) {
+        auto graph = graphs_.find(serial);
+        if (graph == graphs_.end()) continue;  // failed to send: its outputs finished
+        std::vector<uint64_t> outputs;
+        for (uint64_t id : graph->second.graph.outputs) {
+            auto it = pending_.find(id);
+            if (it != pending_.end() && it->second.graph == serial) outputs.push_back(id);
+        }
+        sendGraph(graph->second.graph, outputs);
+    }
+}
+
 void ClientSession::deleteObjects(const std::vector<uint64_t>& ids, bool all) {
     if (ids.empty() && !all) return;
+    const auto forget = [this](std::map<uint64_t, LiveObject>::iterator it) {
+        if (it->second.heldByTasks > 0) {
+            it->second.deleted = true;  // unfinished tasks use it: a restarted scheduler needs it again
+            return std::next(it);
+        }
+        return objects_.erase(it);
+    };
+    if (all) {
+        for (auto it = objects_.begin(); it != objects_.end();) it = forget(it);
+    }
+    for (uint64_t id : ids) {
+        if (auto it = objects_.find(id); it != objects_.end()) forget(it);
+    }
     capnp::MallocMessageBuilder builder;
     auto request = builder.initRoot<wire::Message>().initObjectDelete();
     auto list = request.initObjectIds(static_cast<unsigned>(ids.size()));
@@ -211,20 +329,27 @@ void ClientSession::onCancelConfirms(wire::Message::Reader message) {
         auto it = pending_.find(confirm.getTaskId());
         if (it == pending_.end()) continue;
         {
-            std::lock_guard lock(it->second->mutex);
-            ++it->second->cancelFailedAnswers;
+            std::lock_guard lock(it->second.submission.state->mutex);
+            ++it->second.submission.state->cancelFailedAnswers;
         }
-        it->second->changed.notify_all();
+        it->second.submission.state->changed.notify_all();
     }
 }
 
 void ClientSession::onProtocolError(wire::ProtocolError::Reader error, TimePoint now) {
     if (error.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
-        // the scheduler restarted or timed us out: whatever it held for us is gone
-        if (registered_)
-            failAll(Outcome::unreachable, "the scheduler lost this client's tasks (restarted or timed out)");
-        registered_ = false;
-        sendHeartbeat(now);
+        // The scheduler does not know us: it restarted (a heartbeat brings stateLost, and the resend), or
+        // this answers a message sent before we started afresh. At most one heartbeat per 100 ms for a
+        // burst of such answers.
+        if (now - lastNotRegisteredHeartbeat_ > std::chrono::milliseconds(100)) {
+            lastNotRegisteredHeartbeat_ = now;
+            sendHeartbeat(now);
+        }
+        return;
+    }
+    if (error.getCode() == wire::ProtocolErrorCode::STATE_LOST) {
+        // an answer to a heartbeat from before we last started afresh says nothing new
+        if (error.getClaimedIncarnation() == incarnation_) startAfresh(error.getSchedulerIncarnation(), now);
         return;
     }
     refuse("scheduler refused this client: " + std::string(error.getMessage().cStr()));
@@ -242,6 +367,8 @@ void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
             latencyUs_ = static_cast<uint32_t>(
                 std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeat_).count() / 2);
             schedulerMessageLimit_ = message.getClientHeartbeatEcho().getMaxMessageBytes();
+            incarnation_ = message.getClientHeartbeatEcho().getSchedulerIncarnation();
+            freshSession_ = false;
             registered_ = true;
             connected_ = true;
             uploader_.pump(schedulerMessageLimit_);
@@ -255,6 +382,8 @@ void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
         case wire::Message::OBJECT_PUT_ACK:
             uploader_.onAck(message.getObjectPutAck());
             uploader_.pump(schedulerMessageLimit_);
+            forgetRefusedObjects();
+            resendIfReady();
             return;
         case wire::Message::CLIENT_SHUTDOWN_RESPONSE:
             shutdownAnswer_ = message.getClientShutdownResponse().getAccepted();
@@ -267,6 +396,8 @@ void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
 }
 
 void ClientSession::onTick(TimePoint now) {
+    forgetRefusedObjects();
+    resendIfReady();
     while (!deadlines_.empty() && deadlines_.top().first <= now) {
         const uint64_t id = deadlines_.top().second;
         deadlines_.pop();

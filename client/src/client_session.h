@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -85,17 +86,42 @@ public:
     bool registered() const { return registered_; }  // the scheduler knows us now
     const std::string& refusal() const { return refusal_; }
     std::optional<bool> shutdownAnswer() const { return shutdownAnswer_; }
+    // Times this client sent its unfinished work again to a scheduler that had lost it.
+    uint64_t resends() const { return resends_; }
     // The scheduler's --max-message-bytes from its latest echo; 0 until the first.
     uint64_t schedulerMessageLimit() const { return schedulerMessageLimit_; }
     size_t pending() const { return pending_.size(); }
 
 private:
+    // What the client keeps of an unfinished task, to send it again if the scheduler loses it.
+    struct PendingTask {
+        Submission submission;  // for a graph output only `state`: the graph keeps its nodes
+        uint64_t graph = 0;     // non-zero: an output of graphs_[graph]
+    };
+    struct PendingGraph {
+        GraphSubmission graph;
+        size_t outputsLeft = 0;
+    };
+    struct LiveObject {
+        ObjectUpload upload;
+        uint32_t heldByTasks = 0;  // unfinished tasks and graphs that use it
+        bool deleted = false;      // by the user; kept while tasks hold it
+    };
+
     void sendHeartbeat(TimePoint now);
+    void sendTasks(const std::vector<const Submission*>& tasks);
+    void sendGraph(const GraphSubmission& graph, const std::vector<uint64_t>& outputs);
+    // The scheduler holds nothing of ours: register afresh with `incarnation`, send every live object
+    // again, then (resendIfReady, once they are stored) every unfinished task and graph.
+    void startAfresh(uint64_t incarnation, TimePoint now);
+    void resendIfReady();
+    void holdObjects(const Submission& submission, int delta);
+    void forgetRefusedObjects();
     void finish(uint64_t id, Outcome outcome, std::string payload, std::string message,
                 ResultTimings timings = {});
     void onResults(wire::Message::Reader message);
     void onCancelConfirms(wire::Message::Reader message);
-    void awaitResult(const Submission& submission, TimePoint now);
+    void awaitResult(Submission&& submission, TimePoint now);
     void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
 
     FrameSink& out_;
@@ -106,7 +132,15 @@ private:
     std::atomic<uint64_t>& unmatchedResults_;
     ProcessResourceSampler sampler_;
 
-    std::unordered_map<uint64_t, std::shared_ptr<FutureState>> pending_;
+    std::unordered_map<uint64_t, PendingTask> pending_;
+    std::unordered_map<uint64_t, PendingGraph> graphs_;
+    uint64_t nextGraph_ = 1;
+    std::map<uint64_t, LiveObject> objects_;  // every object sent and not deleted, by id: kept to resend
+    uint64_t incarnation_ = 0;                // the scheduler our state is with; 0: none yet
+    bool freshSession_ = true;                // until the first echo after (re)registering
+    bool resending_ = false;                  // objects going again; tasks wait for them (resendIfReady)
+    uint64_t resends_ = 0;
+    TimePoint lastNotRegisteredHeartbeat_{};
     using Deadline = std::pair<TimePoint, uint64_t>;
     std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
     bool connected_ = false;

@@ -1,6 +1,7 @@
 #include "object_uploader.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <capnp/message.h>
 
@@ -33,6 +34,7 @@ void ObjectUploader::pump(uint64_t schedulerMessageLimit) {
         }
         if (!out_.send(builder)) {
             upload.state->finish("the scheduler is not reachable");
+            refused_.push_back(upload.id);
             queue_.pop_front();
             sent_ = acknowledged_ = 0;
             firstSent_ = false;
@@ -51,14 +53,31 @@ void ObjectUploader::onAck(wire::ObjectPutAck::Reader ack) {
         acknowledged_ = ack.getReceivedBytes();
         return;
     }
+    if (!error.empty()) refused_.push_back(upload.id);
     upload.state->finish(error);
     queue_.pop_front();
     sent_ = acknowledged_ = 0;
     firstSent_ = false;
 }
 
+void ObjectUploader::restart(std::vector<ObjectUpload> uploads) {
+    std::deque<ObjectUpload> queue(std::make_move_iterator(uploads.begin()),
+                                   std::make_move_iterator(uploads.end()));
+    std::unordered_set<uint64_t> resent;
+    for (const ObjectUpload& upload : queue) resent.insert(upload.id);
+    for (ObjectUpload& waiting : queue_) {
+        if (resent.count(waiting.id) == 0) waiting.state->finish("the object was deleted");
+    }
+    queue_ = std::move(queue);
+    sent_ = acknowledged_ = 0;
+    firstSent_ = false;
+}
+
 void ObjectUploader::failAll(const std::string& why) {
-    for (ObjectUpload& upload : queue_) upload.state->finish(why);
+    for (ObjectUpload& upload : queue_) {
+        upload.state->finish(why);
+        refused_.push_back(upload.id);
+    }
     queue_.clear();
     sent_ = acknowledged_ = 0;
     firstSent_ = false;

@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "scaler/protocol/frame_sink.h"
 #include "scaler/wire/message.capnp.h"
@@ -52,6 +54,12 @@ public:
     void pump(uint64_t schedulerMessageLimit);
     // Fails every upload (the scheduler is gone or refused us).
     void failAll(const std::string& why);
+    // A restarted scheduler: sends these (every live object, in order) again from their first byte, instead
+    // of what was queued. Their states may be done already (nobody waits); a refusal then only drops the
+    // object.
+    void restart(std::vector<ObjectUpload> uploads);
+    // Objects the scheduler refused, or that could not be sent, since the last call.
+    std::vector<uint64_t> takeRefused() { return std::exchange(refused_, {}); }
     bool idle() const { return queue_.empty(); }
 
 private:
@@ -60,6 +68,7 @@ private:
     uint64_t sent_ = 0;               // bytes of the front sent
     uint64_t acknowledged_ = 0;
     bool firstSent_ = false;
+    std::vector<uint64_t> refused_;
 };
 
 }  // namespace scaler::detail

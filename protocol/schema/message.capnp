@@ -143,11 +143,21 @@ struct ClientHeartbeat {
   protocolVersion @0 :UInt32;
   resource @1 :Resource;
   latencyUs @2 :UInt32;
+  # The incarnation of the scheduler this peer's state is with (from its echoes, or from a stateLost
+  # answer); 0: none yet. Workers and adapters carry it too, with freshSession. A scheduler that does not
+  # know the peer registers it when this is 0, or when freshSession is set and this is its own incarnation;
+  # any other heartbeat is answered with ProtocolError.stateLost: what the peer sent before went to a
+  # scheduler, or a session, that is gone.
+  schedulerIncarnation @3 :UInt64;
+  # The peer holds nothing it sent before this heartbeat: it dropped it, or resends it after. Set until the
+  # first echo of the new registration.
+  freshSession @4 :Bool;
 }
 
 struct ClientHeartbeatEcho {
   protocolVersion @0 :UInt32;
   maxMessageBytes @1 :UInt64;  # the scheduler's --max-message-bytes: a larger task could never arrive
+  schedulerIncarnation @2 :UInt64;  # random, non-zero, new each time a scheduler process starts
 }
 
 struct WorkerHeartbeat {
@@ -166,11 +176,14 @@ struct WorkerHeartbeat {
   objectsFetched @12 :UInt64;      # objects this worker fetched from the store since it started
   objectBytesFetched @13 :UInt64;
   objectCacheBytes @14 :UInt64;    # bytes its object cache holds now
+  schedulerIncarnation @15 :UInt64;  # as in ClientHeartbeat
+  freshSession @16 :Bool;
 }
 
 struct WorkerHeartbeatEcho {
   protocolVersion @0 :UInt32;
   maxMessageBytes @1 :UInt64;  # likewise for a result
+  schedulerIncarnation @2 :UInt64;
 }
 
 enum ClientDisconnectKind {
@@ -195,12 +208,19 @@ enum ProtocolErrorCode {
   roleMismatch @2;       # e.g. a client identity sending worker messages
   malformed @3;
   notAuthorized @4;      # CURVE: the connection's key is not on the allow-list of this message's role
+  # A heartbeat named a scheduler incarnation (claimedIncarnation) this scheduler holds nothing for: it
+  # restarted, or it timed the peer out. The peer drops what it held, or resends it after a heartbeat with
+  # this scheduler's incarnation and freshSession. A peer ignores an answer whose claimedIncarnation is not
+  # what it claims now (an answer to a heartbeat sent before it started afresh).
+  stateLost @5;
 }
 
 struct ProtocolError {
   code @0 :ProtocolErrorCode;
   message @1 :Text;
   schedulerProtocolVersion @2 :UInt32;
+  schedulerIncarnation @3 :UInt64;
+  claimedIncarnation @4 :UInt64;  # with stateLost: the incarnation the heartbeat named
 }
 
 # ---- worker adapters (scaling controller) ----------------------------------------------------------
@@ -228,10 +248,13 @@ struct WorkerAdapterHeartbeat {
   kind @4 :Text;                      # native, container, ecs
   groups @5 :List(WorkerGroupInfo);  # the adapter's current inventory
   priority @6 :UInt32;               # tier: demand fills lower numbers first and drains higher ones first
+  schedulerIncarnation @7 :UInt64;   # as in ClientHeartbeat
+  freshSession @8 :Bool;
 }
 
 struct WorkerAdapterHeartbeatEcho {
   protocolVersion @0 :UInt32;
+  schedulerIncarnation @1 :UInt64;
 }
 
 enum WorkerAdapterCommandType {

@@ -12,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "scaler/client/client.h"
+#include "scaler/client/task_graph.h"
 #include "scaler/protocol/message_codec.h"
 #include "test_cluster.h"
 
@@ -220,6 +221,46 @@ TEST(Faults, AdapterAndItsWorkersRegisterWithARestartedScheduler) {
     const auto snapshot = cluster.snapshot();
     EXPECT_EQ(snapshot["workers"][0]["adapter_id"], "survivor");
     EXPECT_FALSE(hasScalingEvent(snapshot, "survivor", "start"));  // served by the recovered group, none new
+}
+
+// Issue 18's first observation: a scheduler killed mid-run and started again on the same address. Every
+// future gets exactly one outcome, the right one: the client sends its objects and unfinished tasks (alone
+// and in a graph) to the new scheduler, and the workers drop what they held for the old one.
+TEST(Faults, ARestartedSchedulerLosesNothingAndDeliversNothingTwice) {
+    TestCluster cluster;
+    cluster.addWorker();
+    cluster.addWorker();
+    ASSERT_TRUE(cluster.waitForWorkers(2));
+    ClientOptions options;
+    options.heartbeatIntervalSeconds = 0.5;
+    options.timeoutSeconds = 60;
+    Client client(cluster.address(), options);
+    const ObjectRef shared = client.sendObject(std::string(3u << 20, 'o'), "shared");
+    std::vector<Future> echoes, sleeps, lengths;
+    for (int i = 0; i < 2000; ++i) {
+        echoes.push_back(client.submit("echo", std::to_string(i)));
+        if (i % 2 == 0) sleeps.push_back(client.submit("sleep_ms", "2"));
+        if (i % 100 == 0) lengths.push_back(client.submit("length", Arguments{shared, std::string("ab")}));
+    }
+    TaskGraph graph;
+    graph.add("a", "sleep_ms", {std::string("300")});
+    graph.add("b", "concat", {GraphKey{"a"}, std::string("-after")});
+    auto graphOutputs = client.submitGraph(graph, {"b"});
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["succeeded"].get<uint64_t>() >= 200; }));
+
+    cluster.killAndRestartScheduler();
+    const auto restarted = std::chrono::steady_clock::now();
+    for (int i = 0; i < 2000; ++i) ASSERT_EQ(echoes[i].get(), std::to_string(i)) << "task " << i;
+    for (auto& f : sleeps) f.get();
+    for (auto& f : lengths) EXPECT_EQ(f.get(), std::to_string((3u << 20) + 2));
+    EXPECT_EQ(graphOutputs.at("b").get(), "300-after");
+    std::printf("every one of %zu futures answered %.2f s after the restart\n",
+                echoes.size() + sleeps.size() + lengths.size() + 1,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - restarted).count());
+    EXPECT_EQ(client.unmatchedResults(), 0u) << "a result came twice";
+    // the new scheduler serves on, and still has the object
+    EXPECT_EQ(client.submit("length", Arguments{shared}).get(), std::to_string(3u << 20));
+    EXPECT_EQ(cluster.snapshot()["workers"].size(), 2u);
 }
 
 TEST(Faults, AClientOverTheQueueLimitIsRejectedAndTheRestRun) {

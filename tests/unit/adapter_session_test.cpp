@@ -5,6 +5,7 @@
 #include "recording_sink.h"
 #include "scaler/adapters/adapter_session.h"
 #include "scaler/adapters/start_request.h"
+#include "scaler/adapters/worker_process.h"
 
 using namespace scaler;
 using namespace scaler::adapters;
@@ -154,6 +155,43 @@ TEST_F(AdapterSessionTest, StoppingStopsEveryGroupWithinTheGraceAndReportsAnEmpt
     ASSERT_TRUE(provider.stoppedAllWithin.has_value());
     EXPECT_EQ(*provider.stoppedAllWithin, 3000ms);
     EXPECT_EQ(inventorySizes().back(), 0u);
+}
+
+TEST_F(AdapterSessionTest, AnAnswerThatTheSchedulerLostOurStateRegistersAfreshOnce) {
+    IncomingMessage echo([](W::Builder m) { m.initWorkerAdapterHeartbeatEcho().setSchedulerIncarnation(7); });
+    session.onMessage(echo.reader());
+    const auto stateLost = [](uint64_t claimed) {
+        return IncomingMessage([=](W::Builder m) {
+            auto e = m.initProtocolError();
+            e.setCode(wire::ProtocolErrorCode::STATE_LOST);
+            e.setClaimedIncarnation(claimed);
+            e.setSchedulerIncarnation(9);
+        });
+    };
+    auto lost = stateLost(7);
+    session.onMessage(lost.reader());
+    auto stale = stateLost(7);  // an answer to an earlier heartbeat
+    session.onMessage(stale.reader());
+    std::vector<std::pair<uint64_t, bool>> heartbeats;
+    sink.each(W::WORKER_ADAPTER_HEARTBEAT, [&](W::Reader m) {
+        heartbeats.emplace_back(m.getWorkerAdapterHeartbeat().getSchedulerIncarnation(),
+                                m.getWorkerAdapterHeartbeat().getFreshSession());
+    });
+    ASSERT_EQ(heartbeats.size(), 2u);
+    EXPECT_EQ(heartbeats[0], (std::pair<uint64_t, bool>{0, true}));  // the first registration
+    EXPECT_EQ(heartbeats[1], (std::pair<uint64_t, bool>{9, true}));
+    EXPECT_FALSE(session.stopRequested());
+}
+
+// The pipe closes as the child exits, before its status can be collected: a healthy check that ends at
+// once must never be taken for one that did not finish.
+TEST(WorkerCommandCheck, AQuickHealthyCheckIsNeverTakenForATimeout) {
+    for (int i = 0; i < 200; ++i) {
+        const auto problem = checkWorkerCommand({"/bin/true"}, std::chrono::seconds(10));
+        ASSERT_FALSE(problem.has_value()) << "run " << i << ": " << *problem;
+    }
+    EXPECT_EQ(checkWorkerCommand({"/bin/false"}, std::chrono::seconds(10)).value_or(""),
+              "the worker exited with code 1");
 }
 
 }  // namespace

@@ -123,14 +123,182 @@ TEST_F(ClientSessionTest, SilencePastTheTimeoutFailsEveryPendingFutureOnce) {
     EXPECT_EQ(session.pending(), 0u);
 }
 
-TEST_F(ClientSessionTest, ASchedulerThatForgotUsFailsWhatItHeldAndWeRegisterAgain) {
-    echo();
+IncomingMessage stateLost(uint64_t claimed, uint64_t incarnation) {
+    return IncomingMessage([=](W::Builder m) {
+        auto e = m.initProtocolError();
+        e.setCode(wire::ProtocolErrorCode::STATE_LOST);
+        e.setClaimedIncarnation(claimed);
+        e.setSchedulerIncarnation(incarnation);
+    });
+}
+
+IncomingMessage echoFrom(uint64_t incarnation) {
+    return IncomingMessage(
+        [=](W::Builder m) { m.initClientHeartbeatEcho().setSchedulerIncarnation(incarnation); });
+}
+
+IncomingMessage objectStored(uint64_t id, uint64_t bytes) {
+    return IncomingMessage([=](W::Builder m) {
+        auto ack = m.initObjectPutAck();
+        ack.setObjectId(id);
+        ack.setReceivedBytes(bytes);
+    });
+}
+
+ObjectUpload objectUpload(uint64_t id, std::string bytes) {
+    return {id, "data", std::make_shared<const std::string>(std::move(bytes)),
+            std::make_shared<UploadState>()};
+}
+
+Submission usingObject(uint64_t taskId, uint64_t objectId) {
+    Submission s = plain(std::make_shared<FutureState>(taskId), "length", "", 0);
+    s.hasArguments = true;
+    s.arguments.push_back({SubmissionArgument::Kind::object, {}, objectId});
+    return s;
+}
+
+std::vector<uint64_t> sentTaskIds(const RecordingSink& sink) {
+    std::vector<uint64_t> ids;
+    sink.each(W::TASKS, [&](W::Reader m) {
+        for (auto task : m.getTasks()) ids.push_back(task.getTaskId());
+    });
+    return ids;
+}
+
+TEST_F(ClientSessionTest, HeartbeatsNameTheSchedulerIncarnationAndAFreshSessionUntilItsFirstEcho) {
+    bool fresh = false;
+    uint64_t incarnation = 1;
+    sink.each(W::CLIENT_HEARTBEAT, [&](W::Reader m) {
+        fresh = m.getClientHeartbeat().getFreshSession();
+        incarnation = m.getClientHeartbeat().getSchedulerIncarnation();
+    });
+    EXPECT_TRUE(fresh);
+    EXPECT_EQ(incarnation, 0u);
+    deliver(echoFrom(7));
+    session.onTick(now + 3s);
+    sink.each(W::CLIENT_HEARTBEAT, [&](W::Reader m) {
+        fresh = m.getClientHeartbeat().getFreshSession();
+        incarnation = m.getClientHeartbeat().getSchedulerIncarnation();
+    });
+    EXPECT_FALSE(fresh);
+    EXPECT_EQ(incarnation, 7u);
+}
+
+TEST_F(ClientSessionTest, ASchedulerThatLostOurStateGetsObjectsThenEveryUnfinishedTaskAfterAFreshHeartbeat) {
+    deliver(echoFrom(7));
+    session.upload(objectUpload(5, "abc"));
+    deliver(objectStored(5, 3));
+    std::vector<Submission> batch;
+    batch.push_back(usingObject(1, 5));
+    batch.push_back(plain(std::make_shared<FutureState>(2), "echo", "two", 0));
+    batch.push_back(plain(std::make_shared<FutureState>(3), "echo", "three", 0));
+    auto first = batch[0].state;
+    pendingCount += 3;
+    session.submit(batch, now);
+    result(2, wire::TaskResultStatus::SUCCESS, "two");
+    sink.clear();
+
+    // a scheduler that never heard of us (a restart): nothing failed, everything goes again
+    deliver(stateLost(7, 9));
+    EXPECT_FALSE(first->done);
+    EXPECT_EQ(session.pending(), 2u);
+    std::vector<std::pair<uint64_t, bool>> heartbeats;
+    sink.each(W::CLIENT_HEARTBEAT, [&](W::Reader m) {
+        heartbeats.emplace_back(m.getClientHeartbeat().getSchedulerIncarnation(),
+                                m.getClientHeartbeat().getFreshSession());
+    });
+    EXPECT_EQ(heartbeats, (std::vector<std::pair<uint64_t, bool>>{{9, true}}));
+    EXPECT_EQ(sink.each(W::OBJECT_PUT), 1u);
+    EXPECT_TRUE(sentTaskIds(sink).empty()) << "tasks wait until the objects they use are stored again";
+
+    deliver(objectStored(5, 3));
+    EXPECT_EQ(sentTaskIds(sink), (std::vector<uint64_t>{1, 3}));  // in submission order, the finished one not
+
+    // more answers to heartbeats from before the fresh start change nothing
+    deliver(stateLost(7, 9));
+    EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 1u);
+    EXPECT_EQ(session.resends(), 1u);
+
+    result(1, wire::TaskResultStatus::SUCCESS, "3");
+    EXPECT_EQ(first->payload, "3");
+    EXPECT_EQ(unmatched.load(), 0u);
+}
+
+TEST_F(ClientSessionTest, ASchedulerThatTimedUsOutGetsOurTasksAgainToo) {
+    deliver(echoFrom(7));
     auto state = submit(1);
-    deliver(IncomingMessage(
-        [](W::Builder m) { m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED); }));
-    EXPECT_EQ(state->outcome, Outcome::unreachable);
-    EXPECT_FALSE(session.registered());
+    sink.clear();
+    deliver(stateLost(7, 7));
+    EXPECT_EQ(sentTaskIds(sink), (std::vector<uint64_t>{1}));
+    EXPECT_FALSE(state->done);
+}
+
+TEST_F(ClientSessionTest, NotRegisteredAnswersOnlyBringAHeartbeatAtMostEveryHundredMilliseconds) {
+    deliver(echoFrom(7));
+    auto state = submit(1);
+    sink.clear();
+    const auto notRegistered = [&] {
+        deliver(IncomingMessage(
+            [](W::Builder m) { m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED); }));
+    };
+    notRegistered();
+    notRegistered();
+    EXPECT_FALSE(state->done);
+    EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 1u);
+    now += 200ms;
+    notRegistered();
     EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 2u);
+}
+
+TEST_F(ClientSessionTest, ADeletedObjectAnUnfinishedTaskUsesIsResentUntilTheTaskEnds) {
+    deliver(echoFrom(7));
+    session.upload(objectUpload(5, "abc"));
+    session.upload(objectUpload(6, "unused"));
+    deliver(objectStored(5, 3));
+    deliver(objectStored(6, 6));
+    std::vector<Submission> batch;
+    batch.push_back(usingObject(1, 5));
+    pendingCount += 1;
+    session.submit(batch, now);
+    session.deleteObjects({5, 6}, false);
+    sink.clear();
+    deliver(stateLost(7, 9));
+    std::vector<uint64_t> resent;
+    sink.each(W::OBJECT_PUT, [&](W::Reader m) { resent.push_back(m.getObjectPut().getObjectId()); });
+    EXPECT_EQ(resent, (std::vector<uint64_t>{5}));
+    deliver(objectStored(5, 3));
+    deliver(echoFrom(9));
+    result(1, wire::TaskResultStatus::SUCCESS, "3");
+    sink.clear();
+    deliver(stateLost(9, 11));
+    EXPECT_EQ(sink.each(W::OBJECT_PUT), 0u) << "deleted and no longer used";
+}
+
+TEST_F(ClientSessionTest, AGraphIsResentWithTheOutputsStillAwaited) {
+    deliver(echoFrom(7));
+    GraphSubmission graph;
+    for (uint64_t id : {10, 11, 12})
+        graph.nodes.push_back(plain(std::make_shared<FutureState>(id), "echo", "x", 0));
+    graph.outputs = {11, 12};
+    pendingCount += 2;
+    session.submitGraph(graph, now);
+    result(11, wire::TaskResultStatus::SUCCESS, "x");
+    sink.clear();
+    deliver(stateLost(7, 9));
+    std::vector<uint64_t> outputs;
+    size_t nodes = 0;
+    ASSERT_EQ(sink.each(W::TASK_GRAPH,
+                        [&](W::Reader m) {
+                            nodes = m.getTaskGraph().getNodes().size();
+                            for (uint64_t id : m.getTaskGraph().getOutputs()) outputs.push_back(id);
+                        }),
+              1u);
+    EXPECT_EQ(nodes, 3u);
+    EXPECT_EQ(outputs, (std::vector<uint64_t>{12}));
+    result(12, wire::TaskResultStatus::SUCCESS, "x");
+    sink.clear();
+    deliver(stateLost(7, 11));
+    EXPECT_EQ(sink.each(W::TASK_GRAPH), 0u) << "a finished graph is not kept";
 }
 
 TEST_F(ClientSessionTest, ARefusalKeepsTheFirstReason) {

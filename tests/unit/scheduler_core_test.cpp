@@ -487,6 +487,55 @@ TEST_F(SchedulerCoreTest, WrongVersionWrongRoleAndUnregisteredPeersAreRefused) {
     EXPECT_EQ(core->connectedWorkers(), 0u);
 }
 
+TEST_F(SchedulerCoreTest, APeerThatKnewAnotherSchedulerOrSessionRegistersOnlyAfresh) {
+    config.incarnation = 42;
+    make("allocate=capability; scaling=no");
+    const auto heartbeat = [&](const std::string& who, bool worker, uint64_t incarnation, bool fresh) {
+        capnp::MallocMessageBuilder b;
+        if (worker) {
+            auto hb = b.initRoot<wire::Message>().initWorkerHeartbeat();
+            hb.setProtocolVersion(wire::PROTOCOL_VERSION);
+            hb.setQueueSize(10);
+            hb.setSchedulerIncarnation(incarnation);
+            hb.setFreshSession(fresh);
+        } else {
+            auto hb = b.initRoot<wire::Message>().initClientHeartbeat();
+            hb.setProtocolVersion(wire::PROTOCOL_VERSION);
+            hb.setSchedulerIncarnation(incarnation);
+            hb.setFreshSession(fresh);
+        }
+        deliver(who, b);
+    };
+    // held work for a scheduler that is gone: told so, not registered, so what it queued behind the
+    // heartbeat (old results, tasks never seen whole) is refused as unregistered
+    heartbeat("W1", true, 7, false);
+    heartbeat("C1", false, 7, true);
+    EXPECT_EQ(core->connectedWorkers(), 0u);
+    EXPECT_EQ(core->connectedClients(), 0u);
+    ASSERT_EQ(outbox.errors.size(), 2u);
+    EXPECT_EQ(outbox.errors[0].second, wire::ProtocolErrorCode::STATE_LOST);
+    EXPECT_EQ(outbox.errors[1].second, wire::ProtocolErrorCode::STATE_LOST);
+    result("W1", 1, "old");
+    EXPECT_EQ(outbox.errors.back().second, wire::ProtocolErrorCode::NOT_REGISTERED);
+
+    // this scheduler, but a session it no longer holds (it timed the peer out): also told
+    heartbeat("C1", false, 42, false);
+    EXPECT_EQ(core->connectedClients(), 0u);
+    EXPECT_EQ(outbox.errors.back().second, wire::ProtocolErrorCode::STATE_LOST);
+
+    // afresh with this scheduler, or new (0): registered
+    heartbeat("W1", true, 42, true);
+    heartbeat("C1", false, 42, true);
+    heartbeat("C2", false, 0, true);
+    EXPECT_EQ(core->connectedWorkers(), 1u);
+    EXPECT_EQ(core->connectedClients(), 2u);
+    // known peers' later heartbeats (fresh cleared) are ordinary
+    const size_t errors = outbox.errors.size();
+    heartbeat("C1", false, 42, false);
+    EXPECT_EQ(outbox.errors.size(), errors);
+    EXPECT_EQ(core->connectedClients(), 2u);
+}
+
 TEST_F(SchedulerCoreTest, AuthenticatedConnectionsActOnlyInTheirRole) {
     rolesOfNextSender = roleBit(PeerRole::client);
     clientHeartbeat("C1");

@@ -221,6 +221,48 @@ TEST_F(WorkerSessionTest, AStoppingSchedulerStopsTheWorkButNotTheWorker) {
     EXPECT_EQ(session->phase(), WorkerSession::Phase::serving);
 }
 
+TEST_F(WorkerSessionTest, ASchedulerThatLostOurStateGetsNoOldResultsAndUsAfreshOnceIdle) {
+    make();
+    deliver(IncomingMessage([](W::Builder m) { m.initWorkerHeartbeatEcho().setSchedulerIncarnation(7); }));
+    tasks({{1, "wait"}, {2, "echo"}});
+    for (int i = 0; i < 1000 && !executor->running(); ++i) std::this_thread::sleep_for(1ms);
+    sink.clear();
+    const auto stateLost = [&](uint64_t claimed) {
+        deliver(IncomingMessage([=](W::Builder m) {
+            auto e = m.initProtocolError();
+            e.setCode(wire::ProtocolErrorCode::STATE_LOST);
+            e.setClaimedIncarnation(claimed);
+            e.setSchedulerIncarnation(9);
+        }));
+    };
+    stateLost(7);
+    EXPECT_EQ(executor->queued(), 0u);
+    for (int i = 0; i < 1000 && executor->running(); ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_FALSE(executor->running());
+    tasks({{3, "echo"}});  // from the scheduler that forgot us, before we registered again: not ours
+    advance(10ms);
+    EXPECT_EQ(sink.each(W::TASK_RESULTS), 0u) << "no result of a task the new scheduler never gave";
+    std::vector<std::pair<uint64_t, bool>> heartbeats;
+    sink.each(W::WORKER_HEARTBEAT, [&](W::Reader m) {
+        heartbeats.emplace_back(m.getWorkerHeartbeat().getSchedulerIncarnation(),
+                                m.getWorkerHeartbeat().getFreshSession());
+    });
+    EXPECT_EQ(heartbeats, (std::vector<std::pair<uint64_t, bool>>{{9, true}}));
+    stateLost(7);  // an answer to a heartbeat from before: nothing more
+    advance(10ms);
+    EXPECT_EQ(sink.each(W::WORKER_HEARTBEAT), 1u);
+    EXPECT_FALSE(session->done());
+
+    deliver(IncomingMessage([](W::Builder m) { m.initWorkerHeartbeatEcho().setSchedulerIncarnation(9); }));
+    tasks({{4, "echo"}});
+    uint64_t answered = 0;
+    while (answered == 0 && !HasFatalFailure()) {
+        awaitOutcomes();
+        sink.each(W::TASK_RESULTS, [&](W::Reader m) { answered = m.getTaskResults()[0].getTaskId(); });
+    }
+    EXPECT_EQ(answered, 4u);
+}
+
 }  // namespace
 
 TEST_F(WorkerSessionTest, AnObjectIsFetchedOnceInChunksForEveryTaskThatNeedsIt) {

@@ -70,6 +70,8 @@ void WorkerSession::sendHeartbeat(TimePoint now) {
     heartbeat.setWorkerGroupId(config_.workerGroupId);
     heartbeat.setPid(pid_);
     heartbeat.setHostname(hostname_);
+    heartbeat.setSchedulerIncarnation(incarnation_);
+    heartbeat.setFreshSession(freshSession_);
     (void)out_.send(builder);
     lastHeartbeatSent_ = now;
     nextHeartbeat_ = now + seconds(config_.heartbeatIntervalSeconds);
@@ -187,6 +189,7 @@ void WorkerSession::abandonHungTask(const HungTask& hung, TimePoint now) {
 
 void WorkerSession::onTasks(wire::Message::Reader message) {
     if (phase_ != Phase::serving) return;  // the disconnect hands these back
+    if (rejoinAs_) return;                 // from the scheduler that forgot us
     std::vector<ExecutorTask> ready;
     ready.reserve(message.getTasks().size());
     for (auto task : message.getTasks()) {
@@ -357,14 +360,50 @@ void WorkerSession::onCancels(wire::Message::Reader message) {
 
 void WorkerSession::onProtocolError(wire::ProtocolError::Reader error, TimePoint now) {
     if (error.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
-        // The scheduler restarted and does not know us: register again. Not while leaving: a late
-        // confirmation answered after our disconnect would re-register a worker that is about to exit, and
-        // tasks given to it would wait for the worker timeout.
-        if (phase_ == Phase::serving) sendHeartbeat(now);
+        // The scheduler does not know us (it restarted, or answers a message from before we started
+        // afresh): a heartbeat sorts it out, at most one per 100 ms for a burst of such answers. Not while
+        // leaving: a late confirmation answered after our disconnect would re-register a worker that is
+        // about to exit, and tasks given to it would wait for the worker timeout.
+        if (phase_ == Phase::serving && !rejoinAs_ &&
+            now - lastNotRegisteredHeartbeat_ > std::chrono::milliseconds(100)) {
+            lastNotRegisteredHeartbeat_ = now;
+            sendHeartbeat(now);
+        }
+        return;
+    }
+    if (error.getCode() == wire::ProtocolErrorCode::STATE_LOST) {
+        lastEcho_ = now;  // a scheduler answers
+        // an answer to a heartbeat from before we last started afresh says nothing new
+        if (error.getClaimedIncarnation() != incarnation_ || rejoinAs_ || phase_ != Phase::serving) return;
+        log::worker().warn("{}: dropping every task held for it", error.getMessage().cStr());
+        startAfresh(error.getSchedulerIncarnation());
+        rejoinIfIdle(now);
         return;
     }
     log::worker().critical("scheduler refused this worker: {}", error.getMessage().cStr());
     finish(1);
+}
+
+void WorkerSession::startAfresh(uint64_t incarnation) {
+    // Clients resend what they are still owed, so these tasks run again anyway: dropping them is what
+    // keeps them from running twice; the running ones are asked to stop and their results are discarded.
+    const size_t dropped = dropQueued();
+    if (executor_.running()) executor_.interruptRunning();
+    cancelsAwaitingOutcome_.clear();
+    confirms_.clear();
+    rejoinAs_ = incarnation;
+    log::worker().info("dropped {} queued tasks{}; registering again once idle", dropped,
+                       executor_.running() ? ", stopping the running ones" : "");
+}
+
+void WorkerSession::rejoinIfIdle(TimePoint now) {
+    if (!rejoinAs_ || executor_.running()) return;
+    (void)executor_.takeOutcomes();  // results for a scheduler that no longer holds those tasks
+    (void)executor_.takeWaitingChanges();
+    incarnation_ = *rejoinAs_;
+    freshSession_ = true;
+    rejoinAs_.reset();
+    sendHeartbeat(now);
 }
 
 void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
@@ -378,6 +417,10 @@ void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
             latencyUs_ = static_cast<uint32_t>(
                 std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeatSent_).count() / 2);
             schedulerMessageLimit_ = message.getWorkerHeartbeatEcho().getMaxMessageBytes();
+            if (!rejoinAs_) {
+                incarnation_ = message.getWorkerHeartbeatEcho().getSchedulerIncarnation();
+                freshSession_ = false;
+            }
             return;
         case wire::Message::OBJECT_CHUNK:
             return onObjectChunk(message.getObjectChunk());
@@ -409,13 +452,14 @@ void WorkerSession::onHandshakeFailure(const std::string& why) {
 }
 
 void WorkerSession::onTick(TimePoint now, bool shutdownRequested) {
-    flushOutcomes();
+    if (rejoinAs_) rejoinIfIdle(now);
+    if (!rejoinAs_) flushOutcomes();
     if (done()) return;
     if (phase_ == Phase::serving) {
         if (auto hung = executor_.hungTask(now, seconds(config_.hungTaskGraceSeconds)))
             abandonHungTask(*hung, now);
     }
-    if (now >= nextHeartbeat_ && (phase_ == Phase::serving || phase_ == Phase::draining)) {
+    if (now >= nextHeartbeat_ && !rejoinAs_ && (phase_ == Phase::serving || phase_ == Phase::draining)) {
         // Sent every period, echo or not: one lost echo must not silence us. Never after the disconnect
         // request, even in the turn that got its response: it would register this worker again.
         sendHeartbeat(now);

@@ -36,6 +36,8 @@ void AdapterSession::sendHeartbeat() {
     heartbeat.setPriority(settings_.priority);
     heartbeat.setWorkersPerGroup(settings_.workersPerGroup);
     heartbeat.setKind(provider_.kind());
+    heartbeat.setSchedulerIncarnation(incarnation_);
+    heartbeat.setFreshSession(freshSession_);
     capabilitiesToWire(settings_.capabilities,
                        heartbeat.initCapabilities(static_cast<unsigned>(settings_.capabilities.size())));
     const auto groups = provider_.inventory();
@@ -94,10 +96,22 @@ void AdapterSession::onMessage(wire::Message::Reader message) {
         } catch (const std::exception& e) {
             log::adapter().warn("could not carry out a command from the scheduler: {}", e.what());
         }
+    } else if (message.which() == wire::Message::WORKER_ADAPTER_HEARTBEAT_ECHO) {
+        incarnation_ = message.getWorkerAdapterHeartbeatEcho().getSchedulerIncarnation();
+        freshSession_ = false;
     } else if (message.which() == wire::Message::PROTOCOL_ERROR) {
         const auto protocolError = message.getProtocolError();
         if (protocolError.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
             sendHeartbeat();  // a restarted scheduler: register again with the inventory
+        } else if (protocolError.getCode() == wire::ProtocolErrorCode::STATE_LOST) {
+            // Only the inventory matters to a new scheduler, and every heartbeat carries it; answers to
+            // commands of the old one that are still on their way are refused as unregistered.
+            if (protocolError.getClaimedIncarnation() != incarnation_) return;
+            log::adapter().info("{}: registering again with the inventory",
+                                protocolError.getMessage().cStr());
+            incarnation_ = protocolError.getSchedulerIncarnation();
+            freshSession_ = true;
+            sendHeartbeat();
         } else {
             log::adapter().critical("scheduler refused this adapter: {}", protocolError.getMessage().cStr());
             exitCode_ = 1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 
 namespace scaler::adapters {
 
@@ -62,8 +63,14 @@ std::optional<std::string> checkWorkerCommand(const std::vector<std::string>& ar
         output.append(buffer, static_cast<size_t>(n));
     }
     close(out[0]);
+    // The pipe closes as the child exits, a moment before its status can be collected: wait for that too,
+    // within the deadline (taking the moment for a timeout refused every start of a healthy worker).
     int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == 0) {
+    pid_t reaped = 0;
+    while ((reaped = waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (reaped == 0) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
         return "the worker did not finish its start-up check within " + std::to_string(timeout.count()) +

@@ -1,5 +1,8 @@
 #include "scaler/scheduler/config/scheduler_config.h"
 
+#include <limits>
+#include <random>
+
 #include "scaler/common/command_line.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/curve_keys.h"
@@ -7,6 +10,12 @@
 #include "scaler/scheduler/scaling/scaling_policy.h"
 
 namespace scaler::scheduler {
+
+uint64_t drawIncarnation() {
+    std::random_device device;
+    std::uniform_int_distribution<uint64_t> draw(1, std::numeric_limits<uint64_t>::max());
+    return draw(device);
+}
 
 void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
     addCommonOptions(app, "scheduler", config.loggingLevel);

@@ -45,10 +45,15 @@ ScalingControllerConfig scalingConfigOf(const SchedulerConfig& config) {
             config.scalingIntervalSeconds, config.workerAdapterTimeoutSeconds};
 }
 
+SchedulerConfig withIncarnation(SchedulerConfig config) {
+    if (config.incarnation == 0) config.incarnation = drawIncarnation();
+    return config;
+}
+
 }  // namespace
 
 SchedulerCore::SchedulerCore(SchedulerConfig config, SchedulerOutbox& outbox, TimePoint now, WallTime wallNow)
-    : config_(std::move(config)),
+    : config_(withIncarnation(std::move(config))),
       outbox_(outbox),
       policy_(makeAllocationPolicy(config_.policy.allocate)),
       now_(now),
@@ -174,7 +179,8 @@ bool SchedulerCore::checkVersion(std::string_view identity, uint32_t version) {
 // ---- peers -------------------------------------------------------------------------------------------
 
 std::optional<SchedulerCore::Admission> SchedulerCore::admitPeer(std::string_view identity, PeerRole role,
-                                                                 uint32_t protocolVersion) {
+                                                                 uint32_t protocolVersion,
+                                                                 uint64_t claimedIncarnation, bool fresh) {
     if (const PeerRegistry::Entry* peer = peers_.find(identity)) {
         if (peer->role == role) return Admission{peer->slot, false};
         outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::ROLE_MISMATCH,
@@ -183,6 +189,27 @@ std::optional<SchedulerCore::Admission> SchedulerCore::admitPeer(std::string_vie
         return std::nullopt;
     }
     if (!checkVersion(identity, protocolVersion)) return std::nullopt;
+    if (claimedIncarnation != 0 && !(fresh && claimedIncarnation == config_.incarnation)) {
+        // What this peer sent before went to a scheduler, or a session, that is gone. Registering it now
+        // would let the messages still queued behind this heartbeat (results of old tasks, tasks this
+        // scheduler never saw whole) be taken as new; it registers with a fresh session once it has dropped
+        // them or before it resends them, and whatever precedes that heartbeat is refused as unregistered.
+        const bool forgotten = claimedIncarnation == config_.incarnation;
+        const std::string why = forgotten
+                                    ? "this scheduler timed you out and forgot what you sent"
+                                    : "the scheduler restarted: nothing sent to the earlier one survives";
+        outbox_.sendStateLost(identity, claimedIncarnation, why + "; register again with a fresh session");
+        ++stateLostAnswers_;
+        if (stateLostAnswers_ <= kLoggedDropsBeforeSampling || stateLostAnswers_ % 1000 == 0) {
+            log::transport().info(
+                "{} '{}' knew {} (incarnation {:016x}): told to drop or resend its work and "
+                "register again ({} such answers)",
+                roleName(role), printable(identity),
+                forgotten ? "this scheduler before it timed it out" : "an earlier scheduler",
+                claimedIncarnation, stateLostAnswers_);
+        }
+        return std::nullopt;
+    }
     PeerRegistry::Entry& entry = peers_.add(std::string(identity), role);
     const auto admit = [&](auto& records, std::vector<uint32_t>& freeSlots, size_t& count) {
         const uint32_t slot = takeSlot(records, freeSlots);
@@ -208,12 +235,14 @@ std::optional<SchedulerCore::Admission> SchedulerCore::admitPeer(std::string_vie
 
 void SchedulerCore::onAdapterHeartbeat(std::string_view identity,
                                        wire::WorkerAdapterHeartbeat::Reader heartbeat) {
-    const auto admission = admitPeer(identity, PeerRole::adapter, heartbeat.getProtocolVersion());
+    const auto admission = admitPeer(identity, PeerRole::adapter, heartbeat.getProtocolVersion(),
+                                     heartbeat.getSchedulerIncarnation(), heartbeat.getFreshSession());
     if (admission) scaling_.onAdapterHeartbeat(admission->slot, heartbeat);
 }
 
 void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHeartbeat::Reader heartbeat) {
-    const auto admission = admitPeer(identity, PeerRole::client, heartbeat.getProtocolVersion());
+    const auto admission = admitPeer(identity, PeerRole::client, heartbeat.getProtocolVersion(),
+                                     heartbeat.getSchedulerIncarnation(), heartbeat.getFreshSession());
     if (!admission) return;
     ClientRecord& client = clients_[admission->slot];
     if (admission->isNew)
@@ -223,7 +252,8 @@ void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHea
 }
 
 void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat) {
-    const auto admission = admitPeer(identity, PeerRole::worker, heartbeat.getProtocolVersion());
+    const auto admission = admitPeer(identity, PeerRole::worker, heartbeat.getProtocolVersion(),
+                                     heartbeat.getSchedulerIncarnation(), heartbeat.getFreshSession());
     if (!admission) return;
     WorkerRecord& worker = workers_[admission->slot];
     if (admission->isNew) {

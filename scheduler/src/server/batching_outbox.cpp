@@ -180,17 +180,18 @@ void BatchingOutbox::sendFrame(std::string_view identity, capnp::MessageBuilder&
 }
 
 namespace {
-// Client and worker echoes carry the same two fields.
+// Client and worker echoes carry the same fields.
 template <typename EchoBuilder>
-void fillEcho(EchoBuilder echo, uint64_t maxMessageBytes) {
+void fillEcho(EchoBuilder echo, uint64_t maxMessageBytes, uint64_t incarnation) {
     echo.setProtocolVersion(wire::PROTOCOL_VERSION);
     echo.setMaxMessageBytes(maxMessageBytes);
+    echo.setSchedulerIncarnation(incarnation);
 }
 }  // namespace
 
 void BatchingOutbox::sendWorkerHeartbeatEcho(PeerId worker) {
     capnp::MallocMessageBuilder builder;
-    fillEcho(builder.initRoot<wire::Message>().initWorkerHeartbeatEcho(), maxMessageBytes_);
+    fillEcho(builder.initRoot<wire::Message>().initWorkerHeartbeatEcho(), maxMessageBytes_, incarnation_);
     sendFrame(peers_[worker].identity, builder);
 }
 
@@ -216,7 +217,7 @@ void BatchingOutbox::sendSchedulerStopping(PeerId peer, std::string_view why) {
 
 void BatchingOutbox::sendClientHeartbeatEcho(PeerId client) {
     capnp::MallocMessageBuilder builder;
-    fillEcho(builder.initRoot<wire::Message>().initClientHeartbeatEcho(), maxMessageBytes_);
+    fillEcho(builder.initRoot<wire::Message>().initClientHeartbeatEcho(), maxMessageBytes_, incarnation_);
     sendFrame(peers_[client].identity, builder);
 }
 
@@ -256,8 +257,9 @@ void BatchingOutbox::sendClientShutdownResponse(PeerId client, bool accepted) {
 
 void BatchingOutbox::sendAdapterHeartbeatEcho(PeerId adapter) {
     capnp::MallocMessageBuilder builder;
-    builder.initRoot<wire::Message>().initWorkerAdapterHeartbeatEcho().setProtocolVersion(
-        wire::PROTOCOL_VERSION);
+    auto echo = builder.initRoot<wire::Message>().initWorkerAdapterHeartbeatEcho();
+    echo.setProtocolVersion(wire::PROTOCOL_VERSION);
+    echo.setSchedulerIncarnation(incarnation_);
     sendFrame(peers_[adapter].identity, builder);
 }
 
@@ -280,6 +282,19 @@ void BatchingOutbox::sendProtocolError(std::string_view identity, wire::Protocol
     error.setCode(code);
     error.setMessage(asText(message));
     error.setSchedulerProtocolVersion(wire::PROTOCOL_VERSION);
+    error.setSchedulerIncarnation(incarnation_);
+    sendFrame(identity, builder);
+}
+
+void BatchingOutbox::sendStateLost(std::string_view identity, uint64_t claimedIncarnation,
+                                   std::string_view message) {
+    capnp::MallocMessageBuilder builder;
+    auto error = builder.initRoot<wire::Message>().initProtocolError();
+    error.setCode(wire::ProtocolErrorCode::STATE_LOST);
+    error.setMessage(asText(message));
+    error.setSchedulerProtocolVersion(wire::PROTOCOL_VERSION);
+    error.setSchedulerIncarnation(incarnation_);
+    error.setClaimedIncarnation(claimedIncarnation);
     sendFrame(identity, builder);
 }
 

@@ -132,7 +132,9 @@ void SchedulerServer::run() {
         metrics.emplace(config_.metricsHost, config_.metricsPort);
         log::process().info("metrics at http://{}:{}/metrics", config_.metricsHost, metrics->port());
     }
-    BatchingOutbox outbox(router, config_.maxMessageBytes);
+    if (config_.incarnation == 0) config_.incarnation = drawIncarnation();
+    log::process().info("scheduler incarnation {:016x}", config_.incarnation);
+    BatchingOutbox outbox(router, config_.maxMessageBytes, config_.incarnation);
     SchedulerCore core(config_, outbox, std::chrono::steady_clock::now(), std::chrono::system_clock::now());
     outbox.attachTaskTable(core.tasks());
     FrameReader reader(config_.maxMessageBytes);

@@ -76,6 +76,10 @@ private:
     void sendWaitingChanges();
     void onCancels(wire::Message::Reader message);
     void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
+    // The scheduler holds nothing of ours (it restarted or timed us out): drop every task, stop the running
+    // ones, and register afresh with `incarnation` once none runs (rejoinIfIdle).
+    void startAfresh(uint64_t incarnation);
+    void rejoinIfIdle(TimePoint now);
     void finish(int exitCode) {
         exitCode_ = exitCode;
         phase_ = Phase::done;
@@ -101,6 +105,10 @@ private:
     TimePoint nextHeartbeat_;
     uint32_t latencyUs_ = 0;
     uint64_t schedulerMessageLimit_ = 0;  // from the latest echo; 0: not told yet
+    uint64_t incarnation_ = 0;            // the scheduler our tasks came from; 0: none yet
+    bool freshSession_ = true;            // until the first echo after (re)registering
+    std::optional<uint64_t> rejoinAs_;    // starting afresh: the incarnation to register with when idle
+    TimePoint lastNotRegisteredHeartbeat_{};
 
     struct Fetch {
         std::shared_ptr<ObjectBytes> bytes;

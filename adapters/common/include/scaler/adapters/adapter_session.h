@@ -44,6 +44,8 @@ private:
     WorkerGroupProvider& provider_;
     FrameSink& out_;
     TimePoint nextHeartbeat_{};
+    uint64_t incarnation_ = 0;  // the scheduler we registered with (see ProtocolError.stateLost)
+    bool freshSession_ = true;  // until the first echo after (re)registering
     bool stopRequested_ = false;
     int exitCode_ = 0;
 };

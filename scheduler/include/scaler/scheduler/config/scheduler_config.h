@@ -28,6 +28,9 @@ struct SchedulerConfig {
     int maxTaskRetries = 3;                // a task whose workers died this many times fails with workerDied
     int64_t maxNumberOfTasksWaiting = -1;  // queued tasks beyond this are rejected; -1: no limit
     size_t maxMessageBytes = 256u * 1024u * 1024u;
+    // Told to every peer in its heartbeat echo, so a restarted scheduler is known from the old one. Not a
+    // flag: 0 draws a random non-zero one (drawIncarnation) when the scheduler starts; tests set it.
+    uint64_t incarnation = 0;
     uint64_t objectMemoryLimit = 0;  // 0: half the machine's memory (finishSchedulerConfig)
     std::string policyContentText = "allocate=even_load; scaling=no";
     PolicyContent policy;
@@ -55,5 +58,7 @@ inline constexpr const char* kMonitorZapDomain = "scaler-monitor";
 void addSchedulerOptions(CLI::App& app, SchedulerConfig& config);
 // Parses policy content and checks addresses; throws std::invalid_argument naming the bad value.
 void finishSchedulerConfig(SchedulerConfig& config);
+// A random non-zero scheduler incarnation.
+uint64_t drawIncarnation();
 
 }  // namespace scaler::scheduler

@@ -182,7 +182,10 @@ private:
     };
     // A heartbeating peer of `role`: its record, registered now if new. nullopt (answered with a protocol
     // error and dropped) for a wrong version or an identity registered with another role.
-    std::optional<Admission> admitPeer(std::string_view identity, PeerRole role, uint32_t protocolVersion);
+    // `claimedIncarnation`, `fresh`: the heartbeat's scheduler incarnation and freshSession (see
+    // ProtocolError.stateLost).
+    std::optional<Admission> admitPeer(std::string_view identity, PeerRole role, uint32_t protocolVersion,
+                                       uint64_t claimedIncarnation, bool fresh);
     bool checkVersion(std::string_view identity, uint32_t version);
     void dropMessage(std::string_view identity, std::string_view why);
     void removeClient(ClientSlot client, std::string_view why);
@@ -250,6 +253,7 @@ private:
     TaskStateCounts counts_;
     uint64_t nextSequence_ = 1;
     uint64_t droppedMessages_ = 0;
+    uint64_t stateLostAnswers_ = 0;  // heartbeats that named a scheduler state this one does not hold
     bool dispatchNeeded_ = false;
     bool shutdownRequested_ = false;
     TimePoint nextBalance_;

@@ -57,6 +57,12 @@ public:
     // to any identity, registered or not
     virtual void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code,
                                    std::string_view message) = 0;
+    // stateLost, naming the incarnation the peer's heartbeat claimed
+    virtual void sendStateLost(std::string_view identity, uint64_t claimedIncarnation,
+                               std::string_view message) {
+        (void)claimedIncarnation;
+        sendProtocolError(identity, wire::ProtocolErrorCode::STATE_LOST, message);
+    }
 };
 
 // Sends nothing: for drivers of SchedulerCore that care about a few messages only (the fuzz harness, the

@@ -17,9 +17,10 @@ namespace scaler::scheduler {
 
 class BatchingOutbox final : public SchedulerOutbox {
 public:
-    // `maxMessageBytes` is told to clients and workers in every heartbeat echo.
-    BatchingOutbox(zmq::socket_t& router, uint64_t maxMessageBytes)
-        : router_(router), maxMessageBytes_(maxMessageBytes) {}
+    // `maxMessageBytes` is told to clients and workers in every heartbeat echo, `incarnation` to every peer
+    // in its echoes and protocol errors.
+    BatchingOutbox(zmq::socket_t& router, uint64_t maxMessageBytes, uint64_t incarnation)
+        : router_(router), maxMessageBytes_(maxMessageBytes), incarnation_(incarnation) {}
     // The table tasks are read from when their batch is built.
     void attachTaskTable(TaskTable& tasks) { tasks_ = &tasks; }
 
@@ -46,6 +47,8 @@ public:
                             std::string_view workerGroupId, const CapabilityList& capabilities) override;
     void sendProtocolError(std::string_view identity, wire::ProtocolErrorCode code,
                            std::string_view message) override;
+    void sendStateLost(std::string_view identity, uint64_t claimedIncarnation,
+                       std::string_view message) override;
 
     void flush();
     uint64_t framesSent() const { return framesSent_; }
@@ -83,6 +86,7 @@ private:
 
     zmq::socket_t& router_;
     uint64_t maxMessageBytes_;
+    uint64_t incarnation_;
     TaskTable* tasks_ = nullptr;
     std::vector<PeerQueue> peers_;
     std::vector<std::pair<uint64_t, const TaskRecord*>> taskScratch_;  // flush: staged tasks still live
