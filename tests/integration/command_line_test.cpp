@@ -98,7 +98,7 @@ TEST(CommandLine, HelpExitsZero) {
 
 TEST(CommandLine, SubmitPrintsAJsonSummaryAndExitCodes) {
     TestCluster cluster;
-    cluster.addWorker();
+    cluster.addWorker({"--allow-exec"});
     ProgramRun ok = run(
         {binary("scaler_submit"), cluster.address(), "-f", "echo", "--payload", "x", "-n", "50", "--json"});
     EXPECT_EQ(ok.exitCode, 0) << ok.output;

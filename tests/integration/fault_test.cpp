@@ -30,13 +30,13 @@ size_t lineCount(const std::string& path) {
 
 TEST(Faults, KilledWorkerTaskCompletesExactlyOnceElsewhere) {
     TestCluster cluster({"--worker-timeout-seconds", "2"});
-    auto& first = cluster.addWorker();
+    auto& first = cluster.addWorker({"--allow-exec"});
     ASSERT_TRUE(cluster.waitForWorkers(1));
     Client client(cluster.address());
     const std::string marker = tempDir() + "/starts";
     auto task = client.submitExec({"sh", "-c", "echo start >> " + marker + "; sleep 2; echo $PPID"});
     ASSERT_TRUE(waitUntil([&] { return lineCount(marker) == 1; }));
-    auto& second = cluster.addWorker();
+    auto& second = cluster.addWorker({"--allow-exec"});
     ASSERT_TRUE(cluster.waitForWorkers(2));
     first.signal(SIGKILL);
     const ExecResult result = decodeExecResult(task.get());
@@ -298,14 +298,14 @@ TEST(Faults, ShortSoakWithRandomWorkerKillsLosesAndDuplicatesNothing) {
 TEST(Faults, AKilledStaticWorkersTasksRunElsewhereWithinHalfASecond) {
     // the worker timeout is far away: only the closed connection can tell the scheduler
     TestCluster cluster({"--worker-timeout-seconds", "600"});
-    auto& doomed = cluster.addWorker();
+    auto& doomed = cluster.addWorker({"--allow-exec"});
     ASSERT_TRUE(cluster.waitForWorkers(1));
     Client client(cluster.address());
     const std::string marker = tempDir() + "/starts";
     // long enough to outlast every wait below, however loaded the machine
     auto task = client.submitExec({"sh", "-c", "echo start >> " + marker + "; sleep 60"});
     ASSERT_TRUE(waitUntil([&] { return lineCount(marker) == 1; }));
-    cluster.addWorker();  // idle; balancing never moves a running task
+    cluster.addWorker({"--allow-exec"});  // idle; balancing never moves a running task
     ASSERT_TRUE(cluster.waitForWorkers(2));
     const auto killed = std::chrono::steady_clock::now();
     doomed.signal(SIGKILL);

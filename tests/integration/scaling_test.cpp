@@ -160,5 +160,16 @@ TEST(Scaling, AnAdapterWhoseWorkersCannotStartReportsWhyInsteadOfRestartingThemF
     })) << adapter.log();
     EXPECT_TRUE(cluster.snapshot()["worker_groups"].empty()) << "no group was started for workers that die";
     EXPECT_TRUE(cluster.snapshot()["workers"].empty());
-    EXPECT_FALSE(future.ready());
+    // after three failed starts (backing off between them) the client is told, not left waiting
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        future.get();
+        ADD_FAILURE() << "a task no worker could start for succeeded";
+    } catch (const TaskRejectedError& e) {
+        EXPECT_NE(std::string(e.what()).find("adapter 'broken' failed its last 3 starts"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("no scaler_register_functions"), std::string::npos) << e.what();
+    }
+    std::printf("the client was told %.1f s after the first failed start\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }

@@ -1,6 +1,8 @@
 // The task path end to end: real scheduler and worker processes, the real client, loopback ZeroMQ.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <mutex>
 #include <set>
 #include <thread>
@@ -49,13 +51,27 @@ TEST(TaskPath, FailuresCarryTheRemoteMessageAndTheWorkerSurvives) {
 
 TEST(TaskPath, CommandTasksReturnExitCodeAndOutput) {
     TestCluster cluster;
-    cluster.addWorker();
+    cluster.addWorker({"--allow-exec"});
     Client client(cluster.address());
     const ExecResult r =
         decodeExecResult(client.submitExec({"sh", "-c", "echo out; echo err >&2; exit 4"}).get());
     EXPECT_EQ(r.exitCode, 4);
     EXPECT_EQ(r.stdoutData, "out\n");
     EXPECT_EQ(r.stderrData, "err\n");
+}
+
+TEST(TaskPath, AWorkerRunsNoCommandUnlessToldTo) {
+    TestCluster cluster;
+    cluster.addWorker();
+    Client client(cluster.address());
+    const std::string marker = tempDir() + "/exec-ran";
+    try {
+        client.submitExec({"sh", "-c", "touch " + marker}).get();
+        ADD_FAILURE() << "an exec task ran on a worker without --allow-exec";
+    } catch (const TaskFailedError& e) {
+        EXPECT_NE(std::string(e.what()).find("start it with --allow-exec"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::ifstream(marker).good());
 }
 
 TEST(TaskPath, PluginFunctionsRun) {
@@ -68,7 +84,7 @@ TEST(TaskPath, PluginFunctionsRun) {
 
 TEST(TaskPath, CapabilityTaskWaitsForAGpuWorkerThenRunsThere) {
     TestCluster cluster({"--policy-content", "allocate=capability; scaling=no"});
-    auto& cpu = cluster.addWorker();
+    auto& cpu = cluster.addWorker({"--allow-exec"});
     ASSERT_TRUE(cluster.waitForWorkers(1));
     Client client(cluster.address());
     // the task reports its worker: the parent of the shell is the worker process
@@ -79,7 +95,7 @@ TEST(TaskPath, CapabilityTaskWaitsForAGpuWorkerThenRunsThere) {
     EXPECT_EQ(decodeExecResult(plainTask.get()).stdoutData, std::to_string(cpu.pid()) + "\n");
     EXPECT_FALSE(gpuTask.wait_for(std::chrono::milliseconds(500)));  // queued, not failed
     EXPECT_EQ(cluster.snapshot()["tasks"]["queued"], 1);
-    auto& gpuWorker = cluster.addWorker({"--per-worker-capabilities", "gpu=1,linux"});
+    auto& gpuWorker = cluster.addWorker({"--per-worker-capabilities", "gpu=1,linux", "--allow-exec"});
     EXPECT_EQ(decodeExecResult(gpuTask.get()).stdoutData, std::to_string(gpuWorker.pid()) + "\n");
 }
 

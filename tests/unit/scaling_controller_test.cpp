@@ -56,6 +56,11 @@ public:
         std::erase_if(workerTable, [&](const Worker& w) { return w.id == identity; });
     }
     void releaseAdapterPeer(const std::string& identity) override { released.push_back(identity); }
+    std::vector<std::string> rejections;
+    size_t rejectQueuedWithoutWorker(CapabilitySetId set, const std::string& why) override {
+        rejections.push_back(why);
+        return std::exchange(sets[set].queued, 0);
+    }
 };
 
 class RecordingAdapterOutbox : public AdapterOutbox {
@@ -183,6 +188,52 @@ TEST_F(ScalingControllerTest, AGroupWhoseWorkersNeverConnectIsShutDown) {
     }
     ASSERT_GE(outbox.count(kShutdown), 1u);
     EXPECT_TRUE(hasEvent("shutdown", "no worker of the group connected within 120 s"));
+}
+
+TEST_F(ScalingControllerTest, QueuedTasksFailOnceTheOnlyAdapterThatCouldServeThemFailedThreeStartsInARow) {
+    make();
+    heartbeat();
+    demand(4);
+    const auto failedStart = [&] {
+        controller->noteUnservedDemand();
+        controller->evaluateIfUrgent();
+        ASSERT_FALSE(outbox.commands.empty());
+        startAnswer(outbox.commands.back().requestId, "", "",
+                    wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
+        advance(ScalingController::kStartBackoff + 1s);
+        heartbeat();
+    };
+    failedStart();
+    failedStart();
+    EXPECT_TRUE(router.rejections.empty()) << "two failures may be bad luck";
+    failedStart();
+    ASSERT_EQ(router.rejections.size(), 1u);
+    EXPECT_NE(
+        router.rejections[0].find("no worker can be started for capabilities '': adapter 'cpu' failed its "
+                                  "last 3 starts: launchFailed"),
+        std::string::npos)
+        << router.rejections[0];
+    EXPECT_TRUE(hasEvent("tasks rejected", "4 tasks"));
+    EXPECT_EQ(outbox.count(kStart), 3u) << "it backed off between the starts, one each time";
+}
+
+TEST_F(ScalingControllerTest, AStartThatWorksClearsTheFailureCount) {
+    make();
+    heartbeat();
+    demand(4);
+    for (int i = 0; i < 2; ++i) {
+        controller->noteUnservedDemand();
+        controller->evaluateIfUrgent();
+        startAnswer(outbox.commands.back().requestId, "", "",
+                    wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
+        advance(ScalingController::kStartBackoff + 1s);
+        heartbeat();
+    }
+    controller->noteUnservedDemand();
+    controller->evaluateIfUrgent();
+    startAnswer(outbox.commands.back().requestId, "g1", "W1");
+    EXPECT_EQ(controller->findAdapter("cpu")->failedStartsInARow, 0u);
+    EXPECT_TRUE(router.rejections.empty());
 }
 
 TEST_F(ScalingControllerTest, StartUpIsMeasuredFromTheCommandToTheFirstWorker) {

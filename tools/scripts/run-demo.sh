@@ -68,11 +68,12 @@ PORT="$(free_port)"
 ADDRESS="tcp://127.0.0.1:$PORT"
 MONITOR="tcp://127.0.0.1:$((PORT + 2))"
 echo
-echo "== throughput demo: scheduler on $ADDRESS, 2 workers"
+echo "== throughput demo: scheduler on $ADDRESS, 2 workers (allowed to run exec command tasks)"
 "$BIN/scaler_scheduler" "$ADDRESS" --policy-content "allocate=capability; scaling=no" >"$LOGS/scheduler.log" 2>&1 &
 PIDS+=($!)
 for i in 1 2; do
-    "$BIN/scaler_worker" "$ADDRESS" --worker-name "demo$i" --heartbeat-interval-seconds 0.5 >"$LOGS/worker$i.log" 2>&1 &
+    "$BIN/scaler_worker" "$ADDRESS" --worker-name "demo$i" --heartbeat-interval-seconds 0.5 --allow-exec \
+        >"$LOGS/worker$i.log" 2>&1 &
     PIDS+=($!)
 done
 for _ in $(seq 1 50); do

@@ -1,6 +1,7 @@
 // scaler_soak: many tasks of mixed durations and capabilities through a scaling cluster while workers are
-// killed at random, then an account of every task: submitted, completed, failed, lost, duplicated, wrong,
-// and the scheduler's peak RSS. Exit 0 only when nothing was lost, duplicated or answered wrongly.
+// killed at random (and, with --scheduler-kills, the scheduler too, restarted on the same address), then an
+// account of every task: submitted, completed, failed, lost, duplicated, wrong, and the scheduler's peak
+// RSS. Exit 0 only when nothing was lost, duplicated, failed or answered wrongly.
 #include <signal.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@ struct Options {
     uint32_t cpuGroups = 4, workersPerGroup = 2, gpuGroups = 2;
     uint64_t seed = 1;
     double drainTimeoutSeconds = 300;
+    uint32_t schedulerKills = 0;  // SIGKILLs of the scheduler, spread evenly over the tasks' completions
+    double schedulerDownSeconds = 1;
     std::string binDir;
     std::string logDir;
 };
@@ -91,6 +94,16 @@ int main(int argc, char** argv) {
                    "After the last submission, how long results may take")
         ->check(scaler::positiveNumber())
         ->capture_default_str();
+    app.add_option(
+           "--scheduler-kills", o.schedulerKills,
+           "SIGKILL the scheduler this many times, evenly over the run, and start it again on the same "
+           "address")
+        ->check(CLI::Range(0u, 1000u))
+        ->capture_default_str();
+    app.add_option("--scheduler-down-seconds", o.schedulerDownSeconds,
+                   "How long the scheduler stays dead before it is started again")
+        ->check(scaler::nonNegativeNumber())
+        ->capture_default_str();
     app.add_option("--log-dir", o.logDir, "Where the cluster's logs go (default: a new directory in /tmp)");
     app.add_option("--logging-level", loggingLevel, "Logging level of the cluster's processes")
         ->capture_default_str();
@@ -106,10 +119,18 @@ int main(int argc, char** argv) {
     const std::string level = loggingLevel;
     // A short worker timeout so killed workers are noticed soon; a retry limit high enough that random
     // kills do not exhaust it (a task hit that often still fails cleanly with worker-died, not lost).
-    ChildProcess scheduler({o.binDir + "/scaler_scheduler", address, "--policy-content",
-                            "allocate=capability; scaling=capability", "--worker-timeout-seconds", "3",
-                            "--max-task-retries", "10", "--logging-level", level},
-                           o.logDir + "/scheduler.log");
+    const std::vector<std::string> schedulerArgs{o.binDir + "/scaler_scheduler",
+                                                 address,
+                                                 "--policy-content",
+                                                 "allocate=capability; scaling=capability",
+                                                 "--worker-timeout-seconds",
+                                                 "3",
+                                                 "--max-task-retries",
+                                                 "10",
+                                                 "--logging-level",
+                                                 level};
+    auto scheduler = std::make_unique<ChildProcess>(schedulerArgs, o.logDir + "/scheduler.log");
+    uint64_t schedulerPeakRssKb = 0;  // the largest of every scheduler process's
     const auto adapter = [&](const std::string& id, uint32_t groups, uint32_t perGroup,
                              const std::string& caps) {
         std::vector<std::string> args{o.binDir + "/scaler_worker_adapter_native",
@@ -169,6 +190,27 @@ int main(int argc, char** argv) {
         }
     });
 
+    std::atomic<uint64_t> submittedCount{0};
+    // The scheduler killer: the k-th SIGKILL once k/(kills+1) of the tasks are done; a new scheduler on the
+    // same address after --scheduler-down-seconds. Clients, workers and adapters carry on with it.
+    std::atomic<uint32_t> schedulerKillsDone{0};
+    std::thread schedulerKiller([&] {
+        for (uint32_t k = 1; k <= o.schedulerKills; ++k) {
+            const uint64_t due = o.tasks * k / (o.schedulerKills + 1);
+            while (submitting && submittedCount.load() - inFlight.load() < due) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            if (!submitting) return;
+            schedulerPeakRssKb = std::max(schedulerPeakRssKb, peakRssKb(scheduler->pid()));
+            scheduler->signal(SIGKILL);
+            scheduler->waitExit(std::chrono::seconds(10));
+            std::this_thread::sleep_for(std::chrono::duration<double>(o.schedulerDownSeconds));
+            scheduler = std::make_unique<ChildProcess>(schedulerArgs,
+                                                       o.logDir + "/scheduler-" + std::to_string(k) + ".log");
+            ++schedulerKillsDone;
+        }
+    });
+
     std::mt19937_64 random(o.seed);
     const auto start = Clock::now();
     uint64_t submitted = 0;
@@ -192,6 +234,7 @@ int main(int argc, char** argv) {
                 expect = "";
             }
             ++inFlight;
+            ++submittedCount;
             client.submit(function, payload, options).then([&, i, expect](const scaler::Future& done) {
                 try {
                     const std::string result = done.get();
@@ -219,6 +262,7 @@ int main(int argc, char** argv) {
     }
     submitting = false;
     observer.join();
+    schedulerKiller.join();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
     uint64_t completed = 0, lost = 0, duplicated = client.unmatchedResults();
@@ -233,7 +277,7 @@ int main(int argc, char** argv) {
         starts += e.find(" start ") != std::string::npos;
         stops += e.find(" shutdown ") != std::string::npos;
     }
-    const uint64_t rssKb = peakRssKb(scheduler.pid());
+    const uint64_t rssKb = std::max(schedulerPeakRssKb, peakRssKb(scheduler->pid()));
     const uint64_t succeeded = completed - ledger.failed - ledger.workerDied;
     std::cout << "submitted " << submitted << "\n"
               << "completed " << completed << " (succeeded " << succeeded << ", failed "
@@ -243,12 +287,14 @@ int main(int argc, char** argv) {
               << "duplicated " << duplicated << "\n"
               << "wrong results " << ledger.wrong.load() << "\n"
               << "workers killed " << kills.load() << "\n"
+              << "scheduler killed and restarted " << schedulerKillsDone.load() << "\n"
               << "worker groups started " << starts << ", stopped " << stops << "\n"
               << "scheduler peak RSS " << rssKb / 1024.0 << " MiB\n"
               << "elapsed " << seconds << " s (" << static_cast<uint64_t>(submitted / seconds)
               << " tasks/s)\n"
               << "logs in " << o.logDir << "\n";
-    const bool ok = lost == 0 && duplicated == 0 && ledger.wrong == 0 && completed == o.tasks;
+    const bool ok = lost == 0 && duplicated == 0 && ledger.wrong == 0 && ledger.failed == 0 &&
+                    completed == o.tasks && schedulerKillsDone.load() == o.schedulerKills;
     std::cout << (ok ? "soak passed" : "soak FAILED") << std::endl;
     client.disconnect();
     return ok ? 0 : 1;

@@ -28,7 +28,7 @@ int64_t parseInteger(std::string_view text, const char* function) {
 
 }  // namespace
 
-void registerBuiltinFunctions(FunctionRegistry& registry, const CommandLimits& limits) {
+void registerBuiltinFunctions(FunctionRegistry& registry, const CommandLimits& limits, bool allowExec) {
     registry.add("noop", [](TaskContext&, std::string_view) { return std::string(); });
     registry.add("echo", [](TaskContext&, std::string_view payload) { return std::string(payload); });
     registry.add("sleep_ms", [](TaskContext& context, std::string_view payload) {
@@ -82,6 +82,14 @@ void registerBuiltinFunctions(FunctionRegistry& registry, const CommandLimits& l
         Future b = client.submit("fib_nested", std::to_string(n - 2));
         return std::to_string(parseInteger(a.get(), "fib_nested") + parseInteger(b.get(), "fib_nested"));
     });
+    if (!allowExec) {
+        registry.add("exec", [](TaskContext&, std::string_view) -> std::string {
+            throw std::runtime_error(
+                "this worker does not run exec tasks: start it with --allow-exec (or its adapter with "
+                "--worker-allow-exec) to let the cluster's clients run programs on it");
+        });
+        return;
+    }
     registry.add("exec", [limits](TaskContext& context, std::string_view payload) {
         return encodeExecResult(runCommand(decodeExecRequest(payload), context, limits));
     });

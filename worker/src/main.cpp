@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
     FunctionRegistry registry;
     try {
         worker::finishWorkerConfig(config);
-        worker::registerBuiltinFunctions(registry,
-                                         {config.execOutputLimitBytes, std::chrono::milliseconds(2000)});
+        worker::registerBuiltinFunctions(
+            registry, {config.execOutputLimitBytes, std::chrono::milliseconds(2000)}, config.allowExec);
         worker::registerPythonTasks(registry, config.schedulerAddress, config.pythonPlugin);
         for (const auto& plugin : config.plugins) worker::loadPlugin(plugin, registry);
     } catch (const std::exception& e) {

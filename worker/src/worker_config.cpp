@@ -41,6 +41,10 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
     app.add_option("--adapter-id", config.adapterId,
                    "Set by a worker adapter: the adapter that started this worker");
     app.add_option("--worker-group-id", config.workerGroupId, "Set by a worker adapter: this worker's group");
+    app.add_flag(
+        "--allow-exec", config.allowExec,
+        "Run exec command tasks (any program, as this worker's user). Off by default: everyone who can "
+        "submit to the scheduler could run programs here");
     app.add_option("--exec-output-limit-bytes", config.execOutputLimitBytes,
                    "Per stream, output of exec tasks kept beyond which it is truncated")
         ->check(CLI::Range(size_t{0}, size_t{1} << 30))

@@ -48,6 +48,7 @@ std::vector<std::string> WorkerOptions::workerArguments(const std::string& sched
         args.push_back("--load");
         args.push_back(plugin);
     }
+    if (allowExec) args.push_back("--allow-exec");
     return args;
 }
 
@@ -91,6 +92,8 @@ void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& 
                                     ? "Plugin passed to the workers (repeatable)"
                                     : "Plugin passed to the workers: a path inside the image (repeatable)");
     if (pluginsOnThisHost) load->check(CLI::ExistingFile);
+    app.add_flag("--worker-allow-exec", o.worker.allowExec,
+                 "Passed to the workers as --allow-exec: they run exec command tasks (any program)");
     addCurveClientOptions(app, o.curveFiles);
     auto* workerKey = app.add_option(
         "--worker-curve-secret-key-file", o.worker.curveFiles.secretKeyFile,

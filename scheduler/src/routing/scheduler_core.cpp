@@ -901,6 +901,19 @@ void SchedulerCore::onConnectionClosed(std::string_view identity) {
     removeDeadWorker(identity, "lost its connection (its process exited or the network dropped it)");
 }
 
+size_t SchedulerCore::rejectQueuedWithoutWorker(CapabilitySetId set, const std::string& why) {
+    if (set >= capabilitySets_.size() || !capabilitySets_[set].eligibleWorkers.empty()) return 0;
+    size_t rejected = 0;
+    Outcome outcome;
+    outcome.error = why;
+    for (TaskIndex index = capabilitySets_[set].queue.head(); index != kNone;
+         index = capabilitySets_[set].queue.head()) {
+        finish(index, TaskState::rejected, outcome);
+        ++rejected;
+    }
+    return rejected;
+}
+
 void SchedulerCore::removeDeadWorker(std::string_view identity, const std::string& why) {
     const PeerRegistry::Entry* peer = peers_.find(identity);
     if (peer != nullptr && peer->role == PeerRole::worker) removeWorker(peer->slot, WorkerExit::died, why);

@@ -237,8 +237,13 @@ std::optional<std::string> ScalingController::onAdapterResponse(
                 statusName(response.getStatus()) + (message.empty() ? "" : ": " + message);
             log::scaling().warn("adapter '{}' could not start a worker group: {}", adapter.identity, why);
             recordEvent(adapter.identity, "start failed", groupId, why, statusName(response.getStatus()));
+            if (response.getStatus() == wire::WorkerAdapterCommandStatus::LAUNCH_FAILED &&
+                ++adapter.failedStartsInARow >= kFailedStartsBeforeRejecting) {
+                rejectWhatNoAdapterCanServe(adapter.identity, why);
+            }
             return std::nullopt;
         }
+        adapter.failedStartsInARow = 0;
         WorkerGroupRecord group;
         group.id = groupId;
         group.createdAt = now_;
@@ -258,6 +263,28 @@ std::optional<std::string> ScalingController::onAdapterResponse(
                     statusName(response.getStatus()) + " " + message, statusName(response.getStatus()));
     }
     return std::nullopt;
+}
+
+void ScalingController::rejectWhatNoAdapterCanServe(const std::string& adapterId, const std::string& why) {
+    for (const RoutedDemand& demand : router_.demand()) {
+        if (demand.queued == 0) continue;
+        bool failing = false, mightServe = false;
+        for (const AdapterRecord& adapter : adapters_) {
+            if (!adapter.live || !capabilityNamesSubset(*demand.capabilities, adapter.capabilities)) continue;
+            (adapter.failedStartsInARow >= kFailedStartsBeforeRejecting ? failing : mightServe) = true;
+        }
+        if (!failing || mightServe) continue;
+        const std::string caps = formatCapabilities(*demand.capabilities);
+        const std::string reason = "no worker can be started for capabilities '" + caps + "': adapter '" +
+                                   adapterId + "' failed its last " +
+                                   std::to_string(kFailedStartsBeforeRejecting) + " starts: " + why;
+        const size_t rejected = router_.rejectQueuedWithoutWorker(demand.set, reason);
+        if (rejected == 0) continue;
+        log::scaling().error("{}; {} queued tasks failed", reason, rejected);
+        recordEvent(adapterId, "tasks rejected", "",
+                    std::to_string(rejected) + " tasks needing {" + caps + "}: no adapter can start workers",
+                    "unstartable");
+    }
 }
 
 void ScalingController::removeAdapter(AdapterSlot slot, std::string_view why) {

@@ -26,6 +26,7 @@ struct WorkerConfig {
     std::string adapterId;
     std::string workerGroupId;
     size_t execOutputLimitBytes = 16u << 20;
+    bool allowExec = false;         // exec tasks run any program: only when the operator says so
     uint64_t objectCacheBytes = 0;  // 0: a quarter of the machine's memory (finishWorkerConfig)
     // A function still running this long after its timeout or a stop request is abandoned: the worker
     // reports it and replaces itself (exec of `restartCommand`), since the thread cannot be reclaimed.

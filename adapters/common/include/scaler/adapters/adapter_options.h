@@ -18,6 +18,7 @@ struct WorkerOptions {
     double deathTimeoutSeconds = 300;
     double shutdownGraceSeconds = 30;
     std::vector<std::string> plugins;
+    bool allowExec = false;    // the workers run exec tasks (--allow-exec)
     CurveKeyFiles curveFiles;  // paths as the worker sees them
 
     // scaler_worker flags for a worker of `groupId` with `capabilities`; the caller adds --worker-id.

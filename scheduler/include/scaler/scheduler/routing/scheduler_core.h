@@ -132,6 +132,7 @@ private:
     std::vector<RoutedWorker> workers() const override;
     void drainGroup(std::string_view adapterId, std::string_view groupId) override;
     void removeDeadWorker(std::string_view identity, const std::string& why) override;
+    size_t rejectQueuedWithoutWorker(CapabilitySetId set, const std::string& why) override;
     void releaseAdapterPeer(const std::string& identity) override { peers_.release(identity); }
 
     // message handlers

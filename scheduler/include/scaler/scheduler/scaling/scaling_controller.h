@@ -67,7 +67,8 @@ struct AdapterRecord {
     std::vector<PendingAdapterCommand> pending;
     // Consecutive inventories that no longer list a connected worker, by worker identity.
     std::unordered_map<std::string, uint8_t> missingFromInventory;
-    double startupSeconds = 0;  // start command to first worker, smoothed; 0 until measured
+    double startupSeconds = 0;        // start command to first worker, smoothed; 0 until measured
+    uint32_t failedStartsInARow = 0;  // launchFailed answers since its last successful start
     bool live = false;
 };
 
@@ -107,7 +108,10 @@ struct ScalingControllerConfig {
 
 class ScalingController {
 public:
-    static constexpr std::chrono::seconds kStartBackoff{5};         // after a failed start on an adapter
+    static constexpr std::chrono::seconds kStartBackoff{5};  // after a failed start on an adapter
+    // After this many launch failures in a row on every adapter that could serve a capability set, its queued
+    // tasks fail (when no connected worker can run them) rather than wait for workers that never come.
+    static constexpr uint32_t kFailedStartsBeforeRejecting = 3;
     static constexpr std::chrono::seconds kCommandTimeout{30};      // an unanswered command is given up
     static constexpr std::chrono::seconds kGroupStartTimeout{120};  // workers that never connect
     static constexpr size_t kMaxEvents = 64;                        // kept for the monitor
@@ -158,6 +162,9 @@ private:
     void recordEvaluation(const ScalingSnapshot& snapshot, const ScalingDecision& decision,
                           const std::vector<HeldCommand>& held);
     void noteUnschedulable(const ScalingDecision& decision);
+    // Fails the queued tasks no adapter can start workers for (kFailedStartsBeforeRejecting); `why`: the
+    // latest failure.
+    void rejectWhatNoAdapterCanServe(const std::string& adapterId, const std::string& why);
     void carryOut(const ScalingSnapshot& snapshot, const ScalingDecision& decision);
     void progressGroups();
     void expireCommands(AdapterRecord& adapter);

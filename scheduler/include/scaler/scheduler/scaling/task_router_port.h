@@ -44,6 +44,9 @@ public:
     virtual void removeDeadWorker(std::string_view identity, const std::string& why) = 0;
     // An adapter the controller forgot (timed out): its identity is free again.
     virtual void releaseAdapterPeer(const std::string& identity) = 0;
+    // No adapter can start workers for `set`: unless a connected worker can run its tasks, the queued ones
+    // fail now (rejected, with `why`) instead of waiting without end. How many failed.
+    virtual size_t rejectQueuedWithoutWorker(CapabilitySetId set, const std::string& why) = 0;
 };
 
 // What the scaling controller sends; SchedulerOutbox implements it with the rest of the scheduler's sends.
