@@ -105,8 +105,8 @@ void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, st
         ++unmatchedResults_;
         return;
     }
-    PendingTask task = std::move(it->second);
-    pending_.erase(it);
+    auto node = pending_.extract(it);  // no move of the kept submission
+    PendingTask& task = node.mapped();
     --pendingCount_;
     if (task.graph != 0) {
         auto graph = graphs_.find(task.graph);
@@ -181,7 +181,7 @@ void ClientSession::submit(std::vector<Submission>& batch, TimePoint now) {
 void ClientSession::awaitResult(Submission&& s, TimePoint now) {
     const uint64_t id = s.state->id;
     if (s.timeoutMs > 0) deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), id);
-    pending_.emplace(id, PendingTask{std::move(s), 0});
+    pending_.try_emplace(id).first->second.submission = std::move(s);
 }
 
 void ClientSession::sendGraph(const GraphSubmission& graph, const std::vector<uint64_t>& outputs) {
