@@ -320,6 +320,7 @@ struct WorkerRow {
   objectsFetched @13 :UInt64;
   objectBytesFetched @14 :UInt64;
   objectCacheBytes @15 :UInt64;
+  currentFunction @16 :Text;  # the oldest task the scheduler gave it (the one it runs, or runs next)
 }
 
 struct AdapterRow {
@@ -372,6 +373,22 @@ struct DemandRow {
   basis @8 :Text;                  # how, with the numbers
 }
 
+# A task that finished on a worker, for the dashboard's task stream. The scheduler keeps the latest ones,
+# sampled to at most 1,000 a second, and publishes them all in every snapshot: `sequence` tells new from seen.
+struct TaskStreamEntry {
+  sequence @0 :UInt64;
+  workerId @1 :Text;
+  functionName @2 :Text;
+  startMs @3 :UInt64;  # unix time: the end less the worker's run time
+  endMs @4 :UInt64;
+  status @5 :Text;     # succeeded, failed, timedOut, workerDied
+}
+
+struct ClientRow {
+  clientId @0 :Text;
+  tasks @1 :UInt64;  # its tasks queued or on a worker
+}
+
 struct MonitorSnapshot {
   timestampMs @0 :UInt64;  # unix time
   schedulerAddress @1 :Text;
@@ -394,6 +411,12 @@ struct MonitorSnapshot {
   objectMemoryLimit @18 :UInt64;
   graphs @19 :UInt64;            # graphs with nodes still to run
   graphNodesWaiting @20 :UInt64; # nodes waiting for their inputs
+  taskStream @21 :List(TaskStreamEntry);
+  taskStreamSkipped @22 :UInt64;  # finished tasks not sampled into the stream since start
+  clientRows @23 :List(ClientRow);
+  latencyP50Seconds @24 :Float64;  # arrival to result, every task since start (bucket upper bounds)
+  latencyP99Seconds @25 :Float64;
+  incarnation @26 :UInt64;
 }
 
 # ---- the frame -------------------------------------------------------------------------------------

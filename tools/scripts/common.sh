@@ -9,7 +9,8 @@ PACKAGES=(
     capnproto libcapnp-dev
     libzmq3-dev cppzmq-dev
     libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev
-    libncurses-dev
+    libncurses-dev libjs-chart.js
+    chromium fonts-dejavu-core
     googletest libgtest-dev libgmock-dev
     python3 python3-dev python3-pybind11 python3-cloudpickle
     tmux

@@ -74,7 +74,8 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
                            {"hostname", w.getHostname().cStr()},
                            {"objects_fetched", w.getObjectsFetched()},
                            {"object_bytes_fetched", w.getObjectBytesFetched()},
-                           {"object_cache_bytes", w.getObjectCacheBytes()}});
+                           {"object_cache_bytes", w.getObjectCacheBytes()},
+                           {"current_function", w.getCurrentFunction().cStr()}});
     }
     out["workers"] = workers;
     json adapters = json::array();
@@ -134,6 +135,23 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
                           {"basis", d.getBasis().cStr()}});
     }
     out["demand"] = demand;
+    json stream = json::array();
+    for (auto e : s.getTaskStream()) {
+        stream.push_back({{"sequence", e.getSequence()},
+                          {"worker_id", e.getWorkerId().cStr()},
+                          {"function", e.getFunctionName().cStr()},
+                          {"start_ms", e.getStartMs()},
+                          {"end_ms", e.getEndMs()},
+                          {"status", e.getStatus().cStr()}});
+    }
+    out["task_stream"] = stream;
+    out["task_stream_skipped"] = s.getTaskStreamSkipped();
+    json clients = json::array();
+    for (auto c : s.getClientRows())
+        clients.push_back({{"id", c.getClientId().cStr()}, {"tasks", c.getTasks()}});
+    out["client_list"] = clients;
+    out["latency_seconds"] = {{"p50", s.getLatencyP50Seconds()}, {"p99", s.getLatencyP99Seconds()}};
+    out["incarnation"] = s.getIncarnation();
     return out;
 }
 

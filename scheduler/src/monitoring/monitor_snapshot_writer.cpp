@@ -26,6 +26,16 @@ wire::WorkerGroupState toWire(GroupPhase phase) {
     return wire::WorkerGroupState::STARTING;
 }
 
+// The upper bound of the bucket holding quantile `q`: coarse, but what the histogram knows.
+double quantileBound(const LatencyHistogram& histogram, double q) {
+    if (histogram.count() == 0) return 0;
+    const auto needed = static_cast<uint64_t>(q * static_cast<double>(histogram.count()));
+    for (size_t i = 0; i < LatencyHistogram::kBounds.size(); ++i) {
+        if (histogram.cumulative(i) >= needed) return LatencyHistogram::kBounds[i];
+    }
+    return LatencyHistogram::kBounds.back();
+}
+
 }  // namespace
 
 void MonitorSnapshotWriter::write(wire::MonitorSnapshot::Builder snapshot) const {
@@ -47,6 +57,33 @@ void MonitorSnapshotWriter::write(wire::MonitorSnapshot::Builder snapshot) const
     writeWorkers(snapshot);
     writeAdaptersAndGroups(snapshot);
     writeScalingDecisions(snapshot);
+    writeTaskStreamAndClients(snapshot);
+    snapshot.setLatencyP50Seconds(quantileBound(core_.taskLatency(), 0.5));
+    snapshot.setLatencyP99Seconds(quantileBound(core_.taskLatency(), 0.99));
+    snapshot.setIncarnation(config.incarnation);
+}
+
+void MonitorSnapshotWriter::writeTaskStreamAndClients(wire::MonitorSnapshot::Builder snapshot) const {
+    const auto& records = core_.taskStream().records();
+    auto stream = snapshot.initTaskStream(static_cast<unsigned>(records.size()));
+    unsigned i = 0;
+    for (const TaskStreamRecord& record : records) {
+        auto row = stream[i++];
+        row.setSequence(record.sequence);
+        row.setWorkerId(record.workerId);
+        row.setFunctionName(record.functionName);
+        row.setStartMs(record.startMs);
+        row.setEndMs(record.endMs);
+        row.setStatus(std::string(record.status));
+    }
+    snapshot.setTaskStreamSkipped(core_.taskStream().skipped());
+    auto clients = snapshot.initClientRows(static_cast<unsigned>(core_.connectedClients()));
+    unsigned c = 0;
+    for (const ClientRecord& client : core_.clientTable()) {
+        if (!client.live || c == clients.size()) continue;
+        clients[c].setClientId(client.identity);
+        clients[c++].setTasks(client.tasks.size);
+    }
 }
 
 void MonitorSnapshotWriter::writeTasks(wire::MonitorSnapshot::Builder snapshot) const {
@@ -86,6 +123,8 @@ void MonitorSnapshotWriter::writeWorkers(wire::MonitorSnapshot::Builder snapshot
         row.setObjectsFetched(worker.objectsFetched);
         row.setObjectBytesFetched(worker.objectBytesFetched);
         row.setObjectCacheBytes(worker.objectCacheBytes);
+        if (worker.assigned.head != kNone)
+            row.setCurrentFunction(std::string(core_.tasks()[worker.assigned.head].functionName()));
     }
 }
 

@@ -663,6 +663,8 @@ void SchedulerCore::detachFromWorker(TaskIndex index) {
 void SchedulerCore::finish(TaskIndex index, TaskState terminal, const Outcome& outcome) {
     const uint64_t durationUs = outcome.timings.durationUs;
     TaskRecord& record = tasks_[index];
+    if (record.worker != kNone && terminal != TaskState::cancelled)
+        noteInTaskStream(record, terminal, durationUs);
     if (record.state == TaskState::queued) {
         capabilitySets_[record.capabilitySet].queue.unlink(tasks_, index);
     } else {
@@ -724,6 +726,14 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, const Outcome& o
     if (graphNode.graph != kNone) {
         onGraphNodeFinished(graphNode, terminal, std::string(outcome.error), outcome.payload);
     }
+}
+
+void SchedulerCore::noteInTaskStream(const TaskRecord& record, TaskState terminal, uint64_t durationUs) {
+    const auto endMs = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(wallNow_.time_since_epoch()).count());
+    if (!taskStream_.wants(endMs)) return;
+    taskStream_.record(workers_[record.worker].identity, record.functionName(),
+                       endMs - std::min(endMs, durationUs / 1000), endMs, toString(terminal));
 }
 
 // ---- placement ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ private:
     void writeWorkers(wire::MonitorSnapshot::Builder snapshot) const;
     void writeAdaptersAndGroups(wire::MonitorSnapshot::Builder snapshot) const;
     void writeScalingDecisions(wire::MonitorSnapshot::Builder snapshot) const;
+    void writeTaskStreamAndClients(wire::MonitorSnapshot::Builder snapshot) const;
 
     const SchedulerCore& core_;
 };

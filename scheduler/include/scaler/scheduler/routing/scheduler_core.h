@@ -16,6 +16,7 @@
 #include "scaler/protocol/process_resources.h"
 #include "scaler/scheduler/config/scheduler_config.h"
 #include "scaler/scheduler/graphs/task_graphs.h"
+#include "scaler/scheduler/monitoring/task_stream.h"
 #include "scaler/scheduler/objects/object_store.h"
 #include "scaler/scheduler/routing/allocation_policy.h"
 #include "scaler/scheduler/routing/capability_set_registry.h"
@@ -118,8 +119,11 @@ public:
     size_t connectedClients() const { return clientCount_; }
     uint64_t droppedMessages() const { return droppedMessages_; }
     TaskTable& tasks() { return tasks_; }
+    const TaskTable& tasks() const { return tasks_; }
     // Slots of departed workers stay in the table with live == false.
     const std::vector<WorkerRecord>& workerTable() const { return workers_; }
+    const std::vector<ClientRecord>& clientTable() const { return clients_; }
+    const TaskStream& taskStream() const { return taskStream_; }
     const CapabilitySetRegistry& capabilitySets() const { return capabilitySets_; }
     const LatencyHistogram& taskLatency() const { return taskLatency_; }
     const ScalingController& scaling() const { return scaling_; }
@@ -223,6 +227,8 @@ private:
     void assign(TaskIndex index, WorkerSlot worker);
     void detachFromWorker(TaskIndex index);
     // Terminal: tells the client (when it is still here) and frees the record.
+    // A sample of finished tasks for the dashboard (TaskStream).
+    void noteInTaskStream(const TaskRecord& record, TaskState terminal, uint64_t durationUs);
     void finish(TaskIndex index, TaskState terminal, const Outcome& outcome);
     void rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why);
     void applyWorkerLoss(TaskIndex index, WorkerExit how);
@@ -239,6 +245,7 @@ private:
     WallTime wallNow_;
     WallTime wallAtStart_;
     LatencyHistogram taskLatency_;  // from arrival at the scheduler to the result leaving it
+    TaskStream taskStream_;
 
     PeerRegistry peers_;
     TaskTable tasks_;
