@@ -1,4 +1,5 @@
 #include "scaler/protocol/handshake_watch.h"
+#include "scaler/protocol/retry_interrupted.h"
 
 #include <atomic>
 #include <cstring>
@@ -21,9 +22,11 @@ std::optional<std::string> HandshakeWatch::takeFailure() {
     std::optional<std::string> failure;
     for (;;) {
         zmq::message_t event;
-        if (!events_.recv(event, zmq::recv_flags::dontwait)) return failure;
+        if (!retryInterrupted([&] { return events_.recv(event, zmq::recv_flags::dontwait); })) return failure;
         zmq::message_t endpoint;
-        while (event.more() && events_.recv(endpoint, zmq::recv_flags::none) && endpoint.more()) {
+        while (event.more() &&
+               retryInterrupted([&] { return events_.recv(endpoint, zmq::recv_flags::none); }) &&
+               endpoint.more()) {
         }
         if (event.size() < 6) continue;
         uint16_t kind = 0;

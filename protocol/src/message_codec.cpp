@@ -1,4 +1,5 @@
 #include "scaler/protocol/message_codec.h"
+#include "scaler/protocol/retry_interrupted.h"
 
 #include <cstdint>
 #include <cstring>
@@ -9,7 +10,7 @@ namespace scaler {
 
 bool sendFrame(zmq::socket_t& socket, capnp::MessageBuilder& builder) {
     zmq::message_t frame = encodeFrame(builder);
-    return socket.send(frame, zmq::send_flags::dontwait).has_value();
+    return retryInterrupted([&] { return socket.send(frame, zmq::send_flags::dontwait); }).has_value();
 }
 
 zmq::message_t encodeFrame(capnp::MessageBuilder& builder) {

@@ -162,6 +162,62 @@ TEST(CapabilityScaling, PlainTasksGoToTheBestFittingAdapter) {
     EXPECT_EQ(d.commands[0].adapter, 1u);
 }
 
+// Issue 21: the scaling demo started its gpu group for plain tasks because the CPU adapter was full.
+TEST(CapabilityScaling, ADearAdapterIsNotStartedForPlainTasksUnlessLentOrCheaper) {
+    // the CPU adapter is full (1 of 1 running, 40 tasks on one worker): the gpu adapter has room
+    const auto full = [] {
+        Builder b;
+        b.tasks(40).adapter("cpu", 1).group("c1", GroupPhase::running, 40).adapter("gpu", 2, "gpu");
+        return b;
+    };
+    for (const char* policy : {"capability", "predictive"}) {
+        EXPECT_TRUE(decide(policy, full().s).commands.empty())
+            << policy << ": dear capacity kept for gpu work";
+        const auto lent = decide(policy, full().s, {{"lend_special_adapters", "1"}});
+        ASSERT_EQ(lent.commands.size(), 2u) << policy << ": 40 tasks for 1 worker: both gpu groups";
+        EXPECT_EQ(lent.commands[0].adapter, 1u);
+        EXPECT_EQ(lent.commands[1].adapter, 1u);
+        EXPECT_NE(lent.commands[0].reason.find("40 tasks needing {}"), std::string::npos)
+            << lent.commands[0].reason;
+    }
+    auto cheaper = full();
+    cheaper.s.adapters[0].priority = 1;  // the gpu adapter is in a cheaper tier than the cpu one
+    EXPECT_EQ(decide("capability", cheaper.s).commands.size(), 2u);
+    // with no plain adapter at all, plain tasks may use the only adapter there is
+    EXPECT_EQ(decide("capability", Builder().tasks(3).adapter("gpu", 2, "gpu").s).commands.size(), 1u);
+    // gpu tasks still start the gpu adapter
+    EXPECT_EQ(decide("capability", Builder().tasks(3, "gpu").adapter("cpu", 1).adapter("gpu", 2, "gpu").s)
+                  .commands.size(),
+              1u);
+}
+
+TEST(ScalingProfiles, PresetStabilityParametersThatExplicitOnesOverride) {
+    const auto of = [](std::map<std::string, std::string> params) {
+        return makeScalingPolicy("capability", params)->parameters();
+    };
+    const auto conservative = of({{"profile", "conservative"}});
+    EXPECT_EQ(conservative.scaleUpCooldownSeconds, 60);
+    EXPECT_EQ(conservative.scaleDownStabilizationSeconds, 300);
+    EXPECT_EQ(conservative.maxStartsPerMinute, 2u);
+    EXPECT_EQ(of({{"profile", "balanced"}}).scaleUpCooldownSeconds, 30);
+    const auto aggressive = of({{"profile", "aggressive"}});
+    EXPECT_EQ(aggressive.scaleUpCooldownSeconds, 15);
+    EXPECT_EQ(aggressive.minGroupAgeSeconds, 10);
+    EXPECT_EQ(aggressive.maxStartsPerMinute, 0u);
+    const auto overridden = of({{"profile", "conservative"}, {"scale_up_cooldown_seconds", "5"}});
+    EXPECT_EQ(overridden.scaleUpCooldownSeconds, 5);
+    EXPECT_EQ(overridden.scaleDownStabilizationSeconds, 300);
+    EXPECT_EQ(of({}).scaleUpCooldownSeconds, 0) << "no profile: the stability rules stay off";
+    EXPECT_EQ(invalidArgumentMessage([&] {
+                  of({{"profile", "fast"}});
+              }),
+              "policy parameter profile='fast' is not conservative, balanced or aggressive");
+    EXPECT_EQ(invalidArgumentMessage([&] {
+                  of({{"lend_special_adapters", "yes"}});
+              }),
+              "policy parameter lend_special_adapters='yes' is not 0, 1, true or false");
+}
+
 TEST(CapabilityScaling, APendingGroupWithTheCapabilitiesStopsFurtherStarts) {
     // reference §5.5: the native adapter's empty answer made every heartbeat start another GPU group
     EXPECT_TRUE(decide("capability",
@@ -469,6 +525,33 @@ TEST(PredictiveScaling, UsesTheCapabilityRulesUntilEnoughRunTimesAreSeen) {
     EXPECT_EQ(d.commands[0].rule, "no_capable_worker");
     ASSERT_EQ(d.assessments.size(), 1u);
     EXPECT_EQ(d.assessments[0].basis, "capability rules: 5 of 20 run times observed");
+}
+
+// Issue 21: 15 tasks of 6 s with room for 8 groups; the task ratio is met by 3 workers holding 5 tasks each.
+TEST(PredictiveScaling, LongTasksThatHaveNotEndedYetRaiseSupplyByHowLongTheyHaveRun) {
+    const auto with = [](double runningFor) {
+        Builder b;
+        b.tasks(15).adapter("a", 8);
+        for (int g = 0; g < 3; ++g) b.group("g" + std::to_string(g), GroupPhase::running, 5);
+        b.s.demand[0].runningAtLeastSeconds = runningFor;
+        return decide("predictive", b.s);
+    };
+    EXPECT_EQ(count(with(0), Action::start), 0u) << "nothing known yet: the task ratio holds";
+    EXPECT_EQ(count(with(1), Action::start), 0u) << "15 x 1 s / 5 s = 3 workers: enough";
+    const auto two = with(2);  // 15 x 2 s / 5 s = 6 workers
+    EXPECT_EQ(count(two, Action::start), 3u);
+    EXPECT_EQ(two.commands[0].rule, "known_work");
+    EXPECT_NE(two.commands[0].reason.find("15 tasks x at least 2.00 s (running that long, none ended)"),
+              std::string::npos)
+        << two.commands[0].reason;
+    EXPECT_DOUBLE_EQ(two.assessments[0].desiredWorkers, 6);
+    EXPECT_EQ(count(with(30), Action::start), 5u)
+        << "as many as the adapter has room for, at most one per task";
+    // run times seen (fewer than min_observations) count the same way
+    Builder seen;
+    seen.tasks(15).forecast(12, 0, 4).adapter("a", 20);
+    seen.s.demand[0].estimate.observedRunTimes = 3;
+    EXPECT_EQ(count(decide("predictive", seen.s), Action::start), 12u);  // 15 x 4 s / 5 s
 }
 
 TEST(PredictiveScaling, SizesForTheBacklogToBeDoneWithinTheTarget) {

@@ -12,6 +12,7 @@
 #include "scaler/protocol/curve_socket.h"
 #include "scaler/protocol/dealer_receiver.h"
 #include "scaler/protocol/message_codec.h"
+#include "scaler/protocol/retry_interrupted.h"
 #include "snapshot_json.h"
 #include "top_screen.h"
 
@@ -28,7 +29,7 @@ int printOnce(zmq::socket_t& sub, const std::string& address, double timeout, bo
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         scaler::pollOrInterrupted(items, 1, std::max(left, std::chrono::milliseconds(1)));
         zmq::message_t frame;
-        if (!sub.recv(frame, zmq::recv_flags::dontwait)) continue;
+        if (!scaler::retryInterrupted([&] { return sub.recv(frame, zmq::recv_flags::dontwait); })) continue;
         if (!reader.load(frame, error) || reader.root().which() != scaler::wire::Message::MONITOR_SNAPSHOT)
             continue;
         const auto snapshot = scaler::snapshotToJson(reader.root().getMonitorSnapshot());

@@ -635,7 +635,9 @@ void SchedulerCore::enqueue(TaskIndex index, bool front) {
 void SchedulerCore::assign(TaskIndex index, WorkerSlot slot) {
     TaskRecord& record = tasks_[index];
     WorkerRecord& worker = workers_[slot];
-    capabilitySets_[record.capabilitySet].queue.unlink(tasks_, index);
+    CapabilitySetEntry& set = capabilitySets_[record.capabilitySet];
+    if (set.liveTasks == set.queue.size()) set.busySince = now_;  // the first of its tasks on a worker
+    set.queue.unlink(tasks_, index);
     tasks_.pushBack(worker.assigned, index, &TaskRecord::queueLinks);
     record.worker = slot;
     // dispatch takes only queued tasks, which the table lets `assign`; checked in debug builds, free in
@@ -663,8 +665,10 @@ void SchedulerCore::detachFromWorker(TaskIndex index) {
 void SchedulerCore::finish(TaskIndex index, TaskState terminal, const Outcome& outcome) {
     const uint64_t durationUs = outcome.timings.durationUs;
     TaskRecord& record = tasks_[index];
-    if (record.worker != kNone && terminal != TaskState::cancelled)
+    if (record.worker != kNone && terminal != TaskState::cancelled) {
         noteInTaskStream(record, terminal, durationUs);
+        capabilitySets_[record.capabilitySet].lastFinishAt = now_;
+    }
     if (record.state == TaskState::queued) {
         capabilitySets_[record.capabilitySet].queue.unlink(tasks_, index);
     } else {
@@ -868,7 +872,13 @@ std::vector<RoutedDemand> SchedulerCore::demand() const {
     rows.reserve(capabilitySets_.size());
     for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
         const CapabilitySetEntry& entry = capabilitySets_[set];
-        rows.push_back({set, &entry.capabilities, entry.liveTasks, entry.queue.size(), &entry.counters});
+        double runningAtLeast = 0;
+        if (entry.liveTasks > entry.queue.size()) {
+            runningAtLeast =
+                std::chrono::duration<double>(now_ - std::max(entry.busySince, entry.lastFinishAt)).count();
+        }
+        rows.push_back({set, &entry.capabilities, entry.liveTasks, entry.queue.size(), &entry.counters,
+                        std::max(0.0, runningAtLeast)});
     }
     return rows;
 }

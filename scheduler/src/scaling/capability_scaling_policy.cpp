@@ -12,7 +12,7 @@ ScalingDecision CapabilityScalingPolicy::decide(const ScalingSnapshot& snapshot)
     ScalingSnapshot working = snapshot;  // starts decided here count as supply for the next set
     const auto& p = parameters_;
     for (const DemandView& demand : snapshot.demand)
-        startForTaskRatio(working, demand, p.upperTaskRatio, decision);
+        startForTaskRatio(working, demand, p.upperTaskRatio, decision, p.lendSpecialAdapters);
     if (!decision.commands.empty() || anyGroupStarting(snapshot)) return decision;
 
     std::set<std::string> stoppedSets;  // at most one stop per capability set per evaluation

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -83,6 +84,41 @@ std::string basisText(const DemandView& d, const Forecast& f, double desired, do
     return buffer;
 }
 
+// Before enough run times are seen, what is known of them still counts: the mean of those seen, or, before
+// any task ends, how long the ones on workers have been running (each runs at least that long). Supply is
+// raised so the set's live tasks (queued here or in workers' own queues, which balancing spreads onto new
+// workers) are done within target_backlog_seconds, never beyond one worker per task. Without this, 15 tasks
+// of 6 s filled 3 workers by the task ratio and took 30 s with room for 8.
+void sizeByKnownWork(ScalingSnapshot& working, const DemandView& demand, const ScalingParameters& p,
+                     ScalingDecision& decision) {
+    const double seen = demand.estimate.observedRunTimes > 0 ? demand.estimate.meanDurationSeconds : 0;
+    const double duration = std::max(seen, demand.runningAtLeastSeconds);
+    if (demand.tasks == 0 || duration <= 0) return;
+    const double tasks = static_cast<double>(demand.tasks);
+    const double desired = std::min(tasks, std::ceil(tasks * duration / p.targetBacklogSeconds));
+    char basis[256];
+    std::snprintf(basis, sizeof basis, "%.0f tasks x at least %.2f s (%s) / target_backlog_seconds %.1f",
+                  tasks, duration,
+                  seen >= demand.runningAtLeastSeconds ? "runs seen" : "running that long, none ended",
+                  p.targetBacklogSeconds);
+    if (!decision.assessments.empty() && desired > decision.assessments.back().desiredWorkers) {
+        decision.assessments.back().desiredWorkers = desired;
+        decision.assessments.back().basis = basis;
+    }
+    for (int n = 0; n < 1024; ++n) {
+        const double supply = capableSupply(working, demand.capabilities);
+        if (supply >= desired) return;
+        const auto adapter = chooseAdapter(working, demand.capabilities, nullptr, p.lendSpecialAdapters);
+        if (!adapter) return;
+        char reason[384];
+        std::snprintf(reason, sizeof reason, "%s: want %.0f workers for %s, %.0f capable", basis, desired,
+                      describe(demand.capabilities).c_str(), supply);
+        decision.commands.push_back(
+            {ScalingCommand::Action::start, *adapter, demand.capabilities, {}, reason, "known_work"});
+        addPendingGroup(working, *adapter, demand.capabilities);
+    }
+}
+
 // A set with too few observed run times: the capability rules size it until enough are seen.
 void sizeByTaskRatio(ScalingSnapshot& working, const DemandView& demand, const ScalingParameters& p,
                      ScalingDecision& decision) {
@@ -92,7 +128,8 @@ void sizeByTaskRatio(ScalingSnapshot& working, const DemandView& demand, const S
                   static_cast<unsigned long long>(demand.estimate.observedRunTimes), p.minObservations);
     decision.assessments.push_back({demand.capabilities, capableSupply(working, demand.capabilities),
                                     static_cast<double>(demand.tasks) / p.upperTaskRatio, basis});
-    startForTaskRatio(working, demand, p.upperTaskRatio, decision);
+    startForTaskRatio(working, demand, p.upperTaskRatio, decision, p.lendSpecialAdapters);
+    sizeByKnownWork(working, demand, p, decision);
 }
 
 // Starts groups, each on the adapter that fits best now, until the supply meets what the forecast asks for.
@@ -102,7 +139,7 @@ void sizeByForecast(ScalingSnapshot& working, const DemandView& demand, const Sc
     Forecast f;
     double horizon = 0, desired = 0;
     for (int n = 0; n < 1024; ++n) {
-        const auto adapter = chooseAdapter(working, demand.capabilities);
+        const auto adapter = chooseAdapter(working, demand.capabilities, nullptr, p.lendSpecialAdapters);
         horizon = adapter ? working.adapters[*adapter].startupSeconds : 0;
         f = forecast(demand, horizon, p);
         desired = desiredWorkers(demand, f, ready, p);

@@ -331,7 +331,8 @@ ScalingSnapshot ScalingController::snapshot() const {
         const DemandEstimate estimate = estimator_.estimate(d.set, nowSeconds);
         // a set with no live tasks stays while its arrivals are remembered: a forecast may keep capacity
         if (d.liveTasks > 0 || estimate.arrivalRate > 1e-3) {
-            snapshot.demand.push_back({*d.capabilities, d.liveTasks, d.queued, estimate});
+            snapshot.demand.push_back(
+                {*d.capabilities, d.liveTasks, d.queued, estimate, d.runningAtLeastSeconds});
         }
     }
     struct GroupLoad {

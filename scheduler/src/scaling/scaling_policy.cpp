@@ -30,6 +30,31 @@ uint32_t parseCount(const std::string& key, const std::string& value) {
 
 }  // namespace
 
+void applyScalingProfile(std::string_view profile, ScalingParameters& p) {
+    struct Preset {
+        std::string_view name;
+        double upCooldown, downCooldown, stabilization, minAge;
+        uint32_t startsPerMinute;
+    };
+    // the seeds' three profiles: cooldowns of 60, 30 and 15 s; the rest scaled alike
+    static constexpr Preset presets[] = {
+        {"conservative", 60, 60, 300, 60, 2},
+        {"balanced", 30, 30, 120, 30, 6},
+        {"aggressive", 15, 15, 30, 10, 0},
+    };
+    for (const Preset& preset : presets) {
+        if (preset.name != profile) continue;
+        p.scaleUpCooldownSeconds = preset.upCooldown;
+        p.scaleDownCooldownSeconds = preset.downCooldown;
+        p.scaleDownStabilizationSeconds = preset.stabilization;
+        p.minGroupAgeSeconds = preset.minAge;
+        p.maxStartsPerMinute = preset.startsPerMinute;
+        return;
+    }
+    throw std::invalid_argument("policy parameter profile='" + std::string(profile) +
+                                "' is not conservative, balanced or aggressive");
+}
+
 std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
                                                  const std::map<std::string, std::string>& parameters) {
     ScalingParameters p;
@@ -55,6 +80,9 @@ std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
         {"rate_window_seconds", &ScalingParameters::rateWindowSeconds},
         {"target_utilization", &ScalingParameters::targetUtilization},
     };
+    if (const auto profile = parameters.find("profile"); profile != parameters.end()) {
+        applyScalingProfile(profile->second, p);  // first: explicit parameters override the preset
+    }
     static const std::map<std::string_view, uint32_t ScalingParameters::*> counts{
         {"min_groups_per_adapter", &ScalingParameters::minGroupsPerAdapter},
         {"max_groups_per_adapter", &ScalingParameters::maxGroupsPerAdapter},
@@ -62,7 +90,14 @@ std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
         {"min_observations", &ScalingParameters::minObservations},
     };
     for (const auto& [key, value] : parameters) {
-        if (const auto number = numbers.find(key); number != numbers.end()) {
+        if (key == "profile") continue;
+        if (key == "lend_special_adapters") {
+            if (value != "0" && value != "1" && value != "true" && value != "false") {
+                throw std::invalid_argument("policy parameter lend_special_adapters='" + value +
+                                            "' is not 0, 1, true or false");
+            }
+            p.lendSpecialAdapters = value == "1" || value == "true";
+        } else if (const auto number = numbers.find(key); number != numbers.end()) {
             p.*(number->second) = parseNumber(key, value);
         } else if (const auto count = counts.find(key); count != counts.end()) {
             p.*(count->second) = parseCount(key, value);

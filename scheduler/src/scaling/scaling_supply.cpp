@@ -39,15 +39,26 @@ bool anyGroupStarting(const ScalingSnapshot& snapshot) {
 }
 
 std::optional<size_t> chooseAdapter(const ScalingSnapshot& snapshot, const CapabilityList& required,
-                                    const std::vector<bool>* eligible) {
+                                    const std::vector<bool>* eligible, bool lendSpecial) {
     std::optional<size_t> best;
     const auto extra = [&](const AdapterView& a) { return a.capabilities.size(); };
     const auto room = [](const AdapterView& a) { return static_cast<int64_t>(a.maxGroups) - groupsInUse(a); };
+    const auto special = [&](const AdapterView& a) {
+        return !capabilityNamesSubset(a.capabilities, required);
+    };
+    std::optional<uint32_t> plainTier;  // the cheapest tier of a plain adapter that could serve `required`
+    for (const AdapterView& adapter : snapshot.adapters) {
+        if (adapter.maxGroups == 0 || special(adapter) ||
+            !capabilityNamesSubset(required, adapter.capabilities))
+            continue;
+        plainTier = std::min(plainTier.value_or(adapter.priority), adapter.priority);
+    }
     for (size_t i = 0; i < snapshot.adapters.size(); ++i) {
         const AdapterView& adapter = snapshot.adapters[i];
         if (eligible != nullptr && !(*eligible)[i]) continue;
         if (!adapter.startAllowed || room(adapter) <= 0) continue;
         if (!capabilityNamesSubset(required, adapter.capabilities)) continue;
+        if (!lendSpecial && special(adapter) && plainTier && adapter.priority >= *plainTier) continue;
         if (!best) {
             best = i;
             continue;
@@ -115,14 +126,14 @@ std::string describe(const CapabilityList& capabilities) {
 }
 
 void startForTaskRatio(ScalingSnapshot& working, const DemandView& demand, double upperRatio,
-                       ScalingDecision& decision) {
+                       ScalingDecision& decision, bool lendSpecial) {
     if (demand.tasks == 0) return;
     const double tasks = static_cast<double>(demand.tasks);
     char buffer[256];
     for (int n = 0; n < 1024; ++n) {
         const double supply = capableSupply(working, demand.capabilities);
         if (supply > 0 && tasks / supply <= upperRatio) return;
-        const auto adapter = chooseAdapter(working, demand.capabilities);
+        const auto adapter = chooseAdapter(working, demand.capabilities, nullptr, lendSpecial);
         if (!adapter) {
             if (supply == 0 && !someAdapterOffers(working, demand.capabilities)) {
                 decision.unschedulable.push_back(demand.capabilities);

@@ -20,9 +20,12 @@ bool anyGroupStarting(const ScalingSnapshot& snapshot);
 
 // The adapter to start a group offering `required`: it must advertise those names, have room and not be
 // backing off; among those the best fit (fewest capabilities beyond `required`), then the most room, then
-// the first. `eligible` narrows the choice (fixed_elastic: secondaries only).
+// the first. `eligible` narrows the choice (fixed_elastic: secondaries only). Without `lendSpecial`, an
+// adapter offering names beyond `required` (a gpu adapter for plain tasks) is passed over while a plain
+// adapter in the same or a cheaper tier could serve `required` (even when that one is full): dear capacity
+// stays for the work that needs it.
 std::optional<size_t> chooseAdapter(const ScalingSnapshot& snapshot, const CapabilityList& required,
-                                    const std::vector<bool>* eligible = nullptr);
+                                    const std::vector<bool>* eligible = nullptr, bool lendSpecial = true);
 
 // Could any adapter ever start a group offering `required` (room or not)?
 bool someAdapterOffers(const ScalingSnapshot& snapshot, const CapabilityList& required);
@@ -47,7 +50,7 @@ std::string describe(const CapabilityList& capabilities);
 // `upperRatio`, in this one decision; each start is added to `working` so the next check sees it. Demand no
 // adapter could ever serve is listed as unschedulable.
 void startForTaskRatio(ScalingSnapshot& working, const DemandView& demand, double upperRatio,
-                       ScalingDecision& decision);
+                       ScalingDecision& decision, bool lendSpecial);
 
 // The capability rule's stop side: the reason an idle `group` may stop (the tasks that need what it offers
 // are below `lowerRatio` per worker offering it, and every set it could serve keeps enough capacity without

@@ -1,4 +1,5 @@
 #include "scaler/scheduler/server/connection_watch.h"
+#include "scaler/protocol/retry_interrupted.h"
 
 #include <cstdint>
 #include <cstring>
@@ -31,9 +32,10 @@ std::vector<std::string> ConnectionWatch::takeClosed() {
     std::vector<std::string> closed;
     for (;;) {
         zmq::message_t event;
-        if (!events_.recv(event, zmq::recv_flags::dontwait)) break;
+        if (!retryInterrupted([&] { return events_.recv(event, zmq::recv_flags::dontwait); })) break;
         zmq::message_t address;
-        (void)events_.recv(address, zmq::recv_flags::none);  // the second frame: the endpoint
+        // the second frame: the endpoint
+        (void)retryInterrupted([&] { return events_.recv(address, zmq::recv_flags::none); });
         if (event.size() < 6) continue;
         uint16_t kind;
         uint32_t value;

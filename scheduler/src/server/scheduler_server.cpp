@@ -1,4 +1,5 @@
 #include "scaler/scheduler/server/scheduler_server.h"
+#include "scaler/protocol/retry_interrupted.h"
 
 #include <chrono>
 #include <cstring>
@@ -78,13 +79,15 @@ void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& co
     for (int n = 0; n < kMaxMessagesPerDrain; ++n) {
         if (n > 0 && std::chrono::steady_clock::now() >= deadline) break;
         zmq::message_t identity;
-        if (!router.recv(identity, zmq::recv_flags::dontwait)) break;
+        if (!retryInterrupted([&] { return router.recv(identity, zmq::recv_flags::dontwait); })) break;
         zmq::message_t payload;
-        bool haveFrame = identity.more() && router.recv(payload, zmq::recv_flags::none).has_value();
+        bool haveFrame = identity.more() && retryInterrupted([&] {
+                                                return router.recv(payload, zmq::recv_flags::none);
+                                            }).has_value();
         bool extraFrames = false;
         while (payload.more()) {  // only [identity, payload] is valid
             extraFrames = true;
-            (void)router.recv(payload, zmq::recv_flags::none);
+            (void)retryInterrupted([&] { return router.recv(payload, zmq::recv_flags::none); });
         }
         const std::string_view id(static_cast<const char*>(identity.data()), identity.size());
         connections.noteMessage(haveFrame ? payload : identity, id);
@@ -151,7 +154,7 @@ void SchedulerServer::run() {
         MonitorSnapshotWriter(core).write(snapshot);
         resourceToWire(sampler.sample(), snapshot.initResource());
         zmq::message_t frame = encodeFrame(builder);
-        (void)monitor.send(frame, zmq::send_flags::dontwait);
+        (void)retryInterrupted([&] { return monitor.send(frame, zmq::send_flags::dontwait); });
     };
 
     while (!shutdownRequested() && !core.shutdownRequested()) {

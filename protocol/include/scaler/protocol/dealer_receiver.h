@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 
 #include "scaler/protocol/message_codec.h"
+#include "scaler/protocol/retry_interrupted.h"
 
 namespace scaler {
 
@@ -28,7 +29,7 @@ void receiveWaiting(zmq::socket_t& socket, FrameReader& reader, Handle&& handle,
     std::string error;
     for (;;) {
         zmq::message_t frame;
-        if (!socket.recv(frame, zmq::recv_flags::dontwait)) return;
+        if (!retryInterrupted([&] { return socket.recv(frame, zmq::recv_flags::dontwait); })) return;
         if (!reader.load(frame, error)) {
             onDropped(error);
             continue;

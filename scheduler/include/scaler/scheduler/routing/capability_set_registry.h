@@ -3,6 +3,7 @@
 // no worker can run waits without blocking tasks of other sets (the reference's head-of-line blocking).
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ struct CapabilitySetEntry {
     // finished tasks of this set by terminal state (succeeded .. timedOut), for the metrics
     std::array<uint64_t, 5> finished{};
     DemandCounters counters;  // arrivals and run times, for the DemandEstimator
+    // when its tasks on workers went from none to some, and when one of its tasks last finished on a worker:
+    // a task given out since the later of the two and not finished has run at least that long
+    std::chrono::steady_clock::time_point busySince{}, lastFinishAt{};
 };
 
 class CapabilitySetRegistry {

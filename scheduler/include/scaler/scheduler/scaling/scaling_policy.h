@@ -31,6 +31,7 @@ struct DemandView {
     uint64_t tasks = 0;           // live tasks with exactly these capabilities: queued or on a worker
     uint64_t queued = 0;          // of those, not yet on a worker
     DemandEstimate estimate;
+    double runningAtLeastSeconds = 0;  // RoutedDemand's: a lower bound on run time before any task ends
 };
 
 struct WorkerView {
@@ -110,7 +111,16 @@ struct ScalingParameters {
     double rateWindowSeconds = 60;    // time constant of the arrival-rate and trend smoothing
     double targetUtilization = 0.8;   // steady-state workers = rate x duration / this
     uint32_t minObservations = 20;    // run times seen before a set is sized by forecast, not ratios
+    // capability and predictive: start an adapter whose workers offer capabilities a set does not ask for
+    // (a gpu adapter for plain tasks) for that set too. Off: only when no plain adapter could serve the set,
+    // or the special one is in a cheaper tier.
+    bool lendSpecialAdapters = false;
 };
+
+// profile=conservative|balanced|aggressive: documented presets of the stability parameters (docs/scaling.md);
+// explicit parameters in the same policy content override them. Throws std::invalid_argument for another
+// name.
+void applyScalingProfile(std::string_view profile, ScalingParameters& parameters);
 
 class ScalingPolicy {
 public:
@@ -125,8 +135,8 @@ protected:
 };
 
 // `parameters` are the policy content's extra keys (upper_task_ratio, lower_task_ratio,
-// min_group_age_seconds, drain_timeout_seconds). Throws std::invalid_argument naming an unknown policy,
-// an unknown parameter or a bad value.
+// min_group_age_seconds, drain_timeout_seconds, profile, ...). Throws std::invalid_argument naming an unknown
+// policy, an unknown parameter or a bad value.
 std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
                                                  const std::map<std::string, std::string>& parameters);
 

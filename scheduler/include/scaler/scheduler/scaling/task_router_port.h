@@ -21,6 +21,9 @@ struct RoutedDemand {
     uint64_t liveTasks = 0;  // queued or on a worker
     uint64_t queued = 0;     // of those, not yet on a worker
     const DemandCounters* counters = nullptr;
+    // Tasks on workers and none finished for this long: each of them runs at least this long (0: none on a
+    // worker). What the scaler knows of long tasks before the first one ends.
+    double runningAtLeastSeconds = 0;
 };
 
 // One connected worker as routing sees it. The views are valid until the router next changes.
