@@ -537,14 +537,14 @@ TEST(PredictiveScaling, LongTasksThatHaveNotEndedYetRaiseSupplyByHowLongTheyHave
         return decide("predictive", b.s);
     };
     EXPECT_EQ(count(with(0), Action::start), 0u) << "nothing known yet: the task ratio holds";
-    EXPECT_EQ(count(with(1), Action::start), 0u) << "15 x 1 s / 5 s = 3 workers: enough";
-    const auto two = with(2);  // 15 x 2 s / 5 s = 6 workers
-    EXPECT_EQ(count(two, Action::start), 3u);
-    EXPECT_EQ(two.commands[0].rule, "known_work");
-    EXPECT_NE(two.commands[0].reason.find("15 tasks x at least 2.00 s (running that long, none ended)"),
+    EXPECT_EQ(count(with(0.5), Action::start), 0u) << "15 x (2 x 0.5 s) / 5 s = 3 workers: enough";
+    const auto one = with(1);  // expected to take twice what they have run: 15 x 2 s / 5 s = 6 workers
+    EXPECT_EQ(count(one, Action::start), 3u);
+    EXPECT_EQ(one.commands[0].rule, "known_work");
+    EXPECT_NE(one.commands[0].reason.find("15 tasks x 2.00 s (twice the 1.00 s they have run, none ended)"),
               std::string::npos)
-        << two.commands[0].reason;
-    EXPECT_DOUBLE_EQ(two.assessments[0].desiredWorkers, 6);
+        << one.commands[0].reason;
+    EXPECT_DOUBLE_EQ(one.assessments[0].desiredWorkers, 6);
     EXPECT_EQ(count(with(30), Action::start), 5u)
         << "as many as the adapter has room for, at most one per task";
     // run times seen (fewer than min_observations) count the same way

@@ -268,6 +268,12 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
                           workerCount_);
         refreshAllEligibility();
         dispatchNeeded_ = true;
+        // a new worker is the imbalance balancing waits for: its share of the queued work moves at the next
+        // tick instead of after the usual confirmations (at most every 100 ms while many join)
+        if (config_.loadBalanceSeconds > 0) {
+            nextBalance_ = std::min(nextBalance_, now_ + std::chrono::milliseconds(100));
+            balanceStreak_ = std::max(balanceStreak_, config_.loadBalanceTriggerTimes - 1);
+        }
     }
     worker.lastSeen = now_;
     worker.reportedQueued = heartbeat.getQueuedTasks();

@@ -92,15 +92,21 @@ std::string basisText(const DemandView& d, const Forecast& f, double desired, do
 void sizeByKnownWork(ScalingSnapshot& working, const DemandView& demand, const ScalingParameters& p,
                      ScalingDecision& decision) {
     const double seen = demand.estimate.observedRunTimes > 0 ? demand.estimate.meanDurationSeconds : 0;
-    const double duration = std::max(seen, demand.runningAtLeastSeconds);
+    // a task that has run d without ending is as likely past its middle as before it: expect about 2d
+    const double duration = std::max(seen, 2 * demand.runningAtLeastSeconds);
     if (demand.tasks == 0 || duration <= 0) return;
     const double tasks = static_cast<double>(demand.tasks);
     const double desired = std::min(tasks, std::ceil(tasks * duration / p.targetBacklogSeconds));
     char basis[256];
-    std::snprintf(basis, sizeof basis, "%.0f tasks x at least %.2f s (%s) / target_backlog_seconds %.1f",
-                  tasks, duration,
-                  seen >= demand.runningAtLeastSeconds ? "runs seen" : "running that long, none ended",
-                  p.targetBacklogSeconds);
+    if (seen >= 2 * demand.runningAtLeastSeconds) {
+        std::snprintf(basis, sizeof basis, "%.0f tasks x %.2f s (runs seen) / target_backlog_seconds %.1f",
+                      tasks, duration, p.targetBacklogSeconds);
+    } else {
+        std::snprintf(
+            basis, sizeof basis,
+            "%.0f tasks x %.2f s (twice the %.2f s they have run, none ended) / target_backlog_seconds %.1f",
+            tasks, duration, demand.runningAtLeastSeconds, p.targetBacklogSeconds);
+    }
     if (!decision.assessments.empty() && desired > decision.assessments.back().desiredWorkers) {
         decision.assessments.back().desiredWorkers = desired;
         decision.assessments.back().basis = basis;
