@@ -191,4 +191,8 @@ TEST(Scaling, AnAdapterWhoseWorkersCannotStartReportsWhyInsteadOfRestartingThemF
     }
     std::printf("the client was told %.1f s after the first failed start\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    // and the adapter is not asked again and again: its circuit is open for a quiet minute
+    EXPECT_TRUE(waitUntil([&] {
+        return hasScalingEvent(cluster.snapshot(), "broken", "circuit open", "3 starts failed in a row");
+    }));
 }

@@ -215,6 +215,23 @@ TEST_F(ScalingControllerTest, QueuedTasksFailOnceTheOnlyAdapterThatCouldServeThe
         << router.rejections[0];
     EXPECT_TRUE(hasEvent("tasks rejected", "4 tasks"));
     EXPECT_EQ(outbox.count(kStart), 3u) << "it backed off between the starts, one each time";
+    // the circuit is open: no start on the adapter for a quiet minute, then one try
+    EXPECT_TRUE(hasEvent("circuit open", "3 starts failed in a row; no start on it for 60 s"));
+    demand(4);
+    for (int i = 0; i < 50; ++i) {
+        advance(1000ms);
+        heartbeat();
+        controller->noteUnservedDemand();
+        controller->evaluateIfUrgent();
+        controller->onTick();
+    }
+    EXPECT_EQ(outbox.count(kStart), 3u) << "the circuit stayed open";
+    advance(15000ms);
+    heartbeat();
+    controller->noteUnservedDemand();
+    controller->evaluateIfUrgent();
+    controller->onTick();
+    EXPECT_EQ(outbox.count(kStart), 4u) << "one try after the quiet period";
 }
 
 TEST_F(ScalingControllerTest, AStartThatWorksClearsTheFailureCount) {

@@ -416,6 +416,34 @@ TEST(ScalingGovernor, ScaleUpCooldownHoldsLaterStartsButNotABulkDecision) {
     EXPECT_EQ(g.govern(starts(1), snap, 110.5).decision.commands.size(), 1u);
 }
 
+TEST(ScalingGovernor, ACircuitBreakerHoldsStartsForASetWhoseTasksKeepFailingThenClosesAfterAQuietPeriod) {
+    ScalingGovernor g(stability({}));
+    const auto with = [](uint64_t ended, uint64_t badly) {
+        auto b = Builder().tasks(50).adapter("a", 50);
+        b.s.demand[0].ended = ended;
+        b.s.demand[0].endedBadly = badly;
+        return b.s;
+    };
+    EXPECT_EQ(g.govern(starts(1), with(0, 0), 0).decision.commands.size(), 1u);
+    // 9 of 12 failed within the window: open
+    const auto held = g.govern(starts(1), with(12, 9), 10);
+    EXPECT_TRUE(held.decision.commands.empty());
+    ASSERT_EQ(held.held.size(), 1u);
+    EXPECT_NE(
+        held.held[0].why.find("circuit breaker: 9 of the 12 tasks of {} that ended in the last 10 s failed; "
+                              "no start for it for 60 s more"),
+        std::string::npos)
+        << held.held[0].why;
+    EXPECT_TRUE(g.govern(starts(1), with(14, 10), 40).decision.commands.empty()) << "still open";
+    // quiet past the open period with tasks succeeding: closed
+    EXPECT_EQ(g.govern(starts(1), with(40, 10), 71).decision.commands.size(), 1u);
+    // few ends, or mostly successes, never open it
+    ScalingGovernor calm(stability({}));
+    calm.govern(starts(1), with(0, 0), 0);
+    EXPECT_EQ(calm.govern(starts(1), with(6, 6), 5).decision.commands.size(), 1u) << "too few ended to judge";
+    EXPECT_EQ(calm.govern(starts(1), with(100, 20), 10).decision.commands.size(), 1u) << "20% failed";
+}
+
 TEST(ScalingGovernor, LaunchRateLimitCountsTheLastMinute) {
     ScalingGovernor g(stability({{"max_starts_per_minute", "3"}}));
     const auto snap = Builder().adapter("a", 50).s;

@@ -883,8 +883,10 @@ std::vector<RoutedDemand> SchedulerCore::demand() const {
             runningAtLeast =
                 std::chrono::duration<double>(now_ - std::max(entry.busySince, entry.lastFinishAt)).count();
         }
+        // finished: succeeded, failed, cancelled, workerDied, timedOut and later
+        const uint64_t badly = entry.finished[1] + entry.finished[3] + entry.finished[4];
         rows.push_back({set, &entry.capabilities, entry.liveTasks, entry.queue.size(), &entry.counters,
-                        std::max(0.0, runningAtLeast)});
+                        std::max(0.0, runningAtLeast), entry.finished[0] + badly, badly});
     }
     return rows;
 }

@@ -239,6 +239,14 @@ std::optional<std::string> ScalingController::onAdapterResponse(
             recordEvent(adapter.identity, "start failed", groupId, why, statusName(response.getStatus()));
             if (response.getStatus() == wire::WorkerAdapterCommandStatus::LAUNCH_FAILED &&
                 ++adapter.failedStartsInARow >= kFailedStartsBeforeRejecting) {
+                // the circuit opens: starts that keep failing would only keep failing; one try after the
+                // quiet period, and a start that works closes it
+                adapter.startBlockedUntil = now_ + kFailingAdapterQuiet;
+                const std::string open = std::to_string(adapter.failedStartsInARow) +
+                                         " starts failed in a row; no start on it for " +
+                                         std::to_string(kFailingAdapterQuiet.count()) + " s";
+                log::scaling().warn("adapter '{}': circuit open: {}", adapter.identity, open);
+                recordEvent(adapter.identity, "circuit open", "", open + " (" + why + ")", "launch_failures");
                 rejectWhatNoAdapterCanServe(adapter.identity, why);
             }
             return std::nullopt;
@@ -331,8 +339,8 @@ ScalingSnapshot ScalingController::snapshot() const {
         const DemandEstimate estimate = estimator_.estimate(d.set, nowSeconds);
         // a set with no live tasks stays while its arrivals are remembered: a forecast may keep capacity
         if (d.liveTasks > 0 || estimate.arrivalRate > 1e-3) {
-            snapshot.demand.push_back(
-                {*d.capabilities, d.liveTasks, d.queued, estimate, d.runningAtLeastSeconds});
+            snapshot.demand.push_back({*d.capabilities, d.liveTasks, d.queued, estimate,
+                                       d.runningAtLeastSeconds, d.ended, d.endedBadly});
         }
     }
     struct GroupLoad {

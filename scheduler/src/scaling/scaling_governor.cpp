@@ -70,9 +70,37 @@ std::string ScalingGovernor::stopHold(const AdapterView& adapter, const Limits& 
     return {};
 }
 
+std::string ScalingGovernor::breakerHold(const DemandView& demand, double now) {
+    SetHistory& h = sets_[formatCapabilities(demand.capabilities)];
+    h.samples.emplace_back(now, demand.ended, demand.endedBadly);
+    while (h.samples.size() > 1 && now - std::get<0>(h.samples.front()) > kBreakerWindowSeconds) {
+        h.samples.pop_front();
+    }
+    const auto& [since, endedBefore, badBefore] = h.samples.front();
+    const uint64_t ended = demand.ended - std::min(demand.ended, endedBefore);
+    const uint64_t bad = demand.endedBadly - std::min(demand.endedBadly, badBefore);
+    if (now >= h.openUntil && ended >= kBreakerMinimumEnded &&
+        static_cast<double>(bad) >= kBreakerFailureRatio * static_cast<double>(ended)) {
+        h.openUntil = now + kBreakerOpenSeconds;
+        char buffer[200];
+        std::snprintf(buffer, sizeof buffer,
+                      "circuit breaker: %llu of the %llu tasks of %s that ended in the last %.0f s failed",
+                      static_cast<unsigned long long>(bad), static_cast<unsigned long long>(ended),
+                      scaling::describe(demand.capabilities).c_str(), now - since);
+        h.why = buffer;
+    }
+    if (now >= h.openUntil) return {};
+    return h.why + text("; no start for it for %.0f s more", h.openUntil - now);
+}
+
 GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const ScalingSnapshot& snapshot,
                                          double now, std::time_t wallClock) {
     GovernedDecision out;
+    std::map<std::string, std::string> breakers;  // capability set -> why its starts are held
+    for (const DemandView& demand : snapshot.demand) {
+        if (auto why = breakerHold(demand, now); !why.empty())
+            breakers[formatCapabilities(demand.capabilities)] = why;
+    }
     out.decision.unschedulable = proposed.unschedulable;
     out.decision.assessments = proposed.assessments;
     std::vector<ScalingCommand> commands = proposed.commands;
@@ -131,7 +159,12 @@ GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const 
         std::string why;
         if (command.action == ScalingCommand::Action::start) {
             h.lastStartWanted = now;
-            why = startHold(adapter, limits[command.adapter], h, started[command.adapter], now);
+            if (auto breaker = breakers.find(formatCapabilities(command.capabilities));
+                breaker != breakers.end()) {
+                why = breaker->second;
+            } else {
+                why = startHold(adapter, limits[command.adapter], h, started[command.adapter], now);
+            }
             if (why.empty()) {
                 ++started[command.adapter];
                 h.lastStart = now;

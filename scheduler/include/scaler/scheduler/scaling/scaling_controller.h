@@ -112,6 +112,8 @@ public:
     // After this many launch failures in a row on every adapter that could serve a capability set, its queued
     // tasks fail (when no connected worker can run them) rather than wait for workers that never come.
     static constexpr uint32_t kFailedStartsBeforeRejecting = 3;
+    // ... and after that many, the adapter gets no start for this long (then one try).
+    static constexpr std::chrono::seconds kFailingAdapterQuiet{60};
     static constexpr std::chrono::seconds kCommandTimeout{30};      // an unanswered command is given up
     static constexpr std::chrono::seconds kGroupStartTimeout{120};  // workers that never connect
     static constexpr size_t kMaxEvents = 64;                        // kept for the monitor

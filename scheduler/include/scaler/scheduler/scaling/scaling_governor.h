@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "scaler/scheduler/scaling/scaling_policy.h"
@@ -51,9 +52,29 @@ private:
     std::string stopHold(const AdapterView& adapter, const Limits& limits, const AdapterHistory& history,
                          uint32_t stoppedNow, double now) const;
 
+    // Circuit breaker per capability set: its tasks' ends sampled at each evaluation, and until when starts
+    // for it are held.
+    struct SetHistory {
+        std::deque<std::tuple<double, uint64_t, uint64_t>> samples;  // time, ended, ended badly
+        double openUntil = -1e18;
+        std::string why;
+    };
+    // Why starts for `demand` are held now (the breaker is open), or empty.
+    std::string breakerHold(const DemandView& demand, double now);
+
     ScalingParameters p_;
     std::vector<ScheduleRule> schedule_;
     std::map<std::string, AdapterHistory> history_;  // by adapter id
+    std::map<std::string, SetHistory> sets_;         // by capability set
+
+public:
+    // When at least kBreakerMinimumEnded of a set's tasks ended within kBreakerWindowSeconds and at least
+    // kBreakerFailureRatio of them did not succeed, no start is made for the set for kBreakerOpenSeconds:
+    // more machines would not help tasks that fail.
+    static constexpr double kBreakerWindowSeconds = 30;
+    static constexpr uint64_t kBreakerMinimumEnded = 10;
+    static constexpr double kBreakerFailureRatio = 0.5;
+    static constexpr double kBreakerOpenSeconds = 60;
 };
 
 }  // namespace scaler::scheduler

@@ -31,7 +31,8 @@ struct DemandView {
     uint64_t tasks = 0;           // live tasks with exactly these capabilities: queued or on a worker
     uint64_t queued = 0;          // of those, not yet on a worker
     DemandEstimate estimate;
-    double runningAtLeastSeconds = 0;  // RoutedDemand's: a lower bound on run time before any task ends
+    double runningAtLeastSeconds = 0;    // RoutedDemand's: a lower bound on run time before any task ends
+    uint64_t ended = 0, endedBadly = 0;  // RoutedDemand's running totals
 };
 
 struct WorkerView {

@@ -24,6 +24,9 @@ struct RoutedDemand {
     // Tasks on workers and none finished for this long: each of them runs at least this long (0: none on a
     // worker). What the scaler knows of long tasks before the first one ends.
     double runningAtLeastSeconds = 0;
+    // Tasks of this set that ended on a worker since the scheduler started, and of those the ones that did
+    // not succeed (failed, worker died, timed out): the governor's circuit breaker.
+    uint64_t ended = 0, endedBadly = 0;
 };
 
 // One connected worker as routing sees it. The views are valid until the router next changes.
