@@ -55,3 +55,23 @@ TEST(ScalingSimulation, PredictiveKeepsOneGroupThroughATrickleWhereRatiosFlap) {
     EXPECT_LE(p.waitP95, c.waitP95);
     EXPECT_LE(p.groupSeconds, c.groupSeconds * 1.1);
 }
+
+TEST(ScalingSimulation, TheIdealIsALowerBoundEveryPolicyMeetsOrExceeds) {
+    Workload four{"four", {{0, 10, false}, {0, 10, false}, {0, 10, false}, {0, 10, true}}};
+    SimSettings settings;
+    settings.startupSeconds = 2;
+    const SimIdeal ideal = idealOf(four, settings);
+    EXPECT_DOUBLE_EQ(ideal.makespanSeconds, 12);  // a started worker, then the longest task
+    EXPECT_DOUBLE_EQ(ideal.groupSeconds,
+                     30.0 / 4 + 10 + 2 * 2);  // cpu work on 4-worker groups, gpu on its own
+    for (const char* policy : {"capability", "predictive"}) {
+        for (const auto& workload : standardWorkloads(1)) {
+            settings.policyContent = std::string("allocate=capability; scaling=") + policy;
+            const SimIdeal bound = idealOf(workload, settings);
+            const SimResult r = simulate(workload, settings);
+            SCOPED_TRACE(workload.name + " " + policy);
+            EXPECT_GE(r.makespanSeconds, bound.makespanSeconds - 1e-6);
+            EXPECT_GE(r.groupSeconds, bound.groupSeconds - 1e-6);
+        }
+    }
+}

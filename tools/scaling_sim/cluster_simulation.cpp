@@ -359,4 +359,25 @@ SimResult simulate(const Workload& workload, const SimSettings& settings) {
     return Simulation(workload, settings).run();
 }
 
+SimIdeal idealOf(const Workload& workload, const SimSettings& settings) {
+    SimIdeal ideal;
+    if (workload.tasks.empty()) return ideal;
+    double cpuWork = 0, gpuWork = 0, longest = 0;
+    for (const SimTask& task : workload.tasks) {
+        (task.gpu ? gpuWork : cpuWork) += task.duration;
+        longest = std::max(longest, task.duration);
+    }
+    const double cpuRoom = static_cast<double>(settings.cpuGroups * settings.cpuWorkersPerGroup);
+    const double gpuRoom = static_cast<double>(settings.gpuGroups);
+    const SimTask& last = workload.tasks.back();
+    const double span = last.arrival - workload.tasks.front().arrival;
+    ideal.makespanSeconds =
+        std::max({settings.startupSeconds + longest,
+                  settings.startupSeconds + (cpuWork + gpuWork) / (cpuRoom + gpuRoom),
+                  gpuWork > 0 ? settings.startupSeconds + gpuWork / gpuRoom : 0.0, span + last.duration});
+    ideal.groupSeconds = cpuWork / settings.cpuWorkersPerGroup + gpuWork +
+                         settings.startupSeconds * ((cpuWork > 0 ? 1 : 0) + (gpuWork > 0 ? 1 : 0));
+    return ideal;
+}
+
 }  // namespace scaler::sim

@@ -29,4 +29,13 @@ struct SimResult {
 
 SimResult simulate(const Workload& workload, const SimSettings& settings);
 
+// Lower bounds no policy can beat with these adapters: makespan (every task needs a started worker, the
+// work spread over all the room, gpu work over the gpu room, the last arrival still has to run) and
+// group-seconds (the work on the cheapest groups that can run it, plus one start-up per adapter used).
+struct SimIdeal {
+    double makespanSeconds = 0;
+    double groupSeconds = 0;
+};
+SimIdeal idealOf(const Workload& workload, const SimSettings& settings);
+
 }  // namespace scaler::sim

@@ -38,22 +38,31 @@ int main(int argc, char** argv) {
     const std::vector<std::pair<std::string, double>> startups{
         {"native", 0.2}, {"container", 2}, {"ecs", 60}};
     std::printf(
-        "| workload | start-up | policy | makespan s | wait p50 s | wait p95 s | group-seconds | starts | "
-        "stops |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+        "| workload | start-up | policy | makespan s | x ideal | wait p50 s | wait p95 s | group-seconds | "
+        "x ideal | starts | stops |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const auto& workload : scaler::sim::standardWorkloads(seed)) {
         if (!only.empty() && std::find(only.begin(), only.end(), workload.name) == only.end()) continue;
         for (const auto& [kind, startup] : startups) {
+            scaler::sim::SimSettings bounds;
+            bounds.startupSeconds = startup;
+            const auto ideal = scaler::sim::idealOf(workload, bounds);
+            std::printf(
+                "| %s (%zu) | %s %.1f s | ideal (lower bound) | %.1f | 1.00 | | | %.0f | 1.00 | | |\n",
+                workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup, ideal.makespanSeconds,
+                ideal.groupSeconds);
             for (const auto& policy : policies) {
                 scaler::sim::SimSettings settings;
                 settings.policyContent = "allocate=capability; scaling=" + policy;
                 settings.startupSeconds = startup;
                 settings.trace = trace;
                 const auto r = scaler::sim::simulate(workload, settings);
-                std::printf("| %s (%zu) | %s %.1f s | %s | %.1f | %.2f | %.2f | %.0f | %u | %u |%s\n",
-                            workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup,
-                            policy.c_str(), r.makespanSeconds, r.waitP50, r.waitP95, r.groupSeconds, r.starts,
-                            r.stops, r.completed == workload.tasks.size() ? "" : " INCOMPLETE");
+                std::printf(
+                    "| %s (%zu) | %s %.1f s | %s | %.1f | %.2f | %.2f | %.2f | %.0f | %.2f | %u | %u |%s\n",
+                    workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup, policy.c_str(),
+                    r.makespanSeconds, r.makespanSeconds / ideal.makespanSeconds, r.waitP50, r.waitP95,
+                    r.groupSeconds, r.groupSeconds / ideal.groupSeconds, r.starts, r.stops,
+                    r.completed == workload.tasks.size() ? "" : " INCOMPLETE");
                 std::fflush(stdout);
             }
         }
