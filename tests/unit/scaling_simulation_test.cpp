@@ -2,6 +2,8 @@
 // stopped at the end, the same answer twice).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "cluster_simulation.h"
 
 using namespace scaler::sim;
@@ -45,8 +47,10 @@ TEST(ScalingSimulation, PredictivePolicyServesEveryWorkloadAndStopsEveryGroup) {
 
 TEST(ScalingSimulation, PredictiveKeepsOneGroupThroughATrickleWhereRatiosFlap) {
     const auto workloads = standardWorkloads(1);
-    const Workload& trickle = workloads.back();
-    ASSERT_EQ(trickle.name, "trickle");
+    const auto found = std::find_if(workloads.begin(), workloads.end(),
+                                    [](const Workload& w) { return w.name == "trickle"; });
+    ASSERT_NE(found, workloads.end());
+    const Workload& trickle = *found;
     SimSettings capability, predictive;
     predictive.policyContent = "allocate=capability; scaling=predictive";
     const SimResult c = simulate(trickle, capability), p = simulate(trickle, predictive);
@@ -74,4 +78,19 @@ TEST(ScalingSimulation, TheIdealIsALowerBoundEveryPolicyMeetsOrExceeds) {
             EXPECT_GE(r.groupSeconds, bound.groupSeconds - 1e-6);
         }
     }
+}
+
+// Issue 21's slow case in the simulator: a few long tasks that meet the task ratio at once.
+TEST(ScalingSimulation, PredictiveRaisesSupplyForLongTasksButNotWithGroupsThatWouldArriveTooLate) {
+    const auto workloads = standardWorkloads(1);
+    const Workload& slow = *std::find_if(workloads.begin(), workloads.end(),
+                                         [](const Workload& w) { return w.name == "slow15"; });
+    SimSettings capability, predictive;
+    predictive.policyContent = "allocate=capability; scaling=predictive";
+    const SimResult c = simulate(slow, capability), p = simulate(slow, predictive);
+    EXPECT_LT(p.makespanSeconds, 0.6 * c.makespanSeconds) << p.makespanSeconds << " vs " << c.makespanSeconds;
+    capability.startupSeconds = predictive.startupSeconds = 60;  // ECS: a new group would come after the work
+    const SimResult ce = simulate(slow, capability), pe = simulate(slow, predictive);
+    EXPECT_EQ(pe.starts, ce.starts);
+    EXPECT_LE(pe.groupSeconds, ce.groupSeconds * 1.05);
 }

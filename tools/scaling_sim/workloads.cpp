@@ -42,6 +42,11 @@ std::vector<Workload> standardWorkloads(unsigned seed) {
     }
     out.push_back(trickle);
 
+    // the reference's slow case (its PR #939): a few long tasks, where the task ratio is met early
+    Workload slow{"slow15", {}};
+    for (int i = 0; i < 15; ++i) slow.tasks.push_back({0, 6.0, false});
+    out.push_back(slow);
+
     for (auto& w : out) {
         std::sort(w.tasks.begin(), w.tasks.end(),
                   [](const SimTask& a, const SimTask& b) { return a.arrival < b.arrival; });

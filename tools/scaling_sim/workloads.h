@@ -17,7 +17,7 @@ struct Workload {
     std::vector<SimTask> tasks;  // sorted by arrival
 };
 
-// burst, waves, ramp, mixed, trickle (seeded, so every policy sees the same tasks).
+// burst, waves, ramp, mixed, trickle, slow15 (seeded, so every policy sees the same tasks).
 std::vector<Workload> standardWorkloads(unsigned seed);
 
 }  // namespace scaler::sim

@@ -116,6 +116,8 @@ void sizeByKnownWork(ScalingSnapshot& working, const DemandView& demand, const S
         if (supply >= desired) return;
         const auto adapter = chooseAdapter(working, demand.capabilities, nullptr, p.lendSpecialAdapters);
         if (!adapter) return;
+        // a group that would come up after the capable workers are through the work is no help
+        if (working.adapters[*adapter].startupSeconds >= tasks * duration / std::max(supply, 1.0)) return;
         char reason[384];
         std::snprintf(reason, sizeof reason, "%s: want %.0f workers for %s, %.0f capable", basis, desired,
                       describe(demand.capabilities).c_str(), supply);
