@@ -160,7 +160,12 @@ TEST(Faults, StoppedAndResumedWorkerDoesNotDeliverTwice) {
     EXPECT_EQ(task.get(), "1500");
     ASSERT_TRUE(
         waitUntil([&] { return cluster.snapshot()["workers"].size() == 2; }));  // registered again, as new
-    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["dropped_messages"] >= 1; }));  // the late result
+    // the late result is refused by the scheduler (from a worker it no longer knows), or never sent: a
+    // heartbeat that reached the scheduler first brought stateLost, and the worker dropped what it held
+    ASSERT_TRUE(waitUntil([&] {
+        return cluster.snapshot()["dropped_messages"] >= 1 ||
+               frozen.log().find("dropping every task held for it") != std::string::npos;
+    }));
     EXPECT_EQ(cluster.snapshot()["tasks"]["succeeded"], 1);
 }
 
