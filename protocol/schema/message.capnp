@@ -178,6 +178,7 @@ struct WorkerHeartbeat {
   objectCacheBytes @14 :UInt64;    # bytes its object cache holds now
   schedulerIncarnation @15 :UInt64;  # as in ClientHeartbeat
   freshSession @16 :Bool;
+  memoryLimitBytes @17 :UInt64;      # what this worker may use (--memory-limit); 0: unknown
 }
 
 struct WorkerHeartbeatEcho {
@@ -321,6 +322,8 @@ struct WorkerRow {
   objectBytesFetched @14 :UInt64;
   objectCacheBytes @15 :UInt64;
   currentFunction @16 :Text;  # the oldest task the scheduler gave it (the one it runs, or runs next)
+  memoryLimitBytes @17 :UInt64;
+  memoryFull @18 :Bool;       # near its memory limit: given no new tasks until it recovers
 }
 
 struct AdapterRow {

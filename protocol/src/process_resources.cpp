@@ -1,5 +1,9 @@
 #include "scaler/protocol/process_resources.h"
 
+#include <string>
+
+#include <fstream>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -50,6 +54,24 @@ void resourceToWire(const ResourceSample& sample, wire::Resource::Builder resour
 }  // namespace scaler
 
 namespace scaler {
+
+uint64_t processMemoryLimitBytes(uint64_t fallback) {
+    const uint64_t physical = physicalMemoryBytes(fallback);
+    std::ifstream cgroupFile("/proc/self/cgroup");
+    std::string line, path;
+    while (std::getline(cgroupFile, line)) {
+        if (line.rfind("0::", 0) == 0) path = line.substr(3);  // cgroup v2's single hierarchy
+    }
+    if (path.empty()) return physical;
+    std::ifstream max("/sys/fs/cgroup" + path + "/memory.max");
+    std::string text;
+    if (!(max >> text) || text == "max") return physical;
+    try {
+        return std::min<uint64_t>(physical, std::stoull(text));
+    } catch (const std::exception&) {
+        return physical;
+    }
+}
 
 uint64_t physicalMemoryBytes(uint64_t fallback) {
     const long pages = sysconf(_SC_PHYS_PAGES);

@@ -550,6 +550,34 @@ TEST_F(SchedulerCoreTest, APeerThatKnewAnotherSchedulerOrSessionRegistersOnlyAfr
     EXPECT_EQ(core->connectedClients(), 2u);
 }
 
+TEST_F(SchedulerCoreTest, AWorkerNearItsMemoryLimitGetsNoNewTasksUntilItIsWellUnderIt) {
+    const auto heartbeat = [&](const std::string& worker, uint64_t rss, uint64_t limit) {
+        capnp::MallocMessageBuilder b;
+        auto hb = b.initRoot<wire::Message>().initWorkerHeartbeat();
+        hb.setProtocolVersion(wire::PROTOCOL_VERSION);
+        hb.setQueueSize(10);
+        hb.initResource().setRssBytes(rss);
+        hb.setMemoryLimitBytes(limit);
+        deliver(worker, b);
+    };
+    clientHeartbeat("C1");
+    heartbeat("W1", 950, 1000);  // 95%: full
+    submit("C1", 1);
+    EXPECT_TRUE(outbox.tasks.empty());
+    EXPECT_EQ(core->queuedTasks(), 1u);
+    EXPECT_TRUE(core->workerTable()[0].memoryFull);
+    heartbeat("W1", 850, 1000);  // 85%: not yet under 80%, still full
+    EXPECT_TRUE(outbox.tasks.empty());
+    heartbeat("W1", 700, 1000);  // 70%: takes tasks again
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    EXPECT_EQ(outbox.tasks[0].worker, "W1");
+    heartbeat("W1", 850, 1000);  // 85% while not full: under the 90% that makes it full
+    submit("C1", 2);
+    EXPECT_EQ(outbox.tasks.size(), 2u);
+    heartbeat("W2", 10, 0);  // a worker that does not say its limit is never held back
+    EXPECT_FALSE(core->workerTable()[1].memoryFull);
+}
+
 TEST_F(SchedulerCoreTest, AuthenticatedConnectionsActOnlyInTheirRole) {
     rolesOfNextSender = roleBit(PeerRole::client);
     clientHeartbeat("C1");

@@ -29,6 +29,7 @@ protected:
         config.heartbeatIntervalSeconds = 2;
         config.deathTimeoutSeconds = 30;
         config.shutdownGraceSeconds = 5;
+        config.memoryLimitBytes = 3u << 30;
     }
 
     void make() {
@@ -76,6 +77,7 @@ TEST_F(WorkerSessionTest, RegistersWithItsCapabilitiesAndHeartbeatsEveryInterval
                             EXPECT_EQ(formatCapabilities(capabilitiesFromWire(hb.getCapabilities())),
                                       "gpu=2,linux");
                             EXPECT_EQ(hb.getPid(), 42u);
+                            EXPECT_EQ(hb.getMemoryLimitBytes(), 3u << 30);
                             EXPECT_EQ(std::string(hb.getHostname().cStr()), "host-a");
                         }),
               1u);

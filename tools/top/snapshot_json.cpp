@@ -75,7 +75,9 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
                            {"objects_fetched", w.getObjectsFetched()},
                            {"object_bytes_fetched", w.getObjectBytesFetched()},
                            {"object_cache_bytes", w.getObjectCacheBytes()},
-                           {"current_function", w.getCurrentFunction().cStr()}});
+                           {"current_function", w.getCurrentFunction().cStr()},
+                           {"memory_limit_bytes", w.getMemoryLimitBytes()},
+                           {"memory_full", w.getMemoryFull()}});
     }
     out["workers"] = workers;
     json adapters = json::array();

@@ -50,6 +50,12 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
         ->check(CLI::Range(size_t{0}, size_t{1} << 30))
         ->capture_default_str();
     app.add_option(
+           "--memory-limit", config.memoryLimitBytes,
+           "Memory this worker may use, e.g. 8GiB; with its resident memory at 90% of it the scheduler "
+           "gives it no new tasks until it is back under 80%. Default: its cgroup's memory.max, else the "
+           "machine's memory")
+        ->transform(CLI::AsSizeValue(false));
+    app.add_option(
            "--object-cache-bytes", config.objectCacheBytes,
            "Bytes of shared objects this worker keeps for later tasks, e.g. 4GiB; least recently used "
            "go first. Default: a quarter of the machine's memory")
@@ -68,6 +74,7 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
 
 void finishWorkerConfig(WorkerConfig& config) {
     if (config.objectCacheBytes == 0) config.objectCacheBytes = physicalMemoryBytes(uint64_t{4} << 30) / 4;
+    if (config.memoryLimitBytes == 0) config.memoryLimitBytes = processMemoryLimitBytes(uint64_t{4} << 30);
     parseAddress(config.schedulerAddress);
     config.capabilities = parseCapabilities(config.capabilitiesText);
     config.curve =

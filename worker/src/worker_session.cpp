@@ -72,6 +72,7 @@ void WorkerSession::sendHeartbeat(TimePoint now) {
     heartbeat.setHostname(hostname_);
     heartbeat.setSchedulerIncarnation(incarnation_);
     heartbeat.setFreshSession(freshSession_);
+    heartbeat.setMemoryLimitBytes(config_.memoryLimitBytes);
     (void)out_.send(builder);
     lastHeartbeatSent_ = now;
     nextHeartbeat_ = now + seconds(config_.heartbeatIntervalSeconds);

@@ -123,6 +123,8 @@ void MonitorSnapshotWriter::writeWorkers(wire::MonitorSnapshot::Builder snapshot
         row.setObjectsFetched(worker.objectsFetched);
         row.setObjectBytesFetched(worker.objectBytesFetched);
         row.setObjectCacheBytes(worker.objectCacheBytes);
+        row.setMemoryLimitBytes(worker.memoryLimit);
+        row.setMemoryFull(worker.memoryFull);
         if (worker.assigned.head != kNone)
             row.setCurrentFunction(std::string(core_.tasks()[worker.assigned.head].functionName()));
     }

@@ -280,12 +280,33 @@ void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHea
     worker.reportedRunning = heartbeat.getRunningTasks();
     worker.reportedCompleted = heartbeat.getCompletedTasks();
     worker.resource = {heartbeat.getResource().getCpuPermille(), heartbeat.getResource().getRssBytes()};
+    noteWorkerMemory(worker, heartbeat.getMemoryLimitBytes());
     worker.pid = heartbeat.getPid();
     worker.hostname = std::string(asStringView(heartbeat.getHostname()));
     worker.objectsFetched = heartbeat.getObjectsFetched();
     worker.objectBytesFetched = heartbeat.getObjectBytesFetched();
     worker.objectCacheBytes = heartbeat.getObjectCacheBytes();
     outbox_.sendWorkerHeartbeatEcho(worker.peer);
+}
+
+void SchedulerCore::noteWorkerMemory(WorkerRecord& worker, uint64_t limit) {
+    worker.memoryLimit = limit;
+    if (limit == 0) return;
+    const double used = static_cast<double>(worker.resource.rssBytes) / static_cast<double>(limit);
+    // hysteresis: a worker hovering at the edge is not switched on and off every heartbeat
+    const bool full = worker.memoryFull ? used >= 0.8 : used >= 0.9;
+    if (full == worker.memoryFull) return;
+    worker.memoryFull = full;
+    if (full) {
+        log::tasks().warn(
+            "worker '{}' is near its memory limit ({} of {}): no new tasks until it is under 80%",
+            printable(worker.identity), formatBytes(worker.resource.rssBytes), formatBytes(limit));
+    } else {
+        log::tasks().info(
+            "worker '{}' is back under 80% of its memory limit ({} of {}): it takes tasks again",
+            printable(worker.identity), formatBytes(worker.resource.rssBytes), formatBytes(limit));
+        dispatchNeeded_ = true;
+    }
 }
 
 void SchedulerCore::removeClient(ClientSlot slot, std::string_view why) {
@@ -766,7 +787,9 @@ WorkerSlot SchedulerCore::pickWorker(CapabilitySetId set) const {
     WorkerSlot best = kNone;
     for (WorkerSlot w : capabilitySets_[set].eligibleWorkers) {
         const WorkerRecord& worker = workers_[w];
-        if (!worker.acceptingTasks || worker.assigned.size >= worker.queueSize + worker.waiting) continue;
+        if (!worker.acceptingTasks || worker.memoryFull ||
+            worker.assigned.size >= worker.queueSize + worker.waiting)
+            continue;
         if (best == kNone) {
             best = w;
             continue;
@@ -896,8 +919,9 @@ std::vector<RoutedWorker> SchedulerCore::workers() const {
     rows.reserve(workerCount_);
     for (const WorkerRecord& worker : workers_) {
         if (!worker.live) continue;
+        // a worker near its memory limit is no supply: the set it serves needs more
         rows.push_back({worker.identity, &worker.capabilities, worker.assigned.size, worker.adapterId,
-                        worker.workerGroupId, worker.acceptingTasks});
+                        worker.workerGroupId, worker.acceptingTasks && !worker.memoryFull});
     }
     return rows;
 }

@@ -116,7 +116,7 @@ function drawWorkers(s) {
     <td>${esc(w.id)}</td><td>${esc(w.hostname)}</td><td>${esc(w.capabilities)}</td><td>${esc(w.adapter_id)}</td>
     <td>${esc(w.worker_group_id)}</td><td class="num">${esc(w.queued)}</td><td class="num">${esc(w.running)}</td>
     <td class="num">${esc(w.done)}</td><td class="num">${fixed(w.cpu_permille / 10, 1)}</td><td>${spark(w.cpu_history)}</td>
-    <td class="num">${fixed(w.rss_bytes / 1048576, 1)}</td><td>${spark(w.rss_mib_history)}</td>
+    <td class="num"${w.memory_full ? ' title="near its memory limit: no new tasks"' : ""}>${w.memory_full ? "⚠ " : ""}${fixed(w.rss_bytes / 1048576, 1)}${w.memory_limit_bytes ? " / " + fixed(w.memory_limit_bytes / 1048576, 0) : ""}</td><td>${spark(w.rss_mib_history)}</td>
     <td>${esc(w.current_function)}</td><td class="num">${fixed(w.last_heartbeat_age_ms / 1000, 1)}</td></tr>`).join("");
   document.querySelectorAll("#worker-table th[data-key]").forEach((th) => {
     th.classList.toggle("sorted", th.dataset.key === key);

@@ -29,5 +29,7 @@ double processCpuSeconds();
 // The machine's physical memory, or `fallback` when the system does not say: sizes the defaults of the
 // scheduler's object store and the workers' object caches.
 uint64_t physicalMemoryBytes(uint64_t fallback);
+// What this process may use: its cgroup's memory.max (v2) when it sets one, else the physical memory.
+uint64_t processMemoryLimitBytes(uint64_t fallback);
 
 }  // namespace scaler

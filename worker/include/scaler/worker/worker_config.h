@@ -26,7 +26,10 @@ struct WorkerConfig {
     std::string adapterId;
     std::string workerGroupId;
     size_t execOutputLimitBytes = 16u << 20;
-    bool allowExec = false;         // exec tasks run any program: only when the operator says so
+    bool allowExec = false;  // exec tasks run any program: only when the operator says so
+    // What the worker may use; near it the scheduler gives it no new tasks. 0: its cgroup's limit, else the
+    // machine's memory (finishWorkerConfig).
+    uint64_t memoryLimitBytes = 0;
     uint64_t objectCacheBytes = 0;  // 0: a quarter of the machine's memory (finishWorkerConfig)
     // A function still running this long after its timeout or a stop request is abandoned: the worker
     // reports it and replaces itself (exec of `restartCommand`), since the thread cannot be reclaimed.

@@ -49,6 +49,8 @@ struct WorkerRecord {
     TimePoint lastSeen{};
     uint64_t lastAssignSequence = 0;  // ties between equally loaded workers go to the least recently used
     bool acceptingTasks = true;
+    uint64_t memoryLimit = 0;  // from its heartbeat; 0: unknown
+    bool memoryFull = false;   // resident memory reached 90% of the limit and has not yet fallen under 80%
     bool live = false;
     // from the latest heartbeat
     uint32_t reportedQueued = 0;
@@ -193,6 +195,9 @@ private:
                                        uint64_t claimedIncarnation, bool fresh);
     bool checkVersion(std::string_view identity, uint32_t version);
     void dropMessage(std::string_view identity, std::string_view why);
+    // Notes the worker's memory against its limit; near it (90%, until under 80%) it gets no new tasks and
+    // counts as no supply for scaling.
+    void noteWorkerMemory(WorkerRecord& worker, uint64_t limit);
     void removeClient(ClientSlot client, std::string_view why);
     enum class WorkerExit { died, left };
     void removeWorker(WorkerSlot worker, WorkerExit how, std::string_view why);
