@@ -1,6 +1,7 @@
 #include "client_session.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <capnp/message.h>
 
@@ -105,8 +106,8 @@ void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, st
         ++unmatchedResults_;
         return;
     }
-    auto node = pending_.extract(it);  // no move of the kept submission
-    PendingTask& task = node.mapped();
+    auto extracted = pending_.extract(it);  // no move of the kept submission
+    PendingTask& task = extracted.mapped();
     --pendingCount_;
     if (task.graph != 0) {
         auto graph = graphs_.find(task.graph);
@@ -192,17 +193,19 @@ void ClientSession::sendGraph(const GraphSubmission& graph, const std::vector<ui
     auto list = message.initOutputs(static_cast<unsigned>(outputs.size()));
     for (unsigned i = 0; i < outputs.size(); ++i) list.set(i, outputs[i]);
     if (!out_.send(builder)) {
-        for (uint64_t id : outputs) finish(id, Outcome::unreachable, {}, "the scheduler is not reachable");
+        // a copy: finishing the last output forgets the graph, and `outputs` may be its own list
+        const std::vector<uint64_t> failed = outputs;
+        for (uint64_t id : failed) finish(id, Outcome::unreachable, {}, "the scheduler is not reachable");
     }
 }
 
 void ClientSession::submitGraph(GraphSubmission& graph, TimePoint now) {
     const uint64_t serial = nextGraph_++;
     size_t outputs = 0;
+    const std::unordered_set<uint64_t> wanted(graph.outputs.begin(), graph.outputs.end());
     for (const Submission& node : graph.nodes) {
         holdObjects(node, +1);
-        if (std::find(graph.outputs.begin(), graph.outputs.end(), node.state->id) == graph.outputs.end())
-            continue;
+        if (wanted.count(node.state->id) == 0) continue;
         Submission output;
         output.state = node.state;
         output.timeoutMs = node.timeoutMs;
