@@ -34,11 +34,11 @@ std::string pluginPath() {
 }
 
 std::string tempDir() {
-    static std::atomic<int> counter{0};
-    const std::string dir =
-        ::testing::TempDir() + "/scaler-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-    mkdir(dir.c_str(), 0755);
-    return dir;
+    // a new directory every time: a pid reused from an earlier run must not find that run's logs (child
+    // processes append to theirs, and a test that reads a log would see the old lines)
+    std::string pattern = ::testing::TempDir() + "/scaler-test-" + std::to_string(getpid()) + "-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot make a directory under /tmp");
+    return pattern;
 }
 
 bool hasScalingEvent(const nlohmann::json& snapshot, const std::string& adapter, const std::string& action,

@@ -105,6 +105,15 @@ void finishEcsAdapterOptions(EcsAdapterCommandLine& o) {
     if (o.ecs.launchType == "FARGATE" && o.ecs.subnets.empty()) {
         throw std::invalid_argument("--ecs-subnets: FARGATE tasks need at least one subnet");
     }
+    // awsvpcConfiguration's limits (the ECS API reference): RunTask would refuse every start
+    if (o.ecs.subnets.size() > 16) {
+        throw std::invalid_argument("--ecs-subnets: " + std::to_string(o.ecs.subnets.size()) +
+                                    " subnets given, ECS takes at most 16");
+    }
+    if (o.ecs.securityGroups.size() > 5) {
+        throw std::invalid_argument("--ecs-security-groups: " + std::to_string(o.ecs.securityGroups.size()) +
+                                    " security groups given, ECS takes at most 5");
+    }
     if (o.adapter.settings.adapterId.empty())
         o.adapter.settings.adapterId = stableAdapterId(
             "ecs", {c.region, o.ecs.cluster, o.ecs.taskDefinition, o.adapter.capabilitiesText});

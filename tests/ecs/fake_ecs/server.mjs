@@ -186,12 +186,16 @@ function runTask(req) {
   if (!['FARGATE', 'EC2', 'EXTERNAL'].includes(launchType)) throw clientError('InvalidParameterException', `Invalid launch type: ${launchType}`);
   const vpc = req.networkConfiguration?.awsvpcConfiguration;
   if (launchType === 'FARGATE' && !(vpc?.subnets?.length)) throw clientError('InvalidParameterException', "Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+  if ((vpc?.subnets?.length ?? 0) > 16) throw clientError('InvalidParameterException', 'subnets can have at most 16 items.');
+  if ((vpc?.securityGroups?.length ?? 0) > 5) throw clientError('InvalidParameterException', 'securityGroups can have at most 5 items.');
   if (vpc?.assignPublicIp && !['ENABLED', 'DISABLED'].includes(vpc.assignPublicIp)) throw clientError('InvalidParameterException', 'assignPublicIp must be ENABLED or DISABLED.');
   if (vpc?.assignPublicIp !== undefined && launchType !== 'FARGATE') throw clientError('InvalidParameterException', 'Assign public IP is not supported for this launch type.');
   if (req.networkConfiguration !== undefined && launchType === 'EXTERNAL') throw clientError('InvalidParameterException', 'Network Configuration is not supported for the EXTERNAL launch type.');
   if (req.overrides !== undefined && JSON.stringify(req.overrides).length > 8192) throw clientError('InvalidParameterException', 'Container Overrides length must be at most 8192');
   if (req.startedBy !== undefined && !STARTED_BY.test(req.startedBy)) throw clientError('InvalidParameterException', 'startedBy: up to 36 letters (uppercase and lowercase), numbers, hyphens, forward slashes, and underscores are allowed.');
+  if ((req.tags || []).length > 50) throw clientError('InvalidParameterException', 'Tags can have at most 50 items.');
   for (const tag of req.tags || []) {
+    if (/^aws:/i.test(tag.key || '')) throw clientError('InvalidParameterException', `Tag keys cannot start with 'aws:': ${tag.key}`);
     if (!tag.key || tag.key.length > 128 || !TAG_TEXT.test(tag.key) || (tag.value ?? '').length > 256 || !TAG_TEXT.test(tag.value ?? '')) {
       throw clientError('InvalidParameterException', `The tag '${tag.key}' has an invalid key or value.`);
     }
@@ -291,6 +295,11 @@ function listTasks(req) {
   const matching = [...tasks.values()].filter((t) => (!req.startedBy || t.startedBy === req.startedBy) &&
     (desired === 'STOPPED' ? t.desiredStatus === 'STOPPED' : t.desiredStatus === 'RUNNING'));
   const start = req.nextToken ? Number(Buffer.from(req.nextToken, 'base64').toString()) : 0;
+  // only tokens this endpoint gave out are valid, as on AWS
+  if (req.nextToken !== undefined && (!Number.isInteger(start) || start <= 0 || start > matching.length ||
+      Buffer.from(String(start)).toString('base64') !== req.nextToken)) {
+    throw clientError('InvalidParameterException', 'Invalid nextToken.');
+  }
   const page = matching.slice(start, start + maxResults).map((t) => t.taskArn);
   const out = { taskArns: page };
   if (start + maxResults < matching.length) out.nextToken = Buffer.from(String(start + maxResults)).toString('base64');
