@@ -6,12 +6,16 @@
 
 #include <fstream>
 
+#include "scaler/adapters/ecs_api_client.h"
 #include "scaler/adapters/http_client.h"
 #include "scaler/client/client.h"
 #include "test_cluster.h"
 
 using namespace scaler;
 using namespace scaler::testing;
+using scaler::adapters::EcsApiClient;
+using scaler::adapters::EcsClientOptions;
+using scaler::adapters::EcsResult;
 
 namespace {
 
@@ -109,6 +113,48 @@ protected:
 };
 
 }  // namespace
+
+// The endpoint checks every request against AWS's own ECS service model, so a member the adapter misspells or
+// gives the wrong type fails here as it would on AWS, instead of being taken at face value.
+TEST_F(EcsAdapterTest, TheEndpointChecksRequestsAgainstTheEcsServiceModel) {
+    EcsClientOptions options;
+    options.endpoint = endpoint_;
+    options.region = kRegion;
+    options.credentials = {kAccessKey, kSecret, ""};
+    options.maxAttempts = 1;
+    EcsApiClient api(options);
+    EXPECT_TRUE(api.call("ListTasks", {{"cluster", "scaler-cluster"}, {"maxResults", 5}}).ok);
+    const EcsResult miscased = api.call("ListTasks", {{"cluster", "scaler-cluster"}, {"maxresults", 5}});
+    EXPECT_FALSE(miscased.ok);
+    EXPECT_EQ(miscased.errorType, "SerializationException");
+    EXPECT_NE(miscased.message.find("unknown member 'maxresults'"), std::string::npos) << miscased.message;
+    const EcsResult mistyped = api.call("ListTasks", {{"cluster", "scaler-cluster"}, {"maxResults", "5"}});
+    EXPECT_NE(mistyped.message.find("ListTasks.maxResults: expected an integer"), std::string::npos)
+        << mistyped.message;
+    const EcsResult missing = api.call("RunTask", {{"cluster", "scaler-cluster"}});
+    EXPECT_NE(missing.message.find("missing required member 'taskDefinition'"), std::string::npos)
+        << missing.message;
+    const EcsResult nested =
+        api.call("RunTask", {{"taskDefinition", "scaler-worker"},
+                             {"networkConfiguration", {{"awsvpcConfiguration", {{"subnet", {"s-1"}}}}}}});
+    EXPECT_NE(
+        nested.message.find("RunTask.networkConfiguration.awsvpcConfiguration: unknown member 'subnet'"),
+        std::string::npos)
+        << nested.message;
+    // the rules the model states in words (its JSON carries no enums or patterns), checked by hand
+    const EcsResult badEnum =
+        api.call("ListTasks", {{"cluster", "scaler-cluster"}, {"desiredStatus", "RUNING"}});
+    EXPECT_EQ(badEnum.errorType, "InvalidParameterException");
+    EXPECT_NE(badEnum.message.find("RUNING"), std::string::npos) << badEnum.message;
+    const EcsResult twoFilters = api.call(
+        "ListTasks", {{"cluster", "scaler-cluster"}, {"startedBy", "scaler"}, {"desiredStatus", "RUNNING"}});
+    EXPECT_NE(twoFilters.message.find("startedBy must be the only filter"), std::string::npos)
+        << twoFilters.message;
+    const EcsResult badInclude =
+        api.call("DescribeTasks", {{"cluster", "scaler-cluster"}, {"tasks", {"t-1"}}, {"include", {"tags"}}});
+    EXPECT_NE(badInclude.message.find("include: 'tags' is not TAGS"), std::string::npos)
+        << badInclude.message;
+}
 
 TEST_F(EcsAdapterTest, TasksCompleteOnEcsWorkersAndTheIdleGroupIsStoppedWithStopTask) {
     TestCluster cluster(

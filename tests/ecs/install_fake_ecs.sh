@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ctest fixture: installs the fake ECS endpoint's npm dependencies (AWS's SigV4 signer) into DEST.
+# ctest fixture: installs the fake ECS endpoint's npm dependencies (AWS's SigV4 signer, and the aws-sdk
+# package for its ECS service model) into DEST.
 set -euo pipefail
 DEST="$1"
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/fake_ecs" && pwd)"
@@ -12,4 +13,4 @@ if ! cmp -s "$SRC/package-lock.json" "$DEST/package-lock.json" || [ ! -d "$DEST/
     (cd "$DEST" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 cd "$DEST"
-node -e "import('@smithy/signature-v4').then(() => console.log('fake ECS endpoint ready in $DEST'))"
+node -e "require('aws-sdk/apis/ecs-2014-11-13.min.json'); import('@smithy/signature-v4').then(() => console.log('fake ECS endpoint ready in $DEST'))"

@@ -16,7 +16,61 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
+import { createRequire } from 'node:module';
 import { SignatureV4 } from '@smithy/signature-v4';
+
+// AWS's own ECS service model (from the aws-sdk package): every request is checked against its input shape,
+// member names and case, types, required members and list bounds, as AWS's SDKs and endpoint would.
+const model = createRequire(import.meta.url)('aws-sdk/apis/ecs-2014-11-13.min.json');
+
+function resolveShape(ref) {
+  const named = ref.shape ? model.shapes[ref.shape] : {};
+  return { ...named, ...ref, type: ref.type || named.type || 'string' };
+}
+
+function checkShape(ref, value, where) {
+  const shape = resolveShape(ref);
+  const fail = (what) => { throw clientError('SerializationException', `${where}: ${what}`); };
+  switch (shape.type) {
+    case 'structure': {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('expected an object');
+      for (const key of Object.keys(value)) {
+        if (!shape.members[key]) fail(`unknown member '${key}' (the model's members: ${Object.keys(shape.members).join(', ')})`);
+        checkShape(shape.members[key], value[key], `${where}.${key}`);
+      }
+      for (const key of shape.required || []) {
+        if (value[key] === undefined) throw clientError('InvalidParameterException', `${where}: missing required member '${key}'`);
+      }
+      return;
+    }
+    case 'list':
+      if (!Array.isArray(value)) fail('expected a list');
+      if (shape.max !== undefined && value.length > shape.max) fail(`at most ${shape.max} items`);
+      if (shape.min !== undefined && value.length < shape.min) fail(`at least ${shape.min} items`);
+      value.forEach((item, i) => checkShape(shape.member, item, `${where}[${i}]`));
+      return;
+    case 'map':
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('expected a map');
+      for (const [key, item] of Object.entries(value)) checkShape(shape.value, item, `${where}.${key}`);
+      return;
+    case 'integer':
+    case 'long':
+      if (!Number.isInteger(value)) fail(`expected an integer, got ${JSON.stringify(value)}`);
+      return;
+    case 'float':
+    case 'double':
+      if (typeof value !== 'number') fail(`expected a number, got ${JSON.stringify(value)}`);
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') fail(`expected true or false, got ${JSON.stringify(value)}`);
+      return;
+    case 'timestamp':
+      if (typeof value !== 'number' && typeof value !== 'string') fail('expected a timestamp');
+      return;
+    default:  // string, blob
+      if (typeof value !== 'string') fail(`expected a string, got ${JSON.stringify(value)}`);
+  }
+}
 
 // The signer's hash interface over Node's own crypto (no extra package: the AWS crypto packages want Node 20,
 // Debian 12 ships 18).
@@ -182,6 +236,8 @@ function runTask(req) {
   if (family !== config.taskDefinition) throw clientError('ClientException', 'TaskDefinition not found.');
   const count = req.count ?? 1;
   if (!Number.isInteger(count) || count < 1 || count > 10) throw clientError('InvalidParameterException', 'count must be between 1 and 10.');
+  if (req.launchType !== undefined && req.capacityProviderStrategy !== undefined) throw clientError('InvalidParameterException', 'Specifying both a launch type and capacity provider strategy is not supported.');
+  if (req.clientToken !== undefined && !/^[\x21-\x7e]{1,64}$/.test(req.clientToken)) throw clientError('InvalidParameterException', 'clientToken: up to 64 ASCII characters.');
   const launchType = req.launchType || 'EC2';
   if (!['FARGATE', 'EC2', 'EXTERNAL'].includes(launchType)) throw clientError('InvalidParameterException', `Invalid launch type: ${launchType}`);
   const vpc = req.networkConfiguration?.awsvpcConfiguration;
@@ -271,6 +327,9 @@ function describeTasks(req) {
   checkCluster(req.cluster);
   if (!Array.isArray(req.tasks) || req.tasks.length === 0) throw clientError('InvalidParameterException', 'Tasks cannot be empty.');
   if (req.tasks.length > 100) throw clientError('InvalidParameterException', 'Tasks cannot have more than 100 elements.');
+  for (const field of req.include || []) {
+    if (field !== 'TAGS') throw clientError('InvalidParameterException', `include: '${field}' is not TAGS.`);
+  }
   const includeTags = (req.include || []).includes('TAGS');
   const out = { tasks: [], failures: [] };
   for (const ref of req.tasks) {
@@ -345,7 +404,9 @@ async function handle(req, res, body) {
     if (serverErrors > 0) { serverErrors--; counters.serverErrors = (counters.serverErrors || 0) + 1; throw new AwsError(500, 'ServerException', 'Service Unavailable'); }
     let input;
     try { input = JSON.parse(body || '{}'); } catch { throw clientError('SerializationException', 'Malformed JSON'); }
-    send(res, 200, operations[target.slice(prefix.length)](input));
+    const operation = target.slice(prefix.length);
+    checkShape(model.operations[operation].input, input, operation);
+    send(res, 200, operations[operation](input));
   } catch (e) {
     if (!(e instanceof AwsError)) { console.error(e); e = new AwsError(500, 'ServerException', String(e)); }
     if (e.status === 403) counters.rejectedSignatures++;
