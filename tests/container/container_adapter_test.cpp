@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstring>
+#include <fstream>
+
 #include "scaler/adapters/docker_engine_client.h"
 #include "scaler/client/client.h"
 #include "test_cluster.h"
@@ -105,6 +108,35 @@ TEST_F(ContainerAdapterTest, TasksRunInContainersAndTheIdleGroupIsStoppedAndRemo
     EXPECT_EQ(snapshot["tasks"]["succeeded"], 41);
     EXPECT_EQ(snapshot["tasks"]["worker_died"], 0);
     EXPECT_EQ(adapter.log().find(secret), std::string::npos) << "the --env secret was logged";
+}
+
+// Docker 29 refuses API versions below 1.44 (Podman answers any): the adapter asks the engine which versions
+// it takes and uses one it accepts. A stand-in that answers like Docker 29 sits in front of the Podman
+// service.
+TEST_F(ContainerAdapterTest, AnEngineThatRefusesOldApiVersionsIsServedWithOneItAccepts) {
+    const std::string dir = tempDir();
+    const std::string upstream = std::string(kDockerHost).substr(std::strlen("unix://"));
+    ChildProcess proxy(
+        {"/usr/bin/env", "node", std::string(SCALER_TEST_SOURCE_DIR) + "/container/docker29_proxy.mjs",
+         "--listen", dir + "/docker29.sock", "--upstream", upstream, "--log", dir + "/requests.log"},
+        dir + "/proxy.log");
+    ASSERT_TRUE(waitUntil([&] { return proxy.log().find("stand-in on") != std::string::npos; }))
+        << proxy.log();
+    TestCluster cluster(
+        {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
+    auto& adapter =
+        startAdapter(cluster.address(), "ctr-docker29",
+                     {"--max-worker-groups", "1", "--docker-host", "unix://" + dir + "/docker29.sock"});
+    Client client(cluster.address());
+    EXPECT_EQ(client.submit("echo", "through docker 29").get(), "through docker 29") << adapter.log();
+    std::ifstream in(dir + "/requests.log");
+    size_t versioned = 0;
+    for (std::string line; std::getline(in, line);) {
+        EXPECT_EQ(line.find("/v1.41/"), std::string::npos) << "a request Docker 29 refuses: " << line;
+        versioned += line.find("/v1.44/") != std::string::npos;
+    }
+    EXPECT_GT(versioned, 0u) << "no request used the version the engine accepts";
+    EXPECT_NE(adapter.log().find("1.44"), std::string::npos) << "the negotiated version is not in the log";
 }
 
 TEST_F(ContainerAdapterTest, ARestartedAdapterAdoptsTheContainersItLeftRunning) {
