@@ -69,4 +69,19 @@ Address bindableAddress(const Address& address) {
                                 "' is not an IP address, localhost or a network interface of this host");
 }
 
+HostPort parseHostPort(const std::string& text, const std::string& flag) {
+    const auto colon = text.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos && colon > 0 && colon + 1 < text.size() && text.size() - colon <= 6 &&
+        text.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+        port = std::stoi(text.substr(colon + 1));
+    }
+    if (port < 0 || port > 65535) throw std::invalid_argument(flag + " '" + text + "' is not HOST:PORT");
+    return {text.substr(0, colon), port};
+}
+
+bool isLoopbackHost(const std::string& host) {
+    return host.starts_with("127.") || host == "::1" || host == "lo" || host == "localhost";
+}
+
 }  // namespace scaler

@@ -46,6 +46,16 @@ std::string firstMatch(const std::string& text, const std::string& pattern) {
     return std::regex_search(text, match, std::regex(pattern)) ? match[1].str() : "";
 }
 
+// The page's address, from the line scaler_dashboard prints once it serves (empty if it never does).
+std::string pageAddress(ChildProcess& dashboard) {
+    std::string url;
+    waitUntil([&] {
+        url = firstMatch(dashboard.log(), "dashboard at (http://127\\.0\\.0\\.1:[0-9]+/)");
+        return !url.empty();
+    });
+    return url;
+}
+
 }  // namespace
 
 TEST(Dashboard, AHeadlessBrowserSeesWorkersScalingDecisionsTheTaskStreamAndLiveCharts) {
@@ -56,11 +66,8 @@ TEST(Dashboard, AHeadlessBrowserSeesWorkersScalingDecisionsTheTaskStreamAndLiveC
     ChildProcess dashboard(
         {binary("scaler_dashboard"), cluster.monitorAddress(), "--http-address", "127.0.0.1:0"},
         tempDir() + "/dashboard.log");
-    std::string url;
-    ASSERT_TRUE(waitUntil([&] {
-        url = firstMatch(dashboard.log(), "dashboard at (http://127\\.0\\.0\\.1:[0-9]+/)");
-        return !url.empty();
-    })) << dashboard.log();
+    const std::string url = pageAddress(dashboard);
+    ASSERT_FALSE(url.empty()) << dashboard.log();
 
     Client client(cluster.address());
     std::vector<Future> futures = client.map("sleep_ms", std::vector<std::string>(300, "20"));
@@ -120,11 +127,8 @@ TEST(Dashboard, ServesEveryAssetItselfAndRefusesAnOpenAddressWithoutBeingTold) {
     ChildProcess dashboard(
         {binary("scaler_dashboard"), cluster.monitorAddress(), "--http-address", "127.0.0.1:0"},
         tempDir() + "/dashboard.log");
-    std::string url;
-    ASSERT_TRUE(waitUntil([&] {
-        url = firstMatch(dashboard.log(), "dashboard at (http://127\\.0\\.0\\.1:[0-9]+/)");
-        return !url.empty();
-    }));
+    const std::string url = pageAddress(dashboard);
+    ASSERT_FALSE(url.empty()) << dashboard.log();
     httplib::Client http("127.0.0.1", std::stoi(firstMatch(url, ":([0-9]+)/")));
     for (const std::string path : {"/", "/dashboard.js", "/dashboard.css", "/chart.min.js"}) {
         auto response = http.Get(path);

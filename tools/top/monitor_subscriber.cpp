@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "scaler/protocol/dealer_receiver.h"
+#include "scaler/protocol/retry_interrupted.h"
 #include "snapshot_json.h"
 
 namespace scaler {
@@ -27,14 +29,14 @@ nlohmann::json MonitorSubscriber::latest(std::chrono::milliseconds timeout) {
     zmq::pollitem_t items[] = {{sub_.handle(), 0, ZMQ_POLLIN, 0}};
     while (std::chrono::steady_clock::now() < deadline) {
         zmq::message_t frame;
-        if (sub_.recv(frame, zmq::recv_flags::dontwait)) {
+        if (retryInterrupted([&] { return sub_.recv(frame, zmq::recv_flags::dontwait); })) {
             if (reader_.load(frame, error) && reader_.root().which() == wire::Message::MONITOR_SNAPSHOT) {
                 newest = snapshotToJson(reader_.root().getMonitorSnapshot());
             }
             continue;
         }
         if (!newest.is_null()) return newest;
-        zmq::poll(items, 1, std::chrono::milliseconds(50));
+        pollOrInterrupted(items, 1, std::chrono::milliseconds(50));
     }
     throw std::runtime_error("no monitor snapshot from " + address_);
 }

@@ -425,15 +425,13 @@ void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
             return;
         case wire::Message::OBJECT_CHUNK:
             return onObjectChunk(message.getObjectChunk());
-        case wire::Message::SCHEDULER_STOPPING: {
-            // nobody will take these results: stop the work and wait, idle, for a scheduler to answer again
-            const size_t dropped = dropQueued();
-            if (executor_.running()) executor_.interruptRunning();
-            log::worker().warn("{}: dropped {} queued tasks{}; waiting for a scheduler",
-                               message.getSchedulerStopping().cStr(), dropped,
-                               executor_.running() ? " and stopped the running one" : "");
-            return;
-        }
+        case wire::Message::SCHEDULER_STOPPING:
+            // it forgets its tasks: nobody will take these results; the same as a scheduler that lost our
+            // state, and the next scheduler registers us afresh
+            log::worker().warn("{}; waiting for a scheduler", message.getSchedulerStopping().cStr());
+            if (phase_ != Phase::serving || rejoinAs_) return;
+            startAfresh(incarnation_);
+            return rejoinIfIdle(now);
         case wire::Message::SCHEDULER_SHUTDOWN:
             log::worker().info("scheduler is shutting down the cluster; exiting");
             return finish(exitCode_);

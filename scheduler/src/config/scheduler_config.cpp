@@ -127,20 +127,15 @@ void loadCurve(SchedulerConfig& config) {
     }
 }
 
-// Whether only this host can reach `host` (a bound address's host).
-bool loopbackOnly(const std::string& host) {
-    return host.starts_with("127.") || host == "::1" || host == "lo" || host == "localhost";
-}
-
 // Secure by default: open ports beyond this host only with CURVE, or when the operator says so.
 void refuseOpenUnauthenticated(const SchedulerConfig& config) {
     if (config.curveEnabled() || config.allowUnauthenticated) return;
     std::vector<std::string> open;
     for (const std::string* text : {&config.address, &config.monitorAddress}) {
         const Address a = parseAddress(*text);
-        if (a.scheme == Address::Scheme::tcp && !loopbackOnly(a.host)) open.push_back(*text);
+        if (a.scheme == Address::Scheme::tcp && !isLoopbackHost(a.host)) open.push_back(*text);
     }
-    if (!config.metricsAddress.empty() && !loopbackOnly(config.metricsHost)) {
+    if (!config.metricsAddress.empty() && !isLoopbackHost(config.metricsHost)) {
         open.push_back("metrics " + config.metricsAddress);
     }
     if (open.empty()) return;
@@ -170,19 +165,9 @@ void finishSchedulerConfig(SchedulerConfig& config) {
         config.scheduleRules.push_back(parseScheduleRule(rule));
     loadCurve(config);
     if (!config.metricsAddress.empty()) {
-        const auto colon = config.metricsAddress.rfind(':');
-        int port = -1;
-        try {
-            if (colon != std::string::npos && colon > 0)
-                port = std::stoi(config.metricsAddress.substr(colon + 1));
-        } catch (const std::exception&) {
-        }
-        if (port < 0 || port > 65535 ||
-            config.metricsAddress.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
-            throw std::invalid_argument("--metrics-address '" + config.metricsAddress + "' is not HOST:PORT");
-        }
-        config.metricsHost = config.metricsAddress.substr(0, colon);
-        config.metricsPort = port;
+        const HostPort metrics = parseHostPort(config.metricsAddress, "--metrics-address");
+        config.metricsHost = metrics.host;
+        config.metricsPort = metrics.port;
     }
     refuseOpenUnauthenticated(config);
 }

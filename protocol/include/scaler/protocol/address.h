@@ -28,4 +28,15 @@ Address defaultMonitorAddress(const Address& scheduler);
 // interface of this host. Throws std::invalid_argument naming the address and why.
 Address bindableAddress(const Address& address);
 
+// An HTTP listening address, HOST:PORT (port 0: any free one). Throws std::invalid_argument naming `flag` and
+// the text.
+struct HostPort {
+    std::string host;
+    int port = 0;
+};
+HostPort parseHostPort(const std::string& text, const std::string& flag);
+
+// Whether only this host can reach a socket bound to `host`.
+bool isLoopbackHost(const std::string& host);
+
 }  // namespace scaler

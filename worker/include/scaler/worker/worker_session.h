@@ -76,8 +76,8 @@ private:
     void sendWaitingChanges();
     void onCancels(wire::Message::Reader message);
     void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
-    // The scheduler holds nothing of ours (it restarted or timed us out): drop every task, stop the running
-    // ones, and register afresh with `incarnation` once none runs (rejoinIfIdle).
+    // The scheduler holds nothing of ours (it restarted, timed us out, or is stopping): drop every task, stop
+    // the running ones, and register afresh with `incarnation` once none runs (rejoinIfIdle).
     void startAfresh(uint64_t incarnation);
     void rejoinIfIdle(TimePoint now);
     void finish(int exitCode) {
