@@ -420,6 +420,8 @@ struct MonitorSnapshot {
   latencyP50Seconds @24 :Float64;  # arrival to result, every task since start (bucket upper bounds)
   latencyP99Seconds @25 :Float64;
   incarnation @26 :UInt64;
+  framesReceived @27 :UInt64;  # ZeroMQ messages taken from the scheduler's socket since start
+  framesSent @28 :UInt64;      # and sent on it: frames per task show how well batching works
 }
 
 # ---- the frame -------------------------------------------------------------------------------------

@@ -108,6 +108,20 @@ public:
     }
 
     json snapshot() { return monitorSubscriber_->latest(); }
+    // A snapshot published after this call (the scheduler publishes one a second).
+    json freshSnapshot() {
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        json latest;
+        waitUntil(
+            [&] {
+                latest = snapshot();
+                return latest.value("timestampMs", int64_t{0}) > now;
+            },
+            std::chrono::seconds(5));
+        return latest;
+    }
 
     const std::string& address() const { return address_; }
     pid_t schedulerPid() const { return scheduler_ ? scheduler_->pid() : 0; }
@@ -130,10 +144,13 @@ json runNoop(const Options& o, uint32_t workers, uint64_t tasks) {
     scaler::Client client(cluster.address());
     scaler::Client::gather(client.map("noop", std::vector<std::string>(1000)));  // warm up connections
     const std::vector<std::string> payloads(tasks);
+    const json framesBefore = cluster.freshSnapshot();
     const double cpuBefore = cluster.schedulerPid() ? processCpuSeconds(cluster.schedulerPid()) : 0;
     const auto start = Clock::now();
     scaler::Client::gather(client.map("noop", payloads));
     const double seconds = since(start);
+    const double cpuAfter = cluster.schedulerPid() ? processCpuSeconds(cluster.schedulerPid()) : 0;
+    const json framesAfter = cluster.freshSnapshot();
     json result{{"scenario", "noop"},
                 {"workers", workers},
                 {"tasks", tasks},
@@ -141,7 +158,14 @@ json runNoop(const Options& o, uint32_t workers, uint64_t tasks) {
                 {"tasks_per_second", tasks / seconds}};
     if (cluster.schedulerPid()) {
         result["scheduler_cpu_seconds_per_1000_tasks"] =
-            (processCpuSeconds(cluster.schedulerPid()) - cpuBefore) / (static_cast<double>(tasks) / 1000.0);
+            (cpuAfter - cpuBefore) / (static_cast<double>(tasks) / 1000.0);
+    }
+    // heartbeats in the seconds around the run are counted too: a few per worker
+    for (const char* key : {"framesReceived", "framesSent"}) {
+        const double frames = framesAfter.value(key, 0.0) - framesBefore.value(key, 0.0);
+        result[std::string(key) == "framesReceived" ? "frames_received_per_1000_tasks"
+                                                    : "frames_sent_per_1000_tasks"] =
+            frames / (static_cast<double>(tasks) / 1000.0);
     }
     return result;
 }
@@ -464,6 +488,9 @@ int main(int argc, char** argv) {
     app.add_option("--workers", o.workers, "Workers (or adapter groups for scale_up_latency)")
         ->check(CLI::Range(1u, 4096u))
         ->capture_default_str();
+    bool keepLogs = false;
+    app.add_flag("--keep-logs", keepLogs,
+                 "Keep the processes' logs (the scheduler's last line counts frames received and sent)");
     app.add_option("--tasks", o.tasks, "Tasks per scenario (default: the scenario's own)");
     uint64_t objectMib = 1024;
     uint64_t fibN = 18;
@@ -536,6 +563,10 @@ int main(int argc, char** argv) {
             emit({{"scenario", scenario}, {"error", e.what()}});
         }
     }
-    std::filesystem::remove_all(o.logDir);
+    if (keepLogs) {
+        std::cerr << "logs kept in " << o.logDir << "\n";
+    } else {
+        std::filesystem::remove_all(o.logDir);
+    }
     return failures == 0 ? 0 : 1;
 }

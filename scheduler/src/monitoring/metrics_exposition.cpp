@@ -177,6 +177,10 @@ std::string MetricsExposition::render() const {
     e.sample("scaler_dropped_messages_total", "", static_cast<double>(core_.droppedMessages()));
     e.family("scaler_curve_refusals_total", "counter", "CURVE handshakes refused: keys on no allow-list");
     e.sample("scaler_curve_refusals_total", "", static_cast<double>(transport_.curveRefusals));
+    e.family("scaler_frames_received_total", "counter", "Frames taken from the scheduler's socket");
+    e.sample("scaler_frames_received_total", "", static_cast<double>(transport_.framesReceived));
+    e.family("scaler_frames_sent_total", "counter", "Frames sent on the scheduler's socket");
+    e.sample("scaler_frames_sent_total", "", static_cast<double>(transport_.framesSent));
     e.family("scaler_clients", "gauge", "Connected clients");
     e.sample("scaler_clients", "", static_cast<double>(core_.connectedClients()));
     return e.take();

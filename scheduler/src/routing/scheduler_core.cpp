@@ -1,4 +1,5 @@
 #include "scaler/scheduler/routing/scheduler_core.h"
+#include "scaler/scheduler/routing/worker_fill_plan.h"
 
 #include <algorithm>
 #include <cassert>
@@ -783,29 +784,42 @@ void SchedulerCore::refreshAllEligibility() {
     for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) refreshEligibility(set);
 }
 
-WorkerSlot SchedulerCore::pickWorker(CapabilitySetId set) const {
-    WorkerSlot best = kNone;
+void SchedulerCore::collectFillCandidates(CapabilitySetId set) {
+    fillCandidates_.clear();
     for (WorkerSlot w : capabilitySets_[set].eligibleWorkers) {
         const WorkerRecord& worker = workers_[w];
-        if (!worker.acceptingTasks || worker.memoryFull ||
-            worker.assigned.size >= worker.queueSize + worker.waiting)
-            continue;
-        if (best == kNone) {
-            best = w;
-            continue;
-        }
-        const WorkerRecord& current = workers_[best];
-        if (policy_->bestFit() && worker.capabilities.size() != current.capabilities.size()) {
-            if (worker.capabilities.size() < current.capabilities.size()) best = w;
-            continue;
-        }
-        if (worker.assigned.size < current.assigned.size ||
-            (worker.assigned.size == current.assigned.size &&
-             worker.lastAssignSequence < current.lastAssignSequence)) {
-            best = w;
-        }
+        const uint32_t limit = worker.queueSize + worker.waiting;
+        if (!worker.acceptingTasks || worker.memoryFull || worker.assigned.size >= limit) continue;
+        fillCandidates_.push_back(
+            {w, policy_->bestFit() ? static_cast<uint32_t>(worker.capabilities.size()) : 0,
+             worker.assigned.size, limit - worker.assigned.size, worker.lastAssignSequence});
     }
-    return best;
+}
+
+// Short tasks go out in chunks of about a millisecond of work (at most 64 tasks), so frames stay large as
+// workers grow; long tasks, and tasks of a set none of which has finished yet, are spread one by one.
+uint32_t SchedulerCore::minChunkOf(CapabilitySetId set) const {
+    constexpr double kChunkWorkSeconds = 0.001;
+    constexpr double kMaxChunk = 64;
+    const DemandCounters& counters = capabilitySets_[set].counters;
+    if (counters.timedRuns == 0) return 1;
+    const double mean = std::max(counters.runSeconds / static_cast<double>(counters.timedRuns), 1e-9);
+    return static_cast<uint32_t>(std::clamp(kChunkWorkSeconds / mean, 1.0, kMaxChunk));
+}
+
+// How many tasks from the head of `set`'s queue run before the head of `rival` (kNone: no rival), at most
+// `limit`; only the head's priority level is walked, the next round takes the rest.
+uint64_t SchedulerCore::leadingRun(CapabilitySetId set, CapabilitySetId rival, uint64_t limit) const {
+    const PriorityTaskQueue& queue = capabilitySets_[set].queue;
+    const bool bounded =
+        rival != kNone && capabilitySets_[rival].queue.headPriority() == queue.headPriority();
+    const uint64_t rivalSequence = bounded ? tasks_[capabilitySets_[rival].queue.head()].sequence : 0;
+    uint64_t run = 0;
+    for (TaskIndex i = queue.head(); i != kNone && run < limit; i = tasks_[i].queueLinks.next) {
+        if (bounded && tasks_[i].sequence > rivalSequence) break;
+        ++run;
+    }
+    return run;
 }
 
 void SchedulerCore::dispatch() {
@@ -814,30 +828,48 @@ void SchedulerCore::dispatch() {
     dispatchNeeded_ = false;
     if (counts_[TaskState::queued] == 0 || workerCount_ == 0) return;
     setBlocked_.assign(capabilitySets_.size(), 0);
+    const auto before = [&](CapabilitySetId a, CapabilitySetId b) {  // does a's head run before b's?
+        const PriorityTaskQueue& qa = capabilitySets_[a].queue;
+        const PriorityTaskQueue& qb = capabilitySets_[b].queue;
+        if (qa.headPriority() != qb.headPriority()) return qa.headPriority() > qb.headPriority();
+        return tasks_[qa.head()].sequence < tasks_[qb.head()].sequence;
+    };
     for (;;) {
         // among sets some worker can still take, the one whose next task has the highest priority, then
-        // arrived first
-        CapabilitySetId next = kNone;
-        int16_t best = INT16_MIN;
-        uint64_t oldest = UINT64_MAX;
+        // arrived first; the runner-up bounds how many of its tasks go in this round
+        CapabilitySetId next = kNone, rival = kNone;
         for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
-            const PriorityTaskQueue& queue = capabilitySets_[set].queue;
-            if (setBlocked_[set] || queue.empty()) continue;
-            const int16_t priority = queue.headPriority();
-            const uint64_t sequence = tasks_[queue.head()].sequence;
-            if (next == kNone || priority > best || (priority == best && sequence < oldest)) {
-                best = priority;
-                oldest = sequence;
+            if (setBlocked_[set] || capabilitySets_[set].queue.empty()) continue;
+            if (next == kNone || before(set, next)) {
+                rival = next;
                 next = set;
+            } else if (rival == kNone || before(set, rival)) {
+                rival = set;
             }
         }
         if (next == kNone) return;
-        const WorkerSlot worker = pickWorker(next);
-        if (worker == kNone) {
+        collectFillCandidates(next);
+        if (fillCandidates_.empty()) {
             setBlocked_[next] = 1;
             continue;
         }
-        assign(capabilitySets_[next].queue.head(), worker);
+        uint64_t room = 0;
+        for (const FillCandidate& c : fillCandidates_) room += c.room;
+        PriorityTaskQueue& queue = capabilitySets_[next].queue;
+        const uint64_t run = leadingRun(next, rival, room);
+        if (run == 1) {  // the common case of a trickle: no plan, just the first in fill order
+            const auto first = std::min_element(fillCandidates_.begin(), fillCandidates_.end(),
+                                                [](const FillCandidate& a, const FillCandidate& b) {
+                                                    if (a.tier != b.tier) return a.tier < b.tier;
+                                                    if (a.load != b.load) return a.load < b.load;
+                                                    return a.lastAssignSequence < b.lastAssignSequence;
+                                                });
+            assign(queue.head(), first->worker);
+            continue;
+        }
+        for (const FillShare& share : planFill(fillCandidates_, run, minChunkOf(next))) {
+            for (uint32_t i = 0; i < share.tasks; ++i) assign(queue.head(), share.worker);
+        }
     }
 }
 

@@ -71,12 +71,14 @@ zmq::socket_t bindMonitor(zmq::context_t& context, const SchedulerConfig& config
     return monitor;
 }
 
-// Hands the core what is waiting on the router, within kMaxMessagesPerDrain messages and kMaxDrainTime.
-void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& core,
-                   ConnectionWatch& connections, bool curve) {
+// Hands the core what is waiting on the router, within kMaxMessagesPerDrain messages and kMaxDrainTime;
+// returns how many messages it took.
+uint64_t drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& core,
+                       ConnectionWatch& connections, bool curve) {
     std::string error;
     const auto deadline = std::chrono::steady_clock::now() + kMaxDrainTime;
-    for (int n = 0; n < kMaxMessagesPerDrain; ++n) {
+    int n = 0;
+    for (; n < kMaxMessagesPerDrain; ++n) {
         if (n > 0 && std::chrono::steady_clock::now() >= deadline) break;
         zmq::message_t identity;
         if (!retryInterrupted([&] { return router.recv(identity, zmq::recv_flags::dontwait); })) break;
@@ -102,6 +104,7 @@ void drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& co
         }
         core.onMessage(id, reader.root(), roles);
     }
+    return static_cast<uint64_t>(n);
 }
 
 }  // namespace
@@ -146,6 +149,7 @@ void SchedulerServer::run() {
     auto nextTick = std::chrono::steady_clock::now() + kTickInterval;
     auto nextSnapshot = std::chrono::steady_clock::now();
     ConnectionWatch connections(context, router);
+    uint64_t framesReceived = 0;
     zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0},
                                {connections.events().handle(), 0, ZMQ_POLLIN, 0}};
     const auto publishSnapshot = [&] {
@@ -153,6 +157,8 @@ void SchedulerServer::run() {
         auto snapshot = builder.initRoot<wire::Message>().initMonitorSnapshot();
         MonitorSnapshotWriter(core).write(snapshot);
         resourceToWire(sampler.sample(), snapshot.initResource());
+        snapshot.setFramesReceived(framesReceived);
+        snapshot.setFramesSent(outbox.framesSent());
         zmq::message_t frame = encodeFrame(builder);
         (void)retryInterrupted([&] { return monitor.send(frame, zmq::send_flags::dontwait); });
     };
@@ -170,7 +176,7 @@ void SchedulerServer::run() {
         core.setNow(std::chrono::steady_clock::now(), std::chrono::system_clock::now());
         // closes first: their events were queued before anything a reconnected peer sends
         for (const std::string& identity : connections.takeClosed()) core.onConnectionClosed(identity);
-        drainMessages(router, reader, core, connections, config_.curveEnabled());
+        framesReceived += drainMessages(router, reader, core, connections, config_.curveEnabled());
         core.dispatch();
         outbox.flush();
 
@@ -185,8 +191,9 @@ void SchedulerServer::run() {
         if (after >= nextSnapshot) {
             publishSnapshot();
             if (metrics)
-                metrics->publish(
-                    MetricsExposition(core, {authenticator ? authenticator->refusals() : 0}).render());
+                metrics->publish(MetricsExposition(core, {authenticator ? authenticator->refusals() : 0,
+                                                          framesReceived, outbox.framesSent()})
+                                     .render());
             nextSnapshot = after + kSnapshotInterval;
         }
     }
@@ -202,10 +209,12 @@ void SchedulerServer::run() {
     log::process().info(
         "scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued, {} abandoned on "
         "workers; "
-        "{} frames sent, {} sends to departed peers failed, {} malformed or misdirected messages dropped",
+        "{} frames received, {} sent, {} sends to departed peers failed, {} malformed or misdirected "
+        "messages "
+        "dropped",
         core.counts()[TaskState::succeeded], core.counts()[TaskState::failed],
-        core.counts()[TaskState::cancelled], queued, onWorkers, outbox.framesSent(), outbox.sendFailures(),
-        core.droppedMessages());
+        core.counts()[TaskState::cancelled], queued, onWorkers, framesReceived, outbox.framesSent(),
+        outbox.sendFailures(), core.droppedMessages());
 }
 
 }  // namespace scaler::scheduler

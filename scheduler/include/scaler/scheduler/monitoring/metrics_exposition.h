@@ -11,6 +11,8 @@ namespace scaler::scheduler {
 // What the server's transport counts outside the core.
 struct TransportCounters {
     uint64_t curveRefusals = 0;  // handshakes the CURVE authenticator refused
+    uint64_t framesReceived = 0;
+    uint64_t framesSent = 0;
 };
 
 class MetricsExposition {

@@ -24,6 +24,7 @@
 #include "scaler/scheduler/routing/peer_registry.h"
 #include "scaler/scheduler/routing/scheduler_outbox.h"
 #include "scaler/scheduler/routing/task_table.h"
+#include "scaler/scheduler/routing/worker_fill_plan.h"
 #include "scaler/scheduler/scaling/latency_histogram.h"
 #include "scaler/scheduler/scaling/scaling_controller.h"
 #include "scaler/scheduler/scaling/task_router_port.h"
@@ -237,7 +238,10 @@ private:
     void finish(TaskIndex index, TaskState terminal, const Outcome& outcome);
     void rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why);
     void applyWorkerLoss(TaskIndex index, WorkerExit how);
-    WorkerSlot pickWorker(CapabilitySetId set) const;
+    // the workers that may take `set`'s next tasks now, into fillCandidates_
+    void collectFillCandidates(CapabilitySetId set);
+    uint64_t leadingRun(CapabilitySetId set, CapabilitySetId rival, uint64_t limit) const;
+    uint32_t minChunkOf(CapabilitySetId set) const;
     void refreshEligibility(CapabilitySetId set);
     void refreshAllEligibility();
     void balance();
@@ -271,7 +275,8 @@ private:
     bool shutdownRequested_ = false;
     TimePoint nextBalance_;
     int balanceStreak_ = 0;
-    std::vector<uint8_t> setBlocked_;  // dispatch scratch
+    std::vector<uint8_t> setBlocked_;            // dispatch scratch
+    std::vector<FillCandidate> fillCandidates_;  // dispatch scratch
 
     ObjectStore objects_;
     TaskGraphs graphs_;
