@@ -8,7 +8,8 @@
 using namespace scaler::scheduler;
 
 TEST(ClientTaskIndex, AgreesWithAMapUnderRandomOperations) {
-    ClientTaskIndex index;
+    TaskTable tasks;
+    ClientTaskIndex index(tasks);
     std::map<std::pair<uint32_t, uint64_t>, uint32_t> model;
     std::mt19937_64 random(42);
     for (int step = 0; step < 200000; ++step) {
@@ -17,13 +18,23 @@ TEST(ClientTaskIndex, AgreesWithAMapUnderRandomOperations) {
         const auto key = std::make_pair(client, id);
         switch (random() % 3) {
             case 0: {
-                const bool inserted = index.insert(client, id, static_cast<uint32_t>(step));
-                EXPECT_EQ(inserted, model.emplace(key, step).second);
+                const TaskIndex task = tasks.allocate();
+                tasks[task].client = client;
+                tasks[task].clientTaskId = id;
+                const bool inserted = index.insert(task);
+                EXPECT_EQ(inserted, model.emplace(key, task).second);
+                if (!inserted) tasks.release(task);
                 break;
             }
-            case 1:
-                EXPECT_EQ(index.erase(client, id), model.erase(key) == 1);
+            case 1: {
+                auto it = model.find(key);
+                EXPECT_EQ(index.erase(client, id), it != model.end());
+                if (it != model.end()) {
+                    tasks.release(it->second);
+                    model.erase(it);
+                }
                 break;
+            }
             default: {
                 auto it = model.find(key);
                 EXPECT_EQ(index.find(client, id), it == model.end() ? kNone : it->second);

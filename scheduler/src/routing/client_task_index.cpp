@@ -2,47 +2,53 @@
 
 namespace scaler::scheduler {
 
-size_t ClientTaskIndex::home(ClientSlot client, uint64_t taskId) const {
+uint32_t ClientTaskIndex::hashOf(ClientSlot client, uint64_t taskId) {
     // splitmix64 finaliser: sequential ids from one client spread evenly
     uint64_t x = taskId ^ (static_cast<uint64_t>(client) * 0x9e3779b97f4a7c15ull);
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
     x ^= x >> 31;
-    return static_cast<size_t>(x) & (slots_.size() - 1);
+    return static_cast<uint32_t>(x);
 }
 
-bool ClientTaskIndex::insert(ClientSlot client, uint64_t taskId, TaskIndex task) {
+bool ClientTaskIndex::insert(TaskIndex task) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
-    for (size_t i = home(client, taskId);; i = (i + 1) & (slots_.size() - 1)) {
+    const TaskRecord& record = tasks_[task];
+    const uint32_t hash = hashOf(record.client, record.clientTaskId);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
         Slot& slot = slots_[i];
-        if (slot.client == kNone) {
-            slot = {taskId, client, task};
+        if (slot.task == kNone) {
+            slot = {task, hash};
             ++size_;
             return true;
         }
-        if (slot.client == client && slot.taskId == taskId) return false;
+        if (holds(slot, hash, record.client, record.clientTaskId)) return false;
     }
 }
 
 TaskIndex ClientTaskIndex::find(ClientSlot client, uint64_t taskId) const {
-    for (size_t i = home(client, taskId);; i = (i + 1) & (slots_.size() - 1)) {
+    const uint32_t hash = hashOf(client, taskId);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
         const Slot& slot = slots_[i];
-        if (slot.client == kNone) return kNone;
-        if (slot.client == client && slot.taskId == taskId) return slot.task;
+        if (slot.task == kNone) return kNone;
+        if (holds(slot, hash, client, taskId)) return slot.task;
     }
 }
 
 bool ClientTaskIndex::erase(ClientSlot client, uint64_t taskId) {
+    const uint32_t hash = hashOf(client, taskId);
     const size_t mask = slots_.size() - 1;
-    size_t i = home(client, taskId);
+    size_t i = hash & mask;
     for (;; i = (i + 1) & mask) {
-        if (slots_[i].client == kNone) return false;
-        if (slots_[i].client == client && slots_[i].taskId == taskId) break;
+        if (slots_[i].task == kNone) return false;
+        if (holds(slots_[i], hash, client, taskId)) break;
     }
     // Backward shift: pull later entries of the probe run into the hole when their home allows it.
     size_t hole = i;
-    for (size_t j = (hole + 1) & mask; slots_[j].client != kNone; j = (j + 1) & mask) {
-        const size_t h = home(slots_[j].client, slots_[j].taskId);
+    for (size_t j = (hole + 1) & mask; slots_[j].task != kNone; j = (j + 1) & mask) {
+        const size_t h = slots_[j].hash & mask;
         const bool movable = (j > hole) ? (h <= hole || h > j) : (h <= hole && h > j);
         if (movable) {
             slots_[hole] = slots_[j];
@@ -58,9 +64,12 @@ void ClientTaskIndex::grow() {
     std::vector<Slot> old;
     old.swap(slots_);
     slots_.resize(old.size() * 2);
-    size_ = 0;
+    const size_t mask = slots_.size() - 1;
     for (const Slot& slot : old) {
-        if (slot.client != kNone) insert(slot.client, slot.taskId, slot.task);
+        if (slot.task == kNone) continue;
+        size_t i = slot.hash & mask;
+        while (slots_[i].task != kNone) i = (i + 1) & mask;
+        slots_[i] = slot;
     }
 }
 

@@ -519,15 +519,15 @@ TaskIndex SchedulerCore::createTask(ClientSlot client, const NewTask& task, std:
         return kNone;
     }
     const TaskIndex index = tasks_.allocate();
-    if (!clientTaskIndex_.insert(client, task.clientTaskId, index)) {
+    TaskRecord& record = tasks_[index];
+    record.clientTaskId = task.clientTaskId;
+    record.client = client;
+    if (!clientTaskIndex_.insert(index)) {
         tasks_.release(index);
         why = "duplicate task id " + std::to_string(task.clientTaskId);
         return kNone;
     }
-    TaskRecord& record = tasks_[index];
-    record.clientTaskId = task.clientTaskId;
     record.sequence = nextSequence_++;
-    record.client = client;
     record.worker = kNone;
     record.capabilitySet = task.capabilitySet;
     record.timeoutMs = task.timeoutMs;

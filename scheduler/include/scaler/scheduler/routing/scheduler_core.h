@@ -258,7 +258,7 @@ private:
 
     PeerRegistry peers_;
     TaskTable tasks_;
-    ClientTaskIndex clientTaskIndex_;
+    ClientTaskIndex clientTaskIndex_{tasks_};
     CapabilitySetRegistry capabilitySets_;
     std::vector<ClientRecord> clients_;
     std::vector<WorkerRecord> workers_;

@@ -10,7 +10,7 @@ namespace scaler::scheduler {
 
 class SmallBytes {
 public:
-    static constexpr uint32_t kInlineCapacity = 44;
+    static constexpr uint32_t kInlineCapacity = 28;
 
     SmallBytes() = default;
     SmallBytes(const SmallBytes&) = delete;
@@ -37,7 +37,7 @@ public:
     uint32_t size() const { return size_; }
 
 private:
-    // The heap pointer lives in the inline bytes (copied, so no alignment padding): 48 bytes in all.
+    // The heap pointer lives in the inline bytes (copied, so no alignment padding): 32 bytes in all.
     char* heap() const {
         char* p;
         std::memcpy(&p, storage_, sizeof p);
@@ -47,6 +47,6 @@ private:
     char storage_[kInlineCapacity];
 };
 
-static_assert(sizeof(SmallBytes) == 48);
+static_assert(sizeof(SmallBytes) == 32);
 
 }  // namespace scaler::scheduler

@@ -50,7 +50,7 @@ struct TaskRecord {
 };
 
 // Kept small: it is the scheduler's memory per queued task (docs/architecture.md).
-static_assert(sizeof(TaskRecord) == 112);
+static_assert(sizeof(TaskRecord) == 96);
 
 struct TaskList {
     TaskIndex head = kNone;
