@@ -96,7 +96,10 @@ void ClientSession::sendHeartbeat(TimePoint now) {
     heartbeat.setFreshSession(freshSession_);
     (void)out_.send(builder);
     lastHeartbeat_ = now;
-    nextHeartbeat_ = now + seconds(options_.heartbeatIntervalSeconds);
+    const double interval =
+        pending_.empty() ? std::max(options_.idleHeartbeatIntervalSeconds, options_.heartbeatIntervalSeconds)
+                         : options_.heartbeatIntervalSeconds;
+    nextHeartbeat_ = now + seconds(interval);
 }
 
 void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, std::string message,
@@ -181,6 +184,7 @@ void ClientSession::submit(std::vector<Submission>& batch, TimePoint now) {
 
 void ClientSession::awaitResult(Submission&& s, TimePoint now) {
     const uint64_t id = s.state->id;
+    nextHeartbeat_ = std::min(nextHeartbeat_, now + seconds(options_.heartbeatIntervalSeconds));
     if (s.timeoutMs > 0) deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), id);
     pending_.try_emplace(id).first->second.submission = std::move(s);
 }

@@ -170,6 +170,43 @@ TEST(Security, UnknownKeysAndWrongRolesAreKeptOut) {
         << refusals;
 }
 
+// Peers on the scheduler's host may use ipc:// (a Unix socket: no TCP stack, lower latency); CURVE and the
+// allow-lists hold there too, for every kind of peer and for the monitor.
+TEST(Security, OverIpcEveryPeerAuthenticatesAndUnknownKeysAreKeptOut) {
+    Keys keys;
+    auto args = keys.schedulerArgs();
+    args.insert(args.end(), {"--policy-content", "allocate=even_load; scaling=vanilla"});
+    TestCluster cluster(args, TestCluster::Transport::ipc);
+    ASSERT_EQ(cluster.address().rfind("ipc://", 0), 0u);
+    cluster.useMonitorKeys(keys.clientOptions("client").curve);
+    auto adapterArgs = keys.peerArgs("adapter");
+    adapterArgs.insert(adapterArgs.end(), {"--worker-curve-secret-key-file", keys.file("worker.key")});
+    cluster.addNativeAdapter("local", adapterArgs);
+    {
+        Client client(cluster.address(), keys.clientOptions("client"));
+        EXPECT_EQ(client.submit("echo", "over a unix socket").get(), "over a unix socket");
+    }
+    EXPECT_TRUE(waitUntil([&] { return hasScalingEvent(cluster.snapshot(), "local", "start"); }));
+    EXPECT_GE(cluster.snapshot()["workers"].size(), 1u);
+
+    ChildProcess submit({binary("scaler_submit"), cluster.address(), "-f", "echo", "--payload", "cli", "-n",
+                         "3", "-q", "--curve-server-key-file", keys.file("scheduler.pub"),
+                         "--curve-secret-key-file", keys.file("client.key")},
+                        tempDir() + "/submit.log");
+    EXPECT_EQ(submit.waitExit(30s), 0);
+
+    // a key on no allow-list is refused over ipc too
+    auto intruder = keys.clientOptions("intruder");
+    intruder.connectTimeoutSeconds = 20;
+    try {
+        Client refused(cluster.address(), intruder);
+        ADD_FAILURE() << "a key on no allow-list was let in over ipc";
+    } catch (const SchedulerUnreachableError& e) {
+        EXPECT_NE(std::string(e.what()).find("refused this process's CURVE key"), std::string::npos)
+            << e.what();
+    }
+}
+
 TEST(Security, AnAdapterAndTheWorkersItStartsAuthenticate) {
     Keys keys;
     auto args = keys.schedulerArgs();

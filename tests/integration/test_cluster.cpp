@@ -52,10 +52,15 @@ bool hasScalingEvent(const nlohmann::json& snapshot, const std::string& adapter,
     return false;
 }
 
-TestCluster::TestCluster(std::vector<std::string> schedulerArgs) {
-    const uint16_t port = pickFreePortPair();
-    address_ = "tcp://127.0.0.1:" + std::to_string(port);
-    monitorAddress_ = "tcp://127.0.0.1:" + std::to_string(port + 2);
+TestCluster::TestCluster(std::vector<std::string> schedulerArgs, Transport transport) {
+    if (transport == Transport::ipc) {
+        address_ = "ipc://" + tempDir() + "/scheduler.sock";
+        monitorAddress_ = address_ + ".monitor";
+    } else {
+        const uint16_t port = pickFreePortPair();
+        address_ = "tcp://127.0.0.1:" + std::to_string(port);
+        monitorAddress_ = "tcp://127.0.0.1:" + std::to_string(port + 2);
+    }
     schedulerArgs_ = {binary("scaler_scheduler"), address_};
     schedulerArgs_.insert(schedulerArgs_.end(), schedulerArgs.begin(), schedulerArgs.end());
     scheduler_ = std::make_unique<ChildProcess>(schedulerArgs_, tempDir() + "/scheduler.log");

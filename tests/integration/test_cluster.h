@@ -35,7 +35,8 @@ bool hasScalingEvent(const nlohmann::json& snapshot, const std::string& adapter,
 
 class TestCluster {
 public:
-    explicit TestCluster(std::vector<std::string> schedulerArgs = {});
+    enum class Transport { tcp, ipc };
+    explicit TestCluster(std::vector<std::string> schedulerArgs = {}, Transport transport = Transport::tcp);
     ~TestCluster();
 
     const std::string& address() const { return address_; }

@@ -175,13 +175,30 @@ TEST_F(ClientSessionTest, HeartbeatsNameTheSchedulerIncarnationAndAFreshSessionU
     EXPECT_TRUE(fresh);
     EXPECT_EQ(incarnation, 0u);
     deliver(echoFrom(7));
-    session.onTick(now + 3s);
+    session.onTick(now + 16s);  // idle: the next heartbeat after the idle interval
     sink.each(W::CLIENT_HEARTBEAT, [&](W::Reader m) {
         fresh = m.getClientHeartbeat().getFreshSession();
         incarnation = m.getClientHeartbeat().getSchedulerIncarnation();
     });
     EXPECT_FALSE(fresh);
     EXPECT_EQ(incarnation, 7u);
+}
+
+TEST_F(ClientSessionTest, AnIdleClientHeartbeatsAtTheIdleIntervalAndABusyOneAtTheBusyInterval) {
+    options.idleHeartbeatIntervalSeconds = 15;
+    echo();
+    ASSERT_EQ(sink.each(W::CLIENT_HEARTBEAT), 1u);  // the first, at start
+    session.onTick(now + 2500ms);
+    EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 1u) << "idle: nothing due after the busy interval";
+    session.onTick(now + 15500ms);
+    EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 2u) << "idle: one after the idle interval";
+
+    now += 16s;
+    submit(1);  // work pulls the next heartbeat in to the busy interval
+    session.onTick(now + 2500ms);
+    EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 3u);
+    session.onTick(now + 5000ms);
+    EXPECT_EQ(sink.each(W::CLIENT_HEARTBEAT), 4u) << "busy: every 2 s while the task is unfinished";
 }
 
 TEST_F(ClientSessionTest, ASchedulerThatLostOurStateGetsObjectsThenEveryUnfinishedTaskAfterAFreshHeartbeat) {

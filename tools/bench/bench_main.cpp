@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "idle_client_swarm.h"
 #include "monitor_subscriber.h"
 #include "scaler/client/client.h"
 #include "scaler/client/task_graph.h"
@@ -73,6 +74,7 @@ struct Options {
     uint64_t tasks = 0;  // 0: each scenario's default
     std::vector<uint32_t> workerCounts{2, 32, 256};
     std::string logDir;
+    std::string transport = "tcp";  // tcp (loopback) or ipc (Unix sockets, same host only)
 };
 
 // A scheduler and workers on free loopback ports, with a monitor subscription.
@@ -84,15 +86,24 @@ public:
         if (!options.attach.empty()) {
             address_ = options.attach;
         } else {
-            const uint16_t port = scaler::tools::pickFreePortPair();
-            address_ = "tcp://127.0.0.1:" + std::to_string(port);
+            if (options.transport == "ipc") {
+                static int clusters = 0;
+                address_ = "ipc://" + options.logDir + "/scheduler-" + std::to_string(++clusters) + ".sock";
+            } else {
+                address_ = "tcp://127.0.0.1:" + std::to_string(scaler::tools::pickFreePortPair());
+            }
             std::vector<std::string> args{options.binDir + "/scaler_scheduler", address_, "--logging-level",
                                           "WARNING"};
             args.insert(args.end(), schedulerArgs.begin(), schedulerArgs.end());
             scheduler_ = std::make_unique<ChildProcess>(args, options.logDir + "/scheduler.log");
         }
-        const auto colon = address_.rfind(':');
-        monitor_ = address_.substr(0, colon + 1) + std::to_string(std::stoi(address_.substr(colon + 1)) + 2);
+        if (address_.starts_with("ipc://")) {
+            monitor_ = address_ + ".monitor";
+        } else {
+            const auto colon = address_.rfind(':');
+            monitor_ =
+                address_.substr(0, colon + 1) + std::to_string(std::stoi(address_.substr(colon + 1)) + 2);
+        }
         monitorSubscriber_ = std::make_unique<scaler::MonitorSubscriber>(monitor_);
         for (uint32_t i = 0; i < workers; ++i) addProcess("scaler_worker", workerArgs, "worker.log");
         if (workers > 0 &&
@@ -117,7 +128,7 @@ public:
         waitUntil(
             [&] {
                 latest = snapshot();
-                return latest.value("timestampMs", int64_t{0}) > now;
+                return latest.value("timestamp_ms", int64_t{0}) > now;
             },
             std::chrono::seconds(5));
         return latest;
@@ -161,10 +172,10 @@ json runNoop(const Options& o, uint32_t workers, uint64_t tasks) {
             (cpuAfter - cpuBefore) / (static_cast<double>(tasks) / 1000.0);
     }
     // heartbeats in the seconds around the run are counted too: a few per worker
-    for (const char* key : {"framesReceived", "framesSent"}) {
+    for (const char* key : {"frames_received", "frames_sent"}) {
         const double frames = framesAfter.value(key, 0.0) - framesBefore.value(key, 0.0);
-        result[std::string(key) == "framesReceived" ? "frames_received_per_1000_tasks"
-                                                    : "frames_sent_per_1000_tasks"] =
+        result[std::string(key) == "frames_received" ? "frames_received_per_1000_tasks"
+                                                     : "frames_sent_per_1000_tasks"] =
             frames / (static_cast<double>(tasks) / 1000.0);
     }
     return result;
@@ -271,6 +282,83 @@ json runManyClients(const Options& o, uint64_t tasks) {
     return {{"scenario", "many_clients"}, {"clients", kClients},
             {"workers", o.workers},       {"tasks", each * kClients},
             {"seconds", seconds},         {"tasks_per_second", each * kClients / seconds}};
+}
+
+// The wire's own round trip, for comparison with `latency`: a DEALER here, a ROUTER echoing in another
+// process (this program with --wire-echo), one message in flight, small frames like a task's.
+int runWireEcho(const std::string& address) {
+    zmq::context_t context(1);
+    zmq::socket_t router(context, zmq::socket_type::router);
+    router.bind(address);
+    for (;;) {
+        zmq::message_t identity, payload;
+        if (!router.recv(identity) || !router.recv(payload)) continue;
+        router.send(identity, zmq::send_flags::sndmore);
+        router.send(payload, zmq::send_flags::none);
+    }
+}
+
+json runWireLatency(const Options& o, const std::string& self, uint64_t roundTrips) {
+    const std::string address = o.transport == "ipc"
+                                    ? "ipc://" + o.logDir + "/wire.sock"
+                                    : "tcp://127.0.0.1:" + std::to_string(scaler::tools::pickFreePortPair());
+    ChildProcess echo({self, "--wire-echo", address}, o.logDir + "/wire-echo.log");
+    zmq::context_t context(1);
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(address);
+    const std::string payload(64, 'x');
+    std::vector<double> rtt;
+    rtt.reserve(roundTrips);
+    for (uint64_t i = 0; i < roundTrips + 1000; ++i) {  // the first 1,000 warm up (and wait for the bind)
+        const auto t0 = Clock::now();
+        dealer.send(zmq::buffer(payload), zmq::send_flags::none);
+        zmq::message_t reply;
+        if (!dealer.recv(reply)) throw std::runtime_error("no echo");
+        if (i >= 1000) rtt.push_back(since(t0) * 1e6);
+    }
+    return {{"scenario", "wire_latency"},
+            {"round_trips", roundTrips},
+            {"p50_us", percentile(rtt, 0.5)},
+            {"p99_us", percentile(rtt, 0.99)}};
+}
+
+// Idle peers: the scheduler's CPU while `clients` clients and `workers` workers do nothing but heartbeat.
+// Each swarm process holds at most this many clients: two descriptors each, under a 20,000 descriptor limit.
+constexpr size_t kClientsPerSwarm = 2500;
+
+json runIdlePeers(const Options& o, const std::string& self, size_t clients, uint32_t workers, double seconds,
+                  double heartbeatSeconds) {
+    BenchCluster cluster(o, {}, workers);
+    std::vector<std::unique_ptr<ChildProcess>> swarms;
+    for (size_t started = 0; started < clients; started += kClientsPerSwarm) {
+        swarms.push_back(std::make_unique<ChildProcess>(
+            std::vector<std::string>{self, "--idle-swarm", cluster.address(), "--idle-clients",
+                                     std::to_string(std::min(kClientsPerSwarm, clients - started)),
+                                     "--idle-heartbeat-seconds", std::to_string(heartbeatSeconds)},
+            o.logDir + "/swarm.log"));
+    }
+    if (!waitUntil([&] { return cluster.snapshot().value("clients", uint64_t{0}) >= clients; },
+                   std::chrono::seconds(120))) {
+        throw std::runtime_error("the idle clients did not all register");
+    }
+    const double cpuBefore = processCpuSeconds(cluster.schedulerPid());
+    const json framesBefore = cluster.freshSnapshot();
+    const auto start = Clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));  // the measurement itself: idle time
+    const double elapsed = since(start);
+    const double cpu = processCpuSeconds(cluster.schedulerPid()) - cpuBefore;
+    const json snapshot = cluster.freshSnapshot();
+    return {{"scenario", "idle_clients"},
+            {"clients", clients},
+            {"workers", workers},
+            {"connected_clients", snapshot.value("clients", uint64_t{0})},
+            {"connected_workers", snapshot["workers"].size()},
+            {"seconds", elapsed},
+            {"client_heartbeat_seconds", heartbeatSeconds},
+            {"frames_received_per_second",
+             (snapshot.value("frames_received", 0.0) - framesBefore.value("frames_received", 0.0)) / elapsed},
+            {"scheduler_cpu_percent_of_one_core", 100.0 * cpu / elapsed}};
 }
 
 json runQueuedMemory(const Options& o, uint64_t tasks) {
@@ -482,18 +570,33 @@ int main(int argc, char** argv) {
     app.add_option("--scenario", scenarios,
                    "noop, latency, sleep1ms, many_clients, queued_memory, scale_up_latency, worker_scaling, "
                    "graph, object_fanout, nested, python_noop (repeatable; default: all)")
-        ->check(
-            CLI::IsMember({"noop", "latency", "sleep1ms", "many_clients", "queued_memory", "scale_up_latency",
-                           "worker_scaling", "graph", "object_fanout", "nested", "python_noop"}));
+        ->check(CLI::IsMember({"noop", "latency", "sleep1ms", "many_clients", "queued_memory",
+                               "scale_up_latency", "worker_scaling", "graph", "object_fanout", "nested",
+                               "python_noop", "idle_clients", "wire_latency"}));
     app.add_option("--workers", o.workers, "Workers (or adapter groups for scale_up_latency)")
         ->check(CLI::Range(1u, 4096u))
         ->capture_default_str();
+    app.add_option(
+           "--transport", o.transport,
+           "tcp: the cluster talks over loopback TCP; ipc: over Unix sockets (ipc://), as peers on the "
+           "scheduler's host may")
+        ->check(CLI::IsMember({"tcp", "ipc"}));
     bool keepLogs = false;
     app.add_flag("--keep-logs", keepLogs,
                  "Keep the processes' logs (the scheduler's last line counts frames received and sent)");
     app.add_option("--tasks", o.tasks, "Tasks per scenario (default: the scenario's own)");
     uint64_t objectMib = 1024;
     uint64_t fibN = 18;
+    size_t idleClients = 10000;
+    uint32_t idleWorkers = 1000;
+    double idleSeconds = 20;
+    app.add_option("--idle-clients", idleClients, "idle_clients: connected clients that only heartbeat");
+    app.add_option("--idle-workers", idleWorkers, "idle_clients: connected workers with nothing to do");
+    app.add_option("--idle-seconds", idleSeconds, "idle_clients: how long the scheduler's CPU is measured");
+    double idleHeartbeatSeconds = scaler::ClientOptions{}.idleHeartbeatIntervalSeconds;
+    app.add_option("--idle-heartbeat-seconds", idleHeartbeatSeconds,
+                   "idle_clients: each idle client's heartbeat interval (default: an idle scaler::Client's)")
+        ->check(CLI::PositiveNumber);
     app.add_option("--object-mib", objectMib, "object_fanout: the object's size in MiB")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
         ->capture_default_str();
@@ -506,7 +609,18 @@ int main(int argc, char** argv) {
                    "Use a running scheduler (with its own workers) instead of starting one");
     app.add_option("--bin-dir", o.binDir,
                    "Where scaler_scheduler and friends are (default: beside this program)");
+    std::string wireEcho, idleSwarm;
+    app.add_option("--idle-swarm", idleSwarm, "(internal) hold --idle-clients idle clients of ADDRESS")
+        ->group("");
+    app.add_option("--wire-echo", wireEcho, "(internal) echo ZeroMQ messages on ADDRESS for wire_latency")
+        ->group("");
     scaler::parseOrExit(app, argc, argv);
+    if (!wireEcho.empty()) return runWireEcho(wireEcho);
+    if (!idleSwarm.empty()) {
+        const auto interval = std::chrono::milliseconds(static_cast<int64_t>(idleHeartbeatSeconds * 1000));
+        scaler::bench::IdleClientSwarm swarm(idleSwarm, idleClients, interval);
+        for (;;) std::this_thread::sleep_for(std::chrono::seconds(60));  // until the benchmark kills it
+    }
     if (o.binDir.empty()) o.binDir = scaler::tools::ownDirectory();
     o.workerCounts.clear();
     for (std::stringstream in(counts); in.good();) {
@@ -523,44 +637,53 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(o.logDir);
     const auto tasksOr = [&](uint64_t fallback) { return o.tasks ? o.tasks : fallback; };
     int failures = 0;
+    const auto emitLine = [&](json line) {
+        line["transport"] = o.transport;
+        emit(line);
+    };
     for (const auto& scenario : scenarios) {
         try {
             const bool needsOwnCluster = scenario == "queued_memory" || scenario == "scale_up_latency" ||
                                          scenario == "worker_scaling" || scenario == "object_fanout" ||
-                                         scenario == "nested";
+                                         scenario == "nested" || scenario == "idle_clients";
             if (needsOwnCluster && !o.attach.empty()) {
-                emit({{"scenario", scenario},
-                      {"skipped", "needs its own scheduler; not available with --attach"}});
+                emitLine({{"scenario", scenario},
+                          {"skipped", "needs its own scheduler; not available with --attach"}});
             } else if (scenario == "noop") {
-                emit(runNoop(o, o.workers, tasksOr(200000)));
+                emitLine(runNoop(o, o.workers, tasksOr(200000)));
             } else if (scenario == "latency") {
-                emit(runLatency(o, tasksOr(100000)));
+                emitLine(runLatency(o, tasksOr(100000)));
             } else if (scenario == "sleep1ms") {
-                emit(runSleep1ms(o, tasksOr(5000)));
+                emitLine(runSleep1ms(o, tasksOr(5000)));
             } else if (scenario == "many_clients") {
-                emit(runManyClients(o, tasksOr(200000)));
+                emitLine(runManyClients(o, tasksOr(200000)));
             } else if (scenario == "queued_memory") {
-                emit(runQueuedMemory(o, tasksOr(1000000)));
+                emitLine(runQueuedMemory(o, tasksOr(1000000)));
             } else if (scenario == "scale_up_latency") {
-                emit(runScaleUp(o));
+                emitLine(runScaleUp(o));
             } else if (scenario == "graph") {
-                emit(runGraph(o, tasksOr(100000)));
+                emitLine(runGraph(o, tasksOr(100000)));
             } else if (scenario == "object_fanout") {
-                emit(runObjectFanout(o, objectMib));
+                emitLine(runObjectFanout(o, objectMib));
             } else if (scenario == "python_noop") {
-                emit(runPythonNoop(o, tasksOr(100000)));
+                emitLine(runPythonNoop(o, tasksOr(100000)));
             } else if (scenario == "nested") {
-                emit(runNested(o, fibN));
+                emitLine(runNested(o, fibN));
+            } else if (scenario == "wire_latency") {
+                emitLine(runWireLatency(o, std::filesystem::canonical("/proc/self/exe"), tasksOr(20000)));
+            } else if (scenario == "idle_clients") {
+                emitLine(runIdlePeers(o, std::filesystem::canonical("/proc/self/exe"), idleClients,
+                                      idleWorkers, idleSeconds, idleHeartbeatSeconds));
             } else if (scenario == "worker_scaling") {
                 for (uint32_t w : o.workerCounts) {
                     json line = runNoop(o, w, tasksOr(100000));
                     line["scenario"] = "worker_scaling";
-                    emit(line);
+                    emitLine(line);
                 }
             }
         } catch (const std::exception& e) {
             ++failures;
-            emit({{"scenario", scenario}, {"error", e.what()}});
+            emitLine({{"scenario", scenario}, {"error", e.what()}});
         }
     }
     if (keepLogs) {

@@ -154,8 +154,8 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
     out["client_list"] = clients;
     out["latency_seconds"] = {{"p50", s.getLatencyP50Seconds()}, {"p99", s.getLatencyP99Seconds()}};
     out["incarnation"] = s.getIncarnation();
-    out["framesReceived"] = s.getFramesReceived();
-    out["framesSent"] = s.getFramesSent();
+    out["frames_received"] = s.getFramesReceived();
+    out["frames_sent"] = s.getFramesSent();
     return out;
 }
 

@@ -17,6 +17,10 @@ std::vector<TaskMove> planBalance(const AllocationPolicy& policy, std::vector<Ba
     std::vector<TaskMove> moves;
     if (workers.size() < 2) return moves;
     if (std::none_of(workers.begin(), workers.end(), [](const auto& w) { return w.load == 0; })) return moves;
+    // nothing to move (an idle cluster): without this, every idle receiver would scan every donor
+    if (std::none_of(workers.begin(), workers.end(),
+                     [](const auto& w) { return w.load >= 2 && !w.movable.empty(); }))
+        return moves;
 
     // Receivers are the workers that started idle; each move goes to the least loaded receiver that can
     // take some movable task, from the most loaded donor that has one for it.

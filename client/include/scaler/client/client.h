@@ -23,6 +23,10 @@ namespace scaler {
 
 struct ClientOptions {
     double heartbeatIntervalSeconds = 2;
+    // While no task or graph is unfinished, heartbeats come this often instead (never more often than the
+    // above), so thousands of idle clients cost the scheduler little; keep it well under the scheduler's
+    // client timeout (60 s by default). A submission brings the next heartbeat back within the busy interval.
+    double idleHeartbeatIntervalSeconds = 15;
     // Pending futures fail with SchedulerUnreachableError after this long without hearing the scheduler.
     double timeoutSeconds = 60;
     // The constructor throws SchedulerUnreachableError if the scheduler does not answer within this.
