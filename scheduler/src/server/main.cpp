@@ -1,6 +1,4 @@
 // scaler_scheduler: holds the task queues and routes tasks from clients to workers.
-#include <malloc.h>
-
 #include <exception>
 #include <iostream>
 
@@ -22,11 +20,6 @@ int main(int argc, char** argv) {
         std::cerr << "scaler_scheduler: error: " << e.what() << "\n";
         return 2;
     }
-    // Large frames (a burst of tasks, an object chunk) are allocated by ZeroMQ's I/O thread and freed by
-    // ours. glibc would raise its mmap threshold after the first such free and serve later ones from the I/O
-    // thread's arena, which keeps the memory after a burst; a fixed threshold maps and unmaps them, so the
-    // scheduler's memory follows what it holds (about 30 bytes per queued task less after a burst).
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     setupLogging("scheduler", config.loggingLevel);
     installShutdownSignalHandlers();
     try {
