@@ -3,12 +3,14 @@
 namespace scaler::scheduler {
 
 uint32_t ClientTaskIndex::hashOf(ClientSlot client, uint64_t taskId) {
-    // splitmix64 finaliser: sequential ids from one client spread evenly
-    uint64_t x = taskId ^ (static_cast<uint64_t>(client) * 0x9e3779b97f4a7c15ull);
+    // Blocks of 16 consecutive ids of one client share one aligned run of 16 slots (two cache lines), and
+    // blocks spread evenly (splitmix64 finaliser): a client's ids arrive and finish roughly in order, so a
+    // burst's inserts and erases hit lines already in cache instead of missing on every task.
+    uint64_t x = (taskId >> 4) ^ (static_cast<uint64_t>(client) * 0x9e3779b97f4a7c15ull);
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
     x ^= x >> 31;
-    return static_cast<uint32_t>(x);
+    return (static_cast<uint32_t>(x) << 4) | static_cast<uint32_t>(taskId & 15);
 }
 
 bool ClientTaskIndex::insert(TaskIndex task) {

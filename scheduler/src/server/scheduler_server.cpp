@@ -27,6 +27,7 @@
 namespace scaler::scheduler {
 namespace {
 constexpr auto kTickInterval = std::chrono::milliseconds(250);
+constexpr uint64_t kQuietFramesPerTick = 100;
 constexpr auto kSnapshotInterval = std::chrono::seconds(1);
 // Bound one drain so timers and flushes still run under a flood of messages: by count, and by time, since a
 // message may be costly (an object chunk is a copy of megabytes) and workers fetching objects keep the queue
@@ -34,9 +35,9 @@ constexpr auto kSnapshotInterval = std::chrono::seconds(1);
 constexpr int kMaxMessagesPerDrain = 20000;
 constexpr auto kMaxDrainTime = std::chrono::milliseconds(5);
 // Large frames (a burst of tasks) are allocated by ZeroMQ's I/O thread and freed by ours; glibc keeps what a
-// burst freed in the arenas, about 60 bytes per task of a million-task burst. Handing it back at the tick
-// when much is free keeps the scheduler's memory to what it holds. (A fixed mmap threshold would do it per
-// frame, but costs the task path about 10 % in page faults.)
+// burst freed in the arenas, about 60 bytes per task of a million-task burst. Handing it back once the
+// scheduler is quiet keeps its memory to what it holds. Not while busy: the next frames would fault the pages
+// in again (a fifth of the task path's time in a profile), as a fixed mmap threshold would per frame.
 void returnFreedMemory() {
     constexpr size_t kWorthReturning = 4u << 20;
     if (mallinfo2().fordblks >= kWorthReturning) malloc_trim(0);
@@ -161,6 +162,7 @@ void SchedulerServer::run() {
     auto nextSnapshot = std::chrono::steady_clock::now();
     ConnectionWatch connections(context, router);
     uint64_t framesReceived = 0;
+    uint64_t framesAtLastTick = 0;
     zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0},
                                {connections.events().handle(), 0, ZMQ_POLLIN, 0}};
     const auto publishSnapshot = [&] {
@@ -197,7 +199,8 @@ void SchedulerServer::run() {
             core.onTick();
             core.dispatch();
             outbox.flush();
-            returnFreedMemory();
+            if (framesReceived - framesAtLastTick < kQuietFramesPerTick) returnFreedMemory();
+            framesAtLastTick = framesReceived;
             nextTick = after + kTickInterval;
         }
         if (after >= nextSnapshot) {
