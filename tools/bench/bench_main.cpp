@@ -376,7 +376,8 @@ json runQueuedMemory(const Options& o, uint64_t tasks) {
                    std::chrono::seconds(120))) {
         throw std::runtime_error("tasks did not all reach the queue");
     }
-    // the steady state: the scheduler hands memory the burst's frames used back at its next tick
+    // the steady state: the scheduler hands memory the burst's frames used back at its first quiet tick
+    cluster.freshSnapshot();
     cluster.freshSnapshot();
     const uint64_t after = processRssBytes(cluster.schedulerPid());
     client.disconnect();

@@ -796,11 +796,11 @@ void SchedulerCore::collectFillCandidates(CapabilitySetId set) {
     }
 }
 
-// Short tasks go out in chunks of about a millisecond of work (at most 64 tasks), so frames stay large as
+// Short tasks go out in chunks of about a millisecond of work (at most 256 tasks), so frames stay large as
 // workers grow; long tasks, and tasks of a set none of which has finished yet, are spread one by one.
 uint32_t SchedulerCore::minChunkOf(CapabilitySetId set) const {
     constexpr double kChunkWorkSeconds = 0.001;
-    constexpr double kMaxChunk = 64;
+    constexpr double kMaxChunk = 256;
     const DemandCounters& counters = capabilitySets_[set].counters;
     if (counters.timedRuns == 0) return 1;
     const double mean = std::max(counters.runSeconds / static_cast<double>(counters.timedRuns), 1e-9);
