@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
+#include "scaler/protocol/address.h"
 #include "scaler/protocol/message_codec.h"
 #include "snapshot_json.h"
 
@@ -53,14 +54,9 @@ bool hasScalingEvent(const nlohmann::json& snapshot, const std::string& adapter,
 }
 
 TestCluster::TestCluster(std::vector<std::string> schedulerArgs, Transport transport) {
-    if (transport == Transport::ipc) {
-        address_ = "ipc://" + tempDir() + "/scheduler.sock";
-        monitorAddress_ = address_ + ".monitor";
-    } else {
-        const uint16_t port = pickFreePortPair();
-        address_ = "tcp://127.0.0.1:" + std::to_string(port);
-        monitorAddress_ = "tcp://127.0.0.1:" + std::to_string(port + 2);
-    }
+    address_ = transport == Transport::ipc ? "ipc://" + tempDir() + "/scheduler.sock"
+                                           : "tcp://127.0.0.1:" + std::to_string(pickFreePortPair());
+    monitorAddress_ = defaultMonitorAddress(parseAddress(address_)).toString();
     schedulerArgs_ = {binary("scaler_scheduler"), address_};
     schedulerArgs_.insert(schedulerArgs_.end(), schedulerArgs.begin(), schedulerArgs.end());
     scheduler_ = std::make_unique<ChildProcess>(schedulerArgs_, tempDir() + "/scheduler.log");

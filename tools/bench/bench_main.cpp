@@ -23,6 +23,7 @@
 #include "scaler/client/client.h"
 #include "scaler/client/task_graph.h"
 #include "scaler/common/command_line.h"
+#include "scaler/protocol/address.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/tools/child_process.h"
 #include "snapshot_json.h"
@@ -97,13 +98,7 @@ public:
             args.insert(args.end(), schedulerArgs.begin(), schedulerArgs.end());
             scheduler_ = std::make_unique<ChildProcess>(args, options.logDir + "/scheduler.log");
         }
-        if (address_.starts_with("ipc://")) {
-            monitor_ = address_ + ".monitor";
-        } else {
-            const auto colon = address_.rfind(':');
-            monitor_ =
-                address_.substr(0, colon + 1) + std::to_string(std::stoi(address_.substr(colon + 1)) + 2);
-        }
+        monitor_ = scaler::defaultMonitorAddress(scaler::parseAddress(address_)).toString();
         monitorSubscriber_ = std::make_unique<scaler::MonitorSubscriber>(monitor_);
         for (uint32_t i = 0; i < workers; ++i) addProcess("scaler_worker", workerArgs, "worker.log");
         if (workers > 0 &&
@@ -172,11 +167,9 @@ json runNoop(const Options& o, uint32_t workers, uint64_t tasks) {
             (cpuAfter - cpuBefore) / (static_cast<double>(tasks) / 1000.0);
     }
     // heartbeats in the seconds around the run are counted too: a few per worker
-    for (const char* key : {"frames_received", "frames_sent"}) {
-        const double frames = framesAfter.value(key, 0.0) - framesBefore.value(key, 0.0);
-        result[std::string(key) == "frames_received" ? "frames_received_per_1000_tasks"
-                                                     : "frames_sent_per_1000_tasks"] =
-            frames / (static_cast<double>(tasks) / 1000.0);
+    for (const std::string key : {"frames_received", "frames_sent"}) {
+        result[key + "_per_1000_tasks"] = (framesAfter.value(key, 0.0) - framesBefore.value(key, 0.0)) /
+                                          (static_cast<double>(tasks) / 1000.0);
     }
     return result;
 }

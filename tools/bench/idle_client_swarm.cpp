@@ -64,7 +64,6 @@ void IdleClientSwarm::run() {
             for (auto& socket : sockets) {
                 zmq::message_t reply;
                 while (socket.recv(reply, zmq::recv_flags::dontwait)) {
-                    ++echoes_;
                     if (reader.load(reply, error) &&
                         reader.root().which() == wire::Message::CLIENT_HEARTBEAT_ECHO) {
                         incarnation = reader.root().getClientHeartbeatEcho().getSchedulerIncarnation();

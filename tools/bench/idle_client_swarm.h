@@ -17,8 +17,6 @@ public:
     IdleClientSwarm(const IdleClientSwarm&) = delete;
     IdleClientSwarm& operator=(const IdleClientSwarm&) = delete;
 
-    uint64_t echoesReceived() const { return echoes_.load(); }
-
 private:
     void run();
 
@@ -26,7 +24,6 @@ private:
     size_t clients_;
     std::chrono::milliseconds interval_;
     std::atomic<bool> stop_{false};
-    std::atomic<uint64_t> echoes_{0};
     std::thread thread_;
 };
 

@@ -786,13 +786,14 @@ void SchedulerCore::refreshAllEligibility() {
 
 void SchedulerCore::collectFillCandidates(CapabilitySetId set) {
     fillCandidates_.clear();
+    const bool bestFit = policy_->bestFit();
     for (WorkerSlot w : capabilitySets_[set].eligibleWorkers) {
         const WorkerRecord& worker = workers_[w];
         const uint32_t limit = worker.queueSize + worker.waiting;
         if (!worker.acceptingTasks || worker.memoryFull || worker.assigned.size >= limit) continue;
-        fillCandidates_.push_back(
-            {w, policy_->bestFit() ? static_cast<uint32_t>(worker.capabilities.size()) : 0,
-             worker.assigned.size, limit - worker.assigned.size, worker.lastAssignSequence});
+        fillCandidates_.push_back({w, bestFit ? static_cast<uint32_t>(worker.capabilities.size()) : 0,
+                                   worker.assigned.size, limit - worker.assigned.size,
+                                   worker.lastAssignSequence});
     }
 }
 
@@ -858,12 +859,7 @@ void SchedulerCore::dispatch() {
         PriorityTaskQueue& queue = capabilitySets_[next].queue;
         const uint64_t run = leadingRun(next, rival, room);
         if (run == 1) {  // the common case of a trickle: no plan, just the first in fill order
-            const auto first = std::min_element(fillCandidates_.begin(), fillCandidates_.end(),
-                                                [](const FillCandidate& a, const FillCandidate& b) {
-                                                    if (a.tier != b.tier) return a.tier < b.tier;
-                                                    if (a.load != b.load) return a.load < b.load;
-                                                    return a.lastAssignSequence < b.lastAssignSequence;
-                                                });
+            const auto first = std::min_element(fillCandidates_.begin(), fillCandidates_.end(), fillsFirst);
             assign(queue.head(), first->worker);
             continue;
         }

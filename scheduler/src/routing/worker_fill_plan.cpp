@@ -62,11 +62,7 @@ uint64_t fillTier(const FillCandidate* begin, const FillCandidate* end, uint64_t
 
 std::vector<FillShare> planFill(std::vector<FillCandidate> candidates, uint64_t tasks, uint32_t minChunk) {
     std::vector<FillShare> shares;
-    std::sort(candidates.begin(), candidates.end(), [](const FillCandidate& a, const FillCandidate& b) {
-        if (a.tier != b.tier) return a.tier < b.tier;
-        if (a.load != b.load) return a.load < b.load;
-        return a.lastAssignSequence < b.lastAssignSequence;
-    });
+    std::sort(candidates.begin(), candidates.end(), fillsFirst);
     if (minChunk > 1) {
         size_t used = static_cast<size_t>((tasks + minChunk - 1) / minChunk);
         uint64_t room = 0;

@@ -24,6 +24,13 @@ struct FillShare {
     uint32_t tasks;
 };
 
+// The fill order: lower tier, then less loaded, then less recently given work.
+inline bool fillsFirst(const FillCandidate& a, const FillCandidate& b) {
+    if (a.tier != b.tier) return a.tier < b.tier;
+    if (a.load != b.load) return a.load < b.load;
+    return a.lastAssignSequence < b.lastAssignSequence;
+}
+
 // Shares up to `tasks` tasks (fewer when the rooms run out). The shares come lowest tier first, then least
 // loaded first; no share is empty. With `minChunk` > 1 the run goes to only as many workers (first in that
 // order) as give each about `minChunk` tasks, where their rooms allow: for short tasks a frame of many beats
