@@ -335,6 +335,7 @@ struct AdapterRow {
   capabilities @5 :List(Capability);
   lastHeartbeatAgeMs @6 :UInt64;
   priority @7 :UInt32;
+  startupMs @8 :UInt32;  # start command to a group's first worker, smoothed; 0 until measured
 }
 
 struct WorkerGroupRow {

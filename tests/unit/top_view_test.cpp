@@ -151,3 +151,24 @@ TEST(TopView, ShowsTheScalingInputsAndHeldCommandsWithinTheScreen) {
               std::string::npos)
         << screen;
 }
+
+TEST(TopView, AdaptersShowTheirMeasuredStartUp) {
+    TopState state;
+    state.snapshot = snapshot(3000, 300, 1);
+    const auto adapter = [](const std::string& id, unsigned startupMs) {
+        return json{{"id", id},
+                    {"kind", "native"},
+                    {"groups_in_use", 1},
+                    {"max_worker_groups", 8},
+                    {"workers_per_group", 4},
+                    {"capabilities", ""},
+                    {"last_heartbeat_age_ms", 200},
+                    {"startup_ms", startupMs}};
+    };
+    state.snapshot["adapters"] = json::array({adapter("measured", 1500), adapter("fresh", 0)});
+    const std::string screen = text(renderTop(state, 40, 160));
+    EXPECT_NE(screen.find("START-UP"), std::string::npos) << screen;
+    const auto line = [&](const std::string& id) { return screen.substr(screen.find(id), 100); };
+    EXPECT_NE(line("measured").find("1.50s"), std::string::npos) << screen;
+    EXPECT_NE(line("fresh").find(" -"), std::string::npos) << screen;
+}

@@ -89,7 +89,8 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
                             {"workers_per_group", a.getWorkersPerGroup()},
                             {"groups_in_use", a.getGroupsInUse()},
                             {"capabilities", capabilities(a.getCapabilities())},
-                            {"last_heartbeat_age_ms", a.getLastHeartbeatAgeMs()}});
+                            {"last_heartbeat_age_ms", a.getLastHeartbeatAgeMs()},
+                            {"startup_ms", a.getStartupMs()}});
     }
     out["adapters"] = adapters;
     json groups = json::array();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace scaler::scheduler {
 namespace {
@@ -155,6 +156,7 @@ void MonitorSnapshotWriter::writeAdaptersAndGroups(wire::MonitorSnapshot::Builde
         capabilitiesToWire(adapter.capabilities,
                            row.initCapabilities(static_cast<unsigned>(adapter.capabilities.size())));
         row.setLastHeartbeatAgeMs(ageMs(core_.now(), record.lastSeen));
+        row.setStartupMs(static_cast<uint32_t>(std::lround(adapter.startupSeconds * 1000)));
         for (const GroupView& group : adapter.groups) {
             if (group.id.empty()) continue;  // a start not answered yet
             auto groupRow = groupRows[g++];
