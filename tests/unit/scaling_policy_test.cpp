@@ -68,6 +68,11 @@ ScalingDecision decide(const std::string& policy, const ScalingSnapshot& s,
     return makeScalingPolicy(policy, params)->decide(s);
 }
 
+size_t count(const ScalingDecision& d, Action action) {
+    return static_cast<size_t>(std::count_if(d.commands.begin(), d.commands.end(),
+                                             [&](const ScalingCommand& c) { return c.action == action; }));
+}
+
 }  // namespace
 
 // ---- vanilla -----------------------------------------------------------------------------------------
@@ -216,6 +221,30 @@ TEST(ScalingProfiles, PresetStabilityParametersThatExplicitOnesOverride) {
                   of({{"lend_special_adapters", "yes"}});
               }),
               "policy parameter lend_special_adapters='yes' is not 0, 1, true or false");
+}
+
+// The ratio counts tasks, not their length: tasks known to run target_backlog_seconds (5 s) or more each
+// get a worker each; shorter ones stay under the ratio rule alone.
+TEST(CapabilityScaling, TasksKnownToRunLongGetAWorkerEach) {
+    const auto with = [](double runningFor, double seenSeconds, std::map<std::string, std::string> params) {
+        Builder b;
+        b.tasks(15).adapter("a", 8);
+        for (int g = 0; g < 3; ++g) b.group("g" + std::to_string(g), GroupPhase::running, 5);
+        b.s.demand[0].runningAtLeastSeconds = runningFor;
+        if (seenSeconds > 0) b.s.demand[0].estimate = {0, 0, seenSeconds, 2, 0, 0};
+        return decide("capability", b.s, params);
+    };
+    EXPECT_EQ(count(with(0, 0, {}), Action::start), 0u) << "nothing known: 15 tasks / 3 workers = 5";
+    EXPECT_EQ(count(with(2, 0, {}), Action::start), 0u) << "expected 4 s each: the ratio rule alone";
+    EXPECT_EQ(count(with(0, 4, {}), Action::start), 0u) << "runs seen of 4 s: the ratio rule alone";
+    const auto longOnes = with(3, 0, {});  // expected to take 6 s each: one worker per task, room for 5 more
+    EXPECT_EQ(count(longOnes, Action::start), 5u);
+    EXPECT_EQ(longOnes.commands[0].rule, "known_work");
+    EXPECT_NE(longOnes.commands[0].reason.find("twice the 3.00 s they have run"), std::string::npos)
+        << longOnes.commands[0].reason;
+    EXPECT_EQ(count(with(0, 6, {}), Action::start), 5u) << "runs seen of 6 s count the same way";
+    EXPECT_EQ(count(with(3, 0, {{"target_backlog_seconds", "10"}}), Action::start), 0u)
+        << "6 s tasks are within a 10 s target";
 }
 
 TEST(CapabilityScaling, APendingGroupWithTheCapabilitiesStopsFurtherStarts) {
@@ -538,13 +567,6 @@ TEST(Tiers, IdleGroupsDrainFromTheDearestTierFirst) {
 
 // ---- predictive ----------------------------------------------------------------------------------------
 
-namespace {
-size_t count(const ScalingDecision& d, Action action) {
-    return static_cast<size_t>(std::count_if(d.commands.begin(), d.commands.end(),
-                                             [&](const ScalingCommand& c) { return c.action == action; }));
-}
-}  // namespace
-
 TEST(PredictiveScaling, UsesTheCapabilityRulesUntilEnoughRunTimesAreSeen) {
     auto b = Builder().tasks(40).forecast(40, 0, 1).adapter("a", 10, "", 4);
     b.s.demand[0].estimate.observedRunTimes = 5;
@@ -658,6 +680,24 @@ TEST(PredictiveScaling, NeverStopsWhatAReplacementCouldNotReplaceInTime) {
     // 12.5/s, 15.6 workers: all four stay
     EXPECT_EQ(count(decide("predictive", build(0)), Action::shutdown), 1u);
     EXPECT_EQ(count(decide("predictive", build(60)), Action::shutdown), 0u);
+}
+
+// Issue 21: on a ramp with 60 s start-ups, stops that left exactly the steady share were undone by the
+// next wobble of the rate, a whole start-up later. While arrivals go on, half a group more stays.
+TEST(PredictiveScaling, WhileArrivalsGoOnAStopLeavesHalfAGroupBeyondTheShare) {
+    auto build = [](double rate) {
+        auto b = Builder().tasks(0).forecast(0, rate, 1, 0, 0.5, 5).adapter("a", 10, "", 4);
+        for (int g = 0; g < 4; ++g) b.group("g" + std::to_string(g), GroupPhase::running);
+        return b.s;
+    };
+    // 9.6/s x 1 s / 0.8 = 12 workers: the share alone would let one of the 4 groups go, not with the margin
+    EXPECT_EQ(count(decide("predictive", build(9.6)), Action::shutdown), 0u);
+    // 8/s: 10 workers + 2 of margin = 12: one group goes
+    EXPECT_EQ(count(decide("predictive", build(8)), Action::shutdown), 1u);
+    // arrivals over (quiet for longer than they ever came back after): every idle group goes
+    auto over = build(8);
+    over.demand[0].estimate.quietSeconds = 60;
+    EXPECT_EQ(count(decide("predictive", over), Action::shutdown), 4u);
 }
 
 TEST(PredictiveScaling, GpuWorkersBusyWithGpuWorkAreNoSupplyForPlainTasks) {

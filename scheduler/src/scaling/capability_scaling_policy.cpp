@@ -11,8 +11,14 @@ ScalingDecision CapabilityScalingPolicy::decide(const ScalingSnapshot& snapshot)
     ScalingDecision decision;
     ScalingSnapshot working = snapshot;  // starts decided here count as supply for the next set
     const auto& p = parameters_;
-    for (const DemandView& demand : snapshot.demand)
+    for (const DemandView& demand : snapshot.demand) {
         startForTaskRatio(working, demand, p.upperTaskRatio, decision, p.lendSpecialAdapters);
+        // The ratio counts tasks, not their length: it would queue tasks known to run target_backlog_seconds
+        // or more behind each other on a few workers (15 of 6 s on 3). Those get a worker each.
+        const KnownWork known = knownWork(demand, p.targetBacklogSeconds);
+        if (known.durationSeconds >= p.targetBacklogSeconds)
+            startForKnownWork(working, demand, known, decision, p.lendSpecialAdapters);
+    }
     if (!decision.commands.empty() || anyGroupStarting(snapshot)) return decision;
 
     std::set<std::string> stoppedSets;  // at most one stop per capability set per evaluation

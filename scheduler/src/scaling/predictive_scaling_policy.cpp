@@ -84,47 +84,16 @@ std::string basisText(const DemandView& d, const Forecast& f, double desired, do
     return buffer;
 }
 
-// Before enough run times are seen, what is known of them still counts: the mean of those seen, or, before
-// any task ends, how long the ones on workers have been running (each runs at least that long). Supply is
-// raised so the set's live tasks (queued here or in workers' own queues, which balancing spreads onto new
-// workers) are done within target_backlog_seconds, never beyond one worker per task. Without this, 15 tasks
-// of 6 s filled 3 workers by the task ratio and took 30 s with room for 8.
+// Before enough run times are seen, what is known of them still counts (knownWork): the tasks' supply is
+// raised to it, and the assessment shows it when it asks for more than the task ratio.
 void sizeByKnownWork(ScalingSnapshot& working, const DemandView& demand, const ScalingParameters& p,
                      ScalingDecision& decision) {
-    const double seen = demand.estimate.observedRunTimes > 0 ? demand.estimate.meanDurationSeconds : 0;
-    // a task that has run d without ending is as likely past its middle as before it: expect about 2d
-    const double duration = std::max(seen, 2 * demand.runningAtLeastSeconds);
-    if (demand.tasks == 0 || duration <= 0) return;
-    const double tasks = static_cast<double>(demand.tasks);
-    const double desired = std::min(tasks, std::ceil(tasks * duration / p.targetBacklogSeconds));
-    char basis[256];
-    if (seen >= 2 * demand.runningAtLeastSeconds) {
-        std::snprintf(basis, sizeof basis, "%.0f tasks x %.2f s (runs seen) / target_backlog_seconds %.1f",
-                      tasks, duration, p.targetBacklogSeconds);
-    } else {
-        std::snprintf(
-            basis, sizeof basis,
-            "%.0f tasks x %.2f s (twice the %.2f s they have run, none ended) / target_backlog_seconds %.1f",
-            tasks, duration, demand.runningAtLeastSeconds, p.targetBacklogSeconds);
+    const KnownWork known = knownWork(demand, p.targetBacklogSeconds);
+    if (!decision.assessments.empty() && known.desiredWorkers > decision.assessments.back().desiredWorkers) {
+        decision.assessments.back().desiredWorkers = known.desiredWorkers;
+        decision.assessments.back().basis = known.basis;
     }
-    if (!decision.assessments.empty() && desired > decision.assessments.back().desiredWorkers) {
-        decision.assessments.back().desiredWorkers = desired;
-        decision.assessments.back().basis = basis;
-    }
-    for (int n = 0; n < 1024; ++n) {
-        const double supply = capableSupply(working, demand.capabilities);
-        if (supply >= desired) return;
-        const auto adapter = chooseAdapter(working, demand.capabilities, nullptr, p.lendSpecialAdapters);
-        if (!adapter) return;
-        // a group that would come up after the capable workers are through the work is no help
-        if (working.adapters[*adapter].startupSeconds >= tasks * duration / std::max(supply, 1.0)) return;
-        char reason[384];
-        std::snprintf(reason, sizeof reason, "%s: want %.0f workers for %s, %.0f capable", basis, desired,
-                      describe(demand.capabilities).c_str(), supply);
-        decision.commands.push_back(
-            {ScalingCommand::Action::start, *adapter, demand.capabilities, {}, reason, "known_work"});
-        addPendingGroup(working, *adapter, demand.capabilities);
-    }
+    startForKnownWork(working, demand, known, decision, p.lendSpecialAdapters);
 }
 
 // A set with too few observed run times: the capability rules size it until enough are seen.
@@ -193,7 +162,10 @@ std::optional<std::string> stopReason(const ScalingSnapshot& snapshot, const Sca
         // the horizon a replacement would need: never stop what would have to be started again before a new
         // group could be up
         const Forecast f = forecast(demand, snapshot.adapters[c.adapter].startupSeconds, p);
-        if (supply - group.connectedWorkers < f.keepWorkers - 1e-9) return std::nullopt;
+        // while arrivals go on, keep half a group beyond the share, the start side's tolerance: a stop that
+        // lands exactly on the share is undone by the next wobble of the rate, at a whole start-up's cost
+        const double margin = f.rate > 0 ? group.connectedWorkers / 2.0 : 0;
+        if (supply - group.connectedWorkers < f.keepWorkers + margin - 1e-9) return std::nullopt;
         if (why.empty()) {
             char buffer[512];
             std::snprintf(

@@ -1,6 +1,7 @@
 #include "scaling_supply.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace scaler::scheduler::scaling {
@@ -153,6 +154,49 @@ void startForTaskRatio(ScalingSnapshot& working, const DemandView& demand, doubl
                                      {},
                                      buffer,
                                      supply == 0 ? "no_capable_worker" : "above_upper_ratio"});
+        addPendingGroup(working, *adapter, demand.capabilities);
+    }
+}
+
+KnownWork knownWork(const DemandView& demand, double targetBacklogSeconds) {
+    KnownWork known;
+    const double seen = demand.estimate.observedRunTimes > 0 ? demand.estimate.meanDurationSeconds : 0;
+    known.durationSeconds = std::max(seen, 2 * demand.runningAtLeastSeconds);
+    known.tasks = static_cast<double>(demand.tasks);
+    if (demand.tasks == 0 || known.durationSeconds <= 0 || targetBacklogSeconds <= 0) return known;
+    known.desiredWorkers =
+        std::min(known.tasks, std::ceil(known.tasks * known.durationSeconds / targetBacklogSeconds));
+    char basis[256];
+    if (seen >= 2 * demand.runningAtLeastSeconds) {
+        std::snprintf(basis, sizeof basis, "%.0f tasks x %.2f s (runs seen) / target_backlog_seconds %.1f",
+                      known.tasks, known.durationSeconds, targetBacklogSeconds);
+    } else {
+        std::snprintf(
+            basis, sizeof basis,
+            "%.0f tasks x %.2f s (twice the %.2f s they have run, none ended) / target_backlog_seconds %.1f",
+            known.tasks, known.durationSeconds, demand.runningAtLeastSeconds, targetBacklogSeconds);
+    }
+    known.basis = basis;
+    return known;
+}
+
+void startForKnownWork(ScalingSnapshot& working, const DemandView& demand, const KnownWork& known,
+                       ScalingDecision& decision, bool lendSpecial) {
+    for (int n = 0; n < 1024 && known.desiredWorkers > 0; ++n) {
+        const double supply = capableSupply(working, demand.capabilities);
+        if (supply >= known.desiredWorkers) return;
+        const auto adapter = chooseAdapter(working, demand.capabilities, nullptr, lendSpecial);
+        if (!adapter) return;
+        if (working.adapters[*adapter].startupSeconds >=
+            known.tasks * known.durationSeconds / std::max(supply, 1.0)) {
+            return;
+        }
+        char reason[384];
+        std::snprintf(reason, sizeof reason, "%s: want %.0f workers for %s, %.0f capable",
+                      known.basis.c_str(), known.desiredWorkers, describe(demand.capabilities).c_str(),
+                      supply);
+        decision.commands.push_back(
+            {ScalingCommand::Action::start, *adapter, demand.capabilities, {}, reason, "known_work"});
         addPendingGroup(working, *adapter, demand.capabilities);
     }
 }

@@ -52,6 +52,24 @@ std::string describe(const CapabilityList& capabilities);
 void startForTaskRatio(ScalingSnapshot& working, const DemandView& demand, double upperRatio,
                        ScalingDecision& decision, bool lendSpecial);
 
+// What a set's live tasks are known to hold (tasks queued here or in workers' own queues, which balancing
+// spreads onto new workers): the mean run time seen, or, before any task ends, twice how long the ones on
+// workers have run (each runs at least that long, and is as likely past its middle as before it). Sized so
+// the work is done within `targetBacklogSeconds`, never beyond one worker per task; 0 workers when nothing
+// is known yet.
+struct KnownWork {
+    double tasks = 0, durationSeconds = 0;
+    double desiredWorkers = 0;
+    std::string basis;
+};
+KnownWork knownWork(const DemandView& demand, double targetBacklogSeconds);
+
+// Starts groups until the set's supply meets `known.desiredWorkers`; no group that would come up after the
+// capable workers are through the work. Without this, 15 tasks of 6 s filled 3 workers by the task ratio
+// and took 30 s with room for 8.
+void startForKnownWork(ScalingSnapshot& working, const DemandView& demand, const KnownWork& known,
+                       ScalingDecision& decision, bool lendSpecial);
+
 // The capability rule's stop side: the reason an idle `group` may stop (the tasks that need what it offers
 // are below `lowerRatio` per worker offering it, and every set it could serve keeps enough capacity without
 // it), or nullopt. Tasks asking for nothing count only toward plain groups: best-fit allocation keeps them
