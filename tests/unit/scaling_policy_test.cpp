@@ -247,6 +247,19 @@ TEST(CapabilityScaling, TasksKnownToRunLongGetAWorkerEach) {
         << "6 s tasks are within a 10 s target";
 }
 
+// Workers near their memory limit take no tasks (the router reports them as not accepting): a set served only
+// by such workers looks short of supply, under every capability-aware policy.
+TEST(CapabilityScaling, WorkersNearTheirMemoryLimitAreNoSupply) {
+    for (const std::string policy : {"capability", "predictive"}) {
+        Builder b;
+        b.tasks(8).forecast(8, 0, 1).adapter("a", 4, "", 2).group("g1", GroupPhase::running, 8);
+        EXPECT_EQ(count(decide(policy, b.s), Action::start), 0u)
+            << policy << ": 8 tasks on 2 workers is within";
+        for (WorkerView& w : b.s.workers) w.acceptingTasks = false;  // both at their memory limit
+        EXPECT_GE(count(decide(policy, b.s), Action::start), 1u) << policy;
+    }
+}
+
 TEST(CapabilityScaling, APendingGroupWithTheCapabilitiesStopsFurtherStarts) {
     // reference §5.5: the native adapter's empty answer made every heartbeat start another GPU group
     EXPECT_TRUE(decide("capability",

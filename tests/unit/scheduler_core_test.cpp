@@ -617,9 +617,12 @@ TEST_F(SchedulerCoreTest, AWorkerNearItsMemoryLimitGetsNoNewTasksUntilItIsWellUn
     EXPECT_TRUE(outbox.tasks.empty());
     EXPECT_EQ(core->queuedTasks(), 1u);
     EXPECT_TRUE(core->workerTable()[0].memoryFull);
+    const auto supplies = [&] { return core->scaling().snapshot().workers.at(0).acceptingTasks; };
+    EXPECT_FALSE(supplies()) << "the scaling policies see a full worker as no supply";
     heartbeat("W1", 850, 1000);  // 85%: not yet under 80%, still full
     EXPECT_TRUE(outbox.tasks.empty());
     heartbeat("W1", 700, 1000);  // 70%: takes tasks again
+    EXPECT_TRUE(supplies());
     ASSERT_EQ(outbox.tasks.size(), 1u);
     EXPECT_EQ(outbox.tasks[0].worker, "W1");
     heartbeat("W1", 850, 1000);  // 85% while not full: under the 90% that makes it full
