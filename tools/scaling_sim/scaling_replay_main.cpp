@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <string>
@@ -126,6 +127,14 @@ int main(int argc, char** argv) {
     if (logDir.empty()) {
         char pattern[] = "/tmp/scaler-replay-XXXXXX";
         logDir = mkdtemp(pattern);
+    } else {
+        std::error_code error;  // the cluster's output would otherwise land on this terminal
+        std::filesystem::create_directories(logDir, error);
+        if (error) {
+            std::fprintf(stderr, "scaler_scaling_replay: error: --log-dir '%s': %s\n", logDir.c_str(),
+                         error.message().c_str());
+            return 2;
+        }
     }
     const std::string bin = scaler::tools::ownDirectory();
     const uint16_t port = scaler::tools::pickFreePortPair();
