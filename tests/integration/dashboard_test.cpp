@@ -100,6 +100,11 @@ TEST(Dashboard, AHeadlessBrowserSeesWorkersScalingDecisionsTheTaskStreamAndLiveC
         std::regex_search(first, std::regex("data-action=\"start\">[^<]*<span class=\"action\">start</span> "
                                             "cpu [^<]*: [0-9]+ tasks")))
         << "no start decision with its reason in the page";
+    // the adapter that started a group, with the start-up the scheduler measured
+    EXPECT_TRUE(std::regex_search(
+        first,
+        std::regex("<tr><td>cpu</td><td>native</td>(<td[^>]*>[^<]*</td>){3}<td>[0-9]+\\.[0-9]{2}</td></tr>")))
+        << "no adapter row with its measured start-up";
     // the task stream: every task of the burst was sampled
     EXPECT_GE(std::stoi(firstMatch(first, "id=\"task-stream-count\">([0-9]+)<")), 300);
 
