@@ -136,6 +136,35 @@ TEST(Scaling, AdapterRefusesCapabilitiesItDoesNotOffer) {
 
 // Issue 21's measured case (the reference's PR #939): 15 tasks of 6 s, room for 8 groups. The ideal is about
 // 12 s (two rounds); the task ratio alone gave 3 workers and 32 s.
+// Dear capacity kept for its own work: plain tasks beyond the CPU adapter's room do not start the gpu
+// adapter's groups unless the operator lends them (lend_special_adapters=1).
+TEST(Scaling, TheGpuAdapterIsStartedForPlainTasksOnlyWhenLent) {
+    for (const bool lend : {false, true}) {
+        TestCluster cluster({"--policy-content", std::string("allocate=capability; scaling=capability") +
+                                                     (lend ? "; lend_special_adapters=1" : "")});
+        cluster.addNativeAdapter("cpu", {"--max-worker-groups", "1"});
+        cluster.addNativeAdapter("gpu", {"--max-worker-groups", "2", "--per-worker-capabilities", "gpu"});
+        ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["adapters"].size() == 2; }));
+        Client client(cluster.address());
+        // 30 tasks / ratio 5 want 6 workers; the CPU adapter has room for one
+        EXPECT_EQ(Client::gather(client.map("sleep_ms", std::vector<std::string>(30, "150"))).size(), 30u);
+        const auto snapshot = cluster.snapshot();
+        size_t cpuStarts = 0, gpuStarts = 0;
+        for (const auto& e : snapshot["scaling_events"]) {
+            if (e["action"] != "start") continue;
+            (e["adapter_id"] == "gpu" ? gpuStarts : cpuStarts) += 1;
+            EXPECT_NE(e["reason"].get<std::string>().find("{}"), std::string::npos)
+                << "a start names the demand it serves: " << e["reason"];
+        }
+        EXPECT_EQ(cpuStarts, 1u) << "lend " << lend;
+        if (lend) {
+            EXPECT_GE(gpuStarts, 1u) << "lent: the gpu adapter helps with plain work";
+        } else {
+            EXPECT_EQ(gpuStarts, 0u) << "not lent: the gpu adapter stays for gpu work";
+        }
+    }
+}
+
 namespace {
 // Issue 21's case (the reference took 50-57 s): returns the makespan and the groups started.
 std::pair<double, size_t> runFifteenSixSecondTasks(const std::string& policy) {
