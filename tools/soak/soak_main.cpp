@@ -38,6 +38,7 @@ struct Options {
     double drainTimeoutSeconds = 300;
     uint32_t schedulerKills = 0;  // SIGKILLs of the scheduler, spread evenly over the tasks' completions
     double schedulerDownSeconds = 1;
+    std::string scalingPolicy = "capability";
     std::string binDir;
     std::string logDir;
 };
@@ -104,6 +105,9 @@ int main(int argc, char** argv) {
                    "How long the scheduler stays dead before it is started again")
         ->check(scaler::nonNegativeNumber())
         ->capture_default_str();
+    app.add_option("--scaling-policy", o.scalingPolicy,
+                   "The scheduler's scaling policy, with optional parameters (\"predictive; profile=balanced\")")
+        ->capture_default_str();
     app.add_option("--log-dir", o.logDir, "Where the cluster's logs go (default: a new directory in /tmp)");
     app.add_option("--logging-level", loggingLevel, "Logging level of the cluster's processes")
         ->capture_default_str();
@@ -122,7 +126,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> schedulerArgs{o.binDir + "/scaler_scheduler",
                                                  address,
                                                  "--policy-content",
-                                                 "allocate=capability; scaling=capability",
+                                                 "allocate=capability; scaling=" + o.scalingPolicy,
                                                  "--worker-timeout-seconds",
                                                  "3",
                                                  "--max-task-retries",
@@ -130,6 +134,14 @@ int main(int argc, char** argv) {
                                                  "--logging-level",
                                                  level};
     auto scheduler = std::make_unique<ChildProcess>(schedulerArgs, o.logDir + "/scheduler.log");
+    // a bad --scaling-policy (or any configuration error) ends the scheduler at once, exit code 2
+    if (const int status = scheduler->waitExit(std::chrono::milliseconds(300)); status != -1) {
+        std::string log = scheduler->log();
+        while (!log.empty() && log.back() == '\n') log.pop_back();
+        std::fprintf(stderr, "scaler_soak: error: the scheduler exited at start: %s\n",
+                     log.substr(log.rfind('\n') + 1).c_str());
+        return 2;
+    }
     uint64_t schedulerPeakRssKb = 0;  // the largest of every scheduler process's
     const auto adapter = [&](const std::string& id, uint32_t groups, uint32_t perGroup,
                              const std::string& caps) {
