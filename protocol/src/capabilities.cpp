@@ -99,6 +99,17 @@ bool capabilityNamesSubset(const CapabilityList& required, const CapabilityList&
     return true;
 }
 
+bool capabilitiesSatisfy(const CapabilityList& required, const CapabilityList& offered) {
+    auto it = offered.begin();
+    for (const auto& need : required) {
+        while (it != offered.end() && it->name < need.name) ++it;
+        if (it == offered.end() || it->name != need.name) return false;
+        if (need.value != kCapabilityPresent && it->value != kCapabilityPresent && it->value < need.value)
+            return false;
+    }
+    return true;
+}
+
 CapabilityList capabilitiesFromWire(capnp::List<wire::Capability>::Reader list) {
     CapabilityList result;
     result.reserve(list.size());

@@ -112,8 +112,10 @@ TEST_F(AdapterSessionTest, StartsWithinCapacityAndRefusesBeyondIt) {
 
 TEST_F(AdapterSessionTest, RefusesCapabilitiesItDoesNotOffer) {
     command(1, kStart, "fpga");
-    ASSERT_EQ(responses().size(), 1u);
+    command(2, kStart, "gpu=3");  // it offers gpu=2
+    ASSERT_EQ(responses().size(), 2u);
     EXPECT_EQ(responses()[0].status, wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED);
+    EXPECT_EQ(responses()[1].status, wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED);
     EXPECT_TRUE(provider.groups.empty());
 }
 

@@ -32,6 +32,21 @@ TEST(Capabilities, RejectsBadItemsNamingThem) {
     EXPECT_NE(message("g pu").find("g pu"), std::string::npos);
 }
 
+TEST(Capabilities, SatisfyNeedsEveryNameAndAtLeastTheQuantityWhereBothGiveOne) {
+    const auto worker = parseCapabilities("gpu=2,linux");
+    EXPECT_TRUE(scaler::capabilitiesSatisfy(parseCapabilities(""), worker));
+    EXPECT_TRUE(scaler::capabilitiesSatisfy(parseCapabilities("gpu=1"), worker));
+    EXPECT_TRUE(scaler::capabilitiesSatisfy(parseCapabilities("gpu=2,linux"), worker));
+    EXPECT_TRUE(scaler::capabilitiesSatisfy(parseCapabilities("gpu"), worker));
+    EXPECT_FALSE(scaler::capabilitiesSatisfy(parseCapabilities("gpu=3"), worker));
+    EXPECT_FALSE(scaler::capabilitiesSatisfy(parseCapabilities("linux=1,gpu=3"), worker));
+    EXPECT_TRUE(scaler::capabilitiesSatisfy(parseCapabilities("linux=1"), worker))
+        << "a bare name offers any";
+    EXPECT_TRUE(scaler::capabilitiesSatisfy(parseCapabilities("gpu=100"), parseCapabilities("gpu")));
+    EXPECT_FALSE(scaler::capabilitiesSatisfy(parseCapabilities("windows"), worker));
+    EXPECT_FALSE(scaler::capabilitiesSatisfy(parseCapabilities("gpu=0"), parseCapabilities("linux")));
+}
+
 TEST(Capabilities, SubsetIsByNamesOnly) {
     const auto worker = parseCapabilities("gpu=1,linux");
     EXPECT_TRUE(scaler::capabilityNamesSubset(parseCapabilities(""), worker));

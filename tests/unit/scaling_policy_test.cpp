@@ -260,6 +260,24 @@ TEST(CapabilityScaling, WorkersNearTheirMemoryLimitAreNoSupply) {
     }
 }
 
+// A set asking for a quantity is served only by adapters (and workers) offering at least that much.
+TEST(CapabilityScaling, ASetAskingForAQuantityStartsOnlyWhereThereIsThatMuch) {
+    for (const std::string policy : {"capability", "predictive"}) {
+        const auto small = decide(policy, Builder().tasks(3, "gpu=2").adapter("small", 4, "gpu=1").s);
+        EXPECT_EQ(count(small, Action::start), 0u) << policy;
+        ASSERT_EQ(small.unschedulable.size(), 1u) << policy << ": no adapter could ever serve gpu=2";
+        auto both = Builder().tasks(3, "gpu=2").adapter("small", 4, "gpu=1").adapter("big", 4, "gpu=4");
+        const auto d = decide(policy, both.s);
+        ASSERT_EQ(count(d, Action::start), 1u) << policy;
+        EXPECT_EQ(d.commands[0].adapter, 1u) << policy << ": the adapter with enough";
+        // a running gpu=1 group is no supply for gpu=2 tasks
+        Builder running;
+        running.tasks(3, "gpu=2").adapter("small", 1, "gpu=1").group("s1", GroupPhase::running, 0);
+        running.adapter("big", 4, "gpu=4");
+        EXPECT_EQ(count(decide(policy, running.s), Action::start), 1u) << policy;
+    }
+}
+
 TEST(CapabilityScaling, APendingGroupWithTheCapabilitiesStopsFurtherStarts) {
     // reference §5.5: the native adapter's empty answer made every heartbeat start another GPU group
     EXPECT_TRUE(decide("capability",

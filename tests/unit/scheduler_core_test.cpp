@@ -316,6 +316,28 @@ TEST_F(SchedulerCoreTest, CapabilityTaskWaitsForACapableWorkerWithoutBlockingOth
     EXPECT_EQ(outbox.tasks[1].worker, "GPU");
 }
 
+// Reference §12.11: "gpu=2" meant "has gpu". Here a quantity asks for at least that much where the worker
+// gives one; a bare name on either side matches any quantity.
+TEST_F(SchedulerCoreTest, ATaskAskingForAQuantityRunsOnlyWhereThereIsThatMuch) {
+    clientHeartbeat("C1");
+    workerHeartbeat("ONE", "gpu=1");
+    submit("C1", 1, "two", "gpu=2");
+    submit("C1", 2, "one", "gpu=1");
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    EXPECT_EQ(core->tasks().find(outbox.tasks[0].handle)->clientTaskId, 2u) << "gpu=1 fits the gpu=1 worker";
+    EXPECT_EQ(core->queuedTasks(), 1u) << "gpu=2 waits: one is not enough";
+    workerHeartbeat("FOUR", "gpu=4");
+    ASSERT_EQ(outbox.tasks.size(), 2u);
+    EXPECT_EQ(outbox.tasks[1].worker, "FOUR");
+    submit("C1", 3, "bare", "gpu");  // no quantity asked: any gpu worker
+    submit("C1", 4, "eight", "gpu=8");
+    ASSERT_EQ(outbox.tasks.size(), 3u);
+    workerHeartbeat("SOME", "gpu");  // no quantity given: the reference's meaning, any amount
+    ASSERT_EQ(outbox.tasks.size(), 4u);
+    EXPECT_EQ(outbox.tasks[3].worker, "SOME");
+    EXPECT_EQ(core->tasks().find(outbox.tasks[3].handle)->clientTaskId, 4u);
+}
+
 TEST_F(SchedulerCoreTest, EvenLoadIgnoresCapabilities) {
     make("allocate=even_load; scaling=no");
     clientHeartbeat("C1");

@@ -105,8 +105,9 @@ int main(int argc, char** argv) {
                    "How long the scheduler stays dead before it is started again")
         ->check(scaler::nonNegativeNumber())
         ->capture_default_str();
-    app.add_option("--scaling-policy", o.scalingPolicy,
-                   "The scheduler's scaling policy, with optional parameters (\"predictive; profile=balanced\")")
+    app.add_option(
+           "--scaling-policy", o.scalingPolicy,
+           "The scheduler's scaling policy, with optional parameters (\"predictive; profile=balanced\")")
         ->capture_default_str();
     app.add_option("--log-dir", o.logDir, "Where the cluster's logs go (default: a new directory in /tmp)");
     app.add_option("--logging-level", loggingLevel, "Logging level of the cluster's processes")

@@ -13,7 +13,7 @@ std::optional<CommandResult> refuseStart(const WorkerAdapterSettings& settings, 
                          std::to_string(settings.maxWorkerGroups) + " groups";
         return result;
     }
-    if (!capabilityNamesSubset(requested, settings.capabilities)) {
+    if (!capabilitiesSatisfy(requested, settings.capabilities)) {
         result.status = wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED;
         result.message = "asked for '" + formatCapabilities(requested) + "' but this adapter offers '" +
                          formatCapabilities(settings.capabilities) + "'";

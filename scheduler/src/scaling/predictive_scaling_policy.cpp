@@ -28,12 +28,12 @@ bool arrivalsExpected(const DemandEstimate& e) {
 double readySupply(const ScalingSnapshot& snapshot, const CapabilityList& required) {
     double n = 0;
     for (const WorkerView& w : snapshot.workers) {
-        if (!w.acceptingTasks || !capabilityNamesSubset(required, w.capabilities)) continue;
+        if (!w.acceptingTasks || !capabilitiesSatisfy(required, w.capabilities)) continue;
         const bool busyElsewhere =
             std::any_of(snapshot.demand.begin(), snapshot.demand.end(), [&](const DemandView& d) {
                 return d.queued > 0 && d.capabilities.size() > required.size() &&
                        capabilityNamesSubset(required, d.capabilities) &&
-                       capabilityNamesSubset(d.capabilities, w.capabilities);
+                       capabilitiesSatisfy(d.capabilities, w.capabilities);
             });
         n += !busyElsewhere;
     }
@@ -153,7 +153,7 @@ std::optional<std::string> stopReason(const ScalingSnapshot& snapshot, const Sca
     bool anyFallback = false;
     for (size_t i = 0; i < snapshot.demand.size(); ++i) {
         const DemandView& demand = snapshot.demand[i];
-        if (!capabilityNamesSubset(demand.capabilities, group.capabilities)) continue;
+        if (!capabilitiesSatisfy(demand.capabilities, group.capabilities)) continue;
         if (!forecastable[i]) {
             anyFallback |= demand.tasks > 0;
             continue;

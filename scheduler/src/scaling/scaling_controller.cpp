@@ -278,7 +278,7 @@ void ScalingController::rejectWhatNoAdapterCanServe(const std::string& adapterId
         if (demand.queued == 0) continue;
         bool failing = false, mightServe = false;
         for (const AdapterRecord& adapter : adapters_) {
-            if (!adapter.live || !capabilityNamesSubset(*demand.capabilities, adapter.capabilities)) continue;
+            if (!adapter.live || !capabilitiesSatisfy(*demand.capabilities, adapter.capabilities)) continue;
             (adapter.failedStartsInARow >= kFailedStartsBeforeRejecting ? failing : mightServe) = true;
         }
         if (!failing || mightServe) continue;

@@ -9,12 +9,12 @@ namespace scaler::scheduler::scaling {
 double capableSupply(const ScalingSnapshot& snapshot, const CapabilityList& required) {
     double supply = 0;
     for (const WorkerView& worker : snapshot.workers) {
-        if (worker.acceptingTasks && capabilityNamesSubset(required, worker.capabilities)) ++supply;
+        if (worker.acceptingTasks && capabilitiesSatisfy(required, worker.capabilities)) ++supply;
     }
     for (const AdapterView& adapter : snapshot.adapters) {
         for (const GroupView& group : adapter.groups) {
             const bool booting = group.phase == GroupPhase::pending || group.phase == GroupPhase::starting;
-            if (booting && capabilityNamesSubset(required, group.capabilities)) {
+            if (booting && capabilitiesSatisfy(required, group.capabilities)) {
                 supply += group.expectedWorkers > group.connectedWorkers
                               ? group.expectedWorkers - group.connectedWorkers
                               : 0;
@@ -50,7 +50,7 @@ std::optional<size_t> chooseAdapter(const ScalingSnapshot& snapshot, const Capab
     std::optional<uint32_t> plainTier;  // the cheapest tier of a plain adapter that could serve `required`
     for (const AdapterView& adapter : snapshot.adapters) {
         if (adapter.maxGroups == 0 || special(adapter) ||
-            !capabilityNamesSubset(required, adapter.capabilities))
+            !capabilitiesSatisfy(required, adapter.capabilities))
             continue;
         plainTier = std::min(plainTier.value_or(adapter.priority), adapter.priority);
     }
@@ -58,7 +58,7 @@ std::optional<size_t> chooseAdapter(const ScalingSnapshot& snapshot, const Capab
         const AdapterView& adapter = snapshot.adapters[i];
         if (eligible != nullptr && !(*eligible)[i]) continue;
         if (!adapter.startAllowed || room(adapter) <= 0) continue;
-        if (!capabilityNamesSubset(required, adapter.capabilities)) continue;
+        if (!capabilitiesSatisfy(required, adapter.capabilities)) continue;
         if (!lendSpecial && special(adapter) && plainTier && adapter.priority >= *plainTier) continue;
         if (!best) {
             best = i;
@@ -80,7 +80,7 @@ std::optional<size_t> chooseAdapter(const ScalingSnapshot& snapshot, const Capab
 
 bool someAdapterOffers(const ScalingSnapshot& snapshot, const CapabilityList& required) {
     return std::any_of(snapshot.adapters.begin(), snapshot.adapters.end(), [&](const AdapterView& a) {
-        return a.maxGroups > 0 && capabilityNamesSubset(required, a.capabilities);
+        return a.maxGroups > 0 && capabilitiesSatisfy(required, a.capabilities);
     });
 }
 
@@ -205,7 +205,7 @@ std::optional<std::string> taskRatioAllowsStop(const ScalingSnapshot& snapshot, 
                                                double lowerRatio, double upperRatio) {
     double tasks = 0;
     for (const DemandView& d : snapshot.demand) {
-        if (d.tasks == 0 || !capabilityNamesSubset(d.capabilities, group.capabilities)) continue;
+        if (d.tasks == 0 || !capabilitiesSatisfy(d.capabilities, group.capabilities)) continue;
         if (!d.capabilities.empty() || group.capabilities.empty()) tasks += static_cast<double>(d.tasks);
         const double supply = capableSupply(snapshot, d.capabilities);
         if (!stopKeepsEnoughCapacity(static_cast<double>(d.tasks), supply, group.connectedWorkers,

@@ -28,9 +28,15 @@ using CapabilityList = std::vector<Capability>;
 CapabilityList parseCapabilities(std::string_view text);
 std::string formatCapabilities(const CapabilityList& capabilities);
 
-// The allocation rule of the reference: a task fits a worker when every capability name the task asks for
-// is one the worker has. Quantities are not accounted (docs/architecture.md).
+// Every name in `required` is in `offered`, whatever the quantities: "offers nothing beyond" checks (a dear
+// adapter, balancing that keeps best fit).
 bool capabilityNamesSubset(const CapabilityList& required, const CapabilityList& offered);
+
+// A task asking `required` can run where `offered` is: every name present, and where both give a quantity,
+// at least as much offered ("gpu=2" runs on "gpu=4", not on "gpu=1"). A bare name on either side matches any
+// quantity (the reference's behaviour, which ignored quantities altogether, §12.11). A worker runs one task
+// at a time, so this is the whole of per-worker resource accounting.
+bool capabilitiesSatisfy(const CapabilityList& required, const CapabilityList& offered);
 
 // Wire conversion. fromWire sorts and, on duplicate names, keeps the last; it never throws.
 CapabilityList capabilitiesFromWire(capnp::List<wire::Capability>::Reader list);

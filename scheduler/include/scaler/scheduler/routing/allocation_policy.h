@@ -35,12 +35,13 @@ public:
     bool canRun(const CapabilityList&, const CapabilityList&) const override { return true; }
 };
 
-// capability: a worker is eligible when it has every capability name the task asks for.
+// capability: a worker is eligible when it has every capability the task asks for, in at least the quantity
+// asked where both give one (capabilitiesSatisfy).
 class CapabilityAllocationPolicy final : public AllocationPolicy {
 public:
     std::string_view name() const override { return "capability"; }
     bool canRun(const CapabilityList& required, const CapabilityList& offered) const override {
-        return capabilityNamesSubset(required, offered);
+        return capabilitiesSatisfy(required, offered);
     }
     bool bestFit() const override { return true; }
     // never onto a worker with capabilities the donor lacks: that would undo best-fit placement
