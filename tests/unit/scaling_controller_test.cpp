@@ -267,6 +267,23 @@ TEST_F(ScalingControllerTest, StartUpIsMeasuredFromTheCommandToTheFirstWorker) {
     EXPECT_NEAR(controller->snapshot().adapters[0].startupSeconds, 3.4, 1e-6);
 }
 
+// A fast adapter spawns its workers before it answers, so the first worker can connect before the scheduler
+// knows the group: the start-up is then taken when the answer comes (seen in the scaling demo: a gpu adapter
+// whose start-up was never measured).
+TEST_F(ScalingControllerTest, StartUpIsMeasuredWhenTheWorkersConnectedBeforeTheAnswer) {
+    make();
+    heartbeat();
+    demand(1);
+    controller->noteUnservedDemand();
+    controller->evaluateIfUrgent();
+    advance(300ms);
+    router.workerTable.push_back({"W1", {}, 0, "cpu", "g1"});
+    controller->noteGroupWorkerConnected("cpu", "g1");  // the group is not known yet
+    advance(100ms);
+    ASSERT_FALSE(startAnswer(outbox.commands[0].requestId, "g1", "W1").has_value());
+    EXPECT_NEAR(controller->findAdapter("cpu")->startupSeconds, 0.4, 1e-6);
+}
+
 TEST_F(ScalingControllerTest, ASilentAdapterIsForgottenAndItsIdentityReleased) {
     make();
     heartbeat();

@@ -262,6 +262,13 @@ std::optional<std::string> ScalingController::onAdapterResponse(
                             adapter.identity, groupId, group.workerIds.size(),
                             formatCapabilities(group.capabilities));
         adapter.groups[groupId] = std::move(group);
+        // a fast adapter answers after spawning its workers, so one may have connected already
+        for (const RoutedWorker& worker : router_.workers()) {
+            if (worker.adapterId == adapter.identity && worker.groupId == groupId) {
+                noteGroupWorkerConnected(adapter.identity, groupId);
+                break;
+            }
+        }
         return std::nullopt;
     }
     if (!ok && response.getStatus() != wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND) {
