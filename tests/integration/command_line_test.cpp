@@ -83,6 +83,11 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
         {{binary("scaler_worker_group"), "--worker-id-prefix", "w", "--worker-binary", "/nonexistent/w", "--",
           address},
          "/nonexistent/w"},
+        {{binary("scaler_scaling_sim"), "--policies", "bogus"}, "'bogus'"},
+        {{binary("scaler_scaling_sim"), "--workloads", "nope"}, "nope"},
+        {{binary("scaler_scaling_replay"), "--policy", "capability; nope=1"}, "'nope'"},
+        {{binary("scaler_scaling_replay"), "--log-dir", "/proc/no/such"}, "/proc/no/such"},
+        {{binary("scaler_soak"), "--scaling-policy", "bogus"}, "'bogus'"},
     };
     for (const auto& [args, expected] : cases) {
         const ProgramRun r = run(args);
@@ -95,7 +100,8 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
 TEST(CommandLine, HelpExitsZero) {
     for (const char* name :
          {"scaler_scheduler", "scaler_worker", "scaler_submit", "scaler_top", "scaler_worker_adapter_native",
-          "scaler_worker_adapter_container", "scaler_worker_adapter_ecs", "scaler_worker_group"}) {
+          "scaler_worker_adapter_container", "scaler_worker_adapter_ecs", "scaler_worker_group",
+          "scaler_scaling_sim", "scaler_scaling_replay", "scaler_soak"}) {
         const ProgramRun r = run({binary(name), "--help"});
         EXPECT_EQ(r.exitCode, 0) << name;
         EXPECT_NE(r.output.find("Usage"), std::string::npos) << name;

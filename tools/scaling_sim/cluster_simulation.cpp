@@ -359,6 +359,17 @@ SimResult simulate(const Workload& workload, const SimSettings& settings) {
     return Simulation(workload, settings).run();
 }
 
+std::string policyContentError(const std::string& policyContent) {
+    try {
+        SimSettings settings;
+        settings.policyContent = policyContent;
+        simulate(Workload{}, settings);  // builds the scheduler core, which checks everything, and stops
+        return {};
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+}
+
 SimIdeal idealOf(const Workload& workload, const SimSettings& settings) {
     SimIdeal ideal;
     if (workload.tasks.empty()) return ideal;

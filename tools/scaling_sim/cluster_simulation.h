@@ -29,6 +29,9 @@ struct SimResult {
 
 SimResult simulate(const Workload& workload, const SimSettings& settings);
 
+// Why `policyContent` would not start a scheduler (an unknown policy or parameter, a bad value), or empty.
+std::string policyContentError(const std::string& policyContent);
+
 // Lower bounds no policy can beat with these adapters: makespan (every task needs a started worker, the
 // work spread over all the room, gpu work over the gpu room, the last arrival still has to run) and
 // group-seconds (the work on the cheapest groups that can run it, plus one start-up per adapter used).

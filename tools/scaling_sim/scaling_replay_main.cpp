@@ -94,6 +94,12 @@ int main(int argc, char** argv) {
     app.add_option("--log-dir", logDir, "Where the cluster's logs go (default: a new directory in /tmp)");
     scaler::parseOrExit(app, argc, argv);
     const bool startupGiven = app.count("--simulated-start-up") > 0;
+    if (const std::string error = scaler::sim::policyContentError("allocate=capability; scaling=" + policy);
+        !error.empty()) {
+        std::fprintf(stderr, "scaler_scaling_replay: error: --policy '%s': %s\n", policy.c_str(),
+                     error.c_str());
+        return 2;
+    }
     scaler::log::setAll(spdlog::level::off);
 
     scaler::sim::Workload workload;

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cluster_simulation.h"
+#include "scaler/common/command_line.h"
 #include "scaler/common/log.h"
 
 int main(int argc, char** argv) {
@@ -23,12 +24,23 @@ int main(int argc, char** argv) {
                    "Scaling policies to compare, each with optional parameters: \"capability; "
                    "scale_down_stabilization_seconds=30\"")
         ->capture_default_str();
-    app.add_option("--workloads", only, "Only these workloads (burst, waves, ramp, mixed, trickle)");
+    std::vector<std::string> workloadNames;
+    for (const auto& w : scaler::sim::standardWorkloads(1)) workloadNames.push_back(w.name);
+    app.add_option("--workloads", only, "Only these workloads (burst, waves, ramp, mixed, trickle, slow15)")
+        ->check(CLI::IsMember(workloadNames));
     app.add_option("--seed", seed, "Workload random seed")->capture_default_str();
     bool trace = false;
     app.add_flag("--trace", trace,
                  "Print every adapter command at its simulated time, and the scheduler's log");
-    CLI11_PARSE(app, argc, argv);
+    scaler::parseOrExit(app, argc, argv);
+    for (const auto& policy : policies) {
+        const std::string error = scaler::sim::policyContentError("allocate=capability; scaling=" + policy);
+        if (!error.empty()) {
+            std::fprintf(stderr, "scaler_scaling_sim: error: --policies '%s': %s\n", policy.c_str(),
+                         error.c_str());
+            return 2;
+        }
+    }
     if (trace) {
         scaler::log::setAll(spdlog::level::info, "  %v");
     } else {
