@@ -8,9 +8,9 @@
 
 namespace scaler::scheduler::scaling {
 
-// Workers that accept tasks and offer every name in `required`, plus the workers that starting and pending
-// groups offering them will still bring: booting capacity counts as supply, so a slow adapter is not asked
-// again and again while it boots.
+// Workers that accept tasks and satisfy `required` (capabilitiesSatisfy: names and quantities), plus the
+// workers that starting and pending groups offering them will still bring: booting capacity counts as supply,
+// so a slow adapter is not asked again and again while it boots.
 double capableSupply(const ScalingSnapshot& snapshot, const CapabilityList& required);
 
 // Groups an adapter has that are not stopping, pending starts included.
@@ -18,12 +18,12 @@ uint32_t groupsInUse(const AdapterView& adapter);
 
 bool anyGroupStarting(const ScalingSnapshot& snapshot);
 
-// The adapter to start a group offering `required`: it must advertise those names, have room and not be
-// backing off; among those the best fit (fewest capabilities beyond `required`), then the most room, then
-// the first. `eligible` narrows the choice (fixed_elastic: secondaries only). Without `lendSpecial`, an
-// adapter offering names beyond `required` (a gpu adapter for plain tasks) is passed over while a plain
-// adapter in the same or a cheaper tier could serve `required` (even when that one is full): dear capacity
-// stays for the work that needs it.
+// The adapter to start a group offering `required`: it must satisfy them (capabilitiesSatisfy), have room
+// and not be backing off; among those the best fit (fewest capabilities beyond `required`), then the most
+// room, then the first. `eligible` narrows the choice (fixed_elastic: secondaries only). Without
+// `lendSpecial`, an adapter offering names beyond `required` (a gpu adapter for plain tasks) is passed over
+// while a plain adapter in the same or a cheaper tier could serve `required` (even when that one is full):
+// dear capacity stays for the work that needs it.
 std::optional<size_t> chooseAdapter(const ScalingSnapshot& snapshot, const CapabilityList& required,
                                     const std::vector<bool>* eligible = nullptr, bool lendSpecial = true);
 
