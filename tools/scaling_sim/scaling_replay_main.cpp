@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--simulated-start-up", startup,
                    "The start-up the simulator assumes for the scaled run (real seconds; default: what the "
-                   "scheduler measured of the real CPU adapter's groups, so both runs boot alike)")
+                   "scheduler measured of the real CPU adapter's groups, so both runs boot alike; this with "
+                   "--simulator-only)")
         ->check(scaler::nonNegativeNumber())
         ->capture_default_str();
     app.add_option("--seed", seed, "Workload random seed")->capture_default_str();
@@ -247,8 +248,8 @@ int main(int argc, char** argv) {
             std::printf("@%.2f s %s\n", line.at - wallStart, line.text.c_str());
         std::printf("simulator:\n");
         settings.trace = true;
-        scaler::log::setAll(spdlog::level::info,
-                            "  %v");  // the scheduler's reasons, as scaler_scaling_sim --trace
+        // the scheduler's reasons on stderr, as scaler_scaling_sim --trace prints them
+        scaler::log::setAll(spdlog::level::info, "  %v");
     }
     const scaler::sim::SimResult sim = scaler::sim::simulate(scaled, settings);
 
