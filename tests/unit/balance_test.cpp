@@ -48,6 +48,18 @@ TEST(Balance, NothingMovesWithoutAnIdleWorker) {
     EXPECT_TRUE(planBalance(EvenLoadAllocationPolicy{}, workers, 100).empty());
 }
 
+TEST(Balance, AnIdleWorkerThatTakesNoTasksReceivesNone) {
+    // near its memory limit: idle, but dispatch gives it nothing, so no move is planned toward it
+    std::vector<BalanceWorker> workers{worker(0, kNone_, 6, kNone_), worker(1, kNone_, 0, kNone_),
+                                       worker(2, kNone_, 0, kNone_)};
+    workers[1].mayReceive = false;
+    const auto moves = planBalance(EvenLoadAllocationPolicy{}, workers, 100);
+    ASSERT_FALSE(moves.empty());
+    for (const auto& m : moves) EXPECT_EQ(m.toWorker, 2u);
+    workers[2].mayReceive = false;
+    EXPECT_TRUE(planBalance(EvenLoadAllocationPolicy{}, workers, 100).empty());
+}
+
 TEST(Balance, FewerTasksThanWorkersStillSpreads) {
     // reference bug §12.8: avg < 1 made idle workers look balanced, so nothing moved
     std::vector<BalanceWorker> workers{worker(0, kNone_, 3, kNone_)};

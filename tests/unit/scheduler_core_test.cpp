@@ -156,6 +156,16 @@ protected:
         deliver(worker, b);
     }
 
+    // A worker heartbeat with its resident memory and memory limit.
+    void memoryHeartbeat(const std::string& worker, uint64_t rss, uint64_t limit, uint32_t queueSize = 10) {
+        capnp::MallocMessageBuilder b;
+        auto hb = b.initRoot<wire::Message>().initWorkerHeartbeat();
+        hb.setProtocolVersion(wire::PROTOCOL_VERSION);
+        hb.setQueueSize(queueSize);
+        hb.initResource().setRssBytes(rss);
+        hb.setMemoryLimitBytes(limit);
+        deliver(worker, b);
+    }
     void submit(const std::string& client, uint64_t id, const std::string& payload = "p",
                 const std::string& caps = "", int32_t priority = 0) {
         capnp::MallocMessageBuilder b;
@@ -623,15 +633,30 @@ TEST_F(SchedulerCoreTest, APeerThatKnewAnotherSchedulerOrSessionRegistersOnlyAfr
     EXPECT_EQ(core->connectedClients(), 2u);
 }
 
+// An idle worker at its memory limit is no imbalance to fix: moving tasks toward it would cancel them on
+// their worker only for dispatch to give them back, every balancing period.
+TEST_F(SchedulerCoreTest, AWorkerNearItsMemoryLimitDrawsNoBalancingMoves) {
+    clientHeartbeat("C1");
+    workerHeartbeat("W1", "", 100);
+    for (uint64_t i = 1; i <= 10; ++i) submit("C1", i);
+    memoryHeartbeat("W2", 950, 1000, 100);  // joins idle, at 95% of its limit
+    for (int i = 0; i < 4; ++i) {
+        clientHeartbeat("C1");
+        workerHeartbeat("W1", "", 100);
+        memoryHeartbeat("W2", 950, 1000, 100);
+        tick(1100ms);
+    }
+    EXPECT_TRUE(outbox.cancels.empty()) << "tasks were moved toward a worker that takes none";
+    memoryHeartbeat("W2", 100, 1000, 100);  // recovered: now it is an idle worker like any other
+    workerHeartbeat("W1", "", 100);
+    tick(1100ms);
+    tick(1100ms);
+    EXPECT_FALSE(outbox.cancels.empty());
+}
+
 TEST_F(SchedulerCoreTest, AWorkerNearItsMemoryLimitGetsNoNewTasksUntilItIsWellUnderIt) {
     const auto heartbeat = [&](const std::string& worker, uint64_t rss, uint64_t limit) {
-        capnp::MallocMessageBuilder b;
-        auto hb = b.initRoot<wire::Message>().initWorkerHeartbeat();
-        hb.setProtocolVersion(wire::PROTOCOL_VERSION);
-        hb.setQueueSize(10);
-        hb.initResource().setRssBytes(rss);
-        hb.setMemoryLimitBytes(limit);
-        deliver(worker, b);
+        memoryHeartbeat(worker, rss, limit);
     };
     clientHeartbeat("C1");
     heartbeat("W1", 950, 1000);  // 95%: full

@@ -16,17 +16,18 @@ std::vector<TaskMove> planBalance(const AllocationPolicy& policy, std::vector<Ba
                                   size_t maxMoves) {
     std::vector<TaskMove> moves;
     if (workers.size() < 2) return moves;
-    if (std::none_of(workers.begin(), workers.end(), [](const auto& w) { return w.load == 0; })) return moves;
+    const auto receives = [](const BalanceWorker& w) { return w.load == 0 && w.mayReceive; };
+    if (std::none_of(workers.begin(), workers.end(), receives)) return moves;
     // nothing to move (an idle cluster): without this, every idle receiver would scan every donor
     if (std::none_of(workers.begin(), workers.end(),
                      [](const auto& w) { return w.load >= 2 && !w.movable.empty(); }))
         return moves;
 
-    // Receivers are the workers that started idle; each move goes to the least loaded receiver that can
-    // take some movable task, from the most loaded donor that has one for it.
+    // Receivers are the workers that started idle and take tasks; each move goes to the least loaded receiver
+    // that can take some movable task, from the most loaded donor that has one for it.
     std::vector<size_t> receivers;
     for (size_t i = 0; i < workers.size(); ++i)
-        if (workers[i].load == 0) receivers.push_back(i);
+        if (receives(workers[i])) receivers.push_back(i);
     std::vector<size_t> cursor(workers.size(), 0);  // next movable task to consider per donor
 
     while (moves.size() < maxMoves && !receivers.empty()) {

@@ -899,7 +899,8 @@ void SchedulerCore::balance() {
     for (WorkerSlot w = 0; w < workers_.size(); ++w) {
         const WorkerRecord& worker = workers_[w];
         if (!worker.live || !worker.acceptingTasks) continue;
-        BalanceWorker view{w, &worker.capabilities, worker.assigned.size, {}};
+        // a worker near its memory limit gets nothing from dispatch: moving tasks toward it would only churn
+        BalanceWorker view{w, &worker.capabilities, worker.assigned.size, {}, !worker.memoryFull};
         // the oldest task is taken to be running; anything younger that is plainly assigned may move
         for (TaskIndex i = worker.assigned.tail; i != kNone && i != worker.assigned.head;
              i = tasks_[i].queueLinks.prev) {

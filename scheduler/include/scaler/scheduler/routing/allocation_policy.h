@@ -63,6 +63,7 @@ struct BalanceWorker {
     const CapabilityList* capabilities;
     uint32_t load;                     // tasks assigned to it
     std::vector<BalanceTask> movable;  // tasks it has not started, youngest first
+    bool mayReceive = true;            // false: near its memory limit, it gives tasks but takes none
 };
 
 struct TaskMove {
