@@ -1,5 +1,4 @@
 #include "scaler/scheduler/routing/scheduler_core.h"
-#include "scaler/scheduler/routing/worker_fill_plan.h"
 
 #include <algorithm>
 #include <cassert>
