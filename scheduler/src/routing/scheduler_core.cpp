@@ -789,7 +789,7 @@ void SchedulerCore::collectFillCandidates(CapabilitySetId set) {
     for (WorkerSlot w : capabilitySets_[set].eligibleWorkers) {
         const WorkerRecord& worker = workers_[w];
         const uint32_t limit = worker.queueSize + worker.waiting;
-        if (!worker.acceptingTasks || worker.memoryFull || worker.assigned.size >= limit) continue;
+        if (!worker.takesNewTasks() || worker.assigned.size >= limit) continue;
         fillCandidates_.push_back({w, bestFit ? static_cast<uint32_t>(worker.capabilities.size()) : 0,
                                    worker.assigned.size, limit - worker.assigned.size,
                                    worker.lastAssignSequence});
@@ -898,8 +898,8 @@ void SchedulerCore::balance() {
     for (WorkerSlot w = 0; w < workers_.size(); ++w) {
         const WorkerRecord& worker = workers_[w];
         if (!worker.live || !worker.acceptingTasks) continue;
-        // a worker near its memory limit gets nothing from dispatch: moving tasks toward it would only churn
-        BalanceWorker view{w, &worker.capabilities, worker.assigned.size, {}, !worker.memoryFull};
+        // near its memory limit it may give tasks but takes none: moves toward it would only churn
+        BalanceWorker view{w, &worker.capabilities, worker.assigned.size, {}, worker.takesNewTasks()};
         // the oldest task is taken to be running; anything younger that is plainly assigned may move
         for (TaskIndex i = worker.assigned.tail; i != kNone && i != worker.assigned.head;
              i = tasks_[i].queueLinks.prev) {
@@ -949,7 +949,7 @@ std::vector<RoutedWorker> SchedulerCore::workers() const {
         if (!worker.live) continue;
         // a worker near its memory limit is no supply: the set it serves needs more
         rows.push_back({worker.identity, &worker.capabilities, worker.assigned.size, worker.adapterId,
-                        worker.workerGroupId, worker.acceptingTasks && !worker.memoryFull});
+                        worker.workerGroupId, worker.takesNewTasks()});
     }
     return rows;
 }

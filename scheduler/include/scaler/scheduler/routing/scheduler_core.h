@@ -65,6 +65,10 @@ struct WorkerRecord {
     uint64_t objectsFetched = 0;
     uint64_t objectBytesFetched = 0;
     uint64_t objectCacheBytes = 0;
+
+    // Given new tasks, by dispatch or balancing, and counted as supply by scaling: not draining, and not
+    // near its memory limit.
+    bool takesNewTasks() const { return acceptingTasks && !memoryFull; }
 };
 
 // Tasks by state: live states count tasks in them now, terminal states count tasks that ended there. Changed
