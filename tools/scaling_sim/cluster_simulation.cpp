@@ -12,7 +12,9 @@
 
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/wire_bytes.h"
+#include "scaler/scheduler/config/policy_content.h"
 #include "scaler/scheduler/routing/scheduler_core.h"
+#include "scaler/scheduler/scaling/scaling_policy.h"
 
 namespace scaler::sim {
 namespace {
@@ -361,9 +363,9 @@ SimResult simulate(const Workload& workload, const SimSettings& settings) {
 
 std::string policyContentError(const std::string& policyContent) {
     try {
-        SimSettings settings;
-        settings.policyContent = policyContent;
-        simulate(Workload{}, settings);  // builds the scheduler core, which checks everything, and stops
+        // the checks the scheduler makes of its --policy-content at start
+        const PolicyContent content = parsePolicyContent(policyContent);
+        makeScalingPolicy(content.scaling, content.parameters);
         return {};
     } catch (const std::exception& e) {
         return e.what();

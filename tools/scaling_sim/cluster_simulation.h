@@ -29,7 +29,8 @@ struct SimResult {
 
 SimResult simulate(const Workload& workload, const SimSettings& settings);
 
-// Why `policyContent` would not start a scheduler (an unknown policy or parameter, a bad value), or empty.
+// Why `policyContent` would not start a scheduler (the same checks: an unknown policy or parameter, a bad
+// value), or empty.
 std::string policyContentError(const std::string& policyContent);
 
 // Lower bounds no policy can beat with these adapters: makespan (every task needs a started worker, the
