@@ -11,7 +11,7 @@ Client::Client(const std::string& address, ClientOptions options)
 
 Client::~Client() {
     try {
-        core_->close(false);
+        core_->close();
     } catch (...) {
         // a destructor must not throw; disconnect() reports errors to callers who want them
     }
@@ -65,10 +65,10 @@ std::vector<std::string> Client::gather(const std::vector<Future>& futures) {
 }
 
 void Client::disconnect() {
-    core_->close(false);
+    core_->close();
 }
 void Client::shutdown() {
-    core_->close(true);
+    core_->shutdown();
 }
 const std::string& Client::identity() const {
     return core_->identity();

@@ -16,6 +16,8 @@ using Clock = std::chrono::steady_clock;
 // See ioLoop: submissions closer together than the gap count as a burst and wait this long to share a frame.
 constexpr auto kBurstGap = std::chrono::microseconds(100);
 constexpr auto kBurstWait = std::chrono::microseconds(50);
+// How long shutdown() waits for the scheduler's answer at most.
+constexpr double kShutdownAnswerSeconds = 10;
 
 Clock::duration seconds(double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
@@ -32,7 +34,7 @@ ClientCore::ClientCore(std::string address, ClientOptions options)
 }
 
 ClientCore::~ClientCore() {
-    close(false);
+    close();
     ::close(eventFd_);
 }
 
@@ -47,7 +49,7 @@ void ClientCore::start() {
                                          std::to_string(options_.connectTimeoutSeconds) + " s"
                                    : fatalError_;
     lock.unlock();
-    close(false);
+    close();
     throw SchedulerUnreachableError(reason);
 }
 
@@ -311,6 +313,7 @@ ObjectRef ClientCore::sendObject(std::string bytes, std::string name) {
     wake();
     std::unique_lock lock(state->mutex);
     state->changed.wait(lock, [&] { return state->done; });
+    if (state->unreachable) throw SchedulerUnreachableError(state->error);
     if (!state->error.empty()) throw ObjectStoreError(state->error);
     return ref;
 }
@@ -333,34 +336,57 @@ void ClientCore::requestCancel(uint64_t taskId) {
     wake();
 }
 
-void ClientCore::close(bool shutdownCluster) {
+void ClientCore::close() {
     {
         std::lock_guard lock(mutex_);
         if (!closed_) {
             closed_ = true;
-            closeRequest_ = shutdownCluster ? CloseRequest::shutdown : CloseRequest::disconnect;
+            closeRequest_ = CloseRequest::disconnect;
         }
     }
     wake();
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
-    if (shutdownCluster) {
-        std::lock_guard lock(statusMutex_);
-        if (!shutdownAccepted_.has_value())
-            throw SchedulerUnreachableError("no answer to the shutdown request");
-        if (!*shutdownAccepted_) throw Error("the scheduler is protected and refused to shut down");
-    }
 }
 
-void ClientCore::publishStatus(const ClientSession& session) {
+void ClientCore::shutdown() {
+    uint64_t mine;
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) throw SchedulerUnreachableError("client is disconnected");
+        mine = ++shutdownRequests_;
+    }
+    wake();
+    bool answered;
+    bool accepted = false;
+    {
+        std::unique_lock lock(statusMutex_);
+        answered =
+            statusChanged_.wait_for(lock, seconds(std::min(options_.timeoutSeconds, kShutdownAnswerSeconds)),
+                                    [&] { return shutdownAnsweredUpTo_ >= mine || ioFinished_; });
+        answered = answered && shutdownAnsweredUpTo_ >= mine;
+        accepted = shutdownAccepted_;
+    }
+    if (!answered) throw SchedulerUnreachableError("no answer to the shutdown request");
+    // refused: the scheduler serves us as before
+    if (!accepted) throw Error("the scheduler is protected and refused to shut down");
+    close();
+}
+
+void ClientCore::publishStatus(const ClientSession& session, uint64_t shutdownsSent) {
     schedulerMessageLimit_ = session.schedulerMessageLimit();
     {
         std::lock_guard lock(statusMutex_);
         const bool unchanged = connected_ == session.connected() && fatalError_ == session.refusal() &&
-                               shutdownAccepted_ == session.shutdownAnswer();
+                               shutdownAnswers_ == session.shutdownAnswers();
         if (unchanged) return;
         connected_ = session.connected();
         if (fatalError_.empty()) fatalError_ = session.refusal();
-        shutdownAccepted_ = session.shutdownAnswer();
+        if (shutdownAnswers_ != session.shutdownAnswers()) {
+            // answers come in order; one answers every request sent before it
+            shutdownAnswers_ = session.shutdownAnswers();
+            shutdownAnsweredUpTo_ = shutdownsSent;
+            shutdownAccepted_ = session.shutdownAnswer().value_or(false);
+        }
     }
     statusChanged_.notify_all();
 }
@@ -375,6 +401,8 @@ void ClientCore::ioLoop() {
     std::vector<ObjectUpload> uploads;
     std::vector<ObjectDeletion> deletes;
     CloseRequest closing = CloseRequest::none;
+    uint64_t shutdownsWanted = 0;
+    uint64_t shutdownsSent = 0;
     ioThreadId_.store(std::this_thread::get_id());
     auto lastSubmission = Clock::time_point{};
     for (;;) {
@@ -398,9 +426,10 @@ void ClientCore::ioLoop() {
             uploads.swap(uploads_);
             deletes.swap(objectDeletes_);
             if (closing == CloseRequest::none) closing = closeRequest_;
+            shutdownsWanted = shutdownRequests_;
         }
         // in the order the user made them: objects before the tasks that use them
-        for (auto& upload : uploads) session.upload(std::move(upload));
+        for (auto& upload : uploads) session.upload(std::move(upload), Clock::now());
         uploads.clear();
         if (deletes.empty()) {
             if (closing == CloseRequest::none || !batch.empty()) session.submit(batch, Clock::now());
@@ -434,11 +463,15 @@ void ClientCore::ioLoop() {
                 return true;
             },
             [](const std::string&) {});
+        if (shutdownsWanted > shutdownsSent && closing == CloseRequest::none) {
+            session.requestShutdown();
+            shutdownsSent = shutdownsWanted;
+        }
         const auto now = Clock::now();
         session.onTick(now);
-        session.beginClose(closing, now);
-        publishStatus(session);
-        if (session.closeFinished(now)) break;
+        session.beginClose(closing);
+        publishStatus(session, shutdownsSent);
+        if (session.closeFinished()) break;
     }
     session.failAll(Outcome::cancelled, "client disconnected before the task finished");
     if (!session.registered()) connection.setLinger(0);  // nobody to deliver the goodbye to

@@ -42,7 +42,11 @@ public:
     ObjectRef sendObject(std::string bytes, std::string name);
     void deleteObjects(std::vector<uint64_t> ids, bool all);
     void requestCancel(uint64_t taskId);
-    void close(bool shutdownCluster);
+    // Leaves: the goodbye, then the I/O thread ends. Idempotent.
+    void close();
+    // Asks the scheduler to shut the cluster down and, when it accepts, closes. Throws Error when refused
+    // (the client stays usable), SchedulerUnreachableError without an answer.
+    void shutdown();
 
     const std::string& identity() const { return identity_; }
     size_t pending() const { return pendingCount_.load(); }
@@ -62,7 +66,7 @@ private:
     void queueSubmission(Submission submission);
     void ioLoop();
     // Hands what the session learnt to the threads waiting in start() and close().
-    void publishStatus(const ClientSession& session);
+    void publishStatus(const ClientSession& session, uint64_t shutdownsSent);
     void wake();
     Future makeFuture(std::shared_ptr<FutureState> state);
 
@@ -93,6 +97,7 @@ private:
     };
     std::vector<ObjectDeletion> objectDeletes_;
     CloseRequest closeRequest_ = CloseRequest::none;
+    uint64_t shutdownRequests_ = 0;
     bool closed_ = false;
 
     // connection status, for the constructor and shutdown()
@@ -101,7 +106,9 @@ private:
     bool connected_ = false;
     bool ioFinished_ = false;
     std::string fatalError_;
-    std::optional<bool> shutdownAccepted_;
+    uint64_t shutdownAnswers_ = 0;       // answers the session has had
+    uint64_t shutdownAnsweredUpTo_ = 0;  // requests (counted by shutdownRequests_) answered
+    bool shutdownAccepted_ = false;      // the latest answer
 };
 
 }  // namespace scaler::detail

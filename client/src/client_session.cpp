@@ -30,9 +30,6 @@ Outcome outcomeOf(wire::TaskResultStatus status) {
     }
 }
 
-// How long a shutdown request waits for the scheduler's answer at most.
-constexpr double kShutdownAnswerSeconds = 10;
-
 void toWire(const Submission& s, wire::Task::Builder task) {
     task.setTaskId(s.state->id);
     task.setFunctionName(s.function);
@@ -186,6 +183,7 @@ void ClientSession::awaitResult(Submission&& s, TimePoint now) {
     const uint64_t id = s.state->id;
     nextHeartbeat_ = std::min(nextHeartbeat_, now + seconds(options_.heartbeatIntervalSeconds));
     if (s.timeoutMs > 0) deadlines_.emplace(now + std::chrono::milliseconds(s.timeoutMs), id);
+    if (unreachableReported_) lateTasks_.emplace_back(now + seconds(options_.timeoutSeconds), id);
     pending_.try_emplace(id).first->second.submission = std::move(s);
 }
 
@@ -228,7 +226,8 @@ void ClientSession::submitGraph(GraphSubmission& graph, TimePoint now) {
     if (!resending_) sendGraph(kept.graph, kept.graph.outputs);
 }
 
-void ClientSession::upload(ObjectUpload upload) {
+void ClientSession::upload(ObjectUpload upload, TimePoint now) {
+    if (unreachableReported_) lateUploads_.emplace_back(now + seconds(options_.timeoutSeconds), upload.id);
     objects_[upload.id] = LiveObject{upload};
     uploader_.add(std::move(upload));
     uploader_.pump(schedulerMessageLimit_);
@@ -365,6 +364,8 @@ void ClientSession::onProtocolError(wire::ProtocolError::Reader error, TimePoint
 void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
     lastHeard_ = now;
     unreachableReported_ = false;
+    lateTasks_.clear();  // heard from: the resend path or the normal timeout take them from here
+    lateUploads_.clear();
     switch (message.which()) {
         case wire::Message::TASK_RESULTS:
             return onResults(message);
@@ -394,6 +395,7 @@ void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
             return;
         case wire::Message::CLIENT_SHUTDOWN_RESPONSE:
             shutdownAnswer_ = message.getClientShutdownResponse().getAccepted();
+            ++shutdownAnswers_;
             return;
         case wire::Message::PROTOCOL_ERROR:
             return onProtocolError(message.getProtocolError(), now);
@@ -415,27 +417,45 @@ void ClientSession::onTick(TimePoint now) {
     if (now >= nextHeartbeat_) sendHeartbeat(now);
     if (!unreachableReported_ && now - lastHeard_ > seconds(options_.timeoutSeconds)) {
         unreachableReported_ = true;
-        failAll(Outcome::unreachable, "no answer from the scheduler at " + address_ + " for " +
-                                          std::to_string(options_.timeoutSeconds) + " s");
+        failAll(Outcome::unreachable, unreachableMessage());
+    }
+    if (unreachableReported_) failLateWork(now);
+}
+
+std::string ClientSession::unreachableMessage() const {
+    return "no answer from the scheduler at " + address_ + " for " + std::to_string(options_.timeoutSeconds) +
+           " s";
+}
+
+void ClientSession::failLateWork(TimePoint now) {
+    while (!lateTasks_.empty() && lateTasks_.front().first <= now) {
+        const uint64_t id = lateTasks_.front().second;
+        lateTasks_.pop_front();
+        if (pending_.count(id) != 0) finish(id, Outcome::unreachable, {}, unreachableMessage());
+    }
+    while (!lateUploads_.empty() && lateUploads_.front().first <= now) {
+        const uint64_t id = lateUploads_.front().second;
+        lateUploads_.pop_front();
+        uploader_.fail(id, unreachableMessage());  // the caller is told; the object is forgotten
     }
 }
 
-void ClientSession::beginClose(CloseRequest how, TimePoint now) {
+void ClientSession::requestShutdown() {
+    capnp::MallocMessageBuilder builder;
+    builder.initRoot<wire::Message>().initClientDisconnect().setKind(wire::ClientDisconnectKind::SHUTDOWN);
+    (void)out_.send(builder);
+}
+
+void ClientSession::beginClose(CloseRequest how) {
     if (closing_ != CloseRequest::none || how == CloseRequest::none) return;
     closing_ = how;
     capnp::MallocMessageBuilder builder;
-    builder.initRoot<wire::Message>().initClientDisconnect().setKind(
-        how == CloseRequest::shutdown ? wire::ClientDisconnectKind::SHUTDOWN
-                                      : wire::ClientDisconnectKind::DISCONNECT);
+    builder.initRoot<wire::Message>().initClientDisconnect().setKind(wire::ClientDisconnectKind::DISCONNECT);
     (void)out_.send(builder);
-    closeDeadline_ = now + (how == CloseRequest::shutdown
-                                ? seconds(std::min(options_.timeoutSeconds, kShutdownAnswerSeconds))
-                                : Clock::duration::zero());
 }
 
-bool ClientSession::closeFinished(TimePoint now) const {
-    if (closing_ == CloseRequest::none) return false;
-    return closing_ == CloseRequest::disconnect || shutdownAnswer_.has_value() || now >= closeDeadline_;
+bool ClientSession::closeFinished() const {
+    return closing_ != CloseRequest::none;
 }
 
 }  // namespace scaler::detail

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,7 +51,7 @@ struct GraphSubmission {
     std::vector<uint64_t> outputs;
 };
 
-enum class CloseRequest { none, disconnect, shutdown };
+enum class CloseRequest { none, disconnect };
 
 class ClientSession {
 public:
@@ -66,7 +67,7 @@ public:
     void start(TimePoint now);
     void submit(std::vector<Submission>& batch, TimePoint now);
     void submitGraph(GraphSubmission& graph, TimePoint now);
-    void upload(ObjectUpload upload);
+    void upload(ObjectUpload upload, TimePoint now);
     void deleteObjects(const std::vector<uint64_t>& ids, bool all);
     void cancel(const std::vector<uint64_t>& taskIds);
     void onMessage(wire::Message::Reader message, TimePoint now);
@@ -74,10 +75,13 @@ public:
     void onTick(TimePoint now);
     // The scheduler will not serve us: every pending future fails with `why`; the first reason is kept.
     void refuse(const std::string& why);
-    // Sends the goodbye (a disconnect, or a request to shut the cluster down).
-    void beginClose(CloseRequest how, TimePoint now);
-    // After beginClose: a disconnect is done at once; a shutdown when answered or after its wait.
-    bool closeFinished(TimePoint now) const;
+    // Asks the scheduler to shut the cluster down; the answer comes as shutdownAnswer(). A refusal (a
+    // protected scheduler) leaves the session as it was: the scheduler still serves us.
+    void requestShutdown();
+    // Sends the goodbye.
+    void beginClose(CloseRequest how);
+    // After beginClose: a disconnect is done at once.
+    bool closeFinished() const;
     // Fails every pending future (the I/O thread is ending).
     void failAll(Outcome outcome, const std::string& message);
 
@@ -85,7 +89,10 @@ public:
     bool connected() const { return connected_; }    // the scheduler has answered once
     bool registered() const { return registered_; }  // the scheduler knows us now
     const std::string& refusal() const { return refusal_; }
+    // The latest answer to requestShutdown, and how many answers came: a new request is answered when the
+    // count grows.
     std::optional<bool> shutdownAnswer() const { return shutdownAnswer_; }
+    uint64_t shutdownAnswers() const { return shutdownAnswers_; }
     // Times this client sent its unfinished work again to a scheduler that had lost it.
     uint64_t resends() const { return resends_; }
     // The scheduler's --max-message-bytes from its latest echo; 0 until the first.
@@ -123,6 +130,8 @@ private:
     void onCancelConfirms(wire::Message::Reader message);
     void awaitResult(Submission&& submission, TimePoint now);
     void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
+    void failLateWork(TimePoint now);
+    std::string unreachableMessage() const;
 
     FrameSink& out_;
     ObjectUploader uploader_{out_};
@@ -153,8 +162,12 @@ private:
     uint32_t latencyUs_ = 0;
     uint64_t schedulerMessageLimit_ = 0;
     bool unreachableReported_ = false;
+    // Work that came while the scheduler was silent past the timeout: each fails on its own deadline unless
+    // the scheduler is heard from first (then the resend path takes it), so no call waits forever.
+    std::deque<std::pair<TimePoint, uint64_t>> lateTasks_;
+    std::deque<std::pair<TimePoint, uint64_t>> lateUploads_;
+    uint64_t shutdownAnswers_ = 0;
     CloseRequest closing_ = CloseRequest::none;
-    TimePoint closeDeadline_{};
 };
 
 }  // namespace scaler::detail

@@ -33,7 +33,7 @@ void ObjectUploader::pump(uint64_t schedulerMessageLimit) {
                 capnp::Data::Reader(reinterpret_cast<const kj::byte*>(upload.bytes->data()) + sent_, n)));
         }
         if (!out_.send(builder)) {
-            upload.state->finish("the scheduler is not reachable");
+            upload.state->finish("the scheduler is not reachable", true);
             refused_.push_back(upload.id);
             queue_.pop_front();
             sent_ = acknowledged_ = 0;
@@ -73,9 +73,23 @@ void ObjectUploader::restart(std::vector<ObjectUpload> uploads) {
     firstSent_ = false;
 }
 
+void ObjectUploader::fail(uint64_t id, const std::string& why) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        if (it->id != id) continue;
+        it->state->finish(why, true);
+        refused_.push_back(id);
+        if (it == queue_.begin()) {
+            sent_ = acknowledged_ = 0;
+            firstSent_ = false;
+        }
+        queue_.erase(it);
+        return;
+    }
+}
+
 void ObjectUploader::failAll(const std::string& why) {
     for (ObjectUpload& upload : queue_) {
-        upload.state->finish(why);
+        upload.state->finish(why, true);
         refused_.push_back(upload.id);
     }
     queue_.clear();

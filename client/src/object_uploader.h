@@ -21,14 +21,16 @@ struct UploadState {
     std::mutex mutex;
     std::condition_variable changed;
     bool done = false;
-    std::string error;  // non-empty: refused or lost
+    std::string error;         // non-empty: refused or lost
+    bool unreachable = false;  // lost with the scheduler, not refused by its store
 
-    void finish(std::string why) {
+    void finish(std::string why, bool lost = false) {
         {
             std::lock_guard lock(mutex);
             if (done) return;
             done = true;
             error = std::move(why);
+            unreachable = lost;
         }
         changed.notify_all();
     }
@@ -54,6 +56,8 @@ public:
     void pump(uint64_t schedulerMessageLimit);
     // Fails every upload (the scheduler is gone or refused us).
     void failAll(const std::string& why);
+    // Fails one upload that the scheduler did not take in time; gone from the queue, not from the session.
+    void fail(uint64_t id, const std::string& why);
     // A restarted scheduler: sends these (every live object, in order) again from their first byte, instead
     // of what was queued. Their states may be done already (nobody waits); a refusal then only drops the
     // object.

@@ -79,7 +79,8 @@ public:
 
     // Stores bytes in the scheduler once, for any number of tasks to take as an argument; each worker fetches
     // an object at most once while it stays in its cache. Blocks until stored (large objects move in chunks).
-    // Throws ObjectStoreError when the store refuses (over its memory limit).
+    // Throws ObjectStoreError when the store refuses (over its memory limit), SchedulerUnreachableError when
+    // the scheduler is not heard from within the client's timeout.
     ObjectRef sendObject(std::string bytes, std::string name = {});
     // The scheduler frees the object once no queued or running task uses it. Unknown objects are ignored.
     void deleteObject(const ObjectRef& object);
@@ -90,7 +91,8 @@ public:
     // TaskCancelledError. Idempotent.
     void disconnect();
     // Asks the scheduler to shut the cluster down, then disconnects. Throws scaler::Error when the
-    // scheduler is protected.
+    // scheduler is protected (the client stays connected and usable), SchedulerUnreachableError when no
+    // answer comes within 10 s (or the client's timeout, if shorter).
     void shutdown();
 
     const std::string& identity() const;
