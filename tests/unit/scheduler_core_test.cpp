@@ -348,13 +348,21 @@ TEST_F(SchedulerCoreTest, ATaskAskingForAQuantityRunsOnlyWhereThereIsThatMuch) {
     EXPECT_EQ(core->tasks().find(outbox.tasks[3].handle)->clientTaskId, 4u);
 }
 
-TEST_F(SchedulerCoreTest, EvenLoadIgnoresCapabilities) {
+TEST_F(SchedulerCoreTest, EvenLoadNeverRunsATaskWhereItsCapabilityIsMissing) {
     make("allocate=even_load; scaling=no");
     clientHeartbeat("C1");
     workerHeartbeat("CPU");
     submit("C1", 1, "g", "gpu");
-    ASSERT_EQ(outbox.tasks.size(), 1u);
-    EXPECT_EQ(outbox.tasks[0].worker, "CPU");
+    EXPECT_TRUE(outbox.tasks.empty());  // it waited on the CPU worker before
+    submit("C1", 2, "plain");
+    workerHeartbeat("GPU", "gpu");
+    ASSERT_EQ(outbox.tasks.size(), 2u);
+    for (const auto& sent : outbox.tasks) {
+        const uint64_t id = core->tasks().find(sent.handle)->clientTaskId;
+        if (id == 1) {
+            EXPECT_EQ(sent.worker, "GPU");
+        }
+    }
 }
 
 TEST_F(SchedulerCoreTest, WorkerTimeoutRequeuesItsTasksOldestFirst) {

@@ -5,6 +5,7 @@
 #include "scaler/common/log.h"
 
 #include "scaler/common/command_line.h"
+#include "scaler/common/parent_pipe_watch.h"
 #include "scaler/common/shutdown_signal.h"
 #include "scaler/scheduler/server/scheduler_server.h"
 
@@ -13,6 +14,8 @@ int main(int argc, char** argv) {
     scheduler::SchedulerConfig config;
     CLI::App app{"scaler_scheduler: routes tasks from clients to workers", "scaler_scheduler"};
     scheduler::addSchedulerOptions(app, config);
+    int parentPipe = -1;
+    addParentPipeOption(app, parentPipe);
     parseOrExit(app, argc, argv);
     try {
         scheduler::finishSchedulerConfig(config);
@@ -23,6 +26,7 @@ int main(int argc, char** argv) {
     setupLogging("scheduler", config.loggingLevel);
     installShutdownSignalHandlers();
     try {
+        watchParentPipe(parentPipe, "scaler_scheduler");
         scheduler::SchedulerServer(config).run();
     } catch (const std::exception& e) {
         log::process().critical("scheduler failed: {}", e.what());

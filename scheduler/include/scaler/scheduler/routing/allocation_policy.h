@@ -28,11 +28,15 @@ public:
     }
 };
 
-// even_load: every worker is eligible for every task; task capabilities are ignored.
+// even_load: tasks go to the least loaded worker that has what they ask for. A task that asks for a
+// capability never runs where it is missing, whatever the policy (the reference's even_load ignored them);
+// unlike `capability`, placement is not best-fit, so plain tasks spread over special workers too.
 class EvenLoadAllocationPolicy final : public AllocationPolicy {
 public:
     std::string_view name() const override { return "even_load"; }
-    bool canRun(const CapabilityList&, const CapabilityList&) const override { return true; }
+    bool canRun(const CapabilityList& required, const CapabilityList& offered) const override {
+        return required.empty() || capabilitiesSatisfy(required, offered);
+    }
 };
 
 // capability: a worker is eligible when it has every capability the task asks for, in at least the quantity
