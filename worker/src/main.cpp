@@ -7,6 +7,7 @@
 #include "scaler/common/log.h"
 
 #include "scaler/common/command_line.h"
+#include "scaler/common/parent_pipe_watch.h"
 #include "scaler/common/shutdown_signal.h"
 #include "scaler/worker/builtin_functions.h"
 #include "scaler/worker/plugin_loader.h"
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
     worker::WorkerConfig config;
     CLI::App app{"scaler_worker: runs tasks from a scaler_scheduler", "scaler_worker"};
     worker::addWorkerOptions(app, config);
+    int parentPipe = -1;
+    addParentPipeOption(app, parentPipe);
     parseOrExit(app, argc, argv);
     config.restartCommand.assign(argv, argv + argc);
     FunctionRegistry registry;
@@ -25,7 +28,11 @@ int main(int argc, char** argv) {
         worker::finishWorkerConfig(config);
         worker::registerBuiltinFunctions(
             registry, {config.execOutputLimitBytes, std::chrono::milliseconds(2000)}, config.allowExec);
-        worker::registerPythonTasks(registry, config.schedulerAddress, config.pythonPlugin);
+        if (config.noPython) {
+            worker::refusePythonTasks(registry);
+        } else {
+            worker::registerPythonTasks(registry, config.schedulerAddress, config.pythonPlugin);
+        }
         for (const auto& plugin : config.plugins) worker::loadPlugin(plugin, registry);
     } catch (const std::exception& e) {
         std::cerr << "scaler_worker: error: " << e.what() << "\n";
@@ -37,6 +44,7 @@ int main(int argc, char** argv) {
     prctl(PR_SET_TIMERSLACK, 1UL);
     installShutdownSignalHandlers();
     try {
+        watchParentPipe(parentPipe, "scaler_worker");
         return worker::WorkerAgent(config, registry).run();
     } catch (const std::exception& e) {
         log::worker().critical("worker failed: {}", e.what());

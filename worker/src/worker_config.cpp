@@ -45,6 +45,9 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
         "--allow-exec", config.allowExec,
         "Run exec command tasks (any program, as this worker's user). Off by default: everyone who can "
         "submit to the scheduler could run programs here");
+    app.add_flag("--no-python", config.noPython,
+                 "Refuse Python tasks: they run any code a client sends, as this worker's user, just as exec "
+                 "tasks do (on by default, since Python is what scaler_cpp clients submit)");
     app.add_option("--exec-output-limit-bytes", config.execOutputLimitBytes,
                    "Per stream, output of exec tasks kept beyond which it is truncated")
         ->check(CLI::Range(size_t{0}, size_t{1} << 30))

@@ -49,6 +49,7 @@ std::vector<std::string> WorkerOptions::workerArguments(const std::string& sched
         args.push_back(plugin);
     }
     if (allowExec) args.push_back("--allow-exec");
+    if (noPython) args.push_back("--no-python");
     return args;
 }
 
@@ -94,6 +95,8 @@ void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& 
     if (pluginsOnThisHost) load->check(CLI::ExistingFile);
     app.add_flag("--worker-allow-exec", o.worker.allowExec,
                  "Passed to the workers as --allow-exec: they run exec command tasks (any program)");
+    app.add_flag("--worker-no-python", o.worker.noPython,
+                 "Passed to the workers as --no-python: they refuse Python tasks (which run any code)");
     addCurveClientOptions(app, o.curveFiles);
     auto* workerKey = app.add_option(
         "--worker-curve-secret-key-file", o.worker.curveFiles.secretKeyFile,

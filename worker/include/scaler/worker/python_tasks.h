@@ -13,5 +13,7 @@ namespace scaler::worker {
 // library directory.
 void registerPythonTasks(FunctionRegistry& registry, const std::string& schedulerAddress,
                          std::string pluginPath);
+// "python" fails every task saying the worker was started with --no-python.
+void refusePythonTasks(FunctionRegistry& registry);
 
 }  // namespace scaler::worker

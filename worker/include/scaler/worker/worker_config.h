@@ -27,6 +27,7 @@ struct WorkerConfig {
     std::string workerGroupId;
     size_t execOutputLimitBytes = 16u << 20;
     bool allowExec = false;  // exec tasks run any program: only when the operator says so
+    bool noPython = false;   // Python tasks run any code too: an operator may refuse them
     // What the worker may use; near it the scheduler gives it no new tasks. 0: its cgroup's limit, else the
     // machine's memory (finishWorkerConfig).
     uint64_t memoryLimitBytes = 0;

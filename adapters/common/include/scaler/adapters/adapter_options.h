@@ -19,6 +19,7 @@ struct WorkerOptions {
     double shutdownGraceSeconds = 30;
     std::vector<std::string> plugins;
     bool allowExec = false;    // the workers run exec tasks (--allow-exec)
+    bool noPython = false;     // the workers refuse Python tasks (--no-python)
     CurveKeyFiles curveFiles;  // paths as the worker sees them
 
     // scaler_worker flags for a worker of `groupId` with `capabilities`; the caller adds --worker-id.
