@@ -14,6 +14,11 @@ import cloudpickle
 
 EXCEPTION_PREFIX = "python-exception:"
 
+try:  # the modules cloudpickle.register_pickle_by_value named: functions from them pickle differently after
+    from cloudpickle.cloudpickle import _PICKLE_BY_VALUE_MODULES as BY_VALUE_MODULES
+except ImportError:  # an older cloudpickle without the registry
+    BY_VALUE_MODULES = frozenset()
+
 
 class Input:
     """Placeholder in a call for the task argument at `index` among the inputs."""

@@ -1,10 +1,13 @@
 """The reference's client API (scaler.md section 8) on top of scaler-cpp's C++ client."""
 
+import collections
 import concurrent.futures
 import dataclasses
 import graphlib
 import os
+import queue
 import threading
+import types
 from typing import Any, Dict, List, Optional
 
 from . import _native, _serialization
@@ -16,6 +19,13 @@ try:  # present only inside scaler_worker: a task waiting on its futures lends i
     import _scaler_cpp_worker as _worker_hooks
 except ImportError:
     _worker_hooks = None
+
+# Plain functions are pickled once per client and found again by identity (their equality); anything else
+# (bound methods, callable objects, partials) is pickled at every call, since its state may have changed.
+_FunctionType = types.FunctionType
+_BY_VALUE_MODULES = _serialization.BY_VALUE_MODULES
+# Callables kept sent per client; past this many (lambdas made in a loop) they are deleted and sent afresh.
+_FUNCTION_OBJECT_LIMIT = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +90,11 @@ class ScalerFuture(concurrent.futures.Future):
         duration, memory, cpu = self._client._native.profile(self._task_id)
         return ProfileResult(duration, memory, cpu)
 
+    def _invoke_callbacks(self):
+        # on the client's callback thread, never on the dispatcher: a callback may wait for other results
+        if self._done_callbacks:
+            self._client._callbacks.run(self)
+
     def _wait_lending_slot(self, timeout):
         if self.done() or _worker_hooks is None:
             return
@@ -88,6 +103,35 @@ class ScalerFuture(concurrent.futures.Future):
             concurrent.futures.wait([self], timeout=timeout)
         finally:
             _worker_hooks.waiting(False)
+
+
+class _CallbackRunner:
+    """Runs futures' done-callbacks, in order, on a thread started at the first one. The dispatcher thread only
+    sets results, so a callback that waits on another future of the same client cannot stop delivery."""
+
+    def __init__(self):
+        self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+
+    def run(self, future: concurrent.futures.Future) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._loop, name="scaler_cpp-callbacks", daemon=True)
+                    self._thread.start()
+        self._queue.put(future)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)  # not joined: it may be inside a user's callback
+
+    def _loop(self):
+        while True:
+            future = self._queue.get()
+            if future is None:
+                return
+            concurrent.futures.Future._invoke_callbacks(future)  # logs what a callback raises
 
 
 class Client:
@@ -126,7 +170,10 @@ class Client:
             raise DisconnectedError(str(e)) from None
         self._lock = threading.Lock()
         self._futures: Dict[int, ScalerFuture] = {}
-        self._functions: Dict[Any, int] = {}  # function -> object id: each is sent once
+        self._functions: Dict[Any, int] = {}  # plain function -> object id: each is sent once
+        self._function_bytes: "collections.OrderedDict[bytes, int]" = collections.OrderedDict()  # pickle -> id
+        self._by_value_seen = frozenset(_BY_VALUE_MODULES)
+        self._callbacks = _CallbackRunner()
         self._early: Dict[int, tuple] = {}  # results that came before submit returned their id
         self._closed = False
         self._dispatcher = threading.Thread(target=self._dispatch, name="scaler_cpp-results", daemon=True)
@@ -163,17 +210,22 @@ class Client:
         native.disconnect()
         self._dispatcher.join()
         self._fail_all(DisconnectedError("client disconnected"))
+        self._callbacks.stop()
 
     def shutdown(self) -> None:
-        """Asks the scheduler to shut the cluster down, then disconnects."""
-        if self._closed:
-            raise DisconnectedError("client is disconnected")
-        self._closed = True
-        accepted = self._native.shutdown()
-        self._dispatcher.join()
-        self._fail_all(DisconnectedError("client shut the cluster down"))
+        """Asks the scheduler to shut the cluster down, then disconnects. A protected scheduler refuses with
+        ValueError, and the client goes on working; DisconnectedError when no answer comes."""
+        self._check_open()
+        try:
+            accepted = self._native.shutdown()
+        except _native.SchedulerUnreachableError as e:
+            raise DisconnectedError(str(e)) from None
         if not accepted:
             raise ValueError("Scheduler is in protected mode. Can't shutdown")
+        self._closed = True
+        self._dispatcher.join()
+        self._fail_all(DisconnectedError("client shut the cluster down"))
+        self._callbacks.stop()
 
     def clear(self) -> None:
         """Cancels unfinished tasks and deletes every object this client sent; references to them become
@@ -184,6 +236,7 @@ class Client:
             future.cancel()
         self._native.clear()
         self._functions.clear()
+        self._function_bytes.clear()
 
     # ---- objects -----------------------------------------------------------------------------------------
 
@@ -203,10 +256,33 @@ class Client:
             raise DisconnectedError(str(e)) from None
 
     def _function_id(self, fn) -> int:
-        object_id = self._functions.get(fn)
-        if object_id is None:
-            object_id, _ = self._send_bytes(_serialization.dumps(fn), getattr(fn, "__qualname__", "function"))
-            self._functions[fn] = object_id
+        """The object holding `fn` as it is now: what the worker runs is what the caller passed at this call."""
+        if type(fn) is _FunctionType:
+            if _BY_VALUE_MODULES != self._by_value_seen:  # register_pickle_by_value changes how it pickles
+                self._by_value_seen = frozenset(_BY_VALUE_MODULES)
+                self._functions.clear()
+            object_id = self._functions.get(fn)
+            if object_id is None:
+                object_id = self._function_object(_serialization.dumps(fn), fn)
+                self._functions[fn] = object_id
+            return object_id
+        return self._function_object(_serialization.dumps(fn), fn)
+
+    def _function_object(self, data: bytes, fn) -> int:
+        object_id = self._function_bytes.get(data)
+        if object_id is not None:
+            self._function_bytes.move_to_end(data)
+            return object_id
+        if len(self._function_bytes) >= _FUNCTION_OBJECT_LIMIT:
+            # swapped, not cleared: other threads may be reading them; a task still queued keeps its function
+            # (the store frees an object when no task uses it)
+            stale, self._function_bytes = self._function_bytes, collections.OrderedDict()
+            self._functions = {}
+            for object_id in list(stale.values()):
+                self._native.delete_object(object_id)
+        name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+        object_id, _ = self._send_bytes(data, name)
+        self._function_bytes[data] = object_id
         return object_id
 
     # ---- tasks -------------------------------------------------------------------------------------------
@@ -218,7 +294,7 @@ class Client:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         self._check_open()
-        task_args = self._call_arguments(fn, tuple(args), dict(kwargs or {}))
+        task_args = self._call_arguments(self._function_id(fn), tuple(args), dict(kwargs or {}))
         return self._submit_task(task_args, _capabilities_text(capabilities))
 
     def map(self, fn, *iterables, capabilities: Optional[Dict[str, int]] = None) -> List[Any]:
@@ -231,7 +307,8 @@ class Client:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         self._check_open()
-        argument_lists = [self._call_arguments(fn, args, {}) for args in calls]
+        function_id = self._function_id(fn)  # once per call: every item runs the callable as passed now
+        argument_lists = [self._call_arguments(function_id, args, {}) for args in calls]
         try:  # one hand-over to the I/O thread for all of them
             ids = self._native.submit_many("python", argument_lists, _capabilities_text(capabilities), self._profiling)
         except _native.SchedulerUnreachableError as e:
@@ -239,10 +316,7 @@ class Client:
         futures = [self._register(task_id) for task_id in ids]
         return [f.result() for f in futures]
 
-    def _call_arguments(self, fn, args, kwargs):
-        function_id = self._functions.get(fn)
-        if function_id is None:
-            function_id = self._function_id(fn)
+    def _call_arguments(self, function_id, args, kwargs):
         # the common call has no object arguments: one pickle, no placeholders
         if not any(type(a) is ObjectReference for a in args) and not any(
             type(v) is ObjectReference for v in kwargs.values()

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import threading
 import time
+import weakref
 from typing import Dict, List, Optional
 
 
@@ -43,8 +44,72 @@ def _capabilities_text(capabilities: Optional[Dict[str, int]]) -> str:
     return ",".join(name if value is None or value < 0 else f"{name}={value}" for name, value in capabilities.items())
 
 
+class _Processes:
+    """The combo's children and the thread that replaces dead workers. Holds no reference to the combo, so a
+    combo nobody uses is collected and its finaliser stops them."""
+
+    def __init__(self, log):
+        self.log = log
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.scheduler: Optional[subprocess.Popen] = None
+        self.workers: List[subprocess.Popen] = []
+        self.worker_args: List[str] = []
+        self.replaced_workers = 0
+        self.stopped = False
+        # Children read this pipe's read end; the write end lives only in this process, so when it ends in any
+        # way (SIGKILL included) the children see end of file and shut down (--exit-when-fd-closes).
+        self.pipe_read, self.pipe_write = os.pipe()
+
+    def spawn(self, args) -> subprocess.Popen:
+        args = [*args, "--exit-when-fd-closes", str(self.pipe_read)]
+        return subprocess.Popen(  # noqa: S603 - our own binaries
+            args, stdout=self.log, stderr=self.log, pass_fds=(self.pipe_read,), start_new_session=True
+        )
+
+    def keep_workers(self):
+        while not self.stopping.wait(0.1):
+            with self.lock:
+                if self.scheduler.poll() is not None:
+                    return  # a worker would only wait for a scheduler that is gone
+                for i, worker in enumerate(self.workers):
+                    if worker.poll() is not None and not self.stopping.is_set():
+                        self.workers[i] = self.spawn(self.worker_args)
+                        self.replaced_workers += 1
+
+    def stop(self):
+        if self.stopped:
+            return
+        self.stopped = True
+        self.stopping.set()
+        with self.lock:  # once it is ours, the keeper starts nothing more
+            workers = list(self.workers)
+        # workers first, while the scheduler can still answer their goodbye; then the scheduler
+        for group in (workers, [self.scheduler] if self.scheduler is not None else []):
+            for process in group:
+                if process.poll() is None:
+                    process.terminate()
+            deadline = time.monotonic() + 10
+            for process in group:
+                try:
+                    process.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        for fd in (self.pipe_read, self.pipe_write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.log is not None:
+            self.log.close()
+
+
 class SchedulerClusterCombo:
-    """Starts a scheduler and `n_workers` workers; a worker that dies (killed by its task) is replaced."""
+    """Starts a scheduler and `n_workers` workers; a worker that dies (killed by its task) is replaced.
+
+    The processes end with this object: at shutdown(), when it is garbage collected, when the interpreter
+    exits, and (through a pipe they watch) when this process is killed."""
 
     def __init__(
         self,
@@ -68,7 +133,7 @@ class SchedulerClusterCombo:
         if unused:
             raise TypeError(f"SchedulerClusterCombo got options scaler_cpp does not take: {', '.join(sorted(unused))}")
         self._address = address or f"tcp://127.0.0.1:{_free_port_pair()}"
-        self._log = None if logging_paths == ("/dev/stdout",) else open(logging_paths[0], "ab")  # noqa: SIM115
+        log = None if logging_paths == ("/dev/stdout",) else open(logging_paths[0], "ab")  # noqa: SIM115
         scheduler_args = [
             _binary("scaler_scheduler"), self._address,
             "--client-timeout-seconds", str(client_timeout_seconds),
@@ -80,7 +145,7 @@ class SchedulerClusterCombo:
         ]
         if protected:
             scheduler_args.append("--protected")
-        self._worker_args = [
+        worker_args = [
             _binary("scaler_worker"), self._address,
             "--per-worker-task-queue-size", str(per_worker_task_queue_size),
             "--heartbeat-interval-seconds", str(heartbeat_interval_seconds),
@@ -89,61 +154,34 @@ class SchedulerClusterCombo:
         ]
         capabilities = _capabilities_text(per_worker_capabilities)
         if capabilities:
-            self._worker_args += ["--per-worker-capabilities", capabilities]
-        self._scheduler = self._spawn(scheduler_args)
-        self._lock = threading.Lock()
-        self._workers: List[subprocess.Popen] = [self._spawn(self._worker_args) for _ in range(n_workers)]
-        self.replaced_workers = 0
-        self._stopping = threading.Event()
-        self._keeper = threading.Thread(target=self._keep_workers, name="scaler_cpp-combo", daemon=True)
+            worker_args += ["--per-worker-capabilities", capabilities]
+        processes = _Processes(log)
+        # registered first: whatever fails below, what was started is stopped with this object or at exit
+        self._finalizer = weakref.finalize(self, processes.stop)
+        self._processes = processes
+        processes.worker_args = worker_args
+        processes.scheduler = processes.spawn(scheduler_args)
+        with processes.lock:
+            processes.workers = [processes.spawn(worker_args) for _ in range(n_workers)]
+        self._keeper = threading.Thread(target=processes.keep_workers, name="scaler_cpp-combo", daemon=True)
         self._keeper.start()
 
-    def _spawn(self, args) -> subprocess.Popen:
-        return subprocess.Popen(args, stdout=self._log, stderr=self._log)  # noqa: S603 - our own binaries
-
-    def _keep_workers(self):
-        while not self._stopping.wait(0.1):
-            with self._lock:
-                for i, worker in enumerate(self._workers):
-                    if worker.poll() is not None and not self._stopping.is_set():
-                        self._workers[i] = self._spawn(self._worker_args)
-                        self.replaced_workers += 1
+    @property
+    def replaced_workers(self) -> int:
+        return self._processes.replaced_workers
 
     def get_address(self) -> str:
         return self._address
 
     def shutdown(self) -> None:
-        self._stopping.set()
+        self._finalizer()  # processes.stop, once
         self._keeper.join()
-        with self._lock:
-            workers = list(self._workers)
-        # workers first, while the scheduler can still answer their goodbye; then the scheduler
-        for group in (workers, [self._scheduler]):
-            for process in group:
-                if process.poll() is None:
-                    process.terminate()
-            deadline = time.monotonic() + 10
-            for process in group:
-                try:
-                    process.wait(max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-        if self._log is not None:
-            self._log.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
         self.shutdown()
-
-    def __del__(self):
-        try:
-            if not self._stopping.is_set():
-                self.shutdown()
-        except Exception:  # noqa: BLE001 - never from a finaliser
-            pass
 
 
 # Accepted for code written for the reference; they configure parts scaler-cpp does not have.

@@ -227,7 +227,7 @@ public:
         wakeDispatcher();
     }
 
-    // False when the scheduler refused (protected).
+    // False when the scheduler refused (protected): the client goes on as before.
     bool shutdown() {
         bool accepted = true;
         {
@@ -240,7 +240,7 @@ public:
                 accepted = false;
             }
         }
-        wakeDispatcher();
+        if (accepted) wakeDispatcher();
         return accepted;
     }
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -33,7 +34,9 @@ struct RunningTask {
 std::mutex runningMutex;
 std::unordered_map<unsigned long, RunningTask> running;
 
-py::object* runTask = nullptr;  // scaler_cpp._worker.run_task; never destroyed (the interpreter outlives us)
+// scaler_cpp._worker's run_task and wake; never destroyed (the interpreter outlives us)
+py::object* runTask = nullptr;
+py::object* wakeTask = nullptr;
 
 std::string pluginDirectory() {
     Dl_info info{};
@@ -66,6 +69,10 @@ void watch() {
             found->second.interrupted = true;
             PyThreadState_SetAsyncExc(threadId,
                                       context->cancelled() ? PyExc_InterruptedError : PyExc_TimeoutError);
+            try {
+                (*wakeTask)(threadId);  // a task in time.sleep: the exception lands now, not when it ends
+            } catch (const py::error_already_set&) {
+            }
         }
     }
 }
@@ -81,7 +88,11 @@ void start(const std::string& schedulerAddress) {
         }
         py::module_::import("os").attr("environ")["SCALER_CPP_SCHEDULER_ADDRESS"] = schedulerAddress;
         py::module_ worker = py::module_::import("scaler_cpp._worker");
+        const char* executable = std::getenv("SCALER_CPP_PYTHON_EXECUTABLE");
+        worker.attr("install")(executable != nullptr && *executable != '\0' ? executable
+                                                                            : SCALER_PYTHON_EXECUTABLE);
         runTask = new py::object(worker.attr("run_task"));
+        wakeTask = new py::object(worker.attr("wake"));
     }
     PyEval_SaveThread();  // every task thread takes the GIL as it needs it
     std::thread(watch).detach();

@@ -1,0 +1,393 @@
+"""Issue 29: a Python client that never hangs, never leaves processes behind, never answers from a stale
+function. Real scheduler and worker processes; every wait has a deadline."""
+
+import concurrent.futures
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import unittest
+
+import cloudpickle
+
+from scaler_cpp import Client, DisconnectedError, ObjectStoreFullError, SchedulerClusterCombo
+from scaler_cpp.cluster import _binary, _free_port_pair
+
+
+def add(a, b):
+    return a + b
+
+
+def sleep_then(x, seconds):
+    time.sleep(seconds)
+    return x
+
+
+def interpreter():
+    return os.path.realpath(sys.executable)
+
+
+class Scaled:
+    def __init__(self):
+        self.k = 1
+
+    def f(self, x):
+        return x + self.k
+
+
+@dataclasses.dataclass
+class Adder:  # eq=True makes it unhashable
+    k: int
+
+    def __call__(self, x):
+        return x + self.k
+
+
+def wait_until(predicate, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+def process_gone(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1].startswith("Z")  # a zombie nobody reaps is gone too
+    except FileNotFoundError:
+        return True
+
+
+class FunctionsAreWhatTheCallerPassedTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = SchedulerClusterCombo(n_workers=2)
+        cls.client = Client(address=cls.cluster.get_address())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.disconnect()
+        cls.cluster.shutdown()
+
+    def test_a_bound_method_runs_with_its_instance_as_it_is_at_each_submit(self):
+        a = Scaled()
+        self.assertEqual(self.client.submit(a.f, 1).result(timeout=30), 2)
+        a.k = 100
+        self.assertEqual(self.client.submit(a.f, 1).result(timeout=30), 101)
+        a.k = 7
+        self.assertEqual(self.client.map(a.f, [1, 2]), [8, 9])
+
+    def test_an_unhashable_callable_object_can_be_submitted(self):
+        adder = Adder(5)
+        self.assertEqual(self.client.submit(adder, 1).result(timeout=30), 6)
+        adder.k = 10
+        self.assertEqual(self.client.submit(adder, 1).result(timeout=30), 11)
+        self.assertEqual(self.client.starmap(Adder(1), [(1,), (2,)]), [2, 3])
+
+    def test_register_pickle_by_value_after_the_first_submit_is_honoured(self):
+        with tempfile.TemporaryDirectory() as folder:
+            # a module only this process can import: by reference the worker cannot load it
+            with open(os.path.join(folder, "only_here_29.py"), "w") as f:
+                f.write("VALUE = 41\n\ndef value_plus_one():\n    return VALUE + 1\n")
+            sys.path.insert(0, folder)
+            try:
+                import only_here_29
+
+                with self.assertRaises(ModuleNotFoundError):
+                    self.client.submit(only_here_29.value_plus_one).result(timeout=30)
+                cloudpickle.register_pickle_by_value(only_here_29)
+                try:
+                    self.assertEqual(self.client.submit(only_here_29.value_plus_one).result(timeout=30), 42)
+                finally:
+                    cloudpickle.unregister_pickle_by_value(only_here_29)
+            finally:
+                sys.path.remove(folder)
+                sys.modules.pop("only_here_29", None)
+
+    def test_a_plain_function_is_sent_once(self):
+        before = len(self.client._function_bytes)
+        for i in range(20):
+            self.client.submit(add, i, 1).result(timeout=30)
+        self.assertLessEqual(len(self.client._function_bytes) - before, 1)
+
+
+def combo_script(ending):
+    return textwrap.dedent(
+        f"""
+        import os, sys, time
+        from scaler_cpp import SchedulerClusterCombo
+        combo = SchedulerClusterCombo(n_workers=2)
+        pids = [combo._processes.scheduler.pid] + [w.pid for w in combo._processes.workers]
+        print(" ".join(map(str, pids)), flush=True)
+        ending = {ending!r}
+        if ending == "raise":
+            raise RuntimeError("the script failed")
+        if ending in ("interrupt", "kill"):
+            time.sleep(120)
+        """
+    )
+
+
+class ProcessesEndWithTheScriptTest(unittest.TestCase):
+    """Without shutdown(): the combo's scheduler and workers are gone once the script is."""
+
+    def run_script(self, ending, signal_number=None):
+        script = subprocess.Popen(
+            [sys.executable, "-c", combo_script(ending)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=os.environ, text=True,
+        )
+        try:
+            pids = [int(p) for p in script.stdout.readline().split()]
+            self.assertEqual(len(pids), 3)
+            if signal_number is not None:
+                time.sleep(0.3)  # let the children start watching their pipe: the test is of the end, not the start
+                script.send_signal(signal_number)
+            script.wait(timeout=60)
+            started = time.monotonic()
+            wait_until(lambda: all(process_gone(p) for p in pids), 30, f"processes {pids} gone after '{ending}'")
+            print(f"\n{ending}: children gone {time.monotonic() - started:.2f} s after the script", file=sys.stderr)
+        finally:
+            if script.poll() is None:
+                script.kill()
+            script.stdout.close()
+
+    def test_a_script_that_ends_normally(self):
+        self.run_script("normal")
+
+    def test_a_script_that_raises(self):
+        self.run_script("raise")
+
+    def test_a_script_interrupted_outside_a_with(self):
+        self.run_script("interrupt", signal.SIGINT)
+
+    def test_a_script_killed_with_sigkill(self):
+        self.run_script("kill", signal.SIGKILL)
+
+    def test_a_combo_nobody_references_is_stopped(self):
+        combo = SchedulerClusterCombo(n_workers=1)
+        pids = [combo._processes.scheduler.pid] + [w.pid for w in combo._processes.workers]
+        del combo
+        wait_until(lambda: all(process_gone(p) for p in pids), 30, "the collected combo's processes gone")
+
+    def test_workers_are_not_respawned_for_a_scheduler_that_is_gone(self):
+        with SchedulerClusterCombo(n_workers=1, death_timeout_seconds=1) as combo:
+            combo._processes.scheduler.kill()
+            worker = combo._processes.workers[0]
+            wait_until(lambda: worker.poll() is not None, 30, "the worker leaving its lost scheduler")
+            time.sleep(0.5)  # the keeper polls every 0.1 s: it had five chances to respawn
+            self.assertEqual(combo.replaced_workers, 0)
+
+
+class StandaloneCluster:
+    """A scheduler and workers on a fixed address, to kill and start again."""
+
+    def __init__(self, workers=1):
+        self.address = f"tcp://127.0.0.1:{_free_port_pair()}"
+        self.scheduler = None
+        self.start_scheduler()
+        self.workers = [
+            subprocess.Popen([_binary("scaler_worker"), self.address, "--heartbeat-interval-seconds", "0.5",
+                              "--logging-level", "error"])
+            for _ in range(workers)
+        ]
+
+    def start_scheduler(self):
+        self.scheduler = subprocess.Popen([_binary("scaler_scheduler"), self.address, "--logging-level", "error"])
+
+    def kill_scheduler(self):
+        self.scheduler.kill()
+        self.scheduler.wait()
+
+    def stop(self):
+        for process in [*self.workers, self.scheduler]:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+
+class NoHangAfterTheSchedulerIsLostTest(unittest.TestCase):
+    TIMEOUT = 3
+
+    def setUp(self):
+        self.cluster = StandaloneCluster()
+        self.client = Client(address=self.cluster.address, timeout_seconds=self.TIMEOUT, heartbeat_interval_seconds=0.5)
+
+    def tearDown(self):
+        self.client.disconnect()
+        self.cluster.stop()
+
+    def in_thread(self, call):
+        """call() in a thread; its outcome, or AssertionError if it hangs."""
+        outcome = {}
+
+        def run():
+            try:
+                outcome["value"] = call()
+            except BaseException as e:  # noqa: BLE001
+                outcome["error"] = e
+
+        thread = threading.Thread(target=run, daemon=True)
+        started = time.monotonic()
+        thread.start()
+        thread.join(self.TIMEOUT * 3 + 10)
+        self.assertFalse(thread.is_alive(), "the call hangs")
+        outcome["seconds"] = time.monotonic() - started
+        return outcome
+
+    def test_killed_and_not_restarted_every_call_fails_with_disconnected_within_the_timeout(self):
+        self.assertEqual(self.client.submit(add, 1, 2).result(timeout=30), 3)
+        pending = self.client.submit(sleep_then, 1, 60)
+        self.cluster.kill_scheduler()
+        with self.assertRaises(DisconnectedError):
+            pending.result(timeout=self.TIMEOUT * 3)
+        # after the client knows it is lost: new work must not wait forever
+        late = self.in_thread(lambda: self.client.submit(add, 2, 3).result())
+        self.assertIsInstance(late.get("error"), DisconnectedError)
+        mapped = self.in_thread(lambda: self.client.map(add, [1, 2], [3, 4]))
+        self.assertIsInstance(mapped.get("error"), DisconnectedError)
+        sent = self.in_thread(lambda: self.client.send_object(b"x" * 1000))
+        self.assertIsInstance(sent.get("error"), DisconnectedError)
+        self.assertNotIsInstance(sent.get("error"), ObjectStoreFullError)
+        first = self.in_thread(lambda: self.client.submit(interpreter).result())  # a function never sent
+        self.assertIsInstance(first.get("error"), DisconnectedError)
+        for outcome in (late, mapped, sent, first):
+            self.assertLess(outcome["seconds"], self.TIMEOUT + 3)
+
+    def test_killed_and_restarted_within_the_timeout_every_call_completes(self):
+        self.assertEqual(self.client.submit(add, 1, 2).result(timeout=30), 3)
+        self.cluster.kill_scheduler()
+        restart = threading.Timer(1.0, self.cluster.start_scheduler)
+        restart.start()
+        try:
+            submitted = self.in_thread(lambda: self.client.submit(add, 20, 22).result())
+            self.assertEqual(submitted.get("value"), 42, submitted.get("error"))
+            mapped = self.in_thread(lambda: self.client.map(add, [1, 2], [3, 4]))
+            self.assertEqual(mapped.get("value"), [4, 6], mapped.get("error"))
+            ref = self.in_thread(lambda: self.client.send_object(b"abc"))
+            self.assertIn("value", ref, ref.get("error"))
+            self.assertEqual(self.client.submit(len, ref["value"]).result(timeout=30), 3)
+        finally:
+            restart.join()
+
+
+def wait_for_other(future):
+    return future.result(timeout=60)
+
+
+class CallbacksNeverStopDeliveryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = SchedulerClusterCombo(n_workers=2)
+        cls.client = Client(address=cls.cluster.get_address())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.disconnect()
+        cls.cluster.shutdown()
+
+    def test_a_callback_that_waits_on_another_future_of_the_same_client(self):
+        first = self.client.submit(add, 1, 1)
+        second = self.client.submit(sleep_then, 2, 0.5)
+        seen = []
+        first.add_done_callback(lambda f: seen.append(second.result(timeout=60)))
+        outcome = {}
+        thread = threading.Thread(target=lambda: outcome.update(value=self.client.map(add, range(10), range(10))))
+        thread.start()
+        thread.join(30)
+        self.assertFalse(thread.is_alive(), "an unrelated map waits behind a callback")
+        self.assertEqual(outcome["value"], [2 * i for i in range(10)])
+        wait_until(lambda: seen == [2], 30, "the waiting callback got its result")
+
+    def test_a_callback_that_raises_does_not_stop_others(self):
+        seen = []
+        futures = [self.client.submit(add, i, 0) for i in range(3)]
+        futures[0].add_done_callback(lambda f: 1 / 0)
+        for f in futures[1:]:
+            f.add_done_callback(lambda f: seen.append(f.result()))
+        wait_until(lambda: sorted(seen) == [1, 2], 30, "callbacks after a failing one")
+
+
+class UsableAfterAnErrorTest(unittest.TestCase):
+    def test_a_refused_shutdown_leaves_the_client_working(self):
+        with SchedulerClusterCombo(n_workers=1, protected=True) as cluster, Client(address=cluster.get_address()) as c:
+            with self.assertRaises(ValueError):
+                c.shutdown()
+            self.assertEqual(c.submit(add, 1, 2).result(timeout=30), 3)
+            self.assertEqual(c.map(add, [1], [1]), [2])
+
+    def test_an_accepted_shutdown_stops_the_cluster_and_the_client(self):
+        with SchedulerClusterCombo(n_workers=1, protected=False) as cluster:
+            client = Client(address=cluster.get_address())
+            self.assertEqual(client.submit(add, 1, 2).result(timeout=30), 3)
+            client.shutdown()
+            wait_until(lambda: cluster._processes.scheduler.poll() is not None, 30, "the scheduler exiting")
+            with self.assertRaises(DisconnectedError):
+                client.submit(add, 1, 2)
+
+
+class SmallerItemsTest(unittest.TestCase):
+    def test_a_task_asking_for_a_capability_never_runs_where_it_is_missing(self):
+        with SchedulerClusterCombo(n_workers=1) as cluster, Client(address=cluster.get_address()) as client:
+            gpu = client.submit_verbose(add, (1, 2), {}, capabilities={"gpu": 1})
+            self.assertEqual(client.submit(add, 2, 2).result(timeout=30), 4)
+            done, _ = concurrent.futures.wait([gpu], timeout=1.5)
+            self.assertFalse(done, "a gpu task ran on a worker without gpu")
+            worker = subprocess.Popen([_binary("scaler_worker"), cluster.get_address(), "--per-worker-capabilities",
+                                       "gpu", "--logging-level", "error"])
+            try:
+                self.assertEqual(gpu.result(timeout=30), 3)
+            finally:
+                worker.terminate()
+                worker.wait()
+
+    def test_sys_executable_in_a_task_is_the_interpreter_it_runs_in(self):
+        with tempfile.TemporaryDirectory() as folder:
+            decoy = os.path.join(folder, "python3")
+            with open(decoy, "w") as f:
+                f.write("#!/bin/sh\nexit 3\n")
+            os.chmod(decoy, 0o755)
+            path = os.environ["PATH"]
+            os.environ["PATH"] = folder + os.pathsep + path  # as a pyenv shim first on PATH
+            try:
+                with SchedulerClusterCombo(n_workers=1) as cluster, Client(address=cluster.get_address()) as c:
+                    remote = c.submit(interpreter).result(timeout=30)
+            finally:
+                os.environ["PATH"] = path
+        self.assertEqual(remote, os.path.realpath("/usr/bin/python3"))
+
+    def test_cancelling_a_task_in_time_sleep_is_quick_and_keeps_the_worker(self):
+        with SchedulerClusterCombo(n_workers=1) as cluster, Client(address=cluster.get_address()) as client:
+            future = client.submit(sleep_then, 1, 30)
+            time.sleep(0.5)  # let it start sleeping
+            started = time.monotonic()
+            self.assertTrue(future.cancel())
+            seconds = time.monotonic() - started
+            print(f"\ncancel of a task in time.sleep(30): {seconds:.3f} s", file=sys.stderr)
+            self.assertLess(seconds, 2)
+            self.assertEqual(client.submit(add, 1, 1).result(timeout=30), 2)
+            self.assertEqual(cluster.replaced_workers, 0)
+
+    def test_a_worker_started_with_no_python_refuses_python_tasks(self):
+        address = f"tcp://127.0.0.1:{_free_port_pair()}"
+        scheduler = subprocess.Popen([_binary("scaler_scheduler"), address, "--logging-level", "error"])
+        worker = subprocess.Popen([_binary("scaler_worker"), address, "--no-python", "--logging-level", "error"])
+        try:
+            with Client(address=address) as client:
+                with self.assertRaises(RuntimeError) as caught:
+                    client.submit(add, 1, 2).result(timeout=30)
+                self.assertIn("--no-python", str(caught.exception))
+        finally:
+            for process in (worker, scheduler):
+                process.terminate()
+                process.wait()
+
+
+if __name__ == "__main__":
+    unittest.main()
