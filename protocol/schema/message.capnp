@@ -106,7 +106,8 @@ struct TaskWaiting {
 enum TaskResultStatus {
   success @0;
   failed @1;        # the function raised; `error` holds its message
-  workerDied @2;    # the task's workers died more often than the retry limit allows
+  workerDied @2;    # S->C: the task's workers died more often than the retry limit allows; W->S: the process
+                    # the worker ran the task in died (its Python processor), counted as a worker death
   timedOut @3;      # the task ran longer than its timeout
   rejected @4;      # the scheduler refused the task (bad capability, duplicate id, over the queue limit)
 }

@@ -26,9 +26,17 @@ def main():
         start = time.perf_counter()
         client.map(noop, range(tasks))
         map_seconds = time.perf_counter() - start
+        latencies = []
+        for _ in range(2000):  # one task in flight: submit to result
+            one = time.perf_counter()
+            client.submit(noop).result()
+            latencies.append(time.perf_counter() - one)
+        latencies.sort()
     print(json.dumps({"tasks": tasks, "seconds": seconds, "submit_seconds": submitted,
                       "tasks_per_second": tasks / seconds, "map_seconds": map_seconds,
-                      "map_tasks_per_second": tasks / map_seconds}))
+                      "map_tasks_per_second": tasks / map_seconds,
+                      "one_in_flight_p50_ms": 1000 * latencies[len(latencies) // 2],
+                      "one_in_flight_p99_ms": 1000 * latencies[len(latencies) * 99 // 100]}))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,6 @@
-"""Runs Python tasks inside scaler_worker (loaded by libscaler_python_worker.so). Not for users."""
+"""Runs one Python task in a worker's Python processor (_processor.py). Not for users."""
 
 import collections
-import threading
-import time
 import types
 
 from . import _serialization
@@ -34,46 +32,8 @@ def _resolve(value, inputs):
     return value
 
 
-# time.sleep inside a task waits on an event that a cancel or timeout sets (wake), so the InterruptedError or
-# TimeoutError the worker raises in the task lands at once instead of when the sleep would have ended.
-_original_sleep = time.sleep
-_wakers = {}  # thread id -> Event, for threads running a task
-
-
-def _sleep(seconds):
-    event = _wakers.get(threading.get_ident())
-    if event is None:
-        return _original_sleep(seconds)
-    if seconds < 0:
-        raise ValueError("sleep length must be non-negative")
-    event.wait(seconds)
-    return None
-
-
-def wake(thread_id):
-    """Called by the worker (holding the GIL) after it raised an exception in the task on `thread_id`."""
-    event = _wakers.get(thread_id)
-    if event is not None:
-        event.set()
-
-
-def install(executable):
-    """Once, when the worker's interpreter starts."""
-    import sys
-
-    time.sleep = _sleep
-    if executable:
-        sys.executable = executable  # an embedded interpreter guesses python3 from PATH otherwise
-
-
 def run_task(arguments):
-    """arguments: [function bytes, call (memoryview), inputs (memoryviews)...] -> (ok, bytes)."""
-    thread_id = threading.get_ident()
-    event = _wakers.get(thread_id)
-    if event is None:
-        event = _wakers[thread_id] = threading.Event()
-    else:
-        event.clear()
+    """arguments: [function bytes, call, inputs...] -> (ok, bytes)."""
     try:
         fn = _function(arguments[0])
         args, kwargs = _serialization.loads(arguments[1])

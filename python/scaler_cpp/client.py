@@ -6,6 +6,7 @@ import dataclasses
 import graphlib
 import os
 import queue
+import sys
 import threading
 import types
 from typing import Any, Dict, List, Optional
@@ -15,10 +16,9 @@ from .errors import DisconnectedError, MissingObjects, ObjectStoreFullError, Tas
 
 _ADDRESS_VARIABLE = "SCALER_CPP_SCHEDULER_ADDRESS"  # set by workers: Client() inside a task needs no address
 
-try:  # present only inside scaler_worker: a task waiting on its futures lends its slot
-    import _scaler_cpp_worker as _worker_hooks
-except ImportError:
-    _worker_hooks = None
+# Present only in a worker's Python processor, which installs it (_processor.py): a task waiting on its
+# futures tells the worker, which lends the task's slot meanwhile.
+_WORKER_HOOKS = "_scaler_cpp_worker"
 
 # Plain functions are pickled once per client and found again by identity (their equality); anything else
 # (bound methods, callable objects, partials) is pickled at every call, since its state may have changed.
@@ -96,13 +96,16 @@ class ScalerFuture(concurrent.futures.Future):
             self._client._callbacks.run(self)
 
     def _wait_lending_slot(self, timeout):
-        if self.done() or _worker_hooks is None:
+        if self.done():
             return
-        _worker_hooks.waiting(True)
+        hooks = sys.modules.get(_WORKER_HOOKS)
+        if hooks is None:
+            return
+        hooks.waiting(True)
         try:
             concurrent.futures.wait([self], timeout=timeout)
         finally:
-            _worker_hooks.waiting(False)
+            hooks.waiting(False)
 
 
 class _CallbackRunner:

@@ -15,7 +15,7 @@ import unittest
 
 import cloudpickle
 
-from scaler_cpp import Client, DisconnectedError, ObjectStoreFullError, SchedulerClusterCombo
+from scaler_cpp import Client, DisconnectedError, ObjectStoreFullError, SchedulerClusterCombo, WorkerDiedError
 from scaler_cpp.cluster import _binary, _free_port_pair
 
 
@@ -275,6 +275,76 @@ class NoHangAfterTheSchedulerIsLostTest(unittest.TestCase):
             self.assertEqual(self.client.submit(len, ref["value"]).result(timeout=30), 3)
         finally:
             restart.join()
+
+
+def crash_in_c():
+    import ctypes
+
+    return ctypes.string_at(0)  # reads address 0: SIGSEGV in C code
+
+
+def die_once_then(marker, value):
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(7)
+    return value
+
+
+def ignore_stops(seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.05)
+        except (InterruptedError, TimeoutError):
+            pass  # a task that will not stop
+    return "finished"
+
+
+class ATaskThatEndsItsProcessKeepsTheWorkerTest(unittest.TestCase):
+    """Hand-started workers (no combo to replace them): the worker stays connected and serves on."""
+
+    def setUp(self):
+        self.cluster = StandaloneCluster(workers=1)
+        self.client = Client(address=self.cluster.address)
+        self.worker_pid = self.cluster.workers[0].pid
+
+    def tearDown(self):
+        self.client.disconnect()
+        self.cluster.stop()
+
+    def assert_worker_serves(self):
+        self.assertEqual(self.client.submit(add, 20, 22).result(timeout=60), 42)
+        self.assertIsNone(self.cluster.workers[0].poll())
+        self.assertEqual(self.cluster.workers[0].pid, self.worker_pid)
+
+    def test_a_segfault_in_c_code_fails_the_task_naming_the_signal(self):
+        with self.assertRaises(WorkerDiedError) as caught:
+            self.client.submit(crash_in_c).result(timeout=60)
+        self.assertIn("signal 11 (SIGSEGV)", str(caught.exception))
+        self.assertIn("retry limit 3", str(caught.exception))
+        self.assert_worker_serves()
+
+    def test_os_exit_fails_the_task_naming_the_exit_code(self):
+        with self.assertRaises(WorkerDiedError) as caught:
+            self.client.submit(os._exit, 3).result(timeout=60)
+        self.assertIn("exit code 3", str(caught.exception))
+        self.assert_worker_serves()
+
+    def test_a_task_whose_process_died_once_is_retried(self):
+        with tempfile.TemporaryDirectory() as folder:
+            marker = os.path.join(folder, "died")
+            self.assertEqual(self.client.submit(die_once_then, marker, "second try").result(timeout=60), "second try")
+        self.assert_worker_serves()
+
+    def test_a_task_that_ignores_its_cancel_is_killed_with_its_process(self):
+        future = self.client.submit(ignore_stops, 60)
+        time.sleep(0.5)
+        started = time.monotonic()
+        self.assertTrue(future.cancel())
+        seconds = time.monotonic() - started
+        print(f"\ncancel of a task that ignores it: {seconds:.2f} s", file=sys.stderr)
+        self.assertLess(seconds, 10)
+        self.assert_worker_serves()
 
 
 def wait_for_other(future):

@@ -14,11 +14,12 @@ def cpu_task(i):
 
 
 def gpu_task(i):
-    # a worker started by the gpu adapter carries its capability on its command line
-    with open("/proc/self/cmdline", "rb") as f:
+    # a worker started by the gpu adapter carries its capability on its command line; the task runs in the
+    # worker's Python processor, a child of the worker
+    with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
         argv = f.read().split(b"\0")
     capabilities = argv[argv.index(b"--per-worker-capabilities") + 1] if b"--per-worker-capabilities" in argv else b""
-    return i, capabilities.decode(), os.getpid()
+    return i, capabilities.decode(), os.getppid()
 
 
 class SeedExampleTest(unittest.TestCase):

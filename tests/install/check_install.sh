@@ -22,7 +22,7 @@ while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || (exec 3<>"/dev/tcp/127
 done
 "$PREFIX/bin/scaler_scheduler" "tcp://127.0.0.1:$PORT" --logging-level WARNING &
 PIDS+=($!)
-# the Python package as installed (the worker's embedded interpreter finds it the same way)
+# the Python package as installed (the worker's Python processors inherit PYTHONPATH and find it the same way)
 PYTHON_SITE=""
 for d in "$PREFIX"/lib*/python3*/dist-packages "$PREFIX"/lib/*/python3*/dist-packages; do
     if [ -d "$d" ]; then PYTHON_SITE="$d"; break; fi

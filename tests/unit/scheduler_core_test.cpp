@@ -399,6 +399,29 @@ TEST_F(SchedulerCoreTest, LateResultFromATimedOutWorkerIsNotDeliveredTwice) {
     EXPECT_GT(core->droppedMessages(), 0u);
 }
 
+TEST_F(SchedulerCoreTest, AProcessDeathTheWorkerReportsCountsAgainstTheRetryLimitAndNamesItsCause) {
+    make("allocate=capability; scaling=no", 2);
+    clientHeartbeat("C1");
+    workerHeartbeat("W1");
+    submit("C1", 9);
+    for (size_t death = 1; death <= 2; ++death) {
+        ASSERT_EQ(outbox.tasks.size(), death);  // queued again after the first: the worker is still there
+        EXPECT_EQ(outbox.tasks.back().worker, "W1");
+        capnp::MallocMessageBuilder b;
+        auto r = b.initRoot<wire::Message>().initTaskResults(1)[0];
+        r.setTaskId(outbox.tasks.back().handle);
+        r.setStatus(wire::TaskResultStatus::WORKER_DIED);
+        r.setError("the Python processor 77 running this task died: killed by signal 11 (SIGSEGV)");
+        deliver("W1", b);
+    }
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::WORKER_DIED);
+    EXPECT_NE(outbox.results[0].error.find("died 2 times (retry limit 2)"), std::string::npos);
+    EXPECT_NE(outbox.results[0].error.find("signal 11 (SIGSEGV)"), std::string::npos);
+    EXPECT_EQ(core->connectedWorkers(), 1u);
+    EXPECT_EQ(core->tasks().liveCount(), 0u);
+}
+
 TEST_F(SchedulerCoreTest, RetryLimitFailsTheTaskWithWorkerDied) {
     make("allocate=capability; scaling=no", 2);
     clientHeartbeat("C1");

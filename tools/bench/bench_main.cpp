@@ -540,8 +540,7 @@ json runNested(const Options& o, uint64_t n) {
 json runPythonNoop(const Options& o, uint64_t tasks) {
     BenchCluster cluster(o, {}, o.workers);
     const std::string build = o.binDir + "/..";
-    const std::string command = "PYTHONPATH=" + build + "/python SCALER_CPP_PYTHON_PLUGIN=" + build +
-                                "/lib/libscaler_python_worker.so /usr/bin/python3 " + SCALER_SOURCE_DIR +
+    const std::string command = "PYTHONPATH=" + build + "/python /usr/bin/python3 " + SCALER_SOURCE_DIR +
                                 "/python/bench/python_noop.py " + cluster.address() + " " +
                                 std::to_string(tasks);
     FILE* pipe = popen(command.c_str(), "r");

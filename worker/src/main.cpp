@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
         if (config.noPython) {
             worker::refusePythonTasks(registry);
         } else {
-            worker::registerPythonTasks(registry, config.schedulerAddress, config.pythonPlugin);
+            worker::registerPythonTasks(registry, config.schedulerAddress, config.pythonExecutable);
         }
         for (const auto& plugin : config.plugins) worker::loadPlugin(plugin, registry);
     } catch (const std::exception& e) {

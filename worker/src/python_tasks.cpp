@@ -1,63 +1,49 @@
 #include "scaler/worker/python_tasks.h"
 
-#include <dlfcn.h>
-
 #include <cstdlib>
 #include <filesystem>
-#include <mutex>
+#include <memory>
 #include <stdexcept>
 
-#include "scaler/common/log.h"
+#include "scaler/worker/python_processor.h"
 
 namespace scaler::worker {
 namespace {
 
-using RunPythonTask = std::string (*)(TaskContext&, const std::string&);
-
-std::vector<std::string> candidates(const std::string& configured) {
-    if (!configured.empty()) return {configured};
-    if (const char* env = std::getenv("SCALER_CPP_PYTHON_PLUGIN"); env != nullptr && *env != '\0')
-        return {env};
-    std::vector<std::string> out;
+// The build tree keeps the package in build/python beside build/bin: a worker run from there finds it.
+std::string packageDirectoryBesideExecutable() {
     std::error_code error;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
-    if (!error) out.push_back((exe.parent_path() / ".." / "lib" / "libscaler_python_worker.so").string());
-    out.push_back(std::string(SCALER_INSTALL_LIBDIR) + "/libscaler_python_worker.so");
-    return out;
+    if (error) return {};
+    const auto candidate = exe.parent_path() / ".." / "python";
+    if (!std::filesystem::exists(candidate / "scaler_cpp" / "_processor.py", error)) return {};
+    return std::filesystem::weakly_canonical(candidate, error).string();
 }
 
 }  // namespace
 
+std::string defaultPythonExecutable() {
+    if (const char* env = std::getenv("SCALER_CPP_PYTHON_EXECUTABLE"); env != nullptr && *env != '\0')
+        return env;
+    return SCALER_PYTHON_EXECUTABLE;
+}
+
 void registerPythonTasks(FunctionRegistry& registry, const std::string& schedulerAddress,
-                         std::string pluginPath) {
-    struct Loader {
-        std::once_flag once;
-        RunPythonTask run = nullptr;
-        std::string error;
-    };
-    auto loader = std::make_shared<Loader>();
-    registry.add("python", [loader, schedulerAddress, pluginPath](TaskContext& context, std::string_view) {
-        std::call_once(loader->once, [&] {
-            std::string tried;
-            for (const std::string& path : candidates(pluginPath)) {
-                // global: Python extension modules find libpython's symbols through it
-                void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
-                if (handle == nullptr) {
-                    tried += std::string(tried.empty() ? "" : "; ") + dlerror();
-                    continue;
-                }
-                loader->run = reinterpret_cast<RunPythonTask>(dlsym(handle, "scaler_run_python_task"));
-                if (loader->run != nullptr) {
-                    log::worker().info("Python tasks run by {}", path);
-                    return;
-                }
-                tried += "; " + path + " has no scaler_run_python_task";
-            }
-            loader->error = "this worker cannot run Python tasks: " + tried;
-            log::worker().error("{}", loader->error);
-        });
-        if (loader->run == nullptr) throw std::runtime_error(loader->error);
-        return loader->run(context, schedulerAddress);
+                         std::string pythonExecutable) {
+    PythonProcessorCommand command{pythonExecutable.empty() ? defaultPythonExecutable() : pythonExecutable,
+                                   packageDirectoryBesideExecutable(), schedulerAddress};
+    registry.add("python", [command](TaskContext& context, std::string_view) {
+        // one processor per executor thread: a task that waits on nested tasks lends its slot to another
+        // thread, whose task then runs in that thread's processor
+        thread_local std::unique_ptr<PythonProcessor> processor;
+        if (!processor || !processor->alive()) processor = std::make_unique<PythonProcessor>(command);
+        const auto& arguments = context.arguments();
+        if (arguments.size() < 2)
+            throw std::invalid_argument("a Python task needs a function and its arguments");
+        PythonProcessor::Result result = processor->run(context, arguments);
+        context.reportUsage(result.cpuTimeUs, result.peakRssBytes);
+        if (!result.ok) throw std::runtime_error("python-exception:" + result.bytes);
+        return std::move(result.bytes);
     });
 }
 

@@ -227,6 +227,9 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running
                                              : std::string_view(task.payload);
         try {
             outcome.payload = (*function)(context, payload);
+        } catch (const TaskProcessDied& e) {
+            outcome.status = wire::TaskResultStatus::WORKER_DIED;  // the scheduler applies the retry limit
+            outcome.error = e.what();
         } catch (const std::exception& e) {
             outcome.status = wire::TaskResultStatus::FAILED;
             outcome.error = e.what();
@@ -240,8 +243,9 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running
             .count());
     if (task.profiling) {
         const TaskProfile profile = profiler.stop();
-        outcome.cpuTimeUs = profile.cpuTimeUs;
-        outcome.peakRssBytes = profile.peakRssBytes;
+        outcome.cpuTimeUs = context.usageReported() ? context.reportedCpuTimeUs() : profile.cpuTimeUs;
+        outcome.peakRssBytes =
+            context.usageReported() ? context.reportedPeakRssBytes() : profile.peakRssBytes;
     }
     if (context.cancelled()) {
         // a forced cancel: whatever the function returned, the client asked for it to stop

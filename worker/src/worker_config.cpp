@@ -31,10 +31,10 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
     app.add_option("--load", config.plugins, "Plugin shared library with task functions (repeatable)")
         ->check(CLI::ExistingFile);
     app.add_option(
-        "--python-plugin", config.pythonPlugin,
-        "The library that runs Python tasks, loaded at the first one (default: "
-        "$SCALER_CPP_PYTHON_PLUGIN, else ../lib/libscaler_python_worker.so beside this program, else "
-        "the installed one)");
+        "--python", config.pythonExecutable,
+        "The interpreter that runs Python tasks, in processes of their own (default: "
+        "$SCALER_CPP_PYTHON_EXECUTABLE, else the one scaler_cpp was built for, " SCALER_PYTHON_EXECUTABLE
+        "); it must import scaler_cpp");
     app.add_option("--worker-name", config.name, "Name inside the worker's identity (default: host name)");
     app.add_option("--worker-id", config.identity,
                    "Set by a worker adapter: the worker's full identity (default: Worker|NAME|random)");

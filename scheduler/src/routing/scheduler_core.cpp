@@ -375,6 +375,23 @@ void SchedulerCore::applyWorkerLoss(TaskIndex index, WorkerExit how) {
     apply(index, final ? TaskEvent::workerLostFinal : TaskEvent::workerLost, outcome);
 }
 
+void SchedulerCore::applyTaskProcessLoss(TaskIndex index, std::string_view why) {
+    TaskRecord& record = tasks_[index];
+    ++record.workerDeaths;
+    const bool final = record.workerDeaths >= config_.maxTaskRetries;
+    Outcome outcome;
+    std::string error;
+    if (final) {
+        error = "the worker running this task died " + std::to_string(record.workerDeaths) +
+                " times (retry limit " + std::to_string(config_.maxTaskRetries) +
+                "); the last time: " + printable(why, 400);
+        outcome.error = error;
+    }
+    log::tasks().warn("task {}: {} ({} of {} deaths allowed){}", tasks_.handleOf(index), printable(why, 400),
+                      record.workerDeaths, config_.maxTaskRetries, final ? "; failed" : "; queued again");
+    apply(index, final ? TaskEvent::workerLostFinal : TaskEvent::workerLost, outcome);
+}
+
 void SchedulerCore::onWorkerDisconnectRequest(WorkerSlot slot) {
     outbox_.sendDisconnectResponse(workers_[slot].peer);
     removeWorker(slot, WorkerExit::left, "disconnected");
@@ -573,6 +590,11 @@ void SchedulerCore::onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResul
         if (record == nullptr || record->worker != worker) {
             // e.g. a worker that was timed out and came back: its task was re-queued elsewhere
             dropMessage(workers_[worker].identity, "result for a task this worker does not hold");
+            continue;
+        }
+        if (result.getStatus() == wire::TaskResultStatus::WORKER_DIED) {
+            // the process the worker ran it in died (its Python processor): a worker death for this task
+            applyTaskProcessLoss(handleIndex(result.getTaskId()), asStringView(result.getError()));
             continue;
         }
         TaskEvent event = TaskEvent::resultFailed;

@@ -27,6 +27,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Thrown by a function whose work ran in a process of its own that died before answering (the Python
+// processor): the scheduler counts it as a death of the task's worker, so the task is retried up to its
+// limit and then fails with WorkerDiedError carrying this message.
+class TaskProcessDied : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // What a running function may ask about its task. Long-running functions should check stopRequested()
 // now and then (or use sleepFor), so cancel and timeouts take effect promptly.
 class TaskContext {
@@ -54,12 +62,25 @@ public:
     // waiting for children never deadlock the cluster. Throws std::logic_error where there is none (a unit
     // test's executor).
     Client& client() const;
+    // A function whose work ran in another process reports that process's CPU time and peak memory for the
+    // task's profile (the worker's own thread only waited).
+    void reportUsage(uint64_t cpuTimeUs, uint64_t peakRssBytes) const {
+        reportedCpuTimeUs_ = cpuTimeUs;
+        reportedPeakRssBytes_ = peakRssBytes;
+        usageReported_ = true;
+    }
+    bool usageReported() const { return usageReported_; }
+    uint64_t reportedCpuTimeUs() const { return reportedCpuTimeUs_; }
+    uint64_t reportedPeakRssBytes() const { return reportedPeakRssBytes_; }
 
 private:
     const std::atomic<bool>& cancelFlag_;
     Clock::time_point deadline_;
     const std::vector<std::string_view>* arguments_;
     const std::function<Client&()>* clientSource_;
+    mutable bool usageReported_ = false;
+    mutable uint64_t reportedCpuTimeUs_ = 0;
+    mutable uint64_t reportedPeakRssBytes_ = 0;
 };
 
 using TaskFunction = std::function<std::string(TaskContext&, std::string_view payload)>;

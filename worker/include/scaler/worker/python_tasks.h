@@ -1,7 +1,8 @@
 #pragma once
-// The function "python" (tasks from the scaler_cpp Python package): the worker loads its Python plugin,
-// libscaler_python_worker.so, when the first such task arrives, so a worker that runs no Python never loads
-// libpython. docs/python.md.
+// The function "python" (tasks from the scaler_cpp Python package): each runs in a Python processor, a child
+// process of the worker (python_processor.h), started at the first such task, so a worker that runs no
+// Python starts no interpreter and a task that crashes its process does not cost the worker.
+// docs/python.md.
 
 #include <string>
 
@@ -9,11 +10,12 @@
 
 namespace scaler::worker {
 
-// `pluginPath` empty: $SCALER_CPP_PYTHON_PLUGIN, else beside the executable's ../lib, else the installed
-// library directory.
+// `pythonExecutable` empty: defaultPythonExecutable().
 void registerPythonTasks(FunctionRegistry& registry, const std::string& schedulerAddress,
-                         std::string pluginPath);
+                         std::string pythonExecutable);
 // "python" fails every task saying the worker was started with --no-python.
 void refusePythonTasks(FunctionRegistry& registry);
+// $SCALER_CPP_PYTHON_EXECUTABLE, else the interpreter scaler_cpp was built for.
+std::string defaultPythonExecutable();
 
 }  // namespace scaler::worker

@@ -20,7 +20,7 @@ struct WorkerConfig {
     double deathTimeoutSeconds = 300;
     double shutdownGraceSeconds = 30;
     std::vector<std::string> plugins;
-    std::string pythonPlugin;  // empty: found beside the executable (python_tasks.h)
+    std::string pythonExecutable;  // empty: defaultPythonExecutable() (python_tasks.h)
     std::string name;          // default: the host name
     std::string identity;      // full routing identity; set by adapters so they know it in advance
     std::string adapterId;

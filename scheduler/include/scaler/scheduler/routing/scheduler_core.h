@@ -242,6 +242,9 @@ private:
     void finish(TaskIndex index, TaskState terminal, const Outcome& outcome);
     void rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why);
     void applyWorkerLoss(TaskIndex index, WorkerExit how);
+    // The worker reported that the process it ran the task in died (WORKER_DIED from a worker): counted as
+    // a worker death of this task alone.
+    void applyTaskProcessLoss(TaskIndex index, std::string_view why);
     // the workers that may take `set`'s next tasks now, into fillCandidates_
     void collectFillCandidates(CapabilitySetId set);
     uint64_t leadingRun(CapabilitySetId set, CapabilitySetId rival, uint64_t limit) const;

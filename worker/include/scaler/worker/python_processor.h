@@ -1,0 +1,71 @@
+#pragma once
+// A Python processor: a child process (`python3 -m scaler_cpp._processor FD`) that runs this worker's Python
+// tasks, one at a time, over a Unix socket. A task that ends its process (os._exit, a segfault in C code, the
+// OOM killer) costs the processor, not the worker: the worker stays connected, the task fails with the exit
+// code or signal (TaskProcessDied, which the scheduler counts against the task's retry limit), and the next
+// Python task starts a new processor. Cancel and timeout reach the task as SIGUSR1 and SIGUSR2, which the
+// processor turns into InterruptedError and TimeoutError (a time.sleep is interrupted too); a task that
+// ignores them is killed after a grace period. docs/python.md#how-it-runs.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scaler/worker/function_registry.h"
+
+namespace scaler::worker {
+
+struct PythonProcessorCommand {
+    std::string executable;        // the interpreter
+    std::string packageDirectory;  // prepended to PYTHONPATH when not empty (the build tree's python/)
+    std::string schedulerAddress;  // for Client() inside tasks
+};
+
+// Frames between worker and processor, little-endian:
+//   to the processor:   'T' u32 argument count, then each argument as u64 length and bytes
+//   from the processor: 'W' u8 waiting (a task began or stopped waiting on its nested futures)
+//                       'R' u8 ok, u64 cpu microseconds, u64 peak RSS bytes, u64 length, bytes
+class PythonProcessor {
+public:
+    explicit PythonProcessor(PythonProcessorCommand command);
+    ~PythonProcessor();  // kills and reaps the process
+    PythonProcessor(const PythonProcessor&) = delete;
+    PythonProcessor& operator=(const PythonProcessor&) = delete;
+
+    struct Result {
+        bool ok = false;
+        std::string bytes;  // the pickled result, or the encoded exception
+        uint64_t cpuTimeUs = 0;
+        uint64_t peakRssBytes = 0;
+    };
+    // Runs one task on this thread (its WaitListener hears the processor's waiting notices). Throws
+    // TaskProcessDied when the process ends before answering; the object is then spent (alive() false).
+    Result run(const TaskContext& context, const std::vector<std::string_view>& arguments);
+    bool alive() const { return pid_ > 0; }
+
+    // How long a task asked to stop may take before its processor is killed.
+    static constexpr std::chrono::milliseconds kStopGrace{2000};
+
+private:
+    void start();
+    void sendAll(const void* data, size_t size);
+    // Reads exactly `size` bytes, signalling and killing on the way as the context asks; false at end of
+    // file.
+    bool receive(const TaskContext& context, void* data, size_t size);
+    [[noreturn]] void died(const std::string& doing);
+    void signalIfStopRequested(const TaskContext& context);
+
+    PythonProcessorCommand command_;
+    pid_t pid_ = -1;
+    int fd_ = -1;
+    bool signalled_ = false;
+    std::chrono::steady_clock::time_point killAt_{};
+};
+
+// "exit code 3", "killed by signal 11 (SIGSEGV)": a waitpid status in words.
+std::string describeExitStatus(int status);
+
+}  // namespace scaler::worker

@@ -1,0 +1,203 @@
+#include "scaler/worker/python_processor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "scaler/client/wait_listener.h"
+#include "scaler/common/log.h"
+
+extern char** environ;
+
+namespace scaler::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <typename T>
+void appendRaw(std::string& out, T value) {
+    out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+}  // namespace
+
+std::string describeExitStatus(int status) {
+    if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) {
+        const int signal = WTERMSIG(status);
+        const char* name = sigabbrev_np(signal);
+        return "killed by signal " + std::to_string(signal) + (name ? std::string(" (SIG") + name + ")" : "");
+    }
+    return "status " + std::to_string(status);
+}
+
+PythonProcessor::PythonProcessor(PythonProcessorCommand command) : command_(std::move(command)) {}
+
+PythonProcessor::~PythonProcessor() {
+    if (fd_ >= 0) ::close(fd_);
+    if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+}
+
+void PythonProcessor::start() {
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
+    // everything the child needs is made before fork: after it, only async-signal-safe calls
+    const std::string fdText = std::to_string(fds[1]);
+    std::vector<std::string> args{command_.executable, "-m", "scaler_cpp._processor", fdText};
+    std::vector<std::string> env;
+    std::string pythonPath = command_.packageDirectory;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string_view entry(*e);
+        if (entry.rfind("PYTHONPATH=", 0) == 0) {
+            const std::string_view rest = entry.substr(11);
+            if (!rest.empty()) pythonPath += (pythonPath.empty() ? "" : ":") + std::string(rest);
+            continue;
+        }
+        if (entry.rfind("SCALER_CPP_SCHEDULER_ADDRESS=", 0) == 0) continue;
+        env.emplace_back(entry);
+    }
+    if (!pythonPath.empty()) env.push_back("PYTHONPATH=" + pythonPath);
+    env.push_back("SCALER_CPP_SCHEDULER_ADDRESS=" + command_.schedulerAddress);
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the worker's thread that owns it
+        if (getppid() != parent) _exit(127);
+        fcntl(fds[1], F_SETFD, 0);  // this end survives exec
+        execve(argv[0], argv.data(), envp.data());
+        _exit(127);
+    }
+    ::close(fds[1]);
+    fd_ = fds[0];
+    pid_ = pid;
+    log::worker().info("Python processor {} started ({} -m scaler_cpp._processor)", pid_,
+                       command_.executable);
+}
+
+void PythonProcessor::sendAll(const void* data, size_t size) {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+        const ssize_t n = send(fd_, p, size, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) died("taking the task");
+        p += n;
+        size -= static_cast<size_t>(n);
+    }
+}
+
+void PythonProcessor::signalIfStopRequested(const TaskContext& context) {
+    const auto now = Clock::now();
+    if (!signalled_ && context.stopRequested()) {
+        // the processor raises InterruptedError or TimeoutError in the task (interrupting a sleep too)
+        kill(pid_, context.cancelled() ? SIGUSR1 : SIGUSR2);
+        signalled_ = true;
+        killAt_ = now + kStopGrace;
+    } else if (signalled_ && now >= killAt_) {
+        log::worker().warn("Python processor {}: the task ignored its stop request for {} ms; killing it",
+                           pid_, kStopGrace.count());
+        kill(pid_, SIGKILL);
+        killAt_ = Clock::time_point::max();
+    }
+}
+
+bool PythonProcessor::receive(const TaskContext& context, void* data, size_t size) {
+    char* p = static_cast<char*>(data);
+    while (size > 0) {
+        pollfd item{fd_, POLLIN, 0};
+        const int ready = poll(&item, 1, 20);
+        if (ready < 0 && errno != EINTR) return false;
+        if (ready <= 0) {
+            signalIfStopRequested(context);
+            continue;
+        }
+        const ssize_t n = recv(fd_, p, size, 0);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) return false;
+        p += n;
+        size -= static_cast<size_t>(n);
+    }
+    return true;
+}
+
+void PythonProcessor::died(const std::string& doing) {
+    ::close(fd_);
+    fd_ = -1;
+    int status = 0;
+    pid_t reaped = 0;
+    // it closed its end: it is exiting; give it a moment to say how before making sure
+    for (int i = 0; i < 100 && reaped == 0; ++i) {
+        reaped = waitpid(pid_, &status, WNOHANG);
+        if (reaped == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (reaped == 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+    }
+    const pid_t pid = pid_;
+    pid_ = -1;
+    const std::string why = "the Python processor " + std::to_string(pid) + " running this task died while " +
+                            doing + ": " + describeExitStatus(status);
+    log::worker().warn("{}; the next Python task starts a new one", why);
+    throw TaskProcessDied(why);
+}
+
+PythonProcessor::Result PythonProcessor::run(const TaskContext& context,
+                                             const std::vector<std::string_view>& arguments) {
+    if (pid_ <= 0) start();
+    signalled_ = false;
+    std::string header;
+    header.push_back('T');
+    appendRaw(header, static_cast<uint32_t>(arguments.size()));
+    sendAll(header.data(), header.size());
+    for (std::string_view argument : arguments) {
+        const uint64_t length = argument.size();
+        sendAll(&length, sizeof length);
+        sendAll(argument.data(), argument.size());
+    }
+    for (;;) {
+        char kind = 0;
+        if (!receive(context, &kind, 1)) died("running it");
+        if (kind == 'W') {
+            uint8_t waiting = 0;
+            if (!receive(context, &waiting, 1)) died("running it");
+            if (WaitListener* listener = threadWaitListener()) listener->waiting(waiting != 0);
+            continue;
+        }
+        if (kind != 'R') died("answering (an unknown frame)");
+        uint8_t ok = 0;
+        uint64_t fields[3] = {0, 0, 0};  // cpu, peak RSS, length
+        if (!receive(context, &ok, 1) || !receive(context, fields, sizeof fields)) died("answering");
+        Result result;
+        result.ok = ok != 0;
+        result.cpuTimeUs = fields[0];
+        result.peakRssBytes = fields[1];
+        result.bytes.resize(fields[2]);
+        if (!receive(context, result.bytes.data(), result.bytes.size())) died("answering");
+        return result;
+    }
+}
+
+}  // namespace scaler::worker
