@@ -17,6 +17,9 @@ import time
 import types
 
 _running = False  # the signal handlers raise only inside a task
+_COUNT = struct.Struct("<I")
+_LENGTH = struct.Struct("<Q")
+_RESULT = struct.Struct("<cBQQQ")
 
 
 def _stop(exception_type, message):
@@ -28,15 +31,49 @@ def _stop(exception_type, message):
 
 
 class _Channel:
+    """Frames from the worker, read a megabyte at a time; a large argument goes straight into its own buffer."""
+
+    _CHUNK = 1 << 20
+
     def __init__(self, fd):
         self._socket = socket.socket(fileno=fd)
-        self._file = self._socket.makefile("rb", buffering=1 << 16)
+        self._buffer = bytearray()
+        self._start = 0
 
-    def read_exact(self, n):
-        data = self._file.read(n)
-        if data is None or len(data) < n:
+    def _receive(self):
+        data = self._socket.recv(self._CHUNK)
+        if not data:
             raise EOFError
         return data
+
+    def read_exact(self, n):
+        available = len(self._buffer) - self._start
+        if available >= n:
+            out = bytes(self._buffer[self._start:self._start + n])
+            self._start += n
+            if self._start == len(self._buffer):
+                self._buffer.clear()
+                self._start = 0
+            return out
+        if n > self._CHUNK:  # a large argument: straight into its own buffer, no second copy
+            out = bytearray(n)
+            view = memoryview(out)
+            view[:available] = self._buffer[self._start:]
+            self._buffer.clear()
+            self._start = 0
+            filled = available
+            while filled < n:
+                got = self._socket.recv_into(view[filled:])
+                if got == 0:
+                    raise EOFError
+                filled += got
+            return out
+        while len(self._buffer) - self._start < n:
+            if self._start:
+                del self._buffer[:self._start]
+                self._start = 0
+            self._buffer += self._receive()
+        return self.read_exact(n)
 
     def send(self, data):
         self._socket.sendall(data)
@@ -71,10 +108,10 @@ def main():
             return  # the worker is gone or done with us
         if kind != b"T":
             raise SystemExit(f"scaler_cpp._processor: unknown frame {kind!r}")
-        (count,) = struct.unpack("<I", read_exact(4))
+        (count,) = _COUNT.unpack(read_exact(4))
         arguments = []
         for _ in range(count):
-            (length,) = struct.unpack("<Q", read_exact(8))
+            (length,) = _LENGTH.unpack(read_exact(8))
             arguments.append(read_exact(length))
         started = time.thread_time_ns()
         _running = True
@@ -88,8 +125,12 @@ def main():
             _running = False
         cpu_us = (time.thread_time_ns() - started) // 1000
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        channel.send(b"R" + struct.pack("<BQQQ", 1 if ok else 0, cpu_us, peak_rss, len(result)))
-        channel.send(result)
+        header = _RESULT.pack(b"R", 1 if ok else 0, cpu_us, peak_rss, len(result))
+        if len(result) < 65536:
+            channel.send(header + result)  # one write, one wake-up of the worker
+        else:
+            channel.send(header)
+            channel.send(result)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ _CACHED_TYPES = (types.FunctionType, types.BuiltinFunctionType)
 
 
 def _function(data):
+    if type(data) is not bytes:  # a large pickle arrives as a bytearray
+        data = bytes(data)
     fn = _functions.get(data)
     if fn is None:
         fn = _serialization.loads(data)

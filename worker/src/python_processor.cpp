@@ -2,13 +2,17 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -93,19 +97,69 @@ void PythonProcessor::start() {
     ::close(fds[1]);
     fd_ = fds[0];
     pid_ = pid;
+    readBuffer_.resize(64 * 1024);
+    readStart_ = readEnd_ = 0;
+    processorCpu_ = -1;
     log::worker().info("Python processor {} started ({} -m scaler_cpp._processor)", pid_,
                        command_.executable);
 }
 
-void PythonProcessor::sendAll(const void* data, size_t size) {
-    const char* p = static_cast<const char*>(data);
-    while (size > 0) {
-        const ssize_t n = send(fd_, p, size, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) died("taking the task");
-        p += n;
-        size -= static_cast<size_t>(n);
+void PythonProcessor::sendTask(const std::vector<std::string_view>& arguments) {
+    writeBuffer_.clear();
+    writeBuffer_.push_back('T');
+    appendRaw(writeBuffer_, static_cast<uint32_t>(arguments.size()));
+    // small arguments are copied into one frame; large ones are sent from where they are (no copy)
+    std::vector<iovec> pieces;
+    std::vector<size_t> lengthsAt;  // offsets in writeBuffer_ of each iovec that points into it
+    constexpr size_t kCopyBelow = 64 * 1024;
+    size_t copiedFrom = 0;
+    const auto flushCopied = [&] {
+        if (writeBuffer_.size() > copiedFrom) {
+            lengthsAt.push_back(pieces.size());
+            pieces.push_back({reinterpret_cast<void*>(copiedFrom), writeBuffer_.size() - copiedFrom});
+            copiedFrom = writeBuffer_.size();
+        }
+    };
+    for (std::string_view argument : arguments) {
+        appendRaw(writeBuffer_, static_cast<uint64_t>(argument.size()));
+        if (argument.size() < kCopyBelow) {
+            writeBuffer_.append(argument);
+        } else {
+            flushCopied();
+            pieces.push_back({const_cast<char*>(argument.data()), argument.size()});
+        }
     }
+    flushCopied();
+    for (size_t at : lengthsAt) {  // offsets became pointers now that writeBuffer_ no longer grows
+        pieces[at].iov_base = writeBuffer_.data() + reinterpret_cast<size_t>(pieces[at].iov_base);
+    }
+    size_t next = 0;
+    while (next < pieces.size()) {
+        msghdr message{};
+        message.msg_iov = pieces.data() + next;
+        message.msg_iovlen = std::min<size_t>(pieces.size() - next, IOV_MAX);
+        const ssize_t sent = sendmsg(fd_, &message, MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR) continue;
+        if (sent <= 0) died("taking the task");
+        size_t n = static_cast<size_t>(sent);
+        while (n > 0 && n >= pieces[next].iov_len) n -= pieces[next++].iov_len;
+        if (n > 0) {
+            pieces[next].iov_base = static_cast<char*>(pieces[next].iov_base) + n;
+            pieces[next].iov_len -= n;
+        }
+    }
+}
+
+void PythonProcessor::followThisThreadsCpu() {
+    // The thread and its processor take turns (one waits while the other runs): on one CPU a hand-over is a
+    // local switch, across CPUs a wake-up costs three times as long here. The processor follows the thread,
+    // which the kernel still moves freely.
+    const int cpu = sched_getcpu();
+    if (cpu < 0 || cpu == processorCpu_) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(pid_, sizeof set, &set) == 0) processorCpu_ = cpu;
 }
 
 void PythonProcessor::signalIfStopRequested(const TaskContext& context) {
@@ -123,21 +177,45 @@ void PythonProcessor::signalIfStopRequested(const TaskContext& context) {
     }
 }
 
+bool PythonProcessor::awaitReadable(const TaskContext& context) {
+    for (;;) {
+        pollfd item{fd_, POLLIN, 0};
+        const int ready = poll(&item, 1, 20);
+        if (ready > 0) return true;
+        if (ready < 0 && errno != EINTR) return false;
+        signalIfStopRequested(context);
+    }
+}
+
 bool PythonProcessor::receive(const TaskContext& context, void* data, size_t size) {
     char* p = static_cast<char*>(data);
     while (size > 0) {
-        pollfd item{fd_, POLLIN, 0};
-        const int ready = poll(&item, 1, 20);
-        if (ready < 0 && errno != EINTR) return false;
-        if (ready <= 0) {
-            signalIfStopRequested(context);
+        if (readStart_ < readEnd_) {
+            const size_t n = std::min(size, readEnd_ - readStart_);
+            std::memcpy(p, readBuffer_.data() + readStart_, n);
+            readStart_ += n;
+            p += n;
+            size -= n;
             continue;
         }
-        const ssize_t n = recv(fd_, p, size, 0);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (n <= 0) return false;
-        p += n;
-        size -= static_cast<size_t>(n);
+        // a large remainder goes straight to its place; small reads fill the buffer
+        const bool direct = size >= readBuffer_.size();
+        const ssize_t n =
+            recv(fd_, direct ? p : readBuffer_.data(), direct ? size : readBuffer_.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            if (direct) {
+                p += n;
+                size -= static_cast<size_t>(n);
+            } else {
+                readStart_ = 0;
+                readEnd_ = static_cast<size_t>(n);
+            }
+            continue;
+        }
+        if (n == 0) return false;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+        if (!awaitReadable(context)) return false;
     }
     return true;
 }
@@ -168,15 +246,8 @@ PythonProcessor::Result PythonProcessor::run(const TaskContext& context,
                                              const std::vector<std::string_view>& arguments) {
     if (pid_ <= 0) start();
     signalled_ = false;
-    std::string header;
-    header.push_back('T');
-    appendRaw(header, static_cast<uint32_t>(arguments.size()));
-    sendAll(header.data(), header.size());
-    for (std::string_view argument : arguments) {
-        const uint64_t length = argument.size();
-        sendAll(&length, sizeof length);
-        sendAll(argument.data(), argument.size());
-    }
+    followThisThreadsCpu();
+    sendTask(arguments);
     for (;;) {
         char kind = 0;
         if (!receive(context, &kind, 1)) died("running it");

@@ -51,18 +51,28 @@ public:
 
 private:
     void start();
-    void sendAll(const void* data, size_t size);
-    // Reads exactly `size` bytes, signalling and killing on the way as the context asks; false at end of
-    // file.
+    // One frame in as few calls as it takes: small arguments copied into it, large ones sent in place.
+    void sendTask(const std::vector<std::string_view>& arguments);
+    // Reads exactly `size` bytes through the read buffer, signalling and killing on the way as the context
+    // asks; false at end of file.
     bool receive(const TaskContext& context, void* data, size_t size);
+    // Waits (20 ms at a time, checking the context) until the socket has bytes; false when it failed.
+    bool awaitReadable(const TaskContext& context);
     [[noreturn]] void died(const std::string& doing);
     void signalIfStopRequested(const TaskContext& context);
+    void followThisThreadsCpu();
 
     PythonProcessorCommand command_;
     pid_t pid_ = -1;
     int fd_ = -1;
     bool signalled_ = false;
     std::chrono::steady_clock::time_point killAt_{};
+    // Bytes read ahead: a result's frame usually arrives in one read, not one per field.
+    std::string readBuffer_;
+    size_t readStart_ = 0;
+    size_t readEnd_ = 0;
+    std::string writeBuffer_;  // a small task's frame, sent in one call
+    int processorCpu_ = -1;
 };
 
 // "exit code 3", "killed by signal 11 (SIGSEGV)": a waitpid status in words.
