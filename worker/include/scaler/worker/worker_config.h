@@ -21,8 +21,8 @@ struct WorkerConfig {
     double shutdownGraceSeconds = 30;
     std::vector<std::string> plugins;
     std::string pythonExecutable;  // empty: defaultPythonExecutable() (python_tasks.h)
-    std::string name;          // default: the host name
-    std::string identity;      // full routing identity; set by adapters so they know it in advance
+    std::string name;              // default: the host name
+    std::string identity;          // full routing identity; set by adapters so they know it in advance
     std::string adapterId;
     std::string workerGroupId;
     size_t execOutputLimitBytes = 16u << 20;
