@@ -28,6 +28,10 @@ def sleep_then(x, seconds):
     return x
 
 
+def divide(a, b):
+    return a // b
+
+
 def interpreter():
     return os.path.realpath(sys.executable)
 
@@ -110,6 +114,12 @@ class FunctionsAreWhatTheCallerPassedTest(unittest.TestCase):
             finally:
                 sys.path.remove(folder)
                 sys.modules.pop("only_here_29", None)
+
+    def test_map_raises_a_tasks_failure_and_the_client_goes_on(self):
+        with self.assertRaises(ZeroDivisionError):
+            self.client.map(divide, [1, 2, 3], [1, 0, 1])
+        self.assertEqual(self.client.map(divide, [4, 9], [2, 3]), [2, 3])
+        self.assertEqual(self.client.map(add, [], []), [])
 
     def test_a_plain_function_is_sent_once(self):
         before = len(self.client._function_bytes)
