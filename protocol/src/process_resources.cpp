@@ -2,7 +2,10 @@
 
 #include <string>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -28,11 +31,47 @@ double processCpuSeconds() {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-ProcessResourceSampler::ProcessResourceSampler()
-    : lastCpuSeconds_(processCpuSeconds()), lastTime_(std::chrono::steady_clock::now()) {}
+ChildUsage liveChildrenUsage() {
+    ChildUsage usage;
+    std::error_code error;
+    const long ticks = sysconf(_SC_CLK_TCK);
+    const long page = sysconf(_SC_PAGESIZE);
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
+        std::ifstream children(task.path() / "children");
+        long pid = 0;
+        while (children >> pid) {
+            std::ifstream statFile("/proc/" + std::to_string(pid) + "/stat");
+            std::string stat((std::istreambuf_iterator<char>(statFile)), std::istreambuf_iterator<char>());
+            const size_t close = stat.rfind(')');  // the command name may hold spaces and parentheses
+            if (close == std::string::npos) continue;
+            std::istringstream fields(stat.substr(close + 2));
+            std::string field;
+            unsigned long long utime = 0, stime = 0, rss = 0;
+            // after the name: state(3) ... utime(14) stime(15) ... rss(24), numbered from 1 with pid and name
+            for (int i = 3; i <= 24 && fields >> field; ++i) {
+                if (i == 14) utime = std::stoull(field);
+                if (i == 15) stime = std::stoull(field);
+                if (i == 24) rss = std::stoull(field);
+            }
+            usage.cpuSeconds += static_cast<double>(utime + stime) / static_cast<double>(ticks);
+            usage.rssBytes += rss * static_cast<unsigned long long>(page);
+        }
+    }
+    return usage;
+}
+
+ProcessResourceSampler::ProcessResourceSampler(bool includeChildren)
+    : includeChildren_(includeChildren),
+      lastCpuSeconds_(cpuSeconds()),
+      lastTime_(std::chrono::steady_clock::now()) {}
+
+double ProcessResourceSampler::cpuSeconds() const {
+    return processCpuSeconds() + (includeChildren_ ? liveChildrenUsage().cpuSeconds : 0.0);
+}
 
 ResourceSample ProcessResourceSampler::sample() {
-    const double cpu = processCpuSeconds();
+    const ChildUsage children = includeChildren_ ? liveChildrenUsage() : ChildUsage{};
+    const double cpu = processCpuSeconds() + children.cpuSeconds;
     const auto now = std::chrono::steady_clock::now();
     const double wall = std::chrono::duration<double>(now - lastTime_).count();
     ResourceSample result;
@@ -40,7 +79,7 @@ ResourceSample ProcessResourceSampler::sample() {
         result.cpuPermille =
             static_cast<uint16_t>(std::clamp((cpu - lastCpuSeconds_) / wall * 1000.0, 0.0, 65535.0));
     }
-    result.rssBytes = currentRssBytes();
+    result.rssBytes = currentRssBytes() + children.rssBytes;
     lastCpuSeconds_ = cpu;
     lastTime_ = now;
     return result;

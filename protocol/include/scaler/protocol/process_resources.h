@@ -15,10 +15,14 @@ struct ResourceSample {
 
 class ProcessResourceSampler {
 public:
-    ProcessResourceSampler();
+    // With `includeChildren`, the live child processes count too (a worker's Python processors run its
+    // Python tasks: their CPU and memory are the worker's).
+    explicit ProcessResourceSampler(bool includeChildren = false);
     ResourceSample sample();
 
 private:
+    double cpuSeconds() const;
+    bool includeChildren_;
     double lastCpuSeconds_;
     std::chrono::steady_clock::time_point lastTime_;
 };
@@ -26,6 +30,12 @@ private:
 uint64_t currentRssBytes();
 void resourceToWire(const ResourceSample& sample, wire::Resource::Builder resource);
 double processCpuSeconds();
+// CPU seconds and resident bytes of this process's live children (every thread's), from /proc.
+struct ChildUsage {
+    double cpuSeconds = 0;
+    uint64_t rssBytes = 0;
+};
+ChildUsage liveChildrenUsage();
 // The machine's physical memory, or `fallback` when the system does not say: sizes the defaults of the
 // scheduler's object store and the workers' object caches.
 uint64_t physicalMemoryBytes(uint64_t fallback);

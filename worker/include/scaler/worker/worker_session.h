@@ -91,7 +91,7 @@ private:
     FrameSink& out_;
     const std::string hostname_;
     const uint32_t pid_;
-    ProcessResourceSampler sampler_;
+    ProcessResourceSampler sampler_{true};  // with its Python processors
 
     Phase phase_ = Phase::serving;
     int exitCode_ = 0;
