@@ -7,6 +7,8 @@ here as InterruptedError or TimeoutError in the task's code; a blocking time.sle
 Frames: worker/include/scaler/worker/python_processor.h.
 """
 
+import collections
+import mmap
 import os
 import resource
 import signal
@@ -19,6 +21,7 @@ import types
 _running = False  # the signal handlers raise only inside a task
 _COUNT = struct.Struct("<I")
 _LENGTH = struct.Struct("<Q")
+_ARGUMENT = struct.Struct("<BQ")
 _RESULT = struct.Struct("<cBQQQ")
 
 
@@ -35,16 +38,47 @@ class _Channel:
 
     _CHUNK = 1 << 20
 
+    # Shared objects kept mapped (by their memfd's inode), most recently used last; a mapping keeps its pages
+    # alive after the worker's cache lets the object go, so both the count and the bytes are bounded.
+    _MAPPINGS = 32
+    _MAPPED_BYTES = 2 << 30
+
     def __init__(self, fd):
         self._socket = socket.socket(fileno=fd)
         self._buffer = bytearray()
         self._start = 0
+        self._fds = collections.deque()  # descriptors that came with frames, in argument order
+        self._mappings = collections.OrderedDict()
+        self._mapped_bytes = 0
 
     def _receive(self):
-        data = self._socket.recv(self._CHUNK)
+        data, fds, _, _ = socket.recv_fds(self._socket, self._CHUNK, 256)
+        self._fds.extend(fds)
         if not data:
             raise EOFError
         return data
+
+    def shared(self, length, offset):
+        """A shared object's bytes: the next descriptor, mapped once and kept while it is used."""
+        fd = self._fds.popleft()
+        try:
+            status = os.fstat(fd)
+            key = (status.st_dev, status.st_ino)
+            view = self._mappings.get(key)
+            if view is None:
+                view = memoryview(mmap.mmap(fd, status.st_size, prot=mmap.PROT_READ))
+                self._mappings[key] = view
+                self._mapped_bytes += len(view)
+                while len(self._mappings) > 1 and (
+                    len(self._mappings) > self._MAPPINGS or self._mapped_bytes > self._MAPPED_BYTES
+                ):
+                    _, evicted = self._mappings.popitem(last=False)
+                    self._mapped_bytes -= len(evicted)
+            else:
+                self._mappings.move_to_end(key)
+        finally:
+            os.close(fd)
+        return view[offset:offset + length]
 
     def read_exact(self, n):
         available = len(self._buffer) - self._start
@@ -111,8 +145,12 @@ def main():
         (count,) = _COUNT.unpack(read_exact(4))
         arguments = []
         for _ in range(count):
-            (length,) = _LENGTH.unpack(read_exact(8))
-            arguments.append(read_exact(length))
+            kind, length = _ARGUMENT.unpack(read_exact(9))
+            if kind == 1:
+                (offset,) = _LENGTH.unpack(read_exact(8))
+                arguments.append(channel.shared(length, offset))
+            else:
+                arguments.append(read_exact(length))
         started = time.thread_time_ns()
         _running = True
         try:

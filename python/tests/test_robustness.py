@@ -28,6 +28,12 @@ def sleep_then(x, seconds):
     return x
 
 
+def digest(data, salt=b""):
+    import hashlib
+
+    return hashlib.sha256(bytes(data) + salt).hexdigest()
+
+
 def divide(a, b):
     return a // b
 
@@ -69,7 +75,9 @@ def process_gone(pid):
         return True
 
 
-class FunctionsAreWhatTheCallerPassedTest(unittest.TestCase):
+class ComboTestCase(unittest.TestCase):
+    """A SchedulerClusterCombo of two workers and a client per class."""
+
     @classmethod
     def setUpClass(cls):
         cls.cluster = SchedulerClusterCombo(n_workers=2)
@@ -79,6 +87,9 @@ class FunctionsAreWhatTheCallerPassedTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.client.disconnect()
         cls.cluster.shutdown()
+
+
+class FunctionsAreWhatTheCallerPassedTest(ComboTestCase):
 
     def test_a_bound_method_runs_with_its_instance_as_it_is_at_each_submit(self):
         a = Scaled()
@@ -143,6 +154,28 @@ def combo_script(ending):
             time.sleep(120)
         """
     )
+
+
+class SharedObjectsReachProcessorsTest(ComboTestCase):
+    """Objects of 1 MiB and more reach a worker's Python processors as shared memory (a memfd), not a copy."""
+
+    def test_a_large_object_arrives_whole_in_every_task_and_position(self):
+        data = bytes(range(256)) * (16 << 10)  # 4 MiB
+        ref = self.client.send_object(data)
+        expected = digest(data)
+        self.assertEqual(self.client.map(digest, [ref] * 8), [expected] * 8)
+        self.assertEqual(self.client.submit(digest, ref, salt=b"!").result(timeout=60), digest(data, b"!"))
+        small = self.client.send_object(b"abc")
+        self.assertEqual(self.client.submit(digest, small).result(timeout=60), digest(b"abc"))
+
+    def test_a_hundred_mebibyte_object_used_by_many_tasks(self):
+        ref = self.client.send_object(b"x" * (100 << 20))
+        self.assertEqual(self.client.map(len, [ref, ref]), [100 << 20] * 2)  # cached on both workers
+        started = time.perf_counter()
+        self.assertEqual(self.client.map(len, [ref] * 40), [100 << 20] * 40)
+        seconds = time.perf_counter() - started
+        print(f"\n40 tasks on a cached 100 MiB object: {seconds:.2f} s ({seconds / 40 * 1000:.1f} ms a task)",
+              file=sys.stderr)
 
 
 class ProcessesEndWithTheScriptTest(unittest.TestCase):
@@ -361,16 +394,7 @@ def wait_for_other(future):
     return future.result(timeout=60)
 
 
-class CallbacksNeverStopDeliveryTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = SchedulerClusterCombo(n_workers=2)
-        cls.client = Client(address=cls.cluster.get_address())
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.disconnect()
-        cls.cluster.shutdown()
+class CallbacksNeverStopDeliveryTest(ComboTestCase):
 
     def test_a_callback_that_waits_on_another_future_of_the_same_client(self):
         first = self.client.submit(add, 1, 1)

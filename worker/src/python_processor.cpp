@@ -19,6 +19,7 @@
 
 #include "scaler/client/wait_listener.h"
 #include "scaler/common/log.h"
+#include "scaler/worker/object_cache.h"
 
 extern char** environ;
 
@@ -108,10 +109,13 @@ void PythonProcessor::sendTask(const std::vector<std::string_view>& arguments) {
     writeBuffer_.clear();
     writeBuffer_.push_back('T');
     appendRaw(writeBuffer_, static_cast<uint32_t>(arguments.size()));
-    // small arguments are copied into one frame; large ones are sent from where they are (no copy)
+    // small arguments are copied into one frame; large ones go from where they are (no copy), as their memfd
+    // when they are a shared object (the processor maps it: no bytes cross at all)
     std::vector<iovec> pieces;
-    std::vector<size_t> lengthsAt;  // offsets in writeBuffer_ of each iovec that points into it
+    std::vector<size_t> lengthsAt;  // iovecs that point into writeBuffer_, by offset until it stops growing
+    std::vector<int> fds;
     constexpr size_t kCopyBelow = 64 * 1024;
+    constexpr size_t kMaxFds = 250;  // under the kernel's SCM_MAX_FD
     size_t copiedFrom = 0;
     const auto flushCopied = [&] {
         if (writeBuffer_.size() > copiedFrom) {
@@ -121,8 +125,16 @@ void PythonProcessor::sendTask(const std::vector<std::string_view>& arguments) {
         }
     };
     for (std::string_view argument : arguments) {
+        uint64_t offset = 0;
+        const int fd = argument.size() >= kCopyBelow && fds.size() < kMaxFds
+                           ? sharedFdOf(argument.data(), argument.size(), offset)
+                           : -1;
+        writeBuffer_.push_back(fd >= 0 ? 1 : 0);
         appendRaw(writeBuffer_, static_cast<uint64_t>(argument.size()));
-        if (argument.size() < kCopyBelow) {
+        if (fd >= 0) {
+            appendRaw(writeBuffer_, offset);
+            fds.push_back(fd);
+        } else if (argument.size() < kCopyBelow) {
             writeBuffer_.append(argument);
         } else {
             flushCopied();
@@ -130,17 +142,29 @@ void PythonProcessor::sendTask(const std::vector<std::string_view>& arguments) {
         }
     }
     flushCopied();
-    for (size_t at : lengthsAt) {  // offsets became pointers now that writeBuffer_ no longer grows
+    for (size_t at : lengthsAt) {
         pieces[at].iov_base = writeBuffer_.data() + reinterpret_cast<size_t>(pieces[at].iov_base);
     }
+    std::vector<char> control(fds.empty() ? 0 : CMSG_SPACE(sizeof(int) * fds.size()));
     size_t next = 0;
+    bool fdsSent = fds.empty();
     while (next < pieces.size()) {
         msghdr message{};
         message.msg_iov = pieces.data() + next;
         message.msg_iovlen = std::min<size_t>(pieces.size() - next, IOV_MAX);
+        if (!fdsSent) {  // with the frame's first bytes
+            message.msg_control = control.data();
+            message.msg_controllen = control.size();
+            cmsghdr* header = CMSG_FIRSTHDR(&message);
+            header->cmsg_level = SOL_SOCKET;
+            header->cmsg_type = SCM_RIGHTS;
+            header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+            std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
+        }
         const ssize_t sent = sendmsg(fd_, &message, MSG_NOSIGNAL);
         if (sent < 0 && errno == EINTR) continue;
         if (sent <= 0) died("taking the task");
+        fdsSent = true;
         size_t n = static_cast<size_t>(sent);
         while (n > 0 && n >= pieces[next].iov_len) n -= pieces[next++].iov_len;
         if (n > 0) {

@@ -269,7 +269,7 @@ void WorkerSession::onObjectChunk(wire::ObjectChunk::Reader chunk) {
         fetches_.erase(found);
         return failParked(handle, "object " + std::to_string(handle) + " arrived larger than announced");
     }
-    std::memcpy(fetch.bytes->data.get() + chunk.getOffset(), data.data(), data.size());
+    std::memcpy(fetch.bytes->data() + chunk.getOffset(), data.data(), data.size());
     fetch.received += data.size();
     if (fetch.received >= fetch.bytes->size) return objectArrived(handle);
     requestMore(handle);

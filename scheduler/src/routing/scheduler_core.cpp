@@ -357,11 +357,20 @@ void SchedulerCore::removeWorker(WorkerSlot slot, WorkerExit how, std::string_vi
 }
 
 void SchedulerCore::applyWorkerLoss(TaskIndex index, WorkerExit how) {
-    TaskRecord& record = tasks_[index];
     if (how == WorkerExit::left) {
         apply(index, TaskEvent::workerLeft, {});
         return;
     }
+    countWorkerDeath(index, {});
+}
+
+void SchedulerCore::applyTaskProcessLoss(TaskIndex index, std::string_view why) {
+    log::tasks().warn("task {}: {}", tasks_.handleOf(index), printable(why, 400));
+    countWorkerDeath(index, why);
+}
+
+void SchedulerCore::countWorkerDeath(TaskIndex index, std::string_view cause) {
+    TaskRecord& record = tasks_[index];
     ++record.workerDeaths;
     const bool final = record.workerDeaths >= config_.maxTaskRetries;
     Outcome outcome;
@@ -369,26 +378,10 @@ void SchedulerCore::applyWorkerLoss(TaskIndex index, WorkerExit how) {
     if (final) {
         error = "the worker running this task died " + std::to_string(record.workerDeaths) +
                 " times (retry limit " + std::to_string(config_.maxTaskRetries) + ")";
+        if (!cause.empty()) error += "; the last time: " + printable(cause, 400);
         outcome.error = error;
         log::tasks().warn("task {} failed: {}", tasks_.handleOf(index), error);
     }
-    apply(index, final ? TaskEvent::workerLostFinal : TaskEvent::workerLost, outcome);
-}
-
-void SchedulerCore::applyTaskProcessLoss(TaskIndex index, std::string_view why) {
-    TaskRecord& record = tasks_[index];
-    ++record.workerDeaths;
-    const bool final = record.workerDeaths >= config_.maxTaskRetries;
-    Outcome outcome;
-    std::string error;
-    if (final) {
-        error = "the worker running this task died " + std::to_string(record.workerDeaths) +
-                " times (retry limit " + std::to_string(config_.maxTaskRetries) +
-                "); the last time: " + printable(why, 400);
-        outcome.error = error;
-    }
-    log::tasks().warn("task {}: {} ({} of {} deaths allowed){}", tasks_.handleOf(index), printable(why, 400),
-                      record.workerDeaths, config_.maxTaskRetries, final ? "; failed" : "; queued again");
     apply(index, final ? TaskEvent::workerLostFinal : TaskEvent::workerLost, outcome);
 }
 

@@ -10,13 +10,29 @@
 
 namespace scaler::worker {
 
-// One object's bytes, allocated once at its full size (no zero fill) and filled chunk by chunk.
+// One object's bytes, allocated once at its full size (no zero fill) and filled chunk by chunk. From
+// kSharedFromBytes up they live in a memfd, so a Python processor maps the same pages (the descriptor travels
+// with the task) instead of receiving a copy for every task that uses the object.
 struct ObjectBytes {
-    explicit ObjectBytes(uint64_t size) : data(new char[size > 0 ? size : 1]), size(size) {}
-    std::unique_ptr<char[]> data;
-    uint64_t size;
-    std::string_view view() const { return {data.get(), size}; }
+    static constexpr uint64_t kSharedFromBytes = 1u << 20;
+    explicit ObjectBytes(uint64_t size);
+    ~ObjectBytes();
+    ObjectBytes(const ObjectBytes&) = delete;
+    ObjectBytes& operator=(const ObjectBytes&) = delete;
+
+    char* data() const { return data_; }
+    std::string_view view() const { return {data_, size}; }
+    int sharedFd() const { return fd_; }  // -1: on the heap
+    const uint64_t size;
+
+private:
+    char* data_ = nullptr;
+    int fd_ = -1;
 };
+
+// The memfd holding [data, data + length) and the offset of data in it, when one does (an argument a task
+// sees as bytes of a shared ObjectBytes); -1 otherwise. Thread-safe.
+int sharedFdOf(const char* data, uint64_t length, uint64_t& offset);
 
 class ObjectCache {
 public:

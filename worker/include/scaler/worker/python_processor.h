@@ -25,7 +25,9 @@ struct PythonProcessorCommand {
 };
 
 // Frames between worker and processor, little-endian:
-//   to the processor:   'T' u32 argument count, then each argument as u64 length and bytes
+//   to the processor:   'T' u32 argument count, then each argument as u8 kind, u64 length and
+//                       kind 0: the bytes; kind 1: u64 offset into a memfd (a shared ObjectBytes) whose
+//                       descriptor rides with the frame's first bytes (SCM_RIGHTS), in argument order
 //   from the processor: 'W' u8 waiting (a task began or stopped waiting on its nested futures)
 //                       'R' u8 ok, u64 cpu microseconds, u64 peak RSS bytes, u64 length, bytes
 class PythonProcessor {
@@ -51,7 +53,8 @@ public:
 
 private:
     void start();
-    // One frame in as few calls as it takes: small arguments copied into it, large ones sent in place.
+    // One frame in as few calls as it takes: small arguments copied into it, shared objects as their
+    // descriptor, other large ones sent in place.
     void sendTask(const std::vector<std::string_view>& arguments);
     // Reads exactly `size` bytes through the read buffer, signalling and killing on the way as the context
     // asks; false at end of file.

@@ -245,6 +245,9 @@ private:
     // The worker reported that the process it ran the task in died (WORKER_DIED from a worker): counted as
     // a worker death of this task alone.
     void applyTaskProcessLoss(TaskIndex index, std::string_view why);
+    // A death of the task's worker (or of the process it ran the task in: `cause`): queued again, or failed
+    // once past the retry limit.
+    void countWorkerDeath(TaskIndex index, std::string_view cause);
     // the workers that may take `set`'s next tasks now, into fillCandidates_
     void collectFillCandidates(CapabilitySetId set);
     uint64_t leadingRun(CapabilitySetId set, CapabilitySetId rival, uint64_t limit) const;
