@@ -11,6 +11,7 @@ import collections
 import mmap
 import os
 import resource
+import select
 import signal
 import socket
 import struct
@@ -19,6 +20,9 @@ import time
 import types
 
 _running = False  # the signal handlers raise only inside a task
+# A processor with nothing to do this long exits, so the processors of executor threads that nested tasks once
+# needed do not linger; the worker replaces one idle for PythonProcessor::kIdleRestart (50 s) before using it.
+IDLE_EXIT_SECONDS = 60
 _COUNT = struct.Struct("<I")
 _LENGTH = struct.Struct("<Q")
 _ARGUMENT = struct.Struct("<BQ")
@@ -109,6 +113,13 @@ class _Channel:
             self._buffer += self._receive()
         return self.read_exact(n)
 
+    def idle_until_frame(self, seconds):
+        """False when no frame began within `seconds`."""
+        if self._start < len(self._buffer):
+            return True
+        readable, _, _ = select.select([self._socket], [], [], seconds)
+        return bool(readable)
+
     def send(self, data):
         self._socket.sendall(data)
 
@@ -136,6 +147,8 @@ def main():
 
     read_exact = channel.read_exact
     while True:
+        if not channel.idle_until_frame(IDLE_EXIT_SECONDS):
+            return  # idle: the worker starts another when it needs one (PythonProcessor::kIdleRestart)
         try:
             kind = read_exact(1)
         except EOFError:

@@ -106,7 +106,8 @@ class _Processes:
 
 
 class SchedulerClusterCombo:
-    """Starts a scheduler and `n_workers` workers; a worker that dies (killed by its task) is replaced.
+    """Starts a scheduler and `n_workers` workers; a worker process that exits is replaced while the scheduler
+    lives.
 
     The processes end with this object: at shutdown(), when it is garbage collected, when the interpreter
     exits, and (through a pipe they watch) when this process is killed."""

@@ -48,11 +48,17 @@ std::string describeExitStatus(int status) {
 PythonProcessor::PythonProcessor(PythonProcessorCommand command) : command_(std::move(command)) {}
 
 PythonProcessor::~PythonProcessor() {
+    stop();
+}
+
+void PythonProcessor::stop() {
     if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
     if (pid_ > 0) {
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
     }
+    pid_ = -1;
 }
 
 void PythonProcessor::start() {
@@ -100,6 +106,7 @@ void PythonProcessor::start() {
     pid_ = pid;
     readBuffer_.resize(64 * 1024);
     readStart_ = readEnd_ = 0;
+    lastUsed_ = Clock::now();
     processorCpu_ = -1;
     log::worker().info("Python processor {} started ({} -m scaler_cpp._processor)", pid_,
                        command_.executable);
@@ -268,6 +275,7 @@ void PythonProcessor::died(const std::string& doing) {
 
 PythonProcessor::Result PythonProcessor::run(const TaskContext& context,
                                              const std::vector<std::string_view>& arguments) {
+    if (pid_ > 0 && Clock::now() - lastUsed_ > kIdleRestart) stop();  // it may be exiting by now
     if (pid_ <= 0) start();
     signalled_ = false;
     followThisThreadsCpu();
@@ -291,6 +299,7 @@ PythonProcessor::Result PythonProcessor::run(const TaskContext& context,
         result.peakRssBytes = fields[1];
         result.bytes.resize(fields[2]);
         if (!receive(context, result.bytes.data(), result.bytes.size())) died("answering");
+        lastUsed_ = Clock::now();
         return result;
     }
 }

@@ -48,11 +48,15 @@ public:
     Result run(const TaskContext& context, const std::vector<std::string_view>& arguments);
     bool alive() const { return pid_ > 0; }
 
+    // A processor idle this long is replaced before its next task: it exits by itself after 60 s idle
+    // (_processor.py), and a task must never be handed to one that is exiting.
+    static constexpr std::chrono::seconds kIdleRestart{50};
     // How long a task asked to stop may take before its processor is killed.
     static constexpr std::chrono::milliseconds kStopGrace{2000};
 
 private:
     void start();
+    void stop();  // kills and reaps it
     // One frame in as few calls as it takes: small arguments copied into it, shared objects as their
     // descriptor, other large ones sent in place.
     void sendTask(const std::vector<std::string_view>& arguments);
@@ -76,6 +80,7 @@ private:
     size_t readEnd_ = 0;
     std::string writeBuffer_;  // a small task's frame, sent in one call
     int processorCpu_ = -1;
+    std::chrono::steady_clock::time_point lastUsed_{};
 };
 
 // "exit code 3", "killed by signal 11 (SIGSEGV)": a waitpid status in words.
