@@ -23,12 +23,15 @@ void addParentPipeOption(CLI::App& app, int& fd) {
         ->check(CLI::NonNegativeNumber);
 }
 
-void watchParentPipe(int fd, const char* process) {
-    if (fd < 0) return;
-    if (fcntl(fd, F_GETFD) < 0) {
+void checkParentPipe(int fd) {
+    if (fd >= 0 && fcntl(fd, F_GETFD) < 0) {
         throw std::invalid_argument("--exit-when-fd-closes " + std::to_string(fd) +
                                     " is not an open file descriptor");
     }
+}
+
+void watchParentPipe(int fd, const char* process) {
+    if (fd < 0) return;
     std::thread([fd, process] {
         pollfd item{fd, POLLIN, 0};
         char byte;

@@ -50,6 +50,8 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
         {{binary("scaler_worker"), address, "--logging-level", "schedling=debug"}, "'schedling'"},
         {{binary("scaler_worker"), address, "--per-worker-task-queue-size", "0"}, "0"},
         {{binary("scaler_worker"), address, "--load", "/nonexistent/plugin.so"}, "/nonexistent/plugin.so"},
+        {{binary("scaler_worker"), address, "--exit-when-fd-closes", "999"}, "--exit-when-fd-closes 999"},
+        {{binary("scaler_scheduler"), address, "--exit-when-fd-closes", "998"}, "--exit-when-fd-closes 998"},
         {{binary("scaler_submit"), address}, "--function"},
         {{binary("scaler_submit"), address, "-f", "echo", "--capabilities", "a=b"}, "'b'"},
         {{binary("scaler_top"), "nonsense"}, "nonsense"},

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     FunctionRegistry registry;
     try {
         worker::finishWorkerConfig(config);
+        checkParentPipe(parentPipe);
         worker::registerBuiltinFunctions(
             registry, {config.execOutputLimitBytes, std::chrono::milliseconds(2000)}, config.allowExec);
         if (config.noPython) {

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     parseOrExit(app, argc, argv);
     try {
         scheduler::finishSchedulerConfig(config);
+        checkParentPipe(parentPipe);
     } catch (const std::exception& e) {
         std::cerr << "scaler_scheduler: error: " << e.what() << "\n";
         return 2;

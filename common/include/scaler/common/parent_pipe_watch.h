@@ -10,7 +10,9 @@ namespace scaler {
 
 // Adds --exit-when-fd-closes; `fd` stays -1 when it is not given.
 void addParentPipeOption(CLI::App& app, int& fd);
-// Starts the watching thread when fd >= 0. Throws std::invalid_argument when fd is not open.
+// Throws std::invalid_argument naming the flag when fd >= 0 is not an open descriptor (a usage error).
+void checkParentPipe(int fd);
+// Starts the watching thread when fd >= 0 (after checkParentPipe and the loggers' set-up).
 void watchParentPipe(int fd, const char* process);
 
 }  // namespace scaler
