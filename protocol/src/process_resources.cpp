@@ -61,12 +61,8 @@ ChildUsage liveChildrenUsage() {
 }
 
 ProcessResourceSampler::ProcessResourceSampler(bool includeChildren)
-    : includeChildren_(includeChildren),
-      lastCpuSeconds_(cpuSeconds()),
-      lastTime_(std::chrono::steady_clock::now()) {}
-
-double ProcessResourceSampler::cpuSeconds() const {
-    return processCpuSeconds() + (includeChildren_ ? liveChildrenUsage().cpuSeconds : 0.0);
+    : includeChildren_(includeChildren), lastCpuSeconds_(0), lastTime_(std::chrono::steady_clock::now()) {
+    sample();  // the first reading: CPU use is measured from here
 }
 
 ResourceSample ProcessResourceSampler::sample() {

@@ -24,7 +24,6 @@ _running = False  # the signal handlers raise only inside a task
 # needed do not linger; the worker replaces one idle for PythonProcessor::kIdleRestart (50 s) before using it.
 IDLE_EXIT_SECONDS = 60
 _COUNT = struct.Struct("<I")
-_LENGTH = struct.Struct("<Q")
 _ARGUMENT = struct.Struct("<BQ")
 _RESULT = struct.Struct("<cBQQQ")
 
@@ -62,7 +61,7 @@ class _Channel:
             raise EOFError
         return data
 
-    def shared(self, length, offset):
+    def shared(self, length):
         """A shared object's bytes: the next descriptor, mapped once and kept while it is used."""
         fd = self._fds.popleft()
         try:
@@ -82,7 +81,7 @@ class _Channel:
                 self._mappings.move_to_end(key)
         finally:
             os.close(fd)
-        return view[offset:offset + length]
+        return view[:length]
 
     def read_exact(self, n):
         available = len(self._buffer) - self._start
@@ -160,8 +159,7 @@ def main():
         for _ in range(count):
             kind, length = _ARGUMENT.unpack(read_exact(9))
             if kind == 1:
-                (offset,) = _LENGTH.unpack(read_exact(8))
-                arguments.append(channel.shared(length, offset))
+                arguments.append(channel.shared(length))
             else:
                 arguments.append(read_exact(length))
         started = time.thread_time_ns()

@@ -7,10 +7,16 @@ from . import _serialization
 from ._serialization import Input
 
 _MAX_FUNCTIONS = 256
-# pickled function bytes -> function, unpickled once per worker. Only plain functions: a callable object or a
-# bound method is unpickled afresh for every task, so state one task leaves in it never reaches the next.
+# pickled function bytes -> function, unpickled once per processor. Only plain functions and module-level
+# built-ins: a callable object or a bound method (a list's append too) is unpickled afresh for every task, so
+# state one task leaves in it never reaches the next.
 _functions = collections.OrderedDict()
-_CACHED_TYPES = (types.FunctionType, types.BuiltinFunctionType)
+
+
+def _cacheable(fn):
+    if type(fn) is types.FunctionType:
+        return True
+    return type(fn) is types.BuiltinFunctionType and isinstance(getattr(fn, "__self__", None), types.ModuleType)
 
 
 def _function(data):
@@ -19,7 +25,7 @@ def _function(data):
     fn = _functions.get(data)
     if fn is None:
         fn = _serialization.loads(data)
-        if type(fn) in _CACHED_TYPES:
+        if _cacheable(fn):
             _functions[data] = fn
             if len(_functions) > _MAX_FUNCTIONS:
                 _functions.popitem(last=False)

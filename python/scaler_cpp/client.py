@@ -2,6 +2,7 @@
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import graphlib
 import os
@@ -96,16 +97,25 @@ class ScalerFuture(concurrent.futures.Future):
             self._client._callbacks.run(self)
 
     def _wait_lending_slot(self, timeout):
-        if self.done():
+        if self.done() or sys.modules.get(_WORKER_HOOKS) is None:
             return
-        hooks = sys.modules.get(_WORKER_HOOKS)
-        if hooks is None:
-            return
-        hooks.waiting(True)
-        try:
+        with _lending_slot():
             concurrent.futures.wait([self], timeout=timeout)
-        finally:
-            hooks.waiting(False)
+
+
+@contextlib.contextmanager
+def _lending_slot():
+    """Inside a task (a worker's Python processor), tells the worker the task waits on its nested tasks, so its
+    slot is lent meanwhile; elsewhere nothing."""
+    hooks = sys.modules.get(_WORKER_HOOKS)
+    if hooks is None:
+        yield
+        return
+    hooks.waiting(True)
+    try:
+        yield
+    finally:
+        hooks.waiting(False)
 
 
 class _MapResults:
@@ -135,15 +145,9 @@ class _MapResults:
     def wait(self) -> List[Any]:
         with self.condition:
             if self.remaining and self.error is None:
-                hooks = sys.modules.get(_WORKER_HOOKS)  # inside a task: lend its slot while waiting
-                if hooks is not None:
-                    hooks.waiting(True)
-                try:
+                with _lending_slot():
                     while self.remaining and self.error is None:
                         self.condition.wait()
-                finally:
-                    if hooks is not None:
-                        hooks.waiting(False)
             if self.error is not None:
                 raise self.error
             return self.results
@@ -274,9 +278,7 @@ class Client:
             return
         self._closed = True
         native.disconnect()
-        self._dispatcher.join()
-        self._fail_all(DisconnectedError("client disconnected"))
-        self._callbacks.stop()
+        self._after_close("client disconnected")
 
     def shutdown(self) -> None:
         """Asks the scheduler to shut the cluster down, then disconnects. A protected scheduler refuses with
@@ -289,8 +291,11 @@ class Client:
         if not accepted:
             raise ValueError("Scheduler is in protected mode. Can't shutdown")
         self._closed = True
-        self._dispatcher.join()
-        self._fail_all(DisconnectedError("client shut the cluster down"))
+        self._after_close("client shut the cluster down")
+
+    def _after_close(self, why: str) -> None:
+        self._dispatcher.join()  # it delivers what the native client failed as it closed
+        self._fail_all(DisconnectedError(why))
         self._callbacks.stop()
 
     def clear(self) -> None:

@@ -36,7 +36,7 @@ TEST(PythonProcessor, AProcessorThatEndsBeforeAnsweringFailsTheTaskNamingHowAndC
     TaskContext context(cancel, TaskContext::Clock::time_point::max(), &arguments);
     for (int attempt = 0; attempt < 2; ++attempt) {
         try {
-            processor.run(context, arguments);
+            processor.run(context);
             FAIL() << "no TaskProcessDied";
         } catch (const TaskProcessDied& e) {
             EXPECT_NE(std::string(e.what()).find("exit code 1"), std::string::npos) << e.what();

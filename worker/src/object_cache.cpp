@@ -3,17 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <map>
-#include <mutex>
-
 namespace scaler::worker {
-namespace {
-
-// Shared objects by address, so a Python task's argument (a string_view) finds its memfd.
-std::mutex sharedMutex;
-std::map<const char*, const ObjectBytes*> sharedByAddress;
-
-}  // namespace
 
 ObjectBytes::ObjectBytes(uint64_t size) : size(size) {
     if (size >= kSharedFromBytes) {
@@ -23,8 +13,6 @@ ObjectBytes::ObjectBytes(uint64_t size) : size(size) {
             if (mapped != MAP_FAILED) {
                 fd_ = fd;
                 data_ = static_cast<char*>(mapped);
-                std::lock_guard lock(sharedMutex);
-                sharedByAddress[data_] = this;
                 return;
             }
         }
@@ -38,23 +26,8 @@ ObjectBytes::~ObjectBytes() {
         delete[] data_;
         return;
     }
-    {
-        std::lock_guard lock(sharedMutex);
-        sharedByAddress.erase(data_);
-    }
     munmap(data_, size);
     ::close(fd_);
-}
-
-int sharedFdOf(const char* data, uint64_t length, uint64_t& offset) {
-    std::lock_guard lock(sharedMutex);
-    auto it = sharedByAddress.upper_bound(data);
-    if (it == sharedByAddress.begin()) return -1;
-    --it;
-    const ObjectBytes& object = *it->second;
-    if (data < object.data() || data + length > object.data() + object.size) return -1;
-    offset = static_cast<uint64_t>(data - object.data());
-    return object.sharedFd();
 }
 
 std::shared_ptr<const ObjectBytes> ObjectCache::find(uint64_t handle) {

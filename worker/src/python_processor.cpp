@@ -19,7 +19,6 @@
 
 #include "scaler/client/wait_listener.h"
 #include "scaler/common/log.h"
-#include "scaler/worker/object_cache.h"
 
 extern char** environ;
 
@@ -112,7 +111,8 @@ void PythonProcessor::start() {
                        command_.executable);
 }
 
-void PythonProcessor::sendTask(const std::vector<std::string_view>& arguments) {
+void PythonProcessor::sendTask(const TaskContext& context) {
+    const std::vector<std::string_view>& arguments = context.arguments();
     writeBuffer_.clear();
     writeBuffer_.push_back('T');
     appendRaw(writeBuffer_, static_cast<uint32_t>(arguments.size()));
@@ -131,15 +131,12 @@ void PythonProcessor::sendTask(const std::vector<std::string_view>& arguments) {
             copiedFrom = writeBuffer_.size();
         }
     };
-    for (std::string_view argument : arguments) {
-        uint64_t offset = 0;
-        const int fd = argument.size() >= kCopyBelow && fds.size() < kMaxFds
-                           ? sharedFdOf(argument.data(), argument.size(), offset)
-                           : -1;
+    for (size_t i = 0; i < arguments.size(); ++i) {
+        const std::string_view argument = arguments[i];
+        const int fd = fds.size() < kMaxFds ? context.argumentSharedFd(i) : -1;
         writeBuffer_.push_back(fd >= 0 ? 1 : 0);
         appendRaw(writeBuffer_, static_cast<uint64_t>(argument.size()));
         if (fd >= 0) {
-            appendRaw(writeBuffer_, offset);
             fds.push_back(fd);
         } else if (argument.size() < kCopyBelow) {
             writeBuffer_.append(argument);
@@ -273,13 +270,12 @@ void PythonProcessor::died(const std::string& doing) {
     throw TaskProcessDied(why);
 }
 
-PythonProcessor::Result PythonProcessor::run(const TaskContext& context,
-                                             const std::vector<std::string_view>& arguments) {
+PythonProcessor::Result PythonProcessor::run(const TaskContext& context) {
     if (pid_ > 0 && Clock::now() - lastUsed_ > kIdleRestart) stop();  // it may be exiting by now
     if (pid_ <= 0) start();
     signalled_ = false;
     followThisThreadsCpu();
-    sendTask(arguments);
+    sendTask(context);
     for (;;) {
         char kind = 0;
         if (!receive(context, &kind, 1)) died("running it");

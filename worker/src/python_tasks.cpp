@@ -36,11 +36,10 @@ void registerPythonTasks(FunctionRegistry& registry, const std::string& schedule
         // one processor per executor thread: a task that waits on nested tasks lends its slot to another
         // thread, whose task then runs in that thread's processor
         thread_local std::unique_ptr<PythonProcessor> processor;
-        if (!processor || !processor->alive()) processor = std::make_unique<PythonProcessor>(command);
-        const auto& arguments = context.arguments();
-        if (arguments.size() < 2)
+        if (!processor) processor = std::make_unique<PythonProcessor>(command);  // (re)started as it needs
+        if (context.arguments().size() < 2)
             throw std::invalid_argument("a Python task needs a function and its arguments");
-        PythonProcessor::Result result = processor->run(context, arguments);
+        PythonProcessor::Result result = processor->run(context);
         context.reportUsage(result.cpuTimeUs, result.peakRssBytes);
         if (!result.ok) throw std::runtime_error("python-exception:" + result.bytes);
         return std::move(result.bytes);

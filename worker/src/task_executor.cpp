@@ -211,9 +211,18 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running
     const auto started = std::chrono::steady_clock::now();
     std::vector<std::string_view> arguments;
     arguments.reserve(task.arguments.size());
-    for (const ExecutorArgument& argument : task.arguments) arguments.push_back(argument.view());
+    bool anyShared = false;
+    for (const ExecutorArgument& argument : task.arguments) {
+        arguments.push_back(argument.view());
+        anyShared = anyShared || (argument.object && argument.object->sharedFd() >= 0);
+    }
+    std::vector<int> sharedFds;  // only for a task with a shared object: no allocation for the others
+    if (anyShared) {
+        for (const ExecutorArgument& argument : task.arguments)
+            sharedFds.push_back(argument.object ? argument.object->sharedFd() : -1);
+    }
     TaskContext context(running.cancel, running.deadline, &arguments,
-                        clientSource_ ? &clientSource_ : nullptr);
+                        clientSource_ ? &clientSource_ : nullptr, anyShared ? &sharedFds : nullptr);
     TaskProfiler profiler;
     if (task.profiling) profiler.start();
     const TaskFunction* function = registry_.find(task.functionName);

@@ -21,7 +21,6 @@ public:
     ResourceSample sample();
 
 private:
-    double cpuSeconds() const;
     bool includeChildren_;
     double lastCpuSeconds_;
     std::chrono::steady_clock::time_point lastTime_;

@@ -42,8 +42,13 @@ public:
     using Clock = std::chrono::steady_clock;
     TaskContext(const std::atomic<bool>& cancelFlag, Clock::time_point deadline,
                 const std::vector<std::string_view>* arguments = nullptr,
-                const std::function<Client&()>* clientSource = nullptr)
-        : cancelFlag_(cancelFlag), deadline_(deadline), arguments_(arguments), clientSource_(clientSource) {}
+                const std::function<Client&()>* clientSource = nullptr,
+                const std::vector<int>* sharedFds = nullptr)
+        : cancelFlag_(cancelFlag),
+          deadline_(deadline),
+          arguments_(arguments),
+          clientSource_(clientSource),
+          sharedFds_(sharedFds) {}
 
     bool cancelled() const { return cancelFlag_.load(std::memory_order_relaxed); }
     bool timedOut() const { return Clock::now() >= deadline_; }
@@ -57,6 +62,11 @@ public:
     // Arguments or as graph nodes; the function's payload parameter is then the first (or empty). Empty for
     // a plain payload task. Valid while the function runs.
     const std::vector<std::string_view>& arguments() const;
+    // The memfd that holds argument `i` whole (a shared object of the worker's cache), or -1: a function that
+    // hands its arguments to another process passes the descriptor instead of the bytes.
+    int argumentSharedFd(size_t i) const {
+        return sharedFds_ != nullptr && i < sharedFds_->size() ? (*sharedFds_)[i] : -1;
+    }
     // A client of this worker's scheduler, shared by the worker's tasks, to submit tasks and graphs from
     // inside this one. While this task waits on its futures its slot is lent to another task, so parents
     // waiting for children never deadlock the cluster. Throws std::logic_error where there is none (a unit
@@ -64,7 +74,7 @@ public:
     Client& client() const;
     // A function whose work ran in another process reports that process's CPU time and peak memory for the
     // task's profile (the worker's own thread only waited).
-    void reportUsage(uint64_t cpuTimeUs, uint64_t peakRssBytes) const {
+    void reportUsage(uint64_t cpuTimeUs, uint64_t peakRssBytes) {
         reportedCpuTimeUs_ = cpuTimeUs;
         reportedPeakRssBytes_ = peakRssBytes;
         usageReported_ = true;
@@ -78,9 +88,10 @@ private:
     Clock::time_point deadline_;
     const std::vector<std::string_view>* arguments_;
     const std::function<Client&()>* clientSource_;
-    mutable bool usageReported_ = false;
-    mutable uint64_t reportedCpuTimeUs_ = 0;
-    mutable uint64_t reportedPeakRssBytes_ = 0;
+    const std::vector<int>* sharedFds_;
+    bool usageReported_ = false;
+    uint64_t reportedCpuTimeUs_ = 0;
+    uint64_t reportedPeakRssBytes_ = 0;
 };
 
 using TaskFunction = std::function<std::string(TaskContext&, std::string_view payload)>;

@@ -12,7 +12,7 @@ namespace scaler::worker {
 
 // One object's bytes, allocated once at its full size (no zero fill) and filled chunk by chunk. From
 // kSharedFromBytes up they live in a memfd, so a Python processor maps the same pages (the descriptor travels
-// with the task) instead of receiving a copy for every task that uses the object.
+// with the task: TaskContext::argumentSharedFd) instead of receiving a copy for every task that uses it.
 struct ObjectBytes {
     static constexpr uint64_t kSharedFromBytes = 1u << 20;
     explicit ObjectBytes(uint64_t size);
@@ -29,10 +29,6 @@ private:
     char* data_ = nullptr;
     int fd_ = -1;
 };
-
-// The memfd holding [data, data + length) and the offset of data in it, when one does (an argument a task
-// sees as bytes of a shared ObjectBytes); -1 otherwise. Thread-safe.
-int sharedFdOf(const char* data, uint64_t length, uint64_t& offset);
 
 class ObjectCache {
 public:

@@ -26,8 +26,8 @@ struct PythonProcessorCommand {
 
 // Frames between worker and processor, little-endian:
 //   to the processor:   'T' u32 argument count, then each argument as u8 kind, u64 length and
-//                       kind 0: the bytes; kind 1: u64 offset into a memfd (a shared ObjectBytes) whose
-//                       descriptor rides with the frame's first bytes (SCM_RIGHTS), in argument order
+//                       kind 0: the bytes follow; kind 1: the argument is a memfd whole (a shared
+//                       ObjectBytes), whose descriptor rides with the frame's first bytes (SCM_RIGHTS)
 //   from the processor: 'W' u8 waiting (a task began or stopped waiting on its nested futures)
 //                       'R' u8 ok, u64 cpu microseconds, u64 peak RSS bytes, u64 length, bytes
 class PythonProcessor {
@@ -43,9 +43,10 @@ public:
         uint64_t cpuTimeUs = 0;
         uint64_t peakRssBytes = 0;
     };
-    // Runs one task on this thread (its WaitListener hears the processor's waiting notices). Throws
-    // TaskProcessDied when the process ends before answering; the object is then spent (alive() false).
-    Result run(const TaskContext& context, const std::vector<std::string_view>& arguments);
+    // Runs one task (context.arguments()) on this thread, starting the process if there is none (its
+    // WaitListener hears the processor's waiting notices). Throws TaskProcessDied when the process ends
+    // before answering; the next run starts another.
+    Result run(const TaskContext& context);
     bool alive() const { return pid_ > 0; }
 
     // A processor idle this long is replaced before its next task: it exits by itself after 60 s idle
@@ -59,7 +60,7 @@ private:
     void stop();  // kills and reaps it
     // One frame in as few calls as it takes: small arguments copied into it, shared objects as their
     // descriptor, other large ones sent in place.
-    void sendTask(const std::vector<std::string_view>& arguments);
+    void sendTask(const TaskContext& context);
     // Reads exactly `size` bytes through the read buffer, signalling and killing on the way as the context
     // asks; false at end of file.
     bool receive(const TaskContext& context, void* data, size_t size);
