@@ -4,6 +4,8 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import sysconfig
 import threading
 import time
 import weakref
@@ -11,8 +13,16 @@ from typing import Dict, List, Optional
 
 
 def _binary(name: str) -> str:
+    """$SCALER_CPP_BIN_DIR, then the build tree this package sits in, then the bin directory of the environment
+    pip installed scaler_cpp into, then PATH."""
     here = os.path.dirname(os.path.abspath(__file__))
-    for directory in (os.environ.get("SCALER_CPP_BIN_DIR"), os.path.join(here, "..", "..", "bin")):
+    candidates = (
+        os.environ.get("SCALER_CPP_BIN_DIR"),
+        os.path.join(here, "..", "..", "bin"),
+        sysconfig.get_path("scripts"),
+        os.path.dirname(sys.executable),
+    )
+    for directory in candidates:
         if directory and os.access(os.path.join(directory, name), os.X_OK):
             return os.path.normpath(os.path.join(directory, name))
     found = shutil.which(name)
@@ -44,6 +54,15 @@ def _capabilities_text(capabilities: Optional[Dict[str, int]]) -> str:
     return ",".join(name if value is None or value < 0 else f"{name}={value}" for name, value in capabilities.items())
 
 
+def _worker_environment() -> Dict[str, str]:
+    """This process's environment with its sys.path as PYTHONPATH: a task's function that is sent by reference
+    imports on a local worker just as it did here. (Workers also start in this process's working directory.)"""
+    env = dict(os.environ)
+    path = [os.path.abspath(entry) if entry else os.getcwd() for entry in sys.path]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
+    return env
+
+
 class _Processes:
     """The combo's children and the thread that replaces dead workers. Holds no reference to the combo, so a
     combo nobody uses is collected and its finaliser stops them."""
@@ -55,17 +74,21 @@ class _Processes:
         self.scheduler: Optional[subprocess.Popen] = None
         self.workers: List[subprocess.Popen] = []
         self.worker_args: List[str] = []
+        self.worker_env: Optional[Dict[str, str]] = None
         self.replaced_workers = 0
         self.stopped = False
         # Children read this pipe's read end; the write end lives only in this process, so when it ends in any
         # way (SIGKILL included) the children see end of file and shut down (--exit-when-fd-closes).
         self.pipe_read, self.pipe_write = os.pipe()
 
-    def spawn(self, args) -> subprocess.Popen:
+    def spawn(self, args, env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
         args = [*args, "--exit-when-fd-closes", str(self.pipe_read)]
         return subprocess.Popen(  # noqa: S603 - our own binaries
-            args, stdout=self.log, stderr=self.log, pass_fds=(self.pipe_read,), start_new_session=True
+            args, stdout=self.log, stderr=self.log, pass_fds=(self.pipe_read,), start_new_session=True, env=env
         )
+
+    def spawn_worker(self) -> subprocess.Popen:
+        return self.spawn(self.worker_args, self.worker_env)
 
     def keep_workers(self):
         while not self.stopping.wait(0.1):
@@ -74,7 +97,7 @@ class _Processes:
                     return  # a worker would only wait for a scheduler that is gone
                 for i, worker in enumerate(self.workers):
                     if worker.poll() is not None and not self.stopping.is_set():
-                        self.workers[i] = self.spawn(self.worker_args)
+                        self.workers[i] = self.spawn_worker()
                         self.replaced_workers += 1
 
     def stop(self):
@@ -152,6 +175,8 @@ class SchedulerClusterCombo:
             "--heartbeat-interval-seconds", str(heartbeat_interval_seconds),
             "--death-timeout-seconds", str(death_timeout_seconds),
             "--logging-level", logging_level,
+            # this interpreter imports scaler_cpp (and whatever the caller has installed)
+            "--python", sys.executable,
         ]
         capabilities = _capabilities_text(per_worker_capabilities)
         if capabilities:
@@ -161,9 +186,10 @@ class SchedulerClusterCombo:
         self._finalizer = weakref.finalize(self, processes.stop)
         self._processes = processes
         processes.worker_args = worker_args
+        processes.worker_env = _worker_environment()
         processes.scheduler = processes.spawn(scheduler_args)
         with processes.lock:
-            processes.workers = [processes.spawn(worker_args) for _ in range(n_workers)]
+            processes.workers = [processes.spawn_worker() for _ in range(n_workers)]
         self._keeper = threading.Thread(target=processes.keep_workers, name="scaler_cpp-combo", daemon=True)
         self._keeper.start()
 

@@ -1,5 +1,7 @@
 #include "scaler/worker/python_tasks.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -20,11 +22,23 @@ std::string packageDirectoryBesideExecutable() {
     return std::filesystem::weakly_canonical(candidate, error).string();
 }
 
+// pip installs scaler_worker into an environment's bin directory, beside that environment's python3, which is the
+// one that can import scaler_cpp (and the user's packages).
+std::string pythonBesideExecutable() {
+    std::error_code error;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (error) return {};
+    const auto candidate = exe.parent_path() / "python3";
+    if (::access(candidate.c_str(), X_OK) != 0) return {};
+    return candidate.string();
+}
+
 }  // namespace
 
 std::string defaultPythonExecutable() {
     if (const char* env = std::getenv("SCALER_CPP_PYTHON_EXECUTABLE"); env != nullptr && *env != '\0')
         return env;
+    if (std::string beside = pythonBesideExecutable(); !beside.empty()) return beside;
     return SCALER_PYTHON_EXECUTABLE;
 }
 

@@ -33,8 +33,9 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
     app.add_option(
         "--python", config.pythonExecutable,
         "The interpreter that runs Python tasks, in processes of their own (default: "
-        "$SCALER_CPP_PYTHON_EXECUTABLE, else the one scaler_cpp was built for, " SCALER_PYTHON_EXECUTABLE
-        "); it must import scaler_cpp");
+        "$SCALER_CPP_PYTHON_EXECUTABLE, else python3 in this binary's directory, as in an environment pip "
+        "installed into, else the one scaler_cpp was built for, " SCALER_PYTHON_EXECUTABLE "); it must import "
+        "scaler_cpp");
     app.add_option("--worker-name", config.name, "Name inside the worker's identity (default: host name)");
     app.add_option("--worker-id", config.identity,
                    "Set by a worker adapter: the worker's full identity (default: Worker|NAME|random)");

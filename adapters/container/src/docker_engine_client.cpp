@@ -17,6 +17,7 @@ namespace {
 // Versions the requests were checked against (Docker's Engine API specification 1.41 and 1.44).
 constexpr const char* kOldestKnown = "1.41";
 constexpr const char* kNewestKnown = "1.44";
+constexpr int kListRetries = 3;
 
 // "1.44" -> {1, 44}; {0, 0} for anything else.
 std::pair<int, int> versionOf(const std::string& text) {
@@ -161,7 +162,14 @@ DockerResult DockerEngineClient::inspectContainer(const std::string& id) {
 DockerResult DockerEngineClient::listContainers(const std::string& labelKey, const std::string& labelValue,
                                                 std::vector<ContainerSummary>& out) {
     const nlohmann::json filters = {{"label", {labelKey + "=" + labelValue}}};
-    DockerResult result = call("GET", "/containers/json?all=true&filters=" + escape(filters.dump()));
+    const std::string path = "/containers/json?all=true&filters=" + escape(filters.dump());
+    DockerResult result = call("GET", path);
+    // Podman answers 500 ("read /proc/N/cgroup: no such process") when a container exits while it is being
+    // listed; the list is a read, so asking again at once is safe and usually succeeds.
+    for (int retry = 0; retry < kListRetries && !result.ok && result.status == 500; ++retry) {
+        log::adapter().debug("{}; listing again", result.error);
+        result = call("GET", path);
+    }
     out.clear();
     if (!result.ok) return result;
     if (!result.body.is_array()) {

@@ -15,7 +15,8 @@ void registerPythonTasks(FunctionRegistry& registry, const std::string& schedule
                          std::string pythonExecutable);
 // "python" fails every task saying the worker was started with --no-python.
 void refusePythonTasks(FunctionRegistry& registry);
-// $SCALER_CPP_PYTHON_EXECUTABLE, else the interpreter scaler_cpp was built for.
+// $SCALER_CPP_PYTHON_EXECUTABLE, else python3 beside this binary (a pip-installed environment), else the
+// interpreter scaler_cpp was built for.
 std::string defaultPythonExecutable();
 
 }  // namespace scaler::worker
