@@ -25,6 +25,7 @@ _WORKER_HOOKS = "_scaler_cpp_worker"
 # (bound methods, callable objects, partials) is pickled at every call, since its state may have changed.
 _FunctionType = types.FunctionType
 _BY_VALUE_MODULES = _serialization.BY_VALUE_MODULES
+_USER_MODULES = _serialization.USER_MODULES
 # Callables kept sent per client; past this many (lambdas made in a loop) they are deleted and sent afresh.
 _FUNCTION_OBJECT_LIMIT = 1024
 
@@ -314,6 +315,7 @@ class Client:
     def send_object(self, obj: Any, name: Optional[str] = None) -> ObjectReference:
         """Stores `obj` once in the scheduler; pass the reference as an argument or graph data node."""
         self._check_open()
+        _USER_MODULES.refresh()
         data = _serialization.dumps(obj)
         object_id, size = self._send_bytes(data, name or "")
         return ObjectReference(name, size, object_id)
@@ -328,6 +330,7 @@ class Client:
 
     def _function_id(self, fn) -> int:
         """The object holding `fn` as it is now: what the worker runs is what the caller passed at this call."""
+        _USER_MODULES.refresh()  # modules imported since the last call go by value (before anything is pickled)
         if type(fn) is _FunctionType:
             if _BY_VALUE_MODULES != self._by_value_seen:  # register_pickle_by_value changes how it pickles
                 self._by_value_seen = frozenset(_BY_VALUE_MODULES)
@@ -403,7 +406,7 @@ class Client:
         if not any(type(a) is ObjectReference for a in args) and not any(
             type(v) is ObjectReference for v in kwargs.values()
         ):
-            return [function_id, _serialization.dumps_fast((args, kwargs))]
+            return [function_id, _serialization.dumps_call((args, kwargs))]
         inputs = []
 
         def placeholder(value):
@@ -413,7 +416,7 @@ class Client:
             return value
 
         call = ([placeholder(a) for a in args], {k: placeholder(v) for k, v in kwargs.items()})
-        return [function_id, _serialization.dumps_fast(call), *inputs]
+        return [function_id, _serialization.dumps_call(call), *inputs]
 
     def _submit_task(self, task_args, capabilities: str) -> ScalerFuture:
         try:
@@ -468,6 +471,7 @@ class Client:
             if not _is_call(node):
                 continue
             fn, inputs = node[0], []
+            function_id = self._function_id(fn)  # first: it finds the user's modules before the call is pickled
             call_args = []
             for argument in node[1:]:
                 value = graph[argument]
@@ -479,8 +483,8 @@ class Client:
                     inputs.append(value.object_id)
                 else:
                     call_args.append(value)
-            call = _serialization.dumps_fast((call_args, {}))
-            nodes.append((key, "python", [self._function_id(fn), call, *inputs], caps))
+            call = _serialization.dumps_call((call_args, {}))
+            nodes.append((key, "python", [function_id, call, *inputs], caps))
         call_keys = [k for k in keys if _is_call(graph[k])]
         try:
             ids = self._native.submit_graph(nodes, call_keys, self._profiling) if call_keys else {}

@@ -106,7 +106,7 @@ class FunctionsAreWhatTheCallerPassedTest(ComboTestCase):
         self.assertEqual(self.client.submit(adder, 1).result(timeout=30), 11)
         self.assertEqual(self.client.starmap(Adder(1), [(1,), (2,)]), [2, 3])
 
-    def test_register_pickle_by_value_after_the_first_submit_is_honoured(self):
+    def test_changes_to_cloudpickles_by_value_registry_are_honoured_at_the_next_submit(self):
         with tempfile.TemporaryDirectory() as folder:
             # a module only this process can import: by reference the worker cannot load it
             with open(os.path.join(folder, "only_here_29.py"), "w") as f:
@@ -115,6 +115,9 @@ class FunctionsAreWhatTheCallerPassedTest(ComboTestCase):
             try:
                 import only_here_29
 
+                # the user's own module: by value without being asked (issue 30)
+                self.assertEqual(self.client.submit(only_here_29.value_plus_one).result(timeout=30), 42)
+                cloudpickle.unregister_pickle_by_value(only_here_29)  # the caller opts out: by reference
                 with self.assertRaises(ModuleNotFoundError):
                     self.client.submit(only_here_29.value_plus_one).result(timeout=30)
                 cloudpickle.register_pickle_by_value(only_here_29)

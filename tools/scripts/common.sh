@@ -13,7 +13,7 @@ PACKAGES=(
     chromium fonts-dejavu-core
     googletest libgtest-dev libgmock-dev
     python3 python3-dev python3-pybind11 python3-cloudpickle
-    python3-setuptools python3-wheel python3-build python3-venv python3-pip
+    python3-setuptools python3-wheel python3-build python3-venv python3-pip python3-pytest
     tmux
     curl podman runc
     nodejs
