@@ -6,6 +6,7 @@ lists what differs.
 
 from .client import Client, ObjectReference, ProfileResult, ScalerFuture
 from .cluster import SchedulerClusterCombo
+from .serializer import DefaultSerializer, Serializer
 from .errors import (
     DisconnectedError,
     MissingObjects,
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Client",
+    "DefaultSerializer",
     "DisconnectedError",
     "MissingObjects",
     "ObjectReference",
@@ -27,6 +29,7 @@ __all__ = [
     "ProfileResult",
     "ScalerFuture",
     "SchedulerClusterCombo",
+    "Serializer",
     "TaskRejectedError",
     "WorkerDiedError",
 ]

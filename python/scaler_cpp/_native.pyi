@@ -17,6 +17,8 @@ class NativeClient:
         timeout_seconds: float,
         heartbeat_interval_seconds: float,
         connect_timeout_seconds: float,
+        curve_server_key_file: str,
+        curve_secret_key_file: str,
     ) -> None: ...
     def submit(
         self, function: str, args: List[_Argument], capabilities: str, profiling: bool, priority: int

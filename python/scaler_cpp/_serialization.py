@@ -8,6 +8,7 @@ cloudpickled; a failure travels as "python-exception:" + base64 of the pickled (
 
 import base64
 import pickle
+import struct
 import traceback
 
 import cloudpickle
@@ -32,6 +33,46 @@ class Input:
 
     def __reduce__(self):
         return (Input, (self.index,))
+
+
+class TaskFunction:
+    """A function with the options of the client that sent it, for the processor: a custom serializer for its
+    arguments and result, and whether its prints go back to the client. Sent only when an option is set."""
+
+    __slots__ = ("fn", "serializer", "stream_output")
+
+    def __init__(self, fn, serializer, stream_output):
+        self.fn = fn
+        self.serializer = serializer
+        self.stream_output = stream_output
+
+    def __reduce__(self):
+        return (TaskFunction, (self.fn, self.serializer, self.stream_output))
+
+
+# A result that carries the task's prints (stream_output) starts with this, then u32 length + stdout, u32 length +
+# stderr (UTF-8), then the result's own bytes. Pickles start with b"\x80".
+OUTPUT_MAGIC = b"\x00scaler-cpp-output\x00"
+_LENGTH = struct.Struct("<I")
+
+
+def with_output(result: bytes, out: str, err: str) -> bytes:
+    out_bytes, err_bytes = out.encode("utf-8", "replace"), err.encode("utf-8", "replace")
+    return b"".join((OUTPUT_MAGIC, _LENGTH.pack(len(out_bytes)), out_bytes, _LENGTH.pack(len(err_bytes)), err_bytes,
+                     result))
+
+
+def split_output(payload):
+    """(result bytes, stdout, stderr) of a result that may carry a task's prints."""
+    if payload[:len(OUTPUT_MAGIC)] != OUTPUT_MAGIC:  # bytes, bytearray or a mapped object's memoryview
+        return payload, "", ""
+    at = len(OUTPUT_MAGIC)
+    (n,) = _LENGTH.unpack_from(payload, at)
+    out = bytes(payload[at + 4:at + 4 + n]).decode("utf-8", "replace")
+    at += 4 + n
+    (n,) = _LENGTH.unpack_from(payload, at)
+    err = bytes(payload[at + 4:at + 4 + n]).decode("utf-8", "replace")
+    return payload[at + 4 + n:], out, err
 
 
 def dumps(value):

@@ -1,10 +1,12 @@
 """Runs one Python task in a worker's Python processor (_processor.py). Not for users."""
 
 import collections
+import contextlib
+import io
 import types
 
 from . import _serialization
-from ._serialization import Input
+from ._serialization import Input, TaskFunction
 
 _MAX_FUNCTIONS = 256
 # pickled function bytes -> function, unpickled once per processor. Only plain functions and module-level
@@ -14,6 +16,8 @@ _functions = collections.OrderedDict()
 
 
 def _cacheable(fn):
+    if type(fn) is TaskFunction:
+        return _cacheable(fn.fn)
     if type(fn) is types.FunctionType:
         return True
     return type(fn) is types.BuiltinFunctionType and isinstance(getattr(fn, "__self__", None), types.ModuleType)
@@ -36,19 +40,53 @@ def _function(data):
 
 def _resolve(value, inputs):
     if isinstance(value, Input):
-        return _serialization.loads(inputs[value.index])
+        return _serialization.loads(_serialization.split_output(inputs[value.index])[0])
     return value
+
+
+def _call(arguments, load):
+    """(args, kwargs) of a task; `load` turns an argument's bytes into its value (None: they are values)."""
+    args, kwargs = _serialization.loads(arguments[1])
+    inputs = arguments[2:]
+    if load is not None:
+        def value(item):
+            if isinstance(item, Input):  # an object or a graph input: an earlier result may carry prints
+                return load(_serialization.split_output(inputs[item.index])[0])
+            return load(item)
+
+        return [value(a) for a in args], {k: value(v) for k, v in kwargs.items()}
+    if inputs:
+        args = [_resolve(a, inputs) for a in args]
+        kwargs = {k: _resolve(v, inputs) for k, v in kwargs.items()}
+    return args, kwargs
+
+
+def _run_with_options(options, arguments):
+    serializer = options.serializer
+    args, kwargs = _call(arguments, serializer.deserialize if serializer is not None else None)
+    if not options.stream_output:
+        return serializer.serialize(options.fn(*args, **kwargs))
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            result = options.fn(*args, **kwargs)
+    except BaseException as exc:
+        try:
+            exc.scaler_cpp_output = (out.getvalue(), err.getvalue())  # the client prints it before raising
+        except AttributeError:  # an exception type with __slots__: its prints are lost, its error is not
+            pass
+        raise
+    data = serializer.serialize(result) if serializer is not None else _serialization.dumps_fast(result)
+    return _serialization.with_output(data, out.getvalue(), err.getvalue())
 
 
 def run_task(arguments):
     """arguments: [function bytes, call, inputs...] -> (ok, bytes)."""
     try:
         fn = _function(arguments[0])
-        args, kwargs = _serialization.loads(arguments[1])
-        inputs = arguments[2:]
-        if inputs:
-            args = [_resolve(a, inputs) for a in args]
-            kwargs = {k: _resolve(v, inputs) for k, v in kwargs.items()}
+        if type(fn) is TaskFunction:
+            return True, _run_with_options(fn, arguments)
+        args, kwargs = _call(arguments, None)
         return True, _serialization.dumps_fast(fn(*args, **kwargs))
     except BaseException as exc:  # noqa: BLE001 - the client re-raises it with its own type
         return False, _serialization.encode_exception(exc).encode("ascii")

@@ -1,21 +1,26 @@
 """The reference's client API (scaler.md section 8) on top of scaler-cpp's C++ client."""
 
+import asyncio
 import collections
 import concurrent.futures
 import contextlib
 import dataclasses
 import graphlib
+import inspect
 import os
 import queue
 import sys
 import threading
 import types
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from . import _native, _serialization
+from .serializer import DefaultSerializer, Serializer
 from .errors import DisconnectedError, MissingObjects, ObjectStoreFullError, TaskRejectedError, WorkerDiedError
 
 _ADDRESS_VARIABLE = "SCALER_CPP_SCHEDULER_ADDRESS"  # set by workers: Client() inside a task needs no address
+_CURVE_SERVER_VARIABLE = "SCALER_CPP_CURVE_SERVER_KEY_FILE"  # and, on an encrypted cluster, the worker's keys
+_CURVE_SECRET_VARIABLE = "SCALER_CPP_CURVE_SECRET_KEY_FILE"
 
 # Present only in a worker's Python processor, which installs it (_processor.py): a task waiting on its
 # futures tells the worker, which lends the task's slot meanwhile.
@@ -85,6 +90,10 @@ class ScalerFuture(concurrent.futures.Future):
     def exception(self, timeout=None):
         self._wait_lending_slot(timeout)
         return super().exception(timeout)
+
+    def __await__(self):
+        """`await future` in asyncio code: the event loop goes on while the task runs."""
+        return asyncio.wrap_future(self).__await__()
 
     def profiling_info(self) -> ProfileResult:
         if not self.done():
@@ -206,9 +215,21 @@ class _CallbackRunner:
 
 
 class Client:
-    """Client(address=None, profiling=False, timeout_seconds=60, heartbeat_interval_seconds=2)
+    """A connection to a scheduler that runs Python functions on its workers (the reference's Client).
 
-    address=None is allowed inside a task: the worker's scheduler. A context manager; disconnects on exit.
+    Args:
+        address: the scheduler, "tcp://host:port". None is allowed inside a task: the worker's scheduler.
+        profiling: futures get profiling_info() (duration, peak memory, CPU time).
+        timeout_seconds: how long the scheduler may stay silent before every call fails with DisconnectedError.
+        heartbeat_interval_seconds: how often the client tells the scheduler it is alive.
+        serializer: a Serializer for task arguments, shared objects and results (default: cloudpickle, with
+            plain pickle where it can). Functions and exceptions always travel with cloudpickle.
+        stream_output: what a task prints to stdout/stderr is printed by this client when the task ends.
+        curve_server_key_file, curve_secret_key_file: CURVE key files (scaler_keygen: the scheduler's .pub, a
+            client's .key) for a scheduler that requires encryption; by default $SCALER_CPP_CURVE_SERVER_KEY_FILE
+            and $SCALER_CPP_CURVE_SECRET_KEY_FILE (set them in a worker's environment for nested tasks).
+
+    A context manager: disconnects on exit.
     """
 
     def __init__(
@@ -217,6 +238,11 @@ class Client:
         profiling: bool = False,
         timeout_seconds: int = 60,
         heartbeat_interval_seconds: int = 2,
+        serializer: Optional[Serializer] = None,
+        stream_output: bool = False,
+        object_storage_address: Optional[str] = None,
+        curve_server_key_file: Optional[str] = None,
+        curve_secret_key_file: Optional[str] = None,
         **kwargs: Any,
     ):
         if address is None:
@@ -225,23 +251,40 @@ class Client:
                 raise ValueError(
                     "No scheduler address provided and not running inside a worker context; pass address="
                 )
+        if object_storage_address is not None:
+            raise TypeError(
+                "Client(object_storage_address=...): scaler-cpp keeps objects in the scheduler, reached at address"
+            )
+        if "security_config" in kwargs:
+            raise TypeError("Client(security_config=...): pass curve_server_key_file= and curve_secret_key_file= "
+                            "(files from scaler_keygen; docs/operations.md#security)")
+        if serializer is not None and not isinstance(serializer, Serializer):
+            raise TypeError(f"serializer must be a scaler_cpp.Serializer, got {type(serializer).__name__}")
         self._address = address
         self._profiling = profiling
         self._timeout_seconds = timeout_seconds
         self._heartbeat_interval_seconds = heartbeat_interval_seconds
+        # None: the fast default (cloudpickle's DefaultSerializer gives the same results)
+        self._serializer = None if serializer is None or type(serializer) is DefaultSerializer else serializer
+        self._stream_output = bool(stream_output)
         self._name = kwargs.pop("name", "python")
         if kwargs:
             unused = ", ".join(sorted(kwargs))
             raise TypeError(f"Client got options scaler_cpp does not take: {unused} (docs/python.md)")
+        if curve_server_key_file is None and curve_secret_key_file is None:
+            curve_server_key_file = os.environ.get(_CURVE_SERVER_VARIABLE)
+            curve_secret_key_file = os.environ.get(_CURVE_SECRET_VARIABLE)
         try:
             self._native = _native.NativeClient(
-                address, self._name, float(timeout_seconds), float(heartbeat_interval_seconds), float(timeout_seconds)
+                address, self._name, float(timeout_seconds), float(heartbeat_interval_seconds), float(timeout_seconds),
+                curve_server_key_file or "", curve_secret_key_file or "",
             )
         except _native.SchedulerUnreachableError as e:
             raise DisconnectedError(str(e)) from None
         self._lock = threading.Lock()
         self._futures: Dict[int, Any] = {}  # unfinished: task id -> ScalerFuture, or _MapSlot of a map
         self._functions: Dict[Any, int] = {}  # plain function -> object id: each is sent once
+        self._call_shapes: Dict[Any, tuple] = {}  # plain function -> (signature, call shapes it accepts)
         self._function_bytes: "collections.OrderedDict[bytes, int]" = collections.OrderedDict()  # pickle -> id
         self._by_value_seen = frozenset(_BY_VALUE_MODULES)
         self._callbacks = _CallbackRunner()
@@ -249,6 +292,11 @@ class Client:
         self._closed = False
         self._dispatcher = threading.Thread(target=self._dispatch, name="scaler_cpp-results", daemon=True)
         self._dispatcher.start()
+
+    @property
+    def identity(self) -> str:
+        """This client's identity at the scheduler, "Client|NAME|HEX" (scaler_top and the dashboard show it)."""
+        return self._native.identity()
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -316,7 +364,7 @@ class Client:
         """Stores `obj` once in the scheduler; pass the reference as an argument or graph data node."""
         self._check_open()
         _USER_MODULES.refresh()
-        data = _serialization.dumps(obj)
+        data = self._serializer.serialize(obj) if self._serializer is not None else _serialization.dumps(obj)
         object_id, size = self._send_bytes(data, name or "")
         return ObjectReference(name, size, object_id)
 
@@ -328,19 +376,47 @@ class Client:
         except _native.SchedulerUnreachableError as e:
             raise DisconnectedError(str(e)) from None
 
-    def _function_id(self, fn) -> int:
-        """The object holding `fn` as it is now: what the worker runs is what the caller passed at this call."""
+    def _function_id(self, fn, reserialize: bool = False) -> int:
+        """The object holding `fn` as it is now: what the worker runs is what the caller passed at this call.
+        reserialize=True pickles a plain function again (it sees module globals as they are now)."""
         _USER_MODULES.refresh()  # modules imported since the last call go by value (before anything is pickled)
         if type(fn) is _FunctionType:
             if _BY_VALUE_MODULES != self._by_value_seen:  # register_pickle_by_value changes how it pickles
                 self._by_value_seen = frozenset(_BY_VALUE_MODULES)
                 self._functions.clear()
-            object_id = self._functions.get(fn)
+            object_id = None if reserialize else self._functions.get(fn)
             if object_id is None:
-                object_id = self._function_object(_serialization.dumps(fn), fn)
+                object_id = self._function_object(self._pickle_function(fn), fn)
                 self._functions[fn] = object_id
             return object_id
-        return self._function_object(_serialization.dumps(fn), fn)
+        return self._function_object(self._pickle_function(fn), fn)
+
+    def _pickle_function(self, fn) -> bytes:
+        if self._serializer is None and not self._stream_output:
+            return _serialization.dumps(fn)
+        return _serialization.dumps(_serialization.TaskFunction(fn, self._serializer, self._stream_output))
+
+    def _check_call(self, fn, args, kwargs) -> None:
+        """A call that does not fit the function's signature raises TypeError here, at submit, as in the
+        reference. Each shape of call (argument count, keyword names) is checked once per plain function."""
+        shape = (len(args), tuple(kwargs)) if kwargs else len(args)
+        plain = type(fn) is _FunctionType
+        known = self._call_shapes.get(fn) if plain else None
+        if known is not None and shape in known[1]:
+            return
+        if known is None:
+            try:
+                known = (inspect.signature(fn), set())
+            except (TypeError, ValueError):  # some built-ins have none: the worker will tell
+                known = (None, set())
+            if plain:
+                self._call_shapes[fn] = known
+        if known[0] is not None:
+            try:
+                known[0].bind(*args, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{getattr(fn, '__qualname__', fn)!s}(): {e}") from None
+        known[1].add(shape)
 
     def _function_object(self, data: bytes, fn) -> int:
         object_id = self._function_bytes.get(data)
@@ -361,28 +437,63 @@ class Client:
 
     # ---- tasks -------------------------------------------------------------------------------------------
 
-    def submit(self, fn, *args, **kwargs) -> ScalerFuture:
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> ScalerFuture:
+        """Runs fn(*args, **kwargs) on a worker; returns its future at once. An ObjectReference argument is
+        the object it names. Raises TypeError at once when the arguments do not fit fn's signature."""
         return self.submit_verbose(fn, args, kwargs)
 
-    def submit_verbose(self, fn, args, kwargs, capabilities: Optional[Dict[str, int]] = None) -> ScalerFuture:
+    def submit_verbose(
+        self,
+        fn: Callable[..., Any],
+        args: Tuple[Any, ...],
+        kwargs: Dict[str, Any],
+        capabilities: Optional[Dict[str, int]] = None,
+        reserialize: bool = False,
+    ) -> ScalerFuture:
+        """submit() with options: capabilities a worker must have ({"gpu": 1}), and reserialize=True to pickle
+        a plain function again (a function is otherwise pickled once per client)."""
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         self._check_open()
-        task_args = self._call_arguments(self._function_id(fn), tuple(args), dict(kwargs or {}))
+        args, kwargs = tuple(args), dict(kwargs or {})
+        self._check_call(fn, args, kwargs)
+        task_args = self._call_arguments(self._function_id(fn, reserialize), args, kwargs)
         return self._submit_task(task_args, _capabilities_text(capabilities))
 
-    def map(self, fn, *iterables, capabilities: Optional[Dict[str, int]] = None) -> List[Any]:
-        return self._submit_many(fn, zip(*iterables), capabilities)
+    def map(
+        self,
+        fn: Callable[..., Any],
+        *iterables: Iterable[Any],
+        capabilities: Optional[Dict[str, int]] = None,
+        reserialize: bool = False,
+    ) -> List[Any]:
+        """Like the built-in map: fn over the iterables zipped, run on workers; blocks and returns the results in
+        order. The first failure (in order) is raised; the client stays usable."""
+        if not iterables:
+            raise TypeError("map() requires at least one iterable")
+        return self._submit_many(fn, zip(*iterables), capabilities, reserialize)
 
-    def starmap(self, fn, iterable, capabilities: Optional[Dict[str, int]] = None) -> List[Any]:
-        return self._submit_many(fn, (tuple(args) for args in iterable), capabilities)
+    def starmap(
+        self,
+        fn: Callable[..., Any],
+        iterable: Iterable[Iterable[Any]],
+        capabilities: Optional[Dict[str, int]] = None,
+        reserialize: bool = False,
+    ) -> List[Any]:
+        """Like itertools.starmap: fn(*args) for each args in iterable, run on workers; blocks and returns the
+        results in order."""
+        return self._submit_many(fn, (tuple(args) for args in iterable), capabilities, reserialize)
 
-    def _submit_many(self, fn, calls, capabilities) -> List[Any]:
+    def _submit_many(self, fn, calls, capabilities, reserialize=False) -> List[Any]:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         self._check_open()
-        function_id = self._function_id(fn)  # once per call: every item runs the callable as passed now
-        argument_lists = [self._call_arguments(function_id, args, {}) for args in calls]
+        function_id = self._function_id(fn, reserialize)  # once per call: every item runs the callable as passed now
+        check, arguments = self._check_call, self._call_arguments
+        argument_lists = []
+        for args in calls:  # nothing is submitted until every call fits fn's signature
+            check(fn, args, {})
+            argument_lists.append(arguments(function_id, args, {}))
         try:  # one hand-over to the I/O thread for all of them
             ids = self._native.submit_many("python", argument_lists, _capabilities_text(capabilities), self._profiling)
         except _native.SchedulerUnreachableError as e:
@@ -402,6 +513,8 @@ class Client:
         return batch.wait()
 
     def _call_arguments(self, function_id, args, kwargs):
+        if self._serializer is not None:
+            return self._serialized_call_arguments(function_id, args, kwargs)
         # the common call has no object arguments: one pickle, no placeholders
         if not any(type(a) is ObjectReference for a in args) and not any(
             type(v) is ObjectReference for v in kwargs.values()
@@ -417,6 +530,20 @@ class Client:
 
         call = ([placeholder(a) for a in args], {k: placeholder(v) for k, v in kwargs.items()})
         return [function_id, _serialization.dumps_call(call), *inputs]
+
+    def _serialized_call_arguments(self, function_id, args, kwargs):
+        """With a custom serializer every argument is its bytes (or a placeholder for an object's)."""
+        inputs = []
+        serialize = self._serializer.serialize
+
+        def encode(value):
+            if isinstance(value, ObjectReference):
+                inputs.append(value.object_id)
+                return _serialization.Input(len(inputs) - 1)
+            return serialize(value)
+
+        call = ([encode(a) for a in args], {k: encode(v) for k, v in kwargs.items()})
+        return [function_id, _serialization.dumps_fast(call), *inputs]
 
     def _submit_task(self, task_args, capabilities: str) -> ScalerFuture:
         try:
@@ -438,9 +565,10 @@ class Client:
     # ---- graphs ------------------------------------------------------------------------------------------
 
     def get(self, graph: Dict[str, Any], keys: List[str], block: bool = True,
-            capabilities: Optional[Dict[str, int]] = None):
+            capabilities: Optional[Dict[str, int]] = None, reserialize: bool = False):
         """Dask-style graph: values are data (or ObjectReferences) or call tuples (fn, "key", ...), whose
-        arguments are keys of the graph. Returns {key: value} (block=True) or {key: future}."""
+        arguments are keys of the graph. Returns {key: value} (block=True) or {key: future}. Only what `keys`
+        need runs; intermediate results stay in the cluster. reserialize=True pickles plain functions again."""
         self._check_open()
         for key in keys:
             if key not in graph:
@@ -471,7 +599,9 @@ class Client:
             if not _is_call(node):
                 continue
             fn, inputs = node[0], []
-            function_id = self._function_id(fn)  # first: it finds the user's modules before the call is pickled
+            self._check_call(fn, node[1:], {})
+            # first: it finds the user's modules before the call is pickled
+            function_id = self._function_id(fn, reserialize)
             call_args = []
             for argument in node[1:]:
                 value = graph[argument]
@@ -482,8 +612,11 @@ class Client:
                     call_args.append(_serialization.Input(len(inputs)))
                     inputs.append(value.object_id)
                 else:
-                    call_args.append(value)
-            call = _serialization.dumps_call((call_args, {}))
+                    call_args.append(self._serializer.serialize(value) if self._serializer is not None else value)
+            if self._serializer is not None:
+                call = _serialization.dumps_fast((call_args, {}))
+            else:
+                call = _serialization.dumps_call((call_args, {}))
             nodes.append((key, "python", [function_id, call, *inputs], caps))
         call_keys = [k for k in keys if _is_call(graph[k])]
         try:
@@ -528,7 +661,11 @@ class Client:
     def _complete(self, future, status, payload, error):
         if status == "success":
             try:
-                future.set_result(_serialization.loads(payload))
+                if self._stream_output:
+                    payload, out, err = _serialization.split_output(payload)
+                    _print_task_output(out, err)
+                future.set_result(self._serializer.deserialize(payload) if self._serializer is not None
+                                  else _serialization.loads(payload))
             except Exception as exc:  # noqa: BLE001
                 future.set_exception(exc)
         elif status == "cancelled":
@@ -538,7 +675,11 @@ class Client:
             concurrent.futures.Future.cancel(future)
             future.set_running_or_notify_cancel()  # wakes concurrent.futures.wait and as_completed
         else:
-            future.set_exception(_exception_of(status, error))
+            exc = _exception_of(status, error)
+            output = getattr(exc, "scaler_cpp_output", None)
+            if output is not None:
+                _print_task_output(*output)
+            future.set_exception(exc)
 
     def _fail_all(self, exc):
         with self._lock:
@@ -551,6 +692,16 @@ class Client:
     def _check_open(self):
         if self._closed:
             raise DisconnectedError("client is disconnected")
+
+
+def _print_task_output(out: str, err: str) -> None:
+    """A task's prints (stream_output=True), written where this process's own go."""
+    if out:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    if err:
+        sys.stderr.write(err)
+        sys.stderr.flush()
 
 
 def _is_call(node) -> bool:

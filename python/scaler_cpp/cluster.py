@@ -153,9 +153,10 @@ class SchedulerClusterCombo:
         logging_paths=("/dev/stdout",),
         **kwargs,
     ):
-        unused = {k for k in kwargs if k not in _REFERENCE_ONLY_OPTIONS}
-        if unused:
-            raise TypeError(f"SchedulerClusterCombo got options scaler_cpp does not take: {', '.join(sorted(unused))}")
+        monitor_address = kwargs.pop("monitor_address", None)
+        load_balance_trigger_times = kwargs.pop("load_balance_trigger_times", 2)
+        policy_content = _policy_content(kwargs.pop("scaler_policy", None), policy_content)
+        _check_reference_only_options(kwargs)
         self._address = address or f"tcp://127.0.0.1:{_free_port_pair()}"
         log = None if logging_paths == ("/dev/stdout",) else open(logging_paths[0], "ab")  # noqa: SIM115
         scheduler_args = [
@@ -163,12 +164,15 @@ class SchedulerClusterCombo:
             "--client-timeout-seconds", str(client_timeout_seconds),
             "--worker-timeout-seconds", str(worker_timeout_seconds),
             "--load-balance-seconds", str(load_balance_seconds),
+            "--load-balance-trigger-times", str(int(load_balance_trigger_times)),
             "--max-number-of-tasks-waiting", str(max_number_of_tasks_waiting),
             "--policy-content", policy_content,
             "--logging-level", logging_level,
         ]
         if protected:
             scheduler_args.append("--protected")
+        if monitor_address is not None:
+            scheduler_args += ["--monitor-address", str(monitor_address)]
         worker_args = [
             _binary("scaler_worker"), self._address,
             "--per-worker-task-queue-size", str(per_worker_task_queue_size),
@@ -211,10 +215,38 @@ class SchedulerClusterCombo:
         self.shutdown()
 
 
-# Accepted for code written for the reference; they configure parts scaler-cpp does not have.
+# The reference's options for parts scaler-cpp does not have: its default value (what scaler-cpp does anyway) is
+# accepted; any other raises TypeError saying why, never silently ignored.
 _REFERENCE_ONLY_OPTIONS = {
-    "object_storage_address", "monitor_address", "worker_io_threads", "scheduler_io_threads",
-    "object_retention_seconds", "task_timeout_seconds", "garbage_collect_interval_seconds",
-    "trim_memory_threshold_bytes", "hard_processor_suspend", "scaler_policy", "event_loop",
-    "logging_config_file", "load_balance_trigger_times",
+    "object_storage_address": (None, "objects live in the scheduler; there is no object storage server"),
+    "worker_io_threads": (1, "a worker has one I/O thread"),
+    "scheduler_io_threads": (1, "the scheduler has one I/O thread"),
+    "object_retention_seconds": (60, "an object lives until its client deletes it, clears or disconnects"),
+    "task_timeout_seconds": (0, "give tasks a timeout with the C++ client's SubmitOptions.timeoutSeconds"),
+    "garbage_collect_interval_seconds": (30, "objects are freed when their client lets them go, not by a sweep"),
+    "trim_memory_threshold_bytes": (1 << 30, "the scheduler returns freed memory to the system by itself"),
+    "hard_processor_suspend": (False, "a waiting task lends its slot; its processor is never suspended"),
+    "event_loop": ("builtin", "the scheduler is C++ with its own event loop"),
+    "logging_config_file": (None, "use logging_level and logging_paths"),
 }
+
+
+def _check_reference_only_options(options: Dict[str, object]) -> None:
+    for name, value in options.items():
+        if name not in _REFERENCE_ONLY_OPTIONS:
+            raise TypeError(f"SchedulerClusterCombo got an option neither scaler_cpp nor the reference takes: {name}")
+        default, why = _REFERENCE_ONLY_OPTIONS[name]
+        if value != default:
+            raise TypeError(f"SchedulerClusterCombo({name}={value!r}): scaler_cpp takes only {default!r}: {why}")
+
+
+def _policy_content(scaler_policy, policy_content: str) -> str:
+    """The reference's scaler_policy (a PolicyConfig with policy_content, or its text) is policy_content."""
+    if scaler_policy is None:
+        return policy_content
+    text = scaler_policy if isinstance(scaler_policy, str) else getattr(scaler_policy, "policy_content", None)
+    if not isinstance(text, str):
+        raise TypeError(
+            f"SchedulerClusterCombo(scaler_policy={scaler_policy!r}): give policy_content='allocate=...; scaling=...'"
+        )
+    return text

@@ -87,8 +87,10 @@ scaler::Arguments toArguments(const py::list& args, size_t& bytes) {
 class NativeClient {
 public:
     NativeClient(const std::string& address, const std::string& name, double timeoutSeconds,
-                 double heartbeatIntervalSeconds, double connectTimeoutSeconds) {
+                 double heartbeatIntervalSeconds, double connectTimeoutSeconds,
+                 const std::string& curveServerKeyFile, const std::string& curveSecretKeyFile) {
         scaler::ClientOptions options;
+        options.curve = scaler::loadCurveClientKeys(curveServerKeyFile, curveSecretKeyFile);  // ValueError
         options.name = name;
         options.timeoutSeconds = timeoutSeconds;
         options.heartbeatIntervalSeconds = heartbeatIntervalSeconds;
@@ -293,7 +295,8 @@ PYBIND11_MODULE(_native, m) {
     py::register_exception<scaler::ObjectStoreError>(m, "ObjectStoreError", PyExc_MemoryError);
     py::register_exception<scaler::GraphError>(m, "GraphError", PyExc_KeyError);
     py::class_<NativeClient>(m, "NativeClient")
-        .def(py::init<const std::string&, const std::string&, double, double, double>())
+        .def(py::init<const std::string&, const std::string&, double, double, double, const std::string&,
+                      const std::string&>())
         .def("submit", &NativeClient::submit)
         .def("submit_many", &NativeClient::submitMany)
         .def("submit_graph", &NativeClient::submitGraph)
