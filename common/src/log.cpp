@@ -5,10 +5,44 @@
 #include <mutex>
 #include <stdexcept>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace scaler::log {
 namespace {
+
+constexpr const char* kPattern = "[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] [%n] %v";
+
+// %v with every byte below 0x20 (newline, escape...) and DEL written as \xNN, and the message cut.
+class EscapedMessage final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& message, const std::tm&, spdlog::memory_buf_t& out) override {
+        static constexpr char kHex[] = "0123456789abcdef";
+        const std::string_view text(message.payload.data(), message.payload.size());
+        const size_t shown = std::min(text.size(), kMaxMessageBytes);
+        for (size_t i = 0; i < shown; ++i) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            if (c >= 0x20 && c != 0x7f) {
+                out.push_back(static_cast<char>(c));
+            } else {
+                const char escaped[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
+                out.append(escaped, escaped + 4);
+            }
+        }
+        if (shown < text.size()) {
+            const std::string more = "...(" + std::to_string(text.size()) + " bytes)";
+            out.append(more.data(), more.data() + more.size());
+        }
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessage>(); }
+};
+
+// spdlog's own %v is replaced by ours: the pattern says %v, the formatter writes %*
+std::string withEscapedMessage(std::string pattern) {
+    for (size_t at = pattern.find("%v"); at != std::string::npos; at = pattern.find("%v", at + 2))
+        pattern[at + 1] = '*';
+    return pattern;
+}
 
 constexpr std::array<std::string_view, 8> kNames{"process",   "tasks",   "scaling", "security",
                                                  "transport", "adapter", "worker",  "client"};
@@ -23,7 +57,7 @@ struct Loggers {
         for (size_t i = 0; i < kNames.size(); ++i) {
             auto logger = std::make_shared<spdlog::logger>(processName + "/" + std::string(kNames[i]), sink);
             if (byComponent[i]) logger->set_level(byComponent[i]->level());
-            logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] [%n] %v");
+            logger->set_formatter(makeFormatter(kPattern));
             logger->flush_on(spdlog::level::info);
             byComponent[i] = std::move(logger);
         }
@@ -118,8 +152,14 @@ void configure(const std::string& processName, const LevelSpec& spec) {
 void setAll(spdlog::level::level_enum level, const std::string& pattern) {
     for (auto& logger : loggers().byComponent) {
         logger->set_level(level);
-        if (!pattern.empty()) logger->set_pattern(pattern);
+        if (!pattern.empty()) logger->set_formatter(makeFormatter(pattern));
     }
+}
+
+std::unique_ptr<spdlog::formatter> makeFormatter(const std::string& pattern) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<EscapedMessage>('*').set_pattern(withEscapedMessage(pattern));
+    return formatter;
 }
 
 }  // namespace scaler::log

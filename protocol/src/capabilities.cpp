@@ -16,7 +16,7 @@ std::string_view trim(std::string_view s) {
 }
 
 bool validName(std::string_view name) {
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return !name.empty() && name.size() <= kMaxCapabilityNameBytes && std::all_of(name.begin(), name.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '/';
     });
 }
@@ -55,7 +55,13 @@ CapabilityList parseCapabilities(std::string_view text) {
         const size_t eq = item.find('=');
         const std::string_view name = trim(item.substr(0, eq));
         if (!validName(name)) {
-            throw std::invalid_argument("invalid capability name in \"" + std::string(item) + "\"");
+            throw std::invalid_argument("invalid capability name in \"" + std::string(item) +
+                                        "\" (letters, digits, _-./, at most " +
+                                        std::to_string(kMaxCapabilityNameBytes) + " bytes)");
+        }
+        if (result.size() == kMaxCapabilitiesPerSet) {
+            throw std::invalid_argument("more than " + std::to_string(kMaxCapabilitiesPerSet) + " capabilities in \"" +
+                                        std::string(text.substr(0, 200)) + "\"");
         }
         capability.name = std::string(name);
         if (eq != std::string_view::npos) {
@@ -108,6 +114,21 @@ bool capabilitiesSatisfy(const CapabilityList& required, const CapabilityList& o
             return false;
     }
     return true;
+}
+
+std::string wireCapabilitiesProblem(capnp::List<wire::Capability>::Reader list) {
+    if (list.size() > kMaxCapabilitiesPerSet) {
+        return std::to_string(list.size()) + " capabilities; at most " + std::to_string(kMaxCapabilitiesPerSet);
+    }
+    for (auto c : list) {
+        const std::string_view name(c.getName().cStr(), c.getName().size());
+        if (!validName(name)) {
+            return "invalid capability name (letters, digits, _-./, 1 to " +
+                   std::to_string(kMaxCapabilityNameBytes) + " bytes)";
+        }
+        if (c.getValue() < kCapabilityPresent) return "capability value " + std::to_string(c.getValue()) + " < -1";
+    }
+    return {};
 }
 
 CapabilityList capabilitiesFromWire(capnp::List<wire::Capability>::Reader list) {

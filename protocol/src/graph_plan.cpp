@@ -44,9 +44,13 @@ GraphPlan planGraph(const std::vector<std::vector<uint32_t>>& dependencies,
                 }
             }
         }
+        // at most kShown nodes of it: a peer's million-node cycle must not become a megabyte in every answer
+        constexpr size_t kShown = 8;
+        const auto first = static_cast<size_t>(seenAt[at]);
+        const size_t length = path.size() - first;
         std::string text;
-        for (size_t i = static_cast<size_t>(seenAt[at]); i < path.size(); ++i)
-            text += nameOf(path[i]) + " -> ";
+        for (size_t i = first; i < path.size() && i < first + kShown; ++i) text += nameOf(path[i]) + " -> ";
+        if (length > kShown) text += "... (" + std::to_string(length) + " nodes) -> ";
         plan.error = "the graph has a cycle: " + text + nameOf(at) + " (each depends on the next)";
         return plan;
     }

@@ -2,7 +2,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstring>
+#include <vector>
 
 #include "scaler/client/client.h"
 #include "test_cluster.h"
@@ -41,4 +48,98 @@ TEST(Metrics, PrometheusEndpointIsScrapedWithTaskAndWorkerFigures) {
     auto missing = http.Get("/nothing");
     ASSERT_TRUE(missing);
     EXPECT_EQ(missing->status, 404);
+}
+
+namespace {
+
+int metricsPort(TestCluster& cluster) {
+    std::string log;
+    EXPECT_TRUE(
+        waitUntil([&] { return (log = cluster.scheduler().log()).find("/metrics") != std::string::npos; }));
+    const auto at = log.find("metrics at http://127.0.0.1:") + std::strlen("metrics at http://127.0.0.1:");
+    return std::stoi(log.substr(at));
+}
+
+// A raw TCP connection, for requests no well-behaved client library would send.
+int connectTo(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    timeval timeout{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    return fd;
+}
+
+// Everything the server sends until it closes (or 10 s of silence), up to `limit` bytes.
+std::string readAll(int fd, size_t limit = 64u << 20) {
+    std::string out;
+    char buffer[65536];
+    while (out.size() < limit) {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        out.append(buffer, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(Metrics, TheEndpointRefusesHugeBodiesRangesAndSlowClientsWhileServingOthers) {
+    TestCluster cluster({"--metrics-address", "127.0.0.1:0"});
+    const int port = metricsPort(cluster);
+    httplib::Client http("127.0.0.1", port);
+    ASSERT_TRUE(waitUntil([&] {
+        auto r = http.Get("/metrics");
+        return r && r->status == 200;
+    }));
+
+    // A 512 MiB body is refused from its header, not read.
+    int fd = connectTo(port);
+    ASSERT_GE(fd, 0);
+    const std::string post =
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 536870912\r\n\r\n" + std::string(65536, 'b');
+    (void)::send(fd, post.data(), post.size(), MSG_NOSIGNAL);
+    char head[512];
+    const ssize_t got = ::recv(fd, head, sizeof head, 0);  // the answer, while the body is still unsent
+    const std::string refused(head, static_cast<size_t>(std::max<ssize_t>(got, 0)));
+    ::close(fd);
+    EXPECT_EQ(refused.rfind("HTTP/1.1 413", 0), 0u) << refused.substr(0, 200);
+
+    // Many ranges of one page: refused, not answered with a copy each.
+    std::string ranges = "bytes=0-";
+    for (int i = 0; i < 2000; ++i) ranges += ",0-";
+    fd = connectTo(port);
+    const std::string get = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nRange: " + ranges + "\r\n\r\n";
+    (void)::send(fd, get.data(), get.size(), MSG_NOSIGNAL);
+    const std::string answer = readAll(fd);
+    ::close(fd);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 416", 0), 0u) << answer.substr(0, 200);
+    EXPECT_LT(answer.size(), 4096u);
+
+    // Slow clients that never finish their request: others are still served, and the slow ones are dropped.
+    std::vector<int> slow;
+    for (int i = 0; i < 16; ++i) {
+        const int s = connectTo(port);
+        ASSERT_GE(s, 0);
+        const std::string partial = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+        (void)::send(s, partial.data(), partial.size(), MSG_NOSIGNAL);
+        slow.push_back(s);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    auto served = http.Get("/metrics");
+    ASSERT_TRUE(served);
+    EXPECT_EQ(served->status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2)) << "a scrape waited";
+    // after its read timeout the server answers the unfinished request with an error (or nothing) and closes
+    const std::string ended = readAll(slow.front());
+    EXPECT_TRUE(ended.empty() || ended.rfind("HTTP/1.1 4", 0) == 0) << ended.substr(0, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(9))
+        << "a request that never ended kept its connection";
+    for (int s : slow) ::close(s);
 }

@@ -55,6 +55,14 @@ TEST(GraphPlan, TheCycleMessageWalksTheLoop) {
     EXPECT_NE(plan.error.find("a -> c -> b -> a"), std::string::npos) << plan.error;
 }
 
+TEST(GraphPlan, AHugeCycleIsDescribedInABoundedMessage) {
+    std::vector<std::vector<uint32_t>> dependencies(100000);
+    for (uint32_t i = 0; i < dependencies.size(); ++i) dependencies[i] = {(i + 1) % 100000};
+    const GraphPlan plan = planGraph(dependencies, {0}, nameOf);
+    EXPECT_LT(plan.error.size(), 300u) << plan.error;
+    EXPECT_NE(plan.error.find("(100000 nodes)"), std::string::npos) << plan.error;
+}
+
 TEST(GraphPlan, AHundredThousandNodeChainIsPlannedWithoutRecursion) {
     std::vector<std::vector<uint32_t>> dependencies(100000);
     for (uint32_t i = 1; i < dependencies.size(); ++i) dependencies[i] = {i - 1};

@@ -1335,3 +1335,86 @@ TEST_F(SchedulerCoreTest, AnObjectIsAcknowledgedServedInChunksAndFreedWithItsLas
     ASSERT_EQ(outbox.chunks.size(), 2u);
     EXPECT_NE(outbox.chunks[1].error, "");
 }
+
+namespace {
+// A task whose capability list is written raw, as a hostile client could.
+void submitRawCapabilities(capnp::MallocMessageBuilder& b, uint64_t id,
+                           const std::vector<std::pair<std::string, int64_t>>& capabilities) {
+    auto task = b.initRoot<wire::Message>().initTasks(1)[0];
+    task.setTaskId(id);
+    task.setFunctionName("echo");
+    auto list = task.initCapabilities(static_cast<unsigned>(capabilities.size()));
+    for (unsigned i = 0; i < capabilities.size(); ++i) {
+        list[i].setName(capabilities[i].first);
+        list[i].setValue(capabilities[i].second);
+    }
+}
+}  // namespace
+
+TEST_F(SchedulerCoreTest, CapabilityNamesOnTheWireAreCheckedAsTheParserChecksThem) {
+    clientHeartbeat("C");
+    workerHeartbeat("W", "gpu=1,linux");
+    const std::vector<std::vector<std::pair<std::string, int64_t>>> bad = {
+        {{"gpu=1,linux", -1}},                   // would pose as the set gpu=1,linux
+        {{std::string(129, 'n'), -1}},            // too long for logs and metrics labels
+        {{"gpu", -2}},                             // no such quantity
+        {{"line\nbreak", -1}},
+    };
+    uint64_t id = 1;
+    for (const auto& capabilities : bad) {
+        capnp::MallocMessageBuilder b;
+        submitRawCapabilities(b, id++, capabilities);
+        deliver("C", b);
+    }
+    std::vector<std::pair<std::string, int64_t>> many;
+    for (int i = 0; i < 65; ++i) many.emplace_back("c" + std::to_string(i), -1);
+    capnp::MallocMessageBuilder tooMany;
+    submitRawCapabilities(tooMany, id++, many);
+    deliver("C", tooMany);
+    ASSERT_EQ(outbox.results.size(), 5u);
+    for (const auto& r : outbox.results) EXPECT_EQ(r.status, wire::TaskResultStatus::REJECTED) << r.error;
+    EXPECT_NE(outbox.results[0].error.find("invalid capability name"), std::string::npos);
+    EXPECT_NE(outbox.results[4].error.find("at most 64"), std::string::npos) << outbox.results[4].error;
+    EXPECT_TRUE(outbox.tasks.empty());
+    // the legitimate set still works
+    submit("C", 100, "p", "gpu=1,linux");
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+}
+
+TEST_F(SchedulerCoreTest, AWorkerWithBadCapabilityNamesIsNotAdmitted) {
+    capnp::MallocMessageBuilder b;
+    auto hb = b.initRoot<wire::Message>().initWorkerHeartbeat();
+    hb.setProtocolVersion(wire::PROTOCOL_VERSION);
+    hb.setQueueSize(1);
+    hb.initCapabilities(1)[0].setName(std::string(4096, 'x'));
+    const uint64_t droppedBefore = core->droppedMessages();
+    deliver("W", b);
+    EXPECT_EQ(core->droppedMessages(), droppedBefore + 1);
+    clientHeartbeat("C");
+    submit("C", 1);
+    EXPECT_TRUE(outbox.tasks.empty()) << "the refused worker got a task";
+}
+
+TEST_F(SchedulerCoreTest, AHugeCyclicGraphIsRefusedWithBoundedAnswers) {
+    clientHeartbeat("C");
+    workerHeartbeat("W");
+    std::vector<NodeSpec> nodes;
+    std::vector<uint64_t> outputs;
+    constexpr uint64_t kNodes = 20000;
+    for (uint64_t k = 1; k <= kNodes; ++k) {
+        nodes.push_back({k, "echo", {}, {k % kNodes + 1}});
+        outputs.push_back(k);
+    }
+    capnp::MallocMessageBuilder b;
+    buildGraph(b, nodes, outputs);
+    deliver("C", b);
+    ASSERT_EQ(outbox.results.size(), kNodes);
+    size_t bytes = 0;
+    for (const auto& r : outbox.results) {
+        EXPECT_EQ(r.status, wire::TaskResultStatus::REJECTED);
+        bytes += r.error.size();
+    }
+    EXPECT_NE(outbox.results[0].error.find("cycle"), std::string::npos) << outbox.results[0].error;
+    EXPECT_LT(bytes / kNodes, 400u) << "each answer carried the cycle's whole text";
+    EXPECT_EQ(core->graphs().liveGraphs(), 0u);
+}

@@ -32,9 +32,14 @@ void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph
     const auto wireNodes = graph.getNodes();
     const auto outputs = graph.getOutputs();
     const auto refuseAll = [&](const std::string& why) {
-        log::tasks().info("client '{}': graph of {} nodes refused: {}", printable(clients_[client].identity),
-                          wireNodes.size(), why);
-        for (uint64_t key : outputs) rejectTask(client, key, "graph refused: " + why);
+        logRefusal(clients_[client].identity, "graph",
+                   "graph of " + std::to_string(wireNodes.size()) + " nodes: " + printable(why, 300));
+        // each output is answered (its future waits for it), with a bounded text and no line of its own
+        const std::string answer = "graph refused: " + printable(why, 1000);
+        for (uint64_t key : outputs) {
+            counts_.enter(TaskState::rejected);
+            outbox_.sendTaskResult(clients_[client].peer, key, wire::TaskResultStatus::REJECTED, {}, answer, {});
+        }
     };
     const auto n = static_cast<uint32_t>(wireNodes.size());
     std::unordered_map<uint64_t, uint32_t> indexOf;

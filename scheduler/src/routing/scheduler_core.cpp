@@ -166,6 +166,20 @@ void SchedulerCore::dropMessage(std::string_view identity, std::string_view why)
     }
 }
 
+void SchedulerCore::logRefusal(std::string_view identity, std::string_view kind, std::string_view text) {
+    std::string key(identity);
+    key += '/';
+    key += kind;
+    const auto heldBack = refusalLog_.admit(key, now_);
+    if (!heldBack) return;
+    if (*heldBack > 0) {
+        log::tasks().warn("'{}': {} refused: {} ({} more like it not logged)", printable(identity), kind,
+                          printable(text, 300), *heldBack);
+    } else {
+        log::tasks().warn("'{}': {} refused: {}", printable(identity), kind, printable(text, 300));
+    }
+}
+
 bool SchedulerCore::checkVersion(std::string_view identity, uint32_t version) {
     if (version == wire::PROTOCOL_VERSION) return true;
     const std::string text = "protocol version " + std::to_string(version) +
@@ -252,6 +266,10 @@ void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHea
 }
 
 void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat) {
+    if (std::string problem = wireCapabilitiesProblem(heartbeat.getCapabilities()); !problem.empty()) {
+        if (peers_.find(identity) == nullptr)  // a connected worker's later heartbeats are not read for these
+            return dropMessage(identity, "worker heartbeat refused: " + problem);
+    }
     const auto admission = admitPeer(identity, PeerRole::worker, heartbeat.getProtocolVersion(),
                                      heartbeat.getSchedulerIncarnation(), heartbeat.getFreshSession());
     if (!admission) return;
@@ -435,6 +453,7 @@ void SchedulerCore::setState(TaskRecord& record, TaskState state) {
 
 void SchedulerCore::rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why) {
     counts_.enter(TaskState::rejected);  // never a record: rejected before one is made
+    logRefusal(clients_[client].identity, "task", why);
     outbox_.sendTaskResult(clients_[client].peer, clientTaskId, wire::TaskResultStatus::REJECTED, {}, why,
                            {});
 }
@@ -513,6 +532,7 @@ std::optional<std::string> SchedulerCore::checkTask(wire::Task::Reader task, Cap
         fields.capabilitySet = previous;
         return std::nullopt;
     }
+    if (std::string problem = wireCapabilitiesProblem(task.getCapabilities()); !problem.empty()) return problem;
     const size_t before = capabilitySets_.size();
     const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
     if (!interned) return "too many distinct capability sets in the scheduler";

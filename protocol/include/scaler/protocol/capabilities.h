@@ -13,6 +13,10 @@
 namespace scaler {
 
 inline constexpr int64_t kCapabilityPresent = -1;  // a bare name: present, no quantity
+// Bounds on one set, the same in text and on the wire: a peer cannot make names that fill logs, metrics labels
+// or the scheduler's set registry.
+inline constexpr size_t kMaxCapabilityNameBytes = 128;
+inline constexpr size_t kMaxCapabilitiesPerSet = 64;
 
 struct Capability {
     std::string name;
@@ -37,6 +41,11 @@ bool capabilityNamesSubset(const CapabilityList& required, const CapabilityList&
 // quantity (the reference's behaviour, which ignored quantities altogether, §12.11). A worker runs one task
 // at a time, so this is the whole of per-worker resource accounting.
 bool capabilitiesSatisfy(const CapabilityList& required, const CapabilityList& offered);
+
+// What is wrong with a set that arrived over the wire, checked as parseCapabilities checks text (names of
+// letters, digits and _-./ up to kMaxCapabilityNameBytes, values -1 or more, at most kMaxCapabilitiesPerSet);
+// empty when nothing is. A name such as "gpu=1,linux" could otherwise pose as another set.
+std::string wireCapabilitiesProblem(capnp::List<wire::Capability>::Reader list);
 
 // Wire conversion. fromWire sorts and, on duplicate names, keeps the last; it never throws.
 CapabilityList capabilitiesFromWire(capnp::List<wire::Capability>::Reader list);

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "scaler/common/log_throttle.h"
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/process_resources.h"
 #include "scaler/scheduler/config/scheduler_config.h"
@@ -200,6 +201,8 @@ private:
                                        uint64_t claimedIncarnation, bool fresh);
     bool checkVersion(std::string_view identity, uint32_t version);
     void dropMessage(std::string_view identity, std::string_view why);
+    // A refused request, logged a few times per peer and kind in a window; the next line says how many were not.
+    void logRefusal(std::string_view identity, std::string_view kind, std::string_view text);
     // Notes the worker's memory against its limit; near it (90%, until under 80%) it gets no new tasks and
     // counts as no supply for scaling.
     void noteWorkerMemory(WorkerRecord& worker, uint64_t limit);
@@ -280,6 +283,7 @@ private:
     TaskStateCounts counts_;
     uint64_t nextSequence_ = 1;
     uint64_t droppedMessages_ = 0;
+    LogThrottle refusalLog_;
     uint64_t stateLostAnswers_ = 0;  // heartbeats that named a scheduler state this one does not hold
     bool dispatchNeeded_ = false;
     bool shutdownRequested_ = false;
