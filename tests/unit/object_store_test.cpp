@@ -22,7 +22,7 @@ TEST(ObjectStore, ChunksAssembleAnObjectThatTasksCanRead) {
 }
 
 TEST(ObjectStore, RefusesPastTheLimitNamingTheObjectAndKeepsNothing) {
-    ObjectStore store(100);
+    ObjectStore store(300);  // 60 + 5 + 128 fit; another 50 + 6 + 128 do not
     ASSERT_EQ(store.put(0, 1, "first", 60, 0, std::string(60, 'x')).error, "");
     const auto refused = store.put(0, 2, "second", 50, 0, std::string(10, 'y'));
     EXPECT_NE(refused.error.find("object store is full"), std::string::npos) << refused.error;
@@ -96,4 +96,45 @@ TEST(ObjectStore, FormatsSizesForPeople) {
     EXPECT_EQ(formatBytes(512), "512 bytes");
     EXPECT_EQ(formatBytes(3u << 20), "3.0 MiB");
     EXPECT_EQ(formatBytes(uint64_t{3} << 30), "3.0 GiB");
+}
+
+TEST(ObjectStore, NamesAndRecordsCountAgainstTheLimit) {
+    ObjectStore store(100'000);
+    size_t stored = 0;
+    while (store.put(0, stored + 1, "", 0, 0, "").error.empty()) ++stored;
+    EXPECT_EQ(stored, 100'000 / ObjectStore::kObjectOverheadBytes) << "empty objects were free";
+    EXPECT_EQ(store.bytes(), 0u);
+    EXPECT_LE(store.chargedBytes(), store.limit());
+    ObjectStore named(10'000);
+    EXPECT_NE(named.put(0, 1, std::string(ObjectStore::kMaxNameBytes + 1, 'n'), 1, 0, "x").error.find("name"),
+              std::string::npos);
+    EXPECT_EQ(named.count(), 0u);
+}
+
+TEST(ObjectStore, ASizeNearTwoToTheSixtyFourIsRefusedNotWrapped) {
+    ObjectStore store(1 << 20);
+    ASSERT_EQ(store.put(0, 1, "a", 100, 0, std::string(100, 'a')).error, "");
+    for (uint64_t size : {UINT64_MAX, UINT64_MAX - 100, UINT64_MAX - ObjectStore::kObjectOverheadBytes, uint64_t{1} << 63}) {
+        const auto refused = store.put(0, 2, "huge", size, 0, "x");
+        EXPECT_NE(refused.error.find("object store is full"), std::string::npos) << size << ": " << refused.error;
+    }
+    EXPECT_EQ(store.count(), 1u);
+    EXPECT_EQ(store.bytes(), 100u);
+}
+
+TEST(ObjectStore, AnAbandonedUploadExpiresAndGivesItsMemoryBack) {
+    ObjectStore store(1 << 20);
+    const auto t0 = ObjectStore::Clock::time_point{} + std::chrono::hours(1);
+    ASSERT_EQ(store.put(0, 1, "stalled", 1000, 0, std::string(10, 's'), t0).error, "");
+    ASSERT_EQ(store.put(0, 2, "moving", 1000, 0, std::string(10, 'm'), t0).error, "");
+    ASSERT_EQ(store.put(0, 3, "done", 5, 0, "12345", t0).error, "");
+    EXPECT_EQ(store.put(0, 2, "moving", 1000, 10, std::string(10, 'm'), t0 + std::chrono::seconds(50)).error, "");
+    EXPECT_EQ(store.expireStalledUploads(t0 + std::chrono::seconds(30), std::chrono::seconds(60)), 0u);
+    EXPECT_EQ(store.expireStalledUploads(t0 + std::chrono::seconds(70), std::chrono::seconds(60)), 1u);
+    EXPECT_FALSE(store.find(0, 1));
+    EXPECT_NE(store.put(0, 1, "stalled", 1000, 10, "late").error, "") << "a chunk of an expired upload";
+    EXPECT_TRUE(store.find(0, 3)) << "a complete object never expires";
+    EXPECT_EQ(store.bytes(), 1005u);
+    EXPECT_EQ(store.expireStalledUploads(t0 + std::chrono::hours(2), std::chrono::seconds(60)), 1u);
+    EXPECT_EQ(store.bytes(), 5u);
 }

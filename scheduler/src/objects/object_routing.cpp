@@ -16,7 +16,7 @@ void SchedulerCore::onObjectPut(ClientSlot client, wire::ObjectPut::Reader put) 
     const auto data = asStringView(put.getData());
     const auto name = asStringView(put.getName());
     const ObjectStore::PutOutcome outcome =
-        objects_.put(client, put.getObjectId(), name, put.getTotalSize(), put.getOffset(), data);
+        objects_.put(client, put.getObjectId(), name, put.getTotalSize(), put.getOffset(), data, now_);
     if (!outcome.error.empty()) {
         logRefusal(clients_[client].identity, "object", "object " + std::to_string(put.getObjectId()) + ": " +
                                                             outcome.error);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 namespace scaler::scheduler {
 
@@ -50,8 +51,16 @@ const ObjectStore::Object* ObjectStore::live(ObjectHandle handle) const {
     return const_cast<ObjectStore*>(this)->live(handle);
 }
 
+bool ObjectStore::fits(uint64_t size, size_t nameBytes) const {
+    const uint64_t extra = nameBytes + kObjectOverheadBytes;
+    if (size > limit_ || extra > limit_ - size) return false;
+    const uint64_t cost = size + extra;
+    return charged_ <= limit_ - cost;
+}
+
 ObjectStore::PutOutcome ObjectStore::put(ClientSlot owner, uint64_t clientObjectId, std::string_view name,
-                                         uint64_t totalSize, uint64_t offset, std::string_view data) {
+                                         uint64_t totalSize, uint64_t offset, std::string_view data,
+                                         Clock::time_point now) {
     PutOutcome outcome;
     const ClientKey key{owner, clientObjectId};
     auto found = byClient_.find(key);
@@ -61,11 +70,22 @@ ObjectStore::PutOutcome ObjectStore::put(ClientSlot owner, uint64_t clientObject
                 "object id " + std::to_string(clientObjectId) + " is already in use by this client";
             return outcome;
         }
-        if (bytes_ + totalSize > limit_) {
+        if (name.size() > kMaxNameBytes) {
+            outcome.error = "object name of " + std::to_string(name.size()) + " bytes; at most " +
+                            std::to_string(kMaxNameBytes);
+            return outcome;
+        }
+        if (!fits(totalSize, name.size())) {
             outcome.error = "the object store is full: object '" + std::string(name) + "' of " +
                             formatBytes(totalSize) + " would take it past its limit of " +
                             formatBytes(limit_) + " (" + formatBytes(bytes_) +
                             " in use); delete objects or raise " + "--object-memory-limit";
+            return outcome;
+        }
+        std::unique_ptr<char[]> data(new (std::nothrow) char[totalSize > 0 ? totalSize : 1]);
+        if (!data) {
+            outcome.error = "the scheduler could not allocate " + formatBytes(totalSize) + " for object '" +
+                            std::string(name) + "'";
             return outcome;
         }
         const uint32_t index = allocate();
@@ -74,11 +94,13 @@ ObjectStore::PutOutcome ObjectStore::put(ClientSlot owner, uint64_t clientObject
         object.owner = owner;
         object.clientObjectId = clientObjectId;
         object.name = std::string(name);
-        object.data.reset(new char[totalSize > 0 ? totalSize : 1]);
+        object.data = std::move(data);
         object.size = totalSize;
         object.received = 0;
         object.references = 0;
         bytes_ += totalSize;
+        charged_ += costOf(totalSize, object.name.size());
+        if (totalSize > 0) ++uploading_;
         found = byClient_.emplace(key, index).first;
     } else if (found == byClient_.end()) {
         outcome.error = "chunk at offset " + std::to_string(offset) + " of unknown object " +
@@ -98,8 +120,10 @@ ObjectStore::PutOutcome ObjectStore::put(ClientSlot owner, uint64_t clientObject
     }
     if (!data.empty()) std::memcpy(object.data.get() + offset, data.data(), data.size());
     object.received += data.size();
+    object.lastChunkAt = now;
     outcome.receivedBytes = object.received;
     outcome.complete = object.received == object.size;
+    if (outcome.complete && !data.empty()) --uploading_;
     return outcome;
 }
 
@@ -117,6 +141,7 @@ ObjectHandle ObjectStore::store(ClientSlot owner, uint64_t clientObjectId, std::
     object.size = object.received = bytes.size();
     object.references = 0;
     bytes_ += bytes.size();
+    charged_ += costOf(bytes.size(), object.name.size());
     if (object.named) byClient_[ClientKey{owner, clientObjectId}] = index;
     return handleOf(index);
 }
@@ -163,6 +188,8 @@ void ObjectStore::freeIfUnused(uint32_t index) {
     Object& object = objects_[index];
     if (object.named || object.references > 0) return;
     bytes_ -= object.size;
+    charged_ -= costOf(object.size, object.name.size());
+    if (object.received != object.size) --uploading_;
     object.data.reset();
     object.name.clear();
     object.name.shrink_to_fit();
@@ -170,6 +197,17 @@ void ObjectStore::freeIfUnused(uint32_t index) {
     object.size = object.received = 0;
     --count_;
     free_.push_back(index);
+}
+
+size_t ObjectStore::expireStalledUploads(Clock::time_point now, Clock::duration idle) {
+    if (uploading_ == 0) return 0;
+    std::vector<ClientKey> stalled;
+    for (const auto& [key, index] : byClient_) {
+        const Object& object = objects_[index];
+        if (object.received != object.size && now - object.lastChunkAt > idle) stalled.push_back(key);
+    }
+    for (const ClientKey& key : stalled) remove(key.client, key.id);
+    return stalled.size();
 }
 
 std::optional<ObjectStore::Slice> ObjectStore::read(ObjectHandle handle, uint64_t offset,

@@ -921,6 +921,11 @@ void SchedulerCore::onTick() {
                 "timed out (no heartbeat for " + std::to_string(config_.workerTimeoutSeconds) + " s)");
         }
     }
+    // an upload that stopped for as long as a silent client would be dropped is abandoned
+    if (const size_t expired = objects_.expireStalledUploads(now_, clientTimeout)) {
+        log::tasks().warn("dropped {} object uploads that received nothing for {} s", expired,
+                          config_.clientTimeoutSeconds);
+    }
     scaling_.onTick();
     if (config_.loadBalanceSeconds > 0 && now_ >= nextBalance_) {
         nextBalance_ = now_ + secondsToDuration(config_.loadBalanceSeconds);

@@ -4,6 +4,7 @@
 // SchedulerCore, read by the outbox when a worker asks for bytes. docs/architecture.md#objects says why
 // objects live here and how long.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,6 +23,12 @@ using ObjectHandle = uint64_t;
 
 class ObjectStore {
 public:
+    using Clock = std::chrono::steady_clock;
+    // What one object costs beyond its bytes and name (its record, index entry and allocation), charged against
+    // the limit: 200,000 empty objects are not free.
+    static constexpr uint64_t kObjectOverheadBytes = 128;
+    static constexpr size_t kMaxNameBytes = 1024;
+
     explicit ObjectStore(uint64_t memoryLimitBytes) : limit_(memoryLimitBytes) {}
     ObjectStore(const ObjectStore&) = delete;
     ObjectStore& operator=(const ObjectStore&) = delete;
@@ -31,9 +38,13 @@ public:
         bool complete = false;
         std::string error;  // non-empty: refused; nothing of the object is kept
     };
-    // One chunk of a client's object, in order; offset 0 creates it (refused past the memory limit).
+    // One chunk of a client's object, in order; offset 0 creates it (refused past the memory limit, for a name
+    // over kMaxNameBytes, or when the memory cannot be had). `now` marks the upload as alive.
     PutOutcome put(ClientSlot owner, uint64_t clientObjectId, std::string_view name, uint64_t totalSize,
-                   uint64_t offset, std::string_view data);
+                   uint64_t offset, std::string_view data, Clock::time_point now = {});
+    // Drops uploads that received no chunk for `idle` (a client that abandoned one would hold its memory for
+    // as long as it stays connected); returns how many.
+    size_t expireStalledUploads(Clock::time_point now, Clock::duration idle);
     // Stores whole bytes in one step: a kept result (clientObjectId != 0, owned like a sent object) or an
     // unnamed graph result (clientObjectId == 0, freed with its last reference). Kept results may pass the
     // limit: refusing would lose finished work; the overshoot is logged by the caller.
@@ -61,6 +72,8 @@ public:
 
     size_t count() const { return count_; }
     uint64_t bytes() const { return bytes_; }
+    // bytes() plus names and kObjectOverheadBytes per object: what the limit is checked against.
+    uint64_t chargedBytes() const { return charged_; }
     uint64_t limit() const { return limit_; }
 
 private:
@@ -76,7 +89,11 @@ private:
         uint64_t size = 0;
         uint64_t received = 0;
         uint32_t references = 0;
+        Clock::time_point lastChunkAt{};
     };
+    uint64_t costOf(uint64_t size, size_t nameBytes) const { return size + nameBytes + kObjectOverheadBytes; }
+    // charged_ + cost <= limit_, without wrapping for a size near 2^64
+    bool fits(uint64_t size, size_t nameBytes) const;
 
     uint32_t allocate();
     Object* live(ObjectHandle handle);
@@ -89,6 +106,8 @@ private:
 
     uint64_t limit_;
     uint64_t bytes_ = 0;
+    uint64_t charged_ = 0;
+    size_t uploading_ = 0;  // objects still arriving: expireStalledUploads has nothing to walk when 0
     size_t count_ = 0;
     std::vector<Object> objects_;
     std::vector<uint32_t> free_;
