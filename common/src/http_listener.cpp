@@ -24,7 +24,8 @@ HttpListener::HttpListener() : server_(std::make_unique<httplib::Server>()) {
     server_->set_keep_alive_max_count(kKeepAliveRequests);
     server_->set_keep_alive_timeout(kKeepAliveSeconds);
     server_->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
-    // Ranges are refused: a request of many overlapping ranges would be answered with a copy of the page each.
+    // Ranges are refused: a request of many overlapping ranges would be answered with a copy of the page
+    // each.
     server_->set_pre_routing_handler([](const httplib::Request& request, httplib::Response& response) {
         if (!request.has_header("Range")) return httplib::Server::HandlerResponse::Unhandled;
         response.status = 416;

@@ -34,7 +34,9 @@ public:
             out.append(more.data(), more.data() + more.size());
         }
     }
-    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessage>(); }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<EscapedMessage>();
+    }
 };
 
 // spdlog's own %v is replaced by ours: the pattern says %v, the formatter writes %*

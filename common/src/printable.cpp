@@ -21,4 +21,11 @@ std::string printable(std::string_view bytes, size_t maxBytes) {
     return out;
 }
 
+std::string shortened(std::string_view text, size_t maxBytes) {
+    if (text.size() <= maxBytes) return std::string(text);
+    size_t end = maxBytes;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;  // not mid-character
+    return std::string(text.substr(0, end)) + "...";
+}
+
 }  // namespace scaler

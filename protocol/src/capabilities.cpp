@@ -16,9 +16,11 @@ std::string_view trim(std::string_view s) {
 }
 
 bool validName(std::string_view name) {
-    return !name.empty() && name.size() <= kMaxCapabilityNameBytes && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '/';
-    });
+    return !name.empty() && name.size() <= kMaxCapabilityNameBytes &&
+           std::all_of(name.begin(), name.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+                      c == '/';
+           });
 }
 
 void sortAndDeduplicate(CapabilityList& list) {
@@ -60,8 +62,8 @@ CapabilityList parseCapabilities(std::string_view text) {
                                         std::to_string(kMaxCapabilityNameBytes) + " bytes)");
         }
         if (result.size() == kMaxCapabilitiesPerSet) {
-            throw std::invalid_argument("more than " + std::to_string(kMaxCapabilitiesPerSet) + " capabilities in \"" +
-                                        std::string(text.substr(0, 200)) + "\"");
+            throw std::invalid_argument("more than " + std::to_string(kMaxCapabilitiesPerSet) +
+                                        " capabilities in \"" + std::string(text.substr(0, 200)) + "\"");
         }
         capability.name = std::string(name);
         if (eq != std::string_view::npos) {
@@ -118,7 +120,8 @@ bool capabilitiesSatisfy(const CapabilityList& required, const CapabilityList& o
 
 std::string wireCapabilitiesProblem(capnp::List<wire::Capability>::Reader list) {
     if (list.size() > kMaxCapabilitiesPerSet) {
-        return std::to_string(list.size()) + " capabilities; at most " + std::to_string(kMaxCapabilitiesPerSet);
+        return std::to_string(list.size()) + " capabilities; at most " +
+               std::to_string(kMaxCapabilitiesPerSet);
     }
     for (auto c : list) {
         const std::string_view name(c.getName().cStr(), c.getName().size());
@@ -126,7 +129,8 @@ std::string wireCapabilitiesProblem(capnp::List<wire::Capability>::Reader list) 
             return "invalid capability name (letters, digits, _-./, 1 to " +
                    std::to_string(kMaxCapabilityNameBytes) + " bytes)";
         }
-        if (c.getValue() < kCapabilityPresent) return "capability value " + std::to_string(c.getValue()) + " < -1";
+        if (c.getValue() < kCapabilityPresent)
+            return "capability value " + std::to_string(c.getValue()) + " < -1";
     }
     return {};
 }

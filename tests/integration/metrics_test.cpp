@@ -115,7 +115,8 @@ TEST(Metrics, TheEndpointRefusesHugeBodiesRangesAndSlowClientsWhileServingOthers
     std::string ranges = "bytes=0-";
     for (int i = 0; i < 2000; ++i) ranges += ",0-";
     fd = connectTo(port);
-    const std::string get = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nRange: " + ranges + "\r\n\r\n";
+    const std::string get =
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nRange: " + ranges + "\r\n\r\n";
     (void)::send(fd, get.data(), get.size(), MSG_NOSIGNAL);
     const std::string answer = readAll(fd);
     ::close(fd);

@@ -22,14 +22,19 @@ TEST(LogThrottle, AFewLinesAWindowThenACountOfThoseHeldBack) {
         std::optional<uint64_t> expected;
     };
     const Step steps[] = {
-        {"a/task", 0s, 0},           {"a/task", 1s, 0},          {"a/task", 2s, 0},
-        {"a/task", 3s, std::nullopt}, {"a/task", 4s, std::nullopt},  // held back
-        {"b/task", 4s, 0},           {"a/object", 4s, 0},         // other peers and kinds are counted apart
-        {"a/task", 10s, 2},          // a new window: written, saying two were not
+        {"a/task", 0s, 0},
+        {"a/task", 1s, 0},
+        {"a/task", 2s, 0},
+        {"a/task", 3s, std::nullopt},
+        {"a/task", 4s, std::nullopt},  // held back
+        {"b/task", 4s, 0},
+        {"a/object", 4s, 0},  // other peers and kinds are counted apart
+        {"a/task", 10s, 2},   // a new window: written, saying two were not
         {"a/task", 11s, 0},
     };
     for (const Step& step : steps) {
-        EXPECT_EQ(throttle.admit(step.key, t0 + step.at), step.expected) << step.key << " at " << step.at.count();
+        EXPECT_EQ(throttle.admit(step.key, t0 + step.at), step.expected)
+            << step.key << " at " << step.at.count();
     }
 }
 

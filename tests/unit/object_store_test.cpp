@@ -114,9 +114,11 @@ TEST(ObjectStore, NamesAndRecordsCountAgainstTheLimit) {
 TEST(ObjectStore, ASizeNearTwoToTheSixtyFourIsRefusedNotWrapped) {
     ObjectStore store(1 << 20);
     ASSERT_EQ(store.put(0, 1, "a", 100, 0, std::string(100, 'a')).error, "");
-    for (uint64_t size : {UINT64_MAX, UINT64_MAX - 100, UINT64_MAX - ObjectStore::kObjectOverheadBytes, uint64_t{1} << 63}) {
+    for (uint64_t size :
+         {UINT64_MAX, UINT64_MAX - 100, UINT64_MAX - ObjectStore::kObjectOverheadBytes, uint64_t{1} << 63}) {
         const auto refused = store.put(0, 2, "huge", size, 0, "x");
-        EXPECT_NE(refused.error.find("object store is full"), std::string::npos) << size << ": " << refused.error;
+        EXPECT_NE(refused.error.find("object store is full"), std::string::npos)
+            << size << ": " << refused.error;
     }
     EXPECT_EQ(store.count(), 1u);
     EXPECT_EQ(store.bytes(), 100u);
@@ -128,7 +130,8 @@ TEST(ObjectStore, AnAbandonedUploadExpiresAndGivesItsMemoryBack) {
     ASSERT_EQ(store.put(0, 1, "stalled", 1000, 0, std::string(10, 's'), t0).error, "");
     ASSERT_EQ(store.put(0, 2, "moving", 1000, 0, std::string(10, 'm'), t0).error, "");
     ASSERT_EQ(store.put(0, 3, "done", 5, 0, "12345", t0).error, "");
-    EXPECT_EQ(store.put(0, 2, "moving", 1000, 10, std::string(10, 'm'), t0 + std::chrono::seconds(50)).error, "");
+    EXPECT_EQ(store.put(0, 2, "moving", 1000, 10, std::string(10, 'm'), t0 + std::chrono::seconds(50)).error,
+              "");
     EXPECT_EQ(store.expireStalledUploads(t0 + std::chrono::seconds(30), std::chrono::seconds(60)), 0u);
     EXPECT_EQ(store.expireStalledUploads(t0 + std::chrono::seconds(70), std::chrono::seconds(60)), 1u);
     EXPECT_FALSE(store.find(0, 1));

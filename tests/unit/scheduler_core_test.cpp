@@ -1355,9 +1355,9 @@ TEST_F(SchedulerCoreTest, CapabilityNamesOnTheWireAreCheckedAsTheParserChecksThe
     clientHeartbeat("C");
     workerHeartbeat("W", "gpu=1,linux");
     const std::vector<std::vector<std::pair<std::string, int64_t>>> bad = {
-        {{"gpu=1,linux", -1}},                   // would pose as the set gpu=1,linux
-        {{std::string(129, 'n'), -1}},            // too long for logs and metrics labels
-        {{"gpu", -2}},                             // no such quantity
+        {{"gpu=1,linux", -1}},          // would pose as the set gpu=1,linux
+        {{std::string(129, 'n'), -1}},  // too long for logs and metrics labels
+        {{"gpu", -2}},                  // no such quantity
         {{"line\nbreak", -1}},
     };
     uint64_t id = 1;
@@ -1417,4 +1417,34 @@ TEST_F(SchedulerCoreTest, AHugeCyclicGraphIsRefusedWithBoundedAnswers) {
     EXPECT_NE(outbox.results[0].error.find("cycle"), std::string::npos) << outbox.results[0].error;
     EXPECT_LT(bytes / kNodes, 400u) << "each answer carried the cycle's whole text";
     EXPECT_EQ(core->graphs().liveGraphs(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, APlainTaskCannotTakeTheKeyOfAWaitingGraphNode) {
+    clientHeartbeat("C");
+    workerHeartbeat("W", "", 10);
+    capnp::MallocMessageBuilder b;
+    buildGraph(b, {{1, "echo", {"A"}, {}}, {2, "concat", {"B"}, {1}}}, {2});
+    deliver("C", b);
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    submit("C", 2, "impostor");  // the key of the waiting node
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::REJECTED);
+    EXPECT_NE(outbox.results[0].error.find("node of a live graph"), std::string::npos)
+        << outbox.results[0].error;
+    result("W", outbox.tasks[0].handle, "A");
+    ASSERT_EQ(outbox.tasks.size(), 2u);
+    result("W", outbox.tasks[1].handle, "BA");
+    ASSERT_EQ(outbox.results.size(), 2u) << "one answer for the node, none more";
+    EXPECT_EQ(outbox.results[1].payload, "BA");
+}
+
+TEST_F(SchedulerCoreTest, AGraphWithNoOutputsIsNotKept) {
+    clientHeartbeat("C");
+    workerHeartbeat("W");
+    capnp::MallocMessageBuilder b;
+    buildGraph(b, {{1, "echo", {"A"}, {}}, {2, "echo", {"B"}, {1}}}, {});
+    deliver("C", b);
+    EXPECT_EQ(core->graphs().liveGraphs(), 0u);
+    EXPECT_TRUE(outbox.tasks.empty());
+    EXPECT_TRUE(outbox.results.empty());
 }

@@ -22,8 +22,8 @@ std::string packageDirectoryBesideExecutable() {
     return std::filesystem::weakly_canonical(candidate, error).string();
 }
 
-// pip installs scaler_worker into an environment's bin directory, beside that environment's python3, which is the
-// one that can import scaler_cpp (and the user's packages).
+// pip installs scaler_worker into an environment's bin directory, beside that environment's python3, which is
+// the one that can import scaler_cpp (and the user's packages).
 std::string pythonBesideExecutable() {
     std::error_code error;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);

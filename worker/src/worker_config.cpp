@@ -34,7 +34,8 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
         "--python", config.pythonExecutable,
         "The interpreter that runs Python tasks, in processes of their own (default: "
         "$SCALER_CPP_PYTHON_EXECUTABLE, else python3 in this binary's directory, as in an environment pip "
-        "installed into, else the one scaler_cpp was built for, " SCALER_PYTHON_EXECUTABLE "); it must import "
+        "installed into, else the one scaler_cpp was built for, " SCALER_PYTHON_EXECUTABLE
+        "); it must import "
         "scaler_cpp");
     app.add_option("--worker-name", config.name, "Name inside the worker's identity (default: host name)");
     app.add_option("--worker-id", config.identity,

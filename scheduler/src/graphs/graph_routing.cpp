@@ -38,9 +38,16 @@ void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph
         const std::string answer = "graph refused: " + printable(why, 1000);
         for (uint64_t key : outputs) {
             counts_.enter(TaskState::rejected);
-            outbox_.sendTaskResult(clients_[client].peer, key, wire::TaskResultStatus::REJECTED, {}, answer, {});
+            outbox_.sendTaskResult(clients_[client].peer, key, wire::TaskResultStatus::REJECTED, {}, answer,
+                                   {});
         }
     };
+    if (outputs.size() ==
+        0) {  // nothing asked for, nothing to run: kept, it would live until its client left
+        logRefusal(clients_[client].identity, "graph",
+                   "graph of " + std::to_string(wireNodes.size()) + " nodes names no outputs");
+        return;
+    }
     const auto n = static_cast<uint32_t>(wireNodes.size());
     std::unordered_map<uint64_t, uint32_t> indexOf;
     indexOf.reserve(n);

@@ -4,8 +4,13 @@
 #include <chrono>
 #include <cmath>
 
+#include "scaler/common/printable.h"
+
 namespace scaler::scheduler {
 namespace {
+
+// Function names as the watchers show them: a peer's 64 KiB name must not make every snapshot megabytes.
+constexpr size_t kShownNameBytes = 128;
 
 uint64_t ageMs(TimePoint now, TimePoint then) {
     return static_cast<uint64_t>(
@@ -72,7 +77,7 @@ void MonitorSnapshotWriter::writeTaskStreamAndClients(wire::MonitorSnapshot::Bui
         auto row = stream[i++];
         row.setSequence(record.sequence);
         row.setWorkerId(record.workerId);
-        row.setFunctionName(record.functionName);
+        row.setFunctionName(shortened(record.functionName, kShownNameBytes));
         row.setStartMs(record.startMs);
         row.setEndMs(record.endMs);
         row.setStatus(std::string(record.status));
@@ -127,7 +132,8 @@ void MonitorSnapshotWriter::writeWorkers(wire::MonitorSnapshot::Builder snapshot
         row.setMemoryLimitBytes(worker.memoryLimit);
         row.setMemoryFull(worker.memoryFull);
         if (worker.assigned.head != kNone)
-            row.setCurrentFunction(std::string(core_.tasks()[worker.assigned.head].functionName()));
+            row.setCurrentFunction(
+                shortened(core_.tasks()[worker.assigned.head].functionName(), kShownNameBytes));
     }
 }
 

@@ -18,8 +18,8 @@ void SchedulerCore::onObjectPut(ClientSlot client, wire::ObjectPut::Reader put) 
     const ObjectStore::PutOutcome outcome =
         objects_.put(client, put.getObjectId(), name, put.getTotalSize(), put.getOffset(), data, now_);
     if (!outcome.error.empty()) {
-        logRefusal(clients_[client].identity, "object", "object " + std::to_string(put.getObjectId()) + ": " +
-                                                            outcome.error);
+        logRefusal(clients_[client].identity, "object",
+                   "object " + std::to_string(put.getObjectId()) + ": " + outcome.error);
     } else if (outcome.complete) {
         log::tasks().debug("client '{}': object {} '{}' stored, {} ({} in the store)",
                            printable(clients_[client].identity), put.getObjectId(), printable(name),

@@ -487,6 +487,11 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
             rejectTask(client, clientTaskId, *problem);
             continue;
         }
+        if (graphs_.findKey(client, clientTaskId) != nullptr) {  // it would get the node's answer too
+            rejectTask(client, clientTaskId,
+                       "task id " + std::to_string(clientTaskId) + " is a node of a live graph");
+            continue;
+        }
         fields.clientTaskId = clientTaskId;
         fields.body = asStringView(task.getPayload());
         fields.arrivedMs = arrivedMs;
@@ -532,7 +537,8 @@ std::optional<std::string> SchedulerCore::checkTask(wire::Task::Reader task, Cap
         fields.capabilitySet = previous;
         return std::nullopt;
     }
-    if (std::string problem = wireCapabilitiesProblem(task.getCapabilities()); !problem.empty()) return problem;
+    if (std::string problem = wireCapabilitiesProblem(task.getCapabilities()); !problem.empty())
+        return problem;
     const size_t before = capabilitySets_.size();
     const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
     if (!interned) return "too many distinct capability sets in the scheduler";

@@ -1,8 +1,8 @@
 #pragma once
 // An HTTP server (cpp-httplib) on a thread of its own, shared by the scheduler's metrics endpoint and the
 // dashboard: add routes, then start; the destructor stops it and joins the thread. Hardened for the open
-// network: request bodies over 64 KiB are refused (413), reads time out after 2 s, a connection serves at most
-// 100 requests and idles at most 5 s, 32 threads serve, Range requests are refused (416).
+// network: request bodies over 64 KiB are refused (413), reads time out after 2 s, a connection serves at
+// most 100 requests and idles at most 5 s, 32 threads serve, Range requests are refused (416).
 
 #include <memory>
 #include <string>

@@ -57,8 +57,8 @@ void configure(const std::string& processName, const LevelSpec& spec);
 // Every component at `level`; a non-empty `pattern` replaces the line format (the simulator's trace).
 void setAll(spdlog::level::level_enum level, const std::string& pattern = {});
 
-// The formatter every logger uses: `pattern` with its message (%v) escaped, control characters as \xNN, and cut
-// at kMaxMessageBytes, so text a peer supplied can neither forge a line nor fill the log.
+// The formatter every logger uses: `pattern` with its message (%v) escaped, control characters as \xNN, and
+// cut at kMaxMessageBytes, so text a peer supplied can neither forge a line nor fill the log.
 inline constexpr size_t kMaxMessageBytes = 4096;
 std::unique_ptr<spdlog::formatter> makeFormatter(const std::string& pattern);
 

@@ -1,7 +1,7 @@
 #pragma once
-// How often one kind of line about one peer is written: the first few in a window, then a count of what was held
-// back with the next line written. A hostile or broken peer's refusals then cost a few lines a window, not one
-// line each. Fed the time (no clock inside), so it is table-tested.
+// How often one kind of line about one peer is written: the first few in a window, then a count of what was
+// held back with the next line written. A hostile or broken peer's refusals then cost a few lines a window,
+// not one line each. Fed the time (no clock inside), so it is table-tested.
 
 #include <chrono>
 #include <cstdint>

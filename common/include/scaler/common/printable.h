@@ -11,4 +11,8 @@ namespace scaler {
 // "...(N bytes)".
 std::string printable(std::string_view bytes, size_t maxBytes = 64);
 
+// At most `maxBytes` of `text`, cut before a UTF-8 character that would not fit, with "..." when cut: a
+// peer's name shown on a screen (monitor snapshot, dashboard) keeps its characters but not its length.
+std::string shortened(std::string_view text, size_t maxBytes);
+
 }  // namespace scaler

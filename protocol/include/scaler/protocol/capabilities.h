@@ -13,8 +13,8 @@
 namespace scaler {
 
 inline constexpr int64_t kCapabilityPresent = -1;  // a bare name: present, no quantity
-// Bounds on one set, the same in text and on the wire: a peer cannot make names that fill logs, metrics labels
-// or the scheduler's set registry.
+// Bounds on one set, the same in text and on the wire: a peer cannot make names that fill logs, metrics
+// labels or the scheduler's set registry.
 inline constexpr size_t kMaxCapabilityNameBytes = 128;
 inline constexpr size_t kMaxCapabilitiesPerSet = 64;
 

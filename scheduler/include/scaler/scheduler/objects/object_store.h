@@ -24,8 +24,8 @@ using ObjectHandle = uint64_t;
 class ObjectStore {
 public:
     using Clock = std::chrono::steady_clock;
-    // What one object costs beyond its bytes and name (its record, index entry and allocation), charged against
-    // the limit: 200,000 empty objects are not free.
+    // What one object costs beyond its bytes and name (its record, index entry and allocation), charged
+    // against the limit: 200,000 empty objects are not free.
     static constexpr uint64_t kObjectOverheadBytes = 128;
     static constexpr size_t kMaxNameBytes = 1024;
 
@@ -38,8 +38,8 @@ public:
         bool complete = false;
         std::string error;  // non-empty: refused; nothing of the object is kept
     };
-    // One chunk of a client's object, in order; offset 0 creates it (refused past the memory limit, for a name
-    // over kMaxNameBytes, or when the memory cannot be had). `now` marks the upload as alive.
+    // One chunk of a client's object, in order; offset 0 creates it (refused past the memory limit, for a
+    // name over kMaxNameBytes, or when the memory cannot be had). `now` marks the upload as alive.
     PutOutcome put(ClientSlot owner, uint64_t clientObjectId, std::string_view name, uint64_t totalSize,
                    uint64_t offset, std::string_view data, Clock::time_point now = {});
     // Drops uploads that received no chunk for `idle` (a client that abandoned one would hold its memory for

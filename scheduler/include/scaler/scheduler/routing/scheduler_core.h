@@ -201,7 +201,8 @@ private:
                                        uint64_t claimedIncarnation, bool fresh);
     bool checkVersion(std::string_view identity, uint32_t version);
     void dropMessage(std::string_view identity, std::string_view why);
-    // A refused request, logged a few times per peer and kind in a window; the next line says how many were not.
+    // A refused request, logged a few times per peer and kind in a window; the next line says how many were
+    // not.
     void logRefusal(std::string_view identity, std::string_view kind, std::string_view text);
     // Notes the worker's memory against its limit; near it (90%, until under 80%) it gets no new tasks and
     // counts as no supply for scaling.
