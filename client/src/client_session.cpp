@@ -101,6 +101,7 @@ void ClientSession::sendHeartbeat(TimePoint now) {
 
 void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, std::string message,
                            ResultTimings timings) {
+    if (!resultParts_.empty()) resultParts_.erase(id);  // a cancel or failure ends what was arriving
     auto it = pending_.find(id);
     if (it == pending_.end()) {
         ++unmatchedResults_;
@@ -238,6 +239,7 @@ void ClientSession::forgetRefusedObjects() {
 }
 
 void ClientSession::startAfresh(uint64_t incarnation, TimePoint now) {
+    resultParts_.clear();  // the tasks are sent again; their results start again
     incarnation_ = incarnation;
     freshSession_ = true;
     registered_ = false;
@@ -320,10 +322,40 @@ void ClientSession::refuse(const std::string& why) {
 
 void ClientSession::onResults(wire::Message::Reader message) {
     for (auto result : message.getTaskResults()) {
-        finish(result.getTaskId(), outcomeOf(result.getStatus()),
-               std::string(asStringView(result.getPayload())), std::string(asStringView(result.getError())),
+        std::string payload;
+        if (result.getTotalSize() > 0) {
+            if (!collectResultPart(result, payload)) continue;
+        } else {
+            payload = std::string(asStringView(result.getPayload()));
+        }
+        finish(result.getTaskId(), outcomeOf(result.getStatus()), std::move(payload),
+               std::string(asStringView(result.getError())),
                {result.getDurationUs(), result.getCpuTimeUs(), result.getPeakRssBytes()});
     }
+}
+
+bool ClientSession::collectResultPart(wire::TaskResult::Reader part, std::string& whole) {
+    const uint64_t id = part.getTaskId();
+    if (pending_.find(id) == pending_.end()) {
+        resultParts_.erase(id);
+        ++unmatchedResults_;
+        return false;
+    }
+    std::string& parts = resultParts_[id];
+    const auto data = asStringView(part.getPayload());
+    if (part.getOffset() != parts.size() || data.size() > part.getTotalSize() - parts.size()) {
+        // a part went missing (a connection lost mid-result): fail the task rather than wait for ever
+        resultParts_.erase(id);
+        finish(id, outcomeOf(wire::TaskResultStatus::FAILED), {},
+               "the result's parts arrived out of order (offset " + std::to_string(part.getOffset()) + ")");
+        return false;
+    }
+    if (parts.empty()) parts.reserve(part.getTotalSize());
+    parts.append(data);
+    if (parts.size() < part.getTotalSize()) return false;
+    whole = std::move(parts);
+    resultParts_.erase(id);
+    return true;
 }
 
 void ClientSession::onCancelConfirms(wire::Message::Reader message) {

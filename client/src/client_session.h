@@ -127,6 +127,8 @@ private:
     void finish(uint64_t id, Outcome outcome, std::string payload, std::string message,
                 ResultTimings timings = {});
     void onResults(wire::Message::Reader message);
+    // Adds one part of a large result; true (and `whole` set) when it was the last.
+    bool collectResultPart(wire::TaskResult::Reader part, std::string& whole);
     void onCancelConfirms(wire::Message::Reader message);
     void awaitResult(Submission&& submission, TimePoint now);
     void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
@@ -142,6 +144,8 @@ private:
     ProcessResourceSampler sampler_;
 
     std::unordered_map<uint64_t, PendingTask> pending_;
+    // Results too large for one message, arriving in parts (TaskResult.totalSize/offset), by task id.
+    std::unordered_map<uint64_t, std::string> resultParts_;
     std::unordered_map<uint64_t, PendingGraph> graphs_;
     uint64_t nextGraph_ = 1;
     std::map<uint64_t, LiveObject> objects_;  // every object sent and not deleted, by id: kept to resend

@@ -69,12 +69,20 @@ ObjectRef Future::keptObject() const {
 }
 
 std::string Future::get() const {
+    return result(false);
+}
+
+std::string Future::take() const {
+    return result(true);
+}
+
+std::string Future::result(bool move) const {
     wait();
     std::lock_guard lock(state_->mutex);
     using detail::Outcome;
     switch (state_->outcome) {
         case Outcome::success:
-            return state_->payload;
+            return move ? std::move(state_->payload) : state_->payload;
         case Outcome::failed:
             throw TaskFailedError(state_->error);
         case Outcome::workerDied:

@@ -120,6 +120,10 @@ struct TaskResult {
   durationUs @4 :UInt64;  # wall time the worker spent running it
   cpuTimeUs @5 :UInt64;     # with Task.profiling: CPU time of the thread that ran it (0: not measured)
   peakRssBytes @6 :UInt64;  # with Task.profiling: the worker process's peak resident memory while it ran
+  # A success result too large for one message travels in parts, in order, each a TaskResult of its own:
+  # totalSize is the whole result's size and offset this part's place (0 both: payload is the whole result).
+  totalSize @7 :UInt64;
+  offset @8 :UInt64;
 }
 
 struct TaskCancel {

@@ -21,6 +21,13 @@ namespace py = pybind11;
 
 namespace {
 
+// A large result's bytes, handed to Python without a copy: Python sees memoryview(ResultBytes), which keeps
+// this alive; pickle.loads reads it in place.
+struct ResultBytes {
+    std::string bytes;
+};
+constexpr size_t kResultBytesInPlace = 1u << 20;  // smaller results are plain bytes: cheaper to make
+
 struct Completion {
     uint64_t taskId = 0;
     std::string status;  // success, failed, cancelled, worker_died, timed_out, rejected, unreachable
@@ -30,7 +37,7 @@ struct Completion {
 
 std::string statusOf(const scaler::Future& future, std::string& payload, std::string& error) {
     try {
-        payload = future.get();
+        payload = future.take();  // the callback is the result's only reader: no copy of a large one
         return "success";
     } catch (const scaler::TaskFailedError& e) {
         error = e.what();
@@ -213,7 +220,13 @@ public:
         }
         py::list out;
         for (Completion& c : batch) {
-            out.append(py::make_tuple(c.taskId, c.status, py::bytes(c.payload), c.error));
+            py::object payload;
+            if (c.payload.size() >= kResultBytesInPlace) {
+                payload = py::memoryview(py::cast(ResultBytes{std::move(c.payload)}));
+            } else {
+                payload = py::bytes(c.payload);
+            }
+            out.append(py::make_tuple(c.taskId, c.status, std::move(payload), c.error));
         }
         return out;
     }
@@ -294,6 +307,12 @@ PYBIND11_MODULE(_native, m) {
                                                               PyExc_ConnectionError);
     py::register_exception<scaler::ObjectStoreError>(m, "ObjectStoreError", PyExc_MemoryError);
     py::register_exception<scaler::GraphError>(m, "GraphError", PyExc_KeyError);
+    py::class_<ResultBytes>(m, "ResultBytes", py::buffer_protocol())
+        .def_buffer([](ResultBytes& r) {
+            return py::buffer_info(r.bytes.data(), 1, py::format_descriptor<uint8_t>::format(), 1,
+                                   {static_cast<py::ssize_t>(r.bytes.size())}, {1}, true);
+        })
+        .def("__len__", [](const ResultBytes& r) { return r.bytes.size(); });
     py::class_<NativeClient>(m, "NativeClient")
         .def(py::init<const std::string&, const std::string&, double, double, double, const std::string&,
                       const std::string&>())

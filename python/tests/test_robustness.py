@@ -234,9 +234,10 @@ class ProcessesEndWithTheScriptTest(unittest.TestCase):
 class StandaloneCluster:
     """A scheduler and workers on a fixed address, to kill and start again."""
 
-    def __init__(self, workers=1):
+    def __init__(self, workers=1, scheduler_args=()):
         self.address = f"tcp://127.0.0.1:{_free_port_pair()}"
         self.scheduler = None
+        self.scheduler_args = list(scheduler_args)
         self.start_scheduler()
         self.workers = [
             subprocess.Popen([_binary("scaler_worker"), self.address, "--heartbeat-interval-seconds", "0.5",
@@ -245,7 +246,8 @@ class StandaloneCluster:
         ]
 
     def start_scheduler(self):
-        self.scheduler = subprocess.Popen([_binary("scaler_scheduler"), self.address, "--logging-level", "error"])
+        self.scheduler = subprocess.Popen([_binary("scaler_scheduler"), self.address, "--logging-level", "error",
+                                           *self.scheduler_args])
 
     def kill_scheduler(self):
         self.scheduler.kill()
@@ -256,6 +258,29 @@ class StandaloneCluster:
             if process.poll() is None:
                 process.kill()
             process.wait()
+
+
+def make_bytes(n):
+    return bytes(range(256)) * (n // 256)
+
+
+class LargeResultsTest(unittest.TestCase):
+    """Results larger than the scheduler's message limit travel in parts (issue 29 item 7)."""
+
+    def test_results_over_the_message_limit_come_back_whole(self):
+        cluster = StandaloneCluster(scheduler_args=["--max-message-bytes", str(1 << 20)])
+        try:
+            with Client(address=cluster.address) as client:
+                n = 24 << 20
+                expected = make_bytes(n)
+                self.assertEqual(client.submit(make_bytes, n).result(timeout=120), expected)
+                # and as an argument and a result at once, beside small ones
+                futures = [client.submit(digest, expected), client.submit(add, 1, 2)]
+                self.assertEqual(futures[1].result(timeout=120), 3)
+                self.assertEqual(len(futures[0].result(timeout=120)), 64)
+                self.assertEqual(client.map(make_bytes, [n, 1024]), [expected, make_bytes(1024)])
+        finally:
+            cluster.stop()
 
 
 class NoHangAfterTheSchedulerIsLostTest(unittest.TestCase):

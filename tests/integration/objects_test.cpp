@@ -198,3 +198,31 @@ TEST(Objects, OneGigabyteUsedByAHundredTasksOnFourWorkersCrossesToEachWorkerOnce
         "%.0f MiB moved to workers\n",
         sendSeconds, totalSeconds, fetchedBy(snapshot, "object_bytes_fetched") / 1048576.0);
 }
+
+TEST(Objects, AResultLargerThanTheMessageLimitComesBackWholeInParts) {
+    // a 1 MiB message limit and 20 MiB results: worker -> scheduler in 1 MiB parts, scheduler -> client in 8
+    // MiB
+    TestCluster cluster({"--max-message-bytes", "1048576"});
+    cluster.addWorker();
+    Client client(cluster.address());
+    std::string big(20u << 20, '\0');
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 2654435761u >> 24);
+    const ObjectRef ref = client.sendObject(big, "big");
+    std::vector<Future> futures;
+    for (int i = 0; i < 3; ++i) futures.push_back(client.submit("echo", Arguments{ref}));
+    futures.push_back(client.submit("echo", "small"));  // a small result between the parts is not mixed in
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(futures[i].get() == big) << "result " << i << " differs";
+    EXPECT_EQ(futures[3].get(), "small");
+    // under a store too small for it, such a result fails the task naming the limit; the worker serves on
+    TestCluster small({"--max-message-bytes", "1048576", "--object-memory-limit", "24MiB"});
+    small.addWorker();
+    Client other(small.address());
+    std::string fifteen(15u << 20, 'f');
+    try {
+        other.submit("concat", Arguments{other.sendObject(fifteen, "f"), std::string(4u << 20, 'g')}).get();
+        ADD_FAILURE() << "a 19 MiB result fitted a 24 MiB store holding 19 MiB";
+    } catch (const TaskFailedError& e) {
+        EXPECT_NE(std::string(e.what()).find("--object-memory-limit"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(other.submit("echo", "after").get(), "after");
+}

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <capnp/message.h>
+#include <zmq.hpp>
+
 #include "scaler/client/client.h"
+#include "scaler/protocol/message_codec.h"
+#include "scaler/wire/message.capnp.h"
 #include "tcp_recording_relay.h"
 #include "test_cluster.h"
 
@@ -222,4 +227,50 @@ TEST(Security, AnAdapterAndTheWorkersItStartsAuthenticate) {
     for (auto& f : futures) EXPECT_NO_THROW(f.get());
     // snapshots come every second: wait for one taken after the start
     EXPECT_TRUE(waitUntil([&] { return hasScalingEvent(cluster.snapshot(), "secure", "start"); }));
+}
+
+// A connection of its own that claims a live client's identity (learnt, say, from a log): without CURVE too,
+// an identity belongs to the connection that holds it, so the claimant neither receives the client's answers
+// nor acts for it.
+TEST(Security, AConnectionClaimingALiveClientsIdentityGetsNothingAndChangesNothing) {
+    TestCluster cluster;
+    cluster.addWorker();
+    Client victim(cluster.address());
+    const ObjectRef table = victim.sendObject(std::string(1000, 't'), "table");
+    EXPECT_EQ(victim.submit("length", Arguments{table}).get(), "1000");
+
+    zmq::context_t context;
+    zmq::socket_t impostor(context, zmq::socket_type::dealer);
+    impostor.set(zmq::sockopt::routing_id, victim.identity());
+    impostor.set(zmq::sockopt::linger, 0);
+    impostor.connect(cluster.address());
+    const auto send = [&](auto fill) {
+        capnp::MallocMessageBuilder builder;
+        fill(builder.initRoot<wire::Message>());
+        zmq::message_t frame = encodeFrame(builder);
+        (void)impostor.send(frame, zmq::send_flags::dontwait);
+    };
+    send(
+        [](wire::Message::Builder m) { m.initClientHeartbeat().setProtocolVersion(wire::PROTOCOL_VERSION); });
+    send([](wire::Message::Builder m) { m.initObjectDelete().setAll(true); });
+    send([](wire::Message::Builder m) {
+        m.initClientDisconnect().setKind(wire::ClientDisconnectKind::DISCONNECT);
+    });
+
+    // for two seconds the victim's object stays and its tasks run; the claimant hears nothing
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    int rounds = 0;
+    while (std::chrono::steady_clock::now() < until) {
+        ASSERT_EQ(victim.submit("length", Arguments{table}).get(), "1000") << "after " << rounds << " rounds";
+        ++rounds;
+    }
+    zmq::message_t heard;
+    EXPECT_FALSE(impostor.recv(heard, zmq::recv_flags::dontwait)) << "the claimant received a message";
+    const auto snapshot = cluster.snapshot();
+    EXPECT_EQ(snapshot["clients"], 1);
+    // watchers see only the start of a client's identity's random part
+    const std::string shown = snapshot["client_list"][0]["id"];
+    EXPECT_NE(shown, victim.identity());
+    EXPECT_EQ(victim.identity().rfind(shown.substr(0, shown.size() - 3), 0), 0u) << shown;
+    EXPECT_LT(shown.size(), victim.identity().size());
 }

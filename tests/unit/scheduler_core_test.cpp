@@ -123,6 +123,7 @@ public:
 class SchedulerCoreTest : public ::testing::Test {
 protected:
     RoleSet rolesOfNextSender = kEveryRole;  // what CURVE authentication granted the sender's connection
+    std::string keyOfNextSender;             // and the CURVE key it authenticated with ("": no CURVE)
     void SetUp() override { make("allocate=capability; scaling=no"); }
 
     void make(const std::string& policy, int maxRetries = 3) {
@@ -136,7 +137,8 @@ protected:
 
     void deliver(const std::string& from, capnp::MallocMessageBuilder& builder) {
         core->setNow(now);
-        core->onMessage(from, builder.getRoot<wire::Message>().asReader(), rolesOfNextSender);
+        core->onMessage(from, builder.getRoot<wire::Message>().asReader(), rolesOfNextSender,
+                        keyOfNextSender);
         core->dispatch();
     }
 
@@ -1447,4 +1449,34 @@ TEST_F(SchedulerCoreTest, AGraphWithNoOutputsIsNotKept) {
     EXPECT_EQ(core->graphs().liveGraphs(), 0u);
     EXPECT_TRUE(outbox.tasks.empty());
     EXPECT_TRUE(outbox.results.empty());
+}
+
+TEST_F(SchedulerCoreTest, UnderCurveAnIdentityIsBoundToTheKeyThatRegisteredIt) {
+    rolesOfNextSender = roleBit(PeerRole::worker);
+    keyOfNextSender = "worker-key";
+    workerHeartbeat("W");
+    rolesOfNextSender = roleBit(PeerRole::client);
+    keyOfNextSender = "alice-key";
+    clientHeartbeat("C");
+    submit("C", 1);
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    // another client key claims C: told, and nothing it says counts
+    keyOfNextSender = "mallory-key";
+    const uint64_t droppedBefore = core->droppedMessages();
+    submit("C", 2);
+    capnp::MallocMessageBuilder disconnect;
+    disconnect.initRoot<wire::Message>().initClientDisconnect().setKind(
+        wire::ClientDisconnectKind::DISCONNECT);
+    deliver("C", disconnect);
+    EXPECT_EQ(core->droppedMessages(), droppedBefore + 2);
+    ASSERT_FALSE(outbox.errors.empty());
+    EXPECT_EQ(outbox.errors.back(),
+              std::make_pair(std::string("C"), wire::ProtocolErrorCode::NOT_AUTHORIZED));
+    EXPECT_EQ(outbox.tasks.size(), 1u) << "the claimant's task was taken";
+    // C itself goes on
+    rolesOfNextSender = roleBit(PeerRole::worker);
+    keyOfNextSender = "worker-key";
+    result("W", outbox.tasks[0].handle, "p");
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].taskId, 1u);
 }

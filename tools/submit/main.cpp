@@ -136,7 +136,10 @@ int main(int argc, char** argv) {
         if (exec) {
             for (size_t i = 0; i < count; ++i) futures.push_back(client.submitExec(command, options));
         } else {
-            futures = client.map(function, std::vector<std::string>(count, payload), options);
+            std::vector<std::string> payloads(count > 0 ? count - 1 : 0, payload);
+            if (count > 0)
+                payloads.push_back(std::move(payload));  // one payload (a large file) is not copied
+            futures = client.map(function, std::move(payloads), options);
         }
         const bool progress = isatty(STDERR_FILENO) && count >= 100 && !json;
         size_t succeeded = 0, failed = 0, rejected = 0, unprinted = 0;
@@ -145,7 +148,7 @@ int main(int argc, char** argv) {
         nlohmann::json errors = nlohmann::json::array();
         for (size_t i = 0; i < futures.size(); ++i) {
             try {
-                std::string result = futures[i].get();
+                std::string result = futures[i].take();
                 if (exec) {
                     // a command that exits non-zero counts as failed, as it would in a shell
                     const scaler::ExecResult r = scaler::decodeExecResult(result);

@@ -79,16 +79,43 @@ void WorkerSession::sendHeartbeat(TimePoint now) {
 }
 
 void WorkerSession::failIfTooLarge(ExecutorOutcome& result) const {
-    if (fitsInOneMessage(result.payload.size() + result.error.size(), schedulerMessageLimit_)) return;
+    // a large success result goes in parts (sendResultInParts); an error text is cut to fit
+    if (result.status == wire::TaskResultStatus::SUCCESS) return;
     const uint64_t limit = messageLimit(schedulerMessageLimit_);
-    result.status = wire::TaskResultStatus::FAILED;
-    result.error = "the task's result of " + std::to_string(result.payload.size()) +
-                   " bytes does not fit in one message: the limit is " + std::to_string(limit) + " bytes";
+    if (result.error.size() + result.payload.size() + kEnvelopeBytes <= limit) return;
     result.payload.clear();
+    if (result.error.size() + kEnvelopeBytes > limit) result.error.resize(limit / 2);
+}
+
+void WorkerSession::sendResultInParts(const ExecutorOutcome& outcome) {
+    const std::string_view payload = outcome.payload;
+    const size_t part = resultPartBytes(schedulerMessageLimit_);
+    for (size_t offset = 0; offset < payload.size(); offset += part) {
+        capnp::MallocMessageBuilder builder;
+        auto result = builder.initRoot<wire::Message>().initTaskResults(1)[0];
+        result.setTaskId(outcome.handle);
+        result.setStatus(outcome.status);
+        result.setPayload(asData(payload.substr(offset, part)));
+        result.setTotalSize(payload.size());
+        result.setOffset(offset);
+        result.setDurationUs(outcome.durationUs);
+        result.setCpuTimeUs(outcome.cpuTimeUs);
+        result.setPeakRssBytes(outcome.peakRssBytes);
+        (void)out_.send(builder);
+    }
 }
 
 void WorkerSession::sendResults(std::vector<ExecutorOutcome>& results) {
     const size_t frameBytes = batchBudget(schedulerMessageLimit_);
+    // the large ones first, each in parts of its own; the rest batched
+    const auto large = [this](const ExecutorOutcome& o) {
+        return o.status == wire::TaskResultStatus::SUCCESS &&
+               !fitsInOneMessage(o.payload.size() + o.error.size(), schedulerMessageLimit_);
+    };
+    for (const ExecutorOutcome& outcome : results) {
+        if (large(outcome)) sendResultInParts(outcome);
+    }
+    results.erase(std::remove_if(results.begin(), results.end(), large), results.end());
     for (size_t start = 0, count = 0; start < results.size(); start += count) {
         size_t bytes = 0;  // as many as fit the frame's budget, at least one
         for (count = 0; start + count < results.size(); ++count) {

@@ -12,6 +12,16 @@ namespace {
 // Function names as the watchers show them: a peer's 64 KiB name must not make every snapshot megabytes.
 constexpr size_t kShownNameBytes = 128;
 
+// A client's identity as watchers see it: its random part is what a peer would need to pose as it (without
+// CURVE nothing else stops that), so only its first 8 characters are shown ("Client|python|2104cc55...").
+std::string shownClientId(std::string_view identity) {
+    const size_t bar = identity.rfind('|');
+    if (bar == std::string_view::npos || identity.size() - bar - 1 < 16)
+        return shortened(identity, kShownNameBytes);
+    return shortened(identity.substr(0, bar + 1), kShownNameBytes) +
+           std::string(identity.substr(bar + 1, 8)) + "...";
+}
+
 uint64_t ageMs(TimePoint now, TimePoint then) {
     return static_cast<uint64_t>(
         std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - then).count()));
@@ -87,7 +97,7 @@ void MonitorSnapshotWriter::writeTaskStreamAndClients(wire::MonitorSnapshot::Bui
     unsigned c = 0;
     for (const ClientRecord& client : core_.clientTable()) {
         if (!client.live || c == clients.size()) continue;
-        clients[c].setClientId(client.identity);
+        clients[c].setClientId(shownClientId(client.identity));
         clients[c++].setTasks(client.tasks.size);
     }
 }

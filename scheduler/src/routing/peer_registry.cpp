@@ -35,6 +35,11 @@ const PeerRegistry::Entry* PeerRegistry::find(std::string_view identity) const {
     return it == peers_.end() ? nullptr : &it->second;
 }
 
+void PeerRegistry::bindKey(std::string_view identity, std::string_view key) {
+    auto it = peers_.find(identity);
+    if (it != peers_.end() && it->second.key.empty()) it->second.key = std::string(key);
+}
+
 PeerRegistry::Entry& PeerRegistry::add(const std::string& identity, PeerRole role) {
     PeerId id;
     if (!freeIds_.empty()) {
@@ -43,7 +48,7 @@ PeerRegistry::Entry& PeerRegistry::add(const std::string& identity, PeerRole rol
     } else {
         id = nextId_++;
     }
-    Entry& entry = peers_.emplace(identity, Entry{role, kNone, id}).first->second;
+    Entry& entry = peers_.emplace(identity, Entry{role, kNone, id, {}}).first->second;
     outbox_.peerRegistered(id, identity);
     return entry;
 }

@@ -73,10 +73,10 @@ void SchedulerCore::setNow(TimePoint now, WallTime wallNow) {
 
 // ---- dispatch of incoming messages -------------------------------------------------------------------
 
-void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader message,
-                              RoleSet allowedRoles) {
+void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader message, RoleSet allowedRoles,
+                              std::string_view peerKey) {
     try {
-        routeMessage(identity, message, allowedRoles);
+        routeMessage(identity, message, allowedRoles, peerKey);
     } catch (const kj::Exception& e) {
         dropMessage(identity, std::string("malformed message: ") + e.getDescription().cStr());
     } catch (const std::exception& e) {
@@ -85,7 +85,7 @@ void SchedulerCore::onMessage(std::string_view identity, wire::Message::Reader m
 }
 
 void SchedulerCore::routeMessage(std::string_view identity, wire::Message::Reader message,
-                                 RoleSet allowedRoles) {
+                                 RoleSet allowedRoles, std::string_view peerKey) {
     using W = wire::Message;
     const auto which = message.which();
     if (allowedRoles != kEveryRole) {
@@ -98,10 +98,26 @@ void SchedulerCore::routeMessage(std::string_view identity, wire::Message::Reade
             return dropMessage(identity, "key not allowed to act as a " + std::string(roleName(*role)));
         }
     }
-    if (which == W::CLIENT_HEARTBEAT) return onClientHeartbeat(identity, message.getClientHeartbeat());
-    if (which == W::WORKER_HEARTBEAT) return onWorkerHeartbeat(identity, message.getWorkerHeartbeat());
-    if (which == W::WORKER_ADAPTER_HEARTBEAT) {
-        return onAdapterHeartbeat(identity, message.getWorkerAdapterHeartbeat());
+    if (!peerKey.empty()) {
+        const PeerRegistry::Entry* known = peers_.find(identity);
+        if (known != nullptr && !known->key.empty() && known->key != peerKey) {
+            outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::NOT_AUTHORIZED,
+                                      "this identity was registered with another key");
+            logRefusal(identity, "impersonation",
+                       "a connection with key " + std::string(peerKey) +
+                           " claimed an identity registered with another key");
+            ++droppedMessages_;
+            return;
+        }
+    }
+    if (which == W::CLIENT_HEARTBEAT || which == W::WORKER_HEARTBEAT ||
+        which == W::WORKER_ADAPTER_HEARTBEAT) {
+        if (which == W::CLIENT_HEARTBEAT) onClientHeartbeat(identity, message.getClientHeartbeat());
+        if (which == W::WORKER_HEARTBEAT) onWorkerHeartbeat(identity, message.getWorkerHeartbeat());
+        if (which == W::WORKER_ADAPTER_HEARTBEAT)
+            onAdapterHeartbeat(identity, message.getWorkerAdapterHeartbeat());
+        if (!peerKey.empty()) peers_.bindKey(identity, peerKey);  // admitted now, if it was new
+        return;
     }
 
     const PeerRegistry::Entry* peer = peers_.find(identity);
@@ -616,14 +632,61 @@ void SchedulerCore::onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResul
             applyTaskProcessLoss(handleIndex(result.getTaskId()), asStringView(result.getError()));
             continue;
         }
+        std::optional<std::string> whole;
+        if (result.getTotalSize() > 0) {
+            whole = collectResultPart(handleIndex(result.getTaskId()), result);
+            if (!whole) continue;
+        }
         TaskEvent event = TaskEvent::resultFailed;
         if (result.getStatus() == wire::TaskResultStatus::SUCCESS) event = TaskEvent::resultSucceeded;
         if (result.getStatus() == wire::TaskResultStatus::TIMED_OUT) event = TaskEvent::resultTimedOut;
-        Outcome outcome{asStringView(result.getPayload()),
+        Outcome outcome{whole ? std::string_view(*whole) : asStringView(result.getPayload()),
                         asStringView(result.getError()),
                         {result.getDurationUs(), result.getCpuTimeUs(), result.getPeakRssBytes()}};
         apply(handleIndex(result.getTaskId()), event, outcome);
     }
+}
+
+std::optional<std::string> SchedulerCore::collectResultPart(TaskIndex index, wire::TaskResult::Reader part) {
+    const uint64_t handle = part.getTaskId();
+    const uint64_t total = part.getTotalSize();
+    const auto data = asStringView(part.getPayload());
+    auto found = resultParts_.find(handle);
+    const uint64_t have = found == resultParts_.end() ? 0 : found->second.size();
+    std::string problem;
+    if (part.getStatus() != wire::TaskResultStatus::SUCCESS) {
+        problem = "a failed result sent in parts";
+    } else if (part.getOffset() != have || data.size() > total - have ||
+               (found != resultParts_.end() && found->second.capacity() < total)) {
+        problem = "a result part out of order (offset " + std::to_string(part.getOffset()) + ", expected " +
+                  std::to_string(have) + ")";
+    } else if (found == resultParts_.end() &&
+               (total > objects_.limit() ||
+                resultPartBytes_ + objects_.chargedBytes() > objects_.limit() - total)) {
+        problem = "the task's result of " + formatBytes(total) +
+                  " does not fit in the scheduler's object store (" + formatBytes(objects_.limit()) +
+                  ", --object-memory-limit)";
+    }
+    if (!problem.empty()) {
+        if (found != resultParts_.end()) {
+            resultPartBytes_ -= found->second.capacity();
+            resultParts_.erase(found);
+        }
+        logRefusal(workers_[tasks_[index].worker].identity, "result", problem);
+        apply(index, TaskEvent::resultFailed, Outcome{{}, problem, {}});
+        return std::nullopt;
+    }
+    if (found == resultParts_.end()) {
+        found = resultParts_.try_emplace(handle).first;
+        found->second.reserve(total);
+        resultPartBytes_ += found->second.capacity();
+    }
+    found->second.append(data);
+    if (found->second.size() < total) return std::nullopt;
+    std::string whole = std::move(found->second);
+    resultPartBytes_ -= whole.capacity();
+    resultParts_.erase(found);
+    return whole;
 }
 
 void SchedulerCore::onCancelConfirms(WorkerSlot worker,
@@ -719,6 +782,12 @@ void SchedulerCore::assign(TaskIndex index, WorkerSlot slot) {
 void SchedulerCore::detachFromWorker(TaskIndex index) {
     TaskRecord& record = tasks_[index];
     if (record.worker == kNone) return;
+    if (!resultParts_.empty()) {  // the parts of a result that will not be finished by this worker
+        if (auto found = resultParts_.find(tasks_.handleOf(index)); found != resultParts_.end()) {
+            resultPartBytes_ -= found->second.capacity();
+            resultParts_.erase(found);
+        }
+    }
     WorkerRecord& worker = workers_[record.worker];
     tasks_.unlink(worker.assigned, index, &TaskRecord::queueLinks);
     if (record.waiting) {

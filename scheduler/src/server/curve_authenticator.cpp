@@ -26,7 +26,8 @@ std::pair<std::string, std::string> CurveAuthenticator::decide(const std::string
     const auto list = allowLists_.find(domain);
     if (mechanism == "CURVE" && list != allowLists_.end()) {
         const auto entry = list->second.find(keyZ85);
-        if (entry != list->second.end()) return {"200", entry->second};
+        // the User-Id carries the key too: the scheduler binds an identity to the key that registered it
+        if (entry != list->second.end()) return {"200", entry->second + " " + keyZ85};
     }
     ++refusals_;
     const uint64_t seen = ++refusalsByKey_[keyZ85];

@@ -43,12 +43,20 @@ void returnFreedMemory() {
     if (mallinfo2().fordblks >= kWorthReturning) malloc_trim(0);
 }
 
-// The role the ZAP handler granted this message's connection (its User-Id); none when it has none.
-RoleSet rolesOf(zmq::message_t& message) {
+constexpr int kPingIntervalMs = 2000;
+constexpr int kDeadConnectionMs = 10000;
+
+// The role the ZAP handler granted this message's connection and its CURVE key, from its User-Id ("role
+// key"); no role when it has none.
+RoleSet rolesOf(zmq::message_t& message, std::string_view& key) {
     const char* user = zmq_msg_gets(message.handle(), "User-Id");
     if (user == nullptr) return 0;
-    for (PeerRole role : {PeerRole::client, PeerRole::worker, PeerRole::adapter}) {
-        if (std::strcmp(user, roleName(role)) == 0) return roleBit(role);
+    const std::string_view text(user);
+    const size_t space = text.find(' ');
+    const std::string_view role = text.substr(0, space);
+    key = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    for (PeerRole candidate : {PeerRole::client, PeerRole::worker, PeerRole::adapter}) {
+        if (role == roleName(candidate)) return roleBit(candidate);
     }
     return 0;
 }
@@ -56,7 +64,13 @@ zmq::socket_t bindRouter(zmq::context_t& context, const SchedulerConfig& config)
     zmq::socket_t router(context, zmq::socket_type::router);
     if (config.curveEnabled()) applyCurveServer(router, config.curveSecretKey, kSchedulerZapDomain);
     router.set(zmq::sockopt::router_mandatory, 1);
-    router.set(zmq::sockopt::router_handover, 1);  // a reconnecting peer with the same identity takes over
+    // An identity belongs to the connection that holds it: a second connection claiming it is refused (with
+    // handover it would take the first one's answers, results included). A connection that died silently is
+    // noticed by ZMTP heartbeats and let go within kDeadConnectionMs, so its peer's reconnect is accepted
+    // then.
+    router.set(zmq::sockopt::router_handover, 0);
+    router.set(zmq::sockopt::heartbeat_ivl, kPingIntervalMs);
+    router.set(zmq::sockopt::heartbeat_timeout, kDeadConnectionMs);
     router.set(zmq::sockopt::sndhwm, 0);
     router.set(zmq::sockopt::rcvhwm, 0);
     router.set(zmq::sockopt::linger, 0);
@@ -88,6 +102,7 @@ zmq::socket_t bindMonitor(zmq::context_t& context, const SchedulerConfig& config
 uint64_t drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& core,
                        ConnectionWatch& connections, bool curve) {
     std::string error;
+    std::string keyScratch;
     const auto deadline = std::chrono::steady_clock::now() + kMaxDrainTime;
     int n = 0;
     for (; n < kMaxMessagesPerDrain; ++n) {
@@ -109,12 +124,14 @@ uint64_t drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore
             core.onUndecodableFrame(id, "expected exactly one frame");
             continue;
         }
-        const RoleSet roles = curve ? rolesOf(payload) : kEveryRole;  // before load takes it
+        std::string_view key;  // points into the frame's metadata: copied before the frame is reused
+        const RoleSet roles = curve ? rolesOf(payload, key) : kEveryRole;  // before load takes it
+        keyScratch.assign(key);
         if (!reader.load(payload, error)) {
             core.onUndecodableFrame(id, error);
             continue;
         }
-        core.onMessage(id, reader.root(), roles);
+        core.onMessage(id, reader.root(), roles, keyScratch);
     }
     return static_cast<uint64_t>(n);
 }

@@ -35,6 +35,10 @@ public:
     // The result bytes; throws TaskFailedError, WorkerDiedError, TaskCancelledError, TaskTimeoutError,
     // TaskRejectedError or SchedulerUnreachableError.
     std::string get() const;
+    // As get(), but moves the bytes out instead of copying them: for a large result, no second copy. The
+    // future holds no result afterwards (get() and take() then give empty bytes); for one reader of the
+    // result.
+    std::string take() const;
     // Asks the scheduler to cancel and waits for its answer: true when the task was cancelled, false when
     // it had already finished or its worker could not stop it (its result then arrives as usual).
     bool cancel() const;
@@ -52,6 +56,7 @@ public:
 
 private:
     friend class detail::ClientCore;
+    std::string result(bool move) const;
     Future(std::shared_ptr<detail::FutureState> state, std::weak_ptr<detail::ClientCore> client)
         : state_(std::move(state)), client_(std::move(client)) {}
     std::shared_ptr<detail::FutureState> state_;

@@ -25,6 +25,17 @@ inline bool fitsInOneMessage(uint64_t variableBytes, uint64_t schedulerLimit) {
     return variableBytes + kEnvelopeBytes <= messageLimit(schedulerLimit);
 }
 
+// A result larger than this travels in parts of this size (TaskResult.totalSize/offset), worker to scheduler
+// and scheduler to client, so no result is bounded by the message limit.
+inline constexpr size_t kResultPartBytes = 8u << 20;
+
+// The part size for a result under a scheduler's message limit.
+inline size_t resultPartBytes(uint64_t schedulerLimit) {
+    const uint64_t room = messageLimit(schedulerLimit);
+    return static_cast<size_t>(std::min<uint64_t>(
+        kResultPartBytes, room > 2 * kEnvelopeBytes ? room - kEnvelopeBytes : kEnvelopeBytes));
+}
+
 inline size_t batchBudget(uint64_t schedulerLimit) {
     return schedulerLimit == 0 ? kMaxBatchBytes : std::min<size_t>(kMaxBatchBytes, schedulerLimit / 2);
 }

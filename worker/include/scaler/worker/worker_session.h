@@ -61,6 +61,7 @@ private:
     void sendResults(std::vector<ExecutorOutcome>& results);
     // A result too large for one message fails instead, saying why (the scheduler would drop it unseen).
     void failIfTooLarge(ExecutorOutcome& result) const;
+    void sendResultInParts(const ExecutorOutcome& outcome);
     void sendDisconnect(TimePoint now);
     void abandonHungTask(const HungTask& hung, TimePoint now);
     void onTasks(wire::Message::Reader message);

@@ -40,11 +40,14 @@ public:
         PeerRole role;
         uint32_t slot;  // in the role's table: ClientSlot, WorkerSlot or AdapterSlot
         PeerId peer;
+        std::string key;  // under CURVE, the public key that registered it: no other key may speak for it
     };
 
     explicit PeerRegistry(SchedulerOutbox& outbox) : outbox_(outbox) {}
 
     const Entry* find(std::string_view identity) const;
+    // The key of an identity's first message under CURVE; later ones must match it.
+    void bindKey(std::string_view identity, std::string_view key);
     // Registers a new identity (announced to the outbox) and returns its entry; the caller sets the slot.
     Entry& add(const std::string& identity, PeerRole role);
     void release(const std::string& identity);

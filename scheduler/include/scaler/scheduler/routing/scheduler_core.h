@@ -103,8 +103,10 @@ public:
 
     // One decoded frame from `identity`, whose connection may act in `allowedRoles`. A bad, misdirected or
     // unauthorised message is logged and dropped.
+    // `peerKey`: under CURVE, the public key of the connection it came by (the identity is bound to the
+    // first).
     void onMessage(std::string_view identity, wire::Message::Reader message,
-                   RoleSet allowedRoles = kEveryRole);
+                   RoleSet allowedRoles = kEveryRole, std::string_view peerKey = {});
     // A frame that never became a message (not one frame, not Cap'n Proto): counted and logged, throttled,
     // with the others.
     void onUndecodableFrame(std::string_view identity, std::string_view why) { dropMessage(identity, why); }
@@ -148,7 +150,8 @@ private:
     void releaseAdapterPeer(const std::string& identity) override { peers_.release(identity); }
 
     // message handlers
-    void routeMessage(std::string_view identity, wire::Message::Reader message, RoleSet allowedRoles);
+    void routeMessage(std::string_view identity, wire::Message::Reader message, RoleSet allowedRoles,
+                      std::string_view peerKey);
     void onClientHeartbeat(std::string_view identity, wire::ClientHeartbeat::Reader heartbeat);
     void onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat);
     void onAdapterHeartbeat(std::string_view identity, wire::WorkerAdapterHeartbeat::Reader heartbeat);
@@ -157,6 +160,9 @@ private:
     void onClientCancels(ClientSlot client, capnp::List<wire::TaskCancel>::Reader cancels);
     void onClientDisconnect(ClientSlot client, wire::ClientDisconnect::Reader request);
     void onTaskResults(WorkerSlot worker, capnp::List<wire::TaskResult>::Reader results);
+    // One part of a result too large for a message: kept until the last; then the whole (and the parts are
+    // forgotten). A bad part fails the task and gives nullopt, as do the parts before the last.
+    std::optional<std::string> collectResultPart(TaskIndex index, wire::TaskResult::Reader part);
     void onCancelConfirms(WorkerSlot worker, capnp::List<wire::TaskCancelConfirm>::Reader confirms);
     void onWorkerDisconnectRequest(WorkerSlot worker);
     void onTaskWaiting(WorkerSlot worker, wire::TaskWaiting::Reader waiting);
@@ -284,6 +290,9 @@ private:
     TaskStateCounts counts_;
     uint64_t nextSequence_ = 1;
     uint64_t droppedMessages_ = 0;
+    // Large results arriving in parts, by task handle; their bytes count against the object store's limit.
+    std::unordered_map<uint64_t, std::string> resultParts_;
+    uint64_t resultPartBytes_ = 0;
     LogThrottle refusalLog_;
     uint64_t stateLostAnswers_ = 0;  // heartbeats that named a scheduler state this one does not hold
     bool dispatchNeeded_ = false;
