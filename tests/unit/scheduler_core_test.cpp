@@ -1480,3 +1480,38 @@ TEST_F(SchedulerCoreTest, UnderCurveAnIdentityIsBoundToTheKeyThatRegisteredIt) {
     ASSERT_EQ(outbox.results.size(), 1u);
     EXPECT_EQ(outbox.results[0].taskId, 1u);
 }
+
+TEST_F(SchedulerCoreTest, AWorkerReadsOnlyTheObjectsOfTasksItHolds) {
+    clientHeartbeat("C");
+    workerHeartbeat("W1", "", 1);
+    workerHeartbeat("W2", "", 1);
+    capnp::MallocMessageBuilder b;
+    auto p = b.initRoot<wire::Message>().initObjectPut();
+    p.setObjectId(5);
+    p.setName("secret");
+    p.setTotalSize(6);
+    p.setData(asData(std::string("s3cr3t")));
+    deliver("C", b);
+    capnp::MallocMessageBuilder t;
+    auto task = t.initRoot<wire::Message>().initTasks(1)[0];
+    task.setTaskId(1);
+    task.setFunctionName("concat");
+    task.initArgs(1)[0].setObject(5);
+    deliver("C", t);
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    const std::string holder = outbox.tasks[0].worker;
+    const std::string other = holder == "W1" ? "W2" : "W1";
+    const auto ask = [&](const std::string& worker) {
+        capnp::MallocMessageBuilder m;
+        auto request = m.initRoot<wire::Message>().initObjectRequest();
+        request.setObjectId(uint64_t{1} << 32);  // the first object's handle: guessable
+        request.setLength(100);
+        deliver(worker, m);
+        return outbox.chunks.back();
+    };
+    EXPECT_NE(ask(other).error, "") << "a worker with no task using it read it";
+    EXPECT_EQ(ask(holder).bytes, "s3cr3t");
+    EXPECT_EQ(ask(holder).bytes, "s3cr3t");
+    result(holder, outbox.tasks[0].handle, "done");
+    EXPECT_NE(ask(holder).error, "") << "read after its task ended";
+}

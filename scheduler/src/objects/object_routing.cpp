@@ -37,8 +37,34 @@ void SchedulerCore::onObjectDelete(ClientSlot client, wire::ObjectDelete::Reader
     for (uint64_t id : request.getObjectIds()) objects_.remove(client, id);
 }
 
+bool SchedulerCore::workerNeedsObject(WorkerSlot worker, uint64_t handle) const {
+    for (TaskIndex i = workers_[worker].assigned.head; i != kNone; i = tasks_[i].queueLinks.next) {
+        const TaskRecord& record = tasks_[i];
+        if (!record.hasArguments) continue;
+        bool found = false;
+        forEachArgument(record.payload(), [&](const EncodedArgument& argument) {
+            found = found || (argument.kind == EncodedArgument::Kind::object && argument.handle == handle);
+        });
+        if (found) return true;
+    }
+    return false;
+}
+
 void SchedulerCore::onObjectRequest(WorkerSlot worker, wire::ObjectRequest::Reader request) {
     const uint64_t handle = request.getObjectId();
+    WorkerRecord& record = workers_[worker];
+    // handles are guessable (slot and generation): only an object one of its tasks uses, else "not in the
+    // store"
+    if (record.grantedObject != handle) {
+        if (!workerNeedsObject(worker, handle)) {
+            logRefusal(record.identity, "object request",
+                       "object " + std::to_string(handle) + " for no task this worker holds");
+            outbox_.sendObjectChunk(record.peer, handle, 0, request.getOffset(), {},
+                                    "object " + std::to_string(handle) + " is not in the store (deleted)");
+            return;
+        }
+        record.grantedObject = handle;
+    }
     const auto slice = objects_.read(handle, request.getOffset(),
                                      std::min<uint64_t>(request.getLength(), kMaxObjectChunkBytes));
     if (!slice) {

@@ -782,6 +782,7 @@ void SchedulerCore::assign(TaskIndex index, WorkerSlot slot) {
 void SchedulerCore::detachFromWorker(TaskIndex index) {
     TaskRecord& record = tasks_[index];
     if (record.worker == kNone) return;
+    workers_[record.worker].grantedObject = 0;  // checked again against the tasks it still holds
     if (!resultParts_.empty()) {  // the parts of a result that will not be finished by this worker
         if (auto found = resultParts_.find(tasks_.handleOf(index)); found != resultParts_.end()) {
             resultPartBytes_ -= found->second.capacity();

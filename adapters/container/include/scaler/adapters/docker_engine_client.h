@@ -41,7 +41,6 @@ public:
 
     DockerResult version();
     // The version calls use, negotiated on first use ("1.41" until then, and if the engine cannot say).
-    const std::string& apiVersion() const { return apiVersion_; }
     DockerResult createContainer(const std::string& name, const nlohmann::json& spec);
     DockerResult startContainer(const std::string& id);
     DockerResult killContainer(const std::string& id, const std::string& signal);

@@ -98,7 +98,6 @@ private:
     uint32_t allocate();
     Object* live(ObjectHandle handle);
     const Object* live(ObjectHandle handle) const;
-    void unname(uint32_t index);
     void freeIfUnused(uint32_t index);
     ObjectHandle handleOf(uint32_t index) const {
         return (static_cast<uint64_t>(objects_[index].generation) << 32) | index;

@@ -66,6 +66,8 @@ struct WorkerRecord {
     uint64_t objectsFetched = 0;
     uint64_t objectBytesFetched = 0;
     uint64_t objectCacheBytes = 0;
+    uint64_t grantedObject =
+        0;  // the object it last fetched for a task it holds: its next chunk is checked fast
 
     // Given new tasks, by dispatch or balancing, and counted as supply by scaling: not draining, and not
     // near its memory limit.
@@ -163,6 +165,9 @@ private:
     // One part of a result too large for a message: kept until the last; then the whole (and the parts are
     // forgotten). A bad part fails the task and gives nullopt, as do the parts before the last.
     std::optional<std::string> collectResultPart(TaskIndex index, wire::TaskResult::Reader part);
+    // Whether the worker holds a task (queued there, running or waiting) with this object among its
+    // arguments: a worker reads an object only for the tasks it was given.
+    bool workerNeedsObject(WorkerSlot worker, uint64_t handle) const;
     void onCancelConfirms(WorkerSlot worker, capnp::List<wire::TaskCancelConfirm>::Reader confirms);
     void onWorkerDisconnectRequest(WorkerSlot worker);
     void onTaskWaiting(WorkerSlot worker, wire::TaskWaiting::Reader waiting);
