@@ -5,6 +5,10 @@
 namespace scaler {
 namespace {
 
+constexpr int kPingIntervalMs = 2000;
+constexpr int kDeadConnectionMs = 10000;
+constexpr int kMaxReconnectMs = 1000;
+
 zmq::socket_t makeDealer(zmq::context_t& context, const DealerOptions& options) {
     zmq::socket_t socket(context, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::routing_id, options.identity);
@@ -12,6 +16,19 @@ zmq::socket_t makeDealer(zmq::context_t& context, const DealerOptions& options) 
     socket.set(zmq::sockopt::sndhwm, 0);
     socket.set(zmq::sockopt::rcvhwm, 0);
     socket.set(zmq::sockopt::linger, options.lingerMs);
+    // Keepalives: a link cut without a close (a pulled cable, a dead NAT entry, a frozen peer) is noticed by
+    // ZMTP heartbeats within kDeadConnectionMs, the connection dropped and made again; reconnect attempts
+    // back off to at most kMaxReconnectMs, so a healed link is used again within about that. Without them
+    // recovery waited on TCP's retransmission back-off (up to minutes).
+    socket.set(zmq::sockopt::heartbeat_ivl, kPingIntervalMs);
+    socket.set(zmq::sockopt::heartbeat_timeout, kDeadConnectionMs);
+    socket.set(zmq::sockopt::heartbeat_ttl, kDeadConnectionMs);
+    socket.set(zmq::sockopt::reconnect_ivl, 100);
+    socket.set(zmq::sockopt::reconnect_ivl_max, kMaxReconnectMs);
+    socket.set(zmq::sockopt::tcp_keepalive, 1);
+    socket.set(zmq::sockopt::tcp_keepalive_idle, 10);
+    socket.set(zmq::sockopt::tcp_keepalive_intvl, 2);
+    socket.set(zmq::sockopt::tcp_keepalive_cnt, 5);
     applyCurveClient(socket, options.curve);
     return socket;
 }

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
+#include "scaler/worker/builtin_functions.h"
 #include "scaler/worker/command_runner.h"
+#include "scaler/worker/python_tasks.h"
 
 using namespace scaler;
 using namespace std::chrono_literals;
@@ -63,4 +66,25 @@ TEST(CommandRunner, TimeoutStopsTheProgram) {
     std::atomic<bool> cancel{false};
     TaskContext context(cancel, TaskContext::Clock::now() + 300ms);
     EXPECT_THROW(worker::runCommand({{"sleep", "30"}, {}, {}}, context, {1 << 20, 500ms}), TaskInterrupted);
+}
+
+TEST(FunctionRegistry, FunctionsAWorkerRefusesAreNotListedAndFailSayingWhy) {
+    FunctionRegistry registry;
+    worker::registerBuiltinFunctions(registry, {}, false);
+    worker::refusePythonTasks(registry);
+    const auto names = registry.names();
+    EXPECT_EQ(std::find(names.begin(), names.end(), "exec"), names.end())
+        << "exec listed without --allow-exec";
+    EXPECT_EQ(std::find(names.begin(), names.end(), "python"), names.end());
+    EXPECT_NE(std::find(names.begin(), names.end(), "echo"), names.end());
+    const TaskFunction* exec = registry.find("exec");
+    ASSERT_NE(exec, nullptr);
+    std::atomic<bool> stop{false};
+    TaskContext context(stop, TaskContext::Clock::time_point::max());
+    try {
+        (*exec)(context, "");
+        ADD_FAILURE() << "a refused exec task ran";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("--allow-exec"), std::string::npos) << e.what();
+    }
 }

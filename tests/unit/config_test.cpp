@@ -134,3 +134,17 @@ TEST(SchedulerConfig, OpenAddressesNeedCurveOrAnExplicitFlag) {
     EXPECT_TRUE(parse({"tcp://0.0.0.0:9000", "--allow-unauthenticated"}).allowUnauthenticated);
     EXPECT_NO_THROW(parse({"ipc:///tmp/scaler-config-test.sock"}));  // a local socket file is not open
 }
+
+TEST(SchedulerConfig, ARemoteMetricsAddressNeedsItsOwnFlagEvenWithCurve) {
+    // --allow-unauthenticated stands in for CURVE on the ZeroMQ ports; neither protects the HTTP endpoint
+    try {
+        parse({"tcp://0.0.0.0:9000", "--allow-unauthenticated", "--metrics-address", "0.0.0.0:9100"});
+        FAIL() << "remote metrics without --metrics-allow-remote";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("--metrics-allow-remote"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(parse({"tcp://0.0.0.0:9000", "--allow-unauthenticated", "--metrics-address", "0.0.0.0:9100",
+                       "--metrics-allow-remote"})
+                    .metricsAllowRemote);
+    EXPECT_NO_THROW(parse({"tcp://127.0.0.1:9000", "--metrics-address", "127.0.0.1:9100"}));
+}

@@ -83,11 +83,10 @@ void registerBuiltinFunctions(FunctionRegistry& registry, const CommandLimits& l
         return std::to_string(parseInteger(a.get(), "fib_nested") + parseInteger(b.get(), "fib_nested"));
     });
     if (!allowExec) {
-        registry.add("exec", [](TaskContext&, std::string_view) -> std::string {
-            throw std::runtime_error(
-                "this worker does not run exec tasks: start it with --allow-exec (or its adapter with "
-                "--worker-allow-exec) to let the cluster's clients run programs on it");
-        });
+        registry.refuse(
+            "exec",
+            "this worker does not run exec tasks: start it with --allow-exec (or its adapter with "
+            "--worker-allow-exec) to let the cluster's clients run programs on it");
         return;
     }
     registry.add("exec", [limits](TaskContext& context, std::string_view payload) {

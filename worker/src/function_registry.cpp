@@ -40,6 +40,13 @@ void FunctionRegistry::add(const std::string& name, TaskFunction function) {
     }
 }
 
+void FunctionRegistry::refuse(const std::string& name, std::string why) {
+    add(name, [why = std::move(why)](TaskContext&, std::string_view) -> std::string {
+        throw std::runtime_error(why);
+    });
+    refused_.push_back(name);
+}
+
 const TaskFunction* FunctionRegistry::find(std::string_view name) const {
     auto it = functions_.find(name);
     return it == functions_.end() ? nullptr : &it->second;
@@ -47,7 +54,9 @@ const TaskFunction* FunctionRegistry::find(std::string_view name) const {
 
 std::vector<std::string> FunctionRegistry::names() const {
     std::vector<std::string> out;
-    for (const auto& [name, _] : functions_) out.push_back(name);
+    for (const auto& [name, _] : functions_) {
+        if (std::find(refused_.begin(), refused_.end(), name) == refused_.end()) out.push_back(name);
+    }
     return out;
 }
 

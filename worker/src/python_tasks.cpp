@@ -61,11 +61,10 @@ void registerPythonTasks(FunctionRegistry& registry, const std::string& schedule
 }
 
 void refusePythonTasks(FunctionRegistry& registry) {
-    registry.add("python", [](TaskContext&, std::string_view) -> std::string {
-        throw std::runtime_error(
-            "this worker does not run Python tasks: it was started with --no-python (or its adapter with "
-            "--worker-no-python)");
-    });
+    registry.refuse(
+        "python",
+        "this worker does not run Python tasks: it was started with --no-python (or its adapter with "
+        "--worker-no-python)");
 }
 
 }  // namespace scaler::worker

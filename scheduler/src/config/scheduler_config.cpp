@@ -29,6 +29,10 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
         "Listen on a non-loopback address (scheduler, monitor or metrics) without CURVE. Anyone who can "
         "reach the port can then submit tasks, register workers and run commands on them; without this "
         "flag such a scheduler refuses to start");
+    app.add_flag(
+        "--metrics-allow-remote", config.metricsAllowRemote,
+        "Serve --metrics-address on a non-loopback address: the endpoint has no authentication, CURVE "
+        "or not");
     app.add_option("--client-timeout-seconds", config.clientTimeoutSeconds,
                    "Drop a client silent this long and cancel its tasks")
         ->check(positiveNumber())
@@ -129,6 +133,14 @@ void loadCurve(SchedulerConfig& config) {
 
 // Secure by default: open ports beyond this host only with CURVE, or when the operator says so.
 void refuseOpenUnauthenticated(const SchedulerConfig& config) {
+    // CURVE protects the ZeroMQ ports, not the HTTP endpoint: anyone who reaches it reads every figure
+    if (!config.metricsAddress.empty() && !isLoopbackHost(config.metricsHost) && !config.metricsAllowRemote) {
+        throw std::invalid_argument(
+            "refusing to serve metrics on " + config.metricsAddress +
+            ": the endpoint has no authentication (CURVE does not cover it), so anyone "
+            "who can reach it reads every figure; serve it on 127.0.0.1 (scrape through "
+            "a tunnel or a local agent) or pass --metrics-allow-remote");
+    }
     if (config.curveEnabled() || config.allowUnauthenticated) return;
     std::vector<std::string> open;
     for (const std::string* text : {&config.address, &config.monitorAddress}) {

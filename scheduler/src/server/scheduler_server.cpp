@@ -150,7 +150,8 @@ void SchedulerServer::run() {
     config_.address = router.get(zmq::sockopt::last_endpoint);
     config_.monitorAddress = monitor.get(zmq::sockopt::last_endpoint);
     log::process().info(
-        "scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} s{}",
+        "scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} "
+        "s{}{}",
         config_.address, config_.monitorAddress, config_.policy.toString(), config_.workerTimeoutSeconds,
         config_.clientTimeoutSeconds, config_.protectedMode ? ", protected" : "",
         config_.curveEnabled() ? ", CURVE with allow-lists" : "");

@@ -100,11 +100,16 @@ class FunctionRegistry {
 public:
     // Throws std::invalid_argument when the name is empty or already registered.
     void add(const std::string& name, TaskFunction function);
+    // A function this worker knows of but will not run (exec without --allow-exec, python with --no-python):
+    // its tasks fail with `why`, and names() leaves it out.
+    void refuse(const std::string& name, std::string why);
     const TaskFunction* find(std::string_view name) const;
+    // The functions this worker runs.
     std::vector<std::string> names() const;
 
 private:
     std::map<std::string, TaskFunction, std::less<>> functions_;
+    std::vector<std::string> refused_;
 };
 
 }  // namespace scaler

@@ -19,6 +19,7 @@ struct SchedulerConfig {
     bool protectedMode = false;
     // Listen beyond loopback without CURVE: anyone who reaches the port may run commands on every worker.
     bool allowUnauthenticated = false;
+    bool metricsAllowRemote = false;  // --metrics-allow-remote
     double clientTimeoutSeconds = 60;
     double workerTimeoutSeconds = 10;  // five heartbeat intervals; a closed connection is noticed at once
     double loadBalanceSeconds = 1;     // <= 0 disables balancing

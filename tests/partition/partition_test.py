@@ -1,0 +1,255 @@
+"""Partitions between real hosts on this machine (issue 34): the scheduler and two workers each in a network
+namespace of their own on a bridge, the client (this process) on the bridge's address; iptables DROP rules inside
+a worker's namespace cut its link without closing a socket, as a pulled cable does. A checker accounts for every
+task: answered once with the right value, or failed with a stated reason. Prints, per scenario, the tasks, those
+lost or wrong, the time from heal to the worker serving again and the time to notice a dead peer.
+
+Needs root (ip netns, iptables); skipped, saying why, where namespaces cannot be made.
+usage: partition_test.py BIN_DIR PYTHON_PACKAGE_DIR
+"""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+BIN_DIR, PACKAGE_DIR = sys.argv[1], sys.argv[2]
+sys.path.insert(0, PACKAGE_DIR)
+del sys.argv[1:3]
+
+from scaler_cpp import Client  # noqa: E402
+
+WORKER_TIMEOUT_S = 6
+SUFFIX = f"{os.getpid() % 10000:04d}"
+SUBNET = f"10.{200 + os.getpid() % 50}.{os.getpid() % 250}"
+
+
+def sh(*args, check=True):
+    return subprocess.run(args, check=check, capture_output=True, text=True)
+
+
+def can_make_namespaces():
+    if os.geteuid() != 0:
+        return "needs root"
+    for tool in ("ip", "iptables"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (iproute2, iptables)"
+    probe = f"scp-probe-{SUFFIX}"
+    made = sh("ip", "netns", "add", probe, check=False)
+    if made.returncode != 0:
+        return f"cannot make a network namespace: {made.stderr.strip()}"
+    rule = sh("ip", "netns", "exec", probe, "iptables", "-A", "OUTPUT", "-d", "10.0.0.1", "-j", "DROP", check=False)
+    sh("ip", "netns", "del", probe, check=False)
+    if rule.returncode != 0:
+        return f"iptables does not work in a namespace: {rule.stderr.strip()}"
+    return None
+
+
+class Hosts:
+    """A bridge in this namespace (the client's host, at .254) and one namespace per host on it."""
+
+    def __init__(self, names):
+        self.bridge = f"scbr{SUFFIX}"
+        self.address = {"client": f"{SUBNET}.254"}  # this process, on the bridge
+        self.namespace = {}
+        sh("ip", "link", "add", self.bridge, "type", "bridge")
+        sh("ip", "addr", "add", f"{SUBNET}.254/24", "dev", self.bridge)
+        sh("ip", "link", "set", self.bridge, "up")
+        for i, name in enumerate(names, start=1):
+            ns = f"sc{SUFFIX}{name}"
+            veth = f"sv{SUFFIX}{name}"[:15]
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+            sh("ip", "link", "set", veth, "master", self.bridge, "up")
+            sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{SUBNET}.{i}/24", "dev", "eth0")
+            sh("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up")
+            sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+            self.address[name] = f"{SUBNET}.{i}"
+            self.namespace[name] = ns
+
+    def run(self, name, args, log):
+        return subprocess.Popen(["ip", "netns", "exec", self.namespace[name], *args], stdout=log, stderr=log)
+
+    def cut(self, name, peer):
+        for chain, flag in (("INPUT", "-s"), ("OUTPUT", "-d")):
+            sh("ip", "netns", "exec", self.namespace[name], "iptables", "-A", chain, flag, self.address[peer],
+               "-j", "DROP")
+
+    def heal(self, name):
+        sh("ip", "netns", "exec", self.namespace[name], "iptables", "-F")
+
+    def remove(self):
+        for ns in self.namespace.values():
+            sh("ip", "netns", "del", ns, check=False)
+        sh("ip", "link", "del", self.bridge, check=False)
+
+
+def numbered(i, seconds):
+    time.sleep(seconds)
+    return i
+
+
+def where(address):
+    """The address this task's host reaches `address` from (namespaces share a host name, not addresses)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect((address, 9))
+        return s.getsockname()[0]
+
+
+class PartitionTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        why = can_make_namespaces()
+        if why:
+            raise unittest.SkipTest(f"partition tests skipped: {why}")
+        cls.hosts = Hosts(["sched", "w1", "w2"])
+        cls.logdir = f"/tmp/scaler-partition-{SUFFIX}"
+        os.makedirs(cls.logdir, exist_ok=True)
+        cls.port = random.randint(20000, 60000)
+        cls.address = f"tcp://{cls.hosts.address['sched']}:{cls.port}"
+        log = open(os.path.join(cls.logdir, "scheduler.log"), "wb")  # noqa: SIM115
+        cls.scheduler = cls.hosts.run("sched", [
+            os.path.join(BIN_DIR, "scaler_scheduler"), f"tcp://0.0.0.0:{cls.port}", "--allow-unauthenticated",
+            "--worker-timeout-seconds", str(WORKER_TIMEOUT_S), "--load-balance-seconds", "0.5",
+            "--logging-level", "INFO"], log)
+        cls.workers = {}
+        for name in ("w1", "w2"):
+            cls.start_worker(name)
+        env_path = os.environ.get("PYTHONPATH", "")
+        os.environ["PYTHONPATH"] = PACKAGE_DIR + (os.pathsep + env_path if env_path else "")
+        cls.client = Client(address=cls.address, timeout_seconds=60)
+        cls.wait_for_workers(2, 30)
+
+    @classmethod
+    def start_worker(cls, name):
+        log = open(os.path.join(cls.logdir, f"{name}.log"), "ab")  # noqa: SIM115
+        cls.workers[name] = cls.hosts.run(name, [
+            os.path.join(BIN_DIR, "scaler_worker"), cls.address, "--heartbeat-interval-seconds", "0.5",
+            "--worker-name", name, "--per-worker-task-queue-size", "4", "--death-timeout-seconds", "120",
+            "--logging-level", "INFO"], log)
+
+    @classmethod
+    def tearDownClass(cls):
+        if not hasattr(cls, "hosts"):
+            return
+        try:
+            cls.client.disconnect()
+        except Exception:  # noqa: BLE001
+            pass
+        for process in [*cls.workers.values(), cls.scheduler]:
+            process.send_signal(signal.SIGCONT)
+            process.kill()
+            process.wait()
+        cls.hosts.remove()
+
+    @classmethod
+    def snapshot(cls):
+        out = subprocess.run([os.path.join(BIN_DIR, "scaler_top"),
+                              f"tcp://{cls.hosts.address['sched']}:{cls.port + 2}", "--once", "--json"],
+                             capture_output=True, text=True, timeout=30)
+        return json.loads(out.stdout) if out.returncode == 0 else None
+
+    @classmethod
+    def workers_named(cls):
+        s = cls.snapshot()
+        return sorted(w["id"].split("|")[1] for w in s["workers"]) if s else []
+
+    @classmethod
+    def wait_for_workers(cls, n, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if len(cls.workers_named()) == n:
+                return time.monotonic()
+            time.sleep(0.2)
+        raise AssertionError(f"{n} workers not registered within {seconds} s: {cls.workers_named()}")
+
+    def account(self, futures, expected):
+        """Every future answered with its value: (lost, wrong)."""
+        lost = wrong = 0
+        for i, future in enumerate(futures):
+            try:
+                if future.result(timeout=120) != expected[i]:
+                    wrong += 1
+            except Exception as e:  # noqa: BLE001
+                print(f"  task {i}: {type(e).__name__}: {e}")
+                lost += 1
+        return lost, wrong
+
+    def serving_again(self, name, seconds=30):
+        """Seconds until a task runs on worker `name` again."""
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            ran = self.client.map(where, [self.hosts.address["sched"]] * 8)
+            if self.hosts.address[name] in ran:
+                return time.monotonic() - started
+        return None
+
+    def scenario(self, title, cut_seconds, stop_instead=False):
+        n = 300
+        futures = [self.client.submit(numbered, i, 0.01) for i in range(n)]
+        time.sleep(0.3)  # the cut lands while the workload runs
+        if stop_instead:
+            self.workers["w1"].send_signal(signal.SIGSTOP)
+        else:
+            self.hosts.cut("w1", "sched")
+        cut_at = time.monotonic()
+        noticed = None
+        while time.monotonic() - cut_at < cut_seconds:
+            if noticed is None and "w1" not in self.workers_named():
+                noticed = time.monotonic() - cut_at
+            time.sleep(0.2)
+        if stop_instead:
+            self.workers["w1"].send_signal(signal.SIGCONT)
+        else:
+            self.hosts.heal("w1")
+        healed_at = time.monotonic()
+        lost, wrong = self.account(futures, list(range(n)))
+        served = self.serving_again("w1")
+        again = None if served is None else time.monotonic() - healed_at
+        print(f"{title}: {n} tasks, {lost} lost, {wrong} wrong; dead peer noticed after "
+              f"{'-' if noticed is None else f'{noticed:.1f} s'}; worker serving again {again:.1f} s after the heal"
+              if again is not None else f"{title}: {n} tasks, {lost} lost, {wrong} wrong; worker not serving again")
+        self.assertEqual((lost, wrong), (0, 0))
+        self.assertIsNotNone(again, "the cut worker never served again")
+        return noticed, again
+
+    def test_1_a_cut_shorter_than_the_worker_timeout_loses_nothing(self):
+        noticed, again = self.scenario("worker cut 3 s (timeout 6 s)", 3)
+        self.assertIsNone(noticed, "the worker was dropped though the cut was shorter than its timeout")
+        self.assertLess(again, 10)
+
+    def test_2_a_cut_longer_than_the_worker_timeout_requeues_and_the_worker_rejoins(self):
+        noticed, again = self.scenario("worker cut 12 s (timeout 6 s)", 12)
+        self.assertIsNotNone(noticed, "the cut worker was never dropped")
+        self.assertLess(noticed, WORKER_TIMEOUT_S + 3)
+        self.assertLess(again, 15)
+
+    def test_4_a_client_cut_shorter_than_its_timeout_gets_every_answer(self):
+        n = 200
+        futures = [self.client.submit(numbered, i, 0.01) for i in range(n)]
+        self.hosts.cut("sched", "client")
+        time.sleep(4)  # the partition itself: nothing to wait for
+        self.hosts.heal("sched")
+        healed_at = time.monotonic()
+        lost, wrong = self.account(futures, list(range(n)))
+        answered = time.monotonic() - healed_at
+        print(f"client cut 4 s (timeout 60 s): {n} tasks, {lost} lost, {wrong} wrong; every future answered "
+              f"{answered:.1f} s after the heal")
+        self.assertEqual((lost, wrong), (0, 0))
+        self.assertLess(answered, 20)
+
+    def test_3_a_frozen_worker_is_noticed_and_comes_back(self):
+        noticed, again = self.scenario("worker frozen (SIGSTOP) 12 s", 12, stop_instead=True)
+        self.assertIsNotNone(noticed)
+        self.assertLess(noticed, WORKER_TIMEOUT_S + 3)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
