@@ -15,6 +15,8 @@ import unittest
 from scaler_cpp import Client, DefaultSerializer, SchedulerClusterCombo, Serializer
 from scaler_cpp.cluster import _binary, _free_port_pair
 
+from combo_case import ComboTestCase
+
 
 def add(a, b):
     return a + b
@@ -63,18 +65,6 @@ class JsonSerializer(Serializer):
         payload = bytes(payload)
         assert payload[:1] == b"J", payload[:10]
         return json.loads(payload[1:])
-
-
-class ComboTestCase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = SchedulerClusterCombo(n_workers=2)
-        cls.client = Client(address=cls.cluster.get_address())
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.disconnect()
-        cls.cluster.shutdown()
 
 
 class CallsAreCheckedAtSubmitTest(ComboTestCase):

@@ -18,6 +18,8 @@ import cloudpickle
 from scaler_cpp import Client, DisconnectedError, ObjectStoreFullError, SchedulerClusterCombo, WorkerDiedError
 from scaler_cpp.cluster import _binary, _free_port_pair
 
+from combo_case import ComboTestCase
+
 
 def add(a, b):
     return a + b
@@ -73,20 +75,6 @@ def process_gone(pid):
             return stat.read().split(") ", 1)[1].startswith("Z")  # a zombie nobody reaps is gone too
     except FileNotFoundError:
         return True
-
-
-class ComboTestCase(unittest.TestCase):
-    """A SchedulerClusterCombo of two workers and a client per class."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = SchedulerClusterCombo(n_workers=2)
-        cls.client = Client(address=cls.cluster.get_address())
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.disconnect()
-        cls.cluster.shutdown()
 
 
 class FunctionsAreWhatTheCallerPassedTest(ComboTestCase):

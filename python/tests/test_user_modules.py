@@ -16,6 +16,8 @@ from scaler_cpp import Client, SchedulerClusterCombo
 from scaler_cpp._user_modules import is_user_module
 from scaler_cpp.cluster import _binary
 
+from combo_case import ComboTestCase
+
 MODULE_SOURCE = textwrap.dedent(
     """
     import dataclasses
@@ -79,18 +81,11 @@ class UserModuleChecks(unittest.TestCase):
         self.assertTrue(is_user_module(module.__name__, module))
 
 
-class UserModulesOnComboWorkersTest(unittest.TestCase):
+class UserModulesOnComboWorkersTest(ComboTestCase):
     @classmethod
     def setUpClass(cls):
         cls.tasks = load_module_from_a_folder_nobody_has()
-        # started from another directory with a sys.path that lacks the module's folder
-        cls.cluster = SchedulerClusterCombo(n_workers=2)
-        cls.client = Client(address=cls.cluster.get_address())
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.disconnect()
-        cls.cluster.shutdown()
+        super().setUpClass()  # its workers' sys.path lacks the module's folder
 
     def test_functions_and_their_globals_arrive_by_value(self):
         self.assertEqual(self.client.submit(self.tasks.scale, 3).result(timeout=60), 21)

@@ -16,6 +16,8 @@ import tempfile
 import time
 
 SOURCE, BUILD = (os.path.abspath(p) for p in sys.argv[1:3])
+sys.path.insert(0, os.path.join(BUILD, "python"))  # for the build's free-port helper only
+from scaler_cpp.cluster import _free_port_pair  # noqa: E402
 PYTHON = "/usr/bin/python3"
 COMMANDS = ["scaler_scheduler", "scaler_worker", "scaler_worker_adapter_native", "scaler_worker_adapter_container",
             "scaler_worker_adapter_ecs", "scaler_worker_group", "scaler_top", "scaler_dashboard", "scaler_submit",
@@ -53,20 +55,6 @@ def readme_quick_start():
     return starts[0]
 
 
-def free_port():
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 2))
-            return port
-        except OSError:
-            continue
-    sys.exit("no free port pair")
-
-
 def check_installed_commands(venv, workdir, env):
     for command in COMMANDS:
         path = os.path.join(venv, "bin", command)
@@ -75,7 +63,7 @@ def check_installed_commands(venv, workdir, env):
         assert command in out or "Usage" in out, out
     # A scheduler and a worker started as commands of the environment, the worker finding that environment's
     # python3 beside itself for its Python tasks.
-    address = f"tcp://127.0.0.1:{free_port()}"
+    address = f"tcp://127.0.0.1:{_free_port_pair()}"
     scheduler = subprocess.Popen(["scaler_scheduler", address, "--logging-level", "WARNING"], cwd=workdir, env=env)
     worker = subprocess.Popen(["scaler_worker", address, "--logging-level", "WARNING"], cwd=workdir, env=env)
     try:

@@ -181,6 +181,16 @@ protected:
         deliver(client, b);
     }
 
+    // A "concat" task whose one argument is the client's object `objectId`.
+    void submitWithObject(const std::string& client, uint64_t id, uint64_t objectId) {
+        capnp::MallocMessageBuilder b;
+        auto task = b.initRoot<wire::Message>().initTasks(1)[0];
+        task.setTaskId(id);
+        task.setFunctionName("concat");
+        task.initArgs(1)[0].setObject(objectId);
+        deliver(client, b);
+    }
+
     void result(const std::string& worker, uint64_t handle, const std::string& payload,
                 wire::TaskResultStatus status = wire::TaskResultStatus::SUCCESS) {
         capnp::MallocMessageBuilder b;
@@ -1309,12 +1319,7 @@ TEST_F(SchedulerCoreTest, AnObjectIsAcknowledgedServedInChunksAndFreedWithItsLas
     ASSERT_EQ(outbox.acks.size(), 2u);
     EXPECT_EQ(outbox.acks[1].received, 6u);
     EXPECT_EQ(outbox.acks[1].error, "");
-    capnp::MallocMessageBuilder t;
-    auto task = t.initRoot<wire::Message>().initTasks(1)[0];
-    task.setTaskId(1);
-    task.setFunctionName("concat");
-    task.initArgs(1)[0].setObject(5);
-    deliver("C", t);
+    submitWithObject("C", 1, 5);
     ASSERT_EQ(outbox.tasks.size(), 1u);
     // the client deletes it while the task still needs it: the worker can still fetch it
     capnp::MallocMessageBuilder del;
@@ -1492,12 +1497,7 @@ TEST_F(SchedulerCoreTest, AWorkerReadsOnlyTheObjectsOfTasksItHolds) {
     p.setTotalSize(6);
     p.setData(asData(std::string("s3cr3t")));
     deliver("C", b);
-    capnp::MallocMessageBuilder t;
-    auto task = t.initRoot<wire::Message>().initTasks(1)[0];
-    task.setTaskId(1);
-    task.setFunctionName("concat");
-    task.initArgs(1)[0].setObject(5);
-    deliver("C", t);
+    submitWithObject("C", 1, 5);
     ASSERT_EQ(outbox.tasks.size(), 1u);
     const std::string holder = outbox.tasks[0].worker;
     const std::string other = holder == "W1" ? "W2" : "W1";

@@ -51,7 +51,9 @@ def fibonacci(n):
         return a.result() + b.result()
 
 
-class TestClient(unittest.TestCase):
+class ComboPerTest(unittest.TestCase):
+    """As the reference's tests: a cluster and a client for every test."""
+
     def setUp(self):
         random.seed(0)
         self.combo = SchedulerClusterCombo(n_workers=2)
@@ -60,6 +62,9 @@ class TestClient(unittest.TestCase):
     def tearDown(self):
         self.client.disconnect()
         self.combo.shutdown()
+
+
+class TestClient(ComboPerTest):
 
     def test_one_submit(self):
         self.assertEqual(self.client.submit(noop, 7).result(), 7)
@@ -86,14 +91,7 @@ class TestClient(unittest.TestCase):
         self.assertTrue(future.cancelled())
 
 
-class TestNesting(unittest.TestCase):
-    def setUp(self):
-        self.combo = SchedulerClusterCombo(n_workers=2)
-        self.client = Client(address=self.combo.get_address())
-
-    def tearDown(self):
-        self.client.disconnect()
-        self.combo.shutdown()
+class TestNesting(ComboPerTest):
 
     def test_recursive_fibonacci(self):
         self.assertEqual(self.client.submit(fibonacci, 6).result(), 8)

@@ -230,13 +230,15 @@ std::optional<SchedulerCore::Admission> SchedulerCore::admitPeer(std::string_vie
                                     : "the scheduler restarted: nothing sent to the earlier one survives";
         outbox_.sendStateLost(identity, claimedIncarnation, why + "; register again with a fresh session");
         ++stateLostAnswers_;
-        if (stateLostAnswers_ <= kLoggedDropsBeforeSampling || stateLostAnswers_ % 1000 == 0) {
+        // once per peer and 10 s: after a partition heals, every heartbeat it buffered arrives at once
+        const auto heldBack = stateLostLog_.admit(std::string(identity), now_);
+        if (heldBack) {
             log::transport().info(
                 "{} '{}' knew {} (incarnation {:016x}): told to drop or resend its work and "
-                "register again ({} such answers)",
+                "register again ({} such answers to it not logged)",
                 roleName(role), printable(identity),
                 forgotten ? "this scheduler before it timed it out" : "an earlier scheduler",
-                claimedIncarnation, stateLostAnswers_);
+                claimedIncarnation, *heldBack);
         }
         return std::nullopt;
     }

@@ -299,6 +299,7 @@ private:
     std::unordered_map<uint64_t, std::string> resultParts_;
     uint64_t resultPartBytes_ = 0;
     LogThrottle refusalLog_;
+    LogThrottle stateLostLog_{std::chrono::seconds(10), 1};
     uint64_t stateLostAnswers_ = 0;  // heartbeats that named a scheduler state this one does not hold
     bool dispatchNeeded_ = false;
     bool shutdownRequested_ = false;
