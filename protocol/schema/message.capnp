@@ -273,6 +273,9 @@ struct WorkerAdapterCommand {
   command @1 :WorkerAdapterCommandType;
   workerGroupId @2 :Text;  # empty for a start: the adapter assigns it
   capabilities @3 :List(Capability);
+  # The scheduler's wall clock (Unix ms) after which it has given up on the command: an adapter that receives it
+  # later (a partition delayed it) refuses it instead of starting a group nobody waits for. 0: none.
+  deadlineUnixMs @4 :UInt64;
 }
 
 enum WorkerAdapterCommandStatus {
@@ -281,6 +284,7 @@ enum WorkerAdapterCommandStatus {
   workerGroupIdNotFound @2;
   capabilitiesNotSupported @3;
   launchFailed @4;
+  expired @5;  # received after its deadline: not carried out
 }
 
 struct WorkerAdapterCommandResponse {

@@ -55,16 +55,17 @@ protected:
         session.start(now);
     }
     void command(uint64_t requestId, wire::WorkerAdapterCommandType type, const std::string& caps,
-                 const std::string& groupId = {}) {
+                 const std::string& groupId = {}, uint64_t deadlineUnixMs = 0, uint64_t nowUnixMs = 0) {
         IncomingMessage message([&](W::Builder m) {
             auto c = m.initWorkerAdapterCommand();
             c.setRequestId(requestId);
             c.setCommand(type);
             c.setWorkerGroupId(groupId);
+            c.setDeadlineUnixMs(deadlineUnixMs);
             const auto list = parseCapabilities(caps);
             capabilitiesToWire(list, c.initCapabilities(static_cast<unsigned>(list.size())));
         });
-        session.onMessage(message.reader());
+        session.onMessage(message.reader(), nowUnixMs);
     }
     struct Response {
         uint64_t requestId;
@@ -124,6 +125,19 @@ TEST_F(AdapterSessionTest, AStopOfAnUnknownGroupNamesIt) {
     ASSERT_EQ(responses().size(), 1u);
     EXPECT_EQ(responses()[0].status, wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND);
     EXPECT_EQ(responses()[0].groupId, "g9");
+}
+
+TEST_F(AdapterSessionTest, ACommandReceivedAfterItsDeadlineIsRefusedNotCarriedOut) {
+    const uint64_t deadline = 1'700'000'030'000;
+    command(1, kStart, "", {}, deadline, deadline + 24'000);  // a partition held it 24 s past the deadline
+    ASSERT_EQ(responses().size(), 1u);
+    EXPECT_EQ(responses()[0].status, wire::WorkerAdapterCommandStatus::EXPIRED);
+    EXPECT_NE(responses()[0].message.find("24 s after its deadline"), std::string::npos)
+        << responses()[0].message;
+    EXPECT_EQ(provider.groups.size(), 0u) << "a late start made a group nobody waits for";
+    command(2, kStart, "", {}, deadline, deadline - 1000);  // in time
+    ASSERT_EQ(responses().size(), 2u);
+    EXPECT_EQ(responses()[1].status, wire::WorkerAdapterCommandStatus::SUCCESS);
 }
 
 TEST_F(AdapterSessionTest, HeartbeatsCarryTheInventoryEveryIntervalAndOnRegisteringAgain) {

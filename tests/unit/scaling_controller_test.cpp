@@ -350,3 +350,21 @@ TEST_F(ScalingControllerTest, AScheduledFloorFollowsTheInjectedWallClock) {
 }
 
 }  // namespace
+
+TEST_F(ScalingControllerTest, TheCommandsOfALostAdapterAreCountedAsUnanswered) {
+    make();
+    heartbeat();
+    demand(5);
+    controller->noteUnservedDemand();
+    controller->evaluateIfUrgent();
+    ASSERT_EQ(outbox.count(kStart), 1u);
+    // the adapter falls silent (a partition) before answering: it is dropped, and its command with it,
+    // counted
+    for (int i = 0; i < 20 && !controller->snapshot().adapters.empty(); ++i) {
+        advance(1000ms);
+        controller->onTick();
+    }
+    ASSERT_TRUE(controller->snapshot().adapters.empty()) << "the silent adapter was never dropped";
+    EXPECT_TRUE(hasEvent("command lost", "the adapter was lost before answering"));
+    EXPECT_EQ(controller->metrics().commandFailures.at({"cpu", "start", "unanswered"}), 1u);
+}

@@ -68,8 +68,21 @@ CommandResult AdapterSession::carryOut(wire::WorkerAdapterCommand::Reader comman
     return result;
 }
 
-void AdapterSession::onCommand(wire::WorkerAdapterCommand::Reader command) {
-    const CommandResult result = carryOut(command);
+void AdapterSession::onCommand(wire::WorkerAdapterCommand::Reader command, uint64_t nowUnixMs) {
+    CommandResult result;
+    const uint64_t deadline = command.getDeadlineUnixMs();
+    if (deadline != 0 && nowUnixMs > deadline) {
+        // a partition delayed it past the point where the scheduler gave up: starting a group now would leak
+        // it
+        result.status = wire::WorkerAdapterCommandStatus::EXPIRED;
+        result.groupId = std::string(asStringView(command.getWorkerGroupId()));
+        result.message =
+            "received " + std::to_string((nowUnixMs - deadline) / 1000) +
+            " s after its deadline (a partition delayed it, or this host's clock is ahead of the "
+            "scheduler's); not carried out";
+    } else {
+        result = carryOut(command);
+    }
     const bool ok = result.status == wire::WorkerAdapterCommandStatus::SUCCESS;
     const bool start = command.getCommand() == wire::WorkerAdapterCommandType::START_WORKER_GROUP;
     log::adapter().log(ok ? spdlog::level::info : spdlog::level::warn, "{} worker group '{}': {}{}",
@@ -89,10 +102,10 @@ void AdapterSession::onCommand(wire::WorkerAdapterCommand::Reader command) {
     (void)out_.send(builder);
 }
 
-void AdapterSession::onMessage(wire::Message::Reader message) {
+void AdapterSession::onMessage(wire::Message::Reader message, uint64_t nowUnixMs) {
     if (message.which() == wire::Message::WORKER_ADAPTER_COMMAND) {
         try {
-            onCommand(message.getWorkerAdapterCommand());
+            onCommand(message.getWorkerAdapterCommand(), nowUnixMs);
         } catch (const std::exception& e) {
             log::adapter().warn("could not carry out a command from the scheduler: {}", e.what());
         }

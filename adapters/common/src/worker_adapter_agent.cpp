@@ -21,7 +21,9 @@ int WorkerAdapterAgent::run() {
         connection.wait(std::chrono::milliseconds(100));
         connection.receive(
             [&](wire::Message::Reader message) {
-                session.onMessage(message);
+                const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch());
+                session.onMessage(message, static_cast<uint64_t>(wall.count()));
                 return true;
             },
             [](const std::string& why) {

@@ -30,6 +30,8 @@ std::string statusName(wire::WorkerAdapterCommandStatus status) {
             return "capabilitiesNotSupported";
         case wire::WorkerAdapterCommandStatus::LAUNCH_FAILED:
             return "launchFailed";
+        case wire::WorkerAdapterCommandStatus::EXPIRED:
+            return "expired";
     }
     return "unknown";
 }
@@ -304,6 +306,13 @@ void ScalingController::rejectWhatNoAdapterCanServe(const std::string& adapterId
 
 void ScalingController::removeAdapter(AdapterSlot slot, std::string_view why) {
     AdapterRecord& adapter = adapters_[slot];
+    // its unanswered commands are lost with it: counted, never silently dropped (a partition is the usual
+    // cause; their deadline stops the adapter from carrying them out late)
+    for (const PendingAdapterCommand& command : adapter.pending) {
+        recordEvent(adapter.identity, "command lost", command.groupId,
+                    "the adapter was lost before answering", "unanswered");
+        ++metrics_.commandFailures[{adapter.identity, commandName(command.command), "unanswered"}];
+    }
     log::scaling().warn("worker adapter '{}' {}; its {} groups are forgotten until it reports them again",
                         adapter.identity, why, adapter.groups.size());
     recordEvent(adapter.identity, "adapter lost", "", std::string(why), "adapter_timeout");

@@ -6,6 +6,7 @@
 #include "scaler/protocol/message_limits.h"
 #include "scaler/protocol/wire_bytes.h"
 #include "scaler/scheduler/routing/task_arguments.h"
+#include "scaler/scheduler/scaling/scaling_controller.h"
 
 namespace scaler::scheduler {
 namespace {
@@ -296,6 +297,10 @@ void BatchingOutbox::sendAdapterCommand(PeerId adapter, uint64_t requestId,
     message.setCommand(command);
     message.setWorkerGroupId(asText(workerGroupId));
     capabilitiesToWire(capabilities, message.initCapabilities(static_cast<unsigned>(capabilities.size())));
+    // the edge reads the wall clock: the scheduler gives up on an unanswered command after kCommandTimeout
+    const auto wallNow = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    message.setDeadlineUnixMs(static_cast<uint64_t>((wallNow + ScalingController::kCommandTimeout).count()));
     sendFrame(peers_[adapter].identity, builder);
 }
 

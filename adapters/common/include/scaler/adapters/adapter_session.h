@@ -22,7 +22,8 @@ public:
 
     // Registers: the first heartbeat.
     void start(TimePoint now);
-    void onMessage(wire::Message::Reader message);
+    // `nowUnixMs`: this host's wall clock, against a command's deadline (0: not checked).
+    void onMessage(wire::Message::Reader message, uint64_t nowUnixMs = 0);
     // Every loop turn: the provider notices exits; the heartbeat when due.
     void onTick(TimePoint now);
     // The scheduler refused our handshake (CURVE): stop with exit code 1.
@@ -37,7 +38,7 @@ public:
 private:
     void sendHeartbeat();
     Clock::duration heartbeatInterval() const;
-    void onCommand(wire::WorkerAdapterCommand::Reader command);
+    void onCommand(wire::WorkerAdapterCommand::Reader command, uint64_t nowUnixMs);
     CommandResult carryOut(wire::WorkerAdapterCommand::Reader command);
 
     const WorkerAdapterSettings& settings_;
