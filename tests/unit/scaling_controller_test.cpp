@@ -128,6 +128,15 @@ protected:
             slot, b.getRoot<wire::Message>().asReader().getWorkerAdapterCommandResponse());
     }
     void demand(uint64_t queued) { router.sets = {{{}, queued, queued, {}}}; }
+    // An adapter that has been sent one start command for five queued tasks, unanswered so far.
+    void startCommandSent() {
+        make();
+        heartbeat();
+        demand(5);
+        controller->noteUnservedDemand();
+        controller->evaluateIfUrgent();
+        ASSERT_EQ(outbox.count(kStart), 1u);
+    }
     bool hasEvent(const std::string& action, const std::string& reasonPart = "") const {
         for (const auto& e : controller->events()) {
             if (e.action == action && e.reason.find(reasonPart) != std::string::npos) return true;
@@ -156,12 +165,8 @@ TEST_F(ScalingControllerTest, DemandNoWorkerCanServeStartsAGroupWithoutWaitingFo
 }
 
 TEST_F(ScalingControllerTest, AnUnansweredCommandIsGivenUpAfterItsTimeout) {
-    make();
-    heartbeat();
-    demand(5);
-    controller->noteUnservedDemand();
-    controller->evaluateIfUrgent();
-    ASSERT_EQ(outbox.count(kStart), 1u);
+    startCommandSent();
+    if (HasFatalFailure()) return;
     for (auto waited = 0s; waited <= ScalingController::kCommandTimeout; waited += 2s) {
         advance(2000ms);
         heartbeat();
@@ -352,12 +357,8 @@ TEST_F(ScalingControllerTest, AScheduledFloorFollowsTheInjectedWallClock) {
 }  // namespace
 
 TEST_F(ScalingControllerTest, TheCommandsOfALostAdapterAreCountedAsUnanswered) {
-    make();
-    heartbeat();
-    demand(5);
-    controller->noteUnservedDemand();
-    controller->evaluateIfUrgent();
-    ASSERT_EQ(outbox.count(kStart), 1u);
+    startCommandSent();
+    if (HasFatalFailure()) return;
     // the adapter falls silent (a partition) before answering: it is dropped, and its command with it,
     // counted
     for (int i = 0; i < 20 && !controller->snapshot().adapters.empty(); ++i) {
