@@ -11,7 +11,9 @@ HandshakeWatch::HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket, s
     static std::atomic<unsigned> counter{0};
     const std::string endpoint = "inproc://scaler-handshake-watch-" + std::to_string(counter++);
     if (zmq_socket_monitor(socket.handle(), endpoint.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
         throw zmq::error_t();
     }
     events_.set(zmq::sockopt::linger, 0);
@@ -33,6 +35,29 @@ std::optional<std::string> HandshakeWatch::takeFailure() {
         uint32_t value = 0;
         std::memcpy(&kind, event.data(), 2);
         std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
+        if (kind == ZMQ_EVENT_CONNECTED) {
+            handshaking_ = true;
+            continue;
+        }
+        if (kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            handshaking_ = false;
+            closedHandshakes_ = 0;
+            continue;
+        }
+        if (kind == ZMQ_EVENT_DISCONNECTED) {
+            if (!handshaking_) continue;  // a working connection lost: ZeroMQ reconnects
+            handshaking_ = false;
+            if (++closedHandshakes_ == kClosedHandshakesBeforeFailure && !failure) {
+                failure =
+                    "the handshake with the scheduler at " + peerAddress_ + " failed: it closed " +
+                    std::to_string(kClosedHandshakesBeforeFailure) +
+                    " connections in a row before the handshake completed: if it uses CURVE, check that "
+                    "this side has its public key (--curve-server-key-file); if this side uses CURVE, "
+                    "that it does";
+            }
+            continue;
+        }
+        handshaking_ = false;  // a failure ZeroMQ names: its close that follows is not counted as well
         if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             failure = "the scheduler at " + peerAddress_ + " refused this process's CURVE key (status " +
                       std::to_string(value) + "): the key is on none of its allow-lists";

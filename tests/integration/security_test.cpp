@@ -4,6 +4,9 @@
 #include <httplib.h>
 
 #include <capnp/message.h>
+
+#include <chrono>
+#include <iostream>
 #include <zmq.hpp>
 
 #include "scaler/client/client.h"
@@ -273,4 +276,28 @@ TEST(Security, AConnectionClaimingALiveClientsIdentityGetsNothingAndChangesNothi
     EXPECT_NE(shown, victim.identity());
     EXPECT_EQ(victim.identity().rfind(shown.substr(0, shown.size() - 3), 0), 0u) << shown;
     EXPECT_LT(shown.size(), victim.identity().size());
+}
+
+// A peer that holds a wrong public key for the scheduler: the scheduler cannot read its hello and just
+// closes, so each side says what is wrong instead of waiting in silence (it used to be 30 s of "no answer").
+TEST(Security, AWrongSchedulerPublicKeyIsReportedAtOnceOnBothSides) {
+    SecureCluster secure;
+    auto& [keys, cluster] = secure;
+    ClientOptions options = keys.clientOptions("client");
+    options.curve.serverPublicKey = keys.publicKey("intruder");  // not the scheduler's
+    options.connectTimeoutSeconds = 30;
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        Client client(cluster.address(), options);
+        ADD_FAILURE() << "a client with a wrong scheduler key connected";
+    } catch (const SchedulerUnreachableError& e) {
+        EXPECT_NE(std::string(e.what()).find("--curve-server-key-file"), std::string::npos) << e.what();
+    }
+    const auto took = std::chrono::steady_clock::now() - started;
+    std::cout << "wrong scheduler key reported after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
+    EXPECT_LT(took, 10s);
+    EXPECT_TRUE(waitUntil([&] {
+        return cluster.scheduler().log().find("failed the handshake") != std::string::npos;
+    })) << cluster.scheduler().log();
 }

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include "scaler/common/log.h"
+#include "scaler/common/printable.h"
+
 namespace scaler::scheduler {
 namespace {
 constexpr const char* kEndpoint = "inproc://scheduler-router-connections";
@@ -11,7 +14,9 @@ constexpr const char* kEndpoint = "inproc://scheduler-router-connections";
 
 ConnectionWatch::ConnectionWatch(zmq::context_t& context, zmq::socket_t& router)
     : events_(context, zmq::socket_type::pair) {
-    if (zmq_socket_monitor(router.handle(), kEndpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+    if (zmq_socket_monitor(router.handle(), kEndpoint,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
         throw zmq::error_t();
     }
     events_.connect(kEndpoint);
@@ -28,6 +33,18 @@ void ConnectionWatch::noteMessage(zmq::message_t& wireFrame, std::string_view id
     fdByIdentity_[known] = fd;
 }
 
+void ConnectionWatch::noteHandshakeFailure(std::string_view address, uint32_t error) {
+    ++handshakeFailures_;
+    // the event loop's edge: it may read the clock
+    const auto heldBack = handshakeLog_.admit(address, std::chrono::steady_clock::now());
+    if (!heldBack) return;
+    log::security().warn(
+        "a connection from {} failed the handshake (ZeroMQ error {}): with CURVE, the peer may hold a wrong "
+        "public "
+        "key for this scheduler or use no CURVE at all ({} more from it not logged; {} failed so far)",
+        printable(address, 100), error, *heldBack, handshakeFailures_);
+}
+
 std::vector<std::string> ConnectionWatch::takeClosed() {
     std::vector<std::string> closed;
     for (;;) {
@@ -41,6 +58,11 @@ std::vector<std::string> ConnectionWatch::takeClosed() {
         uint32_t value;
         std::memcpy(&kind, event.data(), sizeof kind);
         std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+        if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || kind == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            noteHandshakeFailure(std::string_view(static_cast<const char*>(address.data()), address.size()),
+                                 value);
+            continue;
+        }
         const auto fd = static_cast<size_t>(value);
         if (fd >= identityByFd_.size() || identityByFd_[fd].empty()) continue;
         std::string identity = std::move(identityByFd_[fd]);

@@ -224,7 +224,8 @@ void SchedulerServer::run() {
         if (after >= nextSnapshot) {
             publishSnapshot();
             if (metrics)
-                metrics->publish(MetricsExposition(core, {authenticator ? authenticator->refusals() : 0,
+                metrics->publish(MetricsExposition(core, {(authenticator ? authenticator->refusals() : 0) +
+                                                              connections.handshakeFailures(),
                                                           framesReceived, outbox.framesSent()})
                                      .render());
             nextSnapshot = after + kSnapshotInterval;

@@ -21,8 +21,14 @@ public:
     void close() { events_.close(); }
 
 private:
+    // A scheduler that cannot decrypt our CURVE hello (we hold a wrong public key for it) says nothing: it
+    // just closes. So many connections closed before any handshake completed say it instead.
+    static constexpr int kClosedHandshakesBeforeFailure = 3;
+
     zmq::socket_t events_;
     std::string peerAddress_;
+    bool handshaking_ = false;  // connected, handshake not yet done
+    int closedHandshakes_ = 0;  // in a row
 };
 
 }  // namespace scaler

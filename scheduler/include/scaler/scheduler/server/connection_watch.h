@@ -18,6 +18,8 @@
 
 #include <zmq.hpp>
 
+#include "scaler/common/log_throttle.h"
+
 namespace scaler::scheduler {
 
 class ConnectionWatch {
@@ -34,9 +36,16 @@ public:
     // The identities whose latest connection closed since the last call.
     std::vector<std::string> takeClosed();
     void close() { events_.close(); }
+    // Connections whose handshake failed (a CURVE hello this scheduler cannot read: the peer holds a wrong
+    // public key for it, or speaks without CURVE); each logged, a few per address in a window.
+    uint64_t handshakeFailures() const { return handshakeFailures_; }
 
 private:
+    void noteHandshakeFailure(std::string_view address, uint32_t error);
+
     zmq::socket_t events_;
+    uint64_t handshakeFailures_ = 0;
+    LogThrottle handshakeLog_{std::chrono::seconds(60), 1};
     std::vector<std::string> identityByFd_;  // descriptors are small integers
     std::unordered_map<std::string, int> fdByIdentity_;
 };
