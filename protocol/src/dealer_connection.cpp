@@ -1,12 +1,11 @@
 #include "scaler/protocol/dealer_connection.h"
 
+#include "scaler/protocol/connection_keepalive.h"
 #include "scaler/protocol/curve_socket.h"
 
 namespace scaler {
 namespace {
 
-constexpr int kPingIntervalMs = 2000;
-constexpr int kDeadConnectionMs = 10000;
 constexpr int kMaxReconnectMs = 1000;
 
 zmq::socket_t makeDealer(zmq::context_t& context, const DealerOptions& options) {
@@ -20,7 +19,7 @@ zmq::socket_t makeDealer(zmq::context_t& context, const DealerOptions& options) 
     // ZMTP heartbeats within kDeadConnectionMs, the connection dropped and made again; reconnect attempts
     // back off to at most kMaxReconnectMs, so a healed link is used again within about that. Without them
     // recovery waited on TCP's retransmission back-off (up to minutes).
-    socket.set(zmq::sockopt::heartbeat_ivl, kPingIntervalMs);
+    socket.set(zmq::sockopt::heartbeat_ivl, kConnectionPingIntervalMs);
     socket.set(zmq::sockopt::heartbeat_timeout, kDeadConnectionMs);
     socket.set(zmq::sockopt::heartbeat_ttl, kDeadConnectionMs);
     socket.set(zmq::sockopt::reconnect_ivl, 100);

@@ -513,37 +513,23 @@ class Client:
         return batch.wait()
 
     def _call_arguments(self, function_id, args, kwargs):
-        if self._serializer is not None:
-            return self._serialized_call_arguments(function_id, args, kwargs)
-        # the common call has no object arguments: one pickle, no placeholders
-        if not any(type(a) is ObjectReference for a in args) and not any(
+        serialize = self._serializer.serialize if self._serializer is not None else None
+        # the common call: no custom serializer, no object arguments: one pickle, no placeholders
+        if serialize is None and not any(type(a) is ObjectReference for a in args) and not any(
             type(v) is ObjectReference for v in kwargs.values()
         ):
             return [function_id, _serialization.dumps_call((args, kwargs))]
         inputs = []
 
-        def placeholder(value):
-            if isinstance(value, ObjectReference):
-                inputs.append(value.object_id)
-                return _serialization.Input(len(inputs) - 1)
-            return value
-
-        call = ([placeholder(a) for a in args], {k: placeholder(v) for k, v in kwargs.items()})
-        return [function_id, _serialization.dumps_call(call), *inputs]
-
-    def _serialized_call_arguments(self, function_id, args, kwargs):
-        """With a custom serializer every argument is its bytes (or a placeholder for an object's)."""
-        inputs = []
-        serialize = self._serializer.serialize
-
         def encode(value):
             if isinstance(value, ObjectReference):
                 inputs.append(value.object_id)
                 return _serialization.Input(len(inputs) - 1)
-            return serialize(value)
+            return value if serialize is None else serialize(value)  # a serializer's bytes pickle plainly
 
         call = ([encode(a) for a in args], {k: encode(v) for k, v in kwargs.items()})
-        return [function_id, _serialization.dumps_fast(call), *inputs]
+        data = _serialization.dumps_call(call) if serialize is None else _serialization.dumps_fast(call)
+        return [function_id, data, *inputs]
 
     def _submit_task(self, task_args, capabilities: str) -> ScalerFuture:
         try:

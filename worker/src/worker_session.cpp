@@ -7,6 +7,7 @@
 
 #include "scaler/common/log.h"
 #include "scaler/protocol/message_limits.h"
+#include "scaler/protocol/result_parts.h"
 #include "scaler/protocol/wire_bytes.h"
 
 namespace scaler::worker {
@@ -88,21 +89,10 @@ void WorkerSession::failIfTooLarge(ExecutorOutcome& result) const {
 }
 
 void WorkerSession::sendResultInParts(const ExecutorOutcome& outcome) {
-    const std::string_view payload = outcome.payload;
-    const size_t part = resultPartBytes(schedulerMessageLimit_);
-    for (size_t offset = 0; offset < payload.size(); offset += part) {
-        capnp::MallocMessageBuilder builder;
-        auto result = builder.initRoot<wire::Message>().initTaskResults(1)[0];
-        result.setTaskId(outcome.handle);
-        result.setStatus(outcome.status);
-        result.setPayload(asData(payload.substr(offset, part)));
-        result.setTotalSize(payload.size());
-        result.setOffset(offset);
-        result.setDurationUs(outcome.durationUs);
-        result.setCpuTimeUs(outcome.cpuTimeUs);
-        result.setPeakRssBytes(outcome.peakRssBytes);
-        (void)out_.send(builder);
-    }
+    scaler::sendResultInParts(outcome.handle, outcome.status, outcome.payload,
+                              resultPartBytes(schedulerMessageLimit_),
+                              {outcome.durationUs, outcome.cpuTimeUs, outcome.peakRssBytes},
+                              [this](capnp::MessageBuilder& builder) { (void)out_.send(builder); });
 }
 
 void WorkerSession::sendResults(std::vector<ExecutorOutcome>& results) {

@@ -36,11 +36,7 @@ void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph
                    "graph of " + std::to_string(wireNodes.size()) + " nodes: " + printable(why, 300));
         // each output is answered (its future waits for it), with a bounded text and no line of its own
         const std::string answer = "graph refused: " + printable(why, 1000);
-        for (uint64_t key : outputs) {
-            counts_.enter(TaskState::rejected);
-            outbox_.sendTaskResult(clients_[client].peer, key, wire::TaskResultStatus::REJECTED, {}, answer,
-                                   {});
-        }
+        for (uint64_t key : outputs) answerRejected(client, key, answer);
     };
     if (outputs.size() ==
         0) {  // nothing asked for, nothing to run: kept, it would live until its client left

@@ -98,17 +98,16 @@ void SchedulerCore::routeMessage(std::string_view identity, wire::Message::Reade
             return dropMessage(identity, "key not allowed to act as a " + std::string(roleName(*role)));
         }
     }
-    if (!peerKey.empty()) {
-        const PeerRegistry::Entry* known = peers_.find(identity);
-        if (known != nullptr && !known->key.empty() && known->key != peerKey) {
-            outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::NOT_AUTHORIZED,
-                                      "this identity was registered with another key");
-            logRefusal(identity, "impersonation",
-                       "a connection with key " + std::string(peerKey) +
-                           " claimed an identity registered with another key");
-            ++droppedMessages_;
-            return;
-        }
+    // one lookup per message, also under CURVE, whose key check uses it
+    const PeerRegistry::Entry* peer = peers_.find(identity);
+    if (!peerKey.empty() && peer != nullptr && !peer->key.empty() && peer->key != peerKey) {
+        outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::NOT_AUTHORIZED,
+                                  "this identity was registered with another key");
+        logRefusal(identity, "impersonation",
+                   "a connection with key " + std::string(peerKey) +
+                       " claimed an identity registered with another key");
+        ++droppedMessages_;
+        return;
     }
     if (which == W::CLIENT_HEARTBEAT || which == W::WORKER_HEARTBEAT ||
         which == W::WORKER_ADAPTER_HEARTBEAT) {
@@ -119,8 +118,6 @@ void SchedulerCore::routeMessage(std::string_view identity, wire::Message::Reade
         if (!peerKey.empty()) peers_.bindKey(identity, peerKey);  // admitted now, if it was new
         return;
     }
-
-    const PeerRegistry::Entry* peer = peers_.find(identity);
     if (peer == nullptr) {
         outbox_.sendProtocolError(identity, wire::ProtocolErrorCode::NOT_REGISTERED,
                                   "send a heartbeat before other messages");
@@ -470,8 +467,12 @@ void SchedulerCore::setState(TaskRecord& record, TaskState state) {
 }
 
 void SchedulerCore::rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why) {
-    counts_.enter(TaskState::rejected);  // never a record: rejected before one is made
     logRefusal(clients_[client].identity, "task", why);
+    answerRejected(client, clientTaskId, why);
+}
+
+void SchedulerCore::answerRejected(ClientSlot client, uint64_t clientTaskId, std::string_view why) {
+    counts_.enter(TaskState::rejected);  // never a record: rejected before one is made
     outbox_.sendTaskResult(clients_[client].peer, clientTaskId, wire::TaskResultStatus::REJECTED, {}, why,
                            {});
 }
@@ -505,7 +506,8 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
             rejectTask(client, clientTaskId, *problem);
             continue;
         }
-        if (graphs_.findKey(client, clientTaskId) != nullptr) {  // it would get the node's answer too
+        if (graphs_.liveGraphs() > 0 &&
+            graphs_.findKey(client, clientTaskId) != nullptr) {  // it would get the node's answer too
             rejectTask(client, clientTaskId,
                        "task id " + std::to_string(clientTaskId) + " is a node of a live graph");
             continue;

@@ -4,6 +4,7 @@
 
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/message_limits.h"
+#include "scaler/protocol/result_parts.h"
 #include "scaler/protocol/wire_bytes.h"
 #include "scaler/scheduler/routing/task_arguments.h"
 #include "scaler/scheduler/scaling/scaling_controller.h"
@@ -53,7 +54,9 @@ void BatchingOutbox::sendTaskResult(PeerId client, uint64_t clientTaskId, wire::
     PeerQueue& queue = stage(client);
     if (payload.size() > kResultPartBytes && status == wire::TaskResultStatus::SUCCESS) {
         flushPeer(queue);  // what was staged before it goes first
-        sendResultInParts(queue.identity, clientTaskId, status, payload, timings);
+        sendResultInParts(clientTaskId, status, payload, kResultPartBytes,
+                          {timings.durationUs, timings.cpuTimeUs, timings.peakRssBytes},
+                          [&](capnp::MessageBuilder& builder) { sendFrame(queue.identity, builder); });
         return;
     }
     StagedResult staged{clientTaskId,
@@ -70,24 +73,6 @@ void BatchingOutbox::sendTaskResult(PeerId client, uint64_t clientTaskId, wire::
     queue.results.push_back(staged);
     if (queue.results.size() >= kMaxItemsPerFrame || queue.resultBytes.size() >= kMaxBytesPerFrame) {
         flushPeer(queue);
-    }
-}
-
-void BatchingOutbox::sendResultInParts(std::string_view identity, uint64_t clientTaskId,
-                                       wire::TaskResultStatus status, std::string_view payload,
-                                       const TaskTimings& timings) {
-    for (size_t offset = 0; offset < payload.size(); offset += kResultPartBytes) {
-        capnp::MallocMessageBuilder builder;
-        auto result = builder.initRoot<wire::Message>().initTaskResults(1)[0];
-        result.setTaskId(clientTaskId);
-        result.setStatus(status);
-        result.setPayload(asData(payload.substr(offset, kResultPartBytes)));  // copied once, into the frame
-        result.setTotalSize(payload.size());
-        result.setOffset(offset);
-        result.setDurationUs(timings.durationUs);
-        result.setCpuTimeUs(timings.cpuTimeUs);
-        result.setPeakRssBytes(timings.peakRssBytes);
-        sendFrame(identity, builder);
     }
 }
 

@@ -10,6 +10,7 @@
 #include <capnp/message.h>
 #include <zmq.hpp>
 #include "scaler/common/log.h"
+#include "scaler/protocol/connection_keepalive.h"
 
 #include "scaler/common/shutdown_signal.h"
 #include "scaler/protocol/curve_keys.h"
@@ -43,9 +44,6 @@ void returnFreedMemory() {
     if (mallinfo2().fordblks >= kWorthReturning) malloc_trim(0);
 }
 
-constexpr int kPingIntervalMs = 2000;
-constexpr int kDeadConnectionMs = 10000;
-
 // The role the ZAP handler granted this message's connection and its CURVE key, from its User-Id ("role
 // key"); no role when it has none.
 RoleSet rolesOf(zmq::message_t& message, std::string_view& key) {
@@ -69,7 +67,7 @@ zmq::socket_t bindRouter(zmq::context_t& context, const SchedulerConfig& config)
     // noticed by ZMTP heartbeats and let go within kDeadConnectionMs, so its peer's reconnect is accepted
     // then.
     router.set(zmq::sockopt::router_handover, 0);
-    router.set(zmq::sockopt::heartbeat_ivl, kPingIntervalMs);
+    router.set(zmq::sockopt::heartbeat_ivl, kConnectionPingIntervalMs);
     router.set(zmq::sockopt::heartbeat_timeout, kDeadConnectionMs);
     router.set(zmq::sockopt::sndhwm, 0);
     router.set(zmq::sockopt::rcvhwm, 0);

@@ -255,7 +255,10 @@ private:
     // A sample of finished tasks for the dashboard (TaskStream).
     void noteInTaskStream(const TaskRecord& record, TaskState terminal, uint64_t durationUs);
     void finish(TaskIndex index, TaskState terminal, const Outcome& outcome);
+    // Answers a task the scheduler refuses, and logs it (throttled).
     void rejectTask(ClientSlot client, uint64_t clientTaskId, std::string_view why);
+    // The answer alone: for many refusals that one log line explains (a graph's outputs).
+    void answerRejected(ClientSlot client, uint64_t clientTaskId, std::string_view why);
     void applyWorkerLoss(TaskIndex index, WorkerExit how);
     // The worker reported that the process it ran the task in died (WORKER_DIED from a worker): counted as
     // a worker death of this task alone.

@@ -82,8 +82,6 @@ private:
 
     PeerQueue& stage(PeerId peer);
     void flushPeer(PeerQueue& queue);
-    void sendResultInParts(std::string_view identity, uint64_t clientTaskId, wire::TaskResultStatus status,
-                           std::string_view payload, const TaskTimings& timings);
     void sendFrame(std::string_view identity, capnp::MessageBuilder& builder);
 
     zmq::socket_t& router_;
