@@ -16,12 +16,17 @@ done
 cmake -S "$CONSUMER_SRC" -B "$PREFIX/consumer-build" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
 cmake --build "$PREFIX/consumer-build" >/dev/null
 
-PORT=$((20000 + RANDOM % 30000))
-while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || (exec 3<>"/dev/tcp/127.0.0.1/$((PORT + 2))") 2>/dev/null; do
-    PORT=$((20000 + RANDOM % 30000))
-done
-"$PREFIX/bin/scaler_scheduler" "tcp://127.0.0.1:$PORT" --logging-level WARNING &
+# Port 0: the scheduler binds a free port itself and logs it (a port checked free and bound later can be taken by
+# another test in between, and the worker then talks to that test's scheduler).
+"$PREFIX/bin/scaler_scheduler" "tcp://127.0.0.1:0" --logging-level INFO 2>"$PREFIX/scheduler.log" &
 PIDS+=($!)
+PORT=""
+for _ in $(seq 1 100); do
+    PORT="$(sed -n 's|.*scheduler listening on tcp://127.0.0.1:\([0-9]*\),.*|\1|p' "$PREFIX/scheduler.log" | head -1)"
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+[ -n "$PORT" ] || { echo "the scheduler did not say which port it bound:"; cat "$PREFIX/scheduler.log"; exit 1; }
 # the Python package as installed (the worker's Python processors inherit PYTHONPATH and find it the same way)
 PYTHON_SITE=""
 for d in "$PREFIX"/lib*/python3*/dist-packages "$PREFIX"/lib/*/python3*/dist-packages; do
