@@ -39,6 +39,11 @@ ObjectRef Client::sendObject(std::string bytes, std::string name) {
     return core_->sendObject(std::move(bytes), std::move(name));
 }
 
+ObjectRef Client::sendObject(std::shared_ptr<const ByteSource> bytes, std::string name) {
+    if (!bytes) throw std::invalid_argument("sendObject of an empty ByteSource");
+    return core_->sendObject(std::move(bytes), std::move(name));
+}
+
 void Client::deleteObject(const ObjectRef& object) {
     if (object.valid()) core_->deleteObjects({object.id}, false);
 }
@@ -52,9 +57,9 @@ Future Client::submitExec(const std::vector<std::string>& argv, const SubmitOpti
     return core_->submit("exec", encodeExecRequest({argv, {}, {}}), options);
 }
 
-std::vector<Future> Client::map(const std::string& function, const std::vector<std::string>& payloads,
+std::vector<Future> Client::map(const std::string& function, std::vector<std::string> payloads,
                                 const SubmitOptions& options) {
-    return core_->submitMany(function, payloads, options);
+    return core_->submitMany(function, std::move(payloads), options);
 }
 
 std::vector<std::string> Client::gather(const std::vector<Future>& futures) {

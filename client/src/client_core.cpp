@@ -108,7 +108,9 @@ std::vector<Future> ClientCore::submitMany(const std::string& function, std::vec
         if (options.keepResult || needsObject(payloads[i].size())) {
             asObject[i] = 1;
             ++objects;
-            futures[i] = submitArguments(function, Arguments{std::move(payloads[i])}, options);
+            Arguments arguments;  // not Arguments{...}: an initializer list would copy the payload
+            arguments.items.emplace_back(std::move(payloads[i]));
+            futures[i] = submitArguments(function, std::move(arguments), options);
         }
     }
     if (objects == payloads.size()) return futures;
@@ -150,6 +152,16 @@ std::vector<SubmissionArgument> ClientCore::convertArguments(
                 converted.id = ref.id;
             } else {
                 converted.bytes = std::move(*bytes);
+            }
+        } else if (auto* source = std::get_if<std::shared_ptr<const ByteSource>>(&argument)) {
+            if (!*source) throw std::invalid_argument("an argument is an empty ByteSource");
+            if (needsObject((*source)->bytes().size())) {
+                const ObjectRef ref = sendObject(std::move(*source), "argument");
+                temporaryObjects.push_back(ref.id);
+                converted.kind = SubmissionArgument::Kind::object;
+                converted.id = ref.id;
+            } else {
+                converted.bytes = std::string((*source)->bytes());
             }
         } else if (auto* object = std::get_if<ObjectRef>(&argument)) {
             if (!object->valid()) throw std::invalid_argument("an argument is an empty ObjectRef");
@@ -305,13 +317,16 @@ std::map<std::string, Future> ClientCore::submitGraph(const TaskGraph& graph,
 }
 
 ObjectRef ClientCore::sendObject(std::string bytes, std::string name) {
+    return sendObject(std::make_shared<const StringSource>(std::move(bytes)), std::move(name));
+}
+
+ObjectRef ClientCore::sendObject(std::shared_ptr<const ByteSource> bytes, std::string name) {
     auto state = std::make_shared<UploadState>();
-    ObjectRef ref{nextObjectId_++, bytes.size(), name};
+    ObjectRef ref{nextObjectId_++, bytes->bytes().size(), name};
     {
         std::lock_guard lock(mutex_);
         if (closed_) throw SchedulerUnreachableError("client is disconnected");
-        uploads_.push_back(
-            {ref.id, std::move(name), std::make_shared<const std::string>(std::move(bytes)), state});
+        uploads_.push_back({ref.id, std::move(name), std::move(bytes), state});
     }
     wake();
     std::unique_lock lock(state->mutex);
@@ -397,6 +412,7 @@ void ClientCore::publishStatus(const ClientSession& session, uint64_t shutdownsS
 void ClientCore::ioLoop() {
     DealerConnection connection({identity_, address_, options_.curve, 2000});  // linger: let the goodbye out
     ClientSession session(connection, options_, address_, Clock::now(), pendingCount_, unmatchedResults_);
+    session.keepFramesWith([&connection] { return connection.keepFrame(); });
     session.start(Clock::now());
     std::vector<Submission> batch;
     std::vector<uint64_t> cancels;

@@ -40,6 +40,7 @@ public:
     std::map<std::string, Future> submitGraph(const TaskGraph& graph,
                                               const std::vector<std::string>& outputs);
     ObjectRef sendObject(std::string bytes, std::string name);
+    ObjectRef sendObject(std::shared_ptr<const ByteSource> bytes, std::string name);
     void deleteObjects(std::vector<uint64_t> ids, bool all);
     void requestCancel(uint64_t taskId);
     // Leaves: the goodbye, then the I/O thread ends. Idempotent.

@@ -99,7 +99,7 @@ void ClientSession::sendHeartbeat(TimePoint now) {
     nextHeartbeat_ = now + seconds(interval);
 }
 
-void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, std::string message,
+void ClientSession::finish(uint64_t id, Outcome outcome, ResultStream result, std::string message,
                            ResultTimings timings) {
     if (!resultParts_.empty()) resultParts_.erase(id);  // a cancel or failure ends what was arriving
     auto it = pending_.find(id);
@@ -119,7 +119,7 @@ void ClientSession::finish(uint64_t id, Outcome outcome, std::string payload, st
     } else {
         holdObjects(task.submission, -1);
     }
-    task.submission.state->complete(outcome, std::move(payload), std::move(message), timings);
+    task.submission.state->complete(outcome, std::move(result), std::move(message), timings);
 }
 
 void ClientSession::failAll(Outcome outcome, const std::string& message) {
@@ -322,11 +322,11 @@ void ClientSession::refuse(const std::string& why) {
 
 void ClientSession::onResults(wire::Message::Reader message) {
     for (auto result : message.getTaskResults()) {
-        std::string payload;
+        ResultStream payload;
         if (result.getTotalSize() > 0) {
             if (!collectResultPart(result, payload)) continue;
         } else {
-            payload = std::string(asStringView(result.getPayload()));
+            payload = ResultStream(std::string(asStringView(result.getPayload())));
         }
         finish(result.getTaskId(), outcomeOf(result.getStatus()), std::move(payload),
                std::string(asStringView(result.getError())),
@@ -334,26 +334,37 @@ void ClientSession::onResults(wire::Message::Reader message) {
     }
 }
 
-bool ClientSession::collectResultPart(wire::TaskResult::Reader part, std::string& whole) {
+bool ClientSession::collectResultPart(wire::TaskResult::Reader part, ResultStream& whole) {
     const uint64_t id = part.getTaskId();
     if (pending_.find(id) == pending_.end()) {
         resultParts_.erase(id);
         ++unmatchedResults_;
         return false;
     }
-    std::string& parts = resultParts_[id];
+    ArrivingResult& arriving = resultParts_[id];
     const auto data = asStringView(part.getPayload());
-    if (part.getOffset() != parts.size() || data.size() > part.getTotalSize() - parts.size()) {
+    if (part.getOffset() != arriving.received || data.size() > part.getTotalSize() - arriving.received) {
         // a part went missing (a connection lost mid-result): fail the task rather than wait for ever
         resultParts_.erase(id);
         finish(id, outcomeOf(wire::TaskResultStatus::FAILED), {},
                "the result's parts arrived out of order (offset " + std::to_string(part.getOffset()) + ")");
         return false;
     }
-    if (parts.empty()) parts.reserve(part.getTotalSize());
-    parts.append(data);
-    if (parts.size() < part.getTotalSize()) return false;
-    whole = std::move(parts);
+    // The part stays in the frame it came in (no copy: the I/O thread keeps pace with the socket, so ZeroMQ
+    // does not queue hundreds of megabytes ahead of it) unless the frame was read through a copy.
+    std::shared_ptr<const zmq::message_t> frame = keepFrame_ ? keepFrame_() : nullptr;
+    const bool inFrame = frame != nullptr && data.data() >= frame->data<char>() &&
+                         data.data() + data.size() <= frame->data<char>() + frame->size();
+    if (inFrame) {
+        arriving.parts.push_back({std::move(frame), data});
+    } else {
+        auto copy = std::make_shared<const std::string>(data);
+        const std::string_view view(*copy);
+        arriving.parts.push_back({std::move(copy), view});
+    }
+    arriving.received += data.size();
+    if (arriving.received < part.getTotalSize()) return false;
+    whole = ResultStream(std::move(arriving.parts));
     resultParts_.erase(id);
     return true;
 }

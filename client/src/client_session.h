@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +16,8 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <zmq.hpp>
 
 #include "future_state.h"
 #include "object_uploader.h"
@@ -71,6 +74,11 @@ public:
     void deleteObjects(const std::vector<uint64_t>& ids, bool all);
     void cancel(const std::vector<uint64_t>& taskIds);
     void onMessage(wire::Message::Reader message, TimePoint now);
+    // Where a large result's parts can stay without a copy: the received frame of the message being handled
+    // (DealerConnection::keepFrame). Without one (unit tests) each part is copied.
+    void keepFramesWith(std::function<std::shared_ptr<const zmq::message_t>()> keepFrame) {
+        keepFrame_ = std::move(keepFrame);
+    }
     // Task deadlines, the heartbeat when due, the unreachable timeout.
     void onTick(TimePoint now);
     // The scheduler will not serve us: every pending future fails with `why`; the first reason is kept.
@@ -124,11 +132,11 @@ private:
     void resendIfReady();
     void holdObjects(const Submission& submission, int delta);
     void forgetRefusedObjects();
-    void finish(uint64_t id, Outcome outcome, std::string payload, std::string message,
+    void finish(uint64_t id, Outcome outcome, ResultStream result, std::string message,
                 ResultTimings timings = {});
     void onResults(wire::Message::Reader message);
     // Adds one part of a large result; true (and `whole` set) when it was the last.
-    bool collectResultPart(wire::TaskResult::Reader part, std::string& whole);
+    bool collectResultPart(wire::TaskResult::Reader part, ResultStream& whole);
     void onCancelConfirms(wire::Message::Reader message);
     void awaitResult(Submission&& submission, TimePoint now);
     void onProtocolError(wire::ProtocolError::Reader error, TimePoint now);
@@ -145,7 +153,12 @@ private:
 
     std::unordered_map<uint64_t, PendingTask> pending_;
     // Results too large for one message, arriving in parts (TaskResult.totalSize/offset), by task id.
-    std::unordered_map<uint64_t, std::string> resultParts_;
+    struct ArrivingResult {
+        std::vector<ResultStream::Part> parts;
+        uint64_t received = 0;
+    };
+    std::unordered_map<uint64_t, ArrivingResult> resultParts_;
+    std::function<std::shared_ptr<const zmq::message_t>()> keepFrame_;
     std::unordered_map<uint64_t, PendingGraph> graphs_;
     uint64_t nextGraph_ = 1;
     std::map<uint64_t, LiveObject> objects_;  // every object sent and not deleted, by id: kept to resend

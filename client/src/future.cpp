@@ -79,10 +79,22 @@ std::string Future::take() const {
 std::string Future::result(bool move) const {
     wait();
     std::lock_guard lock(state_->mutex);
+    throwUnlessSucceeded();
+    return move ? state_->result.takeAll() : state_->result.copyAll();
+}
+
+ResultStream Future::takeStream() const {
+    wait();
+    std::lock_guard lock(state_->mutex);
+    throwUnlessSucceeded();
+    return std::move(state_->result);
+}
+
+void Future::throwUnlessSucceeded() const {
     using detail::Outcome;
     switch (state_->outcome) {
         case Outcome::success:
-            return move ? std::move(state_->payload) : state_->payload;
+            return;
         case Outcome::failed:
             throw TaskFailedError(state_->error);
         case Outcome::workerDied:

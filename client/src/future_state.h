@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "scaler/client/result_stream.h"
+
 namespace scaler::detail {
 
 enum class Outcome { success, failed, workerDied, cancelled, timedOut, rejected, unreachable };
@@ -24,7 +26,7 @@ struct FutureState {
     std::condition_variable changed;
     bool done = false;
     Outcome outcome = Outcome::success;
-    std::string payload;
+    ResultStream result;  // a large one in the parts it arrived in, until someone wants it whole
     std::string error;
     uint64_t durationUs = 0;
     uint64_t cpuTimeUs = 0;     // measured only when the task was submitted with profiling
@@ -34,15 +36,15 @@ struct FutureState {
     std::vector<std::function<void()>> callbacks;
 
     // First completion wins; later ones (a result after a local timeout) are ignored.
-    void complete(Outcome result, std::string resultPayload, std::string resultError,
+    void complete(Outcome how, ResultStream resultBytes, std::string resultError,
                   ResultTimings timings = {}) {
         std::vector<std::function<void()>> run;
         {
             std::lock_guard lock(mutex);
             if (done) return;
             done = true;
-            outcome = result;
-            payload = std::move(resultPayload);
+            outcome = how;
+            result = std::move(resultBytes);
             error = std::move(resultError);
             durationUs = timings.durationUs;
             cpuTimeUs = timings.cpuTimeUs;

@@ -16,7 +16,7 @@ void ObjectUploader::add(ObjectUpload upload) {
 void ObjectUploader::pump(uint64_t schedulerMessageLimit) {
     while (!queue_.empty()) {
         const ObjectUpload& upload = queue_.front();
-        const uint64_t size = upload.bytes->size();
+        const uint64_t size = upload.bytes->bytes().size();
         // well under the scheduler's message limit, whatever it is
         const uint64_t chunk = std::max<uint64_t>(
             1, std::min(kChunkBytes, schedulerMessageLimit > 0 ? schedulerMessageLimit / 2 : kChunkBytes));
@@ -29,8 +29,8 @@ void ObjectUploader::pump(uint64_t schedulerMessageLimit) {
         put.setTotalSize(size);
         put.setOffset(sent_);
         if (n > 0) {  // an empty external segment would make a frame the receiver refuses
-            put.adoptData(builder.getOrphanage().referenceExternalData(
-                capnp::Data::Reader(reinterpret_cast<const kj::byte*>(upload.bytes->data()) + sent_, n)));
+            put.adoptData(builder.getOrphanage().referenceExternalData(capnp::Data::Reader(
+                reinterpret_cast<const kj::byte*>(upload.bytes->bytes().data()) + sent_, n)));
         }
         if (!out_.send(builder)) {
             upload.state->finish("the scheduler is not reachable", true);
@@ -49,7 +49,8 @@ void ObjectUploader::onAck(wire::ObjectPutAck::Reader ack) {
     if (queue_.empty() || queue_.front().id != ack.getObjectId()) return;  // an upload already failed
     ObjectUpload& upload = queue_.front();
     std::string error(asStringView(ack.getError()));
-    if (error.empty() && ack.getReceivedBytes() < upload.bytes->size()) {
+    if (error.empty()) upload.bytes->stored(ack.getReceivedBytes());
+    if (error.empty() && ack.getReceivedBytes() < upload.bytes->bytes().size()) {
         acknowledged_ = ack.getReceivedBytes();
         return;
     }

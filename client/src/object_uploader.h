@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "scaler/client/byte_source.h"
 #include "scaler/protocol/frame_sink.h"
 #include "scaler/wire/message.capnp.h"
 
@@ -39,7 +40,7 @@ struct UploadState {
 struct ObjectUpload {
     uint64_t id = 0;
     std::string name;
-    std::shared_ptr<const std::string> bytes;
+    std::shared_ptr<const ByteSource> bytes;
     std::shared_ptr<UploadState> state;
 };
 

@@ -24,8 +24,15 @@ zmq::message_t encodeFrame(capnp::MessageBuilder& builder) {
     return frame;
 }
 
+std::shared_ptr<const zmq::message_t> FrameReader::keepFrame() {
+    // a moved zmq message keeps its buffer where it was, so the reader's pointers stay valid
+    if (!kept_) kept_ = std::make_shared<const zmq::message_t>(std::move(frame_));
+    return kept_;
+}
+
 bool FrameReader::load(zmq::message_t& frame, std::string& error) {
     reader_.reset();
+    kept_.reset();
     frame_.move(frame);
     const size_t size = frame_.size();
     if (size > maxBytes_) {

@@ -102,7 +102,11 @@ def dumps_call(value):
 
 
 def loads(data):
-    return pickle.loads(data)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return pickle.loads(data)
+    # a large result as the parts it came in (_native.ResultReader): read part by part, each freed as it is read,
+    # so a 1 GiB bytes result never sits in memory twice
+    return pickle.load(data)
 
 
 def encode_exception(exc):

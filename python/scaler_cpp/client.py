@@ -647,6 +647,8 @@ class Client:
     def _complete(self, future, status, payload, error):
         if status == "success":
             try:
+                if type(payload) is _native.ResultReader and (self._stream_output or self._serializer is not None):
+                    payload = payload.whole()  # these want a buffer, not a stream
                 if self._stream_output:
                     payload, out, err = _serialization.split_output(payload)
                     _print_task_output(out, err)

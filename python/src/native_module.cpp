@@ -28,16 +28,49 @@ struct ResultBytes {
 };
 constexpr size_t kResultBytesInPlace = 1u << 20;  // smaller results are plain bytes: cheaper to make
 
+// A result that came in parts, read by pickle.load as a file: each part's memory goes as it is read, so a
+// 1 GiB bytes result costs its own size plus one part, not twice its size. Used by one thread at a time
+// (the dispatcher); whole() gives the rest in one buffer for readers that need that (a serializer).
+class ResultReader {
+public:
+    explicit ResultReader(scaler::ResultStream stream) : stream_(std::move(stream)) {}
+
+    py::bytes read(py::ssize_t n) {
+        const size_t want = n < 0 ? stream_.remaining() : std::min<uint64_t>(n, stream_.remaining());
+        py::bytes out(nullptr, want);  // filled in place: no second buffer
+        stream_.read(PyBytes_AS_STRING(out.ptr()), want);
+        return out;
+    }
+    size_t readinto(const py::buffer& into) {
+        py::buffer_info info = into.request(true);
+        return stream_.read(static_cast<char*>(info.ptr), static_cast<size_t>(info.size * info.itemsize));
+    }
+    py::bytes readline() {  // pickle asks for it only for protocol 0 opcodes
+        std::string line;
+        char c = 0;
+        while (stream_.read(&c, 1) == 1) {
+            line.push_back(c);
+            if (c == '\n') break;
+        }
+        return py::bytes(line);
+    }
+    uint64_t remaining() const { return stream_.remaining(); }
+    py::memoryview whole() { return py::memoryview(py::cast(ResultBytes{stream_.takeAll()})); }
+
+private:
+    scaler::ResultStream stream_;
+};
+
 struct Completion {
     uint64_t taskId = 0;
     std::string status;  // success, failed, cancelled, worker_died, timed_out, rejected, unreachable
-    std::string payload;
+    scaler::ResultStream payload;
     std::string error;
 };
 
-std::string statusOf(const scaler::Future& future, std::string& payload, std::string& error) {
+std::string statusOf(const scaler::Future& future, scaler::ResultStream& payload, std::string& error) {
     try {
-        payload = future.take();  // the callback is the result's only reader: no copy of a large one
+        payload = future.takeStream();  // the callback is the result's only reader: no copy of a large one
         return "success";
     } catch (const scaler::TaskFailedError& e) {
         error = e.what();
@@ -221,10 +254,13 @@ public:
         py::list out;
         for (Completion& c : batch) {
             py::object payload;
-            if (c.payload.size() >= kResultBytesInPlace) {
-                payload = py::memoryview(py::cast(ResultBytes{std::move(c.payload)}));
+            if (c.payload.partCount() > 1) {
+                payload = py::cast(ResultReader(std::move(c.payload)));
+            } else if (c.payload.remaining() >= kResultBytesInPlace) {
+                payload = py::memoryview(py::cast(ResultBytes{c.payload.takeAll()}));
             } else {
-                payload = py::bytes(c.payload);
+                std::string bytes = c.payload.takeAll();
+                payload = py::bytes(bytes);
             }
             out.append(py::make_tuple(c.taskId, c.status, std::move(payload), c.error));
         }
@@ -313,6 +349,12 @@ PYBIND11_MODULE(_native, m) {
                                    {static_cast<py::ssize_t>(r.bytes.size())}, {1}, true);
         })
         .def("__len__", [](const ResultBytes& r) { return r.bytes.size(); });
+    py::class_<ResultReader>(m, "ResultReader")
+        .def("read", &ResultReader::read, py::arg("n") = -1)
+        .def("readinto", &ResultReader::readinto)
+        .def("readline", &ResultReader::readline)
+        .def("whole", &ResultReader::whole)
+        .def("__len__", &ResultReader::remaining);
     py::class_<NativeClient>(m, "NativeClient")
         .def(py::init<const std::string&, const std::string&, double, double, double, const std::string&,
                       const std::string&>())

@@ -15,7 +15,7 @@ import unittest
 
 import cloudpickle
 
-from scaler_cpp import Client, DisconnectedError, ObjectStoreFullError, SchedulerClusterCombo, WorkerDiedError
+from scaler_cpp import Client, DefaultSerializer, DisconnectedError, ObjectStoreFullError, SchedulerClusterCombo, WorkerDiedError
 from scaler_cpp.cluster import _binary, _free_port_pair
 
 from combo_case import ComboTestCase
@@ -248,6 +248,10 @@ class StandaloneCluster:
             process.wait()
 
 
+def make_structure(n):
+    return {"data": bytearray(make_bytes(n)), "after": list(range(1000)), "text": "x" * 100}
+
+
 def make_bytes(n):
     return bytes(range(256)) * (n // 256)
 
@@ -267,6 +271,15 @@ class LargeResultsTest(unittest.TestCase):
                 self.assertEqual(futures[1].result(timeout=120), 3)
                 self.assertEqual(len(futures[0].result(timeout=120)), 64)
                 self.assertEqual(client.map(make_bytes, [n, 1024]), [expected, make_bytes(1024)])
+                # read part by part by pickle.load: containers, a bytearray, and a value after the large one
+                value = client.submit(make_structure, n).result(timeout=120)
+                self.assertEqual(value, make_structure(n))
+                self.assertIs(type(value["data"]), bytearray)
+            # the readers that want the result in one buffer get it so
+            with Client(address=cluster.address, stream_output=True) as client:
+                self.assertEqual(client.submit(make_bytes, n).result(timeout=120), expected)
+            with Client(address=cluster.address, serializer=DefaultSerializer()) as client:
+                self.assertEqual(client.submit(make_bytes, n).result(timeout=120), expected)
         finally:
             cluster.stop()
 

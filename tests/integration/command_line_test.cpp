@@ -201,6 +201,24 @@ TEST(CommandLine, SubmitTakesItsPayloadFromAFileOrStandardInput) {
     EXPECT_NE(missing.output.find("'/nonexistent/payload'"), std::string::npos) << missing.output;
 }
 
+TEST(CommandLine, SubmitSendsAPayloadFileLargerThanOneMessageAndGetsItBackWhole) {
+    // mapped and sent as an object; the result comes back in parts
+    TestCluster cluster({"--max-message-bytes", "1048576"});
+    cluster.addWorker();
+    const std::string file = tempDir() + "/large-payload.bin";
+    std::string big(6u << 20, '\0');
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i * 7 % 26);
+    std::ofstream(file, std::ios::binary) << big;
+    ProgramRun echoed =
+        run({binary("scaler_submit"), cluster.address(), "-f", "echo", "--payload-file", file});
+    EXPECT_EQ(echoed.exitCode, 0) << echoed.output.substr(0, 2000);
+    EXPECT_NE(echoed.output.find(big + "\n"), std::string::npos) << echoed.output.size();
+    ProgramRun three = run({binary("scaler_submit"), cluster.address(), "-f", "echo", "--payload-file", file,
+                            "-n", "3", "--json"});
+    EXPECT_EQ(three.exitCode, 0) << three.output;
+    EXPECT_NE(three.output.find("\"succeeded\":3"), std::string::npos) << three.output;
+}
+
 TEST(CommandLine, SubmitSummarisesRejectedTasksInOneLine) {
     TestCluster cluster({"--max-number-of-tasks-waiting", "10"});  // and no worker: the rest are rejected
     ProgramRun full =

@@ -4,6 +4,7 @@
 
 #include "client_session.h"
 #include "recording_sink.h"
+#include "scaler/protocol/message_codec.h"
 
 using namespace scaler;
 using namespace scaler::detail;
@@ -86,11 +87,11 @@ TEST_F(ClientSessionTest, AResultCompletesItsFutureAndAStrayOneIsCounted) {
     result(5, wire::TaskResultStatus::SUCCESS, "out");
     EXPECT_TRUE(state->done);
     EXPECT_EQ(state->outcome, Outcome::success);
-    EXPECT_EQ(state->payload, "out");
+    EXPECT_EQ(state->result.copyAll(), "out");
     EXPECT_EQ(pendingCount.load(), 0u);
     result(5, wire::TaskResultStatus::SUCCESS, "again");
     EXPECT_EQ(unmatched.load(), 1u);
-    EXPECT_EQ(state->payload, "out");
+    EXPECT_EQ(state->result.copyAll(), "out");
 }
 
 TEST_F(ClientSessionTest, ATaskPastItsDeadlineTimesOutAndIsCancelledAtTheScheduler) {
@@ -132,7 +133,7 @@ TEST_F(ClientSessionTest, WorkAfterTheSchedulerWasLostFailsWithinTheTimeoutOfIts
     // a new task and a new object, 61 s into the silence: each gets the timeout from when it came
     auto late = submit(2);
     auto upload = std::make_shared<UploadState>();
-    session.upload({7, "f", std::make_shared<const std::string>("abc"), upload}, now);
+    session.upload({7, "f", std::make_shared<const StringSource>("abc"), upload}, now);
     now += 59s;
     session.onTick(now);
     EXPECT_FALSE(late->done);
@@ -158,7 +159,7 @@ TEST_F(ClientSessionTest, WorkAfterTheSchedulerWasLostWaitsForOneThatComesBackIn
     session.onTick(now);
     EXPECT_FALSE(late->done);
     result(2, wire::TaskResultStatus::SUCCESS, "back");
-    EXPECT_EQ(late->payload, "back");
+    EXPECT_EQ(late->result.copyAll(), "back");
 }
 
 IncomingMessage stateLost(uint64_t claimed, uint64_t incarnation) {
@@ -184,7 +185,7 @@ IncomingMessage objectStored(uint64_t id, uint64_t bytes) {
 }
 
 ObjectUpload objectUpload(uint64_t id, std::string bytes) {
-    return {id, "data", std::make_shared<const std::string>(std::move(bytes)),
+    return {id, "data", std::make_shared<const StringSource>(std::move(bytes)),
             std::make_shared<UploadState>()};
 }
 
@@ -275,7 +276,7 @@ TEST_F(ClientSessionTest, ASchedulerThatLostOurStateGetsObjectsThenEveryUnfinish
     EXPECT_EQ(session.resends(), 1u);
 
     result(1, wire::TaskResultStatus::SUCCESS, "3");
-    EXPECT_EQ(first->payload, "3");
+    EXPECT_EQ(first->result.copyAll(), "3");
     EXPECT_EQ(unmatched.load(), 0u);
 }
 
@@ -382,7 +383,7 @@ TEST_F(ClientSessionTest, ARefusedShutdownIsAnsweredAndTheSessionGoesOn) {
     EXPECT_FALSE(session.closeFinished());
     auto state = submit(4);
     result(4, wire::TaskResultStatus::SUCCESS, "ok");
-    EXPECT_EQ(state->payload, "ok");
+    EXPECT_EQ(state->result.copyAll(), "ok");
 }
 
 TEST_F(ClientSessionTest, ADisconnectIsFinishedAtOnce) {
@@ -423,6 +424,48 @@ TEST_F(ClientSessionTest, AStoppingSchedulerFailsEveryPendingFutureAtOnceSayingW
     EXPECT_EQ(state->outcome, Outcome::unreachable);
     EXPECT_EQ(state->error, "the scheduler at tcp://x:1 is stopping; this task was not finished");
     EXPECT_FALSE(session.registered());  // the next scheduler to answer gets a fresh registration
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ClientSessionTest, AResultInPartsStaysInTheFramesItCameInUntilRead) {
+    // the frames as the I/O thread receives them: each part is kept in its frame, not copied, and the next
+    // frame loaded into the same reader does not disturb it
+    FrameReader reader;
+    std::vector<std::weak_ptr<const zmq::message_t>> kept;
+    session.keepFramesWith([&] {
+        kept.push_back(reader.keepFrame());
+        return kept.back().lock();
+    });
+    auto state = submit(4);
+    const std::string whole = "0123456789abcdefghij";
+    for (size_t offset = 0; offset < whole.size(); offset += 8) {
+        capnp::MallocMessageBuilder builder;
+        auto r = builder.initRoot<W>().initTaskResults(1)[0];
+        r.setTaskId(4);
+        r.setStatus(wire::TaskResultStatus::SUCCESS);
+        const std::string piece = whole.substr(offset, 8);
+        r.setPayload(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(piece.data()), piece.size()));
+        r.setTotalSize(whole.size());
+        r.setOffset(offset);
+        zmq::message_t frame = encodeFrame(builder);
+        std::string error;
+        ASSERT_TRUE(reader.load(frame, error)) << error;
+        session.onMessage(reader.root(), now);
+    }
+    ASSERT_TRUE(state->done);
+    EXPECT_EQ(state->result.partCount(), 3u);
+    ASSERT_EQ(kept.size(), 3u);
+    for (const auto& frame : kept) EXPECT_FALSE(frame.expired());  // the result holds each frame
+    capnp::MallocMessageBuilder next;
+    next.initRoot<W>().initClientHeartbeatEcho();
+    zmq::message_t frame = encodeFrame(next);
+    std::string error;
+    ASSERT_TRUE(reader.load(frame, error)) << error;
+    EXPECT_EQ(state->result.takeAll(), whole);
+    for (const auto& frame : kept) EXPECT_TRUE(frame.expired());  // and lets go once read
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // scaler_bench: starts a scheduler, workers and clients on loopback (or attaches to a running scheduler)
 // and runs named scenarios, printing one JSON line per scenario. docs/performance.md has the figures.
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -555,6 +557,72 @@ json runPythonNoop(const Options& o, uint64_t tasks) {
     return result;
 }
 
+struct MeasuredRun {
+    int exitCode = -1;
+    uint64_t peakRssBytes = 0;
+    std::string output;
+};
+
+// Runs argv to its end with its standard output in `outputFile`; its exit code and peak resident memory.
+MeasuredRun runMeasured(const std::vector<std::string>& argv, const std::string& outputFile) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        if (!freopen(outputFile.c_str(), "w", stdout)) _exit(126);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage usage {};
+    wait4(pid, &status, 0, &usage);
+    MeasuredRun run;
+    run.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    run.peakRssBytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+    std::ifstream in(outputFile);
+    run.output.assign(std::istreambuf_iterator<char>(in), {});
+    return run;
+}
+
+// Large payloads (issue 29): scaler_submit echoes a file of `mib` MiB; a Python client gets a result of that
+// size, then echoes bytes of that size. Each client's peak resident memory is what the figures are about.
+json runLargePayload(const Options& o, uint64_t mib) {
+    BenchCluster cluster(o, {}, 1);
+    const std::string file = o.logDir + "/payload.bin";
+    {
+        std::ofstream out(file, std::ios::binary);
+        std::string block(1u << 20, '\0');
+        for (uint64_t i = 0; i < mib; ++i) {
+            for (size_t j = 0; j < block.size(); j += 4096) block[j] = static_cast<char>(i + j);
+            out.write(block.data(), static_cast<std::streamsize>(block.size()));
+        }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const MeasuredRun submit = runMeasured({o.binDir + "/scaler_submit", cluster.address(), "--function",
+                                            "echo", "--payload-file", file, "--json"},
+                                           o.logDir + "/submit.out");
+    const double submitSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::filesystem::remove(file);
+    if (submit.exitCode != 0 || submit.output.find("\"succeeded\":1") == std::string::npos)
+        throw std::runtime_error("scaler_submit echo failed: " + submit.output);
+    const MeasuredRun python =
+        runMeasured({"/usr/bin/env", "PYTHONPATH=" + o.binDir + "/../python", "/usr/bin/python3",
+                     std::string(SCALER_SOURCE_DIR) + "/python/bench/large_result.py", cluster.address(),
+                     std::to_string(mib << 20)},
+                    o.logDir + "/python.out");
+    if (python.exitCode != 0 || python.output.find('{') == std::string::npos)
+        throw std::runtime_error("large_result.py failed: " + python.output);
+    json result = json::parse(python.output.substr(python.output.rfind('{')));
+    result["scenario"] = "large_payload";
+    result["mib"] = mib;
+    result["submit_echo_seconds"] = submitSeconds;
+    result["submit_echo_client_peak_bytes"] = submit.peakRssBytes;
+    return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -566,7 +634,8 @@ int main(int argc, char** argv) {
     const std::vector<std::string> defaultScenarios{
         "noop",           "latency", "sleep1ms",      "many_clients", "queued_memory", "scale_up_latency",
         "worker_scaling", "graph",   "object_fanout", "nested"};
-    const std::vector<std::string> optInScenarios{"python_noop", "wire_latency", "idle_clients"};
+    const std::vector<std::string> optInScenarios{"python_noop", "wire_latency", "idle_clients",
+                                                  "large_payload"};
     std::vector<std::string> allScenarios = defaultScenarios;
     allScenarios.insert(allScenarios.end(), optInScenarios.begin(), optInScenarios.end());
     const auto joined = [](const std::vector<std::string>& names) {
@@ -600,7 +669,8 @@ int main(int argc, char** argv) {
     app.add_option("--idle-heartbeat-seconds", idleHeartbeatSeconds,
                    "idle_clients: each idle client's heartbeat interval (default: an idle scaler::Client's)")
         ->check(CLI::PositiveNumber);
-    app.add_option("--object-mib", objectMib, "object_fanout: the object's size in MiB")
+    app.add_option("--object-mib", objectMib,
+                   "object_fanout: the object's size in MiB; large_payload: the payload's")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
         ->capture_default_str();
     app.add_option("--fib", fibN, "nested: fib(N) by nested tasks")
@@ -644,7 +714,8 @@ int main(int argc, char** argv) {
         try {
             const bool needsOwnCluster = scenario == "queued_memory" || scenario == "scale_up_latency" ||
                                          scenario == "worker_scaling" || scenario == "object_fanout" ||
-                                         scenario == "nested" || scenario == "idle_clients";
+                                         scenario == "nested" || scenario == "idle_clients" ||
+                                         scenario == "large_payload";
             if (needsOwnCluster && !o.attach.empty()) {
                 emitLine({{"scenario", scenario},
                           {"skipped", "needs its own scheduler; not available with --attach"}});
@@ -664,6 +735,8 @@ int main(int argc, char** argv) {
                 emitLine(runGraph(o, tasksOr(100000)));
             } else if (scenario == "object_fanout") {
                 emitLine(runObjectFanout(o, objectMib));
+            } else if (scenario == "large_payload") {
+                emitLine(runLargePayload(o, objectMib));
             } else if (scenario == "python_noop") {
                 emitLine(runPythonNoop(o, tasksOr(100000)));
             } else if (scenario == "nested") {

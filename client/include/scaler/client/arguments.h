@@ -5,10 +5,13 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "scaler/client/byte_source.h"
 
 namespace scaler {
 
@@ -25,7 +28,9 @@ struct GraphKey {
     std::string key;
 };
 
-using Argument = std::variant<std::string, ObjectRef, GraphKey>;
+// Bytes: owned (std::string), or borrowed from a source (a mapped file) that the client keeps until the task
+// ends.
+using Argument = std::variant<std::string, ObjectRef, GraphKey, std::shared_ptr<const ByteSource>>;
 
 struct Arguments {
     Arguments() = default;

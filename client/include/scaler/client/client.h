@@ -66,7 +66,7 @@ public:
                             const SubmitOptions& options = {});
     // A command task: runs argv on a worker; decode the result with decodeExecResult(future.get()).
     Future submitExec(const std::vector<std::string>& argv, const SubmitOptions& options = {});
-    std::vector<Future> map(const std::string& function, const std::vector<std::string>& payloads,
+    std::vector<Future> map(const std::string& function, std::vector<std::string> payloads,
                             const SubmitOptions& options = {});
     // Results in order; throws the first failure.
     static std::vector<std::string> gather(const std::vector<Future>& futures);
@@ -82,6 +82,8 @@ public:
     // Throws ObjectStoreError when the store refuses (over its memory limit), SchedulerUnreachableError when
     // the scheduler is not heard from within the client's timeout.
     ObjectRef sendObject(std::string bytes, std::string name = {});
+    // As above, for bytes the client borrows (mapFile): kept until the object is deleted, never copied whole.
+    ObjectRef sendObject(std::shared_ptr<const ByteSource> bytes, std::string name = {});
     // The scheduler frees the object once no queued or running task uses it. Unknown objects are ignored.
     void deleteObject(const ObjectRef& object);
     // Deletes every object this client sent or kept.

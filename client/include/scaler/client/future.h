@@ -7,6 +7,7 @@
 #include <string>
 
 #include "scaler/client/arguments.h"
+#include "scaler/client/result_stream.h"
 
 namespace scaler {
 
@@ -39,6 +40,9 @@ public:
     // future holds no result afterwards (get() and take() then give empty bytes); for one reader of the
     // result.
     std::string take() const;
+    // As take(), for a reader that goes through the result once, front to back: a large result comes in the
+    // parts it travelled in, each released once read, so no buffer of the whole result is made.
+    ResultStream takeStream() const;
     // Asks the scheduler to cancel and waits for its answer: true when the task was cancelled, false when
     // it had already finished or its worker could not stop it (its result then arrives as usual).
     bool cancel() const;
@@ -57,6 +61,7 @@ public:
 private:
     friend class detail::ClientCore;
     std::string result(bool move) const;
+    void throwUnlessSucceeded() const;  // with the state's mutex held
     Future(std::shared_ptr<detail::FutureState> state, std::weak_ptr<detail::ClientCore> client)
         : state_(std::move(state)), client_(std::move(client)) {}
     std::shared_ptr<detail::FutureState> state_;

@@ -42,6 +42,8 @@ public:
     void receive(Handle&& handle, OnDropped&& onDropped) {
         receiveWaiting(socket_, reader_, handle, onDropped);
     }
+    // The frame of the message being handled, kept alive past the next receive (FrameReader::keepFrame).
+    std::shared_ptr<const zmq::message_t> keepFrame() { return reader_.keepFrame(); }
     // Why the scheduler refused the handshake, once; nullopt otherwise.
     std::optional<std::string> takeHandshakeFailure() { return handshake_.takeFailure(); }
     void setLinger(int ms) { socket_.set(zmq::sockopt::linger, ms); }

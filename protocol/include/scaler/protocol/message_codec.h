@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,11 +38,16 @@ public:
     // table, pointers outside the message, nesting or traversal limits exceeded).
     bool load(zmq::message_t& frame, std::string& error);
     wire::Message::Reader root() const { return root_; }
+    // Hands over the frame the current message was read from, so that views into it (a large result's part)
+    // outlive the next load; the same pointer for every call until then. Views may point into a copy instead
+    // (a misaligned frame): check that they lie within the frame.
+    std::shared_ptr<const zmq::message_t> keepFrame();
 
 private:
     size_t maxBytes_;
     zmq::message_t frame_;
-    std::vector<uint64_t> aligned_;  // capnp::word is not copyable for every standard library
+    std::shared_ptr<const zmq::message_t> kept_;  // frame_, once handed over
+    std::vector<uint64_t> aligned_;               // capnp::word is not copyable for every standard library
     std::optional<capnp::FlatArrayMessageReader> reader_;
     wire::Message::Reader root_;
 };
