@@ -49,7 +49,7 @@ void ClientCore::start() {
     if (connected_) return;
     const std::string reason = fatalError_.empty()
                                    ? "no answer from the scheduler at " + address_ + " within " +
-                                         std::to_string(options_.connectTimeoutSeconds) + " s"
+                                         secondsText(options_.connectTimeoutSeconds) + " s"
                                    : fatalError_;
     lock.unlock();
     close();

@@ -466,7 +466,7 @@ void ClientSession::onTick(TimePoint now) {
 }
 
 std::string ClientSession::unreachableMessage() const {
-    return "no answer from the scheduler at " + address_ + " for " + std::to_string(options_.timeoutSeconds) +
+    return "no answer from the scheduler at " + address_ + " for " + secondsText(options_.timeoutSeconds) +
            " s";
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +29,13 @@
 #include "scaler/wire/message.capnp.h"
 
 namespace scaler::detail {
+
+// "30", "0.5": a timeout as a person writes it, for messages.
+inline std::string secondsText(double seconds) {
+    std::ostringstream out;
+    out << seconds;
+    return out.str();
+}
 
 struct SubmissionArgument {
     enum class Kind { bytes, object, node } kind = Kind::bytes;

@@ -35,6 +35,23 @@ class Input:
         return (Input, (self.index,))
 
 
+class RawInput:
+    """Placeholder in a call for a large bytes argument sent as the task argument at `index` among the inputs,
+    as it is: not copied into the call's pickle on the client (the worker makes it bytes again)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __reduce__(self):
+        return (RawInput, (self.index,))
+
+
+# bytes arguments this large travel raw (RawInput): the client lends them to the C++ client instead of copying
+RAW_BYTES = 1 << 20
+
+
 class TaskFunction:
     """A function with the options of the client that sent it, for the processor: a custom serializer for its
     arguments and result, and whether its prints go back to the client. Sent only when an option is set."""

@@ -6,7 +6,7 @@ import io
 import types
 
 from . import _serialization
-from ._serialization import Input, TaskFunction
+from ._serialization import Input, RawInput, TaskFunction
 
 _MAX_FUNCTIONS = 256
 # pickled function bytes -> function, unpickled once per processor. Only plain functions and module-level
@@ -41,6 +41,9 @@ def _function(data):
 def _resolve(value, inputs):
     if isinstance(value, Input):
         return _serialization.loads(_serialization.split_output(inputs[value.index])[0])
+    if isinstance(value, RawInput):
+        data = inputs[value.index]
+        return data if type(data) is bytes else bytes(data)
     return value
 
 

@@ -514,10 +514,11 @@ class Client:
 
     def _call_arguments(self, function_id, args, kwargs):
         serialize = self._serializer.serialize if self._serializer is not None else None
-        # the common call: no custom serializer, no object arguments: one pickle, no placeholders
-        if serialize is None and not any(type(a) is ObjectReference for a in args) and not any(
-            type(v) is ObjectReference for v in kwargs.values()
-        ):
+        # the common call: no custom serializer, no object arguments, no large bytes: one pickle, no placeholders
+        raw = _serialization.RAW_BYTES
+        if serialize is None and not any(
+            type(a) is ObjectReference or (type(a) is bytes and len(a) >= raw) for a in args
+        ) and not any(type(v) is ObjectReference or (type(v) is bytes and len(v) >= raw) for v in kwargs.values()):
             return [function_id, _serialization.dumps_call((args, kwargs))]
         inputs = []
 
@@ -525,6 +526,9 @@ class Client:
             if isinstance(value, ObjectReference):
                 inputs.append(value.object_id)
                 return _serialization.Input(len(inputs) - 1)
+            if serialize is None and type(value) is bytes and len(value) >= _serialization.RAW_BYTES:
+                inputs.append(value)  # lent to the native client as it is, not pickled: no copy of it here
+                return _serialization.RawInput(len(inputs) - 1)
             return value if serialize is None else serialize(value)  # a serializer's bytes pickle plainly
 
         call = ([encode(a) for a in args], {k: encode(v) for k, v in kwargs.items()})

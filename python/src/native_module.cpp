@@ -104,15 +104,65 @@ scaler::SubmitOptions options(const std::string& capabilities, bool profiling, i
     return out;
 }
 
+// Python objects whose last reference went on a thread without the GIL (the client's I/O thread), let go of
+// by the next call that holds it (at the latest the dispatcher's, every half second).
+std::mutex releasedMutex;
+std::vector<PyObject*> released;
+
+void releaseQueued() {
+    std::vector<PyObject*> batch;
+    {
+        std::lock_guard lock(releasedMutex);
+        if (released.empty()) return;
+        batch.swap(released);
+    }
+    for (PyObject* object : batch) Py_DECREF(object);
+}
+
+// Python bytes lent to the client instead of copied: bytes are immutable, so a reference keeps them as they
+// were for as long as the client may send them (again, after a scheduler restart).
+class PyBytesSource final : public scaler::ByteSource {
+public:
+    explicit PyBytesSource(const py::bytes& bytes) : object_(bytes.inc_ref().ptr()) {
+        char* data = nullptr;
+        Py_ssize_t size = 0;
+        PyBytes_AsStringAndSize(object_, &data, &size);
+        view_ = std::string_view(data, static_cast<size_t>(size));
+    }
+    ~PyBytesSource() override {
+        if (PyGILState_Check()) {
+            Py_DECREF(object_);
+            return;
+        }
+        std::lock_guard lock(releasedMutex);
+        released.push_back(object_);
+    }
+    PyBytesSource(const PyBytesSource&) = delete;
+    PyBytesSource& operator=(const PyBytesSource&) = delete;
+    std::string_view bytes() const override { return view_; }
+
+private:
+    PyObject* object_;
+    std::string_view view_;
+};
+
+// Bytes this large are lent (PyBytesSource), smaller ones copied: a copy is cheaper than the bookkeeping.
+constexpr size_t kLendBytes = 1u << 20;
+
 // An argument from Python: bytes, or an object id (int), or a graph key (str). Adds the bytes to `bytes`.
 scaler::Arguments toArguments(const py::list& args, size_t& bytes) {
     scaler::Arguments out;
     out.items.reserve(args.size());
     for (const py::handle& item : args) {
         if (py::isinstance<py::bytes>(item)) {
-            std::string data(item.cast<py::bytes>());
-            bytes += data.size();
-            out.items.emplace_back(std::move(data));
+            const auto data = py::reinterpret_borrow<py::bytes>(item);
+            const auto size = static_cast<size_t>(PyBytes_GET_SIZE(item.ptr()));
+            bytes += size;
+            if (size >= kLendBytes) {
+                out.items.emplace_back(std::shared_ptr<const scaler::ByteSource>(new PyBytesSource(data)));
+            } else {
+                out.items.emplace_back(std::string(data));
+            }
         } else if (py::isinstance<py::int_>(item)) {
             out.items.emplace_back(scaler::ObjectRef{item.cast<uint64_t>(), 0, {}});
         } else if (py::isinstance<py::str>(item)) {
@@ -208,7 +258,8 @@ public:
     }
 
     py::tuple sendObject(const py::bytes& bytes, const std::string& name) {
-        std::string data(bytes);
+        releaseQueued();
+        std::shared_ptr<const scaler::ByteSource> data(new PyBytesSource(bytes));  // kept, not copied
         scaler::ObjectRef ref;
         {
             py::gil_scoped_release release;
@@ -251,6 +302,7 @@ public:
                               [&] { return !completions_.empty() || closed_; });
             batch.swap(completions_);
         }
+        releaseQueued();
         py::list out;
         for (Completion& c : batch) {
             py::object payload;

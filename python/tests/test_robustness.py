@@ -248,6 +248,14 @@ class StandaloneCluster:
             process.wait()
 
 
+def kinds(*args, **kwargs):
+    return [type(a).__name__ for a in args] + [type(v).__name__ for v in kwargs.values()]
+
+
+def echo(value):
+    return value
+
+
 def make_structure(n):
     return {"data": bytearray(make_bytes(n)), "after": list(range(1000)), "text": "x" * 100}
 
@@ -275,6 +283,17 @@ class LargeResultsTest(unittest.TestCase):
                 value = client.submit(make_structure, n).result(timeout=120)
                 self.assertEqual(value, make_structure(n))
                 self.assertIs(type(value["data"]), bytearray)
+                # large bytes arguments travel raw, lent to the native client: they arrive as bytes, and the
+                # client lets go of them once their task is done
+                payload = make_bytes(n)
+                references = sys.getrefcount(payload)
+                self.assertEqual(client.submit(kinds, payload, 1, key=payload).result(timeout=120),
+                                 ["bytes", "int", "bytes"])
+                self.assertEqual(client.submit(echo, payload).result(timeout=120), payload)
+                deadline = time.monotonic() + 10
+                while sys.getrefcount(payload) > references and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertEqual(sys.getrefcount(payload), references)
             # the readers that want the result in one buffer get it so
             with Client(address=cluster.address, stream_output=True) as client:
                 self.assertEqual(client.submit(make_bytes, n).result(timeout=120), expected)

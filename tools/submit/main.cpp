@@ -28,23 +28,13 @@ std::string describe(const std::exception& e) {
     return e.what();
 }
 
-// The whole of PATH ("-": standard input) as bytes. Throws std::invalid_argument naming the path.
+// The whole of PATH ("-": standard input, or a pipe: what is not a regular file, which is mapped) as bytes.
+// Throws std::invalid_argument naming the path.
 std::string readPayloadFile(const std::string& path) {
     if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw std::invalid_argument("--payload-file '" + path + "' cannot be read");
-    // sized once: growing a string by iterator would briefly hold 1.5 times the file
-    const std::streamoff size = in.tellg();
-    std::string bytes;
-    if (size > 0) {
-        bytes.resize(static_cast<size_t>(size));
-        in.seekg(0);
-        in.read(bytes.data(), size);
-        bytes.resize(static_cast<size_t>(in.gcount()));
-    } else {  // a pipe or a special file has no size: read what comes
-        in.clear();
-        bytes.assign(std::istreambuf_iterator<char>(in), {});
-    }
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
     if (in.bad()) throw std::invalid_argument("--payload-file '" + path + "' cannot be read");
     return bytes;
 }
@@ -72,7 +62,10 @@ int main(int argc, char** argv) {
     auto* functionOption = app.add_option("--function,-f", function,
                                           "Function to run (noop, echo, sleep_ms, fail, or a plugin's)");
     auto* payloadOption = app.add_option("--payload", payload, "Payload for every task");
-    app.add_option("--payload-file", payloadFile, "Payload for every task from a file ('-': standard input)")
+    app.add_option(
+           "--payload-file", payloadFile,
+           "Payload for every task from a file ('-': standard input). A regular file is mapped, not read, "
+           "and must not change while the command runs")
         ->excludes(payloadOption);
     app.add_option("--count,-n", count, "Number of tasks")
         ->check(CLI::Range(size_t{1}, size_t{100000000}))
@@ -130,12 +123,16 @@ int main(int argc, char** argv) {
         try {
             struct stat info {};
             if (payloadFile != "-" && stat(payloadFile.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
-                mappedPayload = scaler::mapFile(payloadFile);
+                try {
+                    mappedPayload = scaler::mapFile(payloadFile);
+                } catch (const std::invalid_argument& e) {
+                    throw std::invalid_argument(std::string("--payload-file ") + e.what());
+                }
             } else {
                 payload = readPayloadFile(payloadFile);
             }
         } catch (const std::invalid_argument& e) {
-            std::cerr << "scaler_submit: error: --payload-file: " << e.what() << "\n";
+            std::cerr << "scaler_submit: error: " << e.what() << "\n";
             return 2;
         }
     }

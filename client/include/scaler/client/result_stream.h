@@ -41,11 +41,14 @@ public:
     std::string copyAll();
 
 private:
+    void released(size_t bytes);  // a part's buffer went
+
     std::string whole_;  // one piece (every result small enough for one message): no allocation beside it
     std::vector<Part> parts_;  // or the parts; those before next_ are read and released
     size_t next_ = 0;
     size_t read_ = 0;  // bytes of whole_, or of parts_[next_], already read
     uint64_t remaining_ = 0;
+    uint64_t releasedSinceTrim_ = 0;
 };
 
 }  // namespace scaler
