@@ -16,30 +16,32 @@ namespace {
 constexpr uint64_t kTrimEvery = 32u << 20;
 }  // namespace
 
+ResultStream::ResultStream(std::string whole) : whole_(std::move(whole)) {}
+
+ResultStream::ResultStream(std::vector<Part> parts) : parts_(std::make_unique<Parts>()) {
+    parts_->parts = std::move(parts);
+    for (const Part& part : parts_->parts) parts_->remaining += part.bytes.size();
+}
+
 void ResultStream::released(size_t bytes) {
-    releasedSinceTrim_ += bytes;
-    if (releasedSinceTrim_ < kTrimEvery && next_ < parts_.size()) return;
-    releasedSinceTrim_ = 0;
+    parts_->releasedSinceTrim += bytes;
+    if (parts_->releasedSinceTrim < kTrimEvery && parts_->next < parts_->parts.size()) return;
+    parts_->releasedSinceTrim = 0;
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
 }
 
-ResultStream::ResultStream(std::string whole) : whole_(std::move(whole)), remaining_(whole_.size()) {}
-
-ResultStream::ResultStream(std::vector<Part> parts) : parts_(std::move(parts)) {
-    for (const Part& part : parts_) remaining_ += part.bytes.size();
-}
-
 size_t ResultStream::read(char* into, size_t n) {
-    size_t copied = 0;
-    if (parts_.empty()) {
-        copied = std::min<size_t>(n, whole_.size() - read_);
+    if (!parts_) {
+        const size_t copied = std::min<size_t>(n, whole_.size() - read_);
         std::memcpy(into, whole_.data() + read_, copied);
         read_ += copied;
+        return copied;
     }
-    while (copied < n && next_ < parts_.size()) {
-        Part& part = parts_[next_];
+    size_t copied = 0;
+    while (copied < n && parts_->next < parts_->parts.size()) {
+        Part& part = parts_->parts[parts_->next];
         const size_t take = std::min(n - copied, part.bytes.size() - read_);
         std::memcpy(into + copied, part.bytes.data() + read_, take);
         copied += take;
@@ -47,38 +49,38 @@ size_t ResultStream::read(char* into, size_t n) {
         if (read_ == part.bytes.size()) {
             const size_t size = part.bytes.size();
             part = Part{};  // its buffer goes now, not with the stream
-            ++next_;
+            ++parts_->next;
             read_ = 0;
             released(size);
         }
     }
-    remaining_ -= copied;
+    parts_->remaining -= copied;
     return copied;
 }
 
 std::string ResultStream::takeAll() {
     std::string all;
-    if (parts_.empty()) {
+    if (!parts_) {
         all = std::move(whole_);
         all.erase(0, read_);
     } else {
-        all.reserve(remaining_);  // untouched until written: its pages come as the parts' pages go
-        while (next_ < parts_.size()) {
-            all.append(parts_[next_].bytes.substr(read_));
-            const size_t size = parts_[next_].bytes.size();
-            parts_[next_] = Part{};
-            ++next_;
+        all.reserve(parts_->remaining);  // untouched until written: its pages come as the parts' pages go
+        while (parts_->next < parts_->parts.size()) {
+            Part& part = parts_->parts[parts_->next];
+            all.append(part.bytes.substr(read_));
+            const size_t size = part.bytes.size();
+            part = Part{};
+            ++parts_->next;
             read_ = 0;
             released(size);
         }
-        parts_.clear();
     }
     *this = ResultStream();
     return all;
 }
 
 std::string ResultStream::copyAll() {
-    if (!parts_.empty()) *this = ResultStream(takeAll());
+    if (parts_) *this = ResultStream(takeAll());
     return whole_.substr(read_);
 }
 

@@ -26,10 +26,10 @@ public:
     explicit ResultStream(std::vector<Part> parts);
 
     // Bytes not read yet.
-    uint64_t remaining() const { return remaining_; }
+    uint64_t remaining() const { return parts_ ? parts_->remaining : whole_.size() - read_; }
     // Parts not read yet; at most one for a result that came in one message.
     size_t partCount() const {
-        return parts_.empty() ? (whole_.size() > read_ ? 1 : 0) : parts_.size() - next_;
+        return parts_ ? parts_->parts.size() - parts_->next : (whole_.size() > read_ ? 1 : 0);
     }
     // Copies up to `n` bytes into `into`, releasing the parts it uses up; returns how many it copied.
     size_t read(char* into, size_t n);
@@ -41,14 +41,18 @@ public:
     std::string copyAll();
 
 private:
+    // Only a result that came in parts has these: a small one costs its string and a word or two.
+    struct Parts {
+        std::vector<Part> parts;  // those before `next` are read and released
+        size_t next = 0;
+        uint64_t remaining = 0;
+        uint64_t releasedSinceTrim = 0;
+    };
     void released(size_t bytes);  // a part's buffer went
 
-    std::string whole_;  // one piece (every result small enough for one message): no allocation beside it
-    std::vector<Part> parts_;  // or the parts; those before next_ are read and released
-    size_t next_ = 0;
-    size_t read_ = 0;  // bytes of whole_, or of parts_[next_], already read
-    uint64_t remaining_ = 0;
-    uint64_t releasedSinceTrim_ = 0;
+    std::string whole_;  // one piece (every result small enough for one message)
+    size_t read_ = 0;    // bytes of whole_, or of the current part, already read
+    std::unique_ptr<Parts> parts_;
 };
 
 }  // namespace scaler
