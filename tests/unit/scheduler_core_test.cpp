@@ -1515,3 +1515,84 @@ TEST_F(SchedulerCoreTest, AWorkerReadsOnlyTheObjectsOfTasksItHolds) {
     result(holder, outbox.tasks[0].handle, "done");
     EXPECT_NE(ask(holder).error, "") << "read after its task ended";
 }
+
+TEST_F(SchedulerCoreTest, CapabilitySetsNoTaskUsesAreReleasedAndTheirIdsReused) {
+    clientHeartbeat("C");
+    workerHeartbeat("W", "gpu");
+    submit("C", 1, "p", "gpu");  // runs and ends
+    ASSERT_EQ(outbox.tasks.size(), 1u);
+    result("W", outbox.tasks[0].handle, "r");
+    submit("C", 2, "p", "blue");  // waits: no worker has blue
+    // a graph whose second node (green) waits for its first (red, which no worker has either)
+    capnp::MallocMessageBuilder g;
+    buildGraph(g, {{10, "echo", {"x"}, {}}, {11, "echo", {}, {10}}}, {11});
+    auto nodes = g.getRoot<wire::Message>().getTaskGraph().getNodes();
+    capabilitiesToWire(parseCapabilities("red"), nodes[0].initCapabilities(1));
+    capabilitiesToWire(parseCapabilities("green"), nodes[1].initCapabilities(1));
+    deliver("C", g);
+    submit("C", 2, "p", "unused");  // a duplicate of the live task 2: refused after its set was made
+    const size_t before = core->capabilitySets().liveSets();
+    EXPECT_EQ(before, 6u);  // {}, gpu, blue, red, green, unused
+    for (auto passed = 0s; passed < SchedulerCore::kCapabilitySetIdleRelease + 20s; passed += 5s) {
+        clientHeartbeat("C");  // all stay alive meanwhile
+        workerHeartbeat("W", "gpu");
+        tick(5s);
+    }
+    // gpu and unused went; blue has a queued task, red a queued node, green a waiting one
+    EXPECT_EQ(core->capabilitySets().liveSets(), 4u);
+    std::vector<std::string> live;
+    for (CapabilitySetId id = 0; id < core->capabilitySets().size(); ++id) {
+        if (core->capabilitySets()[id].live)
+            live.push_back(formatCapabilities(core->capabilitySets()[id].capabilities));
+    }
+    EXPECT_EQ(live, (std::vector<std::string>{"", "blue", "red", "green"}));
+    // a released id serves a new set, and the worker that has it is found for it
+    workerHeartbeat("W2", "violet");
+    const size_t sent = outbox.tasks.size();
+    submit("C", 4, "p", "violet");
+    ASSERT_EQ(outbox.tasks.size(), sent + 1);
+    EXPECT_EQ(outbox.tasks.back().worker, "W2");
+    EXPECT_EQ(core->capabilitySets().size(), 6u);  // no new id was needed
+}
+
+TEST_F(SchedulerCoreTest, OneClientCannotTakeEveryCapabilitySetFromTheOthers) {
+    clientHeartbeat("greedy");
+    clientHeartbeat("other");
+    for (uint64_t id = 1; id <= CapabilitySetRegistry::kMaxSetsPerClient + 1; ++id)
+        submit("greedy", id, "p", "made-up-" + std::to_string(id));
+    ASSERT_FALSE(outbox.results.empty());
+    EXPECT_EQ(outbox.results.back().taskId, CapabilitySetRegistry::kMaxSetsPerClient + 1);
+    EXPECT_EQ(outbox.results.back().status, wire::TaskResultStatus::REJECTED);
+    EXPECT_NE(outbox.results.back().error.find("distinct capability sets already"), std::string::npos)
+        << outbox.results.back().error;
+    const size_t refusals = outbox.results.size();
+    submit("other", 1, "p", "gpu");
+    EXPECT_EQ(outbox.results.size(), refusals);  // queued, not refused
+    EXPECT_EQ(core->queuedTasks(), CapabilitySetRegistry::kMaxSetsPerClient + 1);
+}
+
+TEST_F(SchedulerCoreTest, MetricsLabelOnlyABoundedNumberOfCapabilitySetsWithBoundedNames) {
+    // 8 clients bring 2,000 sets with names of 128 bytes, 64 names each: every set at the wire's limits
+    uint64_t id = 1;
+    for (int c = 0; c < 8; ++c) {
+        const std::string client = "C" + std::to_string(c);
+        clientHeartbeat(client);
+        for (int s = 0; s < 250; ++s, ++id) {
+            std::vector<std::pair<std::string, int64_t>> names;
+            for (int n = 0; n < 64; ++n)
+                names.emplace_back(std::string(120, 'a' + n % 26) + std::to_string(id), -1);
+            capnp::MallocMessageBuilder b;
+            submitRawCapabilities(b, id, names);
+            deliver(client, b);
+        }
+    }
+    ASSERT_EQ(core->capabilitySets().liveSets(), 2001u);
+    const std::string m = MetricsExposition(*core).render();
+    size_t series = 0;
+    for (size_t at = m.find("\nscaler_capability_set_live_tasks{"); at != std::string::npos;
+         at = m.find("\nscaler_capability_set_live_tasks{", at + 1))
+        ++series;
+    EXPECT_EQ(series, 256u);
+    EXPECT_NE(m.find("scaler_capability_sets 2001\n"), std::string::npos);
+    EXPECT_LT(m.size(), 1u << 20) << "a scrape of " << m.size() << " bytes";  // 2,000 full labels: 100 MB
+}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes the message decoder (into a live SchedulerCore) and the configuration parsers with libFuzzer,
-# ASan and UBSan, for SECONDS per target (default 60). Not part of the test suite: `cmake --build build
+# Fuzzes the message decoder (into a live SchedulerCore), one structure-aware target per kind of message
+# (objects, graphs, tasks, heartbeats: tests/fuzz/fuzz_message_kinds.h) and the configuration parsers with
+# libFuzzer, ASan and UBSan, for SECONDS per target (default 60). The test suite runs the per-kind targets
+# without coverage guidance for a few seconds each (ctest -L fuzz). Not part of the test suite: `cmake --build build
 # --target fuzz` or this script. Prints executions and crashes per target; exits 1 if anything crashed.
 #   FUZZ_UPDATE_CORPUS=1  merge what the run found into tests/fuzz/corpus (minimised) for the repo
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -10,11 +12,12 @@ install_packages
 FUZZ_DIR="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 cmake -S "$ROOT" -B "$FUZZ_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 \
     -DCMAKE_CXX_COMPILER=clang++-14 -DSCALER_FUZZ=ON -DSCALER_BUILD_TESTS=OFF >/dev/null
-cmake --build "$FUZZ_DIR" -j"$(nproc)" --target scaler_fuzz_message_decoder scaler_fuzz_config_parsers scaler_fuzz_seeds
+cmake --build "$FUZZ_DIR" -j"$(nproc)" --target scaler_fuzz_message_decoder scaler_fuzz_config_parsers scaler_fuzz_seeds \
+    scaler_fuzz_objects scaler_fuzz_graphs scaler_fuzz_tasks scaler_fuzz_heartbeats
 "$FUZZ_DIR/bin/scaler_fuzz_seeds" "$ROOT/tests/fuzz/corpus"
 
 failed=0
-for target in message_decoder config_parsers; do
+for target in message_decoder config_parsers objects graphs tasks heartbeats; do
     work="$FUZZ_DIR/corpus/$target"
     crashes="$FUZZ_DIR/crashes/$target"
     rm -rf "$crashes"  # only this run's findings count

@@ -95,7 +95,7 @@ void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph
         node.key = task.getTaskId();
         const std::string keyText = "node " + std::to_string(node.key);
         NewTask fields;
-        std::optional<std::string> error = checkTask(task, previousSet, fields);
+        std::optional<std::string> error = checkTask(client, task, previousSet, fields);
         if (error) error = keyText + ": " + *error;
         if (!error) {
             if (auto why = encodeArguments(client, task.getArgs(), &neededIndex, node.arguments)) {

@@ -35,6 +35,17 @@ bool TaskGraphs::nodeEnded(GraphNodeRef ref, GraphNodeState how) {
     return --graph.unfinished == 0;
 }
 
+void TaskGraphs::markCapabilitySets(std::vector<uint8_t>& used) const {
+    for (const TaskGraph& graph : graphs_) {
+        if (!graph.live) continue;
+        for (const GraphNode& node : graph.nodes) {
+            if (node.state != GraphNodeState::waiting) continue;
+            if (node.capabilitySet >= used.size()) used.resize(node.capabilitySet + 1, 0);
+            used[node.capabilitySet] = 1;
+        }
+    }
+}
+
 void TaskGraphs::remove(uint32_t index) {
     TaskGraph& graph = graphs_[index];
     if (!graph.live) return;

@@ -1,5 +1,8 @@
 #include "scaler/scheduler/monitoring/metrics_exposition.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -86,31 +89,63 @@ void renderTasks(Exposition& e, const SchedulerCore& core) {
     e.histogram("scaler_task_latency_seconds", "", core.taskLatency());
 }
 
+// At most this many capability sets get series of their own (those with the most live tasks), each label cut
+// to kMaxSetLabelBytes: clients name sets, so what they name must not make a scrape megabytes.
+constexpr size_t kMaxSetSeries = 256;
+constexpr size_t kMaxSetLabelBytes = 200;
+
+std::string setLabel(const CapabilityList& capabilities) {
+    std::string text = formatCapabilities(capabilities);
+    if (text.size() > kMaxSetLabelBytes) {
+        char suffix[24];
+        std::snprintf(suffix, sizeof suffix, "...#%016llx",
+                      static_cast<unsigned long long>(std::hash<std::string>{}(text)));  // stays distinct
+        text.resize(kMaxSetLabelBytes);
+        text += suffix;
+    }
+    return label("capabilities", text);
+}
+
 void renderCapabilitySets(Exposition& e, const SchedulerCore& core) {
     const CapabilitySetRegistry& sets = core.capabilitySets();
+    std::vector<CapabilitySetId> shown;
+    for (CapabilitySetId id = 0; id < sets.size(); ++id) {
+        if (sets[id].live) shown.push_back(id);
+    }
+    e.family("scaler_capability_sets", "gauge",
+             "Distinct capability sets the scheduler holds (at most 4096)");
+    e.sample("scaler_capability_sets", "", static_cast<double>(shown.size()));
+    if (shown.size() > kMaxSetSeries) {
+        std::partial_sort(shown.begin(), shown.begin() + kMaxSetSeries, shown.end(),
+                          [&](CapabilitySetId a, CapabilitySetId b) {
+                              if (sets[a].liveTasks != sets[b].liveTasks)
+                                  return sets[a].liveTasks > sets[b].liveTasks;
+                              return a < b;
+                          });
+        shown.resize(kMaxSetSeries);
+        std::sort(shown.begin(), shown.end());
+    }
+    std::vector<std::string> labels;
+    labels.reserve(shown.size());
+    for (CapabilitySetId id : shown) labels.push_back(setLabel(sets[id].capabilities));
     e.family("scaler_capability_set_queued_tasks", "gauge", "Queue depth per capability set");
-    for (size_t i = 0; i < sets.size(); ++i) {
-        const auto& set = sets[static_cast<CapabilitySetId>(i)];
-        e.sample("scaler_capability_set_queued_tasks",
-                 label("capabilities", formatCapabilities(set.capabilities)),
-                 static_cast<double>(set.queue.size()));
+    for (size_t i = 0; i < shown.size(); ++i) {
+        e.sample("scaler_capability_set_queued_tasks", labels[i],
+                 static_cast<double>(sets[shown[i]].queue.size()));
     }
     e.family("scaler_capability_set_live_tasks", "gauge", "Queued or running tasks per capability set");
-    for (size_t i = 0; i < sets.size(); ++i) {
-        const auto& set = sets[static_cast<CapabilitySetId>(i)];
-        e.sample("scaler_capability_set_live_tasks",
-                 label("capabilities", formatCapabilities(set.capabilities)),
-                 static_cast<double>(set.liveTasks));
+    for (size_t i = 0; i < shown.size(); ++i) {
+        e.sample("scaler_capability_set_live_tasks", labels[i],
+                 static_cast<double>(sets[shown[i]].liveTasks));
     }
     e.family("scaler_capability_set_tasks_finished_total", "counter",
              "Finished tasks per capability set and terminal state");
-    for (size_t i = 0; i < sets.size(); ++i) {
-        const auto& set = sets[static_cast<CapabilitySetId>(i)];
-        const std::string caps = label("capabilities", formatCapabilities(set.capabilities));
+    for (size_t i = 0; i < shown.size(); ++i) {
+        const auto& set = sets[shown[i]];
         for (size_t s = 0; s < set.finished.size(); ++s) {
             const auto state = static_cast<TaskState>(static_cast<size_t>(TaskState::succeeded) + s);
             e.sample("scaler_capability_set_tasks_finished_total",
-                     caps + "," + label("state", toString(state)), static_cast<double>(set.finished[s]));
+                     labels[i] + "," + label("state", toString(state)), static_cast<double>(set.finished[s]));
         }
     }
 }

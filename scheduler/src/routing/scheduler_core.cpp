@@ -361,6 +361,7 @@ void SchedulerCore::removeClient(ClientSlot slot, std::string_view why) {
     }
     peers_.release(client.identity);
     client = ClientRecord{};
+    capabilitySets_.forgetClient(slot);
     freeClientSlots_.push_back(slot);
     --clientCount_;
 }
@@ -502,7 +503,7 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         // Every read of the message that can throw (a malformed pointer) happens before any state changes, so
         // a bad task cannot leave a half-made record behind (found by the fuzzer).
         NewTask fields;
-        if (auto problem = checkTask(task, previousSet, fields)) {
+        if (auto problem = checkTask(client, task, previousSet, fields)) {
             rejectTask(client, clientTaskId, *problem);
             continue;
         }
@@ -538,8 +539,8 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
     }
 }
 
-std::optional<std::string> SchedulerCore::checkTask(wire::Task::Reader task, CapabilitySetId& previous,
-                                                    NewTask& fields) {
+std::optional<std::string> SchedulerCore::checkTask(ClientSlot client, wire::Task::Reader task,
+                                                    CapabilitySetId& previous, NewTask& fields) {
     fields.functionName = asStringView(task.getFunctionName());
     if (fields.functionName.empty() || fields.functionName.size() > 0xffff) {
         return "function name must be 1 to 65535 bytes";
@@ -559,10 +560,20 @@ std::optional<std::string> SchedulerCore::checkTask(wire::Task::Reader task, Cap
     }
     if (std::string problem = wireCapabilitiesProblem(task.getCapabilities()); !problem.empty())
         return problem;
-    const size_t before = capabilitySets_.size();
-    const auto interned = capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()));
-    if (!interned) return "too many distinct capability sets in the scheduler";
-    if (capabilitySets_.size() != before) refreshEligibility(*interned);
+    const size_t before = capabilitySets_.liveSets();
+    CapabilitySetRegistry::Refusal refusal;
+    const auto interned =
+        capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()), client, now_, refusal);
+    if (refusal == CapabilitySetRegistry::Refusal::full) {
+        return "too many distinct capability sets in the scheduler (" +
+               std::to_string(CapabilitySetRegistry::kMaxSets) + "; one no task used for " +
+               std::to_string(kCapabilitySetIdleRelease.count()) + " s is freed)";
+    }
+    if (refusal == CapabilitySetRegistry::Refusal::clientFull) {
+        return "this client brought " + std::to_string(CapabilitySetRegistry::kMaxSetsPerClient) +
+               " distinct capability sets already";
+    }
+    if (capabilitySets_.liveSets() != before) refreshEligibility(*interned);
     fields.capabilitySet = previous = *interned;
     return std::nullopt;
 }
@@ -599,6 +610,7 @@ TaskIndex SchedulerCore::createTask(ClientSlot client, const NewTask& task, std:
     counts_.enter(TaskState::queued);
     CapabilitySetEntry& set = capabilitySets_[task.capabilitySet];
     ++set.liveTasks;
+    set.lastUsed = now_;
     ++set.counters.arrivals;
     if (set.eligibleWorkers.empty()) scaling_.noteUnservedDemand();
     tasks_.pushBack(clients_[client].tasks, index, &TaskRecord::clientLinks);
@@ -860,6 +872,7 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, const Outcome& o
     setState(record, terminal);
     CapabilitySetEntry& set = capabilitySets_[record.capabilitySet];
     --set.liveTasks;
+    set.lastUsed = now_;
     if (durationUs > 0) {
         ++set.counters.timedRuns;
         set.counters.runSeconds += static_cast<double>(durationUs) / 1e6;
@@ -887,6 +900,7 @@ void SchedulerCore::noteInTaskStream(const TaskRecord& record, TaskState termina
 void SchedulerCore::refreshEligibility(CapabilitySetId set) {
     CapabilitySetEntry& entry = capabilitySets_[set];
     entry.eligibleWorkers.clear();
+    if (!entry.live) return;
     for (WorkerSlot w = 0; w < workers_.size(); ++w) {
         if (workers_[w].live && policy_->canRun(entry.capabilities, workers_[w].capabilities)) {
             entry.eligibleWorkers.push_back(w);
@@ -1007,9 +1021,25 @@ void SchedulerCore::onTick() {
                           config_.clientTimeoutSeconds);
     }
     scaling_.onTick();
+    if (now_ >= nextSetRelease_) {
+        nextSetRelease_ = now_ + kCapabilitySetReleaseInterval;
+        releaseIdleCapabilitySets();
+    }
     if (config_.loadBalanceSeconds > 0 && now_ >= nextBalance_) {
         nextBalance_ = now_ + secondsToDuration(config_.loadBalanceSeconds);
         balance();
+    }
+}
+
+void SchedulerCore::releaseIdleCapabilitySets() {
+    // sets of graph nodes still waiting stay: the node becomes a task of its set later
+    std::vector<uint8_t> referenced;
+    if (graphs_.liveGraphs() > 0) graphs_.markCapabilitySets(referenced);
+    const auto released = capabilitySets_.releaseIdle(now_ - kCapabilitySetIdleRelease, referenced);
+    for (CapabilitySetId set : released) scaling_.forgetCapabilitySet(set);
+    if (!released.empty()) {
+        log::tasks().info("released {} capability sets no task used for {} s ({} remain)", released.size(),
+                          kCapabilitySetIdleRelease.count(), capabilitySets_.liveSets());
     }
 }
 
@@ -1049,6 +1079,7 @@ std::vector<RoutedDemand> SchedulerCore::demand() const {
     rows.reserve(capabilitySets_.size());
     for (CapabilitySetId set = 0; set < capabilitySets_.size(); ++set) {
         const CapabilitySetEntry& entry = capabilitySets_[set];
+        if (!entry.live) continue;
         double runningAtLeast = 0;
         if (entry.liveTasks > entry.queue.size()) {
             runningAtLeast =

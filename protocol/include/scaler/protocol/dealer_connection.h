@@ -27,7 +27,7 @@ class DealerConnection final : public FrameSink {
 public:
     // Connects at once (ZeroMQ retries in the background); throws zmq::error_t for a bad address.
     explicit DealerConnection(const DealerOptions& options);
-    ~DealerConnection() override { close(); }
+    ~DealerConnection() noexcept override { close(); }  // noexcept: capnp readers are noexcept(false)
     DealerConnection(const DealerConnection&) = delete;
     DealerConnection& operator=(const DealerConnection&) = delete;
 

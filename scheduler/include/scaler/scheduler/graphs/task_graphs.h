@@ -57,6 +57,9 @@ public:
     void remove(uint32_t graph);
     std::vector<uint32_t> graphsOf(ClientSlot client) const;
 
+    // Sets used[id] for the capability set of every node still waiting in a live graph (grows `used`).
+    void markCapabilitySets(std::vector<uint8_t>& used) const;
+
     size_t liveGraphs() const { return live_; }
     uint64_t waitingNodes() const { return waitingNodes_; }
     void noteReleased() { --waitingNodes_; }

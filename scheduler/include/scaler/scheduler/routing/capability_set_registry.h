@@ -28,21 +28,36 @@ struct CapabilitySetEntry {
     // when its tasks on workers went from none to some, and when one of its tasks last finished on a worker:
     // a task given out since the later of the two and not finished has run at least that long
     std::chrono::steady_clock::time_point busySince{}, lastFinishAt{};
+    bool live = true;  // false: released (no task or graph used it for a while); the id waits for reuse
+    std::chrono::steady_clock::time_point lastUsed{};  // a task of it arrived or ended
+    uint32_t creator = UINT32_MAX;  // the client slot that brought it, for the per-client cap
 };
 
 class CapabilitySetRegistry {
 public:
-    static constexpr size_t kMaxSets = 4096;  // bounds memory against clients inventing sets
+    static constexpr size_t kMaxSets = 4096;          // bounds memory against clients inventing sets
+    static constexpr size_t kMaxSetsPerClient = 256;  // so one client cannot take every set from the others
 
     CapabilitySetRegistry();
-    // nullopt when the registry is full.
-    std::optional<CapabilitySetId> intern(const CapabilityList& capabilities);
+    enum class Refusal { none, full, clientFull };
+    // The set's id, a new one (reusing a released id first) brought by `client`, or nullopt with `refusal`.
+    std::optional<CapabilitySetId> intern(const CapabilityList& capabilities, uint32_t client,
+                                          std::chrono::steady_clock::time_point now, Refusal& refusal);
     CapabilitySetEntry& operator[](CapabilitySetId id) { return sets_[id]; }
     const CapabilitySetEntry& operator[](CapabilitySetId id) const { return sets_[id]; }
+    // Ids handed out so far, released ones included: loops over ids skip entries that are not live.
     size_t size() const { return sets_.size(); }
+    size_t liveSets() const { return sets_.size() - free_.size(); }
+    // Releases every set but the empty one with no live task, not in `referenced` (waiting graph nodes use
+    // it; indexed by id, may be shorter) and unused since `idleBefore`. Returns the ids released.
+    std::vector<CapabilitySetId> releaseIdle(std::chrono::steady_clock::time_point idleBefore,
+                                             const std::vector<uint8_t>& referenced);
+    // The client's slot is free: the sets it brought no longer count against anyone.
+    void forgetClient(uint32_t client);
 
 private:
     std::vector<CapabilitySetEntry> sets_;
+    std::vector<CapabilitySetId> free_;
     std::unordered_map<std::string, CapabilitySetId> byKey_;
 };
 

@@ -97,6 +97,11 @@ public:
 
     // The monotonic time drives timeouts; wall-clock time stamps events and picks scheduled floors. Without
     // a wall time it advances with the monotonic one (tests, the simulator).
+    // A capability set no task or waiting graph node used for this long is freed (a name a client made up
+    // does not hold one of the registry's ids for good); the release pass runs this often.
+    static constexpr std::chrono::seconds kCapabilitySetIdleRelease{300};
+    static constexpr std::chrono::seconds kCapabilitySetReleaseInterval{10};
+
     void setNow(TimePoint now) { setNow(now, wallAtStart_ + (now - startedAt_)); }
     void setNow(TimePoint now, WallTime wallNow);
     TimePoint now() const { return now_; }
@@ -237,7 +242,10 @@ private:
     };
     // The checks every task takes, plain or a graph node: function name, priority, capability set (interned;
     // `previous` saves parsing runs of equal sets). Fills those fields; returns why the task is refused.
-    std::optional<std::string> checkTask(wire::Task::Reader task, CapabilitySetId& previous, NewTask& fields);
+    std::optional<std::string> checkTask(ClientSlot client, wire::Task::Reader task,
+                                         CapabilitySetId& previous, NewTask& fields);
+    // Frees capability sets no task or waiting graph node used for kCapabilitySetIdleRelease.
+    void releaseIdleCapabilitySets();
     // Queues a task; kNone and `why` when refused (queue full, duplicate id).
     TaskIndex createTask(ClientSlot client, const NewTask& task, std::string& why);
     struct Outcome {
@@ -307,6 +315,7 @@ private:
     bool dispatchNeeded_ = false;
     bool shutdownRequested_ = false;
     TimePoint nextBalance_;
+    TimePoint nextSetRelease_{};
     int balanceStreak_ = 0;
     std::vector<uint8_t> setBlocked_;            // dispatch scratch
     std::vector<FillCandidate> fillCandidates_;  // dispatch scratch

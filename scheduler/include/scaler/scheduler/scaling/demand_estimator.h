@@ -27,6 +27,10 @@ public:
     // Folds in everything since the previous call for set `set` (ids are dense, from 0).
     void observe(size_t set, const DemandCounters& totals, double nowSeconds);
     DemandEstimate estimate(size_t set, double nowSeconds) const;
+    // The set's id was released: its next user starts from nothing.
+    void forget(size_t set) {
+        if (set < sets_.size()) sets_[set] = SetState{};
+    }
 
 private:
     struct SetState {

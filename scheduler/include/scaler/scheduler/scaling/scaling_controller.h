@@ -136,6 +136,8 @@ public:
                                                  wire::WorkerAdapterCommandResponse::Reader response);
     // Adapter timeouts and the periodic evaluation; call at least every second.
     void onTick();
+    // The router released this capability set's id: what was learnt of its demand goes with it.
+    void forgetCapabilitySet(CapabilitySetId set) { estimator_.forget(set); }
     // Tasks arrived that no connected worker can run: evaluate soon rather than at the next interval.
     void noteUnservedDemand() {
         if (adapterCount_ > 0) urgent_ = true;
