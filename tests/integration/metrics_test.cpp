@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <memory>
 #include <vector>
 
 #include "scaler/client/client.h"
@@ -143,4 +145,86 @@ TEST(Metrics, TheEndpointRefusesHugeBodiesRangesAndSlowClientsWhileServingOthers
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(9))
         << "a request that never ended kept its connection";
     for (int s : slow) ::close(s);
+}
+
+namespace {
+
+uint64_t residentBytes(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string key;
+    uint64_t kb = 0;
+    while (status >> key) {
+        if (key == "VmRSS:") {
+            status >> kb;
+            return kb * 1024;
+        }
+        status.ignore(1 << 10, '\n');
+    }
+    return 0;
+}
+
+}  // namespace
+
+// Clients that make up capability sets at the wire's limits (64 names of 124 bytes each): one client gets at
+// most 256 of them, a normal client's new set and its round trips are unaffected, and neither the scrape nor
+// the scheduler's memory grows with the names (before: every set a series, 2,000 of them about 100 MB).
+TEST(Metrics, ClientsInventingCapabilitySetsNeitherKeepOthersOutNorSwellTheScrape) {
+    TestCluster cluster({"--metrics-address", "127.0.0.1:0"});
+    cluster.addWorker({"--per-worker-capabilities", "gpu,spare"});
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client victim(cluster.address());
+    SubmitOptions gpu;
+    gpu.capabilities = "gpu";
+    ASSERT_EQ(victim.submit("echo", "before", gpu).get(), "before");
+    std::vector<std::unique_ptr<Client>> hostile;
+    size_t refused = 0;
+    for (int c = 0; c < 6; ++c) {
+        hostile.push_back(std::make_unique<Client>(cluster.address()));
+        std::vector<Future> futures;
+        for (int s = 0; s <= 256; ++s) {
+            std::string caps;
+            for (int n = 0; n < 64; ++n) {
+                caps += (n ? "," : "") + std::string(116, static_cast<char>('a' + n % 26)) + "-" +
+                        std::to_string(n) + "-" + std::to_string(c) + "-" + std::to_string(s);
+            }
+            SubmitOptions made_up;
+            made_up.capabilities = caps;
+            futures.push_back(hostile.back()->submit("echo", "x", made_up));
+        }
+        // the 257th set of each client is refused; the others wait for a worker that never comes
+        try {
+            futures.back().get();
+        } catch (const TaskRejectedError& e) {
+            ++refused;
+            EXPECT_NE(std::string(e.what()).find("distinct capability sets already"), std::string::npos)
+                << e.what();
+        }
+        // meanwhile a normal client's new set is accepted and its round trip stays short
+        SubmitOptions fresh;
+        fresh.capabilities = "spare";
+        const auto start = std::chrono::steady_clock::now();
+        EXPECT_EQ(victim.submit("echo", "during", fresh).get(), "during");
+        EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    }
+    EXPECT_EQ(refused, 6u);
+    std::string log;
+    ASSERT_TRUE(
+        waitUntil([&] { return (log = cluster.scheduler().log()).find("/metrics") != std::string::npos; }));
+    const auto at = log.find("metrics at http://127.0.0.1:") + std::strlen("metrics at http://127.0.0.1:");
+    httplib::Client http("127.0.0.1", std::stoi(log.substr(at)));
+    std::string body;
+    ASSERT_TRUE(waitUntil(
+        [&] {  // published every second: wait for one that has every set
+            auto response = http.Get("/metrics");
+            if (!response || response->status != 200) return false;
+            body = response->body;
+            return body.find("scaler_capability_sets 1539\n") !=
+                   std::string::npos;  // 6 x 256, {}, gpu, spare
+        },
+        10s))
+        << body.substr(0, 2000);
+    std::printf("scrape with 1,539 capability sets: %zu bytes; scheduler resident: %.0f MB\n", body.size(),
+                residentBytes(cluster.scheduler().pid()) / 1e6);
+    EXPECT_LT(body.size(), 1u << 20);
+    EXPECT_LT(residentBytes(cluster.scheduler().pid()), 400u << 20);
 }
