@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "fuzz_harness.h"
+#include "fuzz_message_kinds.h"
 
 namespace {
 
@@ -32,4 +33,15 @@ TEST(FuzzCorpus, MessageConversationsReplayWithoutCrashing) {
 
 TEST(FuzzCorpus, ConfigurationTextReplaysWithoutCrashing) {
     EXPECT_GT(replay("config_parsers", scaler::fuzz::runConfigParsers), 10u);
+}
+
+TEST(FuzzCorpus, EachKindOfMessageReplaysWithoutCrashing) {
+    for (scaler::fuzz::MessageKind kind : scaler::fuzz::kMessageKinds) {
+        static scaler::fuzz::MessageKind current;
+        current = kind;
+        const size_t inputs = replay(
+            scaler::fuzz::messageKindName(kind),
+            [](const uint8_t* data, size_t size) { scaler::fuzz::runMessageKind(current, data, size); });
+        EXPECT_GT(inputs, 10u) << scaler::fuzz::messageKindName(kind);
+    }
 }

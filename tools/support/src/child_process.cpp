@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,10 +102,23 @@ std::string ownDirectory() {
 }
 
 uint16_t pickFreePortPair() {
+    // Below the kernel's ephemeral range (32768 and up), so no outgoing connection of another test takes a
+    // port between this check and the scheduler's bind; and every process picking here holds a lock on its
+    // ports until it exits, so two tests running at once (ctest -j2) never pick the same ones.
+    static const std::string lockDir = "/tmp/scaler-test-ports";
+    ::mkdir(lockDir.c_str(), 01777);
     std::mt19937 random(static_cast<unsigned>(getpid() * 7919u + std::random_device{}()));
     for (int attempt = 0; attempt < 1000; ++attempt) {
-        const auto port = static_cast<uint16_t>(20000 + random() % 30000);
-        if (portFree(port) && portFree(port + 1) && portFree(port + 2)) return port;
+        const auto port = static_cast<uint16_t>(10000 + random() % 22000);
+        const std::string lockPath = lockDir + "/" + std::to_string(port / 4);  // one lock per block of 4
+        const int lock = ::open(lockPath.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+        if (lock < 0) continue;
+        if (::flock(lock, LOCK_EX | LOCK_NB) != 0 || (port % 4) > 1) {  // P..P+2 within one block
+            ::close(lock);
+            continue;
+        }
+        if (portFree(port) && portFree(port + 1) && portFree(port + 2)) return port;  // the lock stays held
+        ::close(lock);
     }
     throw std::runtime_error("no free port pair found");
 }

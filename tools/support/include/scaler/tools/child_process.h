@@ -43,7 +43,8 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
 // The directory of the running program: the tools start the cluster binaries built beside them.
 std::string ownDirectory();
 
-// A port P such that P, P + 1 and P + 2 (the monitor) were free when checked.
+// A port P such that P, P + 1 and P + 2 (the monitor) were free when checked, below the ephemeral range, and
+// reserved against every other process that picks here until this one exits.
 uint16_t pickFreePortPair();
 
 }  // namespace scaler::tools
