@@ -89,8 +89,7 @@ void ClientSession::sendHeartbeat(TimePoint now) {
     heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
     resourceToWire(sampler_.sample(), heartbeat.initResource());
     heartbeat.setLatencyUs(latencyUs_);
-    heartbeat.setSchedulerIncarnation(incarnation_);
-    heartbeat.setFreshSession(freshSession_);
+    registration_.stamp(heartbeat);
     (void)out_.send(builder);
     lastHeartbeat_ = now;
     const double interval =
@@ -240,8 +239,7 @@ void ClientSession::forgetRefusedObjects() {
 
 void ClientSession::startAfresh(uint64_t incarnation, TimePoint now) {
     resultParts_.clear();  // the tasks are sent again; their results start again
-    incarnation_ = incarnation;
-    freshSession_ = true;
+    registration_.startAfresh(incarnation);
     registered_ = false;
     ++resends_;
     sendHeartbeat(now);  // what follows it is taken as new
@@ -390,15 +388,12 @@ void ClientSession::onProtocolError(wire::ProtocolError::Reader error, TimePoint
         // The scheduler does not know us: it restarted (a heartbeat brings stateLost, and the resend), or
         // this answers a message sent before we started afresh. At most one heartbeat per 100 ms for a
         // burst of such answers.
-        if (now - lastNotRegisteredHeartbeat_ > std::chrono::milliseconds(100)) {
-            lastNotRegisteredHeartbeat_ = now;
-            sendHeartbeat(now);
-        }
+        if (registration_.heartbeatForNotRegistered(now)) sendHeartbeat(now);
         return;
     }
     if (error.getCode() == wire::ProtocolErrorCode::STATE_LOST) {
         // an answer to a heartbeat from before we last started afresh says nothing new
-        if (error.getClaimedIncarnation() == incarnation_) startAfresh(error.getSchedulerIncarnation(), now);
+        if (registration_.lostUs(error)) startAfresh(error.getSchedulerIncarnation(), now);
         return;
     }
     refuse("scheduler refused this client: " + std::string(error.getMessage().cStr()));
@@ -418,8 +413,7 @@ void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
             latencyUs_ = static_cast<uint32_t>(
                 std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeat_).count() / 2);
             schedulerMessageLimit_ = message.getClientHeartbeatEcho().getMaxMessageBytes();
-            incarnation_ = message.getClientHeartbeatEcho().getSchedulerIncarnation();
-            freshSession_ = false;
+            registration_.echoed(message.getClientHeartbeatEcho().getSchedulerIncarnation());
             registered_ = true;
             connected_ = true;
             uploader_.pump(schedulerMessageLimit_);

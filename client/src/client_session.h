@@ -26,6 +26,7 @@
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/frame_sink.h"
 #include "scaler/protocol/process_resources.h"
+#include "scaler/protocol/scheduler_registration.h"
 #include "scaler/wire/message.capnp.h"
 
 namespace scaler::detail {
@@ -170,11 +171,9 @@ private:
     std::unordered_map<uint64_t, PendingGraph> graphs_;
     uint64_t nextGraph_ = 1;
     std::map<uint64_t, LiveObject> objects_;  // every object sent and not deleted, by id: kept to resend
-    uint64_t incarnation_ = 0;                // the scheduler our state is with; 0: none yet
-    bool freshSession_ = true;                // until the first echo after (re)registering
+    SchedulerRegistration registration_;      // the scheduler our state is with
     bool resending_ = false;                  // objects going again; tasks wait for them (resendIfReady)
     uint64_t resends_ = 0;
-    TimePoint lastNotRegisteredHeartbeat_{};
     using Deadline = std::pair<TimePoint, uint64_t>;
     std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
     bool connected_ = false;

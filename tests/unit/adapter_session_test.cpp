@@ -65,7 +65,7 @@ protected:
             const auto list = parseCapabilities(caps);
             capabilitiesToWire(list, c.initCapabilities(static_cast<unsigned>(list.size())));
         });
-        session.onMessage(message.reader(), nowUnixMs);
+        session.onMessage(message.reader(), now, nowUnixMs);
     }
     struct Response {
         uint64_t requestId;
@@ -149,9 +149,19 @@ TEST_F(AdapterSessionTest, HeartbeatsCarryTheInventoryEveryIntervalAndOnRegister
     EXPECT_EQ(provider.polls, 2);
     IncomingMessage notRegistered(
         [](W::Builder m) { m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED); });
-    session.onMessage(notRegistered.reader());
+    session.onMessage(notRegistered.reader(), now);
     EXPECT_EQ(inventorySizes(), (std::vector<size_t>{0, 1, 1}));  // a restarted scheduler adopts the group
     EXPECT_FALSE(session.stopRequested());
+}
+
+TEST_F(AdapterSessionTest, ABurstOfNotRegisteredAnswersBringsOneHeartbeatPerHundredMilliseconds) {
+    // a restarted scheduler answers each of the old one's late command responses with notRegistered
+    IncomingMessage notRegistered(
+        [](W::Builder m) { m.initProtocolError().setCode(wire::ProtocolErrorCode::NOT_REGISTERED); });
+    for (int i = 0; i < 50; ++i)
+        session.onMessage(notRegistered.reader(), now + std::chrono::milliseconds(i));
+    session.onMessage(notRegistered.reader(), now + 150ms);
+    EXPECT_EQ(sink.each(W::WORKER_ADAPTER_HEARTBEAT), 3u);  // the registration, then one per 100 ms
 }
 
 TEST_F(AdapterSessionTest, ARefusalStopsWithExitCodeOne) {
@@ -160,7 +170,7 @@ TEST_F(AdapterSessionTest, ARefusalStopsWithExitCodeOne) {
         e.setCode(wire::ProtocolErrorCode::NOT_AUTHORIZED);
         e.setMessage("this connection's key is not allowed to act as a adapter");
     });
-    session.onMessage(refused.reader());
+    session.onMessage(refused.reader(), now);
     EXPECT_TRUE(session.stopRequested());
     EXPECT_EQ(session.exitCode(), 1);
 }
@@ -175,7 +185,7 @@ TEST_F(AdapterSessionTest, StoppingStopsEveryGroupWithinTheGraceAndReportsAnEmpt
 
 TEST_F(AdapterSessionTest, AnAnswerThatTheSchedulerLostOurStateRegistersAfreshOnce) {
     IncomingMessage echo([](W::Builder m) { m.initWorkerAdapterHeartbeatEcho().setSchedulerIncarnation(7); });
-    session.onMessage(echo.reader());
+    session.onMessage(echo.reader(), now);
     const auto stateLost = [](uint64_t claimed) {
         return IncomingMessage([=](W::Builder m) {
             auto e = m.initProtocolError();
@@ -185,9 +195,9 @@ TEST_F(AdapterSessionTest, AnAnswerThatTheSchedulerLostOurStateRegistersAfreshOn
         });
     };
     auto lost = stateLost(7);
-    session.onMessage(lost.reader());
+    session.onMessage(lost.reader(), now);
     auto stale = stateLost(7);  // an answer to an earlier heartbeat
-    session.onMessage(stale.reader());
+    session.onMessage(stale.reader(), now);
     std::vector<std::pair<uint64_t, bool>> heartbeats;
     sink.each(W::WORKER_ADAPTER_HEARTBEAT, [&](W::Reader m) {
         heartbeats.emplace_back(m.getWorkerAdapterHeartbeat().getSchedulerIncarnation(),

@@ -71,8 +71,7 @@ void WorkerSession::sendHeartbeat(TimePoint now) {
     heartbeat.setWorkerGroupId(config_.workerGroupId);
     heartbeat.setPid(pid_);
     heartbeat.setHostname(hostname_);
-    heartbeat.setSchedulerIncarnation(incarnation_);
-    heartbeat.setFreshSession(freshSession_);
+    registration_.stamp(heartbeat);
     heartbeat.setMemoryLimitBytes(config_.memoryLimitBytes);
     (void)out_.send(builder);
     lastHeartbeatSent_ = now;
@@ -382,17 +381,14 @@ void WorkerSession::onProtocolError(wire::ProtocolError::Reader error, TimePoint
         // afresh): a heartbeat sorts it out, at most one per 100 ms for a burst of such answers. Not while
         // leaving: a late confirmation answered after our disconnect would re-register a worker that is
         // about to exit, and tasks given to it would wait for the worker timeout.
-        if (phase_ == Phase::serving && !rejoinAs_ &&
-            now - lastNotRegisteredHeartbeat_ > std::chrono::milliseconds(100)) {
-            lastNotRegisteredHeartbeat_ = now;
+        if (phase_ == Phase::serving && !rejoinAs_ && registration_.heartbeatForNotRegistered(now))
             sendHeartbeat(now);
-        }
         return;
     }
     if (error.getCode() == wire::ProtocolErrorCode::STATE_LOST) {
         lastEcho_ = now;  // a scheduler answers
         // an answer to a heartbeat from before we last started afresh says nothing new
-        if (error.getClaimedIncarnation() != incarnation_ || rejoinAs_ || phase_ != Phase::serving) return;
+        if (!registration_.lostUs(error) || rejoinAs_ || phase_ != Phase::serving) return;
         log::worker().warn("{}: dropping every task held for it", error.getMessage().cStr());
         startAfresh(error.getSchedulerIncarnation());
         rejoinIfIdle(now);
@@ -418,8 +414,7 @@ void WorkerSession::rejoinIfIdle(TimePoint now) {
     if (!rejoinAs_ || executor_.running()) return;
     (void)executor_.takeOutcomes();  // results for a scheduler that no longer holds those tasks
     (void)executor_.takeWaitingChanges();
-    incarnation_ = *rejoinAs_;
-    freshSession_ = true;
+    registration_.startAfresh(*rejoinAs_);
     rejoinAs_.reset();
     sendHeartbeat(now);
 }
@@ -436,8 +431,7 @@ void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
                 std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeatSent_).count() / 2);
             schedulerMessageLimit_ = message.getWorkerHeartbeatEcho().getMaxMessageBytes();
             if (!rejoinAs_) {
-                incarnation_ = message.getWorkerHeartbeatEcho().getSchedulerIncarnation();
-                freshSession_ = false;
+                registration_.echoed(message.getWorkerHeartbeatEcho().getSchedulerIncarnation());
             }
             return;
         case wire::Message::OBJECT_CHUNK:
@@ -447,7 +441,7 @@ void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
             // state, and the next scheduler registers us afresh
             log::worker().warn("{}; waiting for a scheduler", message.getSchedulerStopping().cStr());
             if (phase_ != Phase::serving || rejoinAs_) return;
-            startAfresh(incarnation_);
+            startAfresh(registration_.incarnation());
             return rejoinIfIdle(now);
         case wire::Message::SCHEDULER_SHUTDOWN:
             log::worker().info("scheduler is shutting down the cluster; exiting");

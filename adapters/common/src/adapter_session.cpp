@@ -36,8 +36,7 @@ void AdapterSession::sendHeartbeat() {
     heartbeat.setPriority(settings_.priority);
     heartbeat.setWorkersPerGroup(settings_.workersPerGroup);
     heartbeat.setKind(provider_.kind());
-    heartbeat.setSchedulerIncarnation(incarnation_);
-    heartbeat.setFreshSession(freshSession_);
+    registration_.stamp(heartbeat);
     capabilitiesToWire(settings_.capabilities,
                        heartbeat.initCapabilities(static_cast<unsigned>(settings_.capabilities.size())));
     const auto groups = provider_.inventory();
@@ -102,7 +101,7 @@ void AdapterSession::onCommand(wire::WorkerAdapterCommand::Reader command, uint6
     (void)out_.send(builder);
 }
 
-void AdapterSession::onMessage(wire::Message::Reader message, uint64_t nowUnixMs) {
+void AdapterSession::onMessage(wire::Message::Reader message, TimePoint now, uint64_t nowUnixMs) {
     if (message.which() == wire::Message::WORKER_ADAPTER_COMMAND) {
         try {
             onCommand(message.getWorkerAdapterCommand(), nowUnixMs);
@@ -110,20 +109,19 @@ void AdapterSession::onMessage(wire::Message::Reader message, uint64_t nowUnixMs
             log::adapter().warn("could not carry out a command from the scheduler: {}", e.what());
         }
     } else if (message.which() == wire::Message::WORKER_ADAPTER_HEARTBEAT_ECHO) {
-        incarnation_ = message.getWorkerAdapterHeartbeatEcho().getSchedulerIncarnation();
-        freshSession_ = false;
+        registration_.echoed(message.getWorkerAdapterHeartbeatEcho().getSchedulerIncarnation());
     } else if (message.which() == wire::Message::PROTOCOL_ERROR) {
         const auto protocolError = message.getProtocolError();
         if (protocolError.getCode() == wire::ProtocolErrorCode::NOT_REGISTERED) {
-            sendHeartbeat();  // a restarted scheduler: register again with the inventory
+            // a restarted scheduler: register again with the inventory, once for a burst of such answers
+            if (registration_.heartbeatForNotRegistered(now)) sendHeartbeat();
         } else if (protocolError.getCode() == wire::ProtocolErrorCode::STATE_LOST) {
             // Only the inventory matters to a new scheduler, and every heartbeat carries it; answers to
             // commands of the old one that are still on their way are refused as unregistered.
-            if (protocolError.getClaimedIncarnation() != incarnation_) return;
+            if (!registration_.lostUs(protocolError)) return;
             log::adapter().info("{}: registering again with the inventory",
                                 protocolError.getMessage().cStr());
-            incarnation_ = protocolError.getSchedulerIncarnation();
-            freshSession_ = true;
+            registration_.startAfresh(protocolError.getSchedulerIncarnation());
             sendHeartbeat();
         } else {
             log::adapter().critical("scheduler refused this adapter: {}", protocolError.getMessage().cStr());

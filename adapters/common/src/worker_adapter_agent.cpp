@@ -23,7 +23,7 @@ int WorkerAdapterAgent::run() {
             [&](wire::Message::Reader message) {
                 const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch());
-                session.onMessage(message, static_cast<uint64_t>(wall.count()));
+                session.onMessage(message, Clock::now(), static_cast<uint64_t>(wall.count()));
                 return true;
             },
             [](const std::string& why) {

@@ -16,6 +16,7 @@
 
 #include "scaler/protocol/frame_sink.h"
 #include "scaler/protocol/process_resources.h"
+#include "scaler/protocol/scheduler_registration.h"
 #include "scaler/wire/message.capnp.h"
 #include "scaler/worker/object_cache.h"
 #include "scaler/worker/task_executor.h"
@@ -106,10 +107,8 @@ private:
     TimePoint nextHeartbeat_;
     uint32_t latencyUs_ = 0;
     uint64_t schedulerMessageLimit_ = 0;  // from the latest echo; 0: not told yet
-    uint64_t incarnation_ = 0;            // the scheduler our tasks came from; 0: none yet
-    bool freshSession_ = true;            // until the first echo after (re)registering
+    SchedulerRegistration registration_;  // the scheduler our tasks came from
     std::optional<uint64_t> rejoinAs_;    // starting afresh: the incarnation to register with when idle
-    TimePoint lastNotRegisteredHeartbeat_{};
 
     struct Fetch {
         std::shared_ptr<ObjectBytes> bytes;

@@ -9,6 +9,7 @@
 #include "scaler/adapters/worker_adapter_agent.h"
 #include "scaler/adapters/worker_group_provider.h"
 #include "scaler/protocol/frame_sink.h"
+#include "scaler/protocol/scheduler_registration.h"
 #include "scaler/wire/message.capnp.h"
 
 namespace scaler::adapters {
@@ -23,7 +24,7 @@ public:
     // Registers: the first heartbeat.
     void start(TimePoint now);
     // `nowUnixMs`: this host's wall clock, against a command's deadline (0: not checked).
-    void onMessage(wire::Message::Reader message, uint64_t nowUnixMs = 0);
+    void onMessage(wire::Message::Reader message, TimePoint now, uint64_t nowUnixMs = 0);
     // Every loop turn: the provider notices exits; the heartbeat when due.
     void onTick(TimePoint now);
     // The scheduler refused our handshake (CURVE): stop with exit code 1.
@@ -45,8 +46,7 @@ private:
     WorkerGroupProvider& provider_;
     FrameSink& out_;
     TimePoint nextHeartbeat_{};
-    uint64_t incarnation_ = 0;  // the scheduler we registered with (see ProtocolError.stateLost)
-    bool freshSession_ = true;  // until the first echo after (re)registering
+    SchedulerRegistration registration_;  // the scheduler we registered with
     bool stopRequested_ = false;
     int exitCode_ = 0;
 };
