@@ -301,3 +301,31 @@ TEST(Security, AWrongSchedulerPublicKeyIsReportedAtOnceOnBothSides) {
         return cluster.scheduler().log().find("failed the handshake") != std::string::npos;
     })) << cluster.scheduler().log();
 }
+
+// scaler_top and the dashboard against a CURVE monitor: without keys, or with a key on no list, each says the
+// handshake failed at once instead of "no snapshot within 5 s" or an empty page and no log line.
+TEST(Security, WatchersWithoutTheRightKeysSayTheHandshakeFailed) {
+    SecureCluster secure;
+    const std::string dir = tempDir();
+    const auto start = std::chrono::steady_clock::now();
+    ChildProcess keyless({binary("scaler_top"), secure.cluster.monitorAddress(), "--once", "--timeout", "30"},
+                         dir + "/top-keyless.log");
+    EXPECT_EQ(keyless.waitExit(20s), 1 << 8) << keyless.log();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_NE(keyless.log().find("handshake"), std::string::npos) << keyless.log();
+    EXPECT_LT(seconds, 10) << "well before its 30 s timeout";
+    std::printf("scaler_top without keys said why in %.2f s\n", seconds);
+
+    std::vector<std::string> intruderArgs{binary("scaler_top"), secure.cluster.monitorAddress(), "--once"};
+    for (const auto& a : secure.keys.peerArgs("intruder")) intruderArgs.push_back(a);
+    ChildProcess intruder(intruderArgs, dir + "/top-intruder.log");
+    EXPECT_EQ(intruder.waitExit(20s), 1 << 8) << intruder.log();
+    EXPECT_NE(intruder.log().find("CURVE key"), std::string::npos) << intruder.log();
+
+    ChildProcess dashboard(
+        {binary("scaler_dashboard"), secure.cluster.monitorAddress(), "--http-address", "127.0.0.1:0"},
+        dir + "/dashboard.log");
+    EXPECT_TRUE(waitUntil([&] { return dashboard.log().find("no snapshots: ") != std::string::npos; }, 10s))
+        << dashboard.log();
+    EXPECT_NE(dashboard.log().find("handshake"), std::string::npos) << dashboard.log();
+}

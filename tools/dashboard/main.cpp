@@ -64,7 +64,17 @@ int main(int argc, char** argv) {
     }
 
     scaler::MonitorSubscriber monitor(monitorAddress, curve);
+    auto lastProblemLog = std::chrono::steady_clock::time_point{};
     while (!scaler::shutdownRequested()) {
+        if (auto failure = monitor.takeHandshakeFailure()) {
+            // the page would just stay empty: say why, once a minute
+            const auto now = std::chrono::steady_clock::now();
+            if (lastProblemLog == std::chrono::steady_clock::time_point{} ||
+                now - lastProblemLog > std::chrono::minutes(1)) {
+                scaler::log::process().error("no snapshots: {}", *failure);
+                lastProblemLog = now;
+            }
+        }
         try {
             server->addSnapshot(monitor.latest(std::chrono::milliseconds(500)));
         } catch (const std::runtime_error&) {

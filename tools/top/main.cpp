@@ -1,5 +1,6 @@
 // scaler_top: watch a scheduler through its monitor socket, like top. --once prints one snapshot (text or
 // --json) for scripts.
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -11,6 +12,7 @@
 #include "scaler/protocol/curve_keys.h"
 #include "scaler/protocol/curve_socket.h"
 #include "scaler/protocol/dealer_receiver.h"
+#include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/message_codec.h"
 #include "scaler/protocol/retry_interrupted.h"
 #include "snapshot_json.h"
@@ -20,14 +22,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int printOnce(zmq::socket_t& sub, const std::string& address, double timeout, bool json) {
+int printOnce(zmq::socket_t& sub, scaler::HandshakeWatch& watch, const std::string& address, double timeout,
+              bool json) {
     scaler::FrameReader reader;
     std::string error;
     const auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
     zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0}};
     while (Clock::now() < deadline) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        scaler::pollOrInterrupted(items, 1, std::max(left, std::chrono::milliseconds(1)));
+        if (auto failure = watch.takeFailure()) {  // refused: no snapshot will come, say why now
+            std::cerr << "scaler_top: " << *failure << "\n";
+            return 1;
+        }
+        scaler::pollOrInterrupted(
+            items, 1, std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
         zmq::message_t frame;
         if (!scaler::retryInterrupted([&] { return sub.recv(frame, zmq::recv_flags::dontwait); })) continue;
         if (!reader.load(frame, error) || reader.root().which() != scaler::wire::Message::MONITOR_SNAPSHOT)
@@ -44,11 +52,16 @@ int printOnce(zmq::socket_t& sub, const std::string& address, double timeout, bo
         }
         return 0;
     }
+    if (auto failure = watch.takeFailure()) {
+        std::cerr << "scaler_top: " << *failure << "\n";
+        return 1;
+    }
     std::cerr << "scaler_top: no snapshot from " << address << " within " << timeout << " s\n";
     return 1;
 }
 
-int runInteractive(zmq::socket_t& sub, const std::string& address, double timeout) {
+int runInteractive(zmq::socket_t& sub, scaler::HandshakeWatch& watch, const std::string& address,
+                   double timeout) {
     scaler::installShutdownSignalHandlers();
     scaler::top::TopState state;
     state.monitorAddress = address;
@@ -71,6 +84,8 @@ int runInteractive(zmq::socket_t& sub, const std::string& address, double timeou
             },
             [](const std::string&) {});  // a bad frame is skipped; the next snapshot comes in a second
         state.secondsSinceSnapshot = std::chrono::duration<double>(Clock::now() - lastSnapshot).count();
+        if (auto failure = watch.takeFailure()) state.connectionProblem = *failure;
+        if (state.secondsSinceSnapshot < 1) state.connectionProblem.clear();  // snapshots come: it was fixed
         for (int key = screen.nextKey(); key != -1; key = screen.nextKey()) {
             if (!scaler::top::applyKey(state, key, std::max(1, screen.rows() / 2))) return 0;
         }
@@ -119,6 +134,10 @@ int main(int argc, char** argv) {
     sub.set(zmq::sockopt::linger, 0);
     sub.set(zmq::sockopt::rcvhwm, 4);  // only the newest snapshots matter
     scaler::applyCurveClient(sub, curve);
+    scaler::HandshakeWatch watch(context, sub, address);  // a refused handshake is said, not waited out
     sub.connect(address);
-    return once ? printOnce(sub, address, timeout, json) : runInteractive(sub, address, timeout);
+    const int status =
+        once ? printOnce(sub, watch, address, timeout, json) : runInteractive(sub, watch, address, timeout);
+    watch.close();
+    return status;
 }

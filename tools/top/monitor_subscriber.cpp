@@ -15,10 +15,13 @@ MonitorSubscriber::MonitorSubscriber(std::string monitorAddress, const CurveClie
 }
 
 void MonitorSubscriber::reconnect(const CurveClientKeys& keys) {
+    if (watch_) watch_->close();
+    watch_.reset();
     sub_ = zmq::socket_t(context_, zmq::socket_type::sub);
     sub_.set(zmq::sockopt::subscribe, "");
     sub_.set(zmq::sockopt::linger, 0);
     applyCurveClient(sub_, keys);
+    watch_.emplace(context_, sub_, address_);
     sub_.connect(address_);
 }
 

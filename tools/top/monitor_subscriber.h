@@ -3,12 +3,14 @@
 // benchmarks and the soak program, which poll the scheduler's state.
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "scaler/protocol/curve_keys.h"
+#include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/message_codec.h"
 
 namespace scaler {
@@ -21,11 +23,14 @@ public:
     // Drains what arrived and returns the newest snapshot, waiting up to `timeout` for one; throws
     // std::runtime_error when none comes.
     nlohmann::json latest(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Why the monitor socket refused us (CURVE keys), once; nullopt otherwise.
+    std::optional<std::string> takeHandshakeFailure() { return watch_->takeFailure(); }
 
 private:
     std::string address_;
     zmq::context_t context_{1};
     zmq::socket_t sub_;
+    std::optional<HandshakeWatch> watch_;
     FrameReader reader_;
 };
 

@@ -100,6 +100,7 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
     if (state.snapshot.is_null()) {
         add("scaler_top  " + state.monitorAddress, LineStyle::title);
         add("waiting for scheduler at " + state.monitorAddress + " ... (q to quit)", LineStyle::warning);
+        if (!state.connectionProblem.empty()) add(state.connectionProblem, LineStyle::warning);
         return lines;
     }
     const json& s = state.snapshot;
@@ -124,6 +125,7 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
                 "scheduler not answering for %.0f s; showing the last snapshot, waiting for scheduler at %s",
                 state.secondsSinceSnapshot, state.monitorAddress.c_str()),
             LineStyle::warning);
+        if (!state.connectionProblem.empty()) add(state.connectionProblem, LineStyle::warning);
     }
     if (!state.fitContent && (rows < kMinRows || columns < kMinColumns)) {
         add(format("terminal too small (%dx%d); need at least %dx%d", columns, rows, kMinColumns, kMinRows),

@@ -19,6 +19,7 @@ struct TopState {
     nlohmann::json previous;          // the one before, for per-second rates
     double secondsSinceSnapshot = 0;  // how stale `snapshot` is
     double staleAfterSeconds = 5;     // then the scheduler is reported as not answering
+    std::string connectionProblem;    // why no snapshot can come (a refused handshake: the keys), if known
     WorkerColumn sortColumn = WorkerColumn::done;
     bool sortDescending = true;
     int scroll = 0;  // first worker row shown
