@@ -53,23 +53,23 @@ def can_make_namespaces():
 class Hosts:
     """A bridge in this namespace (the client's host, at .254) and one namespace per host on it."""
 
-    def __init__(self, names):
-        self.bridge = f"scbr{SUFFIX}"
-        self.address = {"client": f"{SUBNET}.254"}  # this process, on the bridge
+    def __init__(self, names, tag="", subnet=SUBNET):
+        self.bridge = f"scbr{SUFFIX}{tag}"
+        self.address = {"client": f"{subnet}.254"}  # this process, on the bridge
         self.namespace = {}
         sh("ip", "link", "add", self.bridge, "type", "bridge")
-        sh("ip", "addr", "add", f"{SUBNET}.254/24", "dev", self.bridge)
+        sh("ip", "addr", "add", f"{subnet}.254/24", "dev", self.bridge)
         sh("ip", "link", "set", self.bridge, "up")
         for i, name in enumerate(names, start=1):
-            ns = f"sc{SUFFIX}{name}"
-            veth = f"sv{SUFFIX}{name}"[:15]
+            ns = f"sc{SUFFIX}{tag}{name}"
+            veth = f"sv{SUFFIX}{tag}{name}"[:15]
             sh("ip", "netns", "add", ns)
             sh("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
             sh("ip", "link", "set", veth, "master", self.bridge, "up")
-            sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{SUBNET}.{i}/24", "dev", "eth0")
+            sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{subnet}.{i}/24", "dev", "eth0")
             sh("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up")
             sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
-            self.address[name] = f"{SUBNET}.{i}"
+            self.address[name] = f"{subnet}.{i}"
             self.namespace[name] = ns
 
     def run(self, name, args, log):
@@ -285,6 +285,105 @@ class PartitionTest(unittest.TestCase):
         noticed, again = self.scenario("worker frozen (SIGSTOP) 12 s", 12, stop_instead=True)
         self.assertIsNotNone(noticed)
         self.assertLess(noticed, WORKER_TIMEOUT_S + 3)
+
+
+class AdapterPartitionTest(unittest.TestCase):
+    """A native adapter (and the workers it starts) on a host of its own, cut from the scheduler while a scaling
+    workload runs: every task answered once, and afterwards every group the adapter runs is one the scheduler
+    knows (adopted or stopped, none leaked), never more than its maximum."""
+
+    @classmethod
+    def setUpClass(cls):
+        why = can_make_namespaces()
+        if why:
+            raise unittest.SkipTest(f"partition tests skipped: {why}")
+        subnet = f"10.{200 + (os.getpid() + 1) % 50}.{(os.getpid() + 1) % 250}"
+        cls.hosts = Hosts(["sched", "edge"], tag="a", subnet=subnet)
+        cls.logdir = f"/tmp/scaler-partition-{SUFFIX}"
+        os.makedirs(cls.logdir, exist_ok=True)
+        cls.port = random.randint(20000, 60000)
+        cls.address = f"tcp://{cls.hosts.address['sched']}:{cls.port}"
+        cls.scheduler = cls.hosts.run("sched", [
+            os.path.join(BIN_DIR, "scaler_scheduler"), f"tcp://0.0.0.0:{cls.port}", "--allow-unauthenticated",
+            "--policy-content", "allocate=capability; scaling=capability", "--scaling-interval-seconds", "0.5",
+            "--worker-timeout-seconds", str(WORKER_TIMEOUT_S), "--worker-adapter-timeout-seconds",
+            str(WORKER_TIMEOUT_S), "--logging-level", "INFO"],
+            open(os.path.join(cls.logdir, "adapter-scheduler.log"), "wb"))  # noqa: SIM115
+        cls.max_groups = 3
+        cls.adapter = cls.hosts.run("edge", [
+            os.path.join(BIN_DIR, "scaler_worker_adapter_native"), cls.address, "--adapter-id", "edge",
+            "--max-worker-groups", str(cls.max_groups), "--heartbeat-interval-seconds", "0.5",
+            "--shutdown-grace-seconds", "1", "--death-timeout-seconds", "120", "--logging-level", "INFO"],
+            open(os.path.join(cls.logdir, "adapter.log"), "wb"))  # noqa: SIM115
+        cls.client = Client(address=cls.address, timeout_seconds=60)
+
+    @classmethod
+    def tearDownClass(cls):
+        if not hasattr(cls, "hosts"):
+            return
+        try:
+            cls.client.disconnect()
+        except Exception:  # noqa: BLE001
+            pass
+        for process in (cls.adapter, cls.scheduler):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        cls.hosts.remove()
+
+    @classmethod
+    def snapshot(cls):
+        out = subprocess.run([os.path.join(BIN_DIR, "scaler_top"),
+                              f"tcp://{cls.hosts.address['sched']}:{cls.port + 2}", "--once", "--json"],
+                             capture_output=True, text=True, timeout=30)
+        return json.loads(out.stdout) if out.returncode == 0 else None
+
+    def running_workers(self):
+        """Worker processes the adapter runs right now."""
+        out = sh("pgrep", "-P", str(self.adapter.pid), "-f", "scaler_worker", check=False)
+        return len(out.stdout.split())
+
+    def test_an_adapter_cut_after_it_was_asked_for_groups_loses_nothing_and_leaks_no_group(self):
+        n = 120
+        futures = [self.client.submit(numbered, i, 0.1) for i in range(n)]
+        time.sleep(0.05)  # as in the run by hand: the cut lands just after the demand
+        self.hosts.cut("edge", "sched")
+        most = 0
+        cut_at = time.monotonic()
+        while time.monotonic() - cut_at < 15:  # longer than the adapter's and its workers' timeouts
+            most = max(most, self.running_workers())
+            time.sleep(0.2)
+        self.hosts.heal("edge")
+        healed_at = time.monotonic()
+        lost = wrong = 0
+        for i, future in enumerate(futures):
+            try:
+                if future.result(timeout=120) != i:
+                    wrong += 1
+            except Exception as e:  # noqa: BLE001
+                print(f"  task {i}: {type(e).__name__}: {e}")
+                lost += 1
+        answered = time.monotonic() - healed_at
+        # settled: what the adapter runs is what the scheduler sees of it
+        agreed = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            most = max(most, self.running_workers())
+            s = self.snapshot()
+            known = sum(len(g["worker_ids"]) for g in s["worker_groups"] if g["adapter_id"] == "edge") if s else -1
+            if known == self.running_workers():
+                agreed = known
+                break
+            time.sleep(0.3)
+        print(f"adapter host cut 15 s just after the demand: {n} tasks, {lost} lost, {wrong} wrong; every future "
+              f"answered {answered:.1f} s after the heal; at most {most} workers at once (max {self.max_groups}); "
+              f"afterwards the scheduler and the adapter agree on {agreed} workers")
+        self.assertEqual((lost, wrong), (0, 0))
+        self.assertLessEqual(most, self.max_groups)
+        self.assertIsNotNone(agreed, "the adapter runs workers the scheduler does not know of (leaked groups)")
 
 
 if __name__ == "__main__":

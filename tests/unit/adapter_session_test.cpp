@@ -198,6 +198,8 @@ TEST_F(AdapterSessionTest, AnAnswerThatTheSchedulerLostOurStateRegistersAfreshOn
     session.onMessage(lost.reader(), now);
     auto stale = stateLost(7);  // an answer to an earlier heartbeat
     session.onMessage(stale.reader(), now);
+    auto another = stateLost(7);
+    session.onMessage(another.reader(), now);
     std::vector<std::pair<uint64_t, bool>> heartbeats;
     sink.each(W::WORKER_ADAPTER_HEARTBEAT, [&](W::Reader m) {
         heartbeats.emplace_back(m.getWorkerAdapterHeartbeat().getSchedulerIncarnation(),
@@ -221,3 +223,20 @@ TEST(WorkerCommandCheck, AQuickHealthyCheckIsNeverTakenForATimeout) {
 }
 
 }  // namespace
+
+TEST_F(AdapterSessionTest, TheSameSchedulerTimingUsOutIsAnsweredOnceForEveryBufferedHeartbeat) {
+    // after a cut, each heartbeat sent meanwhile is answered stateLost, all claiming the incarnation of the
+    // scheduler that timed us out and is still the same: one registration afresh, one log line
+    IncomingMessage echo([](W::Builder m) { m.initWorkerAdapterHeartbeatEcho().setSchedulerIncarnation(7); });
+    session.onMessage(echo.reader(), now);
+    for (int i = 0; i < 5; ++i) {
+        IncomingMessage lost([](W::Builder m) {
+            auto e = m.initProtocolError();
+            e.setCode(wire::ProtocolErrorCode::STATE_LOST);
+            e.setClaimedIncarnation(7);
+            e.setSchedulerIncarnation(7);
+        });
+        session.onMessage(lost.reader(), now);
+    }
+    EXPECT_EQ(sink.each(W::WORKER_ADAPTER_HEARTBEAT), 2u);  // the first registration, then once afresh
+}

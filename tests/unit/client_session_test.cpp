@@ -287,6 +287,11 @@ TEST_F(ClientSessionTest, ASchedulerThatTimedUsOutGetsOurTasksAgainToo) {
     deliver(stateLost(7, 7));
     EXPECT_EQ(sentTaskIds(sink), (std::vector<uint64_t>{1}));
     EXPECT_FALSE(state->done);
+    // the answers to the other heartbeats buffered during the cut claim the same incarnation: sent once only
+    deliver(stateLost(7, 7));
+    deliver(stateLost(7, 7));
+    EXPECT_EQ(sentTaskIds(sink), (std::vector<uint64_t>{1}));
+    EXPECT_EQ(session.resends(), 1u);
 }
 
 TEST_F(ClientSessionTest, NotRegisteredAnswersOnlyBringAHeartbeatAtMostEveryHundredMilliseconds) {

@@ -33,6 +33,11 @@ TEST(SchedulerRegistration, AnEchoRegistersAndStartingAfreshMakesTheSessionFresh
     EXPECT_EQ(r.incarnation(), 9u);
     EXPECT_TRUE(r.fresh());
     EXPECT_FALSE(lost(r, 7));
+    EXPECT_FALSE(lost(r, 9));  // answers a heartbeat from before: fresh ones register
+    r.echoed(9);
+    EXPECT_TRUE(lost(r, 9));
+    r.startAfresh(9);  // the same scheduler timed us out
+    EXPECT_FALSE(lost(r, 9));
     capnp::MallocMessageBuilder b;
     auto heartbeat = b.initRoot<scaler::wire::ClientHeartbeat>();
     r.stamp(heartbeat);

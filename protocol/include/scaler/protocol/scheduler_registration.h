@@ -40,10 +40,12 @@ public:
         lastNotRegisteredHeartbeat_ = now;
         return true;
     }
-    // stateLost names the incarnation the heartbeat claimed: only one claiming ours says something new (an
-    // answer to a heartbeat from before we last started afresh does not).
+    // stateLost names the incarnation the heartbeat claimed: only one claiming ours, while we are registered,
+    // says something new. Once we started afresh every heartbeat is fresh and registers, so a stateLost then
+    // answers one sent before: after a cut there are many, all claiming the same incarnation when the same
+    // scheduler timed us out, and each would start afresh again (resend, re-register, log).
     bool lostUs(wire::ProtocolError::Reader error) const {
-        return error.getClaimedIncarnation() == incarnation_;
+        return !fresh_ && error.getClaimedIncarnation() == incarnation_;
     }
     // Registering again with this scheduler: the next heartbeats claim a fresh session.
     void startAfresh(uint64_t schedulerIncarnation) {
