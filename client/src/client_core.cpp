@@ -475,7 +475,11 @@ void ClientCore::ioLoop() {
         session.cancel(cancels);
         cancels.clear();
 
-        if (auto failure = connection.takeHandshakeFailure()) session.refuse(*failure);
+        if (auto failure = connection.takeHandshakeFailure()) {
+            // closed handshakes alone, once we were served, are a proxy whose scheduler restarts: the resend
+            // path covers that; before, they mean a wrong key and waiting for the timeout would only hide it
+            if (failure->certain || !session.connected()) session.refuse(failure->message);
+        }
         // a malformed answer is dropped; the task's deadline or the client timeout still apply
         connection.receive(
             [&](wire::Message::Reader message) {

@@ -20,8 +20,8 @@ HandshakeWatch::HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket, s
     events_.connect(endpoint);
 }
 
-std::optional<std::string> HandshakeWatch::takeFailure() {
-    std::optional<std::string> failure;
+std::optional<HandshakeFailure> HandshakeWatch::takeFailure() {
+    std::optional<HandshakeFailure> failure;
     for (;;) {
         zmq::message_t event;
         if (!retryInterrupted([&] { return events_.recv(event, zmq::recv_flags::dontwait); })) return failure;
@@ -48,23 +48,29 @@ std::optional<std::string> HandshakeWatch::takeFailure() {
             if (!handshaking_) continue;  // a working connection lost: ZeroMQ reconnects
             handshaking_ = false;
             if (++closedHandshakes_ == kClosedHandshakesBeforeFailure && !failure) {
-                failure =
+                failure = HandshakeFailure{
                     "the handshake with the scheduler at " + peerAddress_ + " failed: it closed " +
-                    std::to_string(kClosedHandshakesBeforeFailure) +
-                    " connections in a row before the handshake completed: if it uses CURVE, check that "
-                    "this side has its public key (--curve-server-key-file); if this side uses CURVE, "
-                    "that it does";
+                        std::to_string(kClosedHandshakesBeforeFailure) +
+                        " connections in a row before the handshake completed: if it uses CURVE, check that "
+                        "this side has its public key (--curve-server-key-file); if this side uses CURVE, "
+                        "that it does (or a proxy in between has no scheduler behind it)",
+                    false};
             }
             continue;
         }
         handshaking_ = false;  // a failure ZeroMQ names: its close that follows is not counted as well
         if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            failure = "the scheduler at " + peerAddress_ + " refused this process's CURVE key (status " +
-                      std::to_string(value) + "): the key is on none of its allow-lists";
+            failure = HandshakeFailure{"the scheduler at " + peerAddress_ +
+                                           " refused this process's CURVE key (status " +
+                                           std::to_string(value) + "): the key is on none of its allow-lists",
+                                       true};
         } else {
-            failure = "the handshake with the scheduler at " + peerAddress_ +
-                      " failed (ZeroMQ protocol error " + std::to_string(value) +
-                      "): check that both sides use CURVE, and this side the scheduler's public key";
+            failure =
+                HandshakeFailure{"the handshake with the scheduler at " + peerAddress_ +
+                                     " failed (ZeroMQ protocol error " + std::to_string(value) +
+                                     "): check that both sides use CURVE, and this side the scheduler's "
+                                     "public key",
+                                 true};
         }
     }
 }

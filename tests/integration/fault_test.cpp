@@ -305,7 +305,8 @@ TEST(Faults, AClientOverTheQueueLimitIsRejectedAndTheRestRun) {
 TEST(Faults, ShortSoakWithRandomWorkerKillsLosesAndDuplicatesNothing) {
     const std::string dir = tempDir();
     ChildProcess soak({binary("scaler_soak"), "--tasks", "20000", "--waves", "2", "--pause-seconds", "3",
-                       "--kill-interval-seconds", "1", "--scheduler-kills", "1", "--log-dir", dir},
+                       "--kill-interval-seconds", "1", "--scheduler-kills", "1", "--partitions", "2",
+                       "--longest-cut-seconds", "4", "--log-dir", dir},
                       dir + "/soak.out");
     ASSERT_EQ(WEXITSTATUS(soak.waitExit(150s)), 0) << soak.log();
     const std::string out = soak.log();
@@ -315,6 +316,7 @@ TEST(Faults, ShortSoakWithRandomWorkerKillsLosesAndDuplicatesNothing) {
     EXPECT_NE(out.find("\nwrong results 0\n"), std::string::npos) << out;
     EXPECT_EQ(out.find("workers killed 0\n"), std::string::npos) << out;  // the kills did happen
     EXPECT_NE(out.find("scheduler killed and restarted 1\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("adapter hosts cut 2 times"), std::string::npos) << out;
 }
 
 TEST(Faults, AKilledStaticWorkersTasksRunElsewhereWithinHalfASecond) {

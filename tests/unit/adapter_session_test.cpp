@@ -240,3 +240,11 @@ TEST_F(AdapterSessionTest, TheSameSchedulerTimingUsOutIsAnsweredOnceForEveryBuff
     }
     EXPECT_EQ(sink.each(W::WORKER_ADAPTER_HEARTBEAT), 2u);  // the first registration, then once afresh
 }
+
+TEST_F(AdapterSessionTest, ClosedHandshakesAloneDoNotStopTheAdapterButARefusedKeyDoes) {
+    session.onHandshakeFailure({"closed 3 connections in a row before the handshake completed", false}, now);
+    EXPECT_FALSE(session.stopRequested());
+    session.onHandshakeFailure({"refused this process's CURVE key", true}, now + 1s);
+    EXPECT_TRUE(session.stopRequested());
+    EXPECT_EQ(session.exitCode(), 1);
+}

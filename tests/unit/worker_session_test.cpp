@@ -358,3 +358,17 @@ TEST_F(WorkerSessionTest, AnObjectTheSchedulerNoLongerHasFailsItsTasksWithTheRea
     });
     EXPECT_NE(error.find("not in the store"), std::string::npos) << error;
 }
+
+TEST_F(WorkerSessionTest, ClosedHandshakesAloneDoNotEndTheWorkerButARefusedKeyDoes) {
+    // through a TCP proxy, a scheduler restarting looks like connections closed before the handshake: the
+    // worker keeps trying (its death timeout decides), as it would with no proxy (found by the partition
+    // soak)
+    make();
+    session->onHandshakeFailure({"closed 3 connections in a row before the handshake completed", false}, now);
+    session->onHandshakeFailure({"closed 3 connections in a row before the handshake completed", false},
+                                now + 1s);
+    EXPECT_FALSE(session->done());
+    session->onHandshakeFailure({"refused this process's CURVE key", true}, now + 2s);
+    EXPECT_TRUE(session->done());
+    EXPECT_EQ(session->exitCode(), 1);
+}

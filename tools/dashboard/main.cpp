@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
             const auto now = std::chrono::steady_clock::now();
             if (lastProblemLog == std::chrono::steady_clock::time_point{} ||
                 now - lastProblemLog > std::chrono::minutes(1)) {
-                scaler::log::process().error("no snapshots: {}", *failure);
+                scaler::log::process().error("no snapshots: {}", failure->message);
                 lastProblemLog = now;
             }
         }

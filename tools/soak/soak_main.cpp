@@ -21,6 +21,7 @@
 #include "scaler/client/client.h"
 #include "scaler/common/command_line.h"
 #include "scaler/tools/child_process.h"
+#include "scaler/tools/link_cut_relay.h"
 
 namespace {
 
@@ -38,6 +39,8 @@ struct Options {
     double drainTimeoutSeconds = 300;
     uint32_t schedulerKills = 0;  // SIGKILLs of the scheduler, spread evenly over the tasks' completions
     double schedulerDownSeconds = 1;
+    uint32_t partitions = 0;  // cuts of an adapter's host (the adapter and its workers) from the scheduler
+    double longestCutSeconds = 8;
     std::string scalingPolicy = "capability";
     std::string binDir;
     std::string logDir;
@@ -109,6 +112,17 @@ int main(int argc, char** argv) {
            "--scaling-policy", o.scalingPolicy,
            "The scheduler's scaling policy, with optional parameters (\"predictive; profile=balanced\")")
         ->capture_default_str();
+    app.add_option(
+           "--partitions", o.partitions,
+           "Cut an adapter's host (the adapter and the workers it started) from the scheduler this many "
+           "times, "
+           "at random over the run, for 0.5 s to --longest-cut-seconds each; a cut moves no byte and closes "
+           "no socket (LinkCutRelay)")
+        ->check(CLI::Range(0u, 100000u))
+        ->capture_default_str();
+    app.add_option("--longest-cut-seconds", o.longestCutSeconds, "The longest partition")
+        ->check(scaler::positiveNumber())
+        ->capture_default_str();
     app.add_option("--log-dir", o.logDir, "Where the cluster's logs go (default: a new directory in /tmp)");
     app.add_option("--logging-level", loggingLevel, "Logging level of the cluster's processes")
         ->capture_default_str();
@@ -144,10 +158,18 @@ int main(int argc, char** argv) {
         return 2;
     }
     uint64_t schedulerPeakRssKb = 0;  // the largest of every scheduler process's
+    // Each adapter host reaches the scheduler through a link that can be cut (its workers get the same
+    // address from it, so a cut takes the whole host away).
+    std::vector<std::unique_ptr<scaler::tools::LinkCutRelay>> links;
     const auto adapter = [&](const std::string& id, uint32_t groups, uint32_t perGroup,
                              const std::string& caps) {
+        std::string through = address;
+        if (o.partitions > 0) {
+            links.push_back(std::make_unique<scaler::tools::LinkCutRelay>(port));
+            through = "tcp://127.0.0.1:" + std::to_string(links.back()->port());
+        }
         std::vector<std::string> args{o.binDir + "/scaler_worker_adapter_native",
-                                      address,
+                                      through,
                                       "--adapter-id",
                                       id,
                                       "--max-worker-groups",
@@ -224,6 +246,32 @@ int main(int argc, char** argv) {
         }
     });
 
+    // The partitioner: cuts spread evenly over the expected run, each of a random adapter host for a random
+    // time. Runs until every cut is done or the submissions end.
+    std::atomic<uint32_t> cutsDone{0};
+    std::atomic<uint64_t> cutMilliseconds{0};
+    std::thread partitioner([&] {
+        std::mt19937_64 random(o.seed * 104729);
+        for (uint32_t k = 1; k <= o.partitions && submitting; ++k) {
+            const uint64_t due = o.tasks * k / (o.partitions + 1);
+            while (submitting && submittedCount.load() - inFlight.load() < due) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            if (!submitting) return;
+            auto& link = *links[random() % links.size()];
+            const double seconds =
+                0.5 + std::uniform_real_distribution<double>(0, o.longestCutSeconds - 0.5)(random);
+            link.cut();
+            const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double>(seconds));
+            while (submitting && Clock::now() < until)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            link.heal();
+            cutMilliseconds += static_cast<uint64_t>(seconds * 1000);
+            ++cutsDone;
+        }
+    });
+
     std::mt19937_64 random(o.seed);
     const auto start = Clock::now();
     uint64_t submitted = 0;
@@ -276,6 +324,8 @@ int main(int argc, char** argv) {
     submitting = false;
     observer.join();
     schedulerKiller.join();
+    partitioner.join();
+    for (auto& link : links) link->heal();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
     uint64_t completed = 0, lost = 0, duplicated = client.unmatchedResults();
@@ -301,13 +351,16 @@ int main(int argc, char** argv) {
               << "wrong results " << ledger.wrong.load() << "\n"
               << "workers killed " << kills.load() << "\n"
               << "scheduler killed and restarted " << schedulerKillsDone.load() << "\n"
+              << "adapter hosts cut " << cutsDone.load() << " times, " << cutMilliseconds.load() / 1000.0
+              << " s in all\n"
               << "worker groups started " << starts << ", stopped " << stops << "\n"
               << "scheduler peak RSS " << rssKb / 1024.0 << " MiB\n"
               << "elapsed " << seconds << " s (" << static_cast<uint64_t>(submitted / seconds)
               << " tasks/s)\n"
               << "logs in " << o.logDir << "\n";
     const bool ok = lost == 0 && duplicated == 0 && ledger.wrong == 0 && ledger.failed == 0 &&
-                    completed == o.tasks && schedulerKillsDone.load() == o.schedulerKills;
+                    completed == o.tasks && schedulerKillsDone.load() == o.schedulerKills &&
+                    cutsDone.load() == o.partitions;
     std::cout << (ok ? "soak passed" : "soak FAILED") << std::endl;
     client.disconnect();
     return ok ? 0 : 1;

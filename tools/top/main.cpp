@@ -31,7 +31,7 @@ int printOnce(zmq::socket_t& sub, scaler::HandshakeWatch& watch, const std::stri
     while (Clock::now() < deadline) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (auto failure = watch.takeFailure()) {  // refused: no snapshot will come, say why now
-            std::cerr << "scaler_top: " << *failure << "\n";
+            std::cerr << "scaler_top: " << failure->message << "\n";
             return 1;
         }
         scaler::pollOrInterrupted(
@@ -53,7 +53,7 @@ int printOnce(zmq::socket_t& sub, scaler::HandshakeWatch& watch, const std::stri
         return 0;
     }
     if (auto failure = watch.takeFailure()) {
-        std::cerr << "scaler_top: " << *failure << "\n";
+        std::cerr << "scaler_top: " << failure->message << "\n";
         return 1;
     }
     std::cerr << "scaler_top: no snapshot from " << address << " within " << timeout << " s\n";
@@ -84,7 +84,7 @@ int runInteractive(zmq::socket_t& sub, scaler::HandshakeWatch& watch, const std:
             },
             [](const std::string&) {});  // a bad frame is skipped; the next snapshot comes in a second
         state.secondsSinceSnapshot = std::chrono::duration<double>(Clock::now() - lastSnapshot).count();
-        if (auto failure = watch.takeFailure()) state.connectionProblem = *failure;
+        if (auto failure = watch.takeFailure()) state.connectionProblem = failure->message;
         if (state.secondsSinceSnapshot < 1) state.connectionProblem.clear();  // snapshots come: it was fixed
         for (int key = screen.nextKey(); key != -1; key = screen.nextKey()) {
             if (!scaler::top::applyKey(state, key, std::max(1, screen.rows() / 2))) return 0;

@@ -24,7 +24,7 @@ public:
     // std::runtime_error when none comes.
     nlohmann::json latest(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // Why the monitor socket refused us (CURVE keys), once; nullopt otherwise.
-    std::optional<std::string> takeHandshakeFailure() { return watch_->takeFailure(); }
+    std::optional<HandshakeFailure> takeHandshakeFailure() { return watch_->takeFailure(); }
 
 private:
     std::string address_;

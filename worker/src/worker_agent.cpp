@@ -83,7 +83,8 @@ int WorkerAgent::run() {
             [](const std::string& why) {
                 log::worker().warn("dropped a message from the scheduler: {}", why);
             });
-        if (auto failure = connection.takeHandshakeFailure()) session.onHandshakeFailure(*failure);
+        if (auto failure = connection.takeHandshakeFailure())
+            session.onHandshakeFailure(*failure, Clock::now());
         session.onTick(Clock::now(), shutdownRequested());
     }
     executor.interruptRunning();

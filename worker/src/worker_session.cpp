@@ -456,9 +456,16 @@ void WorkerSession::onMessage(wire::Message::Reader message, TimePoint now) {
     }
 }
 
-void WorkerSession::onHandshakeFailure(const std::string& why) {
-    log::worker().critical("{}; exiting", why);
-    finish(1);
+void WorkerSession::onHandshakeFailure(const HandshakeFailure& failure, TimePoint now) {
+    if (failure.certain) {
+        log::worker().critical("{}; exiting", failure.message);
+        finish(1);
+        return;
+    }
+    if (!lastHandshakeWarning_ || now - *lastHandshakeWarning_ > std::chrono::minutes(1)) {
+        lastHandshakeWarning_ = now;
+        log::worker().warn("{}; still trying (the death timeout applies)", failure.message);
+    }
 }
 
 void WorkerSession::onTick(TimePoint now, bool shutdownRequested) {

@@ -131,8 +131,15 @@ void AdapterSession::onMessage(wire::Message::Reader message, TimePoint now, uin
     }
 }
 
-void AdapterSession::onHandshakeFailure(const std::string& why) {
-    log::adapter().critical("{}; stopping", why);
+void AdapterSession::onHandshakeFailure(const HandshakeFailure& failure, TimePoint now) {
+    if (!failure.certain) {
+        if (!lastHandshakeWarning_ || now - *lastHandshakeWarning_ > std::chrono::minutes(1)) {
+            lastHandshakeWarning_ = now;
+            log::adapter().warn("{}; still trying", failure.message);
+        }
+        return;
+    }
+    log::adapter().critical("{}; stopping", failure.message);
     exitCode_ = 1;
     stopRequested_ = true;
 }

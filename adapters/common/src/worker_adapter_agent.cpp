@@ -29,7 +29,8 @@ int WorkerAdapterAgent::run() {
             [](const std::string& why) {
                 log::adapter().warn("dropped a message from the scheduler: {}", why);
             });
-        if (auto failure = connection.takeHandshakeFailure()) session.onHandshakeFailure(*failure);
+        if (auto failure = connection.takeHandshakeFailure())
+            session.onHandshakeFailure(*failure, Clock::now());
         session.onTick(Clock::now());
     }
     session.stop();

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include <kj/exception.h>
+#include <spdlog/fmt/fmt.h>
 
 #include "scaler/common/log.h"
 #include "scaler/common/printable.h"
@@ -1004,7 +1005,7 @@ void SchedulerCore::onTick() {
     for (ClientSlot c = 0; c < clients_.size(); ++c) {
         if (clients_[c].live && now_ - clients_[c].lastSeen > clientTimeout) {
             removeClient(
-                c, "timed out (no heartbeat for " + std::to_string(config_.clientTimeoutSeconds) + " s)");
+                c, "timed out (no heartbeat for " + fmt::format("{}", config_.clientTimeoutSeconds) + " s)");
         }
     }
     const auto workerTimeout = secondsToDuration(config_.workerTimeoutSeconds);
@@ -1012,7 +1013,7 @@ void SchedulerCore::onTick() {
         if (workers_[w].live && now_ - workers_[w].lastSeen > workerTimeout) {
             removeWorker(
                 w, WorkerExit::died,
-                "timed out (no heartbeat for " + std::to_string(config_.workerTimeoutSeconds) + " s)");
+                "timed out (no heartbeat for " + fmt::format("{}", config_.workerTimeoutSeconds) + " s)");
         }
     }
     // an upload that stopped for as long as a silent client would be dropped is abandoned

@@ -45,7 +45,7 @@ public:
     // The frame of the message being handled, kept alive past the next receive (FrameReader::keepFrame).
     std::shared_ptr<const zmq::message_t> keepFrame() { return reader_.keepFrame(); }
     // Why the scheduler refused the handshake, once; nullopt otherwise.
-    std::optional<std::string> takeHandshakeFailure() { return handshake_.takeFailure(); }
+    std::optional<HandshakeFailure> takeHandshakeFailure() { return handshake_.takeFailure(); }
     void setLinger(int ms) { socket_.set(zmq::sockopt::linger, ms); }
     // Closes the socket (after the linger) and the context. Idempotent.
     void close();

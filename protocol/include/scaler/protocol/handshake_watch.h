@@ -9,14 +9,22 @@
 
 namespace scaler {
 
+struct HandshakeFailure {
+    std::string message;  // a sentence saying why, naming the address
+    // True when the scheduler said so (our key is on no list, the mechanisms differ). False for connections
+    // closed before the handshake completed, which is how a scheduler that cannot read our hello (we hold a
+    // wrong public key for it) answers, but also how a TCP proxy answers while the scheduler behind it
+    // restarts: a long-lived peer that was connected must not give up on that alone.
+    bool certain = true;
+};
+
 class HandshakeWatch {
 public:
     // Call before socket.connect(), so the first attempt is watched.
     HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket, std::string peerAddress);
 
-    // A sentence saying why the scheduler refused us, once a handshake failed; nullopt otherwise. Never
-    // blocks.
-    std::optional<std::string> takeFailure();
+    // Why the scheduler refused us, once a handshake failed; nullopt otherwise. Never blocks.
+    std::optional<HandshakeFailure> takeFailure();
     // Before closing the context explicitly: an open socket would make that wait forever.
     void close() { events_.close(); }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "scaler/protocol/frame_sink.h"
+#include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/process_resources.h"
 #include "scaler/protocol/scheduler_registration.h"
 #include "scaler/wire/message.capnp.h"
@@ -46,7 +47,10 @@ public:
     // shutdown (when `shutdownRequested`) and the leave deadline.
     void onTick(TimePoint now, bool shutdownRequested);
     // The scheduler refused our handshake (CURVE): exit 1 with the reason.
-    void onHandshakeFailure(const std::string& why);
+    // A refused handshake: certain (our key) ends the worker with exit code 1; connections closed before the
+    // handshake (a wrong scheduler key, or a proxy whose scheduler restarts) are logged once a minute while
+    // the death timeout decides.
+    void onHandshakeFailure(const HandshakeFailure& failure, TimePoint now);
 
     Phase phase() const { return phase_; }
     bool done() const { return phase_ == Phase::done; }
@@ -108,7 +112,8 @@ private:
     uint32_t latencyUs_ = 0;
     uint64_t schedulerMessageLimit_ = 0;  // from the latest echo; 0: not told yet
     SchedulerRegistration registration_;  // the scheduler our tasks came from
-    std::optional<uint64_t> rejoinAs_;    // starting afresh: the incarnation to register with when idle
+    std::optional<TimePoint> lastHandshakeWarning_;
+    std::optional<uint64_t> rejoinAs_;  // starting afresh: the incarnation to register with when idle
 
     struct Fetch {
         std::shared_ptr<ObjectBytes> bytes;

@@ -5,10 +5,12 @@
 // by WorkerAdapterAgent (or a test); sends through a FrameSink; never touches a socket.
 
 #include <chrono>
+#include <optional>
 
 #include "scaler/adapters/worker_adapter_agent.h"
 #include "scaler/adapters/worker_group_provider.h"
 #include "scaler/protocol/frame_sink.h"
+#include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/scheduler_registration.h"
 #include "scaler/wire/message.capnp.h"
 
@@ -28,7 +30,9 @@ public:
     // Every loop turn: the provider notices exits; the heartbeat when due.
     void onTick(TimePoint now);
     // The scheduler refused our handshake (CURVE): stop with exit code 1.
-    void onHandshakeFailure(const std::string& why);
+    // Certain (our key refused): stop with exit code 1. Closed handshakes alone (a wrong scheduler key, or a
+    // proxy whose scheduler restarts): logged once a minute, still trying.
+    void onHandshakeFailure(const HandshakeFailure& failure, TimePoint now);
     // Stops every group (waiting at most the exit grace) and tells the scheduler at once.
     void stop();
 
@@ -47,6 +51,7 @@ private:
     FrameSink& out_;
     TimePoint nextHeartbeat_{};
     SchedulerRegistration registration_;  // the scheduler we registered with
+    std::optional<TimePoint> lastHandshakeWarning_;
     bool stopRequested_ = false;
     int exitCode_ = 0;
 };
