@@ -92,6 +92,20 @@ class Hosts:
         sh("ip", "link", "del", self.bridge, check=False)
 
 
+def top_snapshot(hosts, port):
+    """The scheduler's monitor snapshot through scaler_top (None when none came)."""
+    out = subprocess.run([os.path.join(BIN_DIR, "scaler_top"), f"tcp://{hosts.address['sched']}:{port + 2}", "--once",
+                          "--json"], capture_output=True, text=True, timeout=30)
+    return json.loads(out.stdout) if out.returncode == 0 else None
+
+
+def disconnect_quietly(client):
+    try:
+        client.disconnect()
+    except Exception:  # noqa: BLE001 - the scheduler may be gone already
+        pass
+
+
 def numbered(i, seconds):
     time.sleep(seconds)
     return i
@@ -106,7 +120,34 @@ def where(address):
         return s.getsockname()[0]
 
 
-class PartitionTest(unittest.TestCase):
+class NamespacedClusterTest(unittest.TestCase):
+    """A cluster on namespace hosts (cls.hosts), its scheduler on cls.port, a client (cls.client)."""
+
+    @classmethod
+    def processes(cls):
+        return []
+
+    @classmethod
+    def tearDownClass(cls):
+        if not hasattr(cls, "hosts"):
+            return
+        disconnect_quietly(cls.client)
+        for process in cls.processes():
+            process.send_signal(signal.SIGCONT)  # a frozen one too
+            process.terminate()  # an adapter stops the workers it started
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        cls.hosts.remove()
+
+    @classmethod
+    def snapshot(cls):
+        return top_snapshot(cls.hosts, cls.port)
+
+
+class PartitionTest(NamespacedClusterTest):
     @classmethod
     def setUpClass(cls):
         why = can_make_namespaces()
@@ -139,25 +180,8 @@ class PartitionTest(unittest.TestCase):
             "--logging-level", "INFO"], log)
 
     @classmethod
-    def tearDownClass(cls):
-        if not hasattr(cls, "hosts"):
-            return
-        try:
-            cls.client.disconnect()
-        except Exception:  # noqa: BLE001
-            pass
-        for process in [*cls.workers.values(), cls.scheduler]:
-            process.send_signal(signal.SIGCONT)
-            process.kill()
-            process.wait()
-        cls.hosts.remove()
-
-    @classmethod
-    def snapshot(cls):
-        out = subprocess.run([os.path.join(BIN_DIR, "scaler_top"),
-                              f"tcp://{cls.hosts.address['sched']}:{cls.port + 2}", "--once", "--json"],
-                             capture_output=True, text=True, timeout=30)
-        return json.loads(out.stdout) if out.returncode == 0 else None
+    def processes(cls):
+        return [*cls.workers.values(), cls.scheduler]
 
     @classmethod
     def workers_named(cls):
@@ -287,7 +311,7 @@ class PartitionTest(unittest.TestCase):
         self.assertLess(noticed, WORKER_TIMEOUT_S + 3)
 
 
-class AdapterPartitionTest(unittest.TestCase):
+class AdapterPartitionTest(NamespacedClusterTest):
     """A native adapter (and the workers it starts) on a host of its own, cut from the scheduler while a scaling
     workload runs: every task answered once, and afterwards every group the adapter runs is one the scheduler
     knows (adopted or stopped, none leaked), never more than its maximum."""
@@ -318,28 +342,8 @@ class AdapterPartitionTest(unittest.TestCase):
         cls.client = Client(address=cls.address, timeout_seconds=60)
 
     @classmethod
-    def tearDownClass(cls):
-        if not hasattr(cls, "hosts"):
-            return
-        try:
-            cls.client.disconnect()
-        except Exception:  # noqa: BLE001
-            pass
-        for process in (cls.adapter, cls.scheduler):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        cls.hosts.remove()
-
-    @classmethod
-    def snapshot(cls):
-        out = subprocess.run([os.path.join(BIN_DIR, "scaler_top"),
-                              f"tcp://{cls.hosts.address['sched']}:{cls.port + 2}", "--once", "--json"],
-                             capture_output=True, text=True, timeout=30)
-        return json.loads(out.stdout) if out.returncode == 0 else None
+    def processes(cls):
+        return [cls.adapter, cls.scheduler]
 
     def running_workers(self):
         """Worker processes the adapter runs right now."""

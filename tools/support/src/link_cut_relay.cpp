@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace scaler::tools {
@@ -39,7 +40,7 @@ bool writeAll(int fd, const char* data, size_t size) {
 
 }  // namespace
 
-LinkCutRelay::LinkCutRelay(uint16_t targetPort) : targetPort_(targetPort) {
+LinkCutRelay::LinkCutRelay(uint16_t targetPort, Tap tap) : targetPort_(targetPort), tap_(std::move(tap)) {
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -119,6 +120,7 @@ void LinkCutRelay::run() {
                 if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                     ok = false;
                 } else if (n > 0) {
+                    if (tap_) tap_(std::string_view(buffer.data(), static_cast<size_t>(n)));
                     ok = writeAll(to, buffer.data(), static_cast<size_t>(n));
                 }
             }

@@ -7,14 +7,18 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <thread>
 
 namespace scaler::tools {
 
 class LinkCutRelay {
 public:
-    // Forwards connections on a free loopback port to 127.0.0.1:targetPort. Throws std::runtime_error.
-    explicit LinkCutRelay(uint16_t targetPort);
+    // Forwards connections on a free loopback port to 127.0.0.1:targetPort; `tap` (on the relay's thread)
+    // sees every chunk forwarded, either way. Throws std::runtime_error.
+    using Tap = std::function<void(std::string_view)>;
+    explicit LinkCutRelay(uint16_t targetPort, Tap tap = {});
     ~LinkCutRelay();
     LinkCutRelay(const LinkCutRelay&) = delete;
     LinkCutRelay& operator=(const LinkCutRelay&) = delete;
@@ -28,6 +32,7 @@ private:
     void run();
 
     uint16_t targetPort_;
+    Tap tap_;
     uint16_t port_ = 0;
     int listener_ = -1;
     std::atomic<bool> cut_{false};
