@@ -9,6 +9,7 @@
 #include "monitor_subscriber.h"
 #include "scaler/common/command_line.h"
 #include "scaler/common/log.h"
+#include "scaler/common/log_throttle.h"
 #include "scaler/common/shutdown_signal.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/curve_keys.h"
@@ -64,16 +65,11 @@ int main(int argc, char** argv) {
     }
 
     scaler::MonitorSubscriber monitor(monitorAddress, curve);
-    auto lastProblemLog = std::chrono::steady_clock::time_point{};
+    scaler::LogThrottle problems(std::chrono::minutes(1), 1);  // the page would just stay empty: say why
     while (!scaler::shutdownRequested()) {
-        if (auto failure = monitor.takeHandshakeFailure()) {
-            // the page would just stay empty: say why, once a minute
-            const auto now = std::chrono::steady_clock::now();
-            if (lastProblemLog == std::chrono::steady_clock::time_point{} ||
-                now - lastProblemLog > std::chrono::minutes(1)) {
-                scaler::log::process().error("no snapshots: {}", failure->message);
-                lastProblemLog = now;
-            }
+        if (auto failure = monitor.takeHandshakeFailure();
+            failure && problems.admit("handshake", std::chrono::steady_clock::now())) {
+            scaler::log::process().error("no snapshots: {}", failure->message);
         }
         try {
             server->addSnapshot(monitor.latest(std::chrono::milliseconds(500)));

@@ -16,7 +16,7 @@ PACKAGES=(
     python3-setuptools python3-wheel python3-build python3-venv python3-pip python3-pytest
     tmux
     curl podman runc
-    iproute2 iptables
+    iproute2 iptables procps
     nodejs
 )
 

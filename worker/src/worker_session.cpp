@@ -462,8 +462,7 @@ void WorkerSession::onHandshakeFailure(const HandshakeFailure& failure, TimePoin
         finish(1);
         return;
     }
-    if (!lastHandshakeWarning_ || now - *lastHandshakeWarning_ > std::chrono::minutes(1)) {
-        lastHandshakeWarning_ = now;
+    if (handshakeWarnings_.admit("handshake", now)) {
         log::worker().warn("{}; still trying (the death timeout applies)", failure.message);
     }
 }

@@ -133,10 +133,8 @@ void AdapterSession::onMessage(wire::Message::Reader message, TimePoint now, uin
 
 void AdapterSession::onHandshakeFailure(const HandshakeFailure& failure, TimePoint now) {
     if (!failure.certain) {
-        if (!lastHandshakeWarning_ || now - *lastHandshakeWarning_ > std::chrono::minutes(1)) {
-            lastHandshakeWarning_ = now;
+        if (handshakeWarnings_.admit("handshake", now))
             log::adapter().warn("{}; still trying", failure.message);
-        }
         return;
     }
     log::adapter().critical("{}; stopping", failure.message);

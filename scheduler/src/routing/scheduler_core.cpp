@@ -611,7 +611,6 @@ TaskIndex SchedulerCore::createTask(ClientSlot client, const NewTask& task, std:
     counts_.enter(TaskState::queued);
     CapabilitySetEntry& set = capabilitySets_[task.capabilitySet];
     ++set.liveTasks;
-    set.lastUsed = now_;
     ++set.counters.arrivals;
     if (set.eligibleWorkers.empty()) scaling_.noteUnservedDemand();
     tasks_.pushBack(clients_[client].tasks, index, &TaskRecord::clientLinks);
@@ -872,8 +871,7 @@ void SchedulerCore::finish(TaskIndex index, TaskState terminal, const Outcome& o
     if (record.hasArguments) releaseArgumentObjects(record.payload());
     setState(record, terminal);
     CapabilitySetEntry& set = capabilitySets_[record.capabilitySet];
-    --set.liveTasks;
-    set.lastUsed = now_;
+    if (--set.liveTasks == 0) set.lastUsed = now_;  // idle from now: what the release pass measures
     if (durationUs > 0) {
         ++set.counters.timedRuns;
         set.counters.runSeconds += static_cast<double>(durationUs) / 1e6;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "scaler/common/log_throttle.h"
 #include "scaler/protocol/frame_sink.h"
 #include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/process_resources.h"
@@ -112,7 +113,7 @@ private:
     uint32_t latencyUs_ = 0;
     uint64_t schedulerMessageLimit_ = 0;  // from the latest echo; 0: not told yet
     SchedulerRegistration registration_;  // the scheduler our tasks came from
-    std::optional<TimePoint> lastHandshakeWarning_;
+    LogThrottle handshakeWarnings_{std::chrono::minutes(1), 1};
     std::optional<uint64_t> rejoinAs_;  // starting afresh: the incarnation to register with when idle
 
     struct Fetch {

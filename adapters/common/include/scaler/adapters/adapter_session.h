@@ -5,10 +5,10 @@
 // by WorkerAdapterAgent (or a test); sends through a FrameSink; never touches a socket.
 
 #include <chrono>
-#include <optional>
 
 #include "scaler/adapters/worker_adapter_agent.h"
 #include "scaler/adapters/worker_group_provider.h"
+#include "scaler/common/log_throttle.h"
 #include "scaler/protocol/frame_sink.h"
 #include "scaler/protocol/handshake_watch.h"
 #include "scaler/protocol/scheduler_registration.h"
@@ -51,7 +51,7 @@ private:
     FrameSink& out_;
     TimePoint nextHeartbeat_{};
     SchedulerRegistration registration_;  // the scheduler we registered with
-    std::optional<TimePoint> lastHandshakeWarning_;
+    LogThrottle handshakeWarnings_{std::chrono::minutes(1), 1};
     bool stopRequested_ = false;
     int exitCode_ = 0;
 };

@@ -29,7 +29,7 @@ struct CapabilitySetEntry {
     // a task given out since the later of the two and not finished has run at least that long
     std::chrono::steady_clock::time_point busySince{}, lastFinishAt{};
     bool live = true;  // false: released (no task or graph used it for a while); the id waits for reuse
-    std::chrono::steady_clock::time_point lastUsed{};  // a task of it arrived or ended
+    std::chrono::steady_clock::time_point lastUsed{};  // made, or its last live task ended
     uint32_t creator = UINT32_MAX;  // the client slot that brought it, for the per-client cap
 };
 
