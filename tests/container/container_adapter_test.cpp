@@ -196,7 +196,7 @@ TEST_F(ContainerAdapterTest, AnUnreachableEngineFailsTheStartAndTheAdapterKeepsR
     Client client(cluster.address());
     auto future = client.submit("echo", "x");
     EXPECT_TRUE(waitUntil([&] {
-        return hasScalingEvent(cluster.snapshot(), "ctr-nosocket", "start failed", "cannot be reached");
+        return hasScalingEvent(cluster.snapshot(), "ctr-nosocket", "start failed", "cannot be used");
     })) << adapter.log();
     EXPECT_NE(adapter.log().find("cannot list this adapter's containers"), std::string::npos)
         << adapter.log();

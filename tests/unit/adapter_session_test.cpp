@@ -20,15 +20,17 @@ class TableProvider : public WorkerGroupProvider {
 public:
     std::vector<GroupInventoryEntry> groups;
     int polls = 0;
-    std::optional<std::chrono::milliseconds> stoppedAllWithin;
+    bool stopAllBegun = false;
+    bool forced = false;
+    bool groupsExitWhenAsked = true;  // false: they outlive the grace and are ended by force
 
     std::string kind() const override { return "table"; }
-    CommandResult startGroup(const CapabilityList& capabilities) override {
+    CommandResult startGroup(const CapabilityList& capabilities, AdapterTimePoint) override {
         const std::string id = "g" + std::to_string(groups.size() + 1);
         groups.push_back({id, wire::WorkerGroupState::RUNNING, capabilities, {id + "-w0"}});
         return groupStarted(id, {id + "-w0"}, capabilities);
     }
-    CommandResult stopGroup(const std::string& groupId) override {
+    CommandResult stopGroup(const std::string& groupId, AdapterTimePoint) override {
         const auto before = groups.size();
         std::erase_if(groups, [&](const GroupInventoryEntry& g) { return g.id == groupId; });
         return groups.size() < before
@@ -36,9 +38,16 @@ public:
                    : groupNotFound(groupId);
     }
     std::vector<GroupInventoryEntry> inventory() const override { return groups; }
-    void poll() override { ++polls; }
-    void stopAll(std::chrono::milliseconds grace) override {
-        stoppedAllWithin = grace;
+    void poll(AdapterTimePoint) override {
+        ++polls;
+        if (stopAllBegun && groupsExitWhenAsked) groups.clear();
+    }
+    void beginStopAll(AdapterTimePoint) override {
+        stopAllBegun = true;
+        for (auto& g : groups) g.state = wire::WorkerGroupState::STOPPING;
+    }
+    void forceStopAll() override {
+        forced = true;
         groups.clear();
     }
 };
@@ -175,12 +184,35 @@ TEST_F(AdapterSessionTest, ARefusalStopsWithExitCodeOne) {
     EXPECT_EQ(session.exitCode(), 1);
 }
 
-TEST_F(AdapterSessionTest, StoppingStopsEveryGroupWithinTheGraceAndReportsAnEmptyInventory) {
+TEST_F(AdapterSessionTest, StoppingAsksEveryGroupToStopAndReportsAnEmptyInventoryOnceTheyHaveGone) {
     command(1, kStart, "");
-    session.stop();
-    ASSERT_TRUE(provider.stoppedAllWithin.has_value());
-    EXPECT_EQ(*provider.stoppedAllWithin, 3000ms);
+    session.beginStop(now);
+    EXPECT_TRUE(provider.stopAllBegun);
+    EXPECT_TRUE(session.stopFinished(now + 10ms));  // they exited when asked
+    EXPECT_FALSE(provider.forced);
     EXPECT_EQ(inventorySizes().back(), 0u);
+}
+
+TEST_F(AdapterSessionTest, GroupsThatOutliveTheExitGraceAreEndedByForceThen) {
+    provider.groupsExitWhenAsked = false;
+    command(1, kStart, "");
+    session.beginStop(now);
+    EXPECT_FALSE(session.stopFinished(now + 2999ms));  // the exit grace is 3 s
+    EXPECT_FALSE(provider.forced);
+    EXPECT_EQ(provider.groups.size(), 1u);
+    EXPECT_TRUE(session.stopFinished(now + 3s));
+    EXPECT_TRUE(provider.forced);
+    EXPECT_EQ(inventorySizes().back(), 0u);
+}
+
+TEST_F(AdapterSessionTest, AnExitingAdapterRefusesToStartGroups) {
+    provider.groupsExitWhenAsked = false;
+    session.beginStop(now);
+    command(1, kStart, "");
+    ASSERT_EQ(responses().size(), 1u);
+    EXPECT_EQ(responses()[0].status, wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
+    EXPECT_NE(responses()[0].message.find("exiting"), std::string::npos);
+    EXPECT_TRUE(provider.groups.empty());
 }
 
 TEST_F(AdapterSessionTest, AnAnswerThatTheSchedulerLostOurStateRegistersAfreshOnce) {

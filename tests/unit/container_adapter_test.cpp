@@ -74,11 +74,12 @@ TEST(ContainerWorkerGroupLauncher, AStartWithoutAnEngineFailsWithAClearMessage) 
     ContainerOptions options;
     options.dockerHost = "unix:///nonexistent/docker.sock";
     ContainerWorkerGroupLauncher launcher(settings, WorkerOptions{}, options);
-    const auto result = launcher.startGroup({});
+    const auto result = launcher.startGroup({}, AdapterTimePoint{});
     EXPECT_EQ(result.status, wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
     EXPECT_NE(result.message.find("unix:///nonexistent/docker.sock"), std::string::npos) << result.message;
     EXPECT_TRUE(launcher.inventory().empty());
-    EXPECT_EQ(launcher.stopGroup("nope").status, wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND);
+    EXPECT_EQ(launcher.stopGroup("nope", AdapterTimePoint{}).status,
+              wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND);
 }
 
 TEST(DockerEngineClient, RejectsHostsItCannotSpeakTo) {

@@ -52,22 +52,24 @@ void AdapterSession::sendHeartbeat() {
     (void)out_.send(builder);
 }
 
-CommandResult AdapterSession::carryOut(wire::WorkerAdapterCommand::Reader command) {
+CommandResult AdapterSession::carryOut(wire::WorkerAdapterCommand::Reader command, TimePoint now) {
     if (command.getCommand() == wire::WorkerAdapterCommandType::START_WORKER_GROUP) {
+        if (stopDeadline_) return launchFailed("the adapter is exiting");
         const CapabilityList requested = capabilitiesFromWire(command.getCapabilities());
         const auto groups = provider_.inventory();
         const auto inUse = std::count_if(groups.begin(), groups.end(), [](const GroupInventoryEntry& g) {
             return g.state != wire::WorkerGroupState::STOPPING;
         });
         if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) return *refusal;
-        return provider_.startGroup(grantedCapabilities(settings_.capabilities, requested));
+        return provider_.startGroup(grantedCapabilities(settings_.capabilities, requested), now);
     }
-    CommandResult result = provider_.stopGroup(std::string(asStringView(command.getWorkerGroupId())));
+    CommandResult result = provider_.stopGroup(std::string(asStringView(command.getWorkerGroupId())), now);
     if (result.groupId.empty()) result.groupId = std::string(asStringView(command.getWorkerGroupId()));
     return result;
 }
 
-void AdapterSession::onCommand(wire::WorkerAdapterCommand::Reader command, uint64_t nowUnixMs) {
+void AdapterSession::onCommand(wire::WorkerAdapterCommand::Reader command, TimePoint now,
+                               uint64_t nowUnixMs) {
     CommandResult result;
     const uint64_t deadline = command.getDeadlineUnixMs();
     if (deadline != 0 && nowUnixMs > deadline) {
@@ -80,7 +82,7 @@ void AdapterSession::onCommand(wire::WorkerAdapterCommand::Reader command, uint6
             " s after its deadline (a partition delayed it, or this host's clock is ahead of the "
             "scheduler's); not carried out";
     } else {
-        result = carryOut(command);
+        result = carryOut(command, now);
     }
     const bool ok = result.status == wire::WorkerAdapterCommandStatus::SUCCESS;
     const bool start = command.getCommand() == wire::WorkerAdapterCommandType::START_WORKER_GROUP;
@@ -104,7 +106,7 @@ void AdapterSession::onCommand(wire::WorkerAdapterCommand::Reader command, uint6
 void AdapterSession::onMessage(wire::Message::Reader message, TimePoint now, uint64_t nowUnixMs) {
     if (message.which() == wire::Message::WORKER_ADAPTER_COMMAND) {
         try {
-            onCommand(message.getWorkerAdapterCommand(), nowUnixMs);
+            onCommand(message.getWorkerAdapterCommand(), now, nowUnixMs);
         } catch (const std::exception& e) {
             log::adapter().warn("could not carry out a command from the scheduler: {}", e.what());
         }
@@ -143,17 +145,31 @@ void AdapterSession::onHandshakeFailure(const HandshakeFailure& failure, TimePoi
 }
 
 void AdapterSession::onTick(TimePoint now) {
-    provider_.poll();
+    provider_.poll(now);
     if (now < nextHeartbeat_) return;
     sendHeartbeat();
     nextHeartbeat_ = now + heartbeatInterval();
 }
 
-void AdapterSession::stop() {
+void AdapterSession::beginStop(TimePoint now) {
+    if (stopDeadline_) return;
     log::adapter().info("adapter '{}' stopping its worker groups", settings_.adapterId);
-    provider_.stopAll(std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::duration<double>(settings_.exitGraceSeconds)));
+    stopDeadline_ = now + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(settings_.exitGraceSeconds));
+    provider_.beginStopAll(now);
+}
+
+bool AdapterSession::stopFinished(TimePoint now) {
+    provider_.poll(now);
+    const bool allGone = provider_.inventory().empty();
+    if (!allGone && now < *stopDeadline_) return false;
+    if (!allGone) {
+        log::adapter().warn("worker groups still running after the exit grace of {} s; ending them by force",
+                            settings_.exitGraceSeconds);
+        provider_.forceStopAll();
+    }
     sendHeartbeat();  // the scheduler learns at once that the groups are gone
+    return true;
 }
 
 }  // namespace scaler::adapters

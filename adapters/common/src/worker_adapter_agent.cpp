@@ -17,8 +17,15 @@ int WorkerAdapterAgent::run() {
     DealerConnection connection({settings_.adapterId, settings_.schedulerAddress, settings_.curve, 0});
     AdapterSession session(settings_, provider_, connection);
     session.start(Clock::now());
-    while (!shutdownRequested() && !session.stopRequested()) {
-        connection.wait(std::chrono::milliseconds(100));
+    bool exiting = false;
+    for (;;) {
+        if (!exiting && (shutdownRequested() || session.stopRequested())) {
+            session.beginStop(Clock::now());
+            exiting = true;
+        }
+        if (exiting && session.stopFinished(Clock::now())) break;
+        // while exiting, notice groups that stopped sooner than the next message would wake us
+        connection.wait(std::chrono::milliseconds(exiting ? 20 : 100));
         connection.receive(
             [&](wire::Message::Reader message) {
                 const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -33,7 +40,6 @@ int WorkerAdapterAgent::run() {
             session.onHandshakeFailure(*failure, Clock::now());
         session.onTick(Clock::now());
     }
-    session.stop();
     connection.setLinger(1000);  // let the last heartbeat leave
     return session.exitCode();
 }

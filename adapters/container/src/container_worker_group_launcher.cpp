@@ -1,7 +1,6 @@
 #include "scaler/adapters/container_worker_group_launcher.h"
 
 #include <algorithm>
-#include <thread>
 
 #include "scaler/common/log.h"
 
@@ -11,7 +10,6 @@
 namespace scaler::adapters {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace labels = container_labels;
 
 std::string joinIds(const std::vector<std::string>& ids) {
@@ -42,7 +40,18 @@ ContainerWorkerGroupLauncher::ContainerWorkerGroupLauncher(WorkerAdapterSettings
     : settings_(std::move(settings)),
       worker_(std::move(worker)),
       container_(std::move(container)),
-      docker_(container_.dockerHost, container_.apiTimeout) {
+      engine_(std::make_unique<DockerEngineClient>(container_.dockerHost, container_.apiTimeout)) {
+    if (container_.workerSchedulerAddress.empty())
+        container_.workerSchedulerAddress = settings_.schedulerAddress;
+}
+
+ContainerWorkerGroupLauncher::ContainerWorkerGroupLauncher(WorkerAdapterSettings settings,
+                                                           WorkerOptions worker, ContainerOptions container,
+                                                           std::unique_ptr<ContainerEngine> engine)
+    : settings_(std::move(settings)),
+      worker_(std::move(worker)),
+      container_(std::move(container)),
+      engine_(std::move(engine)) {
     if (container_.workerSchedulerAddress.empty())
         container_.workerSchedulerAddress = settings_.schedulerAddress;
 }
@@ -75,17 +84,16 @@ nlohmann::json ContainerWorkerGroupLauncher::containerSpec(const std::string& gr
     };
 }
 
-CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& capabilities) {
-    if (!recovered_ && !recoverLeftovers()) {
-        return launchFailed("the container engine at " + docker_.host() + " cannot be reached");
+CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& capabilities,
+                                                       AdapterTimePoint now) {
+    if (!recovered_ && !recoverLeftovers(now)) {
+        return launchFailed("the container engine at " + engine_->host() +
+                            " cannot be used: " + lastEngineError_);
     }
     const std::string groupId = "container-" + randomHex(6);
-    std::vector<std::string> workerIds;
-    for (uint32_t i = 0; i < settings_.workersPerGroup; ++i) {
-        workerIds.push_back("Worker|CTR|" + groupId + "|" + std::to_string(i));
-    }
+    std::vector<std::string> workerIds = groupWorkerIds("CTR", groupId, settings_.workersPerGroup);
     const DockerResult created =
-        docker_.createContainer("scaler-" + groupId, containerSpec(groupId, workerIds, capabilities));
+        engine_->createContainer("scaler-" + groupId, containerSpec(groupId, workerIds, capabilities));
     if (!created.ok) {
         // engines differ in case ("No such image" from Docker, "no such image" from Podman): say it one way
         const bool noImage = created.status == 404;
@@ -96,60 +104,43 @@ CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& cap
                             created.error);
     }
     const std::string containerId = created.body.value("Id", "");
-    const DockerResult started = docker_.startContainer(containerId);
+    const DockerResult started = engine_->startContainer(containerId);
     if (!started.ok) {
-        docker_.removeContainer(containerId);
+        engine_->removeContainer(containerId);
         return launchFailed(started.error);
     }
     log::adapter().info("worker group '{}' is container {}", groupId, containerId.substr(0, 12));
-    Group group;
-    group.containerId = containerId;
-    group.capabilities = capabilities;
-    group.workerIds = workerIds;
-    groups_.emplace(groupId, std::move(group));
+    groups_.add(
+        groupId,
+        {containerId, capabilities, workerIds, wire::WorkerGroupState::RUNNING, {}, now, std::nullopt});
     return groupStarted(groupId, std::move(workerIds), capabilities);
 }
 
-CommandResult ContainerWorkerGroupLauncher::stopGroup(const std::string& groupId) {
+CommandResult ContainerWorkerGroupLauncher::stopGroup(const std::string& groupId, AdapterTimePoint now) {
     CommandResult result;
     result.groupId = groupId;
-    auto it = groups_.find(groupId);
-    if (it == groups_.end()) return groupNotFound(groupId);
-    Group& group = it->second;
-    if (group.stopping) return result;
+    const WorkerGroupRecord* group = groups_.find(groupId);
+    if (group == nullptr) return groupNotFound(groupId);
+    if (group->state == wire::WorkerGroupState::STOPPING) return result;
     // SIGTERM and return: the workers hand back their tasks, reconcile() removes the container once it has
     // exited, and SIGKILL follows after the grace period (Docker's /stop would block the event loop that
     // long).
-    const DockerResult killed = docker_.killContainer(group.containerId, "SIGTERM");
+    const DockerResult killed = engine_->killContainer(group->handle, "SIGTERM");
     if (!killed.ok && killed.status != 404 && killed.status != 409) {
         return launchFailed(killed.error, groupId);
     }
-    group.stopping = true;
-    group.killAt = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(worker_.shutdownGraceSeconds + 5));
-    nextReconcile_ = Clock::now();  // 404/409: it has already gone; notice at once
+    groups_.markStopping(groupId, now, std::chrono::duration<double>(worker_.shutdownGraceSeconds + 5));
+    nextReconcile_ = now;  // 404/409: it has already gone; notice at once
     return result;
 }
 
-std::vector<GroupInventoryEntry> ContainerWorkerGroupLauncher::inventory() const {
-    std::vector<GroupInventoryEntry> out;
-    for (const auto& [id, group] : groups_) {
-        GroupInventoryEntry entry;
-        entry.id = id;
-        entry.state = group.stopping ? wire::WorkerGroupState::STOPPING : wire::WorkerGroupState::RUNNING;
-        entry.capabilities = group.capabilities;
-        entry.workerIds = group.workerIds;
-        out.push_back(std::move(entry));
-    }
-    return out;
-}
-
-bool ContainerWorkerGroupLauncher::recoverLeftovers() {
+bool ContainerWorkerGroupLauncher::recoverLeftovers(AdapterTimePoint now) {
     std::vector<ContainerSummary> containers;
-    const DockerResult listed = docker_.listContainers(labels::kAdapterId, settings_.adapterId, containers);
+    const DockerResult listed = engine_->listContainers(labels::kAdapterId, settings_.adapterId, containers);
     if (!listed.ok) {
         if (engineReachable_) log::adapter().error("cannot list this adapter's containers: {}", listed.error);
         engineReachable_ = false;
+        lastEngineError_ = listed.error;
         return false;
     }
     engineReachable_ = true;
@@ -157,16 +148,18 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers() {
     for (const ContainerSummary& c : containers) {
         const auto groupLabel = c.labels.find(labels::kGroupId);
         const std::string groupId = groupLabel == c.labels.end() ? "" : groupLabel->second;
-        if (!container_.adoptLeftovers || groupId.empty() || c.state != "running" || groups_.count(groupId)) {
+        if (!container_.adoptLeftovers || groupId.empty() || c.state != "running" ||
+            groups_.contains(groupId)) {
             log::adapter().info("removing container {} (group '{}', {}) left by an earlier run",
                                 c.id.substr(0, 12), groupId, c.state);
-            const DockerResult removed = docker_.removeContainer(c.id);
+            const DockerResult removed = engine_->removeContainer(c.id);
             if (!removed.ok)
                 log::adapter().warn("could not remove container {}: {}", c.id.substr(0, 12), removed.error);
             continue;
         }
-        Group group;
-        group.containerId = c.id;
+        WorkerGroupRecord group;
+        group.handle = c.id;
+        group.startedAt = now;
         try {
             group.capabilities = parseCapabilities(
                 c.labels.count(labels::kCapabilities) ? c.labels.at(labels::kCapabilities) : "");
@@ -179,16 +172,16 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers() {
         log::adapter().info(
             "adopted worker group '{}' (container {}, {} workers) left running by an earlier run", groupId,
             c.id.substr(0, 12), group.workerIds.size());
-        groups_.emplace(groupId, std::move(group));
+        groups_.add(groupId, std::move(group));
     }
     return true;
 }
 
-void ContainerWorkerGroupLauncher::removeExited(const std::string& groupId, const Group& group) {
-    if (group.stopping) {
+void ContainerWorkerGroupLauncher::removeExited(const std::string& groupId, const WorkerGroupRecord& group) {
+    if (group.state == wire::WorkerGroupState::STOPPING) {
         log::adapter().info("worker group '{}' stopped", groupId);
     } else {
-        const DockerResult inspected = docker_.inspectContainer(group.containerId);
+        const DockerResult inspected = engine_->inspectContainer(group.handle);
         std::string how = "state unknown";
         if (inspected.ok && inspected.body.contains("State") && inspected.body["State"].is_object()) {
             const auto& state = inspected.body["State"];
@@ -198,33 +191,32 @@ void ContainerWorkerGroupLauncher::removeExited(const std::string& groupId, cons
             if (state.value("OOMKilled", false)) how += ", killed for lack of memory";
         }
         log::adapter().warn("worker group '{}': container {} exited on its own ({}); removing the group",
-                            groupId, group.containerId.substr(0, 12), how);
+                            groupId, group.handle.substr(0, 12), how);
     }
-    const DockerResult removed = docker_.removeContainer(group.containerId);
+    const DockerResult removed = engine_->removeContainer(group.handle);
     if (!removed.ok && removed.status != 404) {
-        log::adapter().warn("could not remove container {}: {}", group.containerId.substr(0, 12),
-                            removed.error);
+        log::adapter().warn("could not remove container {}: {}", group.handle.substr(0, 12), removed.error);
     }
 }
 
-void ContainerWorkerGroupLauncher::reconcile() {
+void ContainerWorkerGroupLauncher::reconcile(AdapterTimePoint now) {
     std::vector<ContainerSummary> containers;
-    const DockerResult listed = docker_.listContainers(labels::kAdapterId, settings_.adapterId, containers);
+    const DockerResult listed = engine_->listContainers(labels::kAdapterId, settings_.adapterId, containers);
     if (!listed.ok) {
         if (engineReachable_) log::adapter().error("lost the container engine: {}", listed.error);
         engineReachable_ = false;
+        lastEngineError_ = listed.error;
         return;
     }
-    if (!engineReachable_) log::adapter().info("the container engine at {} answers again", docker_.host());
+    if (!engineReachable_) log::adapter().info("the container engine at {} answers again", engine_->host());
     engineReachable_ = true;
     std::map<std::string, std::string> stateById;
     for (const auto& c : containers) stateById[c.id] = c.state;
-    const auto now = Clock::now();
     for (auto it = groups_.begin(); it != groups_.end();) {
-        auto& [groupId, group] = *it;
-        const auto found = stateById.find(group.containerId);
+        const auto& [groupId, group] = *it;
+        const auto found = stateById.find(group.handle);
         if (found == stateById.end()) {
-            if (!group.stopping)
+            if (group.state != wire::WorkerGroupState::STOPPING)
                 log::adapter().warn("worker group '{}': its container was removed by someone else", groupId);
             it = groups_.erase(it);
             continue;
@@ -234,43 +226,41 @@ void ContainerWorkerGroupLauncher::reconcile() {
             it = groups_.erase(it);
             continue;
         }
-        if (group.stopping && now >= group.killAt) {
-            log::adapter().warn(
-                "worker group '{}' did not stop within its grace period; killing its container", groupId);
-            docker_.killContainer(group.containerId, "SIGKILL");
-            group.killAt = Clock::time_point::max();
-        }
         ++it;
+    }
+    for (const std::string& id : groups_.dueForKill(now)) {
+        log::adapter().warn("worker group '{}' did not stop within its grace period; killing its container",
+                            id);
+        engine_->killContainer(groups_.find(id)->handle, "SIGKILL");
     }
 }
 
-void ContainerWorkerGroupLauncher::poll() {
-    const auto now = Clock::now();
+void ContainerWorkerGroupLauncher::poll(AdapterTimePoint now) {
     if (now < nextReconcile_) return;
     nextReconcile_ = now + container_.reconcileInterval;
     if (!recovered_) {
-        if (!recoverLeftovers()) nextReconcile_ = now + std::chrono::seconds(5);
+        if (!recoverLeftovers(now)) nextReconcile_ = now + std::chrono::seconds(5);
         return;
     }
-    reconcile();
+    reconcile(now);
+    // exiting without an engine: waiting out the grace would not help (forceStopAll says what is left)
+    if (exiting_ && !engineReachable_) forceStopAll();
 }
 
-void ContainerWorkerGroupLauncher::stopAll(std::chrono::milliseconds grace) {
-    if (groups_.empty()) return;
-    // SIGTERM now; what has not exited by the deadline is removed by force (which kills it).
+void ContainerWorkerGroupLauncher::beginStopAll(AdapterTimePoint now) {
+    // SIGTERM now; the agent polls until they have exited or its grace has passed, then forceStopAll()
     for (auto& [id, group] : groups_) {
-        if (!group.stopping) docker_.killContainer(group.containerId, "SIGTERM");
-        group.stopping = true;
-        group.killAt = Clock::time_point::max();
+        if (groups_.markStopping(id, now, std::nullopt)) engine_->killContainer(group.handle, "SIGTERM");
     }
-    const auto deadline = Clock::now() + grace;
-    while (!groups_.empty() && Clock::now() < deadline && engineReachable_) {
-        reconcile();
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
+    exiting_ = true;
+    container_.reconcileInterval = std::min(container_.reconcileInterval, std::chrono::milliseconds(200));
+    nextReconcile_ = now;
+}
+
+void ContainerWorkerGroupLauncher::forceStopAll() {
     for (const auto& [id, group] : groups_) {
         log::adapter().warn("worker group '{}' did not stop in time; removing its container by force", id);
-        docker_.removeContainer(group.containerId);
+        engine_->removeContainer(group.handle);
     }
     groups_.clear();
 }

@@ -61,7 +61,7 @@ void addEcsAdapterOptions(CLI::App& app, EcsAdapterCommandLine& o) {
                    "How often ListTasks/DescribeTasks check the groups")
         ->check(positiveNumber())
         ->capture_default_str();
-    app.add_option("--ecs-run-task-calls-per-second", o.ecs.runTaskCallsPerSecond,
+    app.add_option("--ecs-run-task-calls-per-second", o.ecs.client.runTaskCallsPerSecond,
                    "Client-side RunTask rate limit")
         ->check(positiveNumber())
         ->capture_default_str();

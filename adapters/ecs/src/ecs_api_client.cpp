@@ -55,8 +55,18 @@ bool isRetryable(const EcsResult& result) {
 EcsApiClient::EcsApiClient(EcsClientOptions options)
     : options_(std::move(options)), http_(httpOptions(options_)) {}
 
+void EcsApiClient::waitForRunTaskSlot() {
+    using Clock = std::chrono::steady_clock;
+    const auto now = Clock::now();
+    if (nextRunTask_ > now) std::this_thread::sleep_for(nextRunTask_ - now);
+    nextRunTask_ = std::max(now, nextRunTask_) +
+                   std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double>(1.0 / options_.runTaskCallsPerSecond));
+}
+
 EcsResult EcsApiClient::call(const std::string& operation, const nlohmann::json& request) {
     static thread_local std::mt19937 random{std::random_device{}()};
+    if (operation == "RunTask") waitForRunTaskSlot();
     HttpRequest http;
     http.method = "POST";
     http.url = options_.endpoint + "/";

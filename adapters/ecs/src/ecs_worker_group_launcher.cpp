@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 #include <stdexcept>
-#include <thread>
 
 #include "scaler/common/log.h"
 
@@ -13,7 +12,6 @@
 namespace scaler::adapters {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace tags = ecs_tags;
 
 std::string tagValue(const nlohmann::json& task, const char* key) {
@@ -74,18 +72,24 @@ bool taskAlreadyGone(const EcsResult& answer) {
 }
 
 std::vector<std::string> workerIdsOf(const std::string& groupId, uint32_t workers) {
-    std::vector<std::string> ids;
-    for (uint32_t i = 0; i < workers; ++i) ids.push_back("Worker|ECS|" + groupId + "|" + std::to_string(i));
-    return ids;
+    return groupWorkerIds("ECS", groupId, workers);
 }
 
 EcsWorkerGroupLauncher::EcsWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker,
                                                EcsOptions ecs)
-    : settings_(std::move(settings)), worker_(std::move(worker)), ecs_(std::move(ecs)), api_(ecs_.client) {
+    : EcsWorkerGroupLauncher(std::move(settings), std::move(worker), ecs, [&] {
+          auto client = std::make_unique<EcsApiClient>(ecs.client);
+          client->onRetry = [](const std::string& operation, const EcsResult& failed,
+                               std::chrono::milliseconds wait) {
+              log::adapter().warn("{}; retrying in {} ms", failed.describe(operation), wait.count());
+          };
+          return client;
+      }()) {}
+
+EcsWorkerGroupLauncher::EcsWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker,
+                                               EcsOptions ecs, std::unique_ptr<EcsApi> api)
+    : settings_(std::move(settings)), worker_(std::move(worker)), ecs_(std::move(ecs)), api_(std::move(api)) {
     if (ecs_.workerSchedulerAddress.empty()) ecs_.workerSchedulerAddress = settings_.schedulerAddress;
-    api_.onRetry = [](const std::string& operation, const EcsResult& failed, std::chrono::milliseconds wait) {
-        log::adapter().warn("{}; retrying in {} ms", failed.describe(operation), wait.count());
-    };
 }
 
 nlohmann::json EcsWorkerGroupLauncher::runTaskRequest(const std::string& groupId, uint32_t workers,
@@ -143,23 +147,14 @@ std::optional<std::string> runTaskRequestProblem(const nlohmann::json& request) 
     return std::nullopt;
 }
 
-void EcsWorkerGroupLauncher::waitForRunTaskSlot() {
-    const auto now = Clock::now();
-    if (nextRunTask_ > now) std::this_thread::sleep_for(nextRunTask_ - now);
-    nextRunTask_ =
-        std::max(now, nextRunTask_) + std::chrono::duration_cast<Clock::duration>(
-                                          std::chrono::duration<double>(1.0 / ecs_.runTaskCallsPerSecond));
-}
-
-CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilities) {
-    if (!recovered_ && !reconcile()) {
+CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilities, AdapterTimePoint now) {
+    if (!recovered_ && !reconcile(now)) {
         return launchFailed("cannot list this adapter's ECS tasks: " + lastApiError_);
     }
     const std::string groupId = "ecs-" + randomHex(6);
     const nlohmann::json request = runTaskRequest(groupId, settings_.workersPerGroup, capabilities);
     if (auto problem = runTaskRequestProblem(request)) return launchFailed(*problem);
-    waitForRunTaskSlot();
-    const EcsResult answer = api_.call("RunTask", request);
+    const EcsResult answer = api_->call("RunTask", request);
     if (!answer.ok) {
         return launchFailed(answer.describe("RunTask"));
     }
@@ -173,47 +168,35 @@ CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilit
     if (!body.contains("tasks") || !body["tasks"].is_array() || body["tasks"].empty()) {
         return launchFailed("RunTask answered without a task");
     }
-    Group group;
-    group.taskArn = body["tasks"][0].value("taskArn", "");
-    group.lastStatus = body["tasks"][0].value("lastStatus", "PROVISIONING");
+    WorkerGroupRecord group;
+    group.handle = body["tasks"][0].value("taskArn", "");
+    group.engineStatus = body["tasks"][0].value("lastStatus", "PROVISIONING");
+    group.state =
+        group.engineStatus == "RUNNING" ? wire::WorkerGroupState::RUNNING : wire::WorkerGroupState::STARTING;
     group.capabilities = capabilities;
     group.workerIds = workerIdsOf(groupId, settings_.workersPerGroup);
-    log::adapter().info("worker group '{}' is ECS task {} ({})", groupId, group.taskArn, group.lastStatus);
+    group.startedAt = now;
+    log::adapter().info("worker group '{}' is ECS task {} ({})", groupId, group.handle, group.engineStatus);
     CommandResult result = groupStarted(groupId, group.workerIds, capabilities);
-    groups_.emplace(groupId, std::move(group));
+    groups_.add(groupId, std::move(group));
     return result;
 }
 
-CommandResult EcsWorkerGroupLauncher::stopGroup(const std::string& groupId) {
+CommandResult EcsWorkerGroupLauncher::stopGroup(const std::string& groupId, AdapterTimePoint now) {
     CommandResult result;
     result.groupId = groupId;
-    auto it = groups_.find(groupId);
-    if (it == groups_.end()) return groupNotFound(groupId);
-    if (it->second.stopping) return result;
+    const WorkerGroupRecord* group = groups_.find(groupId);
+    if (group == nullptr) return groupNotFound(groupId);
+    if (group->state == wire::WorkerGroupState::STOPPING) return result;
     // ECS sends SIGTERM, then SIGKILL after the task definition's stopTimeout: the workers hand their tasks
     // back.
     const EcsResult answer =
-        api_.call("StopTask", {{"cluster", ecs_.cluster},
-                               {"task", it->second.taskArn},
-                               {"reason", "Shutdown requested by scaler adapter " + settings_.adapterId}});
+        api_->call("StopTask", {{"cluster", ecs_.cluster},
+                                {"task", group->handle},
+                                {"reason", "Shutdown requested by scaler adapter " + settings_.adapterId}});
     if (!answer.ok && !taskAlreadyGone(answer)) return launchFailed(answer.describe("StopTask"), groupId);
-    it->second.stopping = true;  // stopping, or gone already: reconcile drops it
+    groups_.markStopping(groupId, now, std::nullopt);  // stopping, or gone already: reconcile drops it
     return result;
-}
-
-std::vector<GroupInventoryEntry> EcsWorkerGroupLauncher::inventory() const {
-    std::vector<GroupInventoryEntry> out;
-    for (const auto& [id, group] : groups_) {
-        GroupInventoryEntry entry;
-        entry.id = id;
-        entry.state = group.stopping                  ? wire::WorkerGroupState::STOPPING
-                      : group.lastStatus == "RUNNING" ? wire::WorkerGroupState::RUNNING
-                                                      : wire::WorkerGroupState::STARTING;
-        entry.capabilities = group.capabilities;
-        entry.workerIds = group.workerIds;
-        out.push_back(std::move(entry));
-    }
-    return out;
 }
 
 bool EcsWorkerGroupLauncher::apiFailed(const std::string& error) {
@@ -231,7 +214,7 @@ std::optional<std::set<std::string>> EcsWorkerGroupLauncher::listOwnTasks() {
         nlohmann::json request = {
             {"cluster", ecs_.cluster}, {"startedBy", settings_.adapterId}, {"maxResults", 100}};
         if (!nextToken.empty()) request["nextToken"] = nextToken;
-        const EcsResult listed = api_.call("ListTasks", request);
+        const EcsResult listed = api_->call("ListTasks", request);
         if (!listed.ok) {
             apiFailed(listed.describe("ListTasks"));
             return std::nullopt;
@@ -251,7 +234,7 @@ std::optional<std::map<std::string, nlohmann::json>> EcsWorkerGroupLauncher::des
     std::map<std::string, nlohmann::json> described;
     std::vector<std::string> batch;
     const auto describe = [&]() -> bool {
-        const EcsResult answer = api_.call(
+        const EcsResult answer = api_->call(
             "DescribeTasks",
             {{"cluster", ecs_.cluster}, {"tasks", batch}, {"include", nlohmann::json::array({"TAGS"})}});
         batch.clear();
@@ -271,59 +254,70 @@ std::optional<std::map<std::string, nlohmann::json>> EcsWorkerGroupLauncher::des
     return described;
 }
 
-void EcsWorkerGroupLauncher::followKnownGroups(std::map<std::string, nlohmann::json>& described) {
+void EcsWorkerGroupLauncher::followKnownGroups(std::map<std::string, nlohmann::json>& described,
+                                               AdapterTimePoint now) {
     // Known groups: follow their status; drop the ones that stopped or vanished.
     for (auto it = groups_.begin(); it != groups_.end();) {
         auto& [groupId, group] = *it;
-        const auto found = described.find(group.taskArn);
+        const auto found = described.find(group.handle);
         if (found == described.end()) {
             // ECS is eventually consistent: a task may be unknown to DescribeTasks just after RunTask.
-            if (Clock::now() - group.startedAt < std::chrono::seconds(60)) {
+            if (groups_.isNewerThan(groupId, now, std::chrono::seconds(60))) {
                 ++it;
                 continue;
             }
             log::adapter().warn("worker group '{}': ECS no longer knows task {}; removing the group", groupId,
-                                group.taskArn);
+                                group.handle);
             it = groups_.erase(it);
             continue;
         }
         const std::string status = found->second.value("lastStatus", "");
+        const bool stopping = group.state == wire::WorkerGroupState::STOPPING;
         if (status == "STOPPED") {
-            if (group.stopping) {
+            if (stopping) {
                 log::adapter().info("worker group '{}' stopped ({})", groupId,
                                     stopDescription(found->second));
             } else {
                 log::adapter().warn(
                     "worker group '{}': ECS task {} stopped on its own ({}); removing the group", groupId,
-                    group.taskArn, stopDescription(found->second));
+                    group.handle, stopDescription(found->second));
             }
             it = groups_.erase(it);
             continue;
         }
-        if (status != group.lastStatus)
+        if (status != group.engineStatus)
             log::adapter().info("worker group '{}': ECS task {}", groupId, status);
-        group.lastStatus = status;
-        if (found->second.value("desiredStatus", "") == "STOPPED") group.stopping = true;
+        group.engineStatus = status;
+        if (found->second.value("desiredStatus", "") == "STOPPED" || stopping) {
+            group.state = wire::WorkerGroupState::STOPPING;
+        } else {
+            group.state =
+                status == "RUNNING" ? wire::WorkerGroupState::RUNNING : wire::WorkerGroupState::STARTING;
+        }
         described.erase(found);
         ++it;
     }
 }
 
-void EcsWorkerGroupLauncher::recoverGroups(const std::map<std::string, nlohmann::json>& described) {
+void EcsWorkerGroupLauncher::recoverGroups(const std::map<std::string, nlohmann::json>& described,
+                                           AdapterTimePoint now) {
     // Tasks it started but does not know: recovered after a restart (tags say which group they are).
     for (const auto& [arn, task] : described) {
         if (task.value("lastStatus", "") == "STOPPED" || task.value("desiredStatus", "") == "STOPPED")
             continue;
         const std::string groupId = tagValue(task, tags::kGroupId);
         if (groupId.empty() || tagValue(task, tags::kAdapterId) != settings_.adapterId ||
-            groups_.count(groupId)) {
+            groups_.contains(groupId)) {
             log::adapter().warn(
                 "ECS task {} was started by this adapter id but has no usable tags; leaving it alone", arn);
             continue;
         }
-        Group group;
-        group.taskArn = arn;
-        group.lastStatus = task.value("lastStatus", "");
+        WorkerGroupRecord group;
+        group.handle = arn;
+        group.engineStatus = task.value("lastStatus", "");
+        group.state = group.engineStatus == "RUNNING" ? wire::WorkerGroupState::RUNNING
+                                                      : wire::WorkerGroupState::STARTING;
+        group.startedAt = now;
         try {
             group.capabilities = parseCapabilities(spacesToCommas(tagValue(task, tags::kCapabilities)));
         } catch (const std::exception& e) {
@@ -338,42 +332,41 @@ void EcsWorkerGroupLauncher::recoverGroups(const std::map<std::string, nlohmann:
         }
         group.workerIds = workerIdsOf(groupId, workers);
         log::adapter().info("recovered worker group '{}' (ECS task {}, {} workers, {}) from an earlier run",
-                            groupId, arn, workers, group.lastStatus);
-        groups_.emplace(groupId, std::move(group));
+                            groupId, arn, workers, group.engineStatus);
+        groups_.add(groupId, std::move(group));
     }
 }
 
-bool EcsWorkerGroupLauncher::reconcile() {
+bool EcsWorkerGroupLauncher::reconcile(AdapterTimePoint now) {
     // The tasks this adapter started that ECS still runs (after a restart: the ones to recover) ...
     auto arns = listOwnTasks();
     if (!arns) return false;
     // ... plus the ones it knows, which may have stopped since.
-    for (const auto& [id, group] : groups_) arns->insert(group.taskArn);
+    for (const auto& [id, group] : groups_) arns->insert(group.handle);
     auto described = describeTasks(*arns);
     if (!described) return false;
     if (!lastApiError_.empty()) log::adapter().info("the ECS endpoint answers again");
     lastApiError_.clear();
-    followKnownGroups(*described);
-    recoverGroups(*described);
+    followKnownGroups(*described, now);
+    recoverGroups(*described, now);
     recovered_ = true;
     return true;
 }
 
-void EcsWorkerGroupLauncher::poll() {
-    const auto now = Clock::now();
+void EcsWorkerGroupLauncher::poll(AdapterTimePoint now) {
     if (now < nextReconcile_) return;
-    reconcile();
-    nextReconcile_ = Clock::now() + ecs_.reconcileInterval;
+    reconcile(now);
+    nextReconcile_ = now + ecs_.reconcileInterval;
 }
 
-void EcsWorkerGroupLauncher::stopAll(std::chrono::milliseconds) {
+void EcsWorkerGroupLauncher::beginStopAll(AdapterTimePoint) {
     // ECS stops tasks on its own schedule (SIGTERM, stopTimeout, SIGKILL); asking is all there is to do.
     for (const auto& [id, group] : groups_) {
-        if (group.stopping) continue;
+        if (group.state == wire::WorkerGroupState::STOPPING) continue;
         const EcsResult answer =
-            api_.call("StopTask", {{"cluster", ecs_.cluster},
-                                   {"task", group.taskArn},
-                                   {"reason", "Scaler adapter " + settings_.adapterId + " exiting"}});
+            api_->call("StopTask", {{"cluster", ecs_.cluster},
+                                    {"task", group.handle},
+                                    {"reason", "Scaler adapter " + settings_.adapterId + " exiting"}});
         if (!answer.ok) log::adapter().warn("worker group '{}': {}", id, answer.describe("StopTask"));
     }
     groups_.clear();

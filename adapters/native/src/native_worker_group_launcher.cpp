@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "scaler/common/log.h"
 
@@ -39,14 +38,15 @@ std::optional<std::string> NativeWorkerGroupLauncher::checkWorkers() const {
 }
 
 NativeWorkerGroupLauncher::~NativeWorkerGroupLauncher() {
-    stopAll(std::chrono::milliseconds(2000));
+    forceStopAll();  // the agent stopped them gracefully already; this is for an early exit
 }
 
 std::string NativeWorkerGroupLauncher::defaultWorkerBinary() {
     return siblingBinary("scaler_worker");
 }
 
-CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabilities) {
+CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabilities,
+                                                    AdapterTimePoint now) {
     if (access(workerBinary_.c_str(), X_OK) != 0) {
         return launchFailed("cannot run worker binary '" + workerBinary_ + "': " + std::strerror(errno));
     }
@@ -55,10 +55,9 @@ CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabi
         return launchFailed("its workers cannot start: " + *workersCannotStart_);
     }
     const std::string groupId = "native-" + randomHex(6);
-    Group group;
-    group.capabilities = capabilities;
-    for (uint32_t i = 0; i < settings_.workersPerGroup; ++i) {
-        const std::string workerId = "Worker|NAT|" + groupId + "|" + std::to_string(i);
+    const std::vector<std::string> workerIds = groupWorkerIds("NAT", groupId, settings_.workersPerGroup);
+    std::vector<Process> processes;
+    for (const std::string& workerId : workerIds) {
         std::vector<std::string> args{workerBinary_};
         for (auto& a : worker_.workerArguments(settings_.schedulerAddress, settings_.adapterId, groupId,
                                                capabilities)) {
@@ -68,103 +67,84 @@ CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabi
         const pid_t pid = spawnWorkerProcess(args);
         if (pid < 0) {
             const std::string error = std::strerror(errno);
-            for (const Process& p : group.processes) kill(p.pid, SIGKILL);
+            for (const Process& p : processes) kill(p.pid, SIGKILL);
+            for (const Process& p : processes) waitpid(p.pid, nullptr, 0);
             return launchFailed("fork failed: " + error);
         }
-        group.processes.push_back({pid, workerId});
+        processes.push_back({pid, workerId});
     }
-    std::vector<std::string> workerIds;
-    for (const Process& p : group.processes) workerIds.push_back(p.workerId);
-    groups_.emplace(groupId, std::move(group));
-    return groupStarted(groupId, std::move(workerIds), capabilities);
+    processes_.emplace(groupId, std::move(processes));
+    groups_.add(groupId,
+                {{}, capabilities, workerIds, wire::WorkerGroupState::RUNNING, {}, now, std::nullopt});
+    return groupStarted(groupId, workerIds, capabilities);
 }
 
-CommandResult NativeWorkerGroupLauncher::stopGroup(const std::string& groupId) {
+void NativeWorkerGroupLauncher::signalGroup(const std::string& groupId, int signal) const {
+    const auto it = processes_.find(groupId);
+    if (it == processes_.end()) return;
+    for (const Process& p : it->second) kill(p.pid, signal);
+}
+
+CommandResult NativeWorkerGroupLauncher::stopGroup(const std::string& groupId, AdapterTimePoint now) {
+    if (!groups_.contains(groupId)) return groupNotFound(groupId);
+    if (groups_.markStopping(groupId, now, std::chrono::duration<double>(worker_.shutdownGraceSeconds + 5))) {
+        signalGroup(groupId, SIGTERM);
+    }
     CommandResult result;
     result.groupId = groupId;
-    auto it = groups_.find(groupId);
-    if (it == groups_.end()) return groupNotFound(groupId);
-    Group& group = it->second;
-    if (!group.stopping) {
-        group.stopping = true;
-        group.killAt = std::chrono::steady_clock::now() +
-                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                           std::chrono::duration<double>(worker_.shutdownGraceSeconds + 5));
-        for (const Process& p : group.processes) kill(p.pid, SIGTERM);
-    }
     return result;  // reaped by poll(); the inventory shows it stopping until then
 }
 
-std::vector<GroupInventoryEntry> NativeWorkerGroupLauncher::inventory() const {
-    std::vector<GroupInventoryEntry> out;
-    for (const auto& [id, group] : groups_) {
-        GroupInventoryEntry entry;
-        entry.id = id;
-        entry.state = group.stopping ? wire::WorkerGroupState::STOPPING : wire::WorkerGroupState::RUNNING;
-        entry.capabilities = group.capabilities;
-        for (const Process& p : group.processes) entry.workerIds.push_back(p.workerId);
-        out.push_back(std::move(entry));
-    }
-    return out;
-}
-
-void NativeWorkerGroupLauncher::reap() {
+void NativeWorkerGroupLauncher::reap(bool block) {
     for (;;) {
         int status = 0;
-        const pid_t pid = waitpid(-1, &status, WNOHANG);
+        const pid_t pid = waitpid(-1, &status, block ? 0 : WNOHANG);
         if (pid <= 0) return;
-        for (auto it = groups_.begin(); it != groups_.end(); ++it) {
-            auto& processes = it->second.processes;
+        for (auto it = processes_.begin(); it != processes_.end(); ++it) {
+            auto& processes = it->second;
             auto p = std::find_if(processes.begin(), processes.end(),
                                   [&](const Process& x) { return x.pid == pid; });
             if (p == processes.end()) continue;
-            if (!it->second.stopping) {
+            const std::string& groupId = it->first;
+            WorkerGroupRecord* group = groups_.find(groupId);
+            const bool stopping = group != nullptr && group->state == wire::WorkerGroupState::STOPPING;
+            if (!stopping) {
                 log::adapter().warn("worker '{}' of group '{}' exited on its own ({} {})", p->workerId,
-                                    it->first, WIFSIGNALED(status) ? "signal" : "exit code",
+                                    groupId, WIFSIGNALED(status) ? "signal" : "exit code",
                                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             }
+            if (group != nullptr) std::erase(group->workerIds, p->workerId);
             processes.erase(p);
             if (processes.empty()) {
-                if (!it->second.stopping)
-                    log::adapter().warn("worker group '{}' has no workers left; removing it", it->first);
-                log::adapter().info("worker group '{}' stopped", it->first);
-                groups_.erase(it);
+                if (!stopping)
+                    log::adapter().warn("worker group '{}' has no workers left; removing it", groupId);
+                log::adapter().info("worker group '{}' stopped", groupId);
+                groups_.remove(groupId);
+                processes_.erase(it);
             }
             break;
         }
+        if (block && processes_.empty()) return;
     }
 }
 
-void NativeWorkerGroupLauncher::poll() {
+void NativeWorkerGroupLauncher::poll(AdapterTimePoint now) {
     reap();
-    const auto now = std::chrono::steady_clock::now();
-    for (auto& [id, group] : groups_) {
-        if (group.stopping && now >= group.killAt) {
-            log::adapter().warn("worker group '{}' did not stop within its grace period; killing it", id);
-            for (const Process& p : group.processes) kill(p.pid, SIGKILL);
-            group.killAt = now + std::chrono::hours(1);
-        }
+    for (const std::string& id : groups_.dueForKill(now)) {
+        log::adapter().warn("worker group '{}' did not stop within its grace period; killing it", id);
+        signalGroup(id, SIGKILL);
     }
 }
 
-void NativeWorkerGroupLauncher::stopAll(std::chrono::milliseconds grace) {
-    if (groups_.empty()) return;
+void NativeWorkerGroupLauncher::beginStopAll(AdapterTimePoint now) {
     for (auto& [id, group] : groups_) {
-        group.stopping = true;
-        for (const Process& p : group.processes) kill(p.pid, SIGTERM);
+        if (groups_.markStopping(id, now, std::nullopt)) signalGroup(id, SIGTERM);
     }
-    const auto deadline = std::chrono::steady_clock::now() + grace;
-    while (!groups_.empty() && std::chrono::steady_clock::now() < deadline) {
-        reap();
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    for (auto& [id, group] : groups_) {
-        for (const Process& p : group.processes) kill(p.pid, SIGKILL);
-    }
-    while (!groups_.empty()) {
-        reap();
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+}
+
+void NativeWorkerGroupLauncher::forceStopAll() {
+    for (const auto& [id, processes] : processes_) signalGroup(id, SIGKILL);
+    if (!processes_.empty()) reap(true);  // SIGKILL cannot be refused: these waits are short
 }
 
 }  // namespace scaler::adapters

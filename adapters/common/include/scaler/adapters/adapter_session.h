@@ -5,6 +5,7 @@
 // by WorkerAdapterAgent (or a test); sends through a FrameSink; never touches a socket.
 
 #include <chrono>
+#include <optional>
 
 #include "scaler/adapters/worker_adapter_agent.h"
 #include "scaler/adapters/worker_group_provider.h"
@@ -18,8 +19,8 @@ namespace scaler::adapters {
 
 class AdapterSession {
 public:
-    using Clock = std::chrono::steady_clock;
-    using TimePoint = Clock::time_point;
+    using Clock = AdapterClock;
+    using TimePoint = AdapterTimePoint;
 
     AdapterSession(const WorkerAdapterSettings& settings, WorkerGroupProvider& provider, FrameSink& out);
 
@@ -33,8 +34,11 @@ public:
     // Certain (our key refused): stop with exit code 1. Closed handshakes alone (a wrong scheduler key, or a
     // proxy whose scheduler restarts): logged once a minute, still trying.
     void onHandshakeFailure(const HandshakeFailure& failure, TimePoint now);
-    // Stops every group (waiting at most the exit grace) and tells the scheduler at once.
-    void stop();
+    // Exiting: asks every group to stop; starts are refused from now on, heartbeats go on.
+    void beginStop(TimePoint now);
+    // While exiting, every loop turn: true once every group has gone or the exit grace has passed (what is
+    // left is then ended by force); the scheduler is told at once.
+    bool stopFinished(TimePoint now);
 
     // The session asks to stop (refused by the scheduler); the agent also stops on a signal.
     bool stopRequested() const { return stopRequested_; }
@@ -43,8 +47,8 @@ public:
 private:
     void sendHeartbeat();
     Clock::duration heartbeatInterval() const;
-    void onCommand(wire::WorkerAdapterCommand::Reader command, uint64_t nowUnixMs);
-    CommandResult carryOut(wire::WorkerAdapterCommand::Reader command);
+    void onCommand(wire::WorkerAdapterCommand::Reader command, TimePoint now, uint64_t nowUnixMs);
+    CommandResult carryOut(wire::WorkerAdapterCommand::Reader command, TimePoint now);
 
     const WorkerAdapterSettings& settings_;
     WorkerGroupProvider& provider_;
@@ -53,6 +57,7 @@ private:
     SchedulerRegistration registration_;  // the scheduler we registered with
     LogThrottle handshakeWarnings_{std::chrono::minutes(1), 1};
     bool stopRequested_ = false;
+    std::optional<TimePoint> stopDeadline_;  // set while exiting
     int exitCode_ = 0;
 };
 

@@ -12,6 +12,7 @@
 #include "scaler/adapters/adapter_options.h"
 #include "scaler/adapters/docker_engine_client.h"
 #include "scaler/adapters/worker_group_provider.h"
+#include "scaler/adapters/worker_group_table.h"
 
 namespace scaler::adapters {
 
@@ -43,43 +44,42 @@ inline constexpr const char* kCapabilities = "scaler.capabilities";
 
 class ContainerWorkerGroupLauncher final : public WorkerGroupProvider {
 public:
+    // Speaks to the engine at container.dockerHost.
     ContainerWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker,
                                  ContainerOptions container);
+    // Speaks to `engine` (a fake in tests).
+    ContainerWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker,
+                                 ContainerOptions container, std::unique_ptr<ContainerEngine> engine);
 
     std::string kind() const override { return "container"; }
-    CommandResult startGroup(const CapabilityList& capabilities) override;
-    CommandResult stopGroup(const std::string& groupId) override;
-    std::vector<GroupInventoryEntry> inventory() const override;
-    void poll() override;
-    void stopAll(std::chrono::milliseconds grace) override;
+    CommandResult startGroup(const CapabilityList& capabilities, AdapterTimePoint now) override;
+    CommandResult stopGroup(const std::string& groupId, AdapterTimePoint now) override;
+    std::vector<GroupInventoryEntry> inventory() const override { return groups_.inventory(); }
+    void poll(AdapterTimePoint now) override;
+    void beginStopAll(AdapterTimePoint now) override;
+    void forceStopAll() override;
 
     // The container create body for a group (exposed for tests).
     nlohmann::json containerSpec(const std::string& groupId, const std::vector<std::string>& workerIds,
                                  const CapabilityList& capabilities) const;
 
 private:
-    struct Group {
-        std::string containerId;
-        CapabilityList capabilities;
-        std::vector<std::string> workerIds;
-        bool stopping = false;
-        std::chrono::steady_clock::time_point killAt{};  // SIGKILL when still running then
-    };
-
     // Adopts or removes what an earlier run left; false while the engine cannot be reached.
-    bool recoverLeftovers();
-    void reconcile();
+    bool recoverLeftovers(AdapterTimePoint now);
+    void reconcile(AdapterTimePoint now);
     // Logs why a group's container exited (with its exit code when unexpected) and removes the container.
-    void removeExited(const std::string& groupId, const Group& group);
+    void removeExited(const std::string& groupId, const WorkerGroupRecord& group);
 
     WorkerAdapterSettings settings_;
     WorkerOptions worker_;
     ContainerOptions container_;
-    DockerEngineClient docker_;
-    std::map<std::string, Group> groups_;
+    std::unique_ptr<ContainerEngine> engine_;
+    WorkerGroupTable groups_;  // handle: the container id
     bool recovered_ = false;
+    bool exiting_ = false;
     bool engineReachable_ = true;  // logs a lost engine once, not every turn
-    std::chrono::steady_clock::time_point nextReconcile_{};
+    std::string lastEngineError_;  // why the engine could not be reached, for a start's failure
+    AdapterTimePoint nextReconcile_{};
 };
 
 }  // namespace scaler::adapters

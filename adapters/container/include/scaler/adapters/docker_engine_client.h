@@ -33,24 +33,37 @@ std::string negotiateApiVersion(const std::string& engineMax, const std::string&
 // Why a unix socket cannot be used (missing, permission denied), naming the fix; "" when it looks usable.
 std::string unixSocketProblem(const std::string& path);
 
-class DockerEngineClient {
+// The container calls the launcher makes: the Docker Engine API (DockerEngineClient), or a fake in tests.
+class ContainerEngine {
+public:
+    virtual ~ContainerEngine() = default;
+    virtual DockerResult createContainer(const std::string& name, const nlohmann::json& spec) = 0;
+    virtual DockerResult startContainer(const std::string& id) = 0;
+    virtual DockerResult killContainer(const std::string& id, const std::string& signal) = 0;
+    virtual DockerResult removeContainer(const std::string& id) = 0;  // forced: also a running one
+    virtual DockerResult inspectContainer(const std::string& id) = 0;
+    // Every container (running or not) carrying the label `key=value`.
+    virtual DockerResult listContainers(const std::string& labelKey, const std::string& labelValue,
+                                        std::vector<ContainerSummary>& out) = 0;
+    virtual const std::string& host() const = 0;
+};
+
+class DockerEngineClient final : public ContainerEngine {
 public:
     // dockerHost: unix:///var/run/docker.sock, tcp://host:2375 or http://host:2375.
     // Throws std::invalid_argument for any other form.
     DockerEngineClient(const std::string& dockerHost, std::chrono::milliseconds timeout);
 
     DockerResult version();
-    // The version calls use, negotiated on first use ("1.41" until then, and if the engine cannot say).
-    DockerResult createContainer(const std::string& name, const nlohmann::json& spec);
-    DockerResult startContainer(const std::string& id);
-    DockerResult killContainer(const std::string& id, const std::string& signal);
-    DockerResult removeContainer(const std::string& id);  // forced: also a running one
-    DockerResult inspectContainer(const std::string& id);
-    // Every container (running or not) carrying the label `key=value`.
+    DockerResult createContainer(const std::string& name, const nlohmann::json& spec) override;
+    DockerResult startContainer(const std::string& id) override;
+    DockerResult killContainer(const std::string& id, const std::string& signal) override;
+    DockerResult removeContainer(const std::string& id) override;
+    DockerResult inspectContainer(const std::string& id) override;
     DockerResult listContainers(const std::string& labelKey, const std::string& labelValue,
-                                std::vector<ContainerSummary>& out);
+                                std::vector<ContainerSummary>& out) override;
 
-    const std::string& host() const { return host_; }
+    const std::string& host() const override { return host_; }
 
 private:
     DockerResult call(const std::string& method, const std::string& path, const std::string& body = {});

@@ -27,6 +27,7 @@ struct EcsClientOptions {
     std::chrono::milliseconds baseBackoff{100};
     std::chrono::milliseconds maxBackoff{2000};
     std::chrono::milliseconds timeout{20000};
+    double runTaskCallsPerSecond = 10;  // below Fargate's 20 calls/s RunTask limit
 };
 
 struct EcsResult {
@@ -43,20 +44,31 @@ EcsResult parseEcsAnswer(long status, const std::string& body);
 // Whether a failed answer is worth retrying: throttling, server errors, no answer at all.
 bool isRetryable(const EcsResult& result);
 
-class EcsApiClient {
+// The ECS operations the launcher calls: AWS (EcsApiClient), or a fake in tests.
+class EcsApi {
+public:
+    virtual ~EcsApi() = default;
+    // One operation, e.g. "RunTask". Never throws for AWS or network errors.
+    virtual EcsResult call(const std::string& operation, const nlohmann::json& request) = 0;
+};
+
+class EcsApiClient final : public EcsApi {
 public:
     explicit EcsApiClient(EcsClientOptions options);
 
-    // One operation, e.g. "RunTask", with retries. Never throws for AWS or network errors.
-    EcsResult call(const std::string& operation, const nlohmann::json& request);
+    // With retries, and RunTask held to its rate: this client, at the engine edge, is where the waits are.
+    EcsResult call(const std::string& operation, const nlohmann::json& request) override;
 
     // Tests and logs see retries through this.
     std::function<void(const std::string& operation, const EcsResult& failed, std::chrono::milliseconds wait)>
         onRetry;
 
 private:
+    void waitForRunTaskSlot();
+
     EcsClientOptions options_;
     HttpClient http_;
+    std::chrono::steady_clock::time_point nextRunTask_{};
 };
 
 }  // namespace scaler::adapters

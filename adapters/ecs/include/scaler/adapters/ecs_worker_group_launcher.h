@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,6 +14,7 @@
 #include "scaler/adapters/adapter_options.h"
 #include "scaler/adapters/ecs_api_client.h"
 #include "scaler/adapters/worker_group_provider.h"
+#include "scaler/adapters/worker_group_table.h"
 
 namespace scaler::adapters {
 
@@ -28,7 +30,6 @@ struct EcsOptions {
     std::string groupBinary = "/usr/local/bin/scaler_worker_group";
     std::string workerSchedulerAddress;  // default: the adapter's scheduler address
     std::chrono::milliseconds reconcileInterval{5000};
-    double runTaskCallsPerSecond = 10;  // below Fargate's 20 calls/s RunTask limit
 };
 
 namespace ecs_tags {
@@ -48,49 +49,43 @@ bool taskAlreadyGone(const EcsResult& answer);
 
 class EcsWorkerGroupLauncher final : public WorkerGroupProvider {
 public:
+    // Calls the ECS endpoint in ecs.client.
     EcsWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker, EcsOptions ecs);
+    // Calls `api` (a fake in tests).
+    EcsWorkerGroupLauncher(WorkerAdapterSettings settings, WorkerOptions worker, EcsOptions ecs,
+                           std::unique_ptr<EcsApi> api);
 
     std::string kind() const override { return "ecs"; }
-    CommandResult startGroup(const CapabilityList& capabilities) override;
-    CommandResult stopGroup(const std::string& groupId) override;
-    std::vector<GroupInventoryEntry> inventory() const override;
-    void poll() override;
-    void stopAll(std::chrono::milliseconds grace) override;
+    CommandResult startGroup(const CapabilityList& capabilities, AdapterTimePoint now) override;
+    CommandResult stopGroup(const std::string& groupId, AdapterTimePoint now) override;
+    std::vector<GroupInventoryEntry> inventory() const override { return groups_.inventory(); }
+    void poll(AdapterTimePoint now) override;
+    void beginStopAll(AdapterTimePoint now) override;
+    void forceStopAll() override {}  // beginStopAll asked ECS; nothing is left to wait for
 
     // The RunTask body for a group (exposed for tests).
     nlohmann::json runTaskRequest(const std::string& groupId, uint32_t workers,
                                   const CapabilityList& capabilities) const;
 
 private:
-    struct Group {
-        std::string taskArn;
-        CapabilityList capabilities;
-        std::vector<std::string> workerIds;
-        std::string lastStatus = "PROVISIONING";
-        bool stopping = false;
-        std::chrono::steady_clock::time_point startedAt = std::chrono::steady_clock::now();
-    };
-
     // Describes `arns` (in batches of 100) and adopts or updates what it finds; false on an API failure.
-    bool reconcile();
+    bool reconcile(AdapterTimePoint now);
     // The parts of a reconcile: the tasks ECS lists as started by this adapter; their descriptions (batches
     // of 100); known groups follow their task's status; tasks it started but does not know are recovered.
     std::optional<std::set<std::string>> listOwnTasks();
     std::optional<std::map<std::string, nlohmann::json>> describeTasks(const std::set<std::string>& arns);
-    void followKnownGroups(std::map<std::string, nlohmann::json>& described);
-    void recoverGroups(const std::map<std::string, nlohmann::json>& described);
-    void waitForRunTaskSlot();
+    void followKnownGroups(std::map<std::string, nlohmann::json>& described, AdapterTimePoint now);
+    void recoverGroups(const std::map<std::string, nlohmann::json>& described, AdapterTimePoint now);
     bool apiFailed(const std::string& error);  // records and logs a failed reconcile; returns false
 
     WorkerAdapterSettings settings_;
     WorkerOptions worker_;
     EcsOptions ecs_;
-    EcsApiClient api_;
-    std::map<std::string, Group> groups_;
+    std::unique_ptr<EcsApi> api_;
+    WorkerGroupTable groups_;  // handle: the task ARN; state STARTING until ECS says RUNNING
     bool recovered_ = false;
     std::string lastApiError_;  // why the last reconcile failed (logged once); empty while the API answers
-    std::chrono::steady_clock::time_point nextReconcile_{};
-    std::chrono::steady_clock::time_point nextRunTask_{};
+    AdapterTimePoint nextReconcile_{};
 };
 
 // startedBy allows up to 36 letters, digits, hyphens, slashes and underscores; throws std::invalid_argument.

@@ -12,6 +12,7 @@
 
 #include "scaler/adapters/adapter_options.h"
 #include "scaler/adapters/worker_group_provider.h"
+#include "scaler/adapters/worker_group_table.h"
 
 namespace scaler::adapters {
 
@@ -21,11 +22,12 @@ public:
     ~NativeWorkerGroupLauncher() override;
 
     std::string kind() const override { return "native"; }
-    CommandResult startGroup(const CapabilityList& capabilities) override;
-    CommandResult stopGroup(const std::string& groupId) override;
-    std::vector<GroupInventoryEntry> inventory() const override;
-    void poll() override;
-    void stopAll(std::chrono::milliseconds grace) override;
+    CommandResult startGroup(const CapabilityList& capabilities, AdapterTimePoint now) override;
+    CommandResult stopGroup(const std::string& groupId, AdapterTimePoint now) override;
+    std::vector<GroupInventoryEntry> inventory() const override { return groups_.inventory(); }
+    void poll(AdapterTimePoint now) override;
+    void beginStopAll(AdapterTimePoint now) override;
+    void forceStopAll() override;
 
     // scaler_worker beside this executable.
     static std::string defaultWorkerBinary();
@@ -37,20 +39,17 @@ private:
         pid_t pid;
         std::string workerId;
     };
-    struct Group {
-        CapabilityList capabilities;
-        std::vector<Process> processes;  // the ones still running
-        bool stopping = false;
-        std::chrono::steady_clock::time_point killAt{};
-    };
 
-    void reap();
+    // Collects exited workers without waiting (`block`: waits for each, after a SIGKILL).
+    void reap(bool block = false);
+    void signalGroup(const std::string& groupId, int signal) const;
 
     WorkerAdapterSettings settings_;
     WorkerOptions worker_;
     std::string workerBinary_;
     std::optional<std::string> workersCannotStart_;  // what scaler_worker --check said, when it failed
-    std::map<std::string, Group> groups_;
+    WorkerGroupTable groups_;
+    std::map<std::string, std::vector<Process>> processes_;  // per group, the ones still running
 };
 
 }  // namespace scaler::adapters

@@ -1,0 +1,68 @@
+#pragma once
+// The bookkeeping every adapter kind repeats: which groups it runs, with what capabilities and workers,
+// which are stopping, when a stop that has not finished is escalated to a kill, and the inventory the
+// heartbeat carries. Time is passed in; the table never reads a clock.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scaler/adapters/worker_group_provider.h"
+
+namespace scaler::adapters {
+
+struct WorkerGroupRecord {
+    std::string handle;  // what the engine calls it: a container id, an ECS task ARN, a Pod name
+    CapabilityList capabilities;
+    std::vector<std::string> workerIds;
+    wire::WorkerGroupState state = wire::WorkerGroupState::RUNNING;
+    std::string engineStatus;                // the engine's last word on it (an ECS lastStatus, a Pod phase)
+    AdapterTimePoint startedAt{};            // when this adapter started or adopted it
+    std::optional<AdapterTimePoint> killAt;  // a stop not finished by then is escalated, once
+};
+
+class WorkerGroupTable {
+public:
+    using Groups = std::map<std::string, WorkerGroupRecord>;
+
+    WorkerGroupRecord& add(const std::string& groupId, WorkerGroupRecord record);
+    WorkerGroupRecord* find(const std::string& groupId);
+    const WorkerGroupRecord* find(const std::string& groupId) const;
+    bool contains(const std::string& groupId) const { return groups_.count(groupId) != 0; }
+    // The group whose engine handle this is, or nullptr.
+    const std::string* groupOfHandle(const std::string& handle) const;
+
+    // Marks it stopping; with `grace`, a stop still running at now + grace is due for a kill (see
+    // dueForKill). false when it was stopping already (the engine was asked before).
+    bool markStopping(const std::string& groupId, AdapterTimePoint now,
+                      std::optional<std::chrono::duration<double>> grace);
+    // Stopping groups whose kill time has come; each is returned once.
+    std::vector<std::string> dueForKill(AdapterTimePoint now);
+    // Not stopping, not started within `window` of now: for engines that see a new group only after a while.
+    bool isNewerThan(const std::string& groupId, AdapterTimePoint now, AdapterClock::duration window) const;
+
+    void remove(const std::string& groupId) { groups_.erase(groupId); }
+    Groups::iterator erase(Groups::iterator it) { return groups_.erase(it); }
+    void clear() { groups_.clear(); }
+
+    std::vector<GroupInventoryEntry> inventory() const;
+    // Groups that count against the adapter's capacity: the ones not stopping.
+    size_t active() const;
+    size_t size() const { return groups_.size(); }
+    bool empty() const { return groups_.empty(); }
+    Groups::iterator begin() { return groups_.begin(); }
+    Groups::iterator end() { return groups_.end(); }
+    Groups::const_iterator begin() const { return groups_.begin(); }
+    Groups::const_iterator end() const { return groups_.end(); }
+
+private:
+    Groups groups_;
+};
+
+// Worker ids as every kind names them: Worker|<KIND>|<group>|<n>.
+std::vector<std::string> groupWorkerIds(const std::string& kindTag, const std::string& groupId,
+                                        uint32_t workers);
+
+}  // namespace scaler::adapters
