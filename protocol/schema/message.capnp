@@ -244,6 +244,7 @@ struct WorkerGroupInfo {
   state @1 :WorkerGroupState;
   capabilities @2 :List(Capability);
   workerIds @3 :List(Text);
+  message @4 :Text;  # failed: why its start failed after the start was answered
 }
 
 struct WorkerAdapterHeartbeat {

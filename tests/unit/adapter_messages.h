@@ -17,6 +17,7 @@ struct InventoryGroup {
     wire::WorkerGroupState state;
     std::string capabilities;
     std::vector<std::string> workers;
+    std::string message = {};  // failed: why
 };
 
 inline void buildAdapterHeartbeat(capnp::MessageBuilder& b, uint32_t maxGroups, const std::string& caps,
@@ -36,6 +37,7 @@ inline void buildAdapterHeartbeat(capnp::MessageBuilder& b, uint32_t maxGroups, 
         capabilitiesToWire(gc, inventory[i].initCapabilities(static_cast<unsigned>(gc.size())));
         auto ids = inventory[i].initWorkerIds(static_cast<unsigned>(groups[i].workers.size()));
         for (unsigned w = 0; w < groups[i].workers.size(); ++w) ids.set(w, groups[i].workers[w]);
+        inventory[i].setMessage(groups[i].message);
     }
 }
 

@@ -27,7 +27,7 @@ public:
     std::string kind() const override { return "table"; }
     CommandResult startGroup(const CapabilityList& capabilities, AdapterTimePoint) override {
         const std::string id = "g" + std::to_string(groups.size() + 1);
-        groups.push_back({id, wire::WorkerGroupState::RUNNING, capabilities, {id + "-w0"}});
+        groups.push_back({id, wire::WorkerGroupState::RUNNING, capabilities, {id + "-w0"}, {}});
         return groupStarted(id, {id + "-w0"}, capabilities);
     }
     CommandResult stopGroup(const std::string& groupId, AdapterTimePoint) override {

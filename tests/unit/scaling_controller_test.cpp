@@ -239,6 +239,37 @@ TEST_F(ScalingControllerTest, QueuedTasksFailOnceTheOnlyAdapterThatCouldServeThe
     EXPECT_EQ(outbox.count(kStart), 4u) << "one try after the quiet period";
 }
 
+TEST_F(ScalingControllerTest, AGroupItsAdapterReportsFailedAfterTheStartCountsAsAFailedStartOnce) {
+    make();
+    heartbeat();
+    demand(4);
+    const auto startThatFailsLater = [&](const std::string& group) {
+        controller->noteUnservedDemand();
+        controller->evaluateIfUrgent();
+        ASSERT_FALSE(outbox.commands.empty());
+        startAnswer(outbox.commands.back().requestId, group, "W-" + group);
+        const InventoryGroup failed{
+            group,
+            wire::WorkerGroupState::FAILED,
+            "",
+            {"W-" + group},
+            "Pod scaler-" + group + " cannot start: ImagePullBackOff: Back-off pulling image"};
+        heartbeat({failed});
+        heartbeat({failed});  // reported in every heartbeat until the adapter forgets it: counted once
+        advance(ScalingController::kStartBackoff + 1s);
+        heartbeat();
+    };
+    startThatFailsLater("g1");
+    EXPECT_EQ(controller->findAdapter("cpu")->failedStartsInARow, 1u);
+    EXPECT_TRUE(hasEvent("start failed", "ImagePullBackOff"));
+    startThatFailsLater("g2");
+    EXPECT_TRUE(router.rejections.empty());
+    startThatFailsLater("g3");
+    ASSERT_EQ(router.rejections.size(), 1u);  // the waiting clients are told why
+    EXPECT_NE(router.rejections[0].find("cannot start: ImagePullBackOff"), std::string::npos)
+        << router.rejections[0];
+}
+
 TEST_F(ScalingControllerTest, AStartThatWorksClearsTheFailureCount) {
     make();
     heartbeat();
@@ -254,6 +285,8 @@ TEST_F(ScalingControllerTest, AStartThatWorksClearsTheFailureCount) {
     controller->noteUnservedDemand();
     controller->evaluateIfUrgent();
     startAnswer(outbox.commands.back().requestId, "g1", "W1");
+    EXPECT_EQ(controller->findAdapter("cpu")->failedStartsInARow, 2u) << "answered is not yet working";
+    controller->noteGroupWorkerConnected("cpu", "g1");
     EXPECT_EQ(controller->findAdapter("cpu")->failedStartsInARow, 0u);
     EXPECT_TRUE(router.rejections.empty());
 }

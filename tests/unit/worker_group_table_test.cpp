@@ -10,8 +10,8 @@ using namespace std::chrono_literals;
 TEST(WorkerGroupTable, AStopIsDueForAKillOnceAfterItsGrace) {
     WorkerGroupTable table;
     const AdapterTimePoint t0 = AdapterTimePoint{} + 1h;
-    table.add("g1", {"c1", {}, {"w0"}, wire::WorkerGroupState::RUNNING, {}, t0, std::nullopt});
-    table.add("g2", {"c2", {}, {"w1"}, wire::WorkerGroupState::RUNNING, {}, t0, std::nullopt});
+    table.add("g1", WorkerGroupRecord::started("c1", CapabilityList{}, std::vector<std::string>{"w0"}, t0));
+    table.add("g2", WorkerGroupRecord::started("c2", CapabilityList{}, std::vector<std::string>{"w1"}, t0));
     EXPECT_EQ(table.active(), 2u);
     EXPECT_TRUE(table.markStopping("g1", t0, std::chrono::duration<double>(2.5)));
     EXPECT_FALSE(table.markStopping("g1", t0 + 1s, std::chrono::duration<double>(2.5)));  // asked already

@@ -9,13 +9,13 @@ PACKAGES=(
     capnproto libcapnp-dev
     libzmq3-dev cppzmq-dev
     libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev
-    libncurses-dev libjs-chart.js
+    libncurses-dev libjs-chart.js libyaml-cpp-dev
     chromium fonts-dejavu-core
     googletest libgtest-dev libgmock-dev
     python3 python3-dev python3-pybind11 python3-cloudpickle
     python3-setuptools python3-wheel python3-build python3-venv python3-pip python3-pytest
     tmux
-    curl podman runc
+    curl podman runc catatonit openssl
     iproute2 iptables procps
     nodejs
 )

@@ -126,9 +126,9 @@ void finishAdapterOptions(AdapterCommandLine& o, const std::string& idPrefix) {
     o.settings.exitGraceSeconds = o.worker.shutdownGraceSeconds + 5;
 }
 
-std::string stableAdapterId(const std::string& prefix, const std::vector<std::string>& parts) {
+std::string stableAdapterId(const std::string& prefix, const std::vector<std::string>& parts, bool withHost) {
     char host[256] = {0};
-    gethostname(host, sizeof host - 1);
+    if (withHost) gethostname(host, sizeof host - 1);
     uint64_t hash = 1469598103934665603ull;  // FNV-1a
     for (const std::string& part : parts) {
         for (unsigned char c : std::string(host) + '\n' + part) hash = (hash ^ c) * 1099511628211ull;

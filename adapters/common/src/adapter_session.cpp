@@ -48,6 +48,7 @@ void AdapterSession::sendHeartbeat() {
                            list[i].initCapabilities(static_cast<unsigned>(groups[i].capabilities.size())));
         auto ids = list[i].initWorkerIds(static_cast<unsigned>(groups[i].workerIds.size()));
         for (unsigned w = 0; w < groups[i].workerIds.size(); ++w) ids.set(w, groups[i].workerIds[w]);
+        if (!groups[i].message.empty()) list[i].setMessage(groups[i].message);
     }
     (void)out_.send(builder);
 }
@@ -58,7 +59,7 @@ CommandResult AdapterSession::carryOut(wire::WorkerAdapterCommand::Reader comman
         const CapabilityList requested = capabilitiesFromWire(command.getCapabilities());
         const auto groups = provider_.inventory();
         const auto inUse = std::count_if(groups.begin(), groups.end(), [](const GroupInventoryEntry& g) {
-            return g.state != wire::WorkerGroupState::STOPPING;
+            return g.state != wire::WorkerGroupState::STOPPING && g.state != wire::WorkerGroupState::FAILED;
         });
         if (auto refusal = refuseStart(settings_, static_cast<size_t>(inUse), requested)) return *refusal;
         return provider_.startGroup(grantedCapabilities(settings_.capabilities, requested), now);

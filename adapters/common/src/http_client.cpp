@@ -1,6 +1,8 @@
 #include "scaler/adapters/http_client.h"
 
+#include <cctype>
 #include <stdexcept>
+#include <string_view>
 
 #include <curl/curl.h>
 
@@ -14,6 +16,29 @@ struct CurlGlobal {
 size_t appendBody(char* data, size_t size, size_t count, void* out) {
     static_cast<std::string*>(out)->append(data, size * count);
     return size * count;
+}
+
+size_t readHeader(char* data, size_t size, size_t count, void* out) {
+    const std::string_view line(data, size * count);
+    constexpr std::string_view kRetryAfter = "retry-after:";
+    if (line.size() > kRetryAfter.size()) {
+        bool match = true;
+        for (size_t i = 0; i < kRetryAfter.size() && match; ++i)
+            match = std::tolower(static_cast<unsigned char>(line[i])) == kRetryAfter[i];
+        if (match) {
+            std::string value(line.substr(kRetryAfter.size()));
+            while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+            while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
+                value.erase(0, 1);
+            static_cast<HttpResponse*>(out)->retryAfter = value;
+        }
+    }
+    return size * count;
+}
+
+void setBlob(CURL* curl, CURLoption option, const std::string& pem) {
+    curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(curl, option, &blob);
 }
 
 }  // namespace
@@ -51,12 +76,26 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
     if (!options_.unixSocketPath.empty()) {
         curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options_.unixSocketPath.c_str());
     }
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, readHeader);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
+    if (!options_.caFile.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.caFile.c_str());
+    if (!options_.caPem.empty()) setBlob(curl, CURLOPT_CAINFO_BLOB, options_.caPem);
+    if (!options_.clientCertFile.empty())
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.clientCertFile.c_str());
+    if (!options_.clientKeyFile.empty())
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.clientKeyFile.c_str());
+    if (!options_.clientCertPem.empty()) setBlob(curl, CURLOPT_SSLCERT_BLOB, options_.clientCertPem);
+    if (!options_.clientKeyPem.empty()) setBlob(curl, CURLOPT_SSLKEY_BLOB, options_.clientKeyPem);
+    if (options_.insecureSkipTlsVerify) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (!options_.awsSigV4.empty()) {
         curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, options_.awsSigV4.c_str());
         curl_easy_setopt(curl, CURLOPT_USERNAME, options_.awsAccessKeyId.c_str());
         curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.awsSecretAccessKey.c_str());
     }
-    if (request.method != "GET" && request.method != "DELETE") {
+    if (request.method != "GET" && (request.method != "DELETE" || !request.body.empty())) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
     }

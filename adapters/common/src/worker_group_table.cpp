@@ -32,6 +32,14 @@ bool WorkerGroupTable::markStopping(const std::string& groupId, AdapterTimePoint
     return true;
 }
 
+void WorkerGroupTable::markFailed(const std::string& groupId, std::string why) {
+    WorkerGroupRecord* group = find(groupId);
+    if (group == nullptr) return;
+    group->state = wire::WorkerGroupState::FAILED;
+    group->failure = std::move(why);
+    group->killAt.reset();
+}
+
 std::vector<std::string> WorkerGroupTable::dueForKill(AdapterTimePoint now) {
     std::vector<std::string> due;
     for (auto& [id, group] : groups_) {
@@ -53,14 +61,16 @@ std::vector<GroupInventoryEntry> WorkerGroupTable::inventory() const {
     std::vector<GroupInventoryEntry> out;
     out.reserve(groups_.size());
     for (const auto& [id, group] : groups_) {
-        out.push_back({id, group.state, group.capabilities, group.workerIds});
+        out.push_back({id, group.state, group.capabilities, group.workerIds, group.failure});
     }
     return out;
 }
 
 size_t WorkerGroupTable::active() const {
     size_t n = 0;
-    for (const auto& [id, group] : groups_) n += group.state != wire::WorkerGroupState::STOPPING;
+    for (const auto& [id, group] : groups_) {
+        n += group.state != wire::WorkerGroupState::STOPPING && group.state != wire::WorkerGroupState::FAILED;
+    }
     return n;
 }
 

@@ -110,9 +110,7 @@ CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& cap
         return launchFailed(started.error);
     }
     log::adapter().info("worker group '{}' is container {}", groupId, containerId.substr(0, 12));
-    groups_.add(
-        groupId,
-        {containerId, capabilities, workerIds, wire::WorkerGroupState::RUNNING, {}, now, std::nullopt});
+    groups_.add(groupId, WorkerGroupRecord::started(containerId, capabilities, workerIds, now));
     return groupStarted(groupId, std::move(workerIds), capabilities);
 }
 

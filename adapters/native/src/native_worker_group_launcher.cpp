@@ -74,8 +74,7 @@ CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabi
         processes.push_back({pid, workerId});
     }
     processes_.emplace(groupId, std::move(processes));
-    groups_.add(groupId,
-                {{}, capabilities, workerIds, wire::WorkerGroupState::RUNNING, {}, now, std::nullopt});
+    groups_.add(groupId, WorkerGroupRecord::started("", capabilities, workerIds, now));
     return groupStarted(groupId, workerIds, capabilities);
 }
 

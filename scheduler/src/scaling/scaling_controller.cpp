@@ -113,6 +113,9 @@ void ScalingController::noteGroupWorkerConnected(std::string_view adapterId, std
     if (it == adapter->groups.end() || it->second.workerSeen) return;
     it->second.workerSeen = true;
     if (it->second.commandedAt == TimePoint{}) return;  // adopted: its start was not seen
+    // a start has worked once a worker connects, not when it is answered: a Pod that cannot pull its image is
+    // answered at once and fails later (reported FAILED in the inventory)
+    adapter->failedStartsInARow = 0;
     const double sample = std::chrono::duration<double>(now_ - it->second.commandedAt).count();
     constexpr double kWeight = 0.3;  // adapters' start-up times drift slowly; a few starts settle it
     adapter->startupSeconds = adapter->startupSeconds == 0
@@ -142,6 +145,7 @@ void ScalingController::onAdapterHeartbeat(AdapterSlot slot, wire::WorkerAdapter
     // The adapter's inventory is the truth about which groups exist; the scheduler keeps its own view of
     // draining and stopping. Groups it did not know are adopted (an adapter or scheduler restarted).
     std::map<std::string, WorkerGroupRecord> groups;
+    std::vector<std::pair<std::string, std::string>> failedStarts;  // group, why
     for (auto info : heartbeat.getGroups()) {
         const std::string id(asStringView(info.getWorkerGroupId()));
         if (id.empty()) continue;
@@ -159,6 +163,11 @@ void ScalingController::onAdapterHeartbeat(AdapterSlot slot, wire::WorkerAdapter
                                 adapter.identity, id);
         }
         if (phaseFromWire(info.getState()) == GroupPhase::stopping) group.phase = GroupPhase::stopping;
+        if (info.getState() == wire::WorkerGroupState::FAILED && !group.failureReported) {
+            // the adapter answered the start, then the engine gave up on it (an image that cannot be pulled)
+            group.failureReported = true;
+            failedStarts.emplace_back(id, std::string(asStringView(info.getMessage())));
+        }
         group.capabilities = capabilitiesFromWire(info.getCapabilities());
         group.workerIds.clear();
         for (auto w : info.getWorkerIds()) group.workerIds.emplace_back(asStringView(w));
@@ -181,6 +190,10 @@ void ScalingController::onAdapterHeartbeat(AdapterSlot slot, wire::WorkerAdapter
             formatCapabilities(adapter.capabilities), adapter.priority, adapter.groups.size());
     }
     outbox_.sendAdapterHeartbeatEcho(adapter.peer);
+    for (const auto& [groupId, why] : failedStarts) {
+        onStartFailed(adapter, groupId, "launchFailed: " + (why.empty() ? "its start failed" : why),
+                      "launchFailed", true);
+    }
     // last: removing a worker re-enters the router, which may read the adapters
     removeWorkersGoneFromInventory(adapter);
 }
@@ -234,26 +247,12 @@ std::optional<std::string> ScalingController::onAdapterResponse(
     const std::string message(asStringView(response.getMessage()));
     if (command.command == wire::WorkerAdapterCommandType::START_WORKER_GROUP) {
         if (!ok) {
-            adapter.startBlockedUntil = now_ + kStartBackoff;
             const std::string why =
                 statusName(response.getStatus()) + (message.empty() ? "" : ": " + message);
-            log::scaling().warn("adapter '{}' could not start a worker group: {}", adapter.identity, why);
-            recordEvent(adapter.identity, "start failed", groupId, why, statusName(response.getStatus()));
-            if (response.getStatus() == wire::WorkerAdapterCommandStatus::LAUNCH_FAILED &&
-                ++adapter.failedStartsInARow >= kFailedStartsBeforeRejecting) {
-                // the circuit opens: starts that keep failing would only keep failing; one try after the
-                // quiet period, and a start that works closes it
-                adapter.startBlockedUntil = now_ + kFailingAdapterQuiet;
-                const std::string open = std::to_string(adapter.failedStartsInARow) +
-                                         " starts failed in a row; no start on it for " +
-                                         std::to_string(kFailingAdapterQuiet.count()) + " s";
-                log::scaling().warn("adapter '{}': circuit open: {}", adapter.identity, open);
-                recordEvent(adapter.identity, "circuit open", "", open + " (" + why + ")", "launch_failures");
-                rejectWhatNoAdapterCanServe(adapter.identity, why);
-            }
+            onStartFailed(adapter, groupId, why, statusName(response.getStatus()),
+                          response.getStatus() == wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
             return std::nullopt;
         }
-        adapter.failedStartsInARow = 0;
         WorkerGroupRecord group;
         group.id = groupId;
         group.createdAt = now_;
@@ -280,6 +279,24 @@ std::optional<std::string> ScalingController::onAdapterResponse(
                     statusName(response.getStatus()) + " " + message, statusName(response.getStatus()));
     }
     return std::nullopt;
+}
+
+void ScalingController::onStartFailed(AdapterRecord& adapter, const std::string& groupId,
+                                      const std::string& why, const std::string& label, bool launchFailure) {
+    adapter.startBlockedUntil = now_ + kStartBackoff;
+    log::scaling().warn("adapter '{}' could not start a worker group: {}", adapter.identity, why);
+    recordEvent(adapter.identity, "start failed", groupId, why, label);
+    if (launchFailure && ++adapter.failedStartsInARow >= kFailedStartsBeforeRejecting) {
+        // the circuit opens: starts that keep failing would only keep failing; one try after the
+        // quiet period, and a start that works closes it
+        adapter.startBlockedUntil = now_ + kFailingAdapterQuiet;
+        const std::string open = std::to_string(adapter.failedStartsInARow) +
+                                 " starts failed in a row; no start on it for " +
+                                 std::to_string(kFailingAdapterQuiet.count()) + " s";
+        log::scaling().warn("adapter '{}': circuit open: {}", adapter.identity, open);
+        recordEvent(adapter.identity, "circuit open", "", open + " (" + why + ")", "launch_failures");
+        rejectWhatNoAdapterCanServe(adapter.identity, why);
+    }
 }
 
 void ScalingController::rejectWhatNoAdapterCanServe(const std::string& adapterId, const std::string& why) {

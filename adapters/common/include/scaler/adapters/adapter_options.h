@@ -44,8 +44,10 @@ void addAdapterOptions(CLI::App& app, AdapterCommandLine& options, const std::st
 // missing adapter id becomes PREFIX-<random hex>.
 void finishAdapterOptions(AdapterCommandLine& options, const std::string& idPrefix);
 
-// PREFIX-<12 hex>: a hash of this host's name and `parts`, the same on every restart, so a restarted adapter
-// finds the groups (containers, ECS tasks) it labelled with its id.
-std::string stableAdapterId(const std::string& prefix, const std::vector<std::string>& parts);
+// PREFIX-<12 hex>: a hash of this host's name (unless !withHost: an adapter in a Pod gets a new host name on
+// every restart) and `parts`, the same on every restart, so a restarted adapter finds the groups (containers,
+// ECS tasks, Pods) it labelled with its id.
+std::string stableAdapterId(const std::string& prefix, const std::vector<std::string>& parts,
+                            bool withHost = true);
 
 }  // namespace scaler::adapters

@@ -1,6 +1,7 @@
 #pragma once
 // A small blocking HTTP client over libcurl, for the container adapter (Docker Engine API, often over a
-// unix socket) and the ECS adapter (AWS JSON API, SigV4-signed by libcurl).
+// unix socket), the ECS adapter (AWS JSON API, SigV4-signed by libcurl) and the Kubernetes adapter (TLS with
+// the cluster's CA and a client certificate or bearer token).
 
 #include <chrono>
 #include <memory>
@@ -15,6 +16,15 @@ struct HttpClientOptions {
     std::string awsSigV4;        // e.g. "aws:amz:us-east-1:ecs": sign with SigV4 (curl's CURLOPT_AWS_SIGV4)
     std::string awsAccessKeyId;  // with awsSigV4
     std::string awsSecretAccessKey;
+    // TLS (the Kubernetes API): the CA to trust (a file, or PEM text), a client certificate and key (files or
+    // PEM text), or no verification at all (kubeconfig's insecure-skip-tls-verify).
+    std::string caFile;
+    std::string caPem;
+    std::string clientCertFile;
+    std::string clientKeyFile;
+    std::string clientCertPem;
+    std::string clientKeyPem;
+    bool insecureSkipTlsVerify = false;
 };
 
 struct HttpRequest {
@@ -28,6 +38,7 @@ struct HttpResponse {
     long status = 0;
     std::string body;
     std::string transportError;  // set when no HTTP answer came (unreachable, timeout)
+    std::string retryAfter;      // the Retry-After header, when the answer had one
     bool answered() const { return transportError.empty(); }
 };
 
@@ -40,6 +51,8 @@ public:
 
     // Never throws for network or HTTP errors: they come back in the response.
     HttpResponse send(const HttpRequest& request);
+    // Credentials that change while it runs (a client certificate from a credential plugin).
+    HttpClientOptions& options() { return options_; }
 
 private:
     struct Handle;

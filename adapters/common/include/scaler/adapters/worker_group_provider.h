@@ -20,6 +20,7 @@ struct GroupInventoryEntry {
     wire::WorkerGroupState state = wire::WorkerGroupState::RUNNING;
     CapabilityList capabilities;
     std::vector<std::string> workerIds;
+    std::string message;  // FAILED: why its start failed after it was answered (a Pod that cannot be pulled)
 };
 
 struct CommandResult {

@@ -21,6 +21,17 @@ struct WorkerGroupRecord {
     std::string engineStatus;                // the engine's last word on it (an ECS lastStatus, a Pod phase)
     AdapterTimePoint startedAt{};            // when this adapter started or adopted it
     std::optional<AdapterTimePoint> killAt;  // a stop not finished by then is escalated, once
+    std::string failure;                     // FAILED: why, for the scheduler
+
+    static WorkerGroupRecord started(std::string handle, CapabilityList capabilities,
+                                     std::vector<std::string> workerIds, AdapterTimePoint now) {
+        WorkerGroupRecord r;
+        r.handle = std::move(handle);
+        r.capabilities = std::move(capabilities);
+        r.workerIds = std::move(workerIds);
+        r.startedAt = now;
+        return r;
+    }
 };
 
 class WorkerGroupTable {
@@ -38,6 +49,9 @@ public:
     // dueForKill). false when it was stopping already (the engine was asked before).
     bool markStopping(const std::string& groupId, AdapterTimePoint now,
                       std::optional<std::chrono::duration<double>> grace);
+    // Its start failed after it was answered (the engine gave up on it): FAILED with `why` in the inventory,
+    // so the scheduler counts a failed start and tells the clients waiting for it.
+    void markFailed(const std::string& groupId, std::string why);
     // Stopping groups whose kill time has come; each is returned once.
     std::vector<std::string> dueForKill(AdapterTimePoint now);
     // Not stopping, not started within `window` of now: for engines that see a new group only after a while.
@@ -48,7 +62,7 @@ public:
     void clear() { groups_.clear(); }
 
     std::vector<GroupInventoryEntry> inventory() const;
-    // Groups that count against the adapter's capacity: the ones not stopping.
+    // Groups that count against the adapter's capacity: the ones neither stopping nor failed.
     size_t active() const;
     size_t size() const { return groups_.size(); }
     bool empty() const { return groups_.empty(); }

@@ -42,6 +42,7 @@ struct WorkerGroupRecord {
     TimePoint createdAt{};
     TimePoint commandedAt{};  // when its start command was sent; unset for a group adopted from an inventory
     bool workerSeen = false;  // a worker of the group has connected (its start-up time is measured)
+    bool failureReported = false;  // its adapter reported it FAILED, and the failed start was counted
     TimePoint drainDeadline{};
 };
 
@@ -169,6 +170,10 @@ private:
     // Fails the queued tasks no adapter can start workers for (kFailedStartsBeforeRejecting); `why`: the
     // latest failure.
     void rejectWhatNoAdapterCanServe(const std::string& adapterId, const std::string& why);
+    // A start that failed: answered launchFailed, or reported FAILED in the inventory afterwards. Backs off,
+    // and opens the circuit after kFailedStartsBeforeRejecting launch failures in a row.
+    void onStartFailed(AdapterRecord& adapter, const std::string& groupId, const std::string& why,
+                       const std::string& label, bool launchFailure);
     void carryOut(const ScalingSnapshot& snapshot, const ScalingDecision& decision);
     void progressGroups();
     void expireCommands(AdapterRecord& adapter);
