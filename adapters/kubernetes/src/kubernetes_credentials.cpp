@@ -176,7 +176,10 @@ KubeCredentials findCredentials(const std::string& kubeconfigFlag, const std::st
         }
     }
     if (context.empty()) {
-        if (auto inCluster = inClusterCredentials()) return *inCluster;
+        // where the service account is mounted: always the standard path in a Pod; elsewhere for tests
+        const char* dir = std::getenv("SCALER_KUBERNETES_SERVICEACCOUNT_DIR");
+        if (auto inCluster = dir && *dir ? inClusterCredentials(dir) : inClusterCredentials())
+            return *inCluster;
     }
     if (const char* home = std::getenv("HOME"); home && *home) {
         const std::string file = std::string(home) + "/.kube/config";
