@@ -222,7 +222,8 @@ TEST_F(KubernetesAdapterTest, TheStandInRefusesWhatTheApiServerRefuses) {
 TEST_F(KubernetesAdapterTest, TasksCompleteOnPodsAndIdlePodsAreDeleted) {
     TestCluster cluster(
         {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
-    auto& adapter = startAdapter(cluster.address(), "k8s-basic", {"--max-worker-groups", "2"});
+    auto& adapter = startAdapter(cluster.address(), "k8s-basic",
+                                 {"--max-worker-groups", "2", "--secret-volume", "scaler-worker-keys:/etc/scaler/keys"});
     Client client(cluster.address());
     const std::vector<std::string> payloads(30, "50");
     auto futures = client.map("sleep_ms", payloads);
@@ -240,6 +241,8 @@ TEST_F(KubernetesAdapterTest, TasksCompleteOnPodsAndIdlePodsAreDeleted) {
     ASSERT_FALSE(pods.empty());
     EXPECT_EQ(pods[0]["namespace"], "scaler-test");  // the kubeconfig context's namespace
     EXPECT_EQ(pods[0]["spec"]["restartPolicy"], "Never");
+    EXPECT_EQ(pods[0]["spec"]["volumes"][0]["secret"]["secretName"], "scaler-worker-keys");
+    EXPECT_EQ(pods[0]["spec"]["containers"][0]["volumeMounts"][0]["mountPath"], "/etc/scaler/keys");
     EXPECT_EQ(pods[0]["labels"]["scaler-cpp/adapter-id"], "k8s-basic");
     EXPECT_EQ(control("state")["counters"]["invalid"], 0);
     EXPECT_EQ(control("state")["counters"]["strictRefusals"], 0);

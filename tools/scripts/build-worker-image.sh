@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds the worker image for scaler_worker_adapter_container from the locally built binaries, pulling
-# nothing from a registry: a root filesystem with scaler_worker, scaler_worker_group, optional plugins, the
-# shared libraries they load and CA certificates, imported as an image.
+# Builds the worker image for the container, ECS and Kubernetes adapters from the locally built binaries,
+# pulling nothing from a registry: a root filesystem with scaler_worker, scaler_worker_group, optional plugins,
+# the shared libraries they load and CA certificates, imported as an image. With --cluster it also holds the
+# scheduler, the Kubernetes adapter, the dashboard and the command-line tools (deploy/kubernetes runs them).
 #
-#   build-worker-image.sh [--bin-dir DIR] [--tag NAME:TAG] [--plugin FILE]... [--docker-host URL | --engine docker|podman]
-#                         [--output FILE.tar]
+#   build-worker-image.sh [--bin-dir DIR] [--tag NAME:TAG] [--plugin FILE]... [--cluster]
+#                         [--docker-host URL | --engine docker|podman] [--output FILE.tar]
 #
-# --docker-host imports through the Docker Engine API (Docker or `podman system service`); otherwise the
-# docker or podman command line is used; --output only writes the tarball.
+# --docker-host imports through the Docker Engine API (Docker or `podman system service`), at an API version
+# the engine accepts; otherwise the docker or podman command line is used; --output only writes the tarball.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BIN_DIR="$ROOT/build/bin"
@@ -16,6 +17,7 @@ PLUGINS=()
 DOCKER_HOST_URL=""
 ENGINE=""
 OUTPUT=""
+CLUSTER=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --bin-dir) BIN_DIR="$2"; shift 2 ;;
@@ -24,11 +26,15 @@ while [ $# -gt 0 ]; do
         --docker-host) DOCKER_HOST_URL="$2"; shift 2 ;;
         --engine) ENGINE="$2"; shift 2 ;;
         --output) OUTPUT="$2"; shift 2 ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --cluster) CLUSTER=1; shift ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "build-worker-image.sh: error: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
-for b in scaler_worker scaler_worker_group; do
+BINARIES=(scaler_worker scaler_worker_group)
+[ "$CLUSTER" = 1 ] && BINARIES+=(scaler_scheduler scaler_worker_adapter_kubernetes scaler_dashboard scaler_top
+    scaler_submit scaler_keygen)
+for b in "${BINARIES[@]}"; do
     [ -x "$BIN_DIR/$b" ] || { echo "build-worker-image.sh: error: --bin-dir: no $b in '$BIN_DIR' (build first)" >&2; exit 2; }
 done
 case "$TAG" in *:*) ;; *) TAG="$TAG:latest" ;; esac
@@ -38,8 +44,11 @@ trap 'rm -rf "$WORK"' EXIT
 FS="$WORK/rootfs"
 mkdir -p "$FS/usr/local/bin" "$FS/usr/local/lib/scaler" "$FS/tmp" "$FS/etc/ssl/certs"
 chmod 1777 "$FS/tmp"
-cp "$BIN_DIR/scaler_worker" "$BIN_DIR/scaler_worker_group" "$FS/usr/local/bin/"
-FILES=("$BIN_DIR/scaler_worker" "$BIN_DIR/scaler_worker_group")
+FILES=()
+for b in "${BINARIES[@]}"; do
+    cp "$BIN_DIR/$b" "$FS/usr/local/bin/"
+    FILES+=("$BIN_DIR/$b")
+done
 for p in "${PLUGINS[@]+"${PLUGINS[@]}"}"; do
     [ -f "$p" ] || { echo "build-worker-image.sh: error: --plugin: no file '$p'" >&2; exit 2; }
     cp "$p" "$FS/usr/local/lib/scaler/"
@@ -63,8 +72,24 @@ if [ -n "$DOCKER_HOST_URL" ]; then
         tcp://*) CURL=(curl -sS --fail-with-body); BASE="http://${DOCKER_HOST_URL#tcp://}" ;;
         *) CURL=(curl -sS --fail-with-body); BASE="$DOCKER_HOST_URL" ;;
     esac
-    "${CURL[@]}" -X POST -H 'Content-Type: application/x-tar' --data-binary "@$TARBALL" \
-        "$BASE/v1.41/images/create?fromSrc=-&repo=${TAG%:*}&tag=${TAG##*:}" >/dev/null
+    # The API version, negotiated as the adapter does: the engine's newest, at most 1.44 (what our requests
+    # were checked against), never below its minimum (Docker 29 refuses 1.41).
+    VERSIONS="$("${CURL[@]}" "$BASE/version" 2>&1)" || {
+        echo "build-worker-image.sh: error: --docker-host $DOCKER_HOST_URL: GET /version failed: $VERSIONS" >&2; exit 1; }
+    API="$(printf '%s' "$VERSIONS" | /usr/bin/python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+key = lambda s: tuple(int(x) for x in s.split("."))
+best = min(key(v.get("ApiVersion", "1.41")), (1, 44))
+best = max(best, key(v.get("MinAPIVersion", "1.12")))
+print(".".join(map(str, best)))')"
+    ANSWER="$WORK/import-answer"
+    if ! "${CURL[@]}" -o "$ANSWER" -X POST -H 'Content-Type: application/x-tar' --data-binary "@$TARBALL" \
+        "$BASE/v$API/images/create?fromSrc=-&repo=${TAG%:*}&tag=${TAG##*:}" 2>"$WORK/curl-error"; then
+        echo "build-worker-image.sh: error: the engine at $DOCKER_HOST_URL refused the import (API $API):" \
+            "$(cat "$ANSWER" 2>/dev/null || true) $(cat "$WORK/curl-error")" >&2
+        exit 1
+    fi
 else
     if [ -z "$ENGINE" ]; then
         if command -v docker >/dev/null && docker info >/dev/null 2>&1; then ENGINE=docker; else ENGINE=podman; fi

@@ -111,6 +111,9 @@ void addKubernetesAdapterOptions(CLI::App& app, KubernetesAdapterCommandLine& o)
     app.add_option("--annotation", o.annotationText,
                    "Extra KEY=VALUE annotation on the worker Pods (repeatable)");
     app.add_option("--env", k.environment, "Environment variable for the workers, NAME=value (repeatable)");
+    app.add_option("--secret-volume", o.secretVolumeText,
+                   "SECRET:PATH mounts the Secret read-only at PATH in the worker Pods (repeatable), e.g. the workers' "
+                   "CURVE keys for --worker-curve-secret-key-file");
     app.add_option("--worker-group-binary", k.groupBinary, "scaler_worker_group's path inside the image")
         ->capture_default_str();
     app.add_option("--worker-scheduler-address", k.workerSchedulerAddress,
@@ -177,6 +180,15 @@ void finishKubernetesAdapterOptions(KubernetesAdapterCommandLine& o, const std::
     for (const auto& e : k.environment) {
         const size_t eq = e.find('=');
         if (eq == 0 || eq == std::string::npos) throw bad("--env", e, "is not NAME=value");
+    }
+    for (const auto& v : o.secretVolumeText) {
+        const size_t colon = v.find(':');
+        if (colon == std::string::npos || colon + 1 >= v.size() || v[colon + 1] != '/')
+            throw bad("--secret-volume", v, "is not SECRET:/absolute/path");
+        const std::string secret = v.substr(0, colon);
+        if (auto problem = rules::dns1123SubdomainProblem(secret))
+            throw bad("--secret-volume", v, "names no valid Secret: " + *problem);
+        k.secretVolumes.emplace_back(secret, v.substr(colon + 1));
     }
     k.adoptLeftovers = o.leftovers == "adopt";
     k.pendingTimeout = std::chrono::seconds(static_cast<int64_t>(o.pendingTimeoutSeconds));

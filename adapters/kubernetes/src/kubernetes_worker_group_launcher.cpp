@@ -158,6 +158,16 @@ nlohmann::json KubernetesWorkerGroupLauncher::podSpec(const std::string& groupId
                            {"automountServiceAccountToken", false},  // workers never call the API
                            {"terminationGracePeriodSeconds", gracePeriodSeconds()},
                            {"containers", {container}}};
+    if (!options_.secretVolumes.empty()) {
+        nlohmann::json volumes = nlohmann::json::array(), mounts = nlohmann::json::array();
+        for (size_t i = 0; i < options_.secretVolumes.size(); ++i) {
+            const std::string name = "secret-" + std::to_string(i);
+            volumes.push_back({{"name", name}, {"secret", {{"secretName", options_.secretVolumes[i].first}, {"defaultMode", 0400}}}});
+            mounts.push_back({{"name", name}, {"mountPath", options_.secretVolumes[i].second}, {"readOnly", true}});
+        }
+        spec["volumes"] = volumes;
+        spec["containers"][0]["volumeMounts"] = mounts;
+    }
     if (!options_.serviceAccount.empty()) spec["serviceAccountName"] = options_.serviceAccount;
     if (!options_.nodeSelector.empty()) spec["nodeSelector"] = options_.nodeSelector;
     if (!options_.tolerations.empty()) spec["tolerations"] = options_.tolerations;

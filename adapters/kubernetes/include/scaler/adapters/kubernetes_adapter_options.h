@@ -19,7 +19,7 @@ struct KubernetesAdapterCommandLine {
     std::string kubeconfig;
     std::string context;
     std::string namespaceText;  // empty: the context's, the service account's, else "default"
-    std::vector<std::string> nodeSelectorText, tolerationText, labelText, annotationText;
+    std::vector<std::string> nodeSelectorText, tolerationText, labelText, annotationText, secretVolumeText;
     std::string leftovers = "adopt";
     double pendingTimeoutSeconds = 300;
     double reconcileIntervalSeconds = 2;

@@ -31,6 +31,7 @@ struct KubernetesOptions {
     std::map<std::string, std::string> extraLabels;
     std::map<std::string, std::string> extraAnnotations;
     std::vector<std::string> environment;  // NAME=value
+    std::vector<std::pair<std::string, std::string>> secretVolumes;  // Secret name, mount path (CURVE keys)
     std::string groupBinary = "/usr/local/bin/scaler_worker_group";
     std::string workerSchedulerAddress;  // the scheduler as the Pods reach it; default: the adapter's
     bool adoptLeftovers = true;          // false: delete Pods an earlier run left
