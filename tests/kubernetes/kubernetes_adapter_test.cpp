@@ -9,6 +9,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
+
+#include <httplib.h>
 
 #include "scaler/adapters/http_client.h"
 #include "scaler/adapters/kubernetes_api_client.h"
@@ -251,6 +254,44 @@ TEST_F(KubernetesAdapterTest, TasksCompleteOnPodsAndIdlePodsAreDeleted) {
     EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["worker_groups"].empty(); }));
     EXPECT_EQ(cluster.snapshot()["tasks"]["worker_died"], 0);
     EXPECT_EQ(adapter.log().find("adapter-token-1"), std::string::npos) << "the token was logged";
+}
+
+// README's scaling demo on Kubernetes: CPU and GPU demand at once, groups started as Pods by two adapters,
+// nothing lost, idle Pods deleted; scaler_top and the dashboard show the adapters as kind kubernetes.
+TEST_F(KubernetesAdapterTest, TheDemoWorkloadRunsOnPodsWithNothingLost) {
+    TestCluster cluster(
+        {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=2"});
+    auto& cpu = startAdapter(cluster.address(), "k8s-cpu", {"--max-worker-groups", "3"});
+    auto& gpu = startAdapter(cluster.address(), "k8s-gpu",
+                             {"--max-worker-groups", "1", "--per-worker-capabilities", "gpu"});
+    ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["adapters"].size() == 2; }));
+    ChildProcess dashboard({binary("scaler_dashboard"), cluster.monitorAddress(), "--http-address", "127.0.0.1:0"},
+                           dir_ + "/dashboard.log");
+    Client client(cluster.address());
+    auto cpuTasks = client.map("sleep_ms", std::vector<std::string>(300, "40"));
+    SubmitOptions onGpu;
+    onGpu.capabilities = "gpu";
+    auto gpuTasks = client.map("sleep_ms", std::vector<std::string>(20, "100"), onGpu);
+    std::smatch port;
+    ASSERT_TRUE(waitUntil([&] {
+        const std::string log = dashboard.log();
+        return std::regex_search(log, port, std::regex("dashboard at http://127\\.0\\.0\\.1:([0-9]+)/"));
+    })) << dashboard.log();
+    httplib::Client http("127.0.0.1", std::stoi(port[1].str()));
+    EXPECT_TRUE(waitUntil([&] {
+        auto state = http.Get("/api/state");
+        return state && state->body.find("\"kind\":\"kubernetes\"") != std::string::npos;
+    })) << "the dashboard does not show the kind";
+    ChildProcess top({binary("scaler_top"), cluster.monitorAddress(), "--once", "--json", "--timeout", "5"},
+                     dir_ + "/top.json");
+    top.waitExit(10s);
+    EXPECT_NE(top.log().find("\"kind\":\"kubernetes\""), std::string::npos) << top.log();
+    EXPECT_EQ(Client::gather(cpuTasks), std::vector<std::string>(300, "40"));
+    EXPECT_EQ(Client::gather(gpuTasks), std::vector<std::string>(20, "100"));
+    EXPECT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["succeeded"] == 320; }));
+    EXPECT_EQ(cluster.snapshot()["tasks"]["worker_died"], 0);
+    EXPECT_TRUE(hasScalingEvent(cluster.snapshot(), "k8s-gpu", "start"));
+    EXPECT_TRUE(waitUntil([&] { return control("state")["pods"].empty(); }, 60s)) << cpu.log() << gpu.log();
 }
 
 TEST_F(KubernetesAdapterTest, ARestartedAdapterAdoptsItsPods) {
