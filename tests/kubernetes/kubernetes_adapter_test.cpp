@@ -225,8 +225,9 @@ TEST_F(KubernetesAdapterTest, TheStandInRefusesWhatTheApiServerRefuses) {
 TEST_F(KubernetesAdapterTest, TasksCompleteOnPodsAndIdlePodsAreDeleted) {
     TestCluster cluster(
         {"--policy-content", "allocate=capability; scaling=capability; min_group_age_seconds=1"});
-    auto& adapter = startAdapter(cluster.address(), "k8s-basic",
-                                 {"--max-worker-groups", "2", "--secret-volume", "scaler-worker-keys:/etc/scaler/keys"});
+    auto& adapter =
+        startAdapter(cluster.address(), "k8s-basic",
+                     {"--max-worker-groups", "2", "--secret-volume", "scaler-worker-keys:/etc/scaler/keys"});
     Client client(cluster.address());
     const std::vector<std::string> payloads(30, "50");
     auto futures = client.map("sleep_ms", payloads);
@@ -265,8 +266,9 @@ TEST_F(KubernetesAdapterTest, TheDemoWorkloadRunsOnPodsWithNothingLost) {
     auto& gpu = startAdapter(cluster.address(), "k8s-gpu",
                              {"--max-worker-groups", "1", "--per-worker-capabilities", "gpu"});
     ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["adapters"].size() == 2; }));
-    ChildProcess dashboard({binary("scaler_dashboard"), cluster.monitorAddress(), "--http-address", "127.0.0.1:0"},
-                           dir_ + "/dashboard.log");
+    ChildProcess dashboard(
+        {binary("scaler_dashboard"), cluster.monitorAddress(), "--http-address", "127.0.0.1:0"},
+        dir_ + "/dashboard.log");
     Client client(cluster.address());
     auto cpuTasks = client.map("sleep_ms", std::vector<std::string>(300, "40"));
     SubmitOptions onGpu;

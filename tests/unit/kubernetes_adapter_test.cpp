@@ -85,7 +85,9 @@ TEST(KubernetesAdapterOptions, WhatTheServerWouldRefuseIsRefusedAtStartUpNamingT
         0u);
     EXPECT_NE(startUpError({"--toleration", "gpu:Sometimes"}).find("NoSchedule"), std::string::npos);
     EXPECT_EQ(startUpError({"--service-account", "Workers"}).rfind("--service-account", 0), 0u);
-    EXPECT_EQ(startUpError({"--secret-volume", "keys"}).rfind("--secret-volume: 'keys' is not SECRET:/absolute/path", 0), 0u);
+    EXPECT_EQ(startUpError({"--secret-volume", "keys"})
+                  .rfind("--secret-volume: 'keys' is not SECRET:/absolute/path", 0),
+              0u);
     EXPECT_EQ(startUpError({"--secret-volume", "Keys:/keys"}).rfind("--secret-volume", 0), 0u);
     EXPECT_EQ(
         startUpError({"--cpu-request", "500m", "--cpu-limit", "2", "--memory-request", "1Gi", "--label",

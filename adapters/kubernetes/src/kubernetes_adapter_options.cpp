@@ -111,9 +111,10 @@ void addKubernetesAdapterOptions(CLI::App& app, KubernetesAdapterCommandLine& o)
     app.add_option("--annotation", o.annotationText,
                    "Extra KEY=VALUE annotation on the worker Pods (repeatable)");
     app.add_option("--env", k.environment, "Environment variable for the workers, NAME=value (repeatable)");
-    app.add_option("--secret-volume", o.secretVolumeText,
-                   "SECRET:PATH mounts the Secret read-only at PATH in the worker Pods (repeatable), e.g. the workers' "
-                   "CURVE keys for --worker-curve-secret-key-file");
+    app.add_option(
+        "--secret-volume", o.secretVolumeText,
+        "SECRET:PATH mounts the Secret read-only at PATH in the worker Pods (repeatable), e.g. the workers' "
+        "CURVE keys for --worker-curve-secret-key-file");
     app.add_option("--worker-group-binary", k.groupBinary, "scaler_worker_group's path inside the image")
         ->capture_default_str();
     app.add_option("--worker-scheduler-address", k.workerSchedulerAddress,

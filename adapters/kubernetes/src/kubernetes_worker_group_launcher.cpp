@@ -162,8 +162,11 @@ nlohmann::json KubernetesWorkerGroupLauncher::podSpec(const std::string& groupId
         nlohmann::json volumes = nlohmann::json::array(), mounts = nlohmann::json::array();
         for (size_t i = 0; i < options_.secretVolumes.size(); ++i) {
             const std::string name = "secret-" + std::to_string(i);
-            volumes.push_back({{"name", name}, {"secret", {{"secretName", options_.secretVolumes[i].first}, {"defaultMode", 0400}}}});
-            mounts.push_back({{"name", name}, {"mountPath", options_.secretVolumes[i].second}, {"readOnly", true}});
+            volumes.push_back(
+                {{"name", name},
+                 {"secret", {{"secretName", options_.secretVolumes[i].first}, {"defaultMode", 0400}}}});
+            mounts.push_back(
+                {{"name", name}, {"mountPath", options_.secretVolumes[i].second}, {"readOnly", true}});
         }
         spec["volumes"] = volumes;
         spec["containers"][0]["volumeMounts"] = mounts;

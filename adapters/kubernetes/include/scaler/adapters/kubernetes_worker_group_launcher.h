@@ -30,7 +30,7 @@ struct KubernetesOptions {
     nlohmann::json tolerations = nlohmann::json::array();
     std::map<std::string, std::string> extraLabels;
     std::map<std::string, std::string> extraAnnotations;
-    std::vector<std::string> environment;  // NAME=value
+    std::vector<std::string> environment;                            // NAME=value
     std::vector<std::pair<std::string, std::string>> secretVolumes;  // Secret name, mount path (CURVE keys)
     std::string groupBinary = "/usr/local/bin/scaler_worker_group";
     std::string workerSchedulerAddress;  // the scheduler as the Pods reach it; default: the adapter's
