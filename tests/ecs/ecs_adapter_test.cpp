@@ -5,7 +5,9 @@
 #include <signal.h>
 
 #include <fstream>
+#include <set>
 
+#include "scaler/adapters/ecs_adapter_options.h"
 #include "scaler/adapters/ecs_api_client.h"
 #include "scaler/adapters/http_client.h"
 #include "scaler/client/client.h"
@@ -150,10 +152,45 @@ TEST_F(EcsAdapterTest, TheEndpointChecksRequestsAgainstTheEcsServiceModel) {
         "ListTasks", {{"cluster", "scaler-cluster"}, {"startedBy", "scaler"}, {"desiredStatus", "RUNNING"}});
     EXPECT_NE(twoFilters.message.find("startedBy must be the only filter"), std::string::npos)
         << twoFilters.message;
+    const nlohmann::json run = {{"cluster", "scaler-cluster"}, {"taskDefinition", "scaler-task-definition"}};
+    auto duplicateTags = run;
+    duplicateTags["tags"] = {{{"key", "team"}, {"value", "a"}}, {{"key", "team"}, {"value", "b"}}};
+    const EcsResult duplicated = api.call("RunTask", duplicateTags);
+    EXPECT_NE(duplicated.message.find("'team' is given twice"), std::string::npos) << duplicated.message;
+    auto serviceTags = run;
+    serviceTags["propagateTags"] = "SERVICE";
+    const EcsResult service = api.call("RunTask", serviceTags);
+    EXPECT_NE(service.message.find("SERVICE is not valid when running a task"), std::string::npos)
+        << service.message;
+    auto longStartedBy = run;
+    longStartedBy["startedBy"] = std::string(128, 'a');  // the model allows 128
+    longStartedBy["overrides"] = {
+        {"containerOverrides", {{{"name", "scaler-container"}, {"command", {"/bin/true"}}}}}};
+    const EcsResult longOne = api.call("RunTask", longStartedBy);
+    EXPECT_TRUE(longOne.ok) << longOne.message;
+    longStartedBy["startedBy"] = std::string(129, 'a');
+    EXPECT_EQ(api.call("RunTask", longStartedBy).errorType, "InvalidParameterException");
     const EcsResult badInclude =
         api.call("DescribeTasks", {{"cluster", "scaler-cluster"}, {"tasks", {"t-1"}}, {"include", {"tags"}}});
     EXPECT_NE(badInclude.message.find("include: 'tags' is not TAGS"), std::string::npos)
         << badInclude.message;
+}
+
+// The endpoint domain of every region AWS lists (and of a region each partition's pattern admits but AWS does
+// not list yet) is the one AWS's own partition data gives, read through the AWS SDK
+// (@aws-sdk/util-endpoints).
+TEST_F(EcsAdapterTest, EndpointDomainsFollowAwsPartitionData) {
+    ChildProcess dump({"/usr/bin/env", "node", std::string(SCALER_FAKE_ECS_DIR) + "/aws_partitions.mjs"},
+                      dir_ + "/partitions.json");
+    ASSERT_NE(dump.waitExit(30s), -1);
+    const auto regions = nlohmann::json::parse(dump.log());
+    std::set<std::string> partitions;
+    for (const auto& r : regions) {
+        EXPECT_EQ(adapters::awsDnsSuffix(r["region"]), r["dnsSuffix"]) << r.dump();
+        partitions.insert(r["partition"]);
+    }
+    EXPECT_GE(regions.size(), 30u);
+    EXPECT_TRUE(partitions.count("aws-eusc")) << "AWS's data has no European sovereign partition";
 }
 
 TEST_F(EcsAdapterTest, TasksCompleteOnEcsWorkersAndTheIdleGroupIsStoppedWithStopTask) {

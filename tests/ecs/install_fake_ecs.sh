@@ -6,7 +6,7 @@ DEST="$1"
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/fake_ecs" && pwd)"
 command -v node >/dev/null || { echo "node is not installed (the README test command installs nodejs)" >&2; exit 1; }
 mkdir -p "$DEST"
-cp "$SRC/server.mjs" "$DEST/"
+cp "$SRC/server.mjs" "$SRC/aws_partitions.mjs" "$DEST/"
 # Install again only when the lock file changed since the last install into DEST.
 if ! cmp -s "$SRC/package-lock.json" "$DEST/package-lock.json" || [ ! -d "$DEST/node_modules" ]; then
     cp "$SRC/package.json" "$SRC/package-lock.json" "$DEST/"

@@ -70,7 +70,8 @@ TEST(EcsWorkerGroupLauncher, StartedByFollowsEcsRules) {
     EXPECT_NO_THROW(checkStartedBy("ecs-0123456789ab"));
     EXPECT_NO_THROW(checkStartedBy("team/a_b-c"));
     EXPECT_THROW(checkStartedBy(""), std::invalid_argument);
-    EXPECT_THROW(checkStartedBy(std::string(37, 'a')), std::invalid_argument);
+    EXPECT_NO_THROW(checkStartedBy(std::string(128, 'a')));  // the model allows 128
+    EXPECT_THROW(checkStartedBy(std::string(129, 'a')), std::invalid_argument);
     EXPECT_THROW(checkStartedBy("has space"), std::invalid_argument);
     EXPECT_THROW(checkStartedBy("a|b"), std::invalid_argument);
 }
@@ -131,4 +132,7 @@ TEST(EcsAdapterOptions, EachPartitionHasItsOwnEndpointDomain) {
     EXPECT_EQ(awsDnsSuffix("us-iso-east-1"), "c2s.ic.gov");
     EXPECT_EQ(awsDnsSuffix("us-isob-east-1"), "sc2s.sgov.gov");
     EXPECT_EQ(awsDnsSuffix("us-gov-west-1"), "amazonaws.com");
+    EXPECT_EQ(awsDnsSuffix("eusc-de-east-1"), "amazonaws.eu");  // the European sovereign cloud
+    EXPECT_EQ(awsDnsSuffix("eu-isoe-west-1"), "cloud.adc-e.uk");
+    EXPECT_EQ(awsDnsSuffix("us-isof-south-1"), "csp.hci.ic.gov");
 }

@@ -1,6 +1,7 @@
 #include "scaler/adapters/ecs_adapter_options.h"
 
 #include <cstdlib>
+#include <regex>
 #include <stdexcept>
 
 #include "scaler/common/command_line.h"
@@ -73,12 +74,22 @@ void addEcsAdapterOptions(CLI::App& app, EcsAdapterCommandLine& o) {
 }
 
 std::string awsDnsSuffix(const std::string& region) {
-    // AWS's partitions (its endpoints.json): China, and the isolated regions, have their own domains
-    if (region.rfind("cn-", 0) == 0) return "amazonaws.com.cn";
-    if (region.rfind("us-isof-", 0) == 0) return "csp.hci.ic.gov";
-    if (region.rfind("us-isob-", 0) == 0) return "sc2s.sgov.gov";
-    if (region.rfind("us-iso-", 0) == 0) return "c2s.ic.gov";
-    if (region.rfind("eu-isoe-", 0) == 0) return "cloud.adc-e.uk";
+    // AWS's partitions as its SDKs' partitions.json states them (each region pattern and DNS suffix, in its
+    // order); a region no pattern matches is in the commercial partition, as the SDKs resolve it.
+    // EcsAdapterTest.EndpointDomainsFollowAwsPartitionData checks this table against AWS's current data.
+    static const std::pair<std::regex, const char*> kPartitions[] = {
+        {std::regex(R"(^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$)"), "amazonaws.com"},
+        {std::regex(R"(^cn\-\w+\-\d+$)"), "amazonaws.com.cn"},
+        {std::regex(R"(^eusc\-(de)\-\w+\-\d+$)"), "amazonaws.eu"},
+        {std::regex(R"(^us\-iso\-\w+\-\d+$)"), "c2s.ic.gov"},
+        {std::regex(R"(^us\-isob\-\w+\-\d+$)"), "sc2s.sgov.gov"},
+        {std::regex(R"(^eu\-isoe\-\w+\-\d+$)"), "cloud.adc-e.uk"},
+        {std::regex(R"(^us\-isof\-\w+\-\d+$)"), "csp.hci.ic.gov"},
+        {std::regex(R"(^us\-gov\-\w+\-\d+$)"), "amazonaws.com"},
+    };
+    for (const auto& [pattern, suffix] : kPartitions) {
+        if (std::regex_match(region, pattern)) return suffix;
+    }
     return "amazonaws.com";
 }
 

@@ -50,14 +50,14 @@ std::string stopDescription(const nlohmann::json& task) {
 }  // namespace
 
 void checkStartedBy(const std::string& adapterId) {
-    const bool valid = !adapterId.empty() && adapterId.size() <= 36 &&
+    const bool valid = !adapterId.empty() && adapterId.size() <= 128 &&
                        std::all_of(adapterId.begin(), adapterId.end(), [](unsigned char c) {
                            return std::isalnum(c) || c == '-' || c == '_' || c == '/';
                        });
     if (!valid) {
         throw std::invalid_argument(
-            "--adapter-id: ECS startedBy takes up to 36 letters, digits, '-', '_' or '/', got '" + adapterId +
-            "'");
+            "--adapter-id: ECS startedBy takes up to 128 letters, digits, '-', '_' or '/', got '" +
+            adapterId + "'");
     }
 }
 

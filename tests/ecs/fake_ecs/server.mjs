@@ -179,7 +179,7 @@ async function verifySignature(req, body) {
 
 // ---- tasks -------------------------------------------------------------------------------------------
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-const STARTED_BY = /^[A-Za-z0-9_/-]{1,36}$/;
+const STARTED_BY = /^[A-Za-z0-9_/-]{1,128}$/;
 
 function descendants(pid) {
   const children = new Map();
@@ -248,8 +248,14 @@ function runTask(req) {
   if (vpc?.assignPublicIp !== undefined && launchType !== 'FARGATE') throw clientError('InvalidParameterException', 'Assign public IP is not supported for this launch type.');
   if (req.networkConfiguration !== undefined && launchType === 'EXTERNAL') throw clientError('InvalidParameterException', 'Network Configuration is not supported for the EXTERNAL launch type.');
   if (req.overrides !== undefined && JSON.stringify(req.overrides).length > 8192) throw clientError('InvalidParameterException', 'Container Overrides length must be at most 8192');
-  if (req.startedBy !== undefined && !STARTED_BY.test(req.startedBy)) throw clientError('InvalidParameterException', 'startedBy: up to 36 letters (uppercase and lowercase), numbers, hyphens, forward slashes, and underscores are allowed.');
+  if (req.startedBy !== undefined && !STARTED_BY.test(req.startedBy)) throw clientError('InvalidParameterException', 'startedBy: up to 128 letters (uppercase and lowercase), numbers, hyphens, forward slashes, and underscores are allowed.');
+  // RunTask takes TASK_DEFINITION or NONE: SERVICE is for services ("An error will be received if you specify
+  // the SERVICE option when running a task.")
+  if (req.propagateTags !== undefined && !['TASK_DEFINITION', 'NONE'].includes(req.propagateTags)) throw clientError('InvalidParameterException', `propagateTags: ${req.propagateTags} is not valid when running a task; use TASK_DEFINITION or NONE.`);
   if ((req.tags || []).length > 50) throw clientError('InvalidParameterException', 'Tags can have at most 50 items.');
+  const tagKeys = (req.tags || []).map((t) => t.key);
+  const duplicate = tagKeys.find((k, i) => tagKeys.indexOf(k) !== i);
+  if (duplicate !== undefined) throw clientError('InvalidParameterException', `Tag keys must be unique; '${duplicate}' is given twice.`);
   for (const tag of req.tags || []) {
     if (/^aws:/i.test(tag.key || '')) throw clientError('InvalidParameterException', `Tag keys cannot start with 'aws:': ${tag.key}`);
     if (!tag.key || tag.key.length > 128 || !TAG_TEXT.test(tag.key) || (tag.value ?? '').length > 256 || !TAG_TEXT.test(tag.value ?? '')) {

@@ -88,7 +88,7 @@ private:
     AdapterTimePoint nextReconcile_{};
 };
 
-// startedBy allows up to 36 letters, digits, hyphens, slashes and underscores; throws std::invalid_argument.
+// startedBy allows up to 128 letters, digits, hyphens, slashes and underscores; throws std::invalid_argument.
 void checkStartedBy(const std::string& adapterId);
 std::vector<std::string> workerIdsOf(const std::string& groupId, uint32_t workers);
 
