@@ -2,8 +2,10 @@
 // real containers, real workers inside them, no static workers unless a test says so.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "scaler/adapters/docker_engine_client.h"
@@ -12,6 +14,7 @@
 
 using namespace scaler;
 using namespace scaler::testing;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -139,6 +142,62 @@ TEST_F(ContainerAdapterTest, AnEngineThatRefusesOldApiVersionsIsServedWithOneItA
     }
     EXPECT_GT(versioned, 0u) << "no request used the version the engine accepts";
     EXPECT_NE(adapter.log().find("1.44"), std::string::npos) << "the negotiated version is not in the log";
+    std::ifstream again(dir + "/requests.log");
+    bool pinged = false, unversionedVersion = false;
+    for (std::string line; std::getline(again, line);) {
+        pinged |= line == "GET /_ping";
+        unversionedVersion |= line == "GET /version";  // deprecated by Docker's specification
+    }
+    EXPECT_TRUE(pinged) << "the version was not negotiated through /_ping as Docker's client does";
+    EXPECT_FALSE(unversionedVersion);
+
+    // the image script negotiates the same way, and would print the engine's words if it were refused
+    ChildProcess build(
+        {"/bin/bash", std::string(SCALER_TEST_SOURCE_DIR) + "/../tools/scripts/build-worker-image.sh",
+         "--bin-dir", fs::path(binary("scaler_worker")).parent_path().string(), "--tag",
+         "scaler-cpp-worker:docker29", "--docker-host", "unix://" + dir + "/docker29.sock"},
+        dir + "/build-image.log");
+    const int status = build.waitExit(120s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << build.log();
+    std::ifstream imports(dir + "/requests.log");
+    bool importedAt144 = false;
+    for (std::string line; std::getline(imports, line);) {
+        importedAt144 |= line.rfind("POST /v1.44/images/create", 0) == 0;
+        EXPECT_EQ(line.find("/v1.41/"), std::string::npos) << line;
+    }
+    EXPECT_TRUE(importedAt144) << build.log();
+}
+
+// Bridge networking on Podman: the workers reach a scheduler on this host by Podman's own name for it,
+// host.containers.internal (Debian 12's Podman writes Docker's "host-gateway" into /etc/hosts literally, so
+// the adapter warns about that spelling on Podman). The scheduler listens beyond loopback for this, without
+// CURVE only because the test says so.
+TEST_F(ContainerAdapterTest, OnABridgeNetworkWorkersReachTheHostSchedulerAsHostContainersInternal) {
+    const std::string dir = tempDir();
+    const uint16_t port = tools::pickFreePortPair();
+    ChildProcess scheduler(
+        {binary("scaler_scheduler"), "tcp://0.0.0.0:" + std::to_string(port), "--allow-unauthenticated",
+         "--policy-content", "allocate=capability; scaling=capability"},
+        dir + "/scheduler.log");
+    const std::string address = "tcp://127.0.0.1:" + std::to_string(port);
+    const std::string workerAddress = "tcp://host.containers.internal:" + std::to_string(port);
+    Client client(address);
+    auto future = client.submit("echo", "across the bridge");
+    // Docker's spelling first: the workers cannot start, and the adapter says why
+    auto& dockerSpelling =
+        startAdapter(address, "ctr-bridge-gw",
+                     {"--max-worker-groups", "1", "--network-mode", "bridge", "--worker-scheduler-address",
+                      workerAddress, "--add-host", "scheduler.internal:host-gateway"});
+    EXPECT_TRUE(waitUntil([&] {
+        return dockerSpelling.log().find("host.containers.internal") != std::string::npos;
+    })) << "no warning about host-gateway on Podman: "
+        << dockerSpelling.log();
+    dockerSpelling.signal(SIGTERM);
+    dockerSpelling.waitExit(30s);
+    auto& adapter = startAdapter(address, "ctr-bridge",
+                                 {"--max-worker-groups", "1", "--network-mode", "bridge",
+                                  "--worker-scheduler-address", workerAddress});
+    EXPECT_EQ(future.get(), "across the bridge") << adapter.log();
 }
 
 TEST_F(ContainerAdapterTest, ARestartedAdapterAdoptsTheContainersItLeftRunning) {

@@ -1,5 +1,6 @@
 // An engine in front of the Podman API service that answers like Docker 29 does: API versions below 1.44
-// are refused with Docker's own message, /version reports ApiVersion 1.52 and MinAPIVersion 1.44, and every
+// are refused with Docker's own message, /_ping's API-Version header and /version report 1.52 (MinAPIVersion
+// 1.44 in /version), and every
 // other request is passed on. Each request's method and path is appended to --log, for the test to read.
 //   node docker29_proxy.mjs --listen /path/proxy.sock --upstream /path/podman.sock --log /path/requests.log
 import fs from 'node:fs';
@@ -20,6 +21,12 @@ const server = http.createServer((req, res) => {
   if (old) {
     res.writeHead(400, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ message: `client version ${old} is too old. Minimum supported API version is 1.44, please upgrade your client to a newer version` }));
+    return;
+  }
+  if (/^(\/v[\d.]+)?\/_ping$/.test(req.url.split('?')[0])) {
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'API-Version': '1.52', 'Server': 'Docker/29.0.0 (linux)',
+      'Docker-Experimental': 'false', 'Ostype': 'linux', 'Cache-Control': 'no-cache, no-store, must-revalidate' });
+    res.end('OK');
     return;
   }
   const isVersion = /^(\/v[\d.]+)?\/version$/.test(req.url.split('?')[0]);

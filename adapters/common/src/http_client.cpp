@@ -20,18 +20,15 @@ size_t appendBody(char* data, size_t size, size_t count, void* out) {
 
 size_t readHeader(char* data, size_t size, size_t count, void* out) {
     const std::string_view line(data, size * count);
-    constexpr std::string_view kRetryAfter = "retry-after:";
-    if (line.size() > kRetryAfter.size()) {
-        bool match = true;
-        for (size_t i = 0; i < kRetryAfter.size() && match; ++i)
-            match = std::tolower(static_cast<unsigned char>(line[i])) == kRetryAfter[i];
-        if (match) {
-            std::string value(line.substr(kRetryAfter.size()));
-            while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
-            while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
-                value.erase(0, 1);
-            static_cast<HttpResponse*>(out)->retryAfter = value;
-        }
+    const size_t colon = line.find(':');
+    if (colon != std::string_view::npos && colon > 0) {
+        std::string name(line.substr(0, colon));
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::string value(line.substr(colon + 1));
+        while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+        size_t start = 0;
+        while (start < value.size() && std::isspace(static_cast<unsigned char>(value[start]))) ++start;
+        static_cast<HttpResponse*>(out)->headers[name] = value.substr(start);
     }
     return size * count;
 }

@@ -110,8 +110,24 @@ CommandResult ContainerWorkerGroupLauncher::startGroup(const CapabilityList& cap
         return launchFailed(started.error);
     }
     log::adapter().info("worker group '{}' is container {}", groupId, containerId.substr(0, 12));
+    warnAboutHostGatewayOnPodman();
     groups_.add(groupId, WorkerGroupRecord::started(containerId, capabilities, workerIds, now));
     return groupStarted(groupId, std::move(workerIds), capabilities);
+}
+
+void ContainerWorkerGroupLauncher::warnAboutHostGatewayOnPodman() {
+    if (warnedAboutHostGateway_ || engine_->product().rfind("Libpod/", 0) != 0) return;
+    for (const std::string& entry : container_.extraHosts) {
+        if (entry.size() > 13 && entry.compare(entry.size() - 13, 13, ":host-gateway") == 0) {
+            warnedAboutHostGateway_ = true;
+            log::adapter().warn(
+                "--add-host {}: this engine is Podman ({}), which may write 'host-gateway' into /etc/hosts "
+                "as it "
+                "is (Podman 4.3 does); its own name for this host is host.containers.internal",
+                entry, engine_->product());
+            return;
+        }
+    }
 }
 
 CommandResult ContainerWorkerGroupLauncher::stopGroup(const std::string& groupId, AdapterTimePoint now) {

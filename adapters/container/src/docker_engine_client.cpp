@@ -84,17 +84,19 @@ DockerEngineClient::DockerEngineClient(const std::string& dockerHost, std::chron
     : host_(dockerHost), baseUrl_(baseUrlOf(dockerHost)), http_(clientOptions(dockerHost, timeout)) {}
 
 void DockerEngineClient::negotiate() {
-    const DockerResult answer = send("GET", baseUrl_ + "/version", "GET /version", {});
-    if (!answer.ok || !answer.body.is_object()) return;  // tried again at the next call
+    // as Docker's own client does: GET /_ping (unversioned) and its API-Version header, the newest the engine
+    // serves; Docker's specification calls the unversioned /version deprecated
+    HttpRequest ping;
+    ping.url = baseUrl_ + "/_ping";
+    const HttpResponse answer = http_.send(ping);
+    if (!answer.answered() || answer.status != 200) return;  // tried again at the next call
     negotiated_ = true;
-    const std::string engineMax = answer.body.value("ApiVersion", "");
-    const std::string engineMin = answer.body.value("MinAPIVersion", "");
-    apiVersion_ = negotiateApiVersion(engineMax, engineMin);
-    log::adapter().info(
-        "container engine at {} ({} {}) serves API {} to {}; using {}", host_,
-        answer.body.value("Components", nlohmann::json::array()).empty() ? "engine" : "Docker",
-        answer.body.value("Version", "?"), engineMin.empty() ? "?" : engineMin,
-        engineMax.empty() ? "?" : engineMax, apiVersion_);
+    const std::string engineMax = answer.header("api-version");
+    apiVersion_ = negotiateApiVersion(engineMax, "");
+    const std::string server = answer.header("server");
+    product_ = server;
+    log::adapter().info("container engine at {} ({}) serves API up to {}; using {}", host_,
+                        server.empty() ? "engine" : server, engineMax.empty() ? "?" : engineMax, apiVersion_);
 }
 
 DockerResult DockerEngineClient::call(const std::string& method, const std::string& path,

@@ -189,7 +189,8 @@ ApiResult KubernetesApiClient::call(const std::string& method, const std::string
         const auto cap = std::min(options_.maxBackoff, options_.baseBackoff * (1 << (attempt - 1)));
         auto wait = std::chrono::milliseconds(
             std::uniform_int_distribution<int64_t>(cap.count() / 2, cap.count())(random));
-        if (auto asked = retryAfterWait(response.retryAfter, options_.longestRetryAfter)) wait = *asked;
+        if (auto asked = retryAfterWait(response.header("retry-after"), options_.longestRetryAfter))
+            wait = *asked;
         if (onRetry) onRetry(what, result, wait);
         std::this_thread::sleep_for(wait);
     }

@@ -4,6 +4,7 @@
 // the cluster's CA and a client certificate or bearer token).
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,8 +38,12 @@ struct HttpRequest {
 struct HttpResponse {
     long status = 0;
     std::string body;
-    std::string transportError;  // set when no HTTP answer came (unreachable, timeout)
-    std::string retryAfter;      // the Retry-After header, when the answer had one
+    std::string transportError;                  // set when no HTTP answer came (unreachable, timeout)
+    std::map<std::string, std::string> headers;  // by lowercased name (Retry-After, Docker's API-Version)
+    std::string header(const std::string& lowercaseName) const {
+        const auto it = headers.find(lowercaseName);
+        return it == headers.end() ? "" : it->second;
+    }
     bool answered() const { return transportError.empty(); }
 };
 

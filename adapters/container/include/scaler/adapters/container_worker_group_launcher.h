@@ -69,6 +69,7 @@ private:
     void reconcile(AdapterTimePoint now);
     // Logs why a group's container exited (with its exit code when unexpected) and removes the container.
     void removeExited(const std::string& groupId, const WorkerGroupRecord& group);
+    void warnAboutHostGatewayOnPodman();
 
     WorkerAdapterSettings settings_;
     WorkerOptions worker_;
@@ -77,6 +78,7 @@ private:
     WorkerGroupTable groups_;  // handle: the container id
     bool recovered_ = false;
     bool exiting_ = false;
+    bool warnedAboutHostGateway_ = false;
     bool engineReachable_ = true;  // logs a lost engine once, not every turn
     std::string lastEngineError_;  // why the engine could not be reached, for a start's failure
     AdapterTimePoint nextReconcile_{};

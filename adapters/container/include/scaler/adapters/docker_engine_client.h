@@ -1,7 +1,7 @@
 #pragma once
 // The Docker Engine REST API calls the container adapter makes. The API version is negotiated with the engine
-// at the first call (GET /version, unversioned): the lower of the engine's ApiVersion and the newest we know,
-// never below the engine's MinAPIVersion. Docker 20.10+ and Podman's `podman system service` both serve it.
+// at the first call as Docker's own client does (GET /_ping and its API-Version header): the lower of the
+// engine's newest and the newest we know. Docker 20.10+ and Podman's `podman system service` both serve it.
 
 #include <chrono>
 #include <map>
@@ -46,6 +46,8 @@ public:
     virtual DockerResult listContainers(const std::string& labelKey, const std::string& labelValue,
                                         std::vector<ContainerSummary>& out) = 0;
     virtual const std::string& host() const = 0;
+    // The engine's Server header ("Docker/29.0.0 (linux)", "Libpod/4.3.1 (linux)"), once known; "" before.
+    virtual std::string product() const { return ""; }
 };
 
 class DockerEngineClient final : public ContainerEngine {
@@ -64,6 +66,7 @@ public:
                                 std::vector<ContainerSummary>& out) override;
 
     const std::string& host() const override { return host_; }
+    std::string product() const override { return product_; }
 
 private:
     DockerResult call(const std::string& method, const std::string& path, const std::string& body = {});
@@ -74,6 +77,7 @@ private:
     std::string host_;
     std::string apiVersion_ = "1.41";
     bool negotiated_ = false;
+    std::string product_;
     std::string baseUrl_;
     HttpClient http_;
 };
