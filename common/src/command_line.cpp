@@ -16,8 +16,12 @@ namespace scaler {
 namespace {
 
 // Every program's TOML section; a file may hold several.
-constexpr std::array kKnownSections = {"scheduler", "worker", "native_worker_adapter",
-                                       "container_worker_adapter", "ecs_worker_adapter"};
+constexpr std::array kKnownSections = {"scheduler",
+                                       "worker",
+                                       "native_worker_adapter",
+                                       "container_worker_adapter",
+                                       "ecs_worker_adapter",
+                                       "kubernetes_worker_adapter"};
 
 std::string nodeToString(const toml::node& node, const std::string& key) {
     if (auto s = node.as_string()) return s->get();

@@ -95,6 +95,23 @@ TEST(KubernetesAdapterOptions, WhatTheServerWouldRefuseIsRefusedAtStartUpNamingT
         "");
 }
 
+TEST(KubernetesAdapterOptions, ATomlSectionSetsTheSameOptions) {
+    const std::string path =
+        fs::temp_directory_path() / ("k8s-adapter-" + std::to_string(getpid()) + ".toml");
+    std::ofstream(path) << "[kubernetes_worker_adapter]\nimage = \"registry.example/worker:1\"\n"
+                           "cpu-request = \"250m\"\nnamespace = \"team-a\"\nworkers-per-group = 3\n";
+    KubernetesAdapterCommandLine options;
+    CLI::App app;
+    addKubernetesAdapterOptions(app, options);
+    app.parse(std::vector<std::string>{path, "--config", "tcp://127.0.0.1:1"});
+    finishKubernetesAdapterOptions(options, "");
+    fs::remove(path);
+    EXPECT_EQ(options.kubernetes.image, "registry.example/worker:1");
+    EXPECT_EQ(options.kubernetes.cpuRequest, "250m");
+    EXPECT_EQ(options.kubernetes.ns, "team-a");
+    EXPECT_EQ(options.adapter.settings.workersPerGroup, 3u);
+}
+
 TEST(KubernetesAdapterOptions, TolerationsAreKeyValueEffect) {
     EXPECT_EQ(
         parseToleration("gpu=yes:NoSchedule"),
