@@ -1,10 +1,12 @@
-// WorkerSession without a socket: messages in, recorded messages out, time injected; the real TaskExecutor
-// runs the tasks.
+// WorkerSession without a socket: messages in, recorded messages out, time injected. The real TaskExecutor
+// runs the tasks where results matter; where the session's decisions about running work matter (shutdown,
+// a stopping scheduler, lost state), a scripted TaskExecution stands in, so nothing waits on a thread.
 #include <gtest/gtest.h>
 #include <poll.h>
 
 #include "recording_sink.h"
 #include "scaler/protocol/message_limits.h"
+#include "scaler/worker/task_executor.h"
 #include "scaler/worker/worker_session.h"
 
 using namespace scaler;
@@ -15,6 +17,76 @@ using namespace std::chrono_literals;
 using W = wire::Message;
 
 namespace {
+
+// "wait" runs until interrupted or cancelled; anything else finishes as soon as it starts (echoing its
+// payload); one task runs at a time, the rest queue.
+class ScriptedExecution : public TaskExecution {
+public:
+    std::deque<ExecutorTask> queue;
+    std::optional<uint64_t> runningHandle;
+    std::vector<ExecutorOutcome> outcomes;
+    int interrupts = 0;
+    uint64_t done = 0;
+    bool stopsWhenAsked = true;  // false: an interrupted task ends only at stopRunning(), as a slow one would
+
+    void submit(std::vector<ExecutorTask> tasks) override {
+        for (auto& t : tasks) queue.push_back(std::move(t));
+        startNext();
+    }
+    CancelAnswer cancel(uint64_t handle, bool force) override {
+        if (runningHandle == handle) {
+            if (!force) return CancelAnswer::cancelFailed;
+            finishRunning();
+            return CancelAnswer::pending;
+        }
+        const auto before = queue.size();
+        std::erase_if(queue, [&](const ExecutorTask& t) { return t.handle == handle; });
+        return queue.size() < before ? CancelAnswer::cancelled : CancelAnswer::notFound;
+    }
+    size_t dropQueued() override { return std::exchange(queue, {}).size(); }
+    void interruptRunning() override {
+        ++interrupts;
+        if (runningHandle && stopsWhenAsked) finishRunning();
+    }
+    void stopRunning() {
+        if (runningHandle) finishRunning();
+    }
+    std::vector<ExecutorOutcome> takeOutcomes() override { return std::exchange(outcomes, {}); }
+    std::vector<std::pair<uint64_t, bool>> takeWaitingChanges() override { return {}; }
+    std::optional<HungTask> hungTask(Clock::time_point, Clock::duration) const override {
+        return std::nullopt;
+    }
+    size_t queued() const override { return queue.size(); }
+    std::vector<std::string> functionNames() const override { return {"echo", "wait"}; }
+    size_t runningCount() const override { return runningHandle ? 1 : 0; }
+    uint64_t completed() const override { return done; }
+
+private:
+    void finishRunning() {
+        ExecutorOutcome cancelled;
+        cancelled.kind = ExecutorOutcome::Kind::cancelled;
+        cancelled.handle = *runningHandle;
+        outcomes.push_back(cancelled);
+        runningHandle.reset();
+        ++done;
+        startNext();
+    }
+    void startNext() {
+        while (!runningHandle && !queue.empty()) {
+            ExecutorTask task = std::move(queue.front());
+            queue.pop_front();
+            if (task.functionName == "wait") {
+                runningHandle = task.handle;
+                return;
+            }
+            ExecutorOutcome result;
+            result.handle = task.handle;
+            result.payload = task.payload;
+            outcomes.push_back(std::move(result));
+            ++done;
+        }
+    }
+};
 
 class WorkerSessionTest : public ::testing::Test {
 protected:
@@ -36,6 +108,10 @@ protected:
     void make() {
         executor = std::make_unique<TaskExecutor>(registry);
         session = std::make_unique<WorkerSession>(config, "W1", *executor, sink, "host-a", 42, now);
+        session->start(now);
+    }
+    void makeScripted() {
+        session = std::make_unique<WorkerSession>(config, "W1", scripted, sink, "host-a", 42, now);
         session->start(now);
     }
     void deliver(IncomingMessage message) { session->onMessage(message.reader(), now); }
@@ -65,6 +141,7 @@ protected:
     RecordingSink sink;
     WorkerSession::TimePoint now = WorkerSession::TimePoint{} + 100s;
     std::unique_ptr<TaskExecutor> executor;
+    ScriptedExecution scripted;
     std::unique_ptr<WorkerSession> session;
 };
 
@@ -141,17 +218,19 @@ TEST_F(WorkerSessionTest, ARestartedSchedulerIsJoinedAgainButNotWhileLeaving) {
 }
 
 TEST_F(WorkerSessionTest, ShutdownHandsBackQueuedTasksAndWaitsForTheRunningOne) {
-    make();
+    makeScripted();
     tasks({{1, "wait"}, {2, "echo"}, {3, "echo"}});
-    for (int i = 0; i < 1000 && !executor->running(); ++i) std::this_thread::sleep_for(1ms);
-    ASSERT_TRUE(executor->running());
+    ASSERT_TRUE(scripted.running());
+    EXPECT_EQ(scripted.queued(), 2u);
     advance(10ms, true);
     EXPECT_EQ(session->phase(), WorkerSession::Phase::draining);
-    EXPECT_EQ(executor->queued(), 0u);  // handed back through the disconnect
+    EXPECT_EQ(scripted.queued(), 0u);  // handed back through the disconnect
     advance(1000ms, true);
     EXPECT_EQ(session->phase(), WorkerSession::Phase::draining);  // within the grace period
+    EXPECT_EQ(scripted.interrupts, 0);
     advance(5000ms, true);
     EXPECT_EQ(session->phase(), WorkerSession::Phase::leaving);  // grace over: interrupted and returned
+    EXPECT_EQ(scripted.interrupts, 1);
     EXPECT_EQ(sink.each(W::DISCONNECT_REQUEST), 1u);
     advance(2100ms, true);
     EXPECT_TRUE(session->done());  // no answer to the disconnect: leaves anyway
@@ -219,22 +298,23 @@ TEST_F(WorkerSessionTest, AResultTooLargeForOneMessageTravelsInPartsThatFitTheLi
 namespace {
 
 TEST_F(WorkerSessionTest, AStoppingSchedulerStopsTheWorkButNotTheWorker) {
-    make();
+    makeScripted();
     tasks({{1, "wait"}, {2, "echo"}, {3, "echo"}});
-    for (int i = 0; i < 1000 && !executor->running(); ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_TRUE(scripted.running());
     deliver(IncomingMessage([](W::Builder m) { m.setSchedulerStopping("stopping"); }));
-    EXPECT_EQ(executor->queued(), 0u);
-    for (int i = 0; i < 1000 && executor->running(); ++i) std::this_thread::sleep_for(1ms);
-    EXPECT_FALSE(executor->running());  // interrupted
-    EXPECT_FALSE(session->done());      // and waiting for a scheduler
+    EXPECT_EQ(scripted.queued(), 0u);
+    EXPECT_EQ(scripted.interrupts, 1);
+    EXPECT_FALSE(scripted.running());  // interrupted
+    EXPECT_FALSE(session->done());     // and waiting for a scheduler
     EXPECT_EQ(session->phase(), WorkerSession::Phase::serving);
 }
 
 TEST_F(WorkerSessionTest, ASchedulerThatLostOurStateGetsNoOldResultsAndUsAfreshOnceIdle) {
-    make();
+    makeScripted();
+    scripted.stopsWhenAsked = false;
     deliver(IncomingMessage([](W::Builder m) { m.initWorkerHeartbeatEcho().setSchedulerIncarnation(7); }));
     tasks({{1, "wait"}, {2, "echo"}});
-    for (int i = 0; i < 1000 && !executor->running(); ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_TRUE(scripted.running());
     sink.clear();
     const auto stateLost = [&](uint64_t claimed) {
         deliver(IncomingMessage([=](W::Builder m) {
@@ -245,10 +325,15 @@ TEST_F(WorkerSessionTest, ASchedulerThatLostOurStateGetsNoOldResultsAndUsAfreshO
         }));
     };
     stateLost(7);
-    EXPECT_EQ(executor->queued(), 0u);
-    for (int i = 0; i < 1000 && executor->running(); ++i) std::this_thread::sleep_for(1ms);
-    ASSERT_FALSE(executor->running());
+    EXPECT_EQ(scripted.queued(), 0u);
+    EXPECT_EQ(scripted.interrupts, 1);
+    ASSERT_TRUE(scripted.running());  // still stopping
+    advance(10ms);
+    EXPECT_EQ(sink.each(W::WORKER_HEARTBEAT), 0u)
+        << "registered again while a task of the old one still runs";
     tasks({{3, "echo"}});  // from the scheduler that forgot us, before we registered again: not ours
+    EXPECT_EQ(scripted.queued(), 0u);
+    scripted.stopRunning();
     advance(10ms);
     EXPECT_EQ(sink.each(W::TASK_RESULTS), 0u) << "no result of a task the new scheduler never gave";
     std::vector<std::pair<uint64_t, bool>> heartbeats;
@@ -263,12 +348,10 @@ TEST_F(WorkerSessionTest, ASchedulerThatLostOurStateGetsNoOldResultsAndUsAfreshO
     EXPECT_FALSE(session->done());
 
     deliver(IncomingMessage([](W::Builder m) { m.initWorkerHeartbeatEcho().setSchedulerIncarnation(9); }));
-    tasks({{4, "echo"}});
+    tasks({{4, "echo"}});  // from the scheduler we registered with: ours, and answered
+    advance(10ms);
     uint64_t answered = 0;
-    while (answered == 0 && !HasFatalFailure()) {
-        awaitOutcomes();
-        sink.each(W::TASK_RESULTS, [&](W::Reader m) { answered = m.getTaskResults()[0].getTaskId(); });
-    }
+    sink.each(W::TASK_RESULTS, [&](W::Reader m) { answered = m.getTaskResults()[0].getTaskId(); });
     EXPECT_EQ(answered, 4u);
 }
 

@@ -25,7 +25,7 @@ constexpr uint64_t kFetchChunksAhead = 4;
 
 }  // namespace
 
-WorkerSession::WorkerSession(const WorkerConfig& config, std::string identity, TaskExecutor& executor,
+WorkerSession::WorkerSession(const WorkerConfig& config, std::string identity, TaskExecution& executor,
                              FrameSink& out, std::string hostname, uint32_t pid, TimePoint now)
     : config_(config),
       identity_(std::move(identity)),
@@ -359,16 +359,16 @@ void WorkerSession::onCancels(wire::Message::Reader message) {
             continue;
         }
         switch (executor_.cancel(cancel.getTaskId(), cancel.getForce())) {
-            case TaskExecutor::CancelAnswer::cancelled:
+            case TaskExecution::CancelAnswer::cancelled:
                 confirms_.emplace_back(cancel.getTaskId(), wire::CancelConfirmKind::CANCELLED);
                 break;
-            case TaskExecutor::CancelAnswer::cancelFailed:
+            case TaskExecution::CancelAnswer::cancelFailed:
                 confirms_.emplace_back(cancel.getTaskId(), wire::CancelConfirmKind::CANCEL_FAILED);
                 break;
-            case TaskExecutor::CancelAnswer::notFound:
+            case TaskExecution::CancelAnswer::notFound:
                 confirms_.emplace_back(cancel.getTaskId(), wire::CancelConfirmKind::NOT_FOUND);
                 break;
-            case TaskExecutor::CancelAnswer::pending:
+            case TaskExecution::CancelAnswer::pending:
                 cancelsAwaitingOutcome_.insert(cancel.getTaskId());
                 break;
         }

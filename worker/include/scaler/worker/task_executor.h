@@ -20,83 +20,32 @@
 #include <utility>
 #include <vector>
 
-#include "scaler/wire/message.capnp.h"
 #include "scaler/worker/function_registry.h"
-#include "scaler/worker/object_cache.h"
+#include "scaler/worker/task_execution.h"
 
 namespace scaler::worker {
 
-// One argument: bytes that came with the task, or an object (shared with the cache).
-struct ExecutorArgument {
-    std::string bytes;
-    std::shared_ptr<const ObjectBytes> object;
-    std::string_view view() const { return object ? object->view() : std::string_view(bytes); }
-};
-
-struct ExecutorTask {
-    uint64_t handle = 0;
-    std::string functionName;
-    std::string payload;
-    uint32_t timeoutMs = 0;
-    bool profiling = false;  // measure CPU time and peak memory (TaskProfiler)
-    bool hasArguments = false;
-    std::vector<ExecutorArgument> arguments{};
-};
-
-struct ExecutorOutcome {
-    enum class Kind { result, cancelled } kind = Kind::result;
-    uint64_t handle = 0;
-    wire::TaskResultStatus status = wire::TaskResultStatus::SUCCESS;
-    std::string payload;
-    std::string error;
-    uint64_t durationUs = 0;
-    uint64_t cpuTimeUs = 0;     // with profiling
-    uint64_t peakRssBytes = 0;  // with profiling
-};
-
-// A running task ran past its timeout, or past a stop request, by more than the grace period: its function
-// ignores interruption and its thread is lost to it.
-struct HungTask {
-    uint64_t handle = 0;
-    bool timedOut = false;  // false: it ignored a cancel or stop request
-    uint32_t timeoutMs = 0;
-};
-
-class TaskExecutor {
+class TaskExecutor final : public TaskExecution {
 public:
-    using Clock = std::chrono::steady_clock;
-
     // `clientSource` gives tasks their nested client (TaskContext::client); empty: none.
     explicit TaskExecutor(const FunctionRegistry& registry, std::function<Client&()> clientSource = {});
-    ~TaskExecutor();
+    ~TaskExecutor() override;
     TaskExecutor(const TaskExecutor&) = delete;
     TaskExecutor& operator=(const TaskExecutor&) = delete;
 
-    void submit(std::vector<ExecutorTask> tasks);
-
-    enum class CancelAnswer { cancelled, cancelFailed, notFound, pending };
-    // Queued: removed (cancelled). Running: with force, asked to stop, and a `cancelled` outcome follows
-    // when it returns (pending); without force, cancelFailed.
-    CancelAnswer cancel(uint64_t handle, bool force);
-
-    // Removes every queued task (they go back to the scheduler) and returns how many.
-    size_t dropQueued();
-    // Asks every running task to stop.
-    void interruptRunning();
-
-    std::vector<ExecutorOutcome> takeOutcomes();
-    // Running tasks that began (true) or stopped (false) waiting for their nested tasks, in order.
-    std::vector<std::pair<uint64_t, bool>> takeWaitingChanges();
+    void submit(std::vector<ExecutorTask> tasks) override;
+    CancelAnswer cancel(uint64_t handle, bool force) override;
+    size_t dropQueued() override;
+    void interruptRunning() override;
+    std::vector<ExecutorOutcome> takeOutcomes() override;
+    std::vector<std::pair<uint64_t, bool>> takeWaitingChanges() override;
+    // Readable when outcomes or waiting changes are ready: the worker's loop polls it beside its socket.
     int notifyFd() const { return eventFd_; }
-
-    // A running task that is hung (see HungTask); checked by the worker loop.
-    std::optional<HungTask> hungTask(Clock::time_point now, Clock::duration grace) const;
-
-    size_t queued() const;
-    std::vector<std::string> functionNames() const { return registry_.names(); }
-    bool running() const { return runningCount() > 0; }
-    size_t runningCount() const;
-    uint64_t completed() const { return completed_.load(); }
+    std::optional<HungTask> hungTask(Clock::time_point now, Clock::duration grace) const override;
+    size_t queued() const override;
+    std::vector<std::string> functionNames() const override { return registry_.names(); }
+    size_t runningCount() const override;
+    uint64_t completed() const override { return completed_.load(); }
 
 private:
     struct Running {

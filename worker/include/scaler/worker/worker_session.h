@@ -21,7 +21,7 @@
 #include "scaler/protocol/scheduler_registration.h"
 #include "scaler/wire/message.capnp.h"
 #include "scaler/worker/object_cache.h"
-#include "scaler/worker/task_executor.h"
+#include "scaler/worker/task_execution.h"
 #include "scaler/worker/worker_config.h"
 
 namespace scaler::worker {
@@ -38,7 +38,7 @@ public:
         done,
     };
 
-    WorkerSession(const WorkerConfig& config, std::string identity, TaskExecutor& executor, FrameSink& out,
+    WorkerSession(const WorkerConfig& config, std::string identity, TaskExecution& executor, FrameSink& out,
                   std::string hostname, uint32_t pid, TimePoint now);
 
     // Registers: the first heartbeat.
@@ -94,7 +94,7 @@ private:
 
     const WorkerConfig& config_;
     const std::string identity_;
-    TaskExecutor& executor_;
+    TaskExecution& executor_;
     FrameSink& out_;
     const std::string hostname_;
     const uint32_t pid_;
