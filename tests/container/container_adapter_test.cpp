@@ -197,6 +197,8 @@ TEST_F(ContainerAdapterTest, OnABridgeNetworkWorkersReachTheHostSchedulerAsHostC
     auto& adapter = startAdapter(address, "ctr-bridge",
                                  {"--max-worker-groups", "1", "--network-mode", "bridge",
                                   "--worker-scheduler-address", workerAddress});
+    ASSERT_TRUE(future.wait_for(std::chrono::seconds(90)))
+        << "no worker on the bridge reached the scheduler: " << adapter.log();
     EXPECT_EQ(future.get(), "across the bridge") << adapter.log();
 }
 
