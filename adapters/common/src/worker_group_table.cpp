@@ -1,5 +1,7 @@
 #include "scaler/adapters/worker_group_table.h"
 
+#include <algorithm>
+
 namespace scaler::adapters {
 
 WorkerGroupRecord& WorkerGroupTable::add(const std::string& groupId, WorkerGroupRecord record) {
@@ -72,6 +74,23 @@ size_t WorkerGroupTable::active() const {
         n += group.state != wire::WorkerGroupState::STOPPING && group.state != wire::WorkerGroupState::FAILED;
     }
     return n;
+}
+
+std::string joinWorkerIds(const std::vector<std::string>& ids) {
+    std::string out;
+    for (const auto& id : ids) out += (out.empty() ? "" : ",") + id;
+    return out;
+}
+
+std::vector<std::string> splitWorkerIds(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+        const size_t comma = std::min(text.find(',', start), text.size());
+        if (comma > start) out.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
 }
 
 std::vector<std::string> groupWorkerIds(const std::string& kindTag, const std::string& groupId,

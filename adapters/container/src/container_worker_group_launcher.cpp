@@ -12,23 +12,6 @@ namespace {
 
 namespace labels = container_labels;
 
-std::string joinIds(const std::vector<std::string>& ids) {
-    std::string out;
-    for (const auto& id : ids) out += (out.empty() ? "" : ",") + id;
-    return out;
-}
-
-std::vector<std::string> splitIds(const std::string& text) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < text.size()) {
-        const size_t comma = std::min(text.find(',', start), text.size());
-        if (comma > start) out.push_back(text.substr(start, comma - start));
-        start = comma + 1;
-    }
-    return out;
-}
-
 bool finished(const std::string& state) {
     return state == "exited" || state == "dead";
 }
@@ -78,7 +61,7 @@ nlohmann::json ContainerWorkerGroupLauncher::containerSpec(const std::string& gr
         {"Labels",
          {{labels::kAdapterId, settings_.adapterId},
           {labels::kGroupId, groupId},
-          {labels::kWorkerIds, joinIds(workerIds)},
+          {labels::kWorkerIds, joinWorkerIds(workerIds)},
           {labels::kCapabilities, formatCapabilities(capabilities)}}},
         {"HostConfig", hostConfig},
     };
@@ -182,7 +165,8 @@ bool ContainerWorkerGroupLauncher::recoverLeftovers(AdapterTimePoint now) {
                 "container {} has a bad capabilities label ({}); adopting it without capabilities",
                 c.id.substr(0, 12), e.what());
         }
-        group.workerIds = splitIds(c.labels.count(labels::kWorkerIds) ? c.labels.at(labels::kWorkerIds) : "");
+        group.workerIds =
+            splitWorkerIds(c.labels.count(labels::kWorkerIds) ? c.labels.at(labels::kWorkerIds) : "");
         log::adapter().info(
             "adopted worker group '{}' (container {}, {} workers) left running by an earlier run", groupId,
             c.id.substr(0, 12), group.workerIds.size());

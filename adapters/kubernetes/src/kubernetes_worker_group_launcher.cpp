@@ -11,23 +11,6 @@ namespace {
 namespace labels = kubernetes_labels;
 using kubernetes::ApiResult;
 
-std::string joinIds(const std::vector<std::string>& ids) {
-    std::string out;
-    for (const auto& id : ids) out += (out.empty() ? "" : ",") + id;
-    return out;
-}
-
-std::vector<std::string> splitIds(const std::string& text) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < text.size()) {
-        const size_t comma = std::min(text.find(',', start), text.size());
-        if (comma > start) out.push_back(text.substr(start, comma - start));
-        start = comma + 1;
-    }
-    return out;
-}
-
 const nlohmann::json& field(const nlohmann::json& object, const char* key) {
     static const nlohmann::json kNull;
     return object.is_object() && object.contains(key) ? object[key] : kNull;
@@ -130,7 +113,7 @@ nlohmann::json KubernetesWorkerGroupLauncher::podSpec(const std::string& groupId
     podLabels[labels::kComponent] = "worker-group";
     podLabels[labels::kManagedBy] = "scaler_worker_adapter_kubernetes";
     nlohmann::json annotations = options_.extraAnnotations;
-    annotations[labels::kWorkerIds] = joinIds(workerIds);
+    annotations[labels::kWorkerIds] = joinWorkerIds(workerIds);
     annotations[labels::kCapabilities] = formatCapabilities(capabilities);
 
     nlohmann::json container = {{"name", "workers"},
@@ -278,7 +261,7 @@ void KubernetesWorkerGroupLauncher::adopt(const std::vector<nlohmann::json>& pod
         group.engineStatus = phase;
         group.state = phase == "Running" ? wire::WorkerGroupState::RUNNING : wire::WorkerGroupState::STARTING;
         group.startedAt = now;
-        group.workerIds = splitIds(annotationOf(pod, labels::kWorkerIds));
+        group.workerIds = splitWorkerIds(annotationOf(pod, labels::kWorkerIds));
         try {
             group.capabilities = parseCapabilities(annotationOf(pod, labels::kCapabilities));
         } catch (const std::exception& e) {

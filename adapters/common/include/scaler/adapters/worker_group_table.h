@@ -75,6 +75,10 @@ private:
     Groups groups_;
 };
 
+// Worker ids as a label or annotation carries them: comma-separated.
+std::string joinWorkerIds(const std::vector<std::string>& ids);
+std::vector<std::string> splitWorkerIds(const std::string& text);
+
 // Worker ids as every kind names them: Worker|<KIND>|<group>|<n>.
 std::vector<std::string> groupWorkerIds(const std::string& kindTag, const std::string& groupId,
                                         uint32_t workers);
