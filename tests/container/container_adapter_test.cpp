@@ -151,11 +151,13 @@ TEST_F(ContainerAdapterTest, AnEngineThatRefusesOldApiVersionsIsServedWithOneItA
     EXPECT_TRUE(pinged) << "the version was not negotiated through /_ping as Docker's client does";
     EXPECT_FALSE(unversionedVersion);
 
-    // the image script negotiates the same way, and would print the engine's words if it were refused
+    // the image script negotiates the same way, and would print the engine's words if it were refused. Into a
+    // repository of its own: importing into scaler-cpp-worker replaced the fixture's image (the one with the
+    // test plugin) and the container tests after this one failed.
     ChildProcess build(
         {"/bin/bash", std::string(SCALER_TEST_SOURCE_DIR) + "/../tools/scripts/build-worker-image.sh",
          "--bin-dir", fs::path(binary("scaler_worker")).parent_path().string(), "--tag",
-         "scaler-cpp-worker:docker29", "--docker-host", "unix://" + dir + "/docker29.sock"},
+         "scaler-docker29-import-check:latest", "--docker-host", "unix://" + dir + "/docker29.sock"},
         dir + "/build-image.log");
     const int status = build.waitExit(120s);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << build.log();
