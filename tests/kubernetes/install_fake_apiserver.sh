@@ -8,7 +8,7 @@ SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/fake_apiserver" && pwd)"
 command -v node >/dev/null || { echo "node is not installed (the README test command installs nodejs)" >&2; exit 1; }
 command -v openssl >/dev/null || { echo "openssl is not installed (the README test command installs it)" >&2; exit 1; }
 mkdir -p "$DEST"
-cp "$SRC/server.mjs" "$SRC/client_check.mjs" "$SRC/validate_manifests.mjs" "$DEST/"
+cp "$SRC/server.mjs" "$SRC/strict_fields.mjs" "$SRC/client_check.mjs" "$SRC/validate_manifests.mjs" "$DEST/"
 # Install again only when the lock file changed since the last install into DEST.
 if ! cmp -s "$SRC/package-lock.json" "$DEST/package-lock.json" || [ ! -d "$DEST/node_modules" ]; then
     cp "$SRC/package.json" "$SRC/package-lock.json" "$DEST/"

@@ -86,7 +86,8 @@ TEST(DockerEngineClient, RejectsHostsItCannotSpeakTo) {
     EXPECT_THROW(DockerEngineClient("ssh://somewhere", std::chrono::seconds(1)), std::invalid_argument);
     EXPECT_THROW(DockerEngineClient("unix://", std::chrono::seconds(1)), std::invalid_argument);
     DockerEngineClient client("unix:///nonexistent/docker.sock", std::chrono::seconds(1));
-    const auto result = client.version();
+    std::vector<ContainerSummary> listed;
+    const auto result = client.listContainers("scaler.adapter-id", "x", listed);
     EXPECT_FALSE(result.ok);
     EXPECT_EQ(result.status, 0);
     EXPECT_NE(result.error.find("cannot reach the container engine"), std::string::npos) << result.error;

@@ -28,6 +28,20 @@ TEST(WorkerGroupTable, AStopIsDueForAKillOnceAfterItsGrace) {
     EXPECT_EQ(table.groupOfHandle("c3"), nullptr);
 }
 
+TEST(WorkerGroupTable, AFailedGroupIsReportedWithItsReasonUntilItIsForgotten) {
+    WorkerGroupTable table;
+    const AdapterTimePoint t0 = AdapterTimePoint{} + 1h;
+    table.add("g1", WorkerGroupRecord::started("p1", CapabilityList{}, std::vector<std::string>{"w0"}, t0));
+    table.markFailed("g1", "ImagePullBackOff", t0 + 60s);
+    EXPECT_EQ(table.active(), 0u);  // a failed group holds no capacity
+    table.forgetFailed(t0 + 59s);
+    ASSERT_EQ(table.inventory().size(), 1u);
+    EXPECT_EQ(table.inventory()[0].state, wire::WorkerGroupState::FAILED);
+    EXPECT_EQ(table.inventory()[0].message, "ImagePullBackOff");
+    table.forgetFailed(t0 + 60s);
+    EXPECT_TRUE(table.empty());
+}
+
 TEST(WorkerGroupTable, WorkerIdsNameTheKindGroupAndIndex) {
     EXPECT_EQ(groupWorkerIds("K8S", "kubernetes-ab12", 2),
               (std::vector<std::string>{"Worker|K8S|kubernetes-ab12|0", "Worker|K8S|kubernetes-ab12|1"}));

@@ -34,12 +34,19 @@ bool WorkerGroupTable::markStopping(const std::string& groupId, AdapterTimePoint
     return true;
 }
 
-void WorkerGroupTable::markFailed(const std::string& groupId, std::string why) {
+void WorkerGroupTable::markFailed(const std::string& groupId, std::string why, AdapterTimePoint forgetAt) {
     WorkerGroupRecord* group = find(groupId);
     if (group == nullptr) return;
     group->state = wire::WorkerGroupState::FAILED;
     group->failure = std::move(why);
+    group->forgetAt = forgetAt;
     group->killAt.reset();
+}
+
+void WorkerGroupTable::forgetFailed(AdapterTimePoint now) {
+    std::erase_if(groups_, [&](const auto& entry) {
+        return entry.second.state == wire::WorkerGroupState::FAILED && now >= entry.second.forgetAt;
+    });
 }
 
 std::vector<std::string> WorkerGroupTable::dueForKill(AdapterTimePoint now) {

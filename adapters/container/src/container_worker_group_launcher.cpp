@@ -235,7 +235,10 @@ void ContainerWorkerGroupLauncher::reconcile(AdapterTimePoint now) {
 
 void ContainerWorkerGroupLauncher::poll(AdapterTimePoint now) {
     if (now < nextReconcile_) return;
-    nextReconcile_ = now + container_.reconcileInterval;
+    // exiting: every group is stopping, and the agent waits on them
+    nextReconcile_ = now + (exiting_ ? std::min<std::chrono::milliseconds>(container_.reconcileInterval,
+                                                                           std::chrono::milliseconds(200))
+                                     : container_.reconcileInterval);
     if (!recovered_) {
         if (!recoverLeftovers(now)) nextReconcile_ = now + std::chrono::seconds(5);
         return;
@@ -251,7 +254,6 @@ void ContainerWorkerGroupLauncher::beginStopAll(AdapterTimePoint now) {
         if (groups_.markStopping(id, now, std::nullopt)) engine_->killContainer(group.handle, "SIGTERM");
     }
     exiting_ = true;
-    container_.reconcileInterval = std::min(container_.reconcileInterval, std::chrono::milliseconds(200));
     nextReconcile_ = now;
 }
 

@@ -16,6 +16,13 @@ const nlohmann::json& field(const nlohmann::json& object, const char* key) {
     return object.is_object() && object.contains(key) ? object[key] : kNull;
 }
 
+// The array under `key`, or an empty one.
+const nlohmann::json& items(const nlohmann::json& object, const char* key) {
+    static const nlohmann::json kEmpty = nlohmann::json::array();
+    const nlohmann::json& value = field(object, key);
+    return value.is_array() ? value : kEmpty;
+}
+
 std::string str(const nlohmann::json& object, const char* key) {
     const auto& value = field(object, key);
     return value.is_string() ? value.get<std::string>() : "";
@@ -45,16 +52,14 @@ std::string podNameOf(const std::string& groupId) {
 
 std::string podStartProblem(const nlohmann::json& pod) {
     const auto& status = field(pod, "status");
-    for (const auto& c : field(status, "containerStatuses").is_array() ? field(status, "containerStatuses")
-                                                                       : nlohmann::json::array()) {
+    for (const auto& c : items(status, "containerStatuses")) {
         const auto& waiting = field(field(c, "state"), "waiting");
         const std::string reason = str(waiting, "reason");
         if (reason.empty() || reason == "ContainerCreating" || reason == "PodInitializing") continue;
         const std::string message = str(waiting, "message");
         return reason + (message.empty() ? "" : ": " + message);
     }
-    for (const auto& condition :
-         field(status, "conditions").is_array() ? field(status, "conditions") : nlohmann::json::array()) {
+    for (const auto& condition : items(status, "conditions")) {
         if (str(condition, "type") == "PodScheduled" && str(condition, "status") == "False") {
             const std::string message = str(condition, "message");
             return str(condition, "reason") + (message.empty() ? "" : ": " + message);
@@ -70,8 +75,7 @@ std::string podEnding(const nlohmann::json& pod) {
     const std::string message = str(status, "message");
     if (!reason.empty()) out += ", " + reason;
     if (!message.empty()) out += ": " + message;
-    for (const auto& c : field(status, "containerStatuses").is_array() ? field(status, "containerStatuses")
-                                                                       : nlohmann::json::array()) {
+    for (const auto& c : items(status, "containerStatuses")) {
         const auto& terminated = field(field(c, "state"), "terminated");
         if (!terminated.is_object()) continue;
         if (terminated.contains("exitCode"))
@@ -192,10 +196,9 @@ CommandResult KubernetesWorkerGroupLauncher::startGroup(const CapabilityList& ca
         return launchFailed(
             created.describe("create Pod " + podNameOf(groupId) + " in namespace " + options_.ns));
     }
-    const auto& metadata = field(created.body, "metadata");
-    uids_[groupId] = str(metadata, "uid");
     WorkerGroupRecord group;
     group.handle = podNameOf(groupId);
+    group.handleUid = str(field(created.body, "metadata"), "uid");
     group.capabilities = capabilities;
     group.workerIds = workerIds;
     group.state = wire::WorkerGroupState::STARTING;
@@ -208,9 +211,9 @@ CommandResult KubernetesWorkerGroupLauncher::startGroup(const CapabilityList& ca
 }
 
 ApiResult KubernetesWorkerGroupLauncher::deletePod(const std::string& groupId, int64_t grace) {
-    const auto uid = uids_.find(groupId);
+    const WorkerGroupRecord* group = groups_.find(groupId);
     ApiResult deleted =
-        api_->deletePod(options_.ns, podNameOf(groupId), grace, uid == uids_.end() ? "" : uid->second);
+        api_->deletePod(options_.ns, podNameOf(groupId), grace, group ? group->handleUid : "");
     if (deleted.status == 404) deleted.ok = true;  // already gone
     return deleted;
 }
@@ -237,8 +240,8 @@ void KubernetesWorkerGroupLauncher::failStart(const std::string& groupId, const 
     log::adapter().warn("worker group '{}': its Pod cannot start ({}); deleting it", groupId, why);
     const ApiResult deleted = deletePod(groupId, 0);
     if (!deleted.ok) log::adapter().warn("{}", deleted.describe("delete Pod " + podNameOf(groupId)));
-    groups_.markFailed(groupId, "Pod " + podNameOf(groupId) + " cannot start: " + why);
-    failedUntil_[groupId] = now + options_.failedRetention;
+    groups_.markFailed(groupId, "Pod " + podNameOf(groupId) + " cannot start: " + why,
+                       now + options_.failedRetention);
 }
 
 void KubernetesWorkerGroupLauncher::adopt(const std::vector<nlohmann::json>& pods, AdapterTimePoint now) {
@@ -250,10 +253,7 @@ void KubernetesWorkerGroupLauncher::adopt(const std::vector<nlohmann::json>& pod
         const bool live = phase == "Pending" || phase == "Running";
         if (!options_.adoptLeftovers || groupId.empty() || !live || name != podNameOf(groupId)) {
             log::adapter().info("deleting Pod {} ({}) left by an earlier run", name, phase);
-            const ApiResult deleted =
-                api_->deletePod(options_.ns, name, 0, str(field(pod, "metadata"), "uid"));
-            if (!deleted.ok && deleted.status != 404)
-                log::adapter().warn("{}", deleted.describe("delete Pod " + name));
+            deleteUnowned(pod);
             continue;
         }
         WorkerGroupRecord group;
@@ -269,7 +269,7 @@ void KubernetesWorkerGroupLauncher::adopt(const std::vector<nlohmann::json>& pod
                 "Pod {} has a bad capabilities annotation ({}); adopting it without capabilities", name,
                 e.what());
         }
-        uids_[groupId] = str(field(pod, "metadata"), "uid");
+        group.handleUid = str(field(pod, "metadata"), "uid");
         log::adapter().info("adopted worker group '{}' (Pod {}, {}, {} workers) from an earlier run", groupId,
                             name, phase, group.workerIds.size());
         groups_.add(groupId, std::move(group));
@@ -279,17 +279,11 @@ void KubernetesWorkerGroupLauncher::adopt(const std::vector<nlohmann::json>& pod
 void KubernetesWorkerGroupLauncher::follow(const std::map<std::string, const nlohmann::json*>& byName,
                                            AdapterTimePoint now) {
     std::vector<std::pair<std::string, std::string>> toFailWhy;  // failed after the loop: it edits the table
+    groups_.forgetFailed(now);
     for (auto it = groups_.begin(); it != groups_.end();) {
         auto& [groupId, group] = *it;
-        if (group.state == wire::WorkerGroupState::FAILED) {
-            const auto until = failedUntil_.find(groupId);
-            if (until == failedUntil_.end() || now >= until->second) {
-                failedUntil_.erase(groupId);
-                uids_.erase(groupId);
-                it = groups_.erase(it);
-            } else {
-                ++it;
-            }
+        if (group.state == wire::WorkerGroupState::FAILED) {  // its Pod was deleted; reported until forgotten
+            ++it;
             continue;
         }
         const auto found = byName.find(group.handle);
@@ -301,7 +295,6 @@ void KubernetesWorkerGroupLauncher::follow(const std::map<std::string, const nlo
                 log::adapter().warn("worker group '{}': Pod {} was deleted from outside; removing the group",
                                     groupId, group.handle);
             }
-            uids_.erase(groupId);
             it = groups_.erase(it);
             continue;
         }
@@ -325,7 +318,6 @@ void KubernetesWorkerGroupLauncher::follow(const std::map<std::string, const nlo
             }
             const ApiResult deleted = deletePod(groupId, 0);  // a finished Pod is only a record: remove it
             if (!deleted.ok) log::adapter().warn("{}", deleted.describe("delete Pod " + group.handle));
-            uids_.erase(groupId);
             it = groups_.erase(it);
             continue;
         }
@@ -355,6 +347,13 @@ void KubernetesWorkerGroupLauncher::follow(const std::map<std::string, const nlo
     for (const auto& [groupId, why] : toFailWhy) failStart(groupId, why, now);
 }
 
+void KubernetesWorkerGroupLauncher::deleteUnowned(const nlohmann::json& pod) {
+    const std::string name = str(field(pod, "metadata"), "name");
+    const ApiResult deleted = api_->deletePod(options_.ns, name, 0, str(field(pod, "metadata"), "uid"));
+    if (!deleted.ok && deleted.status != 404)
+        log::adapter().warn("{}", deleted.describe("delete Pod " + name));
+}
+
 void KubernetesWorkerGroupLauncher::deleteStrays(const std::vector<nlohmann::json>& pods) {
     // Pods with our adapter id that no group owns: a create whose answer was lost (the start was answered
     // launchFailed, so the scheduler never sends it work). Started and answered in this same loop, every Pod
@@ -365,9 +364,7 @@ void KubernetesWorkerGroupLauncher::deleteStrays(const std::vector<nlohmann::jso
         if (groups_.contains(groupId) || terminating(pod)) continue;
         log::adapter().warn("deleting Pod {}: it carries this adapter's id but belongs to no group it runs",
                             name);
-        const ApiResult deleted = api_->deletePod(options_.ns, name, 0, str(field(pod, "metadata"), "uid"));
-        if (!deleted.ok && deleted.status != 404)
-            log::adapter().warn("{}", deleted.describe("delete Pod " + name));
+        deleteUnowned(pod);
     }
 }
 
@@ -405,7 +402,10 @@ bool KubernetesWorkerGroupLauncher::reconcile(AdapterTimePoint now) {
 
 void KubernetesWorkerGroupLauncher::poll(AdapterTimePoint now) {
     if (now < nextReconcile_) return;
-    nextReconcile_ = now + options_.reconcileInterval;
+    // exiting: every group is stopping, and the agent waits on them
+    nextReconcile_ = now + (exiting_ ? std::min<std::chrono::milliseconds>(options_.reconcileInterval,
+                                                                           std::chrono::milliseconds(500))
+                                     : options_.reconcileInterval);
     if (!reconcile(now) && !recovered_) nextReconcile_ = now + std::chrono::seconds(5);
     // exiting without an API server: waiting out the grace would not help
     if (exiting_ && !lastApiError_.empty()) forceStopAll();
@@ -426,7 +426,6 @@ void KubernetesWorkerGroupLauncher::beginStopAll(AdapterTimePoint now) {
         ++it;
     }
     for (auto& [id, group] : groups_) groups_.markStopping(id, now, std::nullopt);
-    options_.reconcileInterval = std::min(options_.reconcileInterval, std::chrono::milliseconds(500));
     nextReconcile_ = now;
 }
 

@@ -28,8 +28,9 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 
-import * as k8s from '@kubernetes/client-node';
 import { Pod } from 'kubernetes-models/v1';
+
+import { dropUnknownFields, unknownFields } from './strict_fields.mjs';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -116,38 +117,6 @@ function serverRules(pod) {
   if (spec.terminationGracePeriodSeconds !== undefined && spec.terminationGracePeriodSeconds < 0) bad('spec.terminationGracePeriodSeconds', 'must be >= 0');
   for (const [k, v] of Object.entries(spec.nodeSelector || {})) if (!labelKey(k) || !labelValue(v)) bad('spec.nodeSelector', `Invalid value: "${k}=${v}"`);
   return causes;
-}
-
-// ---- strict field validation: the official client's field lists --------------------------------------
-function unknownFields(type, value, at, out) {
-  if (value === null || value === undefined) return;
-  let m;
-  if ((m = /^Array<(.+)>$/.exec(type))) {
-    if (Array.isArray(value)) value.forEach((v, i) => unknownFields(m[1], v, `${at}[${i}]`, out));
-    return;
-  }
-  if ((m = /^\{ \[key: string\]: (.+); \}$/.exec(type))) {
-    if (typeof value === 'object') for (const [k, v] of Object.entries(value)) unknownFields(m[1], v, `${at}.${k}`, out);
-    return;
-  }
-  const model = k8s[type];
-  if (!model || typeof model.getAttributeTypeMap !== 'function' || typeof value !== 'object' || Array.isArray(value)) return;
-  const fields = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
-  for (const [k, v] of Object.entries(value)) {
-    if (!fields.has(k)) out.push(`${at ? at + '.' : ''}${k}`);
-    else unknownFields(fields.get(k), v, `${at ? at + '.' : ''}${k}`, out);
-  }
-}
-
-function dropUnknown(type, value) {
-  let m;
-  if (value === null || typeof value !== 'object') return;
-  if ((m = /^Array<(.+)>$/.exec(type))) { if (Array.isArray(value)) value.forEach((v) => dropUnknown(m[1], v)); return; }
-  if ((m = /^\{ \[key: string\]: (.+); \}$/.exec(type))) { for (const v of Object.values(value)) dropUnknown(m[1], v); return; }
-  const model = k8s[type];
-  if (!model || typeof model.getAttributeTypeMap !== 'function') return;
-  const fields = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
-  for (const k of Object.keys(value)) { if (!fields.has(k)) delete value[k]; else dropUnknown(fields.get(k), value[k]); }
 }
 
 // ---- running a Pod ------------------------------------------------------------------------------------
@@ -296,14 +265,13 @@ function createPod(ns, url, req, res, text) {
   if ((pod.kind && pod.kind !== 'Pod') || (pod.apiVersion && pod.apiVersion !== 'v1')) return send(res, 400, status(400, 'BadRequest', `the API version in the data (${pod.apiVersion}) does not match the expected API version (v1)`));
   pod.metadata = pod.metadata || {};
   if (pod.metadata.namespace && pod.metadata.namespace !== ns) return send(res, 400, status(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request'));
-  const unknown = [];
-  unknownFields('V1Pod', pod, '', unknown);
+  const unknown = unknownFields('V1Pod', pod);
   const headers = {};
   if (unknown.length && url.searchParams.get('fieldValidation') === 'Strict') {
     counters.strictRefusals++;
     return send(res, 400, status(400, 'BadRequest', `Pod in version "v1" cannot be handled as a Pod: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`));
   }
-  if (unknown.length) { dropUnknown('V1Pod', pod); headers.Warning = unknown.map((f) => `299 - "unknown field \\"${f}\\""`).join(', '); }
+  if (unknown.length) { dropUnknownFields('V1Pod', pod); headers.Warning = unknown.map((f) => `299 - "unknown field \\"${f}\\""`).join(', '); }
   const causes = [];
   try { new Pod(pod).validate(); } catch (e) {
     for (const err of e.errors || [{ instancePath: '', message: e.message }]) {

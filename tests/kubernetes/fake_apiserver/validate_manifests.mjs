@@ -11,11 +11,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import * as k8s from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
+
+import { unknownFields } from './strict_fields.mjs';
 
 const [deployDir, keysDir, binDir] = process.argv.slice(2);
 const failures = [];
@@ -30,20 +31,6 @@ const models = {
 };
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const labelValue = (v) => typeof v === 'string' && (v === '' || (v.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v)));
-
-function unknownFields(type, value, at, out) {
-  let m;
-  if (value === null || value === undefined) return;
-  if ((m = /^Array<(.+)>$/.exec(type))) { if (Array.isArray(value)) value.forEach((v, i) => unknownFields(m[1], v, `${at}[${i}]`, out)); return; }
-  if ((m = /^\{ \[key: string\]: (.+); \}$/.exec(type))) { for (const [k, v] of Object.entries(value)) unknownFields(m[1], v, `${at}.${k}`, out); return; }
-  const model = k8s[type];
-  if (!model?.getAttributeTypeMap || typeof value !== 'object') return;
-  const fields = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
-  for (const [k, v] of Object.entries(value)) {
-    const where = at ? `${at}.${k}` : k;
-    if (!fields.has(k)) out.push(where); else unknownFields(fields.get(k), v, where, out);
-  }
-}
 
 const kustomization = yaml.load(fs.readFileSync(path.join(deployDir, 'kustomization.yaml'), 'utf8'));
 const namespace = kustomization.namespace;
@@ -65,8 +52,7 @@ for (const { file, doc } of objects) {
   const entry = models[`${doc.apiVersion}/${doc.kind}`];
   if (!entry) { fail(`${id}: no model for ${doc.apiVersion} ${doc.kind}`); continue; }
   try { new entry[0](doc).validate(); } catch (e) { fail(`${id}: ${e.message}`); }
-  const unknown = [];
-  unknownFields(entry[1], doc, '', unknown);
+  const unknown = unknownFields(entry[1], doc);
   if (unknown.length) fail(`${id}: unknown fields ${unknown.join(', ')}`);
   if (!dnsLabel.test(doc.metadata.name)) fail(`${id}: the name is not a DNS-1123 label`);
   for (const [k, v] of Object.entries(doc.metadata.labels || {})) if (!labelValue(v)) fail(`${id}: label ${k}=${v}`);

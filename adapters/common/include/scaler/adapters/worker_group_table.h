@@ -14,7 +14,8 @@
 namespace scaler::adapters {
 
 struct WorkerGroupRecord {
-    std::string handle;  // what the engine calls it: a container id, an ECS task ARN, a Pod name
+    std::string handle;     // what the engine calls it: a container id, an ECS task ARN, a Pod name
+    std::string handleUid;  // where names are reused: the engine's unique id of this one (a Pod's uid)
     CapabilityList capabilities;
     std::vector<std::string> workerIds;
     wire::WorkerGroupState state = wire::WorkerGroupState::RUNNING;
@@ -22,6 +23,7 @@ struct WorkerGroupRecord {
     AdapterTimePoint startedAt{};            // when this adapter started or adopted it
     std::optional<AdapterTimePoint> killAt;  // a stop not finished by then is escalated, once
     std::string failure;                     // FAILED: why, for the scheduler
+    AdapterTimePoint forgetAt{};             // FAILED: reported until then
 
     static WorkerGroupRecord started(std::string handle, CapabilityList capabilities,
                                      std::vector<std::string> workerIds, AdapterTimePoint now) {
@@ -51,7 +53,9 @@ public:
                       std::optional<std::chrono::duration<double>> grace);
     // Its start failed after it was answered (the engine gave up on it): FAILED with `why` in the inventory,
     // so the scheduler counts a failed start and tells the clients waiting for it.
-    void markFailed(const std::string& groupId, std::string why);
+    void markFailed(const std::string& groupId, std::string why, AdapterTimePoint forgetAt);
+    // Removes the failed groups reported long enough.
+    void forgetFailed(AdapterTimePoint now);
     // Stopping groups whose kill time has come; each is returned once.
     std::vector<std::string> dueForKill(AdapterTimePoint now);
     // Not stopping, not started within `window` of now: for engines that see a new group only after a while.

@@ -56,7 +56,6 @@ public:
     // Throws std::invalid_argument for any other form.
     DockerEngineClient(const std::string& dockerHost, std::chrono::milliseconds timeout);
 
-    DockerResult version();
     DockerResult createContainer(const std::string& name, const nlohmann::json& spec) override;
     DockerResult startContainer(const std::string& id) override;
     DockerResult killContainer(const std::string& id, const std::string& signal) override;

@@ -84,6 +84,8 @@ private:
     // Deletes the group's Pod at once and keeps the group, FAILED with `why`, for the scheduler to see.
     void failStart(const std::string& groupId, const std::string& why, AdapterTimePoint now);
     kubernetes::ApiResult deletePod(const std::string& groupId, int64_t gracePeriodSeconds);
+    // A Pod no group owns (left by an earlier run, or a lost create), at once; logs a failure.
+    void deleteUnowned(const nlohmann::json& pod);
     int64_t gracePeriodSeconds() const;
     bool ours(const nlohmann::json& pod, const std::string& groupId) const;
 
@@ -95,7 +97,7 @@ private:
     std::map<std::string, std::string> uids_;  // group -> its Pod's uid, the precondition of a delete
     std::map<std::string, AdapterTimePoint> failedUntil_;  // failed starts reported until then
     bool recovered_ = false;
-    bool exiting_ = false;
+    bool exiting_ = false;      // checked more often: every group is stopping
     std::string lastApiError_;  // logged once per outage; the cause of a start that cannot list
     AdapterTimePoint nextReconcile_{};
 };
