@@ -137,7 +137,6 @@ DockerResult DockerEngineClient::send(const std::string& method, const std::stri
     return result;
 }
 
-
 DockerResult DockerEngineClient::createContainer(const std::string& name, const nlohmann::json& spec) {
     return call("POST", "/containers/create?name=" + escape(name), spec.dump());
 }
