@@ -26,6 +26,48 @@ Clock::duration seconds(double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
 
+// What the user asked for since the I/O thread last looked, taken from under the lock.
+struct UserRequests {
+    std::vector<Submission> batch;
+    std::vector<uint64_t> cancels;
+    std::vector<GraphSubmission> graphs;
+    std::vector<ObjectUpload> uploads;
+    std::vector<ObjectDeletion> deletes;
+};
+
+// In the order the user made them: objects before the tasks that use them, a deletion after the tasks
+// submitted before it. Leaves `requests` empty.
+void sendInOrder(ClientSession& session, UserRequests& requests, CloseRequest closing) {
+    std::vector<Submission>& batch = requests.batch;  // named: a lambda below captures it
+    std::vector<ObjectUpload>& uploads = requests.uploads;
+    std::vector<ObjectDeletion>& deletes = requests.deletes;
+    for (auto& upload : uploads) session.upload(std::move(upload), Clock::now());
+    uploads.clear();
+    if (deletes.empty()) {
+        if (closing == CloseRequest::none || !batch.empty()) session.submit(batch, Clock::now());
+    } else {
+        size_t sent = 0;
+        const auto submitUpTo = [&](size_t position) {
+            if (position <= sent) return;
+            std::vector<Submission> part(std::make_move_iterator(batch.begin() + sent),
+                                         std::make_move_iterator(batch.begin() + position));
+            session.submit(part, Clock::now());
+            sent = position;
+        };
+        for (const ObjectDeletion& deletion : deletes) {
+            submitUpTo(deletion.position);
+            session.deleteObjects(deletion.ids, deletion.all);
+        }
+        submitUpTo(batch.size());
+        deletes.clear();
+    }
+    batch.clear();
+    for (auto& graph : requests.graphs) session.submitGraph(graph, Clock::now());
+    requests.graphs.clear();
+    session.cancel(requests.cancels);
+    requests.cancels.clear();
+}
+
 }  // namespace
 
 ClientCore::ClientCore(std::string address, ClientOptions options)
@@ -414,11 +456,7 @@ void ClientCore::ioLoop() {
     ClientSession session(connection, options_, address_, Clock::now(), pendingCount_, unmatchedResults_);
     session.keepFramesWith([&connection] { return connection.keepFrame(); });
     session.start(Clock::now());
-    std::vector<Submission> batch;
-    std::vector<uint64_t> cancels;
-    std::vector<GraphSubmission> graphs;
-    std::vector<ObjectUpload> uploads;
-    std::vector<ObjectDeletion> deletes;
+    UserRequests requests;
     CloseRequest closing = CloseRequest::none;
     uint64_t shutdownsWanted = 0;
     uint64_t shutdownsSent = 0;
@@ -440,40 +478,15 @@ void ClientCore::ioLoop() {
         }
         {
             std::lock_guard lock(mutex_);
-            batch.swap(submissions_);
-            cancels.swap(cancels_);
-            graphs.swap(graphs_);
-            uploads.swap(uploads_);
-            deletes.swap(objectDeletes_);
+            requests.batch.swap(submissions_);
+            requests.cancels.swap(cancels_);
+            requests.graphs.swap(graphs_);
+            requests.uploads.swap(uploads_);
+            requests.deletes.swap(objectDeletes_);
             if (closing == CloseRequest::none) closing = closeRequest_;
             shutdownsWanted = shutdownRequests_;
         }
-        // in the order the user made them: objects before the tasks that use them
-        for (auto& upload : uploads) session.upload(std::move(upload), Clock::now());
-        uploads.clear();
-        if (deletes.empty()) {
-            if (closing == CloseRequest::none || !batch.empty()) session.submit(batch, Clock::now());
-        } else {
-            size_t sent = 0;
-            const auto submitUpTo = [&](size_t position) {
-                if (position <= sent) return;
-                std::vector<Submission> part(std::make_move_iterator(batch.begin() + sent),
-                                             std::make_move_iterator(batch.begin() + position));
-                session.submit(part, Clock::now());
-                sent = position;
-            };
-            for (const ObjectDeletion& deletion : deletes) {
-                submitUpTo(deletion.position);
-                session.deleteObjects(deletion.ids, deletion.all);
-            }
-            submitUpTo(batch.size());
-            deletes.clear();
-        }
-        batch.clear();
-        for (auto& graph : graphs) session.submitGraph(graph, Clock::now());
-        graphs.clear();
-        session.cancel(cancels);
-        cancels.clear();
+        sendInOrder(session, requests, closing);
 
         if (auto failure = connection.takeHandshakeFailure()) {
             // closed handshakes alone, once we were served, are a proxy whose scheduler restarts: the resend

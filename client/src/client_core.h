@@ -23,6 +23,13 @@
 
 namespace scaler::detail {
 
+// Deletes keep their place among submissions: a task submitted before a delete still gets the object.
+struct ObjectDeletion {
+    size_t position;  // submissions queued before it
+    std::vector<uint64_t> ids;
+    bool all;
+};
+
 class ClientCore : public std::enable_shared_from_this<ClientCore> {
 public:
     ClientCore(std::string address, ClientOptions options);
@@ -90,12 +97,6 @@ private:
     std::vector<uint64_t> cancels_;
     std::vector<GraphSubmission> graphs_;
     std::vector<ObjectUpload> uploads_;
-    // deletes keep their place among submissions: a task submitted before a delete still gets the object
-    struct ObjectDeletion {
-        size_t position;  // submissions_ queued before it
-        std::vector<uint64_t> ids;
-        bool all;
-    };
     std::vector<ObjectDeletion> objectDeletes_;
     CloseRequest closeRequest_ = CloseRequest::none;
     uint64_t shutdownRequests_ = 0;

@@ -275,54 +275,7 @@ TEST_F(SchedulerCoreTest, TasksSpreadEvenlyAndRespectQueueSize) {
 
 // Once a capability set's tasks are known to be short, a burst goes out in chunks of about 1 ms of work, to
 // fewer workers in larger frames; tasks known to be long are still spread one by one.
-class SchedulerChunkTest : public SchedulerCoreTest {
-protected:
-    void submitBatch(uint64_t firstId, unsigned count) {
-        capnp::MallocMessageBuilder b;
-        auto tasks = b.initRoot<wire::Message>().initTasks(count);
-        for (unsigned i = 0; i < count; ++i) {
-            tasks[i].setTaskId(firstId + i);
-            tasks[i].setFunctionName("noop");
-        }
-        deliver("C1", b);
-    }
-    void finishFirstTaskAfter(uint64_t durationUs) {
-        capnp::MallocMessageBuilder b;
-        auto r = b.initRoot<wire::Message>().initTaskResults(1)[0];
-        r.setTaskId(outbox.tasks.front().handle);
-        r.setStatus(wire::TaskResultStatus::SUCCESS);
-        r.setDurationUs(durationUs);
-        deliver(outbox.tasks.front().worker, b);
-    }
-    std::map<std::string, int> burstOf(uint64_t firstId, unsigned count) {
-        const size_t before = outbox.tasks.size();
-        submitBatch(firstId, count);
-        std::map<std::string, int> perWorker;
-        for (size_t i = before; i < outbox.tasks.size(); ++i) ++perWorker[outbox.tasks[i].worker];
-        return perWorker;
-    }
-    void eightWorkers() {
-        clientHeartbeat("C1");
-        for (int w = 0; w < 8; ++w) workerHeartbeat("W" + std::to_string(w), "", 1000);
-    }
-};
-
-TEST_F(SchedulerChunkTest, ShortTasksGoOutInChunksToFewerWorkers) {
-    eightWorkers();
-    submitBatch(1, 1);
-    finishFirstTaskAfter(10);  // 10 µs: 100 tasks make a millisecond
-    const auto perWorker = burstOf(100, 150);
-    EXPECT_EQ(perWorker.size(), 2u) << "150 tasks in chunks of about 100: two workers";
-    for (const auto& [worker, tasks] : perWorker) EXPECT_EQ(tasks, 75) << worker;
-}
-
-TEST_F(SchedulerChunkTest, LongTasksAndTasksOfUnknownLengthAreSpreadOneByOne) {
-    eightWorkers();
-    EXPECT_EQ(burstOf(1, 16).size(), 8u) << "no task has finished yet: spread over all";
-    finishFirstTaskAfter(2'000'000);  // 2 s
-    const auto perWorker = burstOf(100, 15);
-    EXPECT_EQ(perWorker.size(), 8u);
-}
+// Chunking, priority order and balancing plans are tested on the Dispatcher alone (dispatcher_test.cpp).
 
 TEST_F(SchedulerCoreTest, CapabilityTaskWaitsForACapableWorkerWithoutBlockingOthers) {
     clientHeartbeat("C1");

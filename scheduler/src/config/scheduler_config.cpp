@@ -11,14 +11,9 @@
 
 namespace scaler::scheduler {
 
-uint64_t drawIncarnation() {
-    std::random_device device;
-    std::uniform_int_distribution<uint64_t> draw(1, std::numeric_limits<uint64_t>::max());
-    return draw(device);
-}
-
-void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
-    addCommonOptions(app, "scheduler", config.loggingLevel);
+namespace {
+// What it listens on and who may reach it.
+void addListeningOptions(CLI::App& app, SchedulerConfig& config) {
     app.add_option("address", config.address, "Address to listen on, e.g. tcp://127.0.0.1:8516")->required();
     app.add_option(
         "--monitor-address", config.monitorAddress,
@@ -33,6 +28,10 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
         "--metrics-allow-remote", config.metricsAllowRemote,
         "Serve --metrics-address on a non-loopback address: the endpoint has no authentication, CURVE "
         "or not");
+}
+
+// Timeouts, periods and limits.
+void addTimingAndLimitOptions(CLI::App& app, SchedulerConfig& config) {
     app.add_option("--client-timeout-seconds", config.clientTimeoutSeconds,
                    "Drop a client silent this long and cancel its tasks")
         ->check(positiveNumber())
@@ -74,6 +73,10 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
            "Bytes the object store may hold (shared objects, kept results, graph results), e.g. 8GiB; "
            "an object past it is refused at the client. Default: half the machine's memory")
         ->transform(CLI::AsSizeValue(false));
+}
+
+// Policies, schedules, metrics and CURVE keys.
+void addPolicyAndSecurityOptions(CLI::App& app, SchedulerConfig& config) {
     app.add_option(
            "--policy-content", config.policyContentText,
            "Policies, e.g. \"allocate=capability; scaling=capability; upper_task_ratio=8\"; allocate: "
@@ -98,6 +101,14 @@ void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
     app.add_option("--curve-worker-keys", config.curveWorkerKeys, "Public keys allowed to act as workers");
     app.add_option("--curve-adapter-keys", config.curveAdapterKeys,
                    "Public keys allowed to act as worker adapters");
+}
+}  // namespace
+
+void addSchedulerOptions(CLI::App& app, SchedulerConfig& config) {
+    addCommonOptions(app, "scheduler", config.loggingLevel);
+    addListeningOptions(app, config);
+    addTimingAndLimitOptions(app, config);
+    addPolicyAndSecurityOptions(app, config);
 }
 
 namespace {

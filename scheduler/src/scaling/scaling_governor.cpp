@@ -93,19 +93,8 @@ std::string ScalingGovernor::breakerHold(const DemandView& demand, double now) {
     return h.why + text("; no start for it for %.0f s more", h.openUntil - now);
 }
 
-GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const ScalingSnapshot& snapshot,
-                                         double now, std::time_t wallClock) {
-    GovernedDecision out;
-    std::map<std::string, std::string> breakers;  // capability set -> why its starts are held
-    for (const DemandView& demand : snapshot.demand) {
-        if (auto why = breakerHold(demand, now); !why.empty())
-            breakers[formatCapabilities(demand.capabilities)] = why;
-    }
-    out.decision.unschedulable = proposed.unschedulable;
-    out.decision.assessments = proposed.assessments;
-    std::vector<ScalingCommand> commands = proposed.commands;
-    std::vector<Limits> limits;
-    for (const AdapterView& adapter : snapshot.adapters) limits.push_back(limitsFor(adapter, wallClock));
+void ScalingGovernor::enforceBounds(std::vector<ScalingCommand>& commands, const ScalingSnapshot& snapshot,
+                                    const std::vector<Limits>& limits) {
     for (size_t a = 0; a < snapshot.adapters.size(); ++a) {
         const AdapterView& adapter = snapshot.adapters[a];
         const Limits& l = limits[a];
@@ -152,6 +141,22 @@ GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const 
             }
         }
     }
+}
+
+GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const ScalingSnapshot& snapshot,
+                                         double now, std::time_t wallClock) {
+    GovernedDecision out;
+    std::map<std::string, std::string> breakers;  // capability set -> why its starts are held
+    for (const DemandView& demand : snapshot.demand) {
+        if (auto why = breakerHold(demand, now); !why.empty())
+            breakers[formatCapabilities(demand.capabilities)] = why;
+    }
+    out.decision.unschedulable = proposed.unschedulable;
+    out.decision.assessments = proposed.assessments;
+    std::vector<ScalingCommand> commands = proposed.commands;
+    std::vector<Limits> limits;
+    for (const AdapterView& adapter : snapshot.adapters) limits.push_back(limitsFor(adapter, wallClock));
+    enforceBounds(commands, snapshot, limits);
     std::map<size_t, uint32_t> started, stopped;
     for (const ScalingCommand& command : commands) {
         const AdapterView& adapter = snapshot.adapters[command.adapter];

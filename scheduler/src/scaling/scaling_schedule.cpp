@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "scaler/scheduler/config/policy_content.h"
+#include "scaler/common/key_value_items.h"
 
 namespace scaler::scheduler {
 namespace {

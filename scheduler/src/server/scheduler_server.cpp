@@ -134,6 +134,36 @@ uint64_t drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore
     return static_cast<uint64_t>(n);
 }
 
+void announce(const SchedulerConfig& config) {
+    log::process().info(
+        "scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} "
+        "s{}{}",
+        config.address, config.monitorAddress, config.policy.toString(), config.workerTimeoutSeconds,
+        config.clientTimeoutSeconds, config.protectedMode ? ", protected" : "",
+        config.curveEnabled() ? ", CURVE with allow-lists" : "");
+
+    if (config.allowUnauthenticated && !config.curveEnabled()) {
+        log::security().warn(
+            "listening without CURVE (--allow-unauthenticated): anyone who can reach {} can submit tasks, "
+            "register "
+            "workers and run commands on them",
+            config.address);
+    }
+}
+
+void reportStop(const SchedulerCore& core, const BatchingOutbox& outbox, uint64_t queued, uint64_t onWorkers,
+                uint64_t framesReceived) {
+    log::process().info(
+        "scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued, {} abandoned on "
+        "workers; "
+        "{} frames received, {} sent, {} sends to departed peers failed, {} malformed or misdirected "
+        "messages "
+        "dropped",
+        core.counts()[TaskState::succeeded], core.counts()[TaskState::failed],
+        core.counts()[TaskState::cancelled], queued, onWorkers, framesReceived, outbox.framesSent(),
+        outbox.sendFailures(), core.droppedMessages());
+}
+
 }  // namespace
 
 SchedulerServer::SchedulerServer(SchedulerConfig config) : config_(std::move(config)) {}
@@ -147,20 +177,7 @@ void SchedulerServer::run() {
     // port 0 binds any free port: from here on the addresses are the ones bound
     config_.address = router.get(zmq::sockopt::last_endpoint);
     config_.monitorAddress = monitor.get(zmq::sockopt::last_endpoint);
-    log::process().info(
-        "scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} "
-        "s{}{}",
-        config_.address, config_.monitorAddress, config_.policy.toString(), config_.workerTimeoutSeconds,
-        config_.clientTimeoutSeconds, config_.protectedMode ? ", protected" : "",
-        config_.curveEnabled() ? ", CURVE with allow-lists" : "");
-
-    if (config_.allowUnauthenticated && !config_.curveEnabled()) {
-        log::security().warn(
-            "listening without CURVE (--allow-unauthenticated): anyone who can reach {} can submit tasks, "
-            "register "
-            "workers and run commands on them",
-            config_.address);
-    }
+    announce(config_);
     std::optional<MetricsHttpServer> metrics;
     if (!config_.metricsAddress.empty()) {
         metrics.emplace(config_.metricsHost, config_.metricsPort);
@@ -238,15 +255,7 @@ void SchedulerServer::run() {
     }
     outbox.flush();
     publishSnapshot();
-    log::process().info(
-        "scheduler stopping: {} tasks succeeded, {} failed, {} cancelled, {} still queued, {} abandoned on "
-        "workers; "
-        "{} frames received, {} sent, {} sends to departed peers failed, {} malformed or misdirected "
-        "messages "
-        "dropped",
-        core.counts()[TaskState::succeeded], core.counts()[TaskState::failed],
-        core.counts()[TaskState::cancelled], queued, onWorkers, framesReceived, outbox.framesSent(),
-        outbox.sendFailures(), core.droppedMessages());
+    reportStop(core, outbox, queued, onWorkers, framesReceived);
 }
 
 }  // namespace scaler::scheduler

@@ -20,7 +20,7 @@ namespace scaler::scheduler {
 struct CapabilitySetEntry {
     CapabilityList capabilities;
     PriorityTaskQueue queue;
-    std::vector<WorkerSlot> eligibleWorkers;  // kept current by SchedulerCore on worker join/leave
+    std::vector<WorkerSlot> eligibleWorkers;  // kept current by the Dispatcher on worker join/leave
     uint64_t liveTasks = 0;                   // queued or on a worker: the scaling policy's demand
     // finished tasks of this set by terminal state (succeeded .. timedOut), for the metrics
     std::array<uint64_t, 5> finished{};

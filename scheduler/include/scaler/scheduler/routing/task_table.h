@@ -36,7 +36,7 @@ struct TaskRecord {
     bool profiling : 1 = false;     // the worker measures CPU time and peak memory
     bool hasArguments : 1 = false;  // body holds encoded arguments (task_arguments.h), not a payload
     bool inGraph : 1 = false;       // a graph node (SchedulerCore::graphNodeOfTask_)
-    bool keepsResult : 1 = false;   // the result goes to the object store (SchedulerCore::keptResultOf_)
+    bool keepsResult : 1 = false;   // the result goes to the object store (KeptResults)
     bool waiting : 1 = false;       // running, and waiting for tasks it submitted: its slot is lent
     int16_t priority = 0;           // higher runs first within its capability set; fills what was padding
     uint32_t arrivedMs =

@@ -47,6 +47,10 @@ private:
         std::string minRule, maxRule;
     };
     Limits limitsFor(const AdapterView& adapter, std::time_t wallClock) const;
+    // Floors and ceilings: starts for an adapter below its floor (demand or not), shutdowns of idle groups
+    // above its ceiling (busy ones are left to finish), added to `commands`.
+    static void enforceBounds(std::vector<ScalingCommand>& commands, const ScalingSnapshot& snapshot,
+                              const std::vector<Limits>& limits);
     std::string startHold(const AdapterView& adapter, const Limits& limits, AdapterHistory& history,
                           uint32_t startedNow, double now) const;
     std::string stopHold(const AdapterView& adapter, const Limits& limits, const AdapterHistory& history,

@@ -2,6 +2,7 @@
 // task once its inputs exist. TaskGraphs holds the state; docs/architecture.md#graphs.
 
 #include <chrono>
+#include <utility>
 
 #include "scaler/common/log.h"
 #include "scaler/common/printable.h"
@@ -26,6 +27,46 @@ GraphNodeState nodeStateOf(TaskState terminal) {
             return GraphNodeState::failed;
     }
 }
+
+struct GraphShape {
+    std::unordered_map<uint64_t, uint32_t> indexOf;   // key -> node
+    std::vector<std::vector<uint32_t>> dependencies;  // node -> the nodes it reads
+    std::vector<uint32_t> outputIndex;                // the nodes asked for
+};
+
+// The graph's keys, edges and outputs; why it is refused when a key repeats or is in use, or an edge or an
+// output names no node.
+template <typename KeyInUse>
+std::optional<std::string> readGraphShape(wire::TaskGraph::Reader graph, const KeyInUse& keyInUse,
+                                          GraphShape& shape) {
+    const auto wireNodes = graph.getNodes();
+    const auto n = static_cast<uint32_t>(wireNodes.size());
+    shape.indexOf.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+        const uint64_t key = wireNodes[i].getTaskId();
+        if (!shape.indexOf.emplace(key, i).second) return "key " + std::to_string(key) + " appears twice";
+        if (keyInUse(key)) return "key " + std::to_string(key) + " is already used by a live task";
+    }
+    shape.dependencies.resize(n);
+    for (uint32_t i = 0; i < n; ++i) {
+        for (wire::TaskArgument::Reader arg : wireNodes[i].getArgs()) {
+            if (arg.which() != wire::TaskArgument::NODE) continue;
+            const auto found = shape.indexOf.find(arg.getNode());
+            if (found == shape.indexOf.end()) {
+                return "node " + std::to_string(wireNodes[i].getTaskId()) + " needs key " +
+                       std::to_string(arg.getNode()) + ", which is not in the graph";
+            }
+            shape.dependencies[i].push_back(found->second);
+        }
+    }
+    for (uint64_t key : graph.getOutputs()) {
+        const auto found = shape.indexOf.find(key);
+        if (found == shape.indexOf.end())
+            return "output key " + std::to_string(key) + " is not a node of the graph";
+        shape.outputIndex.push_back(found->second);
+    }
+    return std::nullopt;
+}
 }  // namespace
 
 void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph) {
@@ -45,36 +86,13 @@ void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph
         return;
     }
     const auto n = static_cast<uint32_t>(wireNodes.size());
-    std::unordered_map<uint64_t, uint32_t> indexOf;
-    indexOf.reserve(n);
-    for (uint32_t i = 0; i < n; ++i) {
-        const uint64_t key = wireNodes[i].getTaskId();
-        if (!indexOf.emplace(key, i).second)
-            return refuseAll("key " + std::to_string(key) + " appears twice");
-        if (clientTaskIndex_.find(client, key) != kNone || graphs_.findKey(client, key) != nullptr) {
-            return refuseAll("key " + std::to_string(key) + " is already used by a live task");
-        }
-    }
-    std::vector<std::vector<uint32_t>> dependencies(n);
-    for (uint32_t i = 0; i < n; ++i) {
-        for (wire::TaskArgument::Reader arg : wireNodes[i].getArgs()) {
-            if (arg.which() != wire::TaskArgument::NODE) continue;
-            const auto found = indexOf.find(arg.getNode());
-            if (found == indexOf.end()) {
-                return refuseAll("node " + std::to_string(wireNodes[i].getTaskId()) + " needs key " +
-                                 std::to_string(arg.getNode()) + ", which is not in the graph");
-            }
-            dependencies[i].push_back(found->second);
-        }
-    }
-    std::vector<uint32_t> outputIndex;
-    for (uint64_t key : outputs) {
-        const auto found = indexOf.find(key);
-        if (found == indexOf.end()) {
-            return refuseAll("output key " + std::to_string(key) + " is not a node of the graph");
-        }
-        outputIndex.push_back(found->second);
-    }
+    GraphShape shape;
+    const auto keyInUse = [&](uint64_t key) {
+        return clientTaskIndex_.find(client, key) != kNone || graphs_.findKey(client, key) != nullptr;
+    };
+    if (auto why = readGraphShape(graph, keyInUse, shape)) return refuseAll(*why);
+    const auto& dependencies = shape.dependencies;
+    const auto& outputIndex = shape.outputIndex;
     const GraphPlan plan = planGraph(dependencies, outputIndex,
                                      [&](uint32_t i) { return std::to_string(wireNodes[i].getTaskId()); });
     if (!plan.error.empty()) return refuseAll(plan.error);
@@ -188,6 +206,22 @@ void SchedulerCore::releaseGraphNode(uint32_t graphId, uint32_t nodeIndex) {
     }
     tasks_[index].inGraph = true;
     graphNodeOfTask_[index] = GraphNodeRef{graphId, nodeIndex};
+}
+
+void SchedulerCore::onTaskEnding(const TaskRecord& record, TaskEnd& end) {
+    if (!record.inGraph) return;
+    const auto found = graphNodeOfTask_.find(end.index);
+    if (found == graphNodeOfTask_.end()) return;
+    endingNode_ = found->second;
+    graphNodeOfTask_.erase(found);
+    end.answerClient = graphs_[endingNode_.graph].nodes[endingNode_.node].output;
+}
+
+void SchedulerCore::onTaskEnded(const TaskEnd& end) {
+    if (endingNode_.graph == kNone) return;
+    // the record is gone: the dependents it frees may become tasks, in its slot too
+    const GraphNodeRef node = std::exchange(endingNode_, GraphNodeRef{});
+    onGraphNodeFinished(node, end.terminal, std::string(end.outcome.error), end.outcome.payload);
 }
 
 void SchedulerCore::onGraphNodeFinished(GraphNodeRef ref, TaskState terminal, const std::string& error,

@@ -1,0 +1,50 @@
+#include "scaler/scheduler/routing/result_assembly.h"
+
+#include "scaler/common/printable.h"
+#include "scaler/scheduler/objects/object_store.h"  // formatBytes
+
+namespace scaler::scheduler {
+
+ResultAssembly::Step ResultAssembly::add(const Part& part, uint64_t storeCharged, uint64_t storeLimit,
+                                         std::string& out) {
+    auto found = parts_.find(part.taskHandle);
+    const uint64_t have = found == parts_.end() ? 0 : found->second.size();
+    out.clear();
+    if (!part.succeeded) {
+        out = "a failed result sent in parts";
+    } else if (part.offset != have || part.data.size() > part.totalSize - have ||
+               (found != parts_.end() && found->second.capacity() < part.totalSize)) {
+        out = "a result part out of order (offset " + std::to_string(part.offset) + ", expected " +
+              std::to_string(have) + ")";
+    } else if (found == parts_.end() &&
+               (part.totalSize > storeLimit || bytes_ + storeCharged > storeLimit - part.totalSize)) {
+        out = "the task's result of " + formatBytes(part.totalSize) +
+              " does not fit in the scheduler's object store (" + formatBytes(storeLimit) +
+              ", --object-memory-limit)";
+    }
+    if (!out.empty()) {
+        drop(part.taskHandle);
+        return Step::refused;
+    }
+    if (found == parts_.end()) {
+        found = parts_.try_emplace(part.taskHandle).first;
+        found->second.reserve(part.totalSize);
+        bytes_ += found->second.capacity();
+    }
+    found->second.append(part.data);
+    if (found->second.size() < part.totalSize) return Step::incomplete;
+    out = std::move(found->second);
+    bytes_ -= out.capacity();
+    parts_.erase(found);
+    return Step::whole;
+}
+
+void ResultAssembly::drop(uint64_t taskHandle) {
+    if (parts_.empty()) return;
+    if (auto found = parts_.find(taskHandle); found != parts_.end()) {
+        bytes_ -= found->second.capacity();
+        parts_.erase(found);
+    }
+}
+
+}  // namespace scaler::scheduler
