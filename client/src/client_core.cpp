@@ -274,9 +274,9 @@ std::vector<Future> ClientCore::submitArgumentsMany(const std::string& function,
         for (Submission& s : batch) submissions_.push_back(std::move(s));
     }
     if (wasEmpty) wake();  // one wake-up for the whole batch
-    for (auto& [index, objects] : temporary) {
+    for (auto& entry : temporary) {
         // the objects made for a task alone go when it ends
-        futures[index].then([weak = weak_from_this(), objects](const Future&) {
+        futures[entry.first].then([weak = weak_from_this(), objects = entry.second](const Future&) {
             if (auto self = weak.lock()) self->deleteObjects(objects, false);
         });
     }
@@ -346,6 +346,7 @@ std::map<std::string, Future> ClientCore::submitGraph(const TaskGraph& graph,
     wake();
     if (!temporaryObjects.empty() && !futures.empty()) {
         std::vector<Future> all;
+        all.reserve(futures.size());
         for (auto& [key, future] : futures) all.push_back(future);
         auto remaining = std::make_shared<std::atomic<size_t>>(all.size());
         for (Future& future : all) {

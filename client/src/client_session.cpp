@@ -196,7 +196,7 @@ void ClientSession::sendGraph(const GraphSubmission& graph, const std::vector<ui
     for (unsigned i = 0; i < outputs.size(); ++i) list.set(i, outputs[i]);
     if (!out_.send(builder)) {
         // a copy: finishing the last output forgets the graph, and `outputs` may be its own list
-        const std::vector<uint64_t> failed = outputs;
+        const std::vector<uint64_t> failed = outputs;  // NOLINT(performance-unnecessary-copy-initialization)
         for (uint64_t id : failed) finish(id, Outcome::unreachable, {}, "the scheduler is not reachable");
     }
 }

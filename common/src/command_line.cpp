@@ -62,9 +62,9 @@ std::vector<CLI::ConfigItem> TomlSectionConfig::from_config(std::istream& input)
                                                                : "key '" + key + "' outside any section") +
                                    " in the TOML file (sections: " + known + ")");
     }
-    std::vector<CLI::ConfigItem> items;
+    std::vector<CLI::ConfigItem> found;
     const toml::table* section = table[section_].as_table();
-    if (section == nullptr) return items;  // a shared file may hold only other programs' sections
+    if (section == nullptr) return found;  // a shared file may hold only other programs' sections
     for (const auto& [rawKey, node] : *section) {
         std::string key(rawKey.str());
         std::replace(key.begin(), key.end(), '_', '-');
@@ -75,9 +75,9 @@ std::vector<CLI::ConfigItem> TomlSectionConfig::from_config(std::istream& input)
         } else {
             item.inputs.push_back(nodeToString(node, key));
         }
-        items.push_back(std::move(item));
+        found.push_back(std::move(item));
     }
-    return items;
+    return found;
 }
 
 void addCommonOptions(CLI::App& app, const std::string& section, std::string& loggingLevel) {

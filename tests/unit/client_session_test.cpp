@@ -466,9 +466,9 @@ TEST_F(ClientSessionTest, AResultInPartsStaysInTheFramesItCameInUntilRead) {
     for (const auto& frame : kept) EXPECT_FALSE(frame.expired());  // the result holds each frame
     capnp::MallocMessageBuilder next;
     next.initRoot<W>().initClientHeartbeatEcho();
-    zmq::message_t frame = encodeFrame(next);
+    zmq::message_t echo = encodeFrame(next);
     std::string error;
-    ASSERT_TRUE(reader.load(frame, error)) << error;
+    ASSERT_TRUE(reader.load(echo, error)) << error;
     EXPECT_EQ(state->result.takeAll(), whole);
     for (const auto& frame : kept) EXPECT_TRUE(frame.expired());  // and lets go once read
 }

@@ -5,7 +5,7 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 
 # Everything the build, the tests and the demo need, from Debian 12's own archive.
 PACKAGES=(
-    build-essential cmake pkg-config clang-format
+    build-essential cmake pkg-config clang-format clang-tidy util-linux
     capnproto libcapnp-dev
     libzmq3-dev cppzmq-dev
     libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev

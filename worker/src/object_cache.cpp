@@ -5,7 +5,7 @@
 
 namespace scaler::worker {
 
-ObjectBytes::ObjectBytes(uint64_t size) : size(size) {
+ObjectBytes::ObjectBytes(uint64_t bytes) : size(bytes) {
     if (size >= kSharedFromBytes) {
         const int fd = memfd_create("scaler-object", MFD_CLOEXEC);
         if (fd >= 0 && ftruncate(fd, static_cast<off_t>(size)) == 0) {

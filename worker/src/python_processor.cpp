@@ -103,7 +103,7 @@ void PythonProcessor::start() {
     ::close(fds[1]);
     fd_ = fds[0];
     pid_ = pid;
-    readBuffer_.resize(64 * 1024);
+    readBuffer_.resize(size_t{64} << 10);
     readStart_ = readEnd_ = 0;
     lastUsed_ = Clock::now();
     processorCpu_ = -1;
@@ -121,13 +121,15 @@ void PythonProcessor::sendTask(const TaskContext& context) {
     std::vector<iovec> pieces;
     std::vector<size_t> lengthsAt;  // iovecs that point into writeBuffer_, by offset until it stops growing
     std::vector<int> fds;
-    constexpr size_t kCopyBelow = 64 * 1024;
+    constexpr size_t kCopyBelow = size_t{64} << 10;
     constexpr size_t kMaxFds = 250;  // under the kernel's SCM_MAX_FD
     size_t copiedFrom = 0;
     const auto flushCopied = [&] {
         if (writeBuffer_.size() > copiedFrom) {
             lengthsAt.push_back(pieces.size());
-            pieces.push_back({reinterpret_cast<void*>(copiedFrom), writeBuffer_.size() - copiedFrom});
+            // an offset, made a pointer once writeBuffer_ stops moving
+            pieces.push_back({reinterpret_cast<void*>(copiedFrom),  // NOLINT(performance-no-int-to-ptr)
+                              writeBuffer_.size() - copiedFrom});
             copiedFrom = writeBuffer_.size();
         }
     };

@@ -43,7 +43,7 @@ std::string defaultPythonExecutable() {
 }
 
 void registerPythonTasks(FunctionRegistry& registry, const std::string& schedulerAddress,
-                         std::string pythonExecutable) {
+                         const std::string& pythonExecutable) {
     PythonProcessorCommand command{pythonExecutable.empty() ? defaultPythonExecutable() : pythonExecutable,
                                    packageDirectoryBesideExecutable(), schedulerAddress};
     registry.add("python", [command](TaskContext& context, std::string_view) {

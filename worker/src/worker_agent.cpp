@@ -36,6 +36,7 @@ std::string hostName() {
     log::worker().info("restarting: exec of {}", command.front());
     log::worker().flush();
     std::vector<char*> argv;
+    argv.reserve(command.size() + 1);
     for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
     execv("/proc/self/exe", argv.data());

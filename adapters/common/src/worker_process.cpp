@@ -36,6 +36,7 @@ std::optional<std::string> checkWorkerCommand(const std::vector<std::string>& ar
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return std::nullopt;  // cannot check: let the start show it
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     const pid_t pid = fork();

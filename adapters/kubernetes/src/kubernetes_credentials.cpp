@@ -223,6 +223,7 @@ ExecCredential runExecPlugin(const ExecPlugin& plugin) {
     std::vector<std::string> args{plugin.command};
     args.insert(args.end(), plugin.args.begin(), plugin.args.end());
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     const pid_t pid = fork();

@@ -82,8 +82,8 @@ ObjectStore::PutOutcome ObjectStore::put(ClientSlot owner, uint64_t clientObject
                             " in use); delete objects or raise " + "--object-memory-limit";
             return outcome;
         }
-        std::unique_ptr<char[]> data(new (std::nothrow) char[totalSize > 0 ? totalSize : 1]);
-        if (!data) {
+        std::unique_ptr<char[]> buffer(new (std::nothrow) char[totalSize > 0 ? totalSize : 1]);
+        if (!buffer) {
             outcome.error = "the scheduler could not allocate " + formatBytes(totalSize) + " for object '" +
                             std::string(name) + "'";
             return outcome;
@@ -94,7 +94,7 @@ ObjectStore::PutOutcome ObjectStore::put(ClientSlot owner, uint64_t clientObject
         object.owner = owner;
         object.clientObjectId = clientObjectId;
         object.name = std::string(name);
-        object.data = std::move(data);
+        object.data = std::move(buffer);
         object.size = totalSize;
         object.received = 0;
         object.references = 0;

@@ -14,7 +14,7 @@ uint32_t ClientTaskIndex::hashOf(ClientSlot client, uint64_t taskId) {
 }
 
 bool ClientTaskIndex::insert(TaskIndex task) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if ((static_cast<size_t>(size_) + 1) * 2 > slots_.size()) grow();
     const TaskRecord& record = tasks_[task];
     const uint32_t hash = hashOf(record.client, record.clientTaskId);
     const size_t mask = slots_.size() - 1;

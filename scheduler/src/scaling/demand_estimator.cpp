@@ -8,7 +8,6 @@ namespace {
 constexpr double kDurationWeight = 0.05;     // per run: about the last 20 runs
 constexpr double kQuietMemorySeconds = 600;  // a long quiet spell is forgotten over about ten minutes
 constexpr double kMinStepSeconds = 0.5;
-constexpr double kMinBiasWeight = 0.75;  // shorter steps wait, so one step's rate is not all noise
 }  // namespace
 
 void DemandEstimator::observe(size_t set, const DemandCounters& totals, double now) {

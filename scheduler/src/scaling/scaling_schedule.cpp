@@ -119,7 +119,7 @@ CronExpression CronExpression::parse(const std::string& text) {
 
 bool CronExpression::matches(const std::tm& t) const {
     if (!minutes_[static_cast<size_t>(t.tm_min)] || !hours_[static_cast<size_t>(t.tm_hour)] ||
-        !months_[static_cast<size_t>(t.tm_mon + 1)])
+        !months_[static_cast<size_t>(t.tm_mon) + 1])
         return false;
     const bool dom = daysOfMonth_[static_cast<size_t>(t.tm_mday)];
     const bool dow = daysOfWeek_[static_cast<size_t>(t.tm_wday)];

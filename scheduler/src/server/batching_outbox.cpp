@@ -119,7 +119,8 @@ void BatchingOutbox::flushPeer(PeerQueue& queue) {
             const auto& [handle, record] = taskScratch_[i];
             auto task = list[i];
             task.setTaskId(handle);
-            task.setFunctionName(asText(record->functionName()));
+            const std::string_view function = record->functionName();
+            copyText(task.initFunctionName(static_cast<unsigned>(function.size())), function);
             if (record->hasArguments) {
                 setArguments(task, record->payload());
             } else {
@@ -153,7 +154,8 @@ void BatchingOutbox::flushPeer(PeerQueue& queue) {
             list[i].setTaskId(r.clientTaskId);
             list[i].setStatus(r.status);
             list[i].setPayload(asData(bytes.substr(r.payloadOffset, r.payloadSize)));
-            list[i].setError(asText(bytes.substr(r.errorOffset, r.errorSize)));
+            const std::string_view error = bytes.substr(r.errorOffset, r.errorSize);
+            copyText(list[i].initError(static_cast<unsigned>(error.size())), error);
             list[i].setDurationUs(r.timings.durationUs);
             list[i].setCpuTimeUs(r.timings.cpuTimeUs);
             list[i].setPeakRssBytes(r.timings.peakRssBytes);
@@ -221,7 +223,7 @@ void BatchingOutbox::sendSchedulerShutdown(PeerId worker) {
 void BatchingOutbox::sendSchedulerStopping(PeerId peer, std::string_view why) {
     if (peers_[peer].dirty) flushPeer(peers_[peer]);  // what it was owed goes first
     capnp::MallocMessageBuilder builder;
-    builder.initRoot<wire::Message>().setSchedulerStopping(asText(why));
+    copyText(builder.initRoot<wire::Message>().initSchedulerStopping(static_cast<unsigned>(why.size())), why);
     sendFrame(peers_[peer].identity, builder);
 }
 
@@ -237,7 +239,7 @@ void BatchingOutbox::sendObjectPutAck(PeerId client, uint64_t objectId, uint64_t
     auto ack = builder.initRoot<wire::Message>().initObjectPutAck();
     ack.setObjectId(objectId);
     ack.setReceivedBytes(receivedBytes);
-    ack.setError(asText(error));
+    copyText(ack.initError(static_cast<unsigned>(error.size())), error);
     sendFrame(peers_[client].identity, builder);
 }
 
@@ -254,7 +256,7 @@ void BatchingOutbox::sendObjectChunk(PeerId worker, uint64_t handle, uint64_t to
         chunk.adoptData(builder.getOrphanage().referenceExternalData(
             capnp::Data::Reader(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size())));
     }
-    chunk.setError(asText(error));
+    copyText(chunk.initError(static_cast<unsigned>(error.size())), error);
     sendFrame(peers_[worker].identity, builder);
 }
 
@@ -280,7 +282,7 @@ void BatchingOutbox::sendAdapterCommand(PeerId adapter, uint64_t requestId,
     auto message = builder.initRoot<wire::Message>().initWorkerAdapterCommand();
     message.setRequestId(requestId);
     message.setCommand(command);
-    message.setWorkerGroupId(asText(workerGroupId));
+    copyText(message.initWorkerGroupId(static_cast<unsigned>(workerGroupId.size())), workerGroupId);
     capabilitiesToWire(capabilities, message.initCapabilities(static_cast<unsigned>(capabilities.size())));
     // the edge reads the wall clock: the scheduler gives up on an unanswered command after kCommandTimeout
     const auto wallNow = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -294,7 +296,7 @@ void BatchingOutbox::sendProtocolError(std::string_view identity, wire::Protocol
     capnp::MallocMessageBuilder builder;
     auto error = builder.initRoot<wire::Message>().initProtocolError();
     error.setCode(code);
-    error.setMessage(asText(message));
+    copyText(error.initMessage(static_cast<unsigned>(message.size())), message);
     error.setSchedulerProtocolVersion(wire::PROTOCOL_VERSION);
     error.setSchedulerIncarnation(incarnation_);
     sendFrame(identity, builder);
@@ -305,7 +307,7 @@ void BatchingOutbox::sendStateLost(std::string_view identity, uint64_t claimedIn
     capnp::MallocMessageBuilder builder;
     auto error = builder.initRoot<wire::Message>().initProtocolError();
     error.setCode(wire::ProtocolErrorCode::STATE_LOST);
-    error.setMessage(asText(message));
+    copyText(error.initMessage(static_cast<unsigned>(message.size())), message);
     error.setSchedulerProtocolVersion(wire::PROTOCOL_VERSION);
     error.setSchedulerIncarnation(incarnation_);
     error.setClaimedIncarnation(claimedIncarnation);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include <capnp/message.h>
@@ -134,6 +135,25 @@ uint64_t drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore
     return static_cast<uint64_t>(n);
 }
 
+void publishMonitorSnapshot(zmq::socket_t& monitor, const SchedulerCore& core,
+                            ProcessResourceSampler& sampler, uint64_t framesReceived, uint64_t framesSent) {
+    capnp::MallocMessageBuilder builder;
+    auto snapshot = builder.initRoot<wire::Message>().initMonitorSnapshot();
+    MonitorSnapshotWriter(core).write(snapshot);
+    resourceToWire(sampler.sample(), snapshot.initResource());
+    snapshot.setFramesReceived(framesReceived);
+    snapshot.setFramesSent(framesSent);
+    zmq::message_t frame = encodeFrame(builder);
+    (void)retryInterrupted([&] { return monitor.send(frame, zmq::send_flags::dontwait); });
+}
+
+std::unique_ptr<MetricsHttpServer> startMetrics(const SchedulerConfig& config) {
+    if (config.metricsAddress.empty()) return nullptr;
+    auto metrics = std::make_unique<MetricsHttpServer>(config.metricsHost, config.metricsPort);
+    log::process().info("metrics at http://{}:{}/metrics", config.metricsHost, metrics->port());
+    return metrics;
+}
+
 void announce(const SchedulerConfig& config) {
     log::process().info(
         "scheduler listening on {}, monitor on {}, policy \"{}\", worker timeout {} s, client timeout {} "
@@ -178,11 +198,7 @@ void SchedulerServer::run() {
     config_.address = router.get(zmq::sockopt::last_endpoint);
     config_.monitorAddress = monitor.get(zmq::sockopt::last_endpoint);
     announce(config_);
-    std::optional<MetricsHttpServer> metrics;
-    if (!config_.metricsAddress.empty()) {
-        metrics.emplace(config_.metricsHost, config_.metricsPort);
-        log::process().info("metrics at http://{}:{}/metrics", config_.metricsHost, metrics->port());
-    }
+    std::unique_ptr<MetricsHttpServer> metrics = startMetrics(config_);
     if (config_.incarnation == 0) config_.incarnation = drawIncarnation();
     log::process().info("scheduler incarnation {:016x}", config_.incarnation);
     BatchingOutbox outbox(router, config_.maxMessageBytes, config_.incarnation);
@@ -199,14 +215,7 @@ void SchedulerServer::run() {
     zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0},
                                {connections.events().handle(), 0, ZMQ_POLLIN, 0}};
     const auto publishSnapshot = [&] {
-        capnp::MallocMessageBuilder builder;
-        auto snapshot = builder.initRoot<wire::Message>().initMonitorSnapshot();
-        MonitorSnapshotWriter(core).write(snapshot);
-        resourceToWire(sampler.sample(), snapshot.initResource());
-        snapshot.setFramesReceived(framesReceived);
-        snapshot.setFramesSent(outbox.framesSent());
-        zmq::message_t frame = encodeFrame(builder);
-        (void)retryInterrupted([&] { return monitor.send(frame, zmq::send_flags::dontwait); });
+        publishMonitorSnapshot(monitor, core, sampler, framesReceived, outbox.framesSent());
     };
 
     while (!shutdownRequested() && !core.shutdownRequested()) {
@@ -238,11 +247,12 @@ void SchedulerServer::run() {
         }
         if (after >= nextSnapshot) {
             publishSnapshot();
-            if (metrics)
-                metrics->publish(MetricsExposition(core, {(authenticator ? authenticator->refusals() : 0) +
-                                                              connections.handshakeFailures(),
-                                                          framesReceived, outbox.framesSent()})
-                                     .render());
+            if (metrics) {
+                const uint64_t refused =
+                    (authenticator ? authenticator->refusals() : 0) + connections.handshakeFailures();
+                metrics->publish(
+                    MetricsExposition(core, {refused, framesReceived, outbox.framesSent()}).render());
+            }
             nextSnapshot = after + kSnapshotInterval;
         }
     }

@@ -16,7 +16,7 @@
 
 namespace scaler {
 
-inline constexpr size_t kDefaultMaxMessageBytes = 256u * 1024u * 1024u;
+inline constexpr size_t kDefaultMaxMessageBytes = size_t{256} << 20;
 
 // Serialises straight into the frame's buffer (one copy).
 zmq::message_t encodeFrame(capnp::MessageBuilder& builder);

@@ -1,6 +1,7 @@
 #pragma once
 // Views between Cap'n Proto Data/Text and std::string without copies.
 
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -17,8 +18,10 @@ inline std::string_view asStringView(capnp::Text::Reader text) {
 inline capnp::Data::Reader asData(std::string_view bytes) {
     return {reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()};
 }
-inline capnp::Text::Reader asText(std::string_view text) {
-    return {text.data(), text.size()};
+// Fills a Text field made by its init function (`error.initMessage(size)`) with `text`. A Text::Reader would
+// need a NUL after the view, which a view into a larger buffer does not have.
+inline void copyText(capnp::Text::Builder field, std::string_view text) {
+    if (!text.empty()) std::memcpy(field.begin(), text.data(), text.size());
 }
 
 }  // namespace scaler

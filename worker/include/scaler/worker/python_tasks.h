@@ -12,7 +12,7 @@ namespace scaler::worker {
 
 // `pythonExecutable` empty: defaultPythonExecutable().
 void registerPythonTasks(FunctionRegistry& registry, const std::string& schedulerAddress,
-                         std::string pythonExecutable);
+                         const std::string& pythonExecutable);
 // "python" fails every task saying the worker was started with --no-python.
 void refusePythonTasks(FunctionRegistry& registry);
 // $SCALER_CPP_PYTHON_EXECUTABLE, else python3 beside this binary (a pip-installed environment), else the

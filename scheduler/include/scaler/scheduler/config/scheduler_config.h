@@ -28,7 +28,7 @@ struct SchedulerConfig {
     double scalingIntervalSeconds = 1;
     int maxTaskRetries = 3;                // a task whose workers died this many times fails with workerDied
     int64_t maxNumberOfTasksWaiting = -1;  // queued tasks beyond this are rejected; -1: no limit
-    size_t maxMessageBytes = 256u * 1024u * 1024u;
+    size_t maxMessageBytes = size_t{256} << 20;
     // Told to every peer in its heartbeat echo, so a restarted scheduler is known from the old one. Not a
     // flag: 0 draws a random non-zero one (drawIncarnation) when the scheduler starts; tests set it.
     uint64_t incarnation = 0;
