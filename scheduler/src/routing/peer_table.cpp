@@ -85,22 +85,26 @@ void PeerTable::removeWorker(WorkerSlot slot) {
     --workerCount_;
 }
 
-std::vector<ClientSlot> PeerTable::silentClients(PeerTime now,
-                                                 std::chrono::steady_clock::duration timeout) const {
-    std::vector<ClientSlot> silent;
-    for (ClientSlot c = 0; c < clients_.size(); ++c) {
-        if (clients_[c].live && now - clients_[c].lastSeen > timeout) silent.push_back(c);
+namespace {
+template <typename Record>
+std::vector<uint32_t> silentIn(const std::vector<Record>& records, PeerTime now,
+                               std::chrono::steady_clock::duration timeout) {
+    std::vector<uint32_t> silent;
+    for (uint32_t slot = 0; slot < records.size(); ++slot) {
+        if (records[slot].live && now - records[slot].lastSeen > timeout) silent.push_back(slot);
     }
     return silent;
+}
+}  // namespace
+
+std::vector<ClientSlot> PeerTable::silentClients(PeerTime now,
+                                                 std::chrono::steady_clock::duration timeout) const {
+    return silentIn(clients_, now, timeout);
 }
 
 std::vector<WorkerSlot> PeerTable::silentWorkers(PeerTime now,
                                                  std::chrono::steady_clock::duration timeout) const {
-    std::vector<WorkerSlot> silent;
-    for (WorkerSlot w = 0; w < workers_.size(); ++w) {
-        if (workers_[w].live && now - workers_[w].lastSeen > timeout) silent.push_back(w);
-    }
-    return silent;
+    return silentIn(workers_, now, timeout);
 }
 
 bool PeerTable::noteWorkerMemory(WorkerRecord& worker, uint64_t limit) {
