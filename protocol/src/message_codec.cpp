@@ -30,19 +30,17 @@ std::shared_ptr<const zmq::message_t> FrameReader::keepFrame() {
     return kept_;
 }
 
-bool FrameReader::load(zmq::message_t& frame, std::string& error) {
+Status FrameReader::load(zmq::message_t& frame) {
     reader_.reset();
     kept_.reset();
     frame_.move(frame);
     const size_t size = frame_.size();
     if (size > maxBytes_) {
-        error =
-            "message of " + std::to_string(size) + " bytes exceeds the limit of " + std::to_string(maxBytes_);
-        return false;
+        return refuse("message of " + std::to_string(size) + " bytes exceeds the limit of " +
+                      std::to_string(maxBytes_));
     }
     if (size == 0 || size % sizeof(capnp::word) != 0) {
-        error = "message length " + std::to_string(size) + " is not a whole number of 8-byte words";
-        return false;
+        return refuse("message length " + std::to_string(size) + " is not a whole number of 8-byte words");
     }
     const capnp::word* words = static_cast<const capnp::word*>(frame_.data());
     if (reinterpret_cast<uintptr_t>(words) % alignof(capnp::word) != 0) {
@@ -61,10 +59,9 @@ bool FrameReader::load(zmq::message_t& frame, std::string& error) {
         root_.which();
     } catch (const kj::Exception& e) {
         reader_.reset();
-        error = std::string("malformed message: ") + e.getDescription().cStr();
-        return false;
+        return refuse(std::string("malformed message: ") + e.getDescription().cStr());
     }
-    return true;
+    return {};
 }
 
 }  // namespace scaler

@@ -44,12 +44,11 @@ void runMessageConversation(const uint8_t* data, size_t size) {
     auto now = Clock::now();
     SchedulerCore core(config, outbox, now);
     FrameReader reader(config.maxMessageBytes);
-    std::string error;
     std::string_view input(reinterpret_cast<const char*>(data), size);
     fuzz::FuzzFrame frame;
     while (fuzz::nextFrame(input, frame)) {
         zmq::message_t message(frame.bytes.data(), frame.bytes.size());
-        if (!reader.load(message, error)) continue;
+        if (!reader.load(message)) continue;
         const RoleSet roles =
             (frame.sender & 0x80) ? kEveryRole : static_cast<RoleSet>((frame.sender >> 2) & 0x7);
         if (kTrace) {

@@ -368,8 +368,7 @@ void runMessageKind(MessageKind kind, const uint8_t* data, size_t size, KindReac
     const auto deliver = [&](const char* identity, capnp::MallocMessageBuilder& builder) {
         // through the wire encoding, as a socket would deliver it
         zmq::message_t frame = encodeFrame(builder);
-        std::string error;
-        if (!reader.load(frame, error)) return;
+        if (!reader.load(frame)) return;
         if (reach != nullptr) ++reach->messages;
         core.onMessage(identity, reader.root(), kEveryRole);
         core.dispatch();

@@ -456,8 +456,8 @@ TEST_F(ClientSessionTest, AResultInPartsStaysInTheFramesItCameInUntilRead) {
         r.setTotalSize(whole.size());
         r.setOffset(offset);
         zmq::message_t frame = encodeFrame(builder);
-        std::string error;
-        ASSERT_TRUE(reader.load(frame, error)) << error;
+        const Status loaded = reader.load(frame);
+        ASSERT_TRUE(loaded) << loaded.why();
         session.onMessage(reader.root(), now);
     }
     ASSERT_TRUE(state->done);
@@ -467,8 +467,8 @@ TEST_F(ClientSessionTest, AResultInPartsStaysInTheFramesItCameInUntilRead) {
     capnp::MallocMessageBuilder next;
     next.initRoot<W>().initClientHeartbeatEcho();
     zmq::message_t echo = encodeFrame(next);
-    std::string error;
-    ASSERT_TRUE(reader.load(echo, error)) << error;
+    const Status loaded = reader.load(echo);
+    ASSERT_TRUE(loaded) << loaded.why();
     EXPECT_EQ(state->result.takeAll(), whole);
     for (const auto& frame : kept) EXPECT_TRUE(frame.expired());  // and lets go once read
 }

@@ -12,8 +12,8 @@ TEST(MessageCodec, RoundTripsAMessage) {
     tasks[1].setTaskId(8);
     zmq::message_t frame = encodeFrame(builder);
     FrameReader reader;
-    std::string error;
-    ASSERT_TRUE(reader.load(frame, error)) << error;
+    const Status loaded = reader.load(frame);
+    ASSERT_TRUE(loaded) << loaded.why();
     ASSERT_EQ(reader.root().which(), wire::Message::TASKS);
     EXPECT_EQ(reader.root().getTasks()[1].getTaskId(), 8u);
     EXPECT_EQ(std::string(reader.root().getTasks()[0].getFunctionName().cStr()), "echo");
@@ -21,22 +21,22 @@ TEST(MessageCodec, RoundTripsAMessage) {
 
 TEST(MessageCodec, RejectsGarbageTruncationAndOversize) {
     FrameReader reader(4096);
-    std::string error;
     zmq::message_t odd("abc", 3);
-    EXPECT_FALSE(reader.load(odd, error));
+    EXPECT_FALSE(reader.load(odd));
     zmq::message_t garbage(std::string(64, '\xff').data(), 64);
-    EXPECT_FALSE(reader.load(garbage, error));
+    EXPECT_FALSE(reader.load(garbage));
 
     capnp::MallocMessageBuilder builder;
     builder.initRoot<wire::Message>().initTasks(1)[0].setPayload(
         capnp::Data::Reader(reinterpret_cast<const kj::byte*>(std::string(10000, 'x').data()), 10000));
     zmq::message_t big = encodeFrame(builder);
-    EXPECT_FALSE(reader.load(big, error));
-    EXPECT_NE(error.find("exceeds"), std::string::npos);
+    const Status oversize = reader.load(big);
+    EXPECT_FALSE(oversize);
+    EXPECT_NE(oversize.why().find("exceeds"), std::string::npos);
 
     capnp::MallocMessageBuilder small;
     small.initRoot<wire::Message>().initTasks(3);
     zmq::message_t whole = encodeFrame(small);
     zmq::message_t truncated(whole.data(), whole.size() - 8);
-    EXPECT_FALSE(reader.load(truncated, error));
+    EXPECT_FALSE(reader.load(truncated));
 }

@@ -42,7 +42,6 @@ void IdleClientSwarm::run() {
     uint64_t round = 0;
     auto nextRead = start;
     FrameReader reader(1 << 20);
-    std::string error;
     while (!stop_) {
         const auto now = std::chrono::steady_clock::now();
         while (start + interval_ * static_cast<int64_t>(round) + step * static_cast<int64_t>(next) <= now) {
@@ -64,8 +63,7 @@ void IdleClientSwarm::run() {
             for (auto& socket : sockets) {
                 zmq::message_t reply;
                 while (socket.recv(reply, zmq::recv_flags::dontwait)) {
-                    if (reader.load(reply, error) &&
-                        reader.root().which() == wire::Message::CLIENT_HEARTBEAT_ECHO) {
+                    if (reader.load(reply) && reader.root().which() == wire::Message::CLIENT_HEARTBEAT_ECHO) {
                         incarnation = reader.root().getClientHeartbeatEcho().getSchedulerIncarnation();
                     }
                 }

@@ -25,7 +25,6 @@ using Clock = std::chrono::steady_clock;
 int printOnce(zmq::socket_t& sub, scaler::HandshakeWatch& watch, const std::string& address, double timeout,
               bool json) {
     scaler::FrameReader reader;
-    std::string error;
     const auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
     zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0}};
     while (Clock::now() < deadline) {
@@ -38,8 +37,7 @@ int printOnce(zmq::socket_t& sub, scaler::HandshakeWatch& watch, const std::stri
             items, 1, std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
         zmq::message_t frame;
         if (!scaler::retryInterrupted([&] { return sub.recv(frame, zmq::recv_flags::dontwait); })) continue;
-        if (!reader.load(frame, error) || reader.root().which() != scaler::wire::Message::MONITOR_SNAPSHOT)
-            continue;
+        if (!reader.load(frame) || reader.root().which() != scaler::wire::Message::MONITOR_SNAPSHOT) continue;
         const auto snapshot = scaler::snapshotToJson(reader.root().getMonitorSnapshot());
         if (json) {
             std::cout << snapshot.dump() << "\n";

@@ -27,13 +27,12 @@ void MonitorSubscriber::reconnect(const CurveClientKeys& keys) {
 
 nlohmann::json MonitorSubscriber::latest(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string error;
     nlohmann::json newest;
     zmq::pollitem_t items[] = {{sub_.handle(), 0, ZMQ_POLLIN, 0}};
     while (std::chrono::steady_clock::now() < deadline) {
         zmq::message_t frame;
         if (retryInterrupted([&] { return sub_.recv(frame, zmq::recv_flags::dontwait); })) {
-            if (reader_.load(frame, error) && reader_.root().which() == wire::Message::MONITOR_SNAPSHOT) {
+            if (reader_.load(frame) && reader_.root().which() == wire::Message::MONITOR_SNAPSHOT) {
                 newest = snapshotToJson(reader_.root().getMonitorSnapshot());
             }
             continue;

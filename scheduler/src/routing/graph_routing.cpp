@@ -37,15 +37,15 @@ struct GraphShape {
 // The graph's keys, edges and outputs; why it is refused when a key repeats or is in use, or an edge or an
 // output names no node.
 template <typename KeyInUse>
-std::optional<std::string> readGraphShape(wire::TaskGraph::Reader graph, const KeyInUse& keyInUse,
-                                          GraphShape& shape) {
+Status readGraphShape(wire::TaskGraph::Reader graph, const KeyInUse& keyInUse, GraphShape& shape) {
     const auto wireNodes = graph.getNodes();
     const auto n = static_cast<uint32_t>(wireNodes.size());
     shape.indexOf.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
         const uint64_t key = wireNodes[i].getTaskId();
-        if (!shape.indexOf.emplace(key, i).second) return "key " + std::to_string(key) + " appears twice";
-        if (keyInUse(key)) return "key " + std::to_string(key) + " is already used by a live task";
+        if (!shape.indexOf.emplace(key, i).second)
+            return refuse("key " + std::to_string(key) + " appears twice");
+        if (keyInUse(key)) return refuse("key " + std::to_string(key) + " is already used by a live task");
     }
     shape.dependencies.resize(n);
     for (uint32_t i = 0; i < n; ++i) {
@@ -53,8 +53,8 @@ std::optional<std::string> readGraphShape(wire::TaskGraph::Reader graph, const K
             if (arg.which() != wire::TaskArgument::NODE) continue;
             const auto found = shape.indexOf.find(arg.getNode());
             if (found == shape.indexOf.end()) {
-                return "node " + std::to_string(wireNodes[i].getTaskId()) + " needs key " +
-                       std::to_string(arg.getNode()) + ", which is not in the graph";
+                return refuse("node " + std::to_string(wireNodes[i].getTaskId()) + " needs key " +
+                              std::to_string(arg.getNode()) + ", which is not in the graph");
             }
             shape.dependencies[i].push_back(found->second);
         }
@@ -62,10 +62,10 @@ std::optional<std::string> readGraphShape(wire::TaskGraph::Reader graph, const K
     for (uint64_t key : graph.getOutputs()) {
         const auto found = shape.indexOf.find(key);
         if (found == shape.indexOf.end())
-            return "output key " + std::to_string(key) + " is not a node of the graph";
+            return refuse("output key " + std::to_string(key) + " is not a node of the graph");
         shape.outputIndex.push_back(found->second);
     }
-    return std::nullopt;
+    return {};
 }
 }  // namespace
 
@@ -90,7 +90,7 @@ void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph
     const auto keyInUse = [&](uint64_t key) {
         return clientTaskIndex_.find(client, key) != kNone || graphs_.findKey(client, key) != nullptr;
     };
-    if (auto why = readGraphShape(graph, keyInUse, shape)) return refuseAll(*why);
+    if (const Status read = readGraphShape(graph, keyInUse, shape); !read) return refuseAll(read.why());
     const auto& dependencies = shape.dependencies;
     const auto& outputIndex = shape.outputIndex;
     const GraphPlan plan = planGraph(dependencies, outputIndex,
@@ -113,16 +113,11 @@ void SchedulerCore::onTaskGraph(ClientSlot client, wire::TaskGraph::Reader graph
         node.key = task.getTaskId();
         const std::string keyText = "node " + std::to_string(node.key);
         NewTask fields;
-        std::optional<std::string> error = checkTask(client, task, previousSet, fields);
-        if (error) error = keyText + ": " + *error;
-        if (!error) {
-            if (auto why = encodeArguments(client, task.getArgs(), &neededIndex, node.arguments)) {
-                error = keyText + ": " + *why;
-            }
-        }
-        if (error) {
+        Status made = checkTask(client, task, previousSet, fields);
+        if (made) made = encodeArguments(client, task.getArgs(), &neededIndex, node.arguments);
+        if (!made) {
             releaseEncoded(k);
-            return refuseAll(*error);
+            return refuseAll(keyText + ": " + made.why());
         }
         node.functionName = std::string(fields.functionName);
         node.capabilitySet = fields.capabilitySet;
@@ -193,19 +188,18 @@ void SchedulerCore::releaseGraphNode(uint32_t graphId, uint32_t nodeIndex) {
     fields.profiling = node.profiling;
     fields.arrivedMs = static_cast<uint32_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count());
-    std::string why;
-    const TaskIndex index = createTask(graph.client, fields, why);
-    if (index == kNone) {
+    const Result<TaskIndex> made = createTask(graph.client, fields);
+    if (!made) {
         releaseArgumentObjects(writer.text());
         if (node.output) {
-            rejectTask(graph.client, node.key, why);
+            rejectTask(graph.client, node.key, made.why());
         } else {
             counts_.enter(TaskState::rejected);
         }
-        return onGraphNodeFinished({graphId, nodeIndex}, TaskState::rejected, why, {});
+        return onGraphNodeFinished({graphId, nodeIndex}, TaskState::rejected, made.why(), {});
     }
-    tasks_[index].inGraph = true;
-    graphNodeOfTask_[index] = GraphNodeRef{graphId, nodeIndex};
+    tasks_[made.value()].inGraph = true;
+    graphNodeOfTask_[made.value()] = GraphNodeRef{graphId, nodeIndex};
 }
 
 void SchedulerCore::onTaskEnding(const TaskRecord& record, TaskEnd& end) {

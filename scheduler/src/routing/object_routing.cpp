@@ -76,14 +76,14 @@ void SchedulerCore::onObjectRequest(WorkerSlot worker, wire::ObjectRequest::Read
                             slice->bytes, {});
 }
 
-std::optional<std::string> SchedulerCore::encodeArguments(
-    ClientSlot client, capnp::List<wire::TaskArgument>::Reader args,
-    const std::unordered_map<uint64_t, uint32_t>* nodeIndex, std::string& out) {
+Status SchedulerCore::encodeArguments(ClientSlot client, capnp::List<wire::TaskArgument>::Reader args,
+                                      const std::unordered_map<uint64_t, uint32_t>* nodeIndex,
+                                      std::string& out) {
     TaskArgumentsWriter writer;
     std::vector<ObjectHandle> acquired;
-    const auto refuse = [&](std::string why) {
+    const auto refuseReleasing = [&](std::string why) -> Status {
         for (ObjectHandle handle : acquired) objects_.release(handle);
-        return std::optional<std::string>(std::move(why));
+        return refuse(std::move(why));
     };
     for (wire::TaskArgument::Reader arg : args) {
         switch (arg.which()) {
@@ -93,7 +93,7 @@ std::optional<std::string> SchedulerCore::encodeArguments(
             case wire::TaskArgument::OBJECT: {
                 const auto handle = objects_.find(client, arg.getObject());
                 if (!handle) {
-                    return refuse(
+                    return refuseReleasing(
                         "object " + std::to_string(arg.getObject()) +
                         " is not in the store: it was deleted, never sent, or belongs to another client");
                 }
@@ -103,16 +103,17 @@ std::optional<std::string> SchedulerCore::encodeArguments(
                 break;
             }
             case wire::TaskArgument::NODE: {
-                if (nodeIndex == nullptr) return refuse("a node argument outside a graph");
+                if (nodeIndex == nullptr) return refuseReleasing("a node argument outside a graph");
                 const auto found = nodeIndex->find(arg.getNode());
-                if (found == nodeIndex->end()) return refuse("unknown key " + std::to_string(arg.getNode()));
+                if (found == nodeIndex->end())
+                    return refuseReleasing("unknown key " + std::to_string(arg.getNode()));
                 writer.addNode(found->second);
                 break;
             }
         }
     }
     out = std::move(writer.text());
-    return std::nullopt;
+    return {};
 }
 
 void SchedulerCore::releaseArgumentObjects(std::string_view encoded) {

@@ -5,26 +5,26 @@
 
 namespace scaler::scheduler {
 
-ResultAssembly::Step ResultAssembly::add(const Part& part, uint64_t storeCharged, uint64_t storeLimit,
-                                         std::string& out) {
+Result<std::optional<std::string>> ResultAssembly::add(const Part& part, uint64_t storeCharged,
+                                                       uint64_t storeLimit) {
     auto found = parts_.find(part.taskHandle);
     const uint64_t have = found == parts_.end() ? 0 : found->second.size();
-    out.clear();
+    std::string problem;
     if (!part.succeeded) {
-        out = "a failed result sent in parts";
+        problem = "a failed result sent in parts";
     } else if (part.offset != have || part.data.size() > part.totalSize - have ||
                (found != parts_.end() && found->second.capacity() < part.totalSize)) {
-        out = "a result part out of order (offset " + std::to_string(part.offset) + ", expected " +
-              std::to_string(have) + ")";
+        problem = "a result part out of order (offset " + std::to_string(part.offset) + ", expected " +
+                  std::to_string(have) + ")";
     } else if (found == parts_.end() &&
                (part.totalSize > storeLimit || bytes_ + storeCharged > storeLimit - part.totalSize)) {
-        out = "the task's result of " + formatBytes(part.totalSize) +
-              " does not fit in the scheduler's object store (" + formatBytes(storeLimit) +
-              ", --object-memory-limit)";
+        problem = "the task's result of " + formatBytes(part.totalSize) +
+                  " does not fit in the scheduler's object store (" + formatBytes(storeLimit) +
+                  ", --object-memory-limit)";
     }
-    if (!out.empty()) {
+    if (!problem.empty()) {
         drop(part.taskHandle);
-        return Step::refused;
+        return refuse(std::move(problem));
     }
     if (found == parts_.end()) {
         found = parts_.try_emplace(part.taskHandle).first;
@@ -32,11 +32,11 @@ ResultAssembly::Step ResultAssembly::add(const Part& part, uint64_t storeCharged
         bytes_ += found->second.capacity();
     }
     found->second.append(part.data);
-    if (found->second.size() < part.totalSize) return Step::incomplete;
-    out = std::move(found->second);
-    bytes_ -= out.capacity();
+    if (found->second.size() < part.totalSize) return std::optional<std::string>();
+    std::string whole = std::move(found->second);
+    bytes_ -= whole.capacity();
     parts_.erase(found);
-    return Step::whole;
+    return std::optional<std::string>(std::move(whole));
 }
 
 void ResultAssembly::drop(uint64_t taskHandle) {

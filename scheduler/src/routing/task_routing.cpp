@@ -57,14 +57,13 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         std::chrono::duration_cast<std::chrono::milliseconds>(now_ - startedAt_).count());
     CapabilitySetId previousSet = 0;
     std::string encoded;
-    std::string why;
     for (wire::Task::Reader task : tasks) {
         const uint64_t clientTaskId = task.getTaskId();
         // Every read of the message that can throw (a malformed pointer) happens before any state changes, so
         // a bad task cannot leave a half-made record behind (found by the fuzzer).
         NewTask fields;
-        if (auto problem = checkTask(client, task, previousSet, fields)) {
-            rejectTask(client, clientTaskId, *problem);
+        if (const Status checked = checkTask(client, task, previousSet, fields); !checked) {
+            rejectTask(client, clientTaskId, checked.why());
             continue;
         }
         if (graphs_.liveGraphs() > 0 &&
@@ -79,67 +78,68 @@ void SchedulerCore::onTasks(ClientSlot client, capnp::List<wire::Task>::Reader t
         const uint64_t resultObjectId = task.getResultObjectId();
         if (task.hasArgs()) {
             encoded.clear();
-            if (auto error = encodeArguments(client, task.getArgs(), nullptr, encoded)) {
-                rejectTask(client, clientTaskId, *error);
+            if (const Status encodedOk = encodeArguments(client, task.getArgs(), nullptr, encoded);
+                !encodedOk) {
+                rejectTask(client, clientTaskId, encodedOk.why());
                 continue;
             }
             fields.body = encoded;
             fields.hasArguments = true;
         }
-        const TaskIndex index = createTask(client, fields, why);
-        if (index == kNone) {
+        const Result<TaskIndex> made = createTask(client, fields);
+        if (!made) {
             if (fields.hasArguments) releaseArgumentObjects(encoded);
-            rejectTask(client, clientTaskId, why);
+            rejectTask(client, clientTaskId, made.why());
             continue;
         }
-        if (resultObjectId != 0) keptResults_.keep(tasks_[index], index, resultObjectId);
+        if (resultObjectId != 0) keptResults_.keep(tasks_[made.value()], made.value(), resultObjectId);
     }
 }
 
-std::optional<std::string> SchedulerCore::checkTask(ClientSlot client, wire::Task::Reader task,
-                                                    CapabilitySetId& previous, NewTask& fields) {
+Status SchedulerCore::checkTask(ClientSlot client, wire::Task::Reader task, CapabilitySetId& previous,
+                                NewTask& fields) {
     fields.functionName = asStringView(task.getFunctionName());
     if (fields.functionName.empty() || fields.functionName.size() > 0xffff) {
-        return "function name must be 1 to 65535 bytes";
+        return refuse("function name must be 1 to 65535 bytes");
     }
     const int32_t priority = task.getPriority();
     if (priority < INT16_MIN || priority > INT16_MAX) {
-        return "priority " + std::to_string(priority) + " is not in -32768..32767";
+        return refuse("priority " + std::to_string(priority) + " is not in -32768..32767");
     }
     fields.priority = static_cast<int16_t>(priority);
     fields.timeoutMs = task.getTimeoutMs();
     fields.profiling = task.getProfiling();
     fields.capabilitySet = 0;
-    if (task.getCapabilities().size() == 0) return std::nullopt;
+    if (task.getCapabilities().size() == 0) return {};
     if (sameCapabilities(task.getCapabilities(), capabilitySets_[previous].capabilities)) {
         fields.capabilitySet = previous;
-        return std::nullopt;
+        return {};
     }
     if (std::string problem = wireCapabilitiesProblem(task.getCapabilities()); !problem.empty())
-        return problem;
+        return refuse(std::move(problem));
     const size_t before = capabilitySets_.liveSets();
     CapabilitySetRegistry::Refusal refusal;
     const auto interned =
         capabilitySets_.intern(capabilitiesFromWire(task.getCapabilities()), client, now_, refusal);
     if (refusal == CapabilitySetRegistry::Refusal::full) {
-        return "too many distinct capability sets in the scheduler (" +
-               std::to_string(CapabilitySetRegistry::kMaxSets) + "; one no task used for " +
-               std::to_string(kCapabilitySetIdleRelease.count()) + " s is freed)";
+        return refuse("too many distinct capability sets in the scheduler (" +
+                      std::to_string(CapabilitySetRegistry::kMaxSets) + "; one no task used for " +
+                      std::to_string(kCapabilitySetIdleRelease.count()) + " s is freed)");
     }
     if (refusal == CapabilitySetRegistry::Refusal::clientFull) {
-        return "this client brought " + std::to_string(CapabilitySetRegistry::kMaxSetsPerClient) +
-               " distinct capability sets already";
+        return refuse("this client brought " + std::to_string(CapabilitySetRegistry::kMaxSetsPerClient) +
+                      " distinct capability sets already");
     }
     if (capabilitySets_.liveSets() != before) dispatcher_.refreshEligibility(*interned);
     fields.capabilitySet = previous = *interned;
-    return std::nullopt;
+    return {};
 }
 
-TaskIndex SchedulerCore::createTask(ClientSlot client, const NewTask& task, std::string& why) {
+Result<TaskIndex> SchedulerCore::createTask(ClientSlot client, const NewTask& task) {
     if (config_.maxNumberOfTasksWaiting >= 0 &&
         counts_[TaskState::queued] >= static_cast<uint64_t>(config_.maxNumberOfTasksWaiting)) {
-        why = "scheduler queue is full (" + std::to_string(counts_[TaskState::queued]) + " tasks waiting)";
-        return kNone;
+        return refuse("scheduler queue is full (" + std::to_string(counts_[TaskState::queued]) +
+                      " tasks waiting)");
     }
     const TaskIndex index = tasks_.allocate();
     TaskRecord& record = tasks_[index];
@@ -147,8 +147,7 @@ TaskIndex SchedulerCore::createTask(ClientSlot client, const NewTask& task, std:
     record.client = client;
     if (!clientTaskIndex_.insert(index)) {
         tasks_.release(index);
-        why = "duplicate task id " + std::to_string(task.clientTaskId);
-        return kNone;
+        return refuse("duplicate task id " + std::to_string(task.clientTaskId));
     }
     record.sequence = nextSequence_++;
     record.worker = kNone;
@@ -221,12 +220,15 @@ bool SchedulerCore::collectResultPart(TaskIndex index, wire::TaskResult::Reader 
     const ResultAssembly::Part next{part.getTaskId(), part.getTotalSize(), part.getOffset(),
                                     asStringView(part.getPayload()),
                                     part.getStatus() == wire::TaskResultStatus::SUCCESS};
-    const auto step = resultParts_.add(next, objects_.chargedBytes(), objects_.limit(), whole);
-    if (step == ResultAssembly::Step::refused) {
-        logRefusal(workers_[tasks_[index].worker].identity, "result", whole);
-        apply(index, TaskEvent::resultFailed, Outcome{{}, whole, {}});
+    auto added = resultParts_.add(next, objects_.chargedBytes(), objects_.limit());
+    if (!added) {
+        logRefusal(workers_[tasks_[index].worker].identity, "result", added.why());
+        apply(index, TaskEvent::resultFailed, Outcome{{}, added.why(), {}});
+        return false;
     }
-    return step == ResultAssembly::Step::whole;
+    if (!added.value()) return false;
+    whole = std::move(*added.value());
+    return true;
 }
 
 void SchedulerCore::onCancelConfirms(WorkerSlot worker,

@@ -100,7 +100,6 @@ zmq::socket_t bindMonitor(zmq::context_t& context, const SchedulerConfig& config
 // returns how many messages it took.
 uint64_t drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore& core,
                        ConnectionWatch& connections, bool curve) {
-    std::string error;
     std::string keyScratch;
     const auto deadline = std::chrono::steady_clock::now() + kMaxDrainTime;
     int n = 0;
@@ -126,8 +125,8 @@ uint64_t drainMessages(zmq::socket_t& router, FrameReader& reader, SchedulerCore
         std::string_view key;  // points into the frame's metadata: copied before the frame is reused
         const RoleSet roles = curve ? rolesOf(payload, key) : kEveryRole;  // before load takes it
         keyScratch.assign(key);
-        if (!reader.load(payload, error)) {
-            core.onUndecodableFrame(id, error);
+        if (const Status loaded = reader.load(payload); !loaded) {
+            core.onUndecodableFrame(id, loaded.why());
             continue;
         }
         core.onMessage(id, reader.root(), roles, keyScratch);

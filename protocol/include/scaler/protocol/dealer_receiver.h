@@ -26,12 +26,11 @@ inline void pollOrInterrupted(zmq::pollitem_t* items, size_t count, std::chrono:
 // invalid one; stops early when handle returns false.
 template <typename Handle, typename OnDropped>
 void receiveWaiting(zmq::socket_t& socket, FrameReader& reader, Handle&& handle, OnDropped&& onDropped) {
-    std::string error;
     for (;;) {
         zmq::message_t frame;
         if (!retryInterrupted([&] { return socket.recv(frame, zmq::recv_flags::dontwait); })) return;
-        if (!reader.load(frame, error)) {
-            onDropped(error);
+        if (const Status loaded = reader.load(frame); !loaded) {
+            onDropped(loaded.why());
             continue;
         }
         try {

@@ -12,6 +12,7 @@
 #include <capnp/serialize.h>
 #include <zmq.hpp>
 
+#include "scaler/protocol/result.h"
 #include "scaler/wire/message.capnp.h"
 
 namespace scaler {
@@ -34,9 +35,9 @@ public:
     FrameReader(const FrameReader&) = delete;
     FrameReader& operator=(const FrameReader&) = delete;
 
-    // Takes the frame. On failure returns false and sets `error` (too large, misaligned length, bad segment
-    // table, pointers outside the message, nesting or traversal limits exceeded).
-    bool load(zmq::message_t& frame, std::string& error);
+    // Takes the frame. Refused when it is too large, of a misaligned length, or malformed (bad segment table,
+    // pointers outside the message, nesting or traversal limits exceeded).
+    Status load(zmq::message_t& frame);
     wire::Message::Reader root() const { return root_; }
     // Hands over the frame the current message was read from, so that views into it (a large result's part)
     // outlive the next load; the same pointer for every call until then. Views may point into a copy instead

@@ -5,9 +5,12 @@
 // result and drops what came.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "scaler/protocol/result.h"
 
 namespace scaler::scheduler {
 
@@ -20,11 +23,11 @@ public:
         std::string_view data;
         bool succeeded;
     };
-    enum class Step { incomplete, whole, refused };
 
     // `storeCharged`, `storeLimit`: the object store's bytes and limit, which the parts' buffers share.
-    // whole: `out` holds the result; refused: `out` says why.
-    Step add(const Part& part, uint64_t storeCharged, uint64_t storeLimit, std::string& out);
+    // The whole result once this part completes it, nullopt before; refused (what came is dropped) for a part
+    // out of order, a failed status, or a result that cannot fit.
+    Result<std::optional<std::string>> add(const Part& part, uint64_t storeCharged, uint64_t storeLimit);
     // The task ended or left its worker: its parts will not be finished.
     void drop(uint64_t taskHandle);
     uint64_t bytes() const { return bytes_; }

@@ -16,6 +16,7 @@
 
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/process_resources.h"
+#include "scaler/protocol/result.h"
 #include "scaler/scheduler/config/scheduler_config.h"
 #include "scaler/scheduler/graphs/task_graphs.h"
 #include "scaler/scheduler/objects/object_store.h"
@@ -145,11 +146,9 @@ private:
     void onObjectDelete(ClientSlot client, wire::ObjectDelete::Reader request);
     void onObjectRequest(WorkerSlot worker, wire::ObjectRequest::Reader request);
     // Encodes a task's wire arguments; objects resolve to handles and are acquired. `nodeIndex` maps a graph
-    // key to its node (nullptr outside a graph). Returns why not, having released what it acquired.
-    std::optional<std::string> encodeArguments(ClientSlot client,
-                                               capnp::List<wire::TaskArgument>::Reader args,
-                                               const std::unordered_map<uint64_t, uint32_t>* nodeIndex,
-                                               std::string& out);
+    // key to its node (nullptr outside a graph). Refused having released what it acquired.
+    Status encodeArguments(ClientSlot client, capnp::List<wire::TaskArgument>::Reader args,
+                           const std::unordered_map<uint64_t, uint32_t>* nodeIndex, std::string& out);
     void releaseArgumentObjects(std::string_view encoded);
 
     // graphs (docs/architecture.md#graphs)
@@ -195,13 +194,12 @@ private:
         uint32_t arrivedMs = 0;
     };
     // The checks every task takes, plain or a graph node: function name, priority, capability set (interned;
-    // `previous` saves parsing runs of equal sets). Fills those fields; returns why the task is refused.
-    std::optional<std::string> checkTask(ClientSlot client, wire::Task::Reader task,
-                                         CapabilitySetId& previous, NewTask& fields);
+    // `previous` saves parsing runs of equal sets). Fills those fields, or says why the task is refused.
+    Status checkTask(ClientSlot client, wire::Task::Reader task, CapabilitySetId& previous, NewTask& fields);
     // Frees capability sets no task or waiting graph node used for kCapabilitySetIdleRelease.
     void releaseIdleCapabilitySets();
-    // Queues a task; kNone and `why` when refused (queue full, duplicate id).
-    TaskIndex createTask(ClientSlot client, const NewTask& task, std::string& why);
+    // Queues a task: its index, or why it is refused (queue full, duplicate id).
+    Result<TaskIndex> createTask(ClientSlot client, const NewTask& task);
     using Outcome = TaskOutcome;
     // Runs the state machine for one event and the new state's entry action. False: event not allowed.
     bool apply(TaskIndex index, TaskEvent event, const Outcome& outcome);
