@@ -7,13 +7,6 @@
 #include "scaler/scheduler/routing/scheduler_outbox.h"
 
 namespace scaler::scheduler {
-namespace {
-std::chrono::steady_clock::duration secondsToDuration(double seconds) {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(seconds));
-}
-}  // namespace
-
 Dispatcher::Dispatcher(const AllocationPolicy& policy, BalanceSettings balance, TaskTable& tasks,
                        CapabilitySetRegistry& sets, std::vector<WorkerRecord>& workers,
                        TaskStateCounts& counts, SchedulerOutbox& outbox, PeerTime now)

@@ -17,11 +17,6 @@
 namespace scaler::scheduler {
 namespace {
 
-std::chrono::steady_clock::duration secondsToDuration(double seconds) {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(seconds));
-}
-
 ScalingControllerConfig scalingConfigOf(const SchedulerConfig& config) {
     return {config.policy.scaling, config.policy.parameters, config.scheduleRules,
             config.scalingIntervalSeconds, config.workerAdapterTimeoutSeconds};

@@ -21,6 +21,12 @@ namespace scaler::scheduler {
 
 using PeerTime = std::chrono::steady_clock::time_point;
 
+// A configured number of seconds (a timeout, a period) as the router's clock counts them.
+inline std::chrono::steady_clock::duration secondsToDuration(double seconds) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(seconds));
+}
+
 struct ClientRecord {
     PeerId peer = kNone;
     std::string identity;
