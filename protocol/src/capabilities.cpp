@@ -118,19 +118,19 @@ bool capabilitiesSatisfy(const CapabilityList& required, const CapabilityList& o
     return true;
 }
 
-std::string wireCapabilitiesProblem(capnp::List<wire::Capability>::Reader list) {
+Status checkWireCapabilities(capnp::List<wire::Capability>::Reader list) {
     if (list.size() > kMaxCapabilitiesPerSet) {
-        return std::to_string(list.size()) + " capabilities; at most " +
-               std::to_string(kMaxCapabilitiesPerSet);
+        return refuse(std::to_string(list.size()) + " capabilities; at most " +
+                      std::to_string(kMaxCapabilitiesPerSet));
     }
     for (auto c : list) {
         const std::string_view name(c.getName().cStr(), c.getName().size());
         if (!validName(name)) {
-            return "invalid capability name (letters, digits, _-./, 1 to " +
-                   std::to_string(kMaxCapabilityNameBytes) + " bytes)";
+            return refuse("invalid capability name (letters, digits, _-./, 1 to " +
+                          std::to_string(kMaxCapabilityNameBytes) + " bytes)");
         }
         if (c.getValue() < kCapabilityPresent)
-            return "capability value " + std::to_string(c.getValue()) + " < -1";
+            return refuse("capability value " + std::to_string(c.getValue()) + " < -1");
     }
     return {};
 }

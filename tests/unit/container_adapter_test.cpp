@@ -103,9 +103,11 @@ TEST(DockerEngineClient, TheApiVersionIsNegotiatedWithinWhatBothSidesSpeak) {
 }
 
 TEST(DockerEngineClient, AnUnusableSocketNamesItsCause) {
-    EXPECT_NE(unixSocketProblem("/nonexistent/docker.sock").find("no socket at /nonexistent/docker.sock"),
-              std::string::npos);
-    EXPECT_EQ(unixSocketProblem("/dev/null"), "");  // present and usable (for root as well as others)
+    const auto missing = checkUnixSocket("/nonexistent/docker.sock");
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.why().find("no socket at /nonexistent/docker.sock"), std::string::npos)
+        << missing.why();
+    EXPECT_TRUE(checkUnixSocket("/dev/null"));  // present and usable (for root as well as others)
 }
 
 TEST(ContainerAdapterOptions, LimitsDockerRefusesAreRefusedAtStartUp) {

@@ -103,17 +103,17 @@ TEST(EcsWorkerGroupLauncher, PublicIpOnlyForFargateAndNoNetworkForExternal) {
 
 TEST(EcsWorkerGroupLauncher, RequestsOverEcsLimitsAreRefusedWithTheNumbers) {
     nlohmann::json body = runTaskBodyFor("FARGATE", {"subnet-1"});
-    EXPECT_FALSE(runTaskRequestProblem(body));
+    EXPECT_TRUE(checkRunTaskRequest(body));
     body["overrides"]["containerOverrides"][0]["command"].push_back(std::string(9000, 'p'));
-    const auto tooLong = runTaskRequestProblem(body);
-    ASSERT_TRUE(tooLong);
-    EXPECT_NE(tooLong->find("8192"), std::string::npos) << *tooLong;
+    const auto tooLong = checkRunTaskRequest(body);
+    ASSERT_FALSE(tooLong);
+    EXPECT_NE(tooLong.why().find("8192"), std::string::npos) << tooLong.why();
     nlohmann::json tagged = runTaskBodyFor("FARGATE", {"subnet-1"});
     tagged["tags"].push_back({{"key", "scaler:capabilities"}, {"value", std::string(300, 'c')}});
-    const auto tag = runTaskRequestProblem(tagged);
-    ASSERT_TRUE(tag);
-    EXPECT_NE(tag->find("scaler:capabilities"), std::string::npos) << *tag;
-    EXPECT_NE(tag->find("256"), std::string::npos) << *tag;
+    const auto tag = checkRunTaskRequest(tagged);
+    ASSERT_FALSE(tag);
+    EXPECT_NE(tag.why().find("scaler:capabilities"), std::string::npos) << tag.why();
+    EXPECT_NE(tag.why().find("256"), std::string::npos) << tag.why();
 }
 
 TEST(EcsWorkerGroupLauncher, OnlyATaskNotFoundCountsAsAlreadyStopped) {

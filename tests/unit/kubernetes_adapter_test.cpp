@@ -17,27 +17,28 @@ using namespace scaler::adapters::kubernetes;
 namespace fs = std::filesystem;
 
 TEST(KubernetesRules, NamesFollowDns1123) {
-    EXPECT_FALSE(dns1123SubdomainProblem("scaler-k8s-0a1b.workers"));
-    EXPECT_TRUE(dns1123SubdomainProblem("Scaler"));
-    EXPECT_TRUE(dns1123SubdomainProblem("-scaler"));
-    EXPECT_TRUE(dns1123SubdomainProblem("a..b"));
-    EXPECT_TRUE(dns1123SubdomainProblem(std::string(254, 'a')));
-    EXPECT_FALSE(dns1123LabelProblem("team-a"));
-    EXPECT_TRUE(dns1123LabelProblem("team.a"));
-    EXPECT_TRUE(dns1123LabelProblem(std::string(64, 'a')));
+    EXPECT_TRUE(checkDns1123Subdomain("scaler-k8s-0a1b.workers"));
+    EXPECT_FALSE(checkDns1123Subdomain("Scaler"));
+    EXPECT_FALSE(checkDns1123Subdomain("-scaler"));
+    EXPECT_FALSE(checkDns1123Subdomain("a..b"));
+    EXPECT_FALSE(checkDns1123Subdomain(std::string(254, 'a')));
+    EXPECT_TRUE(checkDns1123Label("team-a"));
+    EXPECT_FALSE(checkDns1123Label("team.a"));
+    EXPECT_FALSE(checkDns1123Label(std::string(64, 'a')));
+    EXPECT_EQ(checkDns1123Label("team.a").why(), "it may hold only lowercase letters, digits and '-'");
 }
 
 TEST(KubernetesRules, LabelKeysAndValues) {
-    EXPECT_FALSE(labelValueProblem(""));
-    EXPECT_FALSE(labelValueProblem("Abc_1.2-x"));
-    EXPECT_TRUE(labelValueProblem("a b"));
-    EXPECT_TRUE(labelValueProblem("-a"));
-    EXPECT_TRUE(labelValueProblem(std::string(64, 'a')));
-    EXPECT_FALSE(labelKeyProblem("app.kubernetes.io/name"));
-    EXPECT_FALSE(labelKeyProblem("team"));
-    EXPECT_TRUE(labelKeyProblem("Bad_Prefix/x"));
-    EXPECT_TRUE(labelKeyProblem("prefix/"));
-    EXPECT_TRUE(labelKeyProblem(""));
+    EXPECT_TRUE(checkLabelValue(""));
+    EXPECT_TRUE(checkLabelValue("Abc_1.2-x"));
+    EXPECT_FALSE(checkLabelValue("a b"));
+    EXPECT_FALSE(checkLabelValue("-a"));
+    EXPECT_FALSE(checkLabelValue(std::string(64, 'a')));
+    EXPECT_TRUE(checkLabelKey("app.kubernetes.io/name"));
+    EXPECT_TRUE(checkLabelKey("team"));
+    EXPECT_FALSE(checkLabelKey("Bad_Prefix/x"));
+    EXPECT_FALSE(checkLabelKey("prefix/"));
+    EXPECT_FALSE(checkLabelKey(""));
 }
 
 TEST(KubernetesRules, QuantitiesAsTheServerReadsThem) {
@@ -131,7 +132,7 @@ TEST(KubernetesAdapterOptions, TheDefaultAdapterIdIsAValidLabelAndTheSameOnEvery
     finishKubernetesAdapterOptions(a, "team-a");
     finishKubernetesAdapterOptions(b, "team-a");
     EXPECT_EQ(a.adapter.settings.adapterId, b.adapter.settings.adapterId);
-    EXPECT_FALSE(labelValueProblem(a.adapter.settings.adapterId));
+    EXPECT_TRUE(checkLabelValue(a.adapter.settings.adapterId));
     EXPECT_EQ(a.kubernetes.ns, "team-a");  // the credentials' namespace when --namespace is not given
 }
 

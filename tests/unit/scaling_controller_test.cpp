@@ -119,9 +119,8 @@ protected:
         controller->onAdapterHeartbeat(slot,
                                        b.getRoot<wire::Message>().asReader().getWorkerAdapterHeartbeat());
     }
-    std::optional<std::string> startAnswer(
-        uint64_t requestId, const std::string& group, const std::string& worker,
-        wire::WorkerAdapterCommandStatus status = wire::WorkerAdapterCommandStatus::SUCCESS) {
+    Status startAnswer(uint64_t requestId, const std::string& group, const std::string& worker,
+                       wire::WorkerAdapterCommandStatus status = wire::WorkerAdapterCommandStatus::SUCCESS) {
         capnp::MallocMessageBuilder b;
         scaler::testing::buildStartResponse(b, requestId, group, worker, "", status);
         return controller->onAdapterResponse(
@@ -175,7 +174,7 @@ TEST_F(ScalingControllerTest, AnUnansweredCommandIsGivenUpAfterItsTimeout) {
     EXPECT_TRUE(hasEvent("command lost", "no answer within 30 s"));
     EXPECT_EQ(controller->metrics().commandFailures.at({"cpu", "start", "unanswered"}), 1u);
     // a late answer to the abandoned command is refused, not taken for a new group
-    EXPECT_TRUE(startAnswer(outbox.commands[0].requestId, "g-late", "W").has_value());
+    EXPECT_FALSE(startAnswer(outbox.commands[0].requestId, "g-late", "W"));
 }
 
 TEST_F(ScalingControllerTest, AGroupWhoseWorkersNeverConnectIsShutDown) {
@@ -184,7 +183,7 @@ TEST_F(ScalingControllerTest, AGroupWhoseWorkersNeverConnectIsShutDown) {
     demand(1);
     controller->noteUnservedDemand();
     controller->evaluateIfUrgent();
-    ASSERT_FALSE(startAnswer(outbox.commands[0].requestId, "g1", "W1").has_value());
+    ASSERT_TRUE(startAnswer(outbox.commands[0].requestId, "g1", "W1"));
     const auto running = wire::WorkerGroupState::RUNNING;
     for (auto waited = 0s; waited <= ScalingController::kGroupStartTimeout + 2s; waited += 2s) {
         advance(2000ms);
@@ -203,8 +202,8 @@ TEST_F(ScalingControllerTest, QueuedTasksFailOnceTheOnlyAdapterThatCouldServeThe
         controller->noteUnservedDemand();
         controller->evaluateIfUrgent();
         ASSERT_FALSE(outbox.commands.empty());
-        startAnswer(outbox.commands.back().requestId, "", "",
-                    wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
+        ASSERT_TRUE(startAnswer(outbox.commands.back().requestId, "", "",
+                                wire::WorkerAdapterCommandStatus::LAUNCH_FAILED));
         advance(ScalingController::kStartBackoff + 1s);
         heartbeat();
     };
@@ -247,7 +246,7 @@ TEST_F(ScalingControllerTest, AGroupItsAdapterReportsFailedAfterTheStartCountsAs
         controller->noteUnservedDemand();
         controller->evaluateIfUrgent();
         ASSERT_FALSE(outbox.commands.empty());
-        startAnswer(outbox.commands.back().requestId, group, "W-" + group);
+        ASSERT_TRUE(startAnswer(outbox.commands.back().requestId, group, "W-" + group));
         const InventoryGroup failed{
             group,
             wire::WorkerGroupState::FAILED,
@@ -277,14 +276,14 @@ TEST_F(ScalingControllerTest, AStartThatWorksClearsTheFailureCount) {
     for (int i = 0; i < 2; ++i) {
         controller->noteUnservedDemand();
         controller->evaluateIfUrgent();
-        startAnswer(outbox.commands.back().requestId, "", "",
-                    wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
+        ASSERT_TRUE(startAnswer(outbox.commands.back().requestId, "", "",
+                                wire::WorkerAdapterCommandStatus::LAUNCH_FAILED));
         advance(ScalingController::kStartBackoff + 1s);
         heartbeat();
     }
     controller->noteUnservedDemand();
     controller->evaluateIfUrgent();
-    startAnswer(outbox.commands.back().requestId, "g1", "W1");
+    ASSERT_TRUE(startAnswer(outbox.commands.back().requestId, "g1", "W1"));
     EXPECT_EQ(controller->findAdapter("cpu")->failedStartsInARow, 2u) << "answered is not yet working";
     controller->noteGroupWorkerConnected("cpu", "g1");
     EXPECT_EQ(controller->findAdapter("cpu")->failedStartsInARow, 0u);
@@ -298,7 +297,7 @@ TEST_F(ScalingControllerTest, StartUpIsMeasuredFromTheCommandToTheFirstWorker) {
     controller->noteUnservedDemand();
     controller->evaluateIfUrgent();
     advance(1000ms);
-    ASSERT_FALSE(startAnswer(outbox.commands[0].requestId, "g1", "W1").has_value());
+    ASSERT_TRUE(startAnswer(outbox.commands[0].requestId, "g1", "W1"));
     advance(2400ms);
     controller->noteGroupWorkerConnected("cpu", "g1");
     EXPECT_NEAR(controller->findAdapter("cpu")->startupSeconds, 3.4, 1e-6);
@@ -318,7 +317,7 @@ TEST_F(ScalingControllerTest, StartUpIsMeasuredWhenTheWorkersConnectedBeforeTheA
     router.workerTable.push_back({"W1", {}, 0, "cpu", "g1"});
     controller->noteGroupWorkerConnected("cpu", "g1");  // the group is not known yet
     advance(100ms);
-    ASSERT_FALSE(startAnswer(outbox.commands[0].requestId, "g1", "W1").has_value());
+    ASSERT_TRUE(startAnswer(outbox.commands[0].requestId, "g1", "W1"));
     EXPECT_NEAR(controller->findAdapter("cpu")->startupSeconds, 0.4, 1e-6);
 }
 

@@ -31,10 +31,9 @@ pid_t spawnWorkerProcess(const std::vector<std::string>& args) {
     return pid;
 }
 
-std::optional<std::string> checkWorkerCommand(const std::vector<std::string>& args,
-                                              std::chrono::milliseconds timeout) {
+Status checkWorkerCommand(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
     int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0) return std::nullopt;  // cannot check: let the start show it
+    if (pipe2(out, O_CLOEXEC) != 0) return {};  // cannot check: let the start show it
     std::vector<char*> argv;
     argv.reserve(args.size() + 1);
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -49,7 +48,7 @@ std::optional<std::string> checkWorkerCommand(const std::vector<std::string>& ar
     close(out[1]);
     if (pid < 0) {
         close(out[0]);
-        return std::nullopt;
+        return {};
     }
     std::string output;
     char buffer[4096];
@@ -74,15 +73,15 @@ std::optional<std::string> checkWorkerCommand(const std::vector<std::string>& ar
     if (reaped == 0) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
-        return "the worker did not finish its start-up check within " + std::to_string(timeout.count()) +
-               " ms";
+        return refuse("the worker did not finish its start-up check within " +
+                      std::to_string(timeout.count()) + " ms");
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::nullopt;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
     while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
     const auto lastLine = output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
-    if (!lastLine.empty()) return lastLine;
-    return WIFSIGNALED(status) ? "the worker was killed by signal " + std::to_string(WTERMSIG(status))
-                               : "the worker exited with code " + std::to_string(WEXITSTATUS(status));
+    if (!lastLine.empty()) return refuse(lastLine);
+    return refuse(WIFSIGNALED(status) ? "the worker was killed by signal " + std::to_string(WTERMSIG(status))
+                                      : "the worker exited with code " + std::to_string(WEXITSTATUS(status)));
 }
 
 std::string siblingBinary(const std::string& name) {

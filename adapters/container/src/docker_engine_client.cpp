@@ -64,18 +64,18 @@ std::string negotiateApiVersion(const std::string& engineMax, const std::string&
     return chosen;
 }
 
-std::string unixSocketProblem(const std::string& path) {
+Status checkUnixSocket(const std::string& path) {
     if (::access(path.c_str(), F_OK) != 0) {
-        return "there is no socket at " + path +
-               " (is the engine running? rootless Docker listens on "
-               "$XDG_RUNTIME_DIR/docker.sock, Podman on $XDG_RUNTIME_DIR/podman/podman.sock or "
-               "/run/podman/podman.sock)";
+        return refuse("there is no socket at " + path +
+                      " (is the engine running? rootless Docker listens on "
+                      "$XDG_RUNTIME_DIR/docker.sock, Podman on $XDG_RUNTIME_DIR/podman/podman.sock or "
+                      "/run/podman/podman.sock)");
     }
     if (::access(path.c_str(), R_OK | W_OK) != 0 && errno == EACCES) {
-        return "permission denied on " + path +
-               ": run the adapter as a user in the socket's group (for "
-               "Docker the docker group, which is as good as root) or point --docker-host at a rootless "
-               "engine's socket";
+        return refuse("permission denied on " + path +
+                      ": run the adapter as a user in the socket's group (for "
+                      "Docker the docker group, which is as good as root) or point --docker-host at a "
+                      "rootless engine's socket");
     }
     return {};
 }
@@ -118,7 +118,7 @@ DockerResult DockerEngineClient::send(const std::string& method, const std::stri
     if (!response.answered()) {
         std::string why = response.transportError;
         if (host_.rfind("unix://", 0) == 0) {
-            if (std::string problem = unixSocketProblem(host_.substr(7)); !problem.empty()) why = problem;
+            if (auto usable = checkUnixSocket(host_.substr(7)); !usable) why = usable.why();
         }
         result.error = what + ": cannot reach the container engine at " + host_ + ": " + why;
         return result;

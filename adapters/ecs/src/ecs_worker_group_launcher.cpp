@@ -128,23 +128,24 @@ nlohmann::json EcsWorkerGroupLauncher::runTaskRequest(const std::string& groupId
     return request;
 }
 
-std::optional<std::string> runTaskRequestProblem(const nlohmann::json& request) {
+Status checkRunTaskRequest(const nlohmann::json& request) {
     // limits ECS enforces that the model states: found here with the numbers, not by AWS at start time
     const size_t overrides = request.value("overrides", nlohmann::json::object()).dump().size();
     if (overrides > kMaxOverridesCharacters) {
-        return "the worker command is too long for ECS: its container overrides take " +
-               std::to_string(overrides) + " characters, ECS allows " +
-               std::to_string(kMaxOverridesCharacters) + " (shorten --load paths or other worker options)";
+        return refuse("the worker command is too long for ECS: its container overrides take " +
+                      std::to_string(overrides) + " characters, ECS allows " +
+                      std::to_string(kMaxOverridesCharacters) +
+                      " (shorten --load paths or other worker options)");
     }
     for (const auto& tag : request.value("tags", nlohmann::json::array())) {
         const std::string value = tag.value("value", "");
         if (value.size() > kMaxTagValueCharacters) {
-            return "the ECS tag " + tag.value("key", "") + " would be " + std::to_string(value.size()) +
-                   " characters, ECS allows " + std::to_string(kMaxTagValueCharacters) + ": '" +
-                   value.substr(0, 60) + "...'";
+            return refuse("the ECS tag " + tag.value("key", "") + " would be " +
+                          std::to_string(value.size()) + " characters, ECS allows " +
+                          std::to_string(kMaxTagValueCharacters) + ": '" + value.substr(0, 60) + "...'");
         }
     }
-    return std::nullopt;
+    return {};
 }
 
 CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilities, AdapterTimePoint now) {
@@ -153,7 +154,7 @@ CommandResult EcsWorkerGroupLauncher::startGroup(const CapabilityList& capabilit
     }
     const std::string groupId = "ecs-" + randomHex(6);
     const nlohmann::json request = runTaskRequest(groupId, settings_.workersPerGroup, capabilities);
-    if (auto problem = runTaskRequestProblem(request)) return launchFailed(*problem);
+    if (auto valid = checkRunTaskRequest(request); !valid) return launchFailed(valid.why());
     const EcsResult answer = api_->call("RunTask", request);
     if (!answer.ok) {
         return launchFailed(answer.describe("RunTask"));

@@ -21,10 +21,11 @@ std::map<std::string, std::string> keyValues(const std::vector<std::string>& ite
         const size_t eq = item.find('=');
         if (eq == std::string::npos) throw bad(flag, item, "is not KEY=VALUE");
         const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
-        if (auto problem = rules::labelKeyProblem(key)) throw bad(flag, item, "has a bad key: " + *problem);
+        if (auto check = rules::checkLabelKey(key); !check)
+            throw bad(flag, item, "has a bad key: " + check.why());
         if (checkValue) {
-            if (auto problem = rules::labelValueProblem(value))
-                throw bad(flag, item, "has a bad value: " + *problem);
+            if (auto check = rules::checkLabelValue(value); !check)
+                throw bad(flag, item, "has a bad value: " + check.why());
         }
         out[key] = value;
     }
@@ -63,15 +64,15 @@ nlohmann::json parseToleration(const std::string& text) {
     const std::string head = text.substr(0, colon);
     const size_t eq = head.find('=');
     const std::string key = head.substr(0, eq);
-    if (auto problem = rules::labelKeyProblem(key))
-        throw bad("--toleration", text, "has a bad key: " + *problem);
+    if (auto check = rules::checkLabelKey(key); !check)
+        throw bad("--toleration", text, "has a bad key: " + check.why());
     nlohmann::json toleration = {{"key", key}, {"effect", effect}};
     if (eq == std::string::npos) {
         toleration["operator"] = "Exists";
     } else {
         const std::string value = head.substr(eq + 1);
-        if (auto problem = rules::labelValueProblem(value))
-            throw bad("--toleration", text, "has a bad value: " + *problem);
+        if (auto check = rules::checkLabelValue(value); !check)
+            throw bad("--toleration", text, "has a bad value: " + check.why());
         toleration["operator"] = "Equal";
         toleration["value"] = value;
     }
@@ -148,21 +149,21 @@ void finishKubernetesAdapterOptions(KubernetesAdapterCommandLine& o, const std::
     k.ns = !o.namespaceText.empty()       ? o.namespaceText
            : !credentialNamespace.empty() ? credentialNamespace
                                           : "default";
-    if (auto problem = rules::dns1123LabelProblem(k.ns))
-        throw bad("--namespace", k.ns, "is not a namespace name: " + *problem);
+    if (auto check = rules::checkDns1123Label(k.ns); !check)
+        throw bad("--namespace", k.ns, "is not a namespace name: " + check.why());
     if (o.adapter.settings.adapterId.empty()) {
         o.adapter.settings.adapterId =
             stableAdapterId("k8s", {k.ns, k.image, o.adapter.capabilitiesText}, /*withHost=*/false);
     }
     finishAdapterOptions(o.adapter, "k8s");
     const std::string& id = o.adapter.settings.adapterId;
-    if (auto problem = rules::labelValueProblem(id)) {
-        throw bad("--adapter-id", id, "cannot be a Kubernetes label value: " + *problem);
+    if (auto check = rules::checkLabelValue(id); !check) {
+        throw bad("--adapter-id", id, "cannot be a Kubernetes label value: " + check.why());
     }
     if (k.image.empty()) throw std::invalid_argument("--image: must not be empty");
     if (!k.serviceAccount.empty()) {
-        if (auto problem = rules::dns1123SubdomainProblem(k.serviceAccount))
-            throw bad("--service-account", k.serviceAccount, "is not a service account name: " + *problem);
+        if (auto check = rules::checkDns1123Subdomain(k.serviceAccount); !check)
+            throw bad("--service-account", k.serviceAccount, "is not a service account name: " + check.why());
     }
     checkQuantity("--cpu-request", k.cpuRequest);
     checkQuantity("--cpu-limit", k.cpuLimit);
@@ -187,8 +188,8 @@ void finishKubernetesAdapterOptions(KubernetesAdapterCommandLine& o, const std::
         if (colon == std::string::npos || colon + 1 >= v.size() || v[colon + 1] != '/')
             throw bad("--secret-volume", v, "is not SECRET:/absolute/path");
         const std::string secret = v.substr(0, colon);
-        if (auto problem = rules::dns1123SubdomainProblem(secret))
-            throw bad("--secret-volume", v, "names no valid Secret: " + *problem);
+        if (auto check = rules::checkDns1123Subdomain(secret); !check)
+            throw bad("--secret-volume", v, "names no valid Secret: " + check.why());
         k.secretVolumes.emplace_back(secret, v.substr(colon + 1));
     }
     k.adoptLeftovers = o.leftovers == "adopt";

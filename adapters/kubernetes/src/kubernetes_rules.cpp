@@ -15,66 +15,67 @@ bool alnum(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0;
 }
 
-std::optional<std::string> labelPart(const std::string& text, const char* what) {
+Status checkLabelPart(const std::string& text, const char* what) {
     for (char c : text) {
         if (!lowerAlnum(c) && c != '-') {
-            return std::string(what) + " may hold only lowercase letters, digits and '-'";
+            return refuse(std::string(what) + " may hold only lowercase letters, digits and '-'");
         }
     }
     if (text.empty() || text.front() == '-' || text.back() == '-') {
-        return std::string(what) + " must start and end with a lowercase letter or digit";
+        return refuse(std::string(what) + " must start and end with a lowercase letter or digit");
     }
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace
 
-std::optional<std::string> dns1123SubdomainProblem(const std::string& name) {
-    if (name.empty()) return "it must not be empty";
+Status checkDns1123Subdomain(const std::string& name) {
+    if (name.empty()) return refuse("it must not be empty");
     if (name.size() > 253)
-        return "it is " + std::to_string(name.size()) + " characters, at most 253 are allowed";
+        return refuse("it is " + std::to_string(name.size()) + " characters, at most 253 are allowed");
     size_t start = 0;
     while (start <= name.size()) {
         const size_t dot = std::min(name.find('.', start), name.size());
-        if (auto problem = labelPart(name.substr(start, dot - start), "each dot-separated part"))
-            return problem;
+        if (auto part = checkLabelPart(name.substr(start, dot - start), "each dot-separated part"); !part)
+            return part;
         start = dot + 1;
     }
-    return std::nullopt;
+    return {};
 }
 
-std::optional<std::string> dns1123LabelProblem(const std::string& name) {
+Status checkDns1123Label(const std::string& name) {
     if (name.size() > 63)
-        return "it is " + std::to_string(name.size()) + " characters, at most 63 are allowed";
-    return labelPart(name, "it");
+        return refuse("it is " + std::to_string(name.size()) + " characters, at most 63 are allowed");
+    return checkLabelPart(name, "it");
 }
 
-std::optional<std::string> labelValueProblem(const std::string& value) {
-    if (value.empty()) return std::nullopt;
+Status checkLabelValue(const std::string& value) {
+    if (value.empty()) return {};
     if (value.size() > 63)
-        return "it is " + std::to_string(value.size()) + " characters, at most 63 are allowed";
+        return refuse("it is " + std::to_string(value.size()) + " characters, at most 63 are allowed");
     for (char c : value) {
         if (!alnum(c) && c != '-' && c != '_' && c != '.') {
-            return "it may hold only letters, digits, '-', '_' and '.'";
+            return refuse("it may hold only letters, digits, '-', '_' and '.'");
         }
     }
-    if (!alnum(value.front()) || !alnum(value.back())) return "it must start and end with a letter or digit";
-    return std::nullopt;
+    if (!alnum(value.front()) || !alnum(value.back()))
+        return refuse("it must start and end with a letter or digit");
+    return {};
 }
 
-std::optional<std::string> labelKeyProblem(const std::string& key) {
+Status checkLabelKey(const std::string& key) {
     const size_t slash = key.find('/');
     std::string name = key;
     if (slash != std::string::npos) {
         const std::string prefix = key.substr(0, slash);
-        if (auto problem = dns1123SubdomainProblem(prefix))
-            return "its prefix '" + prefix + "' is not a DNS name: " + *problem;
+        if (auto dns = checkDns1123Subdomain(prefix); !dns)
+            return refuse("its prefix '" + prefix + "' is not a DNS name: " + dns.why());
         name = key.substr(slash + 1);
     }
-    if (name.empty()) return "its name part must not be empty";
-    if (auto problem = labelValueProblem(name))
-        return "its name part '" + name + "' is not valid: " + *problem;
-    return std::nullopt;
+    if (name.empty()) return refuse("its name part must not be empty");
+    if (auto valid = checkLabelValue(name); !valid)
+        return refuse("its name part '" + name + "' is not valid: " + valid.why());
+    return {};
 }
 
 std::optional<long double> parseQuantity(const std::string& text) {

@@ -21,13 +21,12 @@ NativeWorkerGroupLauncher::NativeWorkerGroupLauncher(WorkerAdapterSettings setti
     : settings_(std::move(settings)), worker_(std::move(worker)), workerBinary_(std::move(workerBinary)) {
     // before the event loop, so the first start is not delayed: a worker that cannot start (a plugin that is
     // not one) would otherwise die and be replaced forever while its tasks wait
-    workersCannotStart_ = checkWorkers();
-    if (workersCannotStart_)
-        log::adapter().error("this adapter's workers cannot start: {}", *workersCannotStart_);
+    workersCheck_ = checkWorkers();
+    if (!workersCheck_) log::adapter().error("this adapter's workers cannot start: {}", workersCheck_.why());
 }
 
-std::optional<std::string> NativeWorkerGroupLauncher::checkWorkers() const {
-    if (access(workerBinary_.c_str(), X_OK) != 0) return std::nullopt;  // startGroup names this one
+Status NativeWorkerGroupLauncher::checkWorkers() const {
+    if (access(workerBinary_.c_str(), X_OK) != 0) return {};  // startGroup names this one
     std::vector<std::string> check{workerBinary_};
     for (auto& a : worker_.workerArguments(settings_.schedulerAddress, settings_.adapterId, "check",
                                            settings_.capabilities)) {
@@ -51,8 +50,8 @@ CommandResult NativeWorkerGroupLauncher::startGroup(const CapabilityList& capabi
         return launchFailed("cannot run worker binary '" + workerBinary_ + "': " + std::strerror(errno));
     }
     // checked again after a failure, so a fixed installation is picked up at the next start
-    if (workersCannotStart_ && (workersCannotStart_ = checkWorkers())) {
-        return launchFailed("its workers cannot start: " + *workersCannotStart_);
+    if (!workersCheck_ && !(workersCheck_ = checkWorkers())) {
+        return launchFailed("its workers cannot start: " + workersCheck_.why());
     }
     const std::string groupId = "native-" + randomHex(6);
     const std::vector<std::string> workerIds = groupWorkerIds("NAT", groupId, settings_.workersPerGroup);

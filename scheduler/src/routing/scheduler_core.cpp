@@ -155,8 +155,9 @@ void SchedulerCore::handleFromPeer(std::string_view identity, uint32_t slot, wir
             clients_[slot].lastSeen = now_;
             return onTaskGraph(slot, message.getTaskGraph());
         case W::WORKER_ADAPTER_COMMAND_RESPONSE:
-            if (auto why = scaling_.onAdapterResponse(slot, message.getWorkerAdapterCommandResponse())) {
-                dropMessage(identity, *why);
+            if (auto taken = scaling_.onAdapterResponse(slot, message.getWorkerAdapterCommandResponse());
+                !taken) {
+                dropMessage(identity, taken.why());
             }
             return;
         default:
@@ -192,10 +193,10 @@ void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHea
 }
 
 void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat) {
-    if (std::string problem = wireCapabilitiesProblem(heartbeat.getCapabilities()); !problem.empty()) {
-        if (peerTable_.find(identity) ==
-            nullptr)  // a connected worker's later heartbeats are not read for these
-            return dropMessage(identity, "worker heartbeat refused: " + problem);
+    if (auto valid = checkWireCapabilities(heartbeat.getCapabilities()); !valid) {
+        // a connected worker's later heartbeats are not read for these
+        if (peerTable_.find(identity) == nullptr)
+            return dropMessage(identity, "worker heartbeat refused: " + valid.why());
     }
     const auto admission = admit(identity, PeerRole::worker, heartbeat.getProtocolVersion(),
                                  heartbeat.getSchedulerIncarnation(), heartbeat.getFreshSession());

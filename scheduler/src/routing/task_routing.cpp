@@ -115,8 +115,7 @@ Status SchedulerCore::checkTask(ClientSlot client, wire::Task::Reader task, Capa
         fields.capabilitySet = previous;
         return {};
     }
-    if (std::string problem = wireCapabilitiesProblem(task.getCapabilities()); !problem.empty())
-        return refuse(std::move(problem));
+    if (auto valid = checkWireCapabilities(task.getCapabilities()); !valid) return valid;
     const size_t before = capabilitySets_.liveSets();
     CapabilitySetRegistry::Refusal refusal;
     const auto interned =

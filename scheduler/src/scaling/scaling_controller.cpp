@@ -226,14 +226,14 @@ void ScalingController::removeWorkersGoneFromInventory(AdapterRecord& adapter) {
     for (const std::string& identity : dead) router_.removeDeadWorker(identity, why);
 }
 
-std::optional<std::string> ScalingController::onAdapterResponse(
-    AdapterSlot slot, wire::WorkerAdapterCommandResponse::Reader response) {
+Status ScalingController::onAdapterResponse(AdapterSlot slot,
+                                            wire::WorkerAdapterCommandResponse::Reader response) {
     AdapterRecord& adapter = adapters_[slot];
     adapter.lastSeen = now_;
     auto pending = std::find_if(adapter.pending.begin(), adapter.pending.end(),
                                 [&](const auto& p) { return p.requestId == response.getRequestId(); });
     if (pending == adapter.pending.end())
-        return "response to a command the scheduler did not send or gave up on";
+        return refuse("response to a command the scheduler did not send or gave up on");
     const PendingAdapterCommand command = *pending;
     adapter.pending.erase(pending);
     metrics_.commandLatency[{adapter.identity, commandName(command.command)}].observe(
@@ -251,7 +251,7 @@ std::optional<std::string> ScalingController::onAdapterResponse(
                 statusName(response.getStatus()) + (message.empty() ? "" : ": " + message);
             onStartFailed(adapter, groupId, why, statusName(response.getStatus()),
                           response.getStatus() == wire::WorkerAdapterCommandStatus::LAUNCH_FAILED);
-            return std::nullopt;
+            return {};
         }
         WorkerGroupRecord group;
         group.id = groupId;
@@ -270,7 +270,7 @@ std::optional<std::string> ScalingController::onAdapterResponse(
                 break;
             }
         }
-        return std::nullopt;
+        return {};
     }
     if (!ok && response.getStatus() != wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND) {
         log::scaling().warn("adapter '{}' could not stop worker group '{}': {} {}", adapter.identity,
@@ -278,7 +278,7 @@ std::optional<std::string> ScalingController::onAdapterResponse(
         recordEvent(adapter.identity, "stop failed", command.groupId,
                     statusName(response.getStatus()) + " " + message, statusName(response.getStatus()));
     }
-    return std::nullopt;
+    return {};
 }
 
 void ScalingController::onStartFailed(AdapterRecord& adapter, const std::string& groupId,

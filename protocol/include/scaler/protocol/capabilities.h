@@ -8,6 +8,7 @@
 
 #include <capnp/list.h>
 
+#include "scaler/protocol/result.h"
 #include "scaler/wire/message.capnp.h"
 
 namespace scaler {
@@ -42,10 +43,10 @@ bool capabilityNamesSubset(const CapabilityList& required, const CapabilityList&
 // at a time, so this is the whole of per-worker resource accounting.
 bool capabilitiesSatisfy(const CapabilityList& required, const CapabilityList& offered);
 
-// What is wrong with a set that arrived over the wire, checked as parseCapabilities checks text (names of
+// Whether a set that arrived over the wire is valid, checked as parseCapabilities checks text (names of
 // letters, digits and _-./ up to kMaxCapabilityNameBytes, values -1 or more, at most kMaxCapabilitiesPerSet);
-// empty when nothing is. A name such as "gpu=1,linux" could otherwise pose as another set.
-std::string wireCapabilitiesProblem(capnp::List<wire::Capability>::Reader list);
+// refused with the first problem. A name such as "gpu=1,linux" could otherwise pose as another set.
+Status checkWireCapabilities(capnp::List<wire::Capability>::Reader list);
 
 // Wire conversion. fromWire sorts and, on duplicate names, keeps the last; it never throws.
 CapabilityList capabilitiesFromWire(capnp::List<wire::Capability>::Reader list);

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include "scaler/protocol/result.h"
+
 namespace scaler::adapters {
 
 // fork + exec `argv` (argv[0] is the binary). The child gets SIGTERM when this process dies, so a worker
@@ -16,10 +18,10 @@ namespace scaler::adapters {
 pid_t spawnWorkerProcess(const std::vector<std::string>& argv);
 
 // Runs `argv` (a worker command line with --check added by the caller) to completion, at most `timeout`:
-// nullopt when it exits 0, else what it printed last (or how it ended). For adapters to learn before starting
-// a group that its workers cannot start (a plugin that is not one), instead of restarting them forever.
-std::optional<std::string> checkWorkerCommand(const std::vector<std::string>& argv,
-                                              std::chrono::milliseconds timeout);
+// done when it exits 0, else refused with what it printed last (or how it ended). For adapters to learn
+// before starting a group that its workers cannot start (a plugin that is not one), instead of restarting
+// them forever.
+Status checkWorkerCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
 // The program `name` beside this executable (./name when /proc is unreadable).
 std::string siblingBinary(const std::string& name);

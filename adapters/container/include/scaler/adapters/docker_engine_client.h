@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scaler/adapters/http_client.h"
+#include "scaler/protocol/result.h"
 
 namespace scaler::adapters {
 
@@ -30,8 +31,8 @@ struct ContainerSummary {
 // The version to use with an engine that serves `engineMax` and accepts no less than `engineMin` ("" when
 // the engine does not say); pure, for tests.
 std::string negotiateApiVersion(const std::string& engineMax, const std::string& engineMin);
-// Why a unix socket cannot be used (missing, permission denied), naming the fix; "" when it looks usable.
-std::string unixSocketProblem(const std::string& path);
+// Whether a unix socket looks usable, and why not (missing, permission denied), naming the fix.
+Status checkUnixSocket(const std::string& path);
 
 // The container calls the launcher makes: the Docker Engine API (DockerEngineClient), or a fake in tests.
 class ContainerEngine {

@@ -15,6 +15,7 @@
 #include "scaler/adapters/ecs_api_client.h"
 #include "scaler/adapters/worker_group_provider.h"
 #include "scaler/adapters/worker_group_table.h"
+#include "scaler/protocol/result.h"
 
 namespace scaler::adapters {
 
@@ -42,8 +43,8 @@ inline constexpr const char* kCapabilities = "scaler:capabilities";  // commas b
 // ECS limits the model states: RunTask overrides (as JSON) and tag values.
 inline constexpr size_t kMaxOverridesCharacters = 8192;
 inline constexpr size_t kMaxTagValueCharacters = 256;
-// Why ECS would refuse this RunTask body, or nullopt; pure, for tests.
-std::optional<std::string> runTaskRequestProblem(const nlohmann::json& request);
+// Whether ECS would take this RunTask body, and why not; pure, for tests.
+Status checkRunTaskRequest(const nlohmann::json& request);
 // Whether a StopTask failure means the task is gone already (not a request error); pure, for tests.
 bool taskAlreadyGone(const EcsResult& answer);
 

@@ -6,18 +6,20 @@
 #include <optional>
 #include <string>
 
+#include "scaler/protocol/result.h"
+
 namespace scaler::adapters::kubernetes {
 
-// Why `name` is not a DNS-1123 subdomain (Pod and namespace... names: at most 253 lowercase letters, digits,
-// '-' and '.', starting and ending alphanumeric), or nullopt.
-std::optional<std::string> dns1123SubdomainProblem(const std::string& name);
+// Whether `name` is a DNS-1123 subdomain (Pod and namespace... names: at most 253 lowercase letters, digits,
+// '-' and '.', starting and ending alphanumeric), and why not.
+Status checkDns1123Subdomain(const std::string& name);
 // The same for a DNS-1123 label (at most 63 characters, no '.'): namespace names, service names.
-std::optional<std::string> dns1123LabelProblem(const std::string& name);
+Status checkDns1123Label(const std::string& name);
 // A label value: empty, or at most 63 letters, digits, '-', '_', '.', starting and ending alphanumeric.
-std::optional<std::string> labelValueProblem(const std::string& value);
+Status checkLabelValue(const std::string& value);
 // A label or annotation key: [prefix/]name, the prefix a DNS-1123 subdomain, the name as a label value but
 // not empty.
-std::optional<std::string> labelKeyProblem(const std::string& key);
+Status checkLabelKey(const std::string& key);
 
 // A resource quantity ("500m", "2", "1.5Gi", "1e3"): its value, or nullopt when it is not one.
 std::optional<long double> parseQuantity(const std::string& text);

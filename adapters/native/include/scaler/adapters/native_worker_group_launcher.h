@@ -13,6 +13,7 @@
 #include "scaler/adapters/adapter_options.h"
 #include "scaler/adapters/worker_group_provider.h"
 #include "scaler/adapters/worker_group_table.h"
+#include "scaler/protocol/result.h"
 
 namespace scaler::adapters {
 
@@ -34,7 +35,7 @@ public:
 
 private:
     // Runs the worker with --check: nullopt when it could start, else its message.
-    std::optional<std::string> checkWorkers() const;
+    Status checkWorkers() const;
     struct Process {
         pid_t pid;
         std::string workerId;
@@ -47,7 +48,7 @@ private:
     WorkerAdapterSettings settings_;
     WorkerOptions worker_;
     std::string workerBinary_;
-    std::optional<std::string> workersCannotStart_;  // what scaler_worker --check said, when it failed
+    Status workersCheck_;  // what scaler_worker --check said last
     WorkerGroupTable groups_;
     std::map<std::string, std::vector<Process>> processes_;  // per group, the ones still running
 };

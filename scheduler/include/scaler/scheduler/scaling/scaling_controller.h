@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "scaler/protocol/capabilities.h"
+#include "scaler/protocol/result.h"
 #include "scaler/scheduler/ids.h"
 #include "scaler/scheduler/scaling/demand_estimator.h"
 #include "scaler/scheduler/scaling/latency_histogram.h"
@@ -132,9 +133,8 @@ public:
     // A new adapter peer: its slot. The router has registered its identity as `peer`.
     AdapterSlot addAdapter(const std::string& identity, PeerId peer);
     void onAdapterHeartbeat(AdapterSlot slot, wire::WorkerAdapterHeartbeat::Reader heartbeat);
-    // nullopt, or why the response is dropped.
-    std::optional<std::string> onAdapterResponse(AdapterSlot slot,
-                                                 wire::WorkerAdapterCommandResponse::Reader response);
+    // Taken, or why the response is dropped.
+    Status onAdapterResponse(AdapterSlot slot, wire::WorkerAdapterCommandResponse::Reader response);
     // Adapter timeouts and the periodic evaluation; call at least every second.
     void onTick();
     // The router released this capability set's id: what was learnt of its demand goes with it.
