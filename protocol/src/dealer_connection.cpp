@@ -15,15 +15,16 @@ zmq::socket_t makeDealer(zmq::context_t& context, const DealerOptions& options) 
     socket.set(zmq::sockopt::sndhwm, 0);
     socket.set(zmq::sockopt::rcvhwm, 0);
     socket.set(zmq::sockopt::linger, options.lingerMs);
-    // Keepalives: a link cut without a close (a pulled cable, a dead NAT entry, a frozen peer) is noticed by
-    // ZMTP heartbeats within kDeadConnectionMs, the connection dropped and made again; reconnect attempts
-    // back off to at most kMaxReconnectMs, so a healed link is used again within about that. Without them
-    // recovery waited on TCP's retransmission back-off (up to minutes).
+    // Keepalives (connection_keepalive.h): a dead link is noticed within kDeadConnectionMs, the connection
+    // dropped and made again; reconnect attempts back off to at most kMaxReconnectMs and each waits at most
+    // kConnectAttemptMs for an answer, so a healed link is used again within about two seconds.
     socket.set(zmq::sockopt::heartbeat_ivl, kConnectionPingIntervalMs);
     socket.set(zmq::sockopt::heartbeat_timeout, kDeadConnectionMs);
     socket.set(zmq::sockopt::heartbeat_ttl, kDeadConnectionMs);
+    socket.set(zmq::sockopt::tcp_maxrt, kDeadConnectionMs);
     socket.set(zmq::sockopt::reconnect_ivl, 100);
     socket.set(zmq::sockopt::reconnect_ivl_max, kMaxReconnectMs);
+    socket.set(zmq::sockopt::connect_timeout, kConnectAttemptMs);
     socket.set(zmq::sockopt::tcp_keepalive, 1);
     socket.set(zmq::sockopt::tcp_keepalive_idle, 10);
     socket.set(zmq::sockopt::tcp_keepalive_intvl, 2);

@@ -209,6 +209,18 @@ class PartitionTest(NamespacedClusterTest):
                 lost += 1
         return lost, wrong
 
+    def explain(self, name):
+        """What the worker's and the scheduler's logs say about `name`, printed before a failing assertion."""
+        with open(os.path.join(self.logdir, f"{name}.log"), errors="replace") as f:
+            worker = f.read().splitlines()[-25:]
+        with open(os.path.join(self.logdir, "scheduler.log"), errors="replace") as f:
+            scheduler = [line for line in f.read().splitlines() if name in line][-25:]
+        print(f"--- {name}.log, last lines:", *worker, f"--- scheduler.log on {name}:", *scheduler, sep="\n  ")
+        print(f"--- the scheduler's workers now: {self.workers_named()}")
+        for host in (name, "sched"):  # the kernel's view: retransmission back-off, unacknowledged bytes
+            print(f"--- TCP connections on {host}:", sh("ip", "netns", "exec", self.hosts.namespace[host], "ss",
+                                                      "-tino", check=False).stdout, sep="\n")
+
     def serving_again(self, name, seconds=30):
         """Seconds until a task runs on worker `name` again."""
         started = time.monotonic()
@@ -243,6 +255,8 @@ class PartitionTest(NamespacedClusterTest):
         print(f"{title}: {n} tasks, {lost} lost, {wrong} wrong; dead peer noticed after "
               f"{'-' if noticed is None else f'{noticed:.1f} s'}; worker serving again {again:.1f} s after the heal"
               if again is not None else f"{title}: {n} tasks, {lost} lost, {wrong} wrong; worker not serving again")
+        if again is None:
+            self.explain("w1")
         self.assertEqual((lost, wrong), (0, 0))
         self.assertIsNotNone(again, "the cut worker never served again")
         return noticed, again
@@ -253,10 +267,13 @@ class PartitionTest(NamespacedClusterTest):
         self.assertLess(again, 10)
 
     def test_2_a_cut_longer_than_the_worker_timeout_requeues_and_the_worker_rejoins(self):
-        noticed, again = self.scenario("worker cut 12 s (timeout 6 s)", 12)
+        # 25 s: past the 10 s keepalive, so the worker's connection is dropped and its reconnects are lost for
+        # over 10 s while the kernel's SYN retries back off; the worker rejoined 5.3 s after the heal (4 runs of
+        # 4) until a connect unanswered for 2 s was given up and made again (then 0.0 to 0.2 s)
+        noticed, again = self.scenario("worker cut 25 s (timeout 6 s)", 25)
         self.assertIsNotNone(noticed, "the cut worker was never dropped")
         self.assertLess(noticed, WORKER_TIMEOUT_S + 3)
-        self.assertLess(again, 15)
+        self.assertLess(again, 4)
 
     def test_4_a_client_cut_shorter_than_its_timeout_gets_every_answer(self):
         n = 200
@@ -302,6 +319,8 @@ class PartitionTest(NamespacedClusterTest):
         print(f"worker link flapping for 60 s ({flaps} cuts of 0.1-0.5 s): {len(futures)} tasks, {lost} lost, "
               f"{wrong} wrong; every future answered {answered:.1f} s after the last heal; worker serving again: "
               f"{'no' if served is None else f'{served:.1f} s later'}")
+        if served is None:
+            self.explain("w1")
         self.assertEqual((lost, wrong), (0, 0))
         self.assertIsNotNone(served, "the flapping worker never served again")
 

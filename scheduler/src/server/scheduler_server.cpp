@@ -70,6 +70,7 @@ zmq::socket_t bindRouter(zmq::context_t& context, const SchedulerConfig& config)
     router.set(zmq::sockopt::router_handover, 0);
     router.set(zmq::sockopt::heartbeat_ivl, kConnectionPingIntervalMs);
     router.set(zmq::sockopt::heartbeat_timeout, kDeadConnectionMs);
+    router.set(zmq::sockopt::tcp_maxrt, kDeadConnectionMs);
     router.set(zmq::sockopt::sndhwm, 0);
     router.set(zmq::sockopt::rcvhwm, 0);
     router.set(zmq::sockopt::linger, 0);
