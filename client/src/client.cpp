@@ -81,6 +81,10 @@ const std::string& Client::identity() const {
 size_t Client::pendingTasks() const {
     return core_->pending();
 }
+
+bool Client::submitWouldWait(size_t tasks, size_t bytes) const {
+    return core_->submitWouldWait(tasks, bytes);
+}
 uint64_t Client::unmatchedResults() const {
     return core_->unmatchedResults();
 }

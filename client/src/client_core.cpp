@@ -156,27 +156,71 @@ std::vector<Future> ClientCore::submitMany(const std::string& function, std::vec
         }
     }
     if (objects == payloads.size()) return futures;
-    bool wasEmpty;
-    {
-        std::lock_guard lock(mutex_);
-        if (closed_) throw SchedulerUnreachableError("client is disconnected");
-        wasEmpty = submissions_.empty() && cancels_.empty();
-        for (size_t i = 0; i < payloads.size(); ++i) {
-            if (asObject[i]) continue;
-            Submission& s = submissions_.emplace_back();
-            s.state = std::make_shared<FutureState>(nextTaskId_++);
-            s.function = common.function;
-            s.payload = std::move(payloads[i]);
-            s.capabilities = common.capabilities;
-            s.timeoutMs = common.timeoutMs;
-            s.priority = common.priority;
-            s.profiling = common.profiling;
-            futures[i] = makeFuture(s.state);
-        }
-        pendingCount_ += payloads.size() - objects;
+    std::vector<Submission> batch;
+    batch.reserve(payloads.size() - objects);
+    for (size_t i = 0; i < payloads.size(); ++i) {
+        if (asObject[i]) continue;
+        Submission& s = batch.emplace_back();
+        s.state = std::make_shared<FutureState>(nextTaskId_++);
+        s.function = common.function;
+        s.payload = std::move(payloads[i]);
+        s.capabilities = common.capabilities;
+        s.timeoutMs = common.timeoutMs;
+        s.priority = common.priority;
+        s.profiling = common.profiling;
+        futures[i] = makeFuture(s.state);
     }
-    if (wasEmpty) wake();  // the I/O thread takes everything queued since, in one go
+    queueAdmitted(batch);
     return futures;
+}
+
+size_t ClientCore::admit(std::span<const uint64_t> bytes) {
+    if (std::this_thread::get_id() == ioThreadId_.load(std::memory_order_relaxed)) {
+        uint64_t total = 0;
+        for (uint64_t b : bytes) total += b;
+        window_.take(bytes.size(), total);
+        return bytes.size();
+    }
+    SubmissionWindow::Deadline deadline;
+    if (options_.submitTimeoutSeconds > 0) deadline = Clock::now() + seconds(options_.submitTimeoutSeconds);
+    return window_.reserve(bytes, deadline);
+}
+
+void ClientCore::queueAdmitted(std::vector<Submission>& batch) {
+    uint64_t single = 0;  // one submit: no allocation for its size
+    std::vector<uint64_t> many;
+    if (batch.size() == 1) {
+        single = submissionBytes(batch[0]);
+    } else {
+        many.resize(batch.size());
+        for (size_t i = 0; i < batch.size(); ++i) many[i] = submissionBytes(batch[i]);
+    }
+    const std::span<const uint64_t> bytes =
+        batch.size() == 1 ? std::span<const uint64_t>(&single, 1) : std::span<const uint64_t>(many);
+    size_t done = 0;
+    while (done < batch.size()) {
+        size_t n = 0;
+        try {
+            n = admit(bytes.subspan(done));
+        } catch (const SubmitTimeoutError&) {
+            for (size_t i = 0; i < done; ++i) requestCancel(batch[i].state->id);
+            throw;
+        }
+        bool wasEmpty;
+        {
+            std::lock_guard lock(mutex_);
+            if (closed_) {
+                uint64_t taken = 0;
+                for (size_t i = done; i < done + n; ++i) taken += bytes[i];
+                window_.release(n, taken);
+                throw SchedulerUnreachableError("client is disconnected");
+            }
+            wasEmpty = submissions_.empty() && cancels_.empty();
+            for (size_t i = done; i < done + n; ++i) submissions_.push_back(std::move(batch[i]));
+        }
+        if (wasEmpty) wake();  // the I/O thread takes everything queued since, in one go
+        done += n;
+    }
 }
 
 std::vector<SubmissionArgument> ClientCore::convertArguments(
@@ -224,18 +268,6 @@ std::vector<SubmissionArgument> ClientCore::convertArguments(
     return out;
 }
 
-void ClientCore::queueSubmission(Submission submission) {
-    bool wasEmpty;
-    {
-        std::lock_guard lock(mutex_);
-        if (closed_) throw SchedulerUnreachableError("client is disconnected");
-        wasEmpty = submissions_.empty() && cancels_.empty();
-        ++pendingCount_;
-        submissions_.push_back(std::move(submission));
-    }
-    if (wasEmpty) wake();
-}
-
 Future ClientCore::submitArguments(const std::string& function, Arguments arguments,
                                    const SubmitOptions& options) {
     std::vector<Arguments> one;
@@ -265,15 +297,7 @@ std::vector<Future> ClientCore::submitArgumentsMany(const std::string& function,
         if (!temporaryObjects.empty())
             temporary.emplace_back(futures.size() - 1, std::move(temporaryObjects));
     }
-    bool wasEmpty;
-    {
-        std::lock_guard lock(mutex_);
-        if (closed_) throw SchedulerUnreachableError("client is disconnected");
-        wasEmpty = submissions_.empty() && cancels_.empty();
-        pendingCount_ += batch.size();
-        for (Submission& s : batch) submissions_.push_back(std::move(s));
-    }
-    if (wasEmpty) wake();  // one wake-up for the whole batch
+    queueAdmitted(batch);  // one wake-up per part the share admits
     for (auto& entry : temporary) {
         // the objects made for a task alone go when it ends
         futures[entry.first].then([weak = weak_from_this(), objects = entry.second](const Future&) {
@@ -339,7 +363,7 @@ std::map<std::string, Future> ClientCore::submitGraph(const TaskGraph& graph,
     {
         std::lock_guard lock(mutex_);
         if (closed_) throw SchedulerUnreachableError("client is disconnected");
-        pendingCount_ += futures.size();
+        window_.take(futures.size(), 0);  // a graph goes whole: counted, never split or held back
         // tasks queued before the graph go first, so a graph may use objects and results they produce
         graphs_.push_back(std::move(submission));
     }
@@ -454,7 +478,7 @@ void ClientCore::publishStatus(const ClientSession& session, uint64_t shutdownsS
 
 void ClientCore::ioLoop() {
     DealerConnection connection({identity_, address_, options_.curve, 2000});  // linger: let the goodbye out
-    ClientSession session(connection, options_, address_, Clock::now(), pendingCount_, unmatchedResults_);
+    ClientSession session(connection, options_, address_, Clock::now(), window_, unmatchedResults_);
     session.keepFramesWith([&connection] { return connection.keepFrame(); });
     session.start(Clock::now());
     UserRequests requests;
@@ -510,7 +534,7 @@ void ClientCore::ioLoop() {
         session.beginClose(closing);
         publishStatus(session, shutdownsSent);
         if (session.closeFinished()) break;
-        const size_t pending = pendingCount_.load(std::memory_order_relaxed);
+        const size_t pending = window_.pending();
         peakPending = std::max(peakPending, pending);
         if (pending == 0 && peakPending >= kTrimAfterTasks) {
             // a burst's task records are freed, but the allocator keeps the pages (a map of 300,000 kept
@@ -520,6 +544,7 @@ void ClientCore::ioLoop() {
         }
     }
     session.failAll(Outcome::cancelled, "client disconnected before the task finished");
+    window_.close("client is disconnected");
     if (!session.registered()) connection.setLinger(0);  // nobody to deliver the goodbye to
     connection.close();
     std::lock_guard lock(statusMutex_);

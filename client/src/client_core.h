@@ -20,6 +20,7 @@
 #include "scaler/client/client.h"
 #include "scaler/client/task_graph.h"
 #include "scaler/protocol/capabilities.h"
+#include "submission_window.h"
 
 namespace scaler::detail {
 
@@ -57,7 +58,8 @@ public:
     void shutdown();
 
     const std::string& identity() const { return identity_; }
-    size_t pending() const { return pendingCount_.load(); }
+    size_t pending() const { return window_.pending(); }
+    bool submitWouldWait(size_t tasks, size_t bytes) const { return window_.full(tasks, bytes); }
     uint64_t unmatchedResults() const { return unmatchedResults_.load(); }
     double timeoutSeconds() const { return options_.timeoutSeconds; }
 
@@ -71,7 +73,12 @@ private:
         std::vector<uint64_t>& temporaryObjects);
     // True when bytes of this size would not fit in one task message to the scheduler.
     bool needsObject(size_t bytes) const;
-    void queueSubmission(Submission submission);
+    // Room for the leading tasks of `bytes` in this client's share, waiting up to submitTimeoutSeconds for
+    // it; on the I/O thread (a future's callback submitting) it never waits: nothing there would make room.
+    size_t admit(std::span<const uint64_t> bytes);
+    // Hands `batch` to the I/O thread in parts as the share makes room; on a timeout the parts already
+    // handed over are cancelled and SubmitTimeoutError is thrown, so nothing of the call is left running.
+    void queueAdmitted(std::vector<Submission>& batch);
     void ioLoop();
     // Hands what the session learnt to the threads waiting in start() and close().
     void publishStatus(const ClientSession& session, uint64_t shutdownsSent);
@@ -87,7 +94,7 @@ private:
     std::thread thread_;
     std::atomic<uint64_t> nextTaskId_{1};
     std::atomic<uint64_t> nextObjectId_{1};
-    std::atomic<size_t> pendingCount_{0};
+    SubmissionWindow window_;
     std::atomic<uint64_t> unmatchedResults_{0};
     std::atomic<uint64_t> schedulerMessageLimit_{0};  // from the session, for checks on user threads
 

@@ -62,11 +62,11 @@ void toWire(const Submission& s, wire::Task::Builder task) {
 }  // namespace
 
 ClientSession::ClientSession(FrameSink& out, const ClientOptions& options, std::string address, TimePoint now,
-                             std::atomic<size_t>& pendingCount, std::atomic<uint64_t>& unmatchedResults)
+                             SubmissionWindow& window, std::atomic<uint64_t>& unmatchedResults)
     : out_(out),
       options_(options),
       address_(std::move(address)),
-      pendingCount_(pendingCount),
+      window_(window),
       unmatchedResults_(unmatchedResults),
       lastHeard_(now) {}
 
@@ -108,7 +108,7 @@ void ClientSession::finish(uint64_t id, Outcome outcome, ResultStream result, st
     }
     auto extracted = pending_.extract(it);  // no move of the kept submission
     PendingTask& task = extracted.mapped();
-    --pendingCount_;
+    window_.release(1, task.graph != 0 ? 0 : submissionBytes(task.submission));
     if (task.graph != 0) {
         auto graph = graphs_.find(task.graph);
         if (graph != graphs_.end() && --graph->second.outputsLeft == 0) {
@@ -126,7 +126,9 @@ void ClientSession::failAll(Outcome outcome, const std::string& message) {
     forgetRefusedObjects();
     auto all = std::move(pending_);
     pending_.clear();
-    pendingCount_ -= all.size();
+    uint64_t bytes = 0;
+    for (const auto& [id, task] : all) bytes += task.graph != 0 ? 0 : submissionBytes(task.submission);
+    window_.release(all.size(), bytes);
     for (auto& [id, graph] : graphs_) {
         for (const Submission& node : graph.graph.nodes) holdObjects(node, -1);
     }
@@ -413,6 +415,8 @@ void ClientSession::onMessage(wire::Message::Reader message, TimePoint now) {
             latencyUs_ = static_cast<uint32_t>(
                 std::chrono::duration_cast<std::chrono::microseconds>(now - lastHeartbeat_).count() / 2);
             schedulerMessageLimit_ = message.getClientHeartbeatEcho().getMaxMessageBytes();
+            window_.setShares(message.getClientHeartbeatEcho().getClientTaskShare(),
+                              message.getClientHeartbeatEcho().getClientByteShare());
             registration_.echoed(message.getClientHeartbeatEcho().getSchedulerIncarnation());
             registered_ = true;
             connected_ = true;

@@ -28,6 +28,7 @@
 #include "scaler/protocol/process_resources.h"
 #include "scaler/protocol/scheduler_registration.h"
 #include "scaler/wire/message.capnp.h"
+#include "submission_window.h"
 
 namespace scaler::detail {
 
@@ -57,6 +58,13 @@ struct Submission {
     uint64_t resultObjectId = 0;  // keep the result in the store under this object id
 };
 
+// What a submission counts against the client's byte share: the bytes it carries to the scheduler.
+inline uint64_t submissionBytes(const Submission& s) {
+    uint64_t bytes = s.payload.size();
+    for (const SubmissionArgument& argument : s.arguments) bytes += argument.bytes.size();
+    return bytes;
+}
+
 // A graph in one message: `nodes` carry their keys as task ids; only `outputs` are awaited.
 struct GraphSubmission {
     std::vector<Submission> nodes;
@@ -71,9 +79,10 @@ public:
     using TimePoint = Clock::time_point;
     static constexpr size_t kMaxTasksPerFrame = 4096;
 
-    // `pendingCount` and `unmatchedResults` are read by user threads (Client::pending and the soak).
+    // `window` counts the unfinished tasks (the session gives their room back as they end and sets the shares
+    // the scheduler tells); `unmatchedResults` is read by user threads (Client::unmatchedResults, the soak).
     ClientSession(FrameSink& out, const ClientOptions& options, std::string address, TimePoint now,
-                  std::atomic<size_t>& pendingCount, std::atomic<uint64_t>& unmatchedResults);
+                  SubmissionWindow& window, std::atomic<uint64_t>& unmatchedResults);
 
     // Registers: the first heartbeat.
     void start(TimePoint now);
@@ -156,7 +165,7 @@ private:
     ObjectUploader uploader_{out_};
     const ClientOptions& options_;
     const std::string address_;
-    std::atomic<size_t>& pendingCount_;
+    SubmissionWindow& window_;
     std::atomic<uint64_t>& unmatchedResults_;
     ProcessResourceSampler sampler_;
 

@@ -163,6 +163,10 @@ struct ClientHeartbeatEcho {
   protocolVersion @0 :UInt32;
   maxMessageBytes @1 :UInt64;  # the scheduler's --max-message-bytes: a larger task could never arrive
   schedulerIncarnation @2 :UInt64;  # random, non-zero, new each time a scheduler process starts
+  # This client's share of the scheduler's --max-queued-tasks and --max-queued-bytes: submitting waits while
+  # the client's unfinished tasks fill it. 0: no limit (an older scheduler leaves them unset).
+  clientTaskShare @3 :UInt64;
+  clientByteShare @4 :UInt64;
 }
 
 struct WorkerHeartbeat {

@@ -12,6 +12,7 @@ from .errors import (
     MissingObjects,
     ObjectStoreFullError,
     ProcessorDiedError,
+    SubmitTimeoutError,
     TaskRejectedError,
     WorkerDiedError,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "ScalerFuture",
     "SchedulerClusterCombo",
     "Serializer",
+    "SubmitTimeoutError",
     "TaskRejectedError",
     "WorkerDiedError",
 ]

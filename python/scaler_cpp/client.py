@@ -16,7 +16,14 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from . import _native, _serialization
 from .serializer import DefaultSerializer, Serializer
-from .errors import DisconnectedError, MissingObjects, ObjectStoreFullError, TaskRejectedError, WorkerDiedError
+from .errors import (
+    DisconnectedError,
+    MissingObjects,
+    ObjectStoreFullError,
+    SubmitTimeoutError,
+    TaskRejectedError,
+    WorkerDiedError,
+)
 
 _ADDRESS_VARIABLE = "SCALER_CPP_SCHEDULER_ADDRESS"  # set by workers: Client() inside a task needs no address
 _CURVE_SERVER_VARIABLE = "SCALER_CPP_CURVE_SERVER_KEY_FILE"  # and, on an encrypted cluster, the worker's keys
@@ -243,6 +250,7 @@ class Client:
         object_storage_address: Optional[str] = None,
         curve_server_key_file: Optional[str] = None,
         curve_secret_key_file: Optional[str] = None,
+        submit_timeout_seconds: float = 0,
         **kwargs: Any,
     ):
         if address is None:
@@ -277,7 +285,7 @@ class Client:
         try:
             self._native = _native.NativeClient(
                 address, self._name, float(timeout_seconds), float(heartbeat_interval_seconds), float(timeout_seconds),
-                curve_server_key_file or "", curve_secret_key_file or "",
+                curve_server_key_file or "", curve_secret_key_file or "", float(submit_timeout_seconds),
             )
         except _native.SchedulerUnreachableError as e:
             raise DisconnectedError(str(e)) from None
@@ -498,6 +506,8 @@ class Client:
             ids = self._native.submit_many("python", argument_lists, _capabilities_text(capabilities), self._profiling)
         except _native.SchedulerUnreachableError as e:
             raise DisconnectedError(str(e)) from None
+        except _native.SubmitTimeoutError as e:
+            raise SubmitTimeoutError(str(e)) from None
         batch = _MapResults(len(ids))
         early = []
         with self._lock:
@@ -540,6 +550,8 @@ class Client:
             task_id = self._native.submit("python", task_args, capabilities, self._profiling, 0)
         except _native.SchedulerUnreachableError as e:
             raise DisconnectedError(str(e)) from None
+        except _native.SubmitTimeoutError as e:
+            raise SubmitTimeoutError(str(e)) from None
         return self._register(task_id)
 
     def _register(self, task_id: int) -> ScalerFuture:

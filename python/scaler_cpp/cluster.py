@@ -142,6 +142,7 @@ class SchedulerClusterCombo:
         per_worker_capabilities: Optional[Dict[str, int]] = None,
         per_worker_task_queue_size: int = 1000,
         max_number_of_tasks_waiting: int = -1,
+        max_queued_tasks: Optional[int] = None,
         heartbeat_interval_seconds: float = 2,
         client_timeout_seconds: float = 60,
         worker_timeout_seconds: float = 10,
@@ -169,6 +170,8 @@ class SchedulerClusterCombo:
             "--policy-content", policy_content,
             "--logging-level", logging_level,
         ]
+        if max_queued_tasks is not None:
+            scheduler_args += ["--max-queued-tasks", str(int(max_queued_tasks))]
         if protected:
             scheduler_args.append("--protected")
         if monitor_address is not None:

@@ -20,5 +20,10 @@ class TaskRejectedError(ValueError):
     """The scheduler refused a task (full queue, bad capabilities); the message says why."""
 
 
+class SubmitTimeoutError(TimeoutError):
+    """submit or map waited Client(submit_timeout_seconds=...) for room in this client's share of the
+    scheduler's queue (--max-queued-tasks, --max-queued-bytes) and none came; nothing more was submitted."""
+
+
 class ObjectStoreFullError(MemoryError):
     """The scheduler's object store refused an object (over --object-memory-limit)."""

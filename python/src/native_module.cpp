@@ -178,13 +178,15 @@ class NativeClient {
 public:
     NativeClient(const std::string& address, const std::string& name, double timeoutSeconds,
                  double heartbeatIntervalSeconds, double connectTimeoutSeconds,
-                 const std::string& curveServerKeyFile, const std::string& curveSecretKeyFile) {
+                 const std::string& curveServerKeyFile, const std::string& curveSecretKeyFile,
+                 double submitTimeoutSeconds) {
         scaler::ClientOptions options;
         options.curve = scaler::loadCurveClientKeys(curveServerKeyFile, curveSecretKeyFile);  // ValueError
         options.name = name;
         options.timeoutSeconds = timeoutSeconds;
         options.heartbeatIntervalSeconds = heartbeatIntervalSeconds;
         options.connectTimeoutSeconds = connectTimeoutSeconds;
+        options.submitTimeoutSeconds = submitTimeoutSeconds;
         py::gil_scoped_release release;
         client_ = std::make_unique<scaler::Client>(address, options);
     }
@@ -194,7 +196,8 @@ public:
         size_t bytes = 0;
         scaler::Arguments arguments = toArguments(args, bytes);
         scaler::Future future;
-        if (bytes > kReleaseGilBytes) {
+        // a submit that will wait for room in the client's share lets other Python threads run meanwhile
+        if (bytes > kReleaseGilBytes || client_->submitWouldWait(1, bytes)) {
             py::gil_scoped_release release;  // a large argument is uploaded first
             future =
                 client_->submit(function, std::move(arguments), options(capabilities, profiling, priority));
@@ -215,8 +218,8 @@ public:
         size_t bytes = 0;
         for (const py::handle& args : argumentLists) all.push_back(toArguments(args.cast<py::list>(), bytes));
         std::vector<scaler::Future> futures;
-        if (bytes > kReleaseGilBytes) {
-            py::gil_scoped_release release;
+        if (bytes > kReleaseGilBytes || client_->submitWouldWait(all.size(), bytes)) {
+            py::gil_scoped_release release;  // large, or may wait for room in the client's share
             futures = client_->map(function, std::move(all), options(capabilities, profiling, 0));
         } else {
             futures = client_->map(function, std::move(all), options(capabilities, profiling, 0));
@@ -394,6 +397,7 @@ PYBIND11_MODULE(_native, m) {
     py::register_exception<scaler::SchedulerUnreachableError>(m, "SchedulerUnreachableError",
                                                               PyExc_ConnectionError);
     py::register_exception<scaler::ObjectStoreError>(m, "ObjectStoreError", PyExc_MemoryError);
+    py::register_exception<scaler::SubmitTimeoutError>(m, "SubmitTimeoutError", PyExc_TimeoutError);
     py::register_exception<scaler::GraphError>(m, "GraphError", PyExc_KeyError);
     py::class_<ResultBytes>(m, "ResultBytes", py::buffer_protocol())
         .def_buffer([](ResultBytes& r) {
@@ -409,7 +413,7 @@ PYBIND11_MODULE(_native, m) {
         .def("__len__", &ResultReader::remaining);
     py::class_<NativeClient>(m, "NativeClient")
         .def(py::init<const std::string&, const std::string&, double, double, double, const std::string&,
-                      const std::string&>())
+                      const std::string&, double>())
         .def("submit", &NativeClient::submit)
         .def("submit_many", &NativeClient::submitMany)
         .def("submit_graph", &NativeClient::submitGraph)

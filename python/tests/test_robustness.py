@@ -15,7 +15,15 @@ import unittest
 
 import cloudpickle
 
-from scaler_cpp import Client, DefaultSerializer, DisconnectedError, ObjectStoreFullError, SchedulerClusterCombo, WorkerDiedError
+from scaler_cpp import (
+    Client,
+    DefaultSerializer,
+    DisconnectedError,
+    ObjectStoreFullError,
+    SchedulerClusterCombo,
+    SubmitTimeoutError,
+    WorkerDiedError,
+)
 from scaler_cpp.cluster import _binary, _free_port_pair
 
 from combo_case import ComboTestCase
@@ -262,6 +270,42 @@ def make_structure(n):
 
 def make_bytes(n):
     return bytes(range(256)) * (n // 256)
+
+
+class BackpressureTest(unittest.TestCase):
+    """A client past its share of the scheduler's --max-queued-tasks waits in submit (other threads running
+    meanwhile), raises SubmitTimeoutError after submit_timeout_seconds, and a map larger than the share runs."""
+
+    def test_a_full_share_waits_lets_other_threads_run_and_times_out(self):
+        with SchedulerClusterCombo(n_workers=0, max_queued_tasks=20) as cluster:  # one client: a share of 10
+            with Client(address=cluster.get_address(), submit_timeout_seconds=0.5) as client:
+                futures = [client.submit(add, i, 1) for i in range(10)]
+                ticks = []
+                stop = threading.Event()
+
+                def tick():
+                    while not stop.is_set():
+                        ticks.append(1)
+                        time.sleep(0.01)
+
+                ticker = threading.Thread(target=tick)
+                ticker.start()
+                started = time.monotonic()
+                with self.assertRaises(SubmitTimeoutError) as raised:
+                    client.submit(add, 10, 1)
+                waited = time.monotonic() - started
+                stop.set()
+                ticker.join()
+                self.assertIn("10 unfinished tasks of 10", str(raised.exception))
+                self.assertGreaterEqual(waited, 0.45)
+                self.assertGreater(len(ticks), 10, "the GIL was held while submit waited")
+                with self.assertRaises(TimeoutError):  # SubmitTimeoutError is one
+                    client.map(add, range(5), range(5))
+
+    def test_a_map_larger_than_the_share_runs_whole(self):
+        with SchedulerClusterCombo(n_workers=2, max_queued_tasks=50) as cluster:
+            with Client(address=cluster.get_address()) as client:
+                self.assertEqual(client.map(add, range(2000), range(2000)), [2 * i for i in range(2000)])
 
 
 class LargeResultsTest(unittest.TestCase):

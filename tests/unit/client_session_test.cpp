@@ -36,7 +36,7 @@ protected:
         auto state = std::make_shared<FutureState>(id);
         std::vector<Submission> batch;
         batch.push_back(plain(state, "echo", "hi", timeoutMs));
-        ++pendingCount;
+        window.take(1, submissionBytes(batch.back()));
         session.submit(batch, now);
         return state;
     }
@@ -56,10 +56,10 @@ protected:
 
     ClientOptions options;
     RecordingSink sink;
-    std::atomic<size_t> pendingCount{0};
+    SubmissionWindow window;
     std::atomic<uint64_t> unmatched{0};
     ClientSession::TimePoint now = ClientSession::TimePoint{} + 100s;
-    ClientSession session{sink, options, "tcp://127.0.0.1:1", now, pendingCount, unmatched};
+    ClientSession session{sink, options, "tcp://127.0.0.1:1", now, window, unmatched};
 };
 
 TEST_F(ClientSessionTest, RegistersAndIsConnectedOnTheFirstEcho) {
@@ -68,6 +68,25 @@ TEST_F(ClientSessionTest, RegistersAndIsConnectedOnTheFirstEcho) {
     echo();
     EXPECT_TRUE(session.connected());
     EXPECT_TRUE(session.registered());
+}
+
+TEST_F(ClientSessionTest, TheEchoSetsTheSharesAndEndedTasksGiveTheirRoomBack) {
+    deliver(IncomingMessage([](W::Builder m) {
+        auto e = m.initClientHeartbeatEcho();
+        e.setClientTaskShare(7);
+        e.setClientByteShare(4096);
+    }));
+    EXPECT_EQ(window.taskShare(), 7u);
+    EXPECT_EQ(window.byteShare(), 4096u);
+    submit(1);
+    submit(2);
+    EXPECT_EQ(window.pending(), 2u);
+    EXPECT_EQ(window.pendingBytes(), 4u);  // "hi" twice
+    result(1, wire::TaskResultStatus::SUCCESS, "x");
+    EXPECT_EQ(window.pending(), 1u);
+    EXPECT_EQ(window.pendingBytes(), 2u);
+    echo();  // a scheduler that does not say: no limit
+    EXPECT_EQ(window.taskShare(), 0u);
 }
 
 TEST_F(ClientSessionTest, ManySubmissionsTravelInFramesOfAtMostTheLimit) {
@@ -88,7 +107,8 @@ TEST_F(ClientSessionTest, AResultCompletesItsFutureAndAStrayOneIsCounted) {
     EXPECT_TRUE(state->done);
     EXPECT_EQ(state->outcome, Outcome::success);
     EXPECT_EQ(state->result.copyAll(), "out");
-    EXPECT_EQ(pendingCount.load(), 0u);
+    EXPECT_EQ(window.pending(), 0u);
+    EXPECT_EQ(window.pendingBytes(), 0u);
     result(5, wire::TaskResultStatus::SUCCESS, "again");
     EXPECT_EQ(unmatched.load(), 1u);
     EXPECT_EQ(state->result.copyAll(), "out");
@@ -249,7 +269,7 @@ TEST_F(ClientSessionTest, ASchedulerThatLostOurStateGetsObjectsThenEveryUnfinish
     batch.push_back(plain(std::make_shared<FutureState>(2), "echo", "two", 0));
     batch.push_back(plain(std::make_shared<FutureState>(3), "echo", "three", 0));
     auto first = batch[0].state;
-    pendingCount += 3;
+    for (const Submission& s : batch) window.take(1, submissionBytes(s));
     session.submit(batch, now);
     result(2, wire::TaskResultStatus::SUCCESS, "two");
     sink.clear();
@@ -319,7 +339,7 @@ TEST_F(ClientSessionTest, ADeletedObjectAnUnfinishedTaskUsesIsResentUntilTheTask
     deliver(objectStored(6, 6));
     std::vector<Submission> batch;
     batch.push_back(usingObject(1, 5));
-    pendingCount += 1;
+    window.take(1, submissionBytes(batch.back()));
     session.submit(batch, now);
     session.deleteObjects({5, 6}, false);
     sink.clear();
@@ -341,7 +361,7 @@ TEST_F(ClientSessionTest, AGraphIsResentWithTheOutputsStillAwaited) {
     for (uint64_t id : {10, 11, 12})
         graph.nodes.push_back(plain(std::make_shared<FutureState>(id), "echo", "x", 0));
     graph.outputs = {11, 12};
-    pendingCount += 2;
+    window.take(2, 0);  // a graph counts its outputs
     session.submitGraph(graph, now);
     result(11, wire::TaskResultStatus::SUCCESS, "x");
     sink.clear();

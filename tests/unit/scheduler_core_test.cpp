@@ -55,6 +55,7 @@ public:
     std::vector<std::string> shutdowns;
     std::vector<bool> shutdownResponses;
     int echoes = 0;
+    ClientShare lastShare;
 
     void peerRegistered(PeerId peer, const std::string& identity) override { peers[peer] = identity; }
     void peerReleased(PeerId peer) override { peers.erase(peer); }
@@ -78,7 +79,10 @@ public:
     void sendTaskCancelConfirm(PeerId client, uint64_t id, wire::CancelConfirmKind kind) override {
         confirms.push_back({peers.at(client), id, kind});
     }
-    void sendClientHeartbeatEcho(PeerId) override { ++echoes; }
+    void sendClientHeartbeatEcho(PeerId, const ClientShare& share) override {
+        ++echoes;
+        lastShare = share;
+    }
     struct SentAck {
         std::string client;
         uint64_t objectId;
@@ -561,6 +565,42 @@ TEST_F(SchedulerCoreTest, QueueLimitRejectsBeyondIt) {
     ASSERT_EQ(outbox.results.size(), 1u);
     EXPECT_EQ(outbox.results[0].taskId, 3u);
     EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::REJECTED);
+}
+
+TEST_F(SchedulerCoreTest, ClientsAreToldTheirShareAndTasksPastTheLimitsAreRejected) {
+    config.maxQueuedTasks = 10;
+    config.maxQueuedBytes = 100;
+    make("allocate=capability; scaling=no");
+    clientHeartbeat("C1");
+    EXPECT_EQ(outbox.lastShare.tasks, 5u);  // the limit over the clients + 1
+    EXPECT_EQ(outbox.lastShare.bytes, 50u);
+    clientHeartbeat("C2");
+    EXPECT_EQ(outbox.lastShare.tasks, 3u);
+    EXPECT_EQ(outbox.lastShare.bytes, 33u);
+    // a client that does not wait within its share: the limits themselves still hold
+    for (uint64_t i = 1; i <= 11; ++i) submit("C1", i);  // "echo" + "p": 5 bytes a task
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].taskId, 11u);
+    EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::REJECTED);
+    EXPECT_NE(outbox.results[0].error.find("--max-queued-tasks 10"), std::string::npos)
+        << outbox.results[0].error;
+    workerHeartbeat("W1", "", 100);  // drains the queue into the worker: its tasks are still unfinished
+    submit("C2", 1);
+    EXPECT_EQ(outbox.results.back().taskId, 1u);
+    EXPECT_EQ(outbox.results.back().status, wire::TaskResultStatus::REJECTED);
+}
+
+TEST_F(SchedulerCoreTest, TasksPastTheByteLimitAreRejectedButOneAlwaysFits) {
+    config.maxQueuedBytes = 100;
+    make("allocate=capability; scaling=no");
+    clientHeartbeat("C1");
+    submit("C1", 1, std::string(200, 'x'));  // alone it is taken, however large
+    EXPECT_TRUE(outbox.results.empty());
+    submit("C1", 2, "small");
+    ASSERT_EQ(outbox.results.size(), 1u);
+    EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::REJECTED);
+    EXPECT_NE(outbox.results[0].error.find("--max-queued-bytes 100"), std::string::npos)
+        << outbox.results[0].error;
 }
 
 TEST_F(SchedulerCoreTest, WrongVersionWrongRoleAndUnregisteredPeersAreRefused) {

@@ -357,7 +357,8 @@ json runIdlePeers(const Options& o, const std::string& self, size_t clients, uin
 }
 
 json runQueuedMemory(const Options& o, uint64_t tasks) {
-    BenchCluster cluster(o, {}, 0);
+    // room for all of them in the one client's share: nothing drains them here
+    BenchCluster cluster(o, {"--max-queued-tasks", std::to_string(2 * tasks + 2)}, 0);
     scaler::Client client(cluster.address());
     const uint64_t before = processRssBytes(cluster.schedulerPid());
     std::vector<scaler::Future> futures;
@@ -381,6 +382,67 @@ json runQueuedMemory(const Options& o, uint64_t tasks) {
             {"scheduler_rss_before_bytes", before},
             {"scheduler_rss_after_bytes", after},
             {"bytes_per_queued_task", static_cast<double>(after - before) / static_cast<double>(tasks)}};
+}
+
+// One client floods no-op tasks as fast as submit lets it (it waits within its share of --max-queued-tasks)
+// while a second client runs one task at a time: that client's round trips (p50, p99), the most unfinished
+// tasks and the scheduler's peak memory seen, every flood task accounted for. Futures are not kept: a
+// completion callback counts each, so the bench's own memory is the client's share, not the flood.
+json runFlood(const Options& o, uint64_t tasks, uint64_t maxQueued) {
+    BenchCluster cluster(o, {"--max-queued-tasks", std::to_string(maxQueued)}, o.workers);
+    scaler::Client flooder(cluster.address());
+    scaler::Client bystander(cluster.address());
+    scaler::Client::gather(flooder.map("noop", std::vector<std::string>(1000)));
+    std::atomic<uint64_t> succeeded{0}, failed{0};
+    const auto start = Clock::now();
+    std::thread flood([&] {
+        constexpr uint64_t kBatch = 10000;
+        for (uint64_t sent = 0; sent < tasks; sent += kBatch) {
+            for (const scaler::Future& f :
+                 flooder.map("noop", std::vector<std::string>(std::min(kBatch, tasks - sent)))) {
+                f.then([&](const scaler::Future& done) {
+                    try {
+                        (void)done.get();  // throws the task's failure
+                        ++succeeded;
+                    } catch (const std::exception&) {
+                        ++failed;
+                    }
+                });
+            }
+        }
+    });
+    std::vector<double> bystanderUs;
+    uint64_t peakUnfinished = 0, peakRss = 0;
+    auto nextLook = Clock::now();
+    while (succeeded + failed < tasks) {
+        const auto t0 = Clock::now();
+        bystander.submit("noop", "").get();
+        bystanderUs.push_back(since(t0) * 1e6);
+        if (Clock::now() >= nextLook) {
+            const json snapshot = cluster.snapshot();
+            if (snapshot.contains("tasks")) {
+                peakUnfinished = std::max(peakUnfinished, snapshot["tasks"]["queued"].get<uint64_t>() +
+                                                              snapshot["tasks"]["running"].get<uint64_t>());
+            }
+            peakRss = std::max(peakRss, processRssBytes(cluster.schedulerPid()));
+            nextLook = Clock::now() + std::chrono::milliseconds(200);
+        }
+    }
+    const double seconds = since(start);
+    flood.join();
+    return {{"scenario", "flood"},
+            {"tasks", tasks},
+            {"workers", o.workers},
+            {"max_queued_tasks", maxQueued},
+            {"succeeded", succeeded.load()},
+            {"failed", failed.load()},
+            {"seconds", seconds},
+            {"tasks_per_second", static_cast<double>(tasks) / seconds},
+            {"peak_unfinished_tasks_seen", peakUnfinished},
+            {"scheduler_peak_rss_bytes", peakRss},
+            {"bystander_round_trips", bystanderUs.size()},
+            {"bystander_p50_us", percentile(bystanderUs, 0.5)},
+            {"bystander_p99_us", percentile(bystanderUs, 0.99)}};
 }
 
 json runScaleUp(const Options& o) {
@@ -635,7 +697,7 @@ int main(int argc, char** argv) {
         "noop",           "latency", "sleep1ms",      "many_clients", "queued_memory", "scale_up_latency",
         "worker_scaling", "graph",   "object_fanout", "nested"};
     const std::vector<std::string> optInScenarios{"python_noop", "wire_latency", "idle_clients",
-                                                  "large_payload"};
+                                                  "large_payload", "flood"};
     std::vector<std::string> allScenarios = defaultScenarios;
     allScenarios.insert(allScenarios.end(), optInScenarios.begin(), optInScenarios.end());
     const auto joined = [](const std::vector<std::string>& names) {
@@ -658,6 +720,7 @@ int main(int argc, char** argv) {
                  "Keep the processes' logs (the scheduler's last line counts frames received and sent)");
     app.add_option("--tasks", o.tasks, "Tasks per scenario (default: the scenario's own)");
     uint64_t objectMib = 1024;
+    uint64_t maxQueuedTasks = 1000000;
     uint64_t fibN = 18;
     size_t idleClients = 10000;
     uint32_t idleWorkers = 1000;
@@ -669,6 +732,9 @@ int main(int argc, char** argv) {
     app.add_option("--idle-heartbeat-seconds", idleHeartbeatSeconds,
                    "idle_clients: each idle client's heartbeat interval (default: an idle scaler::Client's)")
         ->check(CLI::PositiveNumber);
+    app.add_option("--max-queued-tasks", maxQueuedTasks,
+                   "flood: the scheduler's --max-queued-tasks (the flooding client's share is half of it)")
+        ->capture_default_str();
     app.add_option("--object-mib", objectMib,
                    "object_fanout: the object's size in MiB; large_payload: the payload's")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
@@ -715,7 +781,7 @@ int main(int argc, char** argv) {
             const bool needsOwnCluster = scenario == "queued_memory" || scenario == "scale_up_latency" ||
                                          scenario == "worker_scaling" || scenario == "object_fanout" ||
                                          scenario == "nested" || scenario == "idle_clients" ||
-                                         scenario == "large_payload";
+                                         scenario == "large_payload" || scenario == "flood";
             if (needsOwnCluster && !o.attach.empty()) {
                 emitLine({{"scenario", scenario},
                           {"skipped", "needs its own scheduler; not available with --attach"}});
@@ -727,6 +793,8 @@ int main(int argc, char** argv) {
                 emitLine(runSleep1ms(o, tasksOr(5000)));
             } else if (scenario == "many_clients") {
                 emitLine(runManyClients(o, tasksOr(200000)));
+            } else if (scenario == "flood") {
+                emitLine(runFlood(o, tasksOr(10000000), maxQueuedTasks));
             } else if (scenario == "queued_memory") {
                 emitLine(runQueuedMemory(o, tasksOr(1000000)));
             } else if (scenario == "scale_up_latency") {

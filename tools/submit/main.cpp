@@ -51,7 +51,7 @@ void drawProgress(size_t done, size_t total) {
 int main(int argc, char** argv) {
     std::string address, function, payload, payloadFile, capabilities, loggingLevel = "WARNING";
     size_t count = 1;
-    double timeout = 0, connectTimeout = 30;
+    double timeout = 0, connectTimeout = 30, submitTimeout = 0;
     int32_t priority = 0;
     bool json = false, exec = false, quiet = false, profile = false;
     std::vector<std::string> command;
@@ -83,6 +83,11 @@ int main(int argc, char** argv) {
     app.add_option("--connect-timeout", connectTimeout,
                    "Give up when the scheduler does not answer within this")
         ->check(scaler::positiveNumber())
+        ->capture_default_str();
+    app.add_option("--submit-timeout", submitTimeout,
+                   "Tasks beyond this client's share of the scheduler's queue (--max-queued-tasks) wait for "
+                   "room; give up after this many seconds, exit 1 and cancel what was submitted (0: wait)")
+        ->check(scaler::nonNegativeNumber())
         ->capture_default_str();
     app.add_flag("--json", json, "Print one summary object instead of each result");
     app.add_flag("--quiet,-q", quiet, "Print only the summary line");
@@ -145,6 +150,7 @@ int main(int argc, char** argv) {
     try {
         scaler::ClientOptions clientOptions;
         clientOptions.connectTimeoutSeconds = connectTimeout;
+        clientOptions.submitTimeoutSeconds = submitTimeout;
         clientOptions.name = "submit";
         clientOptions.curve = curve;
         scaler::Client client(address, clientOptions);

@@ -1,5 +1,6 @@
 #include "scaler/scheduler/config/scheduler_config.h"
 
+#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -12,6 +13,10 @@
 namespace scaler::scheduler {
 
 namespace {
+// What one unfinished task costs the scheduler beyond its bytes (its record, indexes and queue links, with
+// room to spare), for the default --max-queued-tasks.
+constexpr uint64_t kQueuedTaskBytes = 512;
+
 // What it listens on and who may reach it.
 void addListeningOptions(CLI::App& app, SchedulerConfig& config) {
     app.add_option("address", config.address, "Address to listen on, e.g. tcp://127.0.0.1:8516")->required();
@@ -65,6 +70,17 @@ void addTimingAndLimitOptions(CLI::App& app, SchedulerConfig& config) {
                    "Reject new tasks while this many are queued; -1: no limit")
         ->check(CLI::Range(int64_t{-1}, INT64_MAX))
         ->capture_default_str();
+    app.add_option(
+           "--max-queued-tasks", config.maxQueuedTasks,
+           "Unfinished client tasks the scheduler holds; each client may have its share (this over the "
+           "clients connected + 1) and waits to submit more; past the limit a task is rejected. "
+           "Default: a quarter of the machine's memory at 512 bytes a task")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
+    app.add_option("--max-queued-bytes", config.maxQueuedBytes,
+                   "Bytes those tasks may carry (payloads and arguments), shared the same way, e.g. 4GiB. "
+                   "Default: a quarter of the machine's memory")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::PositiveNumber);
     app.add_option("--max-message-bytes", config.maxMessageBytes, "Drop larger messages")
         ->check(CLI::Range(size_t{1024}, size_t{1} << 31))
         ->capture_default_str();
@@ -173,7 +189,11 @@ void refuseOpenUnauthenticated(const SchedulerConfig& config) {
 }  // namespace
 
 void finishSchedulerConfig(SchedulerConfig& config) {
-    if (config.objectMemoryLimit == 0) config.objectMemoryLimit = physicalMemoryBytes(uint64_t{8} << 30) / 2;
+    const uint64_t memory = physicalMemoryBytes(uint64_t{8} << 30);
+    if (config.objectMemoryLimit == 0) config.objectMemoryLimit = memory / 2;
+    if (config.maxQueuedBytes == 0) config.maxQueuedBytes = memory / 4;
+    if (config.maxQueuedTasks == 0)
+        config.maxQueuedTasks = std::min(memory / 4 / kQueuedTaskBytes, uint64_t{1} << 30);
     const Address address = bindableAddress(parseAddress(config.address));
     config.address = address.toString();
     if (!config.monitorAddress.empty()) {

@@ -140,6 +140,19 @@ Result<TaskIndex> SchedulerCore::createTask(ClientSlot client, const NewTask& ta
         return refuse("scheduler queue is full (" + std::to_string(counts_[TaskState::queued]) +
                       " tasks waiting)");
     }
+    // Clients wait within their shares (clientShare), so only one that does not wait gets here.
+    if (config_.maxQueuedTasks != 0 && tasks_.liveCount() >= config_.maxQueuedTasks) {
+        return refuse("scheduler is full: " + std::to_string(tasks_.liveCount()) +
+                      " unfinished tasks (--max-queued-tasks " + std::to_string(config_.maxQueuedTasks) +
+                      ")");
+    }
+    const uint64_t bytes = task.functionName.size() + task.body.size();
+    if (config_.maxQueuedBytes != 0 && tasks_.liveBodyBytes() + bytes > config_.maxQueuedBytes &&
+        tasks_.liveCount() > 0) {
+        return refuse("scheduler is full: unfinished tasks carry " + std::to_string(tasks_.liveBodyBytes()) +
+                      " bytes and this one " + std::to_string(bytes) + " (--max-queued-bytes " +
+                      std::to_string(config_.maxQueuedBytes) + ")");
+    }
     const TaskIndex index = tasks_.allocate();
     TaskRecord& record = tasks_[index];
     record.clientTaskId = task.clientTaskId;
@@ -160,7 +173,7 @@ Result<TaskIndex> SchedulerCore::createTask(ClientSlot client, const NewTask& ta
     record.waiting = false;
     record.arrivedMs = task.arrivedMs;
     record.functionNameLength = static_cast<uint16_t>(task.functionName.size());
-    record.body.assign(task.functionName, task.body);
+    tasks_.setBody(index, task.functionName, task.body);
     record.state = TaskState::queued;  // born queued: the state machine starts here
     counts_.enter(TaskState::queued);
     CapabilitySetEntry& set = capabilitySets_[task.capabilitySet];

@@ -28,6 +28,7 @@ TaskIndex TaskTable::allocate() {
 void TaskTable::release(TaskIndex index) {
     TaskRecord& record = (*this)[index];
     assert(record.live);
+    liveBodyBytes_ -= record.body.size();
     record.body.clear();
     record.live = false;
     record.state = TaskState::queued;

@@ -227,9 +227,12 @@ void BatchingOutbox::sendSchedulerStopping(PeerId peer, std::string_view why) {
     sendFrame(peers_[peer].identity, builder);
 }
 
-void BatchingOutbox::sendClientHeartbeatEcho(PeerId client) {
+void BatchingOutbox::sendClientHeartbeatEcho(PeerId client, const ClientShare& share) {
     capnp::MallocMessageBuilder builder;
-    fillEcho(builder.initRoot<wire::Message>().initClientHeartbeatEcho(), maxMessageBytes_, incarnation_);
+    auto echo = builder.initRoot<wire::Message>().initClientHeartbeatEcho();
+    fillEcho(echo, maxMessageBytes_, incarnation_);
+    echo.setClientTaskShare(share.tasks);
+    echo.setClientByteShare(share.bytes);
     sendFrame(peers_[client].identity, builder);
 }
 

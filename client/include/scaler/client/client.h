@@ -31,6 +31,11 @@ struct ClientOptions {
     double timeoutSeconds = 60;
     // The constructor throws SchedulerUnreachableError if the scheduler does not answer within this.
     double connectTimeoutSeconds = 30;
+    // The scheduler gives each client a share of its queue (--max-queued-tasks and --max-queued-bytes over
+    // the clients connected, told in every heartbeat echo); submit, map and submitGraph wait while this
+    // client's unfinished tasks fill it. After this long they throw SubmitTimeoutError instead, having
+    // submitted nothing more; 0: wait as long as it takes (while the scheduler is heard from).
+    double submitTimeoutSeconds = 0;
     std::string name;       // part of the client's identity, for logs
     CurveClientKeys curve;  // set to connect to a scheduler that requires CURVE (loadCurveClientKeys)
 };
@@ -99,6 +104,9 @@ public:
 
     const std::string& identity() const;
     size_t pendingTasks() const;
+    // Whether submitting `tasks` tasks of `bytes` in all would wait now for room in this client's share of
+    // the scheduler's queue (for a caller holding a lock other threads need, as the Python binding the GIL).
+    bool submitWouldWait(size_t tasks, size_t bytes) const;
     // Results that arrived for tasks this client no longer waited for (already finished, cancelled or timed
     // out here). The scheduler delivers each result once, so outside client-side timeouts this stays 0.
     uint64_t unmatchedResults() const;

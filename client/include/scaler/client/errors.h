@@ -39,6 +39,13 @@ public:
     using Error::Error;
 };
 
+// submit() waited ClientOptions::submitTimeoutSeconds for room in this client's share of the scheduler's
+// queue (--max-queued-tasks, --max-queued-bytes) and none came; nothing was submitted.
+class SubmitTimeoutError : public Error {
+public:
+    using Error::Error;
+};
+
 // No answer from the scheduler within the client's timeout, or it lost this client's state.
 class SchedulerUnreachableError : public Error {
 public:

@@ -28,6 +28,11 @@ struct SchedulerConfig {
     double scalingIntervalSeconds = 1;
     int maxTaskRetries = 3;                // a task whose workers died this many times fails with workerDied
     int64_t maxNumberOfTasksWaiting = -1;  // queued tasks beyond this are rejected; -1: no limit
+    // Unfinished client tasks and the bytes they carry: each connected client is told a share of these (the
+    // limit over clients + 1) and waits to submit while its share is full; a task past the limit itself (a
+    // client that does not wait) is rejected. 0: derived from the machine's memory (finishSchedulerConfig).
+    uint64_t maxQueuedTasks = 0;
+    uint64_t maxQueuedBytes = 0;
     size_t maxMessageBytes = size_t{256} << 20;
     // Told to every peer in its heartbeat echo, so a restarted scheduler is known from the old one. Not a
     // flag: 0 draws a random non-zero one (drawIncarnation) when the scheduler starts; tests set it.

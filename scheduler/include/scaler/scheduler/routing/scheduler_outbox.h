@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "scaler/protocol/capabilities.h"
+#include "scaler/scheduler/routing/client_share.h"
 #include "scaler/scheduler/routing/task_table.h"
 #include "scaler/scheduler/scaling/task_router_port.h"
 #include "scaler/wire/message.capnp.h"
@@ -47,7 +48,7 @@ public:
                                 const TaskTimings& timings) = 0;
     virtual void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId,
                                        wire::CancelConfirmKind kind) = 0;
-    virtual void sendClientHeartbeatEcho(PeerId client) = 0;
+    virtual void sendClientHeartbeatEcho(PeerId client, const ClientShare& share) = 0;
     virtual void sendObjectPutAck(PeerId client, uint64_t objectId, uint64_t receivedBytes,
                                   std::string_view error) = 0;
     virtual void sendClientShutdownResponse(PeerId client, bool accepted) = 0;
@@ -82,7 +83,7 @@ public:
     void sendTaskResult(PeerId, uint64_t, wire::TaskResultStatus, std::string_view, std::string_view,
                         const TaskTimings&) override {}
     void sendTaskCancelConfirm(PeerId, uint64_t, wire::CancelConfirmKind) override {}
-    void sendClientHeartbeatEcho(PeerId) override {}
+    void sendClientHeartbeatEcho(PeerId, const ClientShare&) override {}
     void sendClientShutdownResponse(PeerId, bool) override {}
     void sendAdapterHeartbeatEcho(PeerId) override {}
     void sendAdapterCommand(PeerId, uint64_t, wire::WorkerAdapterCommandType, std::string_view,

@@ -88,6 +88,14 @@ public:
     TaskRecord* find(uint64_t handle);
     uint64_t handleOf(TaskIndex index) const { return makeTaskHandle(index, (*this)[index].generation); }
     uint32_t liveCount() const { return live_; }
+    // The bytes live tasks carry (function names, payloads, encoded arguments): set through setBody.
+    uint64_t liveBodyBytes() const { return liveBodyBytes_; }
+    void setBody(TaskIndex index, std::string_view functionName, std::string_view body) {
+        TaskRecord& record = (*this)[index];
+        liveBodyBytes_ -= record.body.size();
+        record.body.assign(functionName, body);
+        liveBodyBytes_ += record.body.size();
+    }
 
     using LinksMember = TaskLinks TaskRecord::*;
     void pushBack(TaskList& list, TaskIndex index, LinksMember links);
@@ -103,6 +111,7 @@ private:
     std::vector<std::unique_ptr<TaskRecord[]>> chunks_;
     uint32_t capacity_ = 0;
     uint32_t live_ = 0;
+    uint64_t liveBodyBytes_ = 0;
     TaskIndex freeHead_ = kNone;  // free records are chained through queueLinks.next
 };
 

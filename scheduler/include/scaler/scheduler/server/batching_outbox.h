@@ -36,7 +36,7 @@ public:
                         std::string_view payload, std::string_view error,
                         const TaskTimings& timings) override;
     void sendTaskCancelConfirm(PeerId client, uint64_t clientTaskId, wire::CancelConfirmKind kind) override;
-    void sendClientHeartbeatEcho(PeerId client) override;
+    void sendClientHeartbeatEcho(PeerId client, const ClientShare& share) override;
     void sendObjectPutAck(PeerId client, uint64_t objectId, uint64_t receivedBytes,
                           std::string_view error) override;
     void sendObjectChunk(PeerId worker, uint64_t handle, uint64_t totalSize, uint64_t offset,
