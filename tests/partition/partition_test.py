@@ -25,6 +25,7 @@ del sys.argv[1:3]
 from scaler_cpp import Client  # noqa: E402
 
 WORKER_TIMEOUT_S = 6
+CLIENT_TIMEOUT_S = 8  # the scheduler's; the client's own is 60 s
 SUFFIX = f"{os.getpid() % 10000:04d}"
 SUBNET = f"10.{200 + os.getpid() % 50}.{os.getpid() % 250}"
 
@@ -161,8 +162,8 @@ class PartitionTest(NamespacedClusterTest):
         log = open(os.path.join(cls.logdir, "scheduler.log"), "wb")  # noqa: SIM115
         cls.scheduler = cls.hosts.run("sched", [
             os.path.join(BIN_DIR, "scaler_scheduler"), f"tcp://0.0.0.0:{cls.port}", "--allow-unauthenticated",
-            "--worker-timeout-seconds", str(WORKER_TIMEOUT_S), "--load-balance-seconds", "0.5",
-            "--logging-level", "INFO"], log)
+            "--worker-timeout-seconds", str(WORKER_TIMEOUT_S), "--client-timeout-seconds", str(CLIENT_TIMEOUT_S),
+            "--load-balance-seconds", "0.5", "--logging-level", "INFO"], log)
         cls.workers = {}
         for name in ("w1", "w2"):
             cls.start_worker(name)
@@ -284,8 +285,28 @@ class PartitionTest(NamespacedClusterTest):
         healed_at = time.monotonic()
         lost, wrong = self.account(futures, list(range(n)))
         answered = time.monotonic() - healed_at
-        print(f"client cut 4 s (timeout 60 s): {n} tasks, {lost} lost, {wrong} wrong; every future answered "
+        print(f"client cut 4 s (timeouts {CLIENT_TIMEOUT_S} s, 60 s): {n} tasks, {lost} lost, {wrong} wrong; every future answered "
               f"{answered:.1f} s after the heal")
+        self.assertEqual((lost, wrong), (0, 0))
+        self.assertLess(answered, 20)
+
+    def test_4b_a_client_cut_longer_than_the_schedulers_client_timeout_gets_every_answer(self):
+        # the scheduler drops the client and cancels its tasks; when the link heals the client is told its
+        # state was lost and sends its unfinished tasks again (the path a scheduler restart takes)
+        n = 200
+        futures = [self.client.submit(numbered, i, 0.05) for i in range(n)]
+        self.hosts.cut("sched", "client")
+        time.sleep(CLIENT_TIMEOUT_S + 6)  # the partition itself (the monitor is cut too: nothing to poll)
+        self.hosts.heal("sched")
+        healed_at = time.monotonic()
+        lost, wrong = self.account(futures, list(range(n)))
+        answered = time.monotonic() - healed_at
+        with open(os.path.join(self.logdir, "scheduler.log"), errors="replace") as f:
+            dropped = f"client '{self.client.identity}' timed out" in f.read()
+        print(f"client cut {CLIENT_TIMEOUT_S + 6} s (the scheduler's client timeout {CLIENT_TIMEOUT_S} s, the client's "
+              f"60 s): {n} tasks, {lost} lost, {wrong} wrong; dropped by the scheduler: {'yes' if dropped else 'no'}; "
+              f"every future answered {answered:.1f} s after the heal")
+        self.assertTrue(dropped, "the scheduler never dropped the cut client")
         self.assertEqual((lost, wrong), (0, 0))
         self.assertLess(answered, 20)
 
