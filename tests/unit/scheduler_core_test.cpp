@@ -584,6 +584,11 @@ TEST_F(SchedulerCoreTest, ClientsAreToldTheirShareAndTasksPastTheLimitsAreReject
     EXPECT_EQ(outbox.results[0].status, wire::TaskResultStatus::REJECTED);
     EXPECT_NE(outbox.results[0].error.find("--max-queued-tasks 10"), std::string::npos)
         << outbox.results[0].error;
+    const std::string metrics = MetricsExposition(*core).render();
+    EXPECT_NE(metrics.find("scaler_unfinished_tasks 10\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("scaler_unfinished_task_bytes 50\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("scaler_max_queued_tasks 10\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("scaler_client_task_share 3\n"), std::string::npos) << metrics;
     workerHeartbeat("W1", "", 100);  // drains the queue into the worker: its tasks are still unfinished
     submit("C2", 1);
     EXPECT_EQ(outbox.results.back().taskId, 1u);
@@ -898,6 +903,8 @@ TEST_F(SchedulerScalingTest, MetricsCountTasksDecisionsAndAdapterCommands) {
     result("W1", outbox.tasks[0].handle, "ok");  // 1.4 s after the task arrived
     const std::string m = MetricsExposition(*core).render();
     EXPECT_TRUE(has(m, "scaler_tasks_finished_total{state=\"succeeded\"} 1\n")) << m;
+    EXPECT_TRUE(has(m, "scaler_unfinished_tasks 0\n")) << m;
+    EXPECT_TRUE(has(m, "scaler_unfinished_task_bytes 0\n")) << m;
     EXPECT_TRUE(
         has(m, "scaler_capability_set_tasks_finished_total{capabilities=\"\",state=\"succeeded\"} 1\n"));
     EXPECT_TRUE(has(m, "scaler_task_latency_seconds_bucket{le=\"1\"} 0\n"));

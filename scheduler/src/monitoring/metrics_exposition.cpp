@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "scaler/scheduler/routing/client_share.h"
+
 namespace scaler::scheduler {
 namespace {
 
@@ -84,6 +86,23 @@ void renderTasks(Exposition& e, const SchedulerCore& core) {
          {TaskState::queued, TaskState::assigned, TaskState::cancelling, TaskState::balancing}) {
         e.sample("scaler_tasks", label("state", toString(s)), static_cast<double>(counts[s]));
     }
+
+    e.family("scaler_unfinished_tasks", "gauge",
+             "Live tasks, queued to running (bounded by --max-queued-tasks)");
+    e.sample("scaler_unfinished_tasks", "", static_cast<double>(core.unfinishedTasks()));
+    e.family("scaler_unfinished_task_bytes", "gauge",
+             "Bytes the live tasks carry (bounded by --max-queued-bytes)");
+    e.sample("scaler_unfinished_task_bytes", "", static_cast<double>(core.unfinishedTaskBytes()));
+    e.family("scaler_max_queued_tasks", "gauge", "--max-queued-tasks (0: no limit)");
+    e.sample("scaler_max_queued_tasks", "", static_cast<double>(core.config().maxQueuedTasks));
+    e.family("scaler_max_queued_bytes", "gauge", "--max-queued-bytes (0: no limit)");
+    e.sample("scaler_max_queued_bytes", "", static_cast<double>(core.config().maxQueuedBytes));
+    e.family("scaler_client_task_share", "gauge",
+             "Unfinished tasks each client may have before its submits wait (the limit over clients + 1)");
+    e.sample("scaler_client_task_share", "",
+             static_cast<double>(clientShare(core.config().maxQueuedTasks, core.config().maxQueuedBytes,
+                                             core.connectedClients())
+                                     .tasks));
 
     e.family("scaler_task_latency_seconds", "histogram", "From a task's arrival at the scheduler to its end");
     e.histogram("scaler_task_latency_seconds", "", core.taskLatency());

@@ -87,6 +87,9 @@ public:
     uint64_t queuedTasks() const { return counts_[TaskState::queued]; }
     size_t connectedWorkers() const { return peerTable_.workerCount(); }
     size_t connectedClients() const { return peerTable_.clientCount(); }
+    // What --max-queued-tasks and --max-queued-bytes bound: every live task and the bytes they carry.
+    uint64_t unfinishedTasks() const { return tasks_.liveCount(); }
+    uint64_t unfinishedTaskBytes() const { return tasks_.liveBodyBytes(); }
     uint64_t droppedMessages() const { return refusals_.dropped(); }
     TaskTable& tasks() { return tasks_; }
     const TaskTable& tasks() const { return tasks_; }
