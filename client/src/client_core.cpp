@@ -297,7 +297,15 @@ std::vector<Future> ClientCore::submitArgumentsMany(const std::string& function,
         if (!temporaryObjects.empty())
             temporary.emplace_back(futures.size() - 1, std::move(temporaryObjects));
     }
-    queueAdmitted(batch);  // one wake-up per part the share admits
+    try {
+        queueAdmitted(batch);  // one wake-up per part the share admits
+    } catch (const Error&) {
+        // nothing of the call is left running: the objects made for its arguments go too
+        std::vector<uint64_t> objects;
+        for (auto& entry : temporary) objects.insert(objects.end(), entry.second.begin(), entry.second.end());
+        if (!objects.empty()) deleteObjects(std::move(objects), false);
+        throw;
+    }
     for (auto& entry : temporary) {
         // the objects made for a task alone go when it ends
         futures[entry.first].then([weak = weak_from_this(), objects = entry.second](const Future&) {

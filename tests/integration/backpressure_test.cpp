@@ -86,3 +86,26 @@ TEST(Backpressure, AnotherClientsTaskIsServedLongBeforeAFloodEnds) {
     EXPECT_TRUE(floodStillRunning) << "the other client's task waited for the whole flood";
     EXPECT_LT(waited, flood_seconds / 2);
 }
+
+// A large argument travels as an object made for its task alone; a submit that times out deletes it too.
+TEST(Backpressure, ATimedOutSubmitLeavesNoObjectBehind) {
+    TestCluster cluster({"--max-queued-tasks", "2", "--max-message-bytes", "65536"});  // a share of 1
+    ClientOptions options;
+    options.submitTimeoutSeconds = 0.3;
+    Client client(cluster.address(), options);
+    Future first = client.submit("echo", "fills the share");
+    EXPECT_THROW((void)client.submit("length", Arguments{std::string(200000, 'x')}), SubmitTimeoutError);
+    const int64_t after = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    // a snapshot taken after the throw (one from before the upload would show none either)
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            const auto snapshot = cluster.snapshot();
+            return snapshot.value("timestamp_ms", int64_t{0}) > after && snapshot["objects"]["count"] == 0;
+        },
+        10s))
+        << cluster.snapshot()["objects"].dump();
+    cluster.addWorker();
+    EXPECT_EQ(first.get(), "fills the share");
+}
