@@ -77,20 +77,32 @@ TEST(SubmissionWindow, AFullShareWaitsUntilATaskEnds) {
     EXPECT_EQ(window.pending(), 2u);
 }
 
-TEST(SubmissionWindow, ALargerShareWakesAWaiter) {
+namespace {
+// A window whose share of one task is taken.
+class FullSubmissionWindow : public ::testing::Test {
+protected:
+    void SetUp() override {
+        window.setShares(1, 0);
+        ASSERT_EQ(window.reserve(sizes(1, 1), std::nullopt), 1u);
+    }
+    // A thread reserving `n` tasks, seen to wait.
+    std::future<size_t> blockedReserve(size_t n) {
+        auto waiter =
+            std::async(std::launch::async, [this, n] { return window.reserve(sizes(n, 1), std::nullopt); });
+        EXPECT_EQ(waiter.wait_for(50ms), std::future_status::timeout) << "a full share admitted more";
+        return waiter;
+    }
     SubmissionWindow window;
-    window.setShares(1, 0);
-    ASSERT_EQ(window.reserve(sizes(1, 1), std::nullopt), 1u);
-    auto waiter = std::async(std::launch::async, [&] { return window.reserve(sizes(4, 1), std::nullopt); });
-    EXPECT_EQ(waiter.wait_for(50ms), std::future_status::timeout);
+};
+}  // namespace
+
+TEST_F(FullSubmissionWindow, ALargerShareWakesAWaiter) {
+    auto waiter = blockedReserve(4);
     window.setShares(3, 0);  // a client left: this one's share grew
     EXPECT_EQ(waiter.get(), 2u);
 }
 
-TEST(SubmissionWindow, AWaitEndsWithSubmitTimeoutErrorNamingTheShare) {
-    SubmissionWindow window;
-    window.setShares(1, 0);
-    ASSERT_EQ(window.reserve(sizes(1, 1), std::nullopt), 1u);
+TEST_F(FullSubmissionWindow, AWaitEndsWithSubmitTimeoutErrorNamingTheShare) {
     try {
         (void)window.reserve(sizes(1, 1), std::chrono::steady_clock::now() + 20ms);
         FAIL() << "no timeout";
@@ -100,12 +112,8 @@ TEST(SubmissionWindow, AWaitEndsWithSubmitTimeoutErrorNamingTheShare) {
     EXPECT_EQ(window.pending(), 1u) << "a timed-out reserve took room";
 }
 
-TEST(SubmissionWindow, ClosingWakesWaitersWithSchedulerUnreachable) {
-    SubmissionWindow window;
-    window.setShares(1, 0);
-    ASSERT_EQ(window.reserve(sizes(1, 1), std::nullopt), 1u);
-    auto waiter = std::async(std::launch::async, [&] { return window.reserve(sizes(1, 1), std::nullopt); });
-    EXPECT_EQ(waiter.wait_for(50ms), std::future_status::timeout);
+TEST_F(FullSubmissionWindow, ClosingWakesWaitersWithSchedulerUnreachable) {
+    auto waiter = blockedReserve(1);
     window.close("client is disconnected");
     EXPECT_THROW(waiter.get(), SchedulerUnreachableError);
     EXPECT_THROW((void)window.reserve(sizes(1, 1), std::nullopt), SchedulerUnreachableError);
@@ -124,10 +132,7 @@ public:
 };
 }  // namespace
 
-TEST(SubmissionWindow, ABlockedSubmitTellsTheThreadsWaitListener) {
-    SubmissionWindow window;
-    window.setShares(1, 0);
-    ASSERT_EQ(window.reserve(sizes(1, 1), std::nullopt), 1u);
+TEST_F(FullSubmissionWindow, ABlockedSubmitTellsTheThreadsWaitListener) {
     RecordingListener listener;
     auto waiter = std::async(std::launch::async, [&] {
         setThreadWaitListener(&listener);  // a nested task lends its worker slot while it waits
