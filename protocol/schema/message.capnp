@@ -437,6 +437,18 @@ struct MonitorSnapshot {
   incarnation @26 :UInt64;
   framesReceived @27 :UInt64;  # ZeroMQ messages taken from the scheduler's socket since start
   framesSent @28 :UInt64;      # and sent on it: frames per task show how well batching works
+  admission @29 :Admission;
+}
+
+# How full the scheduler is against --max-queued-tasks and --max-queued-bytes, and each client's share of
+# them (docs/reliability.md#overload). A limit or share of 0 means none.
+struct Admission {
+  unfinishedTasks @0 :UInt64;      # live tasks, queued to running
+  unfinishedTaskBytes @1 :UInt64;  # the bytes they carry
+  maxQueuedTasks @2 :UInt64;
+  maxQueuedBytes @3 :UInt64;
+  clientTaskShare @4 :UInt64;      # what each client may have unfinished before its submits wait
+  clientByteShare @5 :UInt64;
 }
 
 # ---- the frame -------------------------------------------------------------------------------------

@@ -48,8 +48,8 @@ void DealerConnection::wait(std::chrono::milliseconds timeout, int extraFd) {
 void DealerConnection::close() {
     if (closed_) return;
     closed_ = true;
+    handshake_.close();  // first: it stops the socket's monitor
     socket_.close();
-    handshake_.close();
     context_.close();
 }
 

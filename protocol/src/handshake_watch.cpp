@@ -7,7 +7,7 @@
 namespace scaler {
 
 HandshakeWatch::HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket, std::string peerAddress)
-    : events_(context, zmq::socket_type::pair), peerAddress_(std::move(peerAddress)) {
+    : watched_(&socket), events_(context, zmq::socket_type::pair), peerAddress_(std::move(peerAddress)) {
     static std::atomic<unsigned> counter{0};
     const std::string endpoint = "inproc://scaler-handshake-watch-" + std::to_string(counter++);
     if (zmq_socket_monitor(socket.handle(), endpoint.c_str(),
@@ -18,6 +18,16 @@ HandshakeWatch::HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket, s
     }
     events_.set(zmq::sockopt::linger, 0);
     events_.connect(endpoint);
+}
+
+void HandshakeWatch::close() {
+    // libzmq 4.3.4 leaks an event's endpoint frame when the monitor cannot send it, which is what happens to
+    // the disconnect events of a socket closed while its monitor still runs: stopping the monitor first means
+    // no event is made after this.
+    if (watched_ != nullptr && watched_->handle() != nullptr)
+        (void)zmq_socket_monitor(watched_->handle(), nullptr, 0);
+    watched_ = nullptr;
+    events_.close();
 }
 
 std::optional<HandshakeFailure> HandshakeWatch::takeFailure() {

@@ -105,6 +105,16 @@ TEST(Dashboard, AHeadlessBrowserSeesWorkersScalingDecisionsTheTaskStreamAndLiveC
         first,
         std::regex("<tr><td>cpu</td><td>native</td>(<td[^>]*>[^<]*</td>){3}<td>[0-9]+\\.[0-9]{2}</td></tr>")))
         << "no adapter row with its measured start-up";
+    // how full the scheduler is against its limit (nothing unfinished now), and each client's share
+    const auto admission = cluster.snapshot()["admission"];
+    EXPECT_NE(first.find("unfinished tasks<b>0 of " +
+                         std::to_string(admission["max_queued_tasks"].get<uint64_t>()) + "</b>"),
+              std::string::npos)
+        << "no unfinished-tasks card against the limit";
+    EXPECT_NE(first.find("client share<b>" + std::to_string(admission["client_task_share"].get<uint64_t>()) +
+                         " tasks</b>"),
+              std::string::npos)
+        << "no client share card";
     // the task stream: every task of the burst was sampled
     EXPECT_GE(std::stoi(firstMatch(first, "id=\"task-stream-count\">([0-9]+)<")), 300);
 

@@ -67,6 +67,9 @@ TEST(Top, ShowsHeaderWorkersGroupsAndScalingEventsSortsAndQuits) {
     ASSERT_TRUE(tmux.waitForText("top", "Worker|NAT|native-")) << tmux.screen("top");
     std::string screen = tmux.screen("top");
     EXPECT_NE(screen.find("tasks  queued"), std::string::npos) << screen;
+    // the scheduler's fill against its derived --max-queued-tasks
+    const uint64_t limit = cluster.snapshot()["admission"]["max_queued_tasks"].get<uint64_t>();
+    EXPECT_NE(screen.find("of " + std::to_string(limit) + " tasks"), std::string::npos) << screen;
     EXPECT_NE(screen.find("succeeded"), std::string::npos);
     EXPECT_NE(screen.find("policy capability/capability"), std::string::npos);
     EXPECT_NE(screen.find("plain                    native"), std::string::npos) << screen;  // adapter row

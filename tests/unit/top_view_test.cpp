@@ -105,6 +105,29 @@ TEST(TopView, StaleSnapshotSaysTheSchedulerIsNotAnswering) {
     EXPECT_NE(text(renderTop(state, 40, 160)).find("scheduler not answering for 12 s"), std::string::npos);
 }
 
+TEST(TopView, AdmissionShowsTheLimitsAndTheClientShareAndWarnsNearTheLimit) {
+    TopState state;
+    state.snapshot = snapshot(1000, 0, 1);
+    state.snapshot["admission"] = {{"unfinished_tasks", 850},  {"unfinished_task_bytes", 1048576},
+                                   {"max_queued_tasks", 1000}, {"max_queued_bytes", 4194304},
+                                   {"client_task_share", 333}, {"client_byte_share", 1398101}};
+    const auto admissionOf = [&] {
+        for (const Line& l : renderTop(state, 40, 200)) {
+            if (l.text.rfind("admission", 0) == 0) return l;
+        }
+        return Line{};
+    };
+    Line line = admissionOf();
+    EXPECT_EQ(
+        line.text,
+        "admission  unfinished 850 of 1000 tasks, 1.0 of 4.0 MiB  each client up to 333 tasks, 1.3 MiB");
+    EXPECT_EQ(line.style, LineStyle::normal);
+    state.snapshot["admission"]["unfinished_tasks"] = 900;  // 90 %: submits are about to wait
+    EXPECT_EQ(admissionOf().style, LineStyle::warning);
+    state.snapshot["admission"] = {{"unfinished_tasks", 7}, {"unfinished_task_bytes", 0}};  // no limits
+    EXPECT_EQ(admissionOf().text, "admission  unfinished 7 tasks (no limit), 0.0 MiB (no limit)");
+}
+
 TEST(TopView, FitContentShowsEveryRowWithoutPaddingOrKeyHints) {
     TopState state;
     state.snapshot = snapshot(1000, 0, 40);

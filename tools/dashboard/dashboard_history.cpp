@@ -165,6 +165,7 @@ nlohmann::json DashboardHistory::state() const {
                             "latency_seconds",
                             "objects",
                             "graphs",
+                            "admission",
                             "dropped_messages",
                             "task_stream_skipped",
                             "incarnation"}) {

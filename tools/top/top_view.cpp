@@ -32,6 +32,33 @@ std::string mebibytes(uint64_t bytes) {
     return format("%.1f", bytes / 1048576.0);
 }
 
+// "850 of 1000 tasks", "1.0 of 4.0 MiB", "7 tasks (no limit)"
+std::string ofLimit(uint64_t used, uint64_t limit, bool bytes) {
+    const auto amount = [&](uint64_t n) {
+        return bytes ? mebibytes(n) : format("%llu", (unsigned long long)n);
+    };
+    const char* unit = bytes ? " MiB" : " tasks";
+    if (limit == 0) return amount(used) + unit + " (no limit)";
+    return amount(used) + " of " + amount(limit) + unit;
+}
+
+// The scheduler's fill against --max-queued-tasks/--max-queued-bytes and each client's share; `nearFull`
+// when either is at 90 % or more (clients' submits are about to wait).
+std::string admissionLine(const json& a, bool& nearFull) {
+    const auto n = [&](const char* key) { return a.value(key, uint64_t{0}); };
+    const auto near = [](uint64_t used, uint64_t limit) { return limit != 0 && used * 10 >= limit * 9; };
+    nearFull = near(n("unfinished_tasks"), n("max_queued_tasks")) ||
+               near(n("unfinished_task_bytes"), n("max_queued_bytes"));
+    std::string line = "admission  unfinished " +
+                       ofLimit(n("unfinished_tasks"), n("max_queued_tasks"), false) + ", " +
+                       ofLimit(n("unfinished_task_bytes"), n("max_queued_bytes"), true);
+    if (n("client_task_share") != 0 || n("client_byte_share") != 0) {
+        line += format("  each client up to %llu tasks, %s MiB", (unsigned long long)n("client_task_share"),
+                       mebibytes(n("client_byte_share")).c_str());
+    }
+    return line;
+}
+
 // Per-second change of a task counter between the previous and the latest snapshot.
 std::string rate(const TopState& state, const char* counter) {
     if (state.previous.is_null()) return "";
@@ -120,6 +147,11 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
                t["failed"].get<unsigned long long>(), rate(state, "failed").c_str(),
                t["cancelled"].get<unsigned long long>(), rate(state, "cancelled").c_str(),
                t["worker_died"].get<unsigned long long>()));
+    if (s.contains("admission")) {
+        bool nearFull = false;
+        std::string line = admissionLine(s["admission"], nearFull);
+        add(std::move(line), nearFull ? LineStyle::warning : LineStyle::normal);
+    }
     if (state.secondsSinceSnapshot > state.staleAfterSeconds) {
         add(format(
                 "scheduler not answering for %.0f s; showing the last snapshot, waiting for scheduler at %s",

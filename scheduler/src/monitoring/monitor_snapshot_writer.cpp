@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "scaler/common/printable.h"
+#include "scaler/scheduler/routing/client_share.h"
 
 namespace scaler::scheduler {
 namespace {
@@ -54,6 +55,18 @@ double quantileBound(const LatencyHistogram& histogram, double q) {
 
 }  // namespace
 
+void MonitorSnapshotWriter::writeAdmission(wire::Admission::Builder admission) const {
+    const SchedulerConfig& config = core_.config();
+    admission.setUnfinishedTasks(core_.unfinishedTasks());
+    admission.setUnfinishedTaskBytes(core_.unfinishedTaskBytes());
+    admission.setMaxQueuedTasks(config.maxQueuedTasks);
+    admission.setMaxQueuedBytes(config.maxQueuedBytes);
+    const ClientShare share =
+        clientShare(config.maxQueuedTasks, config.maxQueuedBytes, core_.connectedClients());
+    admission.setClientTaskShare(share.tasks);
+    admission.setClientByteShare(share.bytes);
+}
+
 void MonitorSnapshotWriter::write(wire::MonitorSnapshot::Builder snapshot) const {
     const SchedulerConfig& config = core_.config();
     snapshot.setTimestampMs(static_cast<uint64_t>(
@@ -69,6 +82,7 @@ void MonitorSnapshotWriter::write(wire::MonitorSnapshot::Builder snapshot) const
     snapshot.setObjectMemoryLimit(core_.objects().limit());
     snapshot.setGraphs(core_.graphs().liveGraphs());
     snapshot.setGraphNodesWaiting(core_.graphs().waitingNodes());
+    writeAdmission(snapshot.initAdmission());
     writeTasks(snapshot);
     writeWorkers(snapshot);
     writeAdaptersAndGroups(snapshot);

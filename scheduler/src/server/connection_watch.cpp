@@ -13,13 +13,22 @@ constexpr const char* kEndpoint = "inproc://scheduler-router-connections";
 }
 
 ConnectionWatch::ConnectionWatch(zmq::context_t& context, zmq::socket_t& router)
-    : events_(context, zmq::socket_type::pair) {
+    : router_(&router), events_(context, zmq::socket_type::pair) {
     if (zmq_socket_monitor(router.handle(), kEndpoint,
                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
         throw zmq::error_t();
     }
     events_.connect(kEndpoint);
+}
+
+void ConnectionWatch::close() {
+    // As HandshakeWatch::close: a monitor left running leaks the endpoint frame of each event it cannot send
+    // once the event socket is gone (libzmq 4.3.4), and the router's close makes such events.
+    if (router_ != nullptr && router_->handle() != nullptr)
+        (void)zmq_socket_monitor(router_->handle(), nullptr, 0);
+    router_ = nullptr;
+    events_.close();
 }
 
 void ConnectionWatch::noteMessage(zmq::message_t& wireFrame, std::string_view identity) {

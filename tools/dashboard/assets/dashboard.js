@@ -46,8 +46,13 @@ function setSeries(chart, labels, columns) {
   chart.update();
 }
 
+function ofLimit(used, limit) {
+  return limit ? `${used || 0} of ${limit}` : `${used || 0} (no limit)`;
+}
+
 function drawOverview(s) {
   const t = s.tasks || {};
+  const a = s.admission || {};
   const series = s.series || { t: [] };
   const last = series.t.length - 1;
   const cards = [
@@ -59,6 +64,9 @@ function drawOverview(s) {
     ["scheduler CPU", fixed((s.scheduler || {}).cpu_permille / 10, 1) + " %"],
     ["scheduler memory", fixed(((s.scheduler || {}).rss_bytes || 0) / 1048576, 1) + " MiB"],
     ["objects", s.objects ? s.objects.count : 0],
+    // against --max-queued-tasks, and what each client may have before its submits wait
+    ["unfinished tasks", ofLimit(a.unfinished_tasks, a.max_queued_tasks)],
+    ["client share", a.client_task_share ? `${a.client_task_share} tasks` : "no limit"],
   ];
   $("cards").innerHTML = cards.map(([k, v]) => `<div class="card">${esc(k)}<b>${esc(v)}</b></div>`).join("");
   const labels = series.t.map(clock);

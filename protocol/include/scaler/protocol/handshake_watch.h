@@ -20,19 +20,24 @@ struct HandshakeFailure {
 
 class HandshakeWatch {
 public:
-    // Call before socket.connect(), so the first attempt is watched.
+    // Call before socket.connect(), so the first attempt is watched. `socket` must outlive this watch.
     HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket, std::string peerAddress);
+    ~HandshakeWatch() { close(); }
+    HandshakeWatch(const HandshakeWatch&) = delete;
+    HandshakeWatch& operator=(const HandshakeWatch&) = delete;
 
     // Why the scheduler refused us, once a handshake failed; nullopt otherwise. Never blocks.
     std::optional<HandshakeFailure> takeFailure();
-    // Before closing the context explicitly: an open socket would make that wait forever.
-    void close() { events_.close(); }
+    // Stops the socket's monitor, then closes the event socket. Call before closing the watched socket
+    // (and the context: an open socket would make that wait forever). Idempotent.
+    void close();
 
 private:
     // A scheduler that cannot decrypt our CURVE hello (we hold a wrong public key for it) says nothing: it
     // just closes. So many connections closed before any handshake completed say it instead.
     static constexpr int kClosedHandshakesBeforeFailure = 3;
 
+    zmq::socket_t* watched_;
     zmq::socket_t events_;
     std::string peerAddress_;
     bool handshaking_ = false;  // connected, handshake not yet done

@@ -13,6 +13,7 @@ public:
     void write(wire::MonitorSnapshot::Builder snapshot) const;
 
 private:
+    void writeAdmission(wire::Admission::Builder admission) const;
     void writeTasks(wire::MonitorSnapshot::Builder snapshot) const;
     void writeWorkers(wire::MonitorSnapshot::Builder snapshot) const;
     void writeAdaptersAndGroups(wire::MonitorSnapshot::Builder snapshot) const;

@@ -24,7 +24,9 @@ namespace scaler::scheduler {
 
 class ConnectionWatch {
 public:
+    // `router` must outlive this watch.
     ConnectionWatch(zmq::context_t& context, zmq::socket_t& router);
+    ~ConnectionWatch() { close(); }
     ConnectionWatch(const ConnectionWatch&) = delete;
     ConnectionWatch& operator=(const ConnectionWatch&) = delete;
 
@@ -35,7 +37,8 @@ public:
     zmq::socket_t& events() { return events_; }
     // The identities whose latest connection closed since the last call.
     std::vector<std::string> takeClosed();
-    void close() { events_.close(); }
+    // Stops the router's monitor, then closes the event socket; before the router closes. Idempotent.
+    void close();
     // Connections whose handshake failed (a CURVE hello this scheduler cannot read: the peer holds a wrong
     // public key for it, or speaks without CURVE); each logged, a few per address in a window.
     uint64_t handshakeFailures() const { return handshakeFailures_; }
@@ -43,6 +46,7 @@ public:
 private:
     void noteHandshakeFailure(std::string_view address, uint32_t error);
 
+    zmq::socket_t* router_;
     zmq::socket_t events_;
     uint64_t handshakeFailures_ = 0;
     LogThrottle handshakeLog_{std::chrono::seconds(60), 1};
