@@ -190,10 +190,10 @@ void ClientCore::queueAdmitted(std::vector<Submission>& batch) {
     uint64_t single = 0;  // one submit: no allocation for its size
     std::vector<uint64_t> many;
     if (batch.size() == 1) {
-        single = submissionBytes(batch[0]);
+        single = batch[0].shareBytes = submissionBytes(batch[0]);
     } else {
         many.resize(batch.size());
-        for (size_t i = 0; i < batch.size(); ++i) many[i] = submissionBytes(batch[i]);
+        for (size_t i = 0; i < batch.size(); ++i) many[i] = batch[i].shareBytes = submissionBytes(batch[i]);
     }
     const std::span<const uint64_t> bytes =
         batch.size() == 1 ? std::span<const uint64_t>(&single, 1) : std::span<const uint64_t>(many);

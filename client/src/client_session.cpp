@@ -108,7 +108,7 @@ void ClientSession::finish(uint64_t id, Outcome outcome, ResultStream result, st
     }
     auto extracted = pending_.extract(it);  // no move of the kept submission
     PendingTask& task = extracted.mapped();
-    window_.release(1, task.graph != 0 ? 0 : submissionBytes(task.submission));
+    window_.release(1, task.submission.shareBytes);
     if (task.graph != 0) {
         auto graph = graphs_.find(task.graph);
         if (graph != graphs_.end() && --graph->second.outputsLeft == 0) {
@@ -127,7 +127,7 @@ void ClientSession::failAll(Outcome outcome, const std::string& message) {
     auto all = std::move(pending_);
     pending_.clear();
     uint64_t bytes = 0;
-    for (const auto& [id, task] : all) bytes += task.graph != 0 ? 0 : submissionBytes(task.submission);
+    for (const auto& [id, task] : all) bytes += task.submission.shareBytes;
     window_.release(all.size(), bytes);
     for (auto& [id, graph] : graphs_) {
         for (const Submission& node : graph.graph.nodes) holdObjects(node, -1);

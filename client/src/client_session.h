@@ -56,6 +56,7 @@ struct Submission {
     bool hasArguments = false;  // `arguments` replaces `payload`
     std::vector<SubmissionArgument> arguments;
     uint64_t resultObjectId = 0;  // keep the result in the store under this object id
+    uint64_t shareBytes = 0;      // what it holds of the client's byte share (submissionBytes), until it ends
 };
 
 // What a submission counts against the client's byte share: the bytes it carries to the scheduler.

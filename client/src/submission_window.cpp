@@ -15,29 +15,25 @@ void SubmissionWindow::setShares(uint64_t tasks, uint64_t bytes) {
     }
 }
 
-size_t SubmissionWindow::admissible(std::span<const uint64_t> bytes) const {
+bool SubmissionWindow::fits(size_t pending, uint64_t pendingBytes, size_t tasks, uint64_t bytes) const {
+    if (pending == 0 && tasks == 1) return true;  // never wedged: one task always goes when none is out
     const uint64_t taskShare = taskShare_.load();
     const uint64_t byteShare = byteShare_.load();
+    return (taskShare == 0 || pending + tasks <= taskShare) &&
+           (byteShare == 0 || pendingBytes + bytes <= byteShare);
+}
+
+size_t SubmissionWindow::admissible(std::span<const uint64_t> bytes) const {
     const size_t pending = pending_.load();
     const uint64_t pendingBytes = pendingBytes_.load();
     size_t n = 0;
     uint64_t taken = 0;
-    for (; n < bytes.size(); ++n) {
-        const bool first = pending == 0 && n == 0;  // never wedged: one task always goes when none is out
-        if (!first && taskShare != 0 && pending + n + 1 > taskShare) break;
-        if (!first && byteShare != 0 && pendingBytes + taken + bytes[n] > byteShare) break;
-        taken += bytes[n];
-    }
+    for (; n < bytes.size() && fits(pending, pendingBytes, n + 1, taken + bytes[n]); ++n) taken += bytes[n];
     return n;
 }
 
 bool SubmissionWindow::full(size_t tasks, uint64_t bytes) const {
-    const uint64_t taskShare = taskShare_.load();
-    const uint64_t byteShare = byteShare_.load();
-    const size_t pending = pending_.load();
-    if (tasks == 0 || (pending == 0 && tasks == 1)) return false;
-    return (taskShare != 0 && pending + tasks > taskShare) ||
-           (byteShare != 0 && pendingBytes_.load() + bytes > byteShare);
+    return tasks != 0 && !fits(pending_.load(), pendingBytes_.load(), tasks, bytes);
 }
 
 size_t SubmissionWindow::takeAdmissible(std::span<const uint64_t> bytes) {

@@ -43,6 +43,8 @@ public:
     uint64_t byteShare() const { return byteShare_.load(); }
 
 private:
+    // Whether `tasks` more tasks carrying `bytes` in all fit in the shares beside what is unfinished.
+    bool fits(size_t pending, uint64_t pendingBytes, size_t tasks, uint64_t bytes) const;
     size_t admissible(std::span<const uint64_t> bytes) const;
     size_t takeAdmissible(std::span<const uint64_t> bytes);
     [[noreturn]] void timedOut() const;

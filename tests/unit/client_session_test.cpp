@@ -36,7 +36,8 @@ protected:
         auto state = std::make_shared<FutureState>(id);
         std::vector<Submission> batch;
         batch.push_back(plain(state, "echo", "hi", timeoutMs));
-        window.take(1, submissionBytes(batch.back()));
+        batch.back().shareBytes = submissionBytes(batch.back());  // as ClientCore::queueAdmitted does
+        window.take(1, batch.back().shareBytes);
         session.submit(batch, now);
         return state;
     }
@@ -269,7 +270,7 @@ TEST_F(ClientSessionTest, ASchedulerThatLostOurStateGetsObjectsThenEveryUnfinish
     batch.push_back(plain(std::make_shared<FutureState>(2), "echo", "two", 0));
     batch.push_back(plain(std::make_shared<FutureState>(3), "echo", "three", 0));
     auto first = batch[0].state;
-    for (const Submission& s : batch) window.take(1, submissionBytes(s));
+    for (Submission& s : batch) window.take(1, s.shareBytes = submissionBytes(s));
     session.submit(batch, now);
     result(2, wire::TaskResultStatus::SUCCESS, "two");
     sink.clear();
@@ -339,7 +340,7 @@ TEST_F(ClientSessionTest, ADeletedObjectAnUnfinishedTaskUsesIsResentUntilTheTask
     deliver(objectStored(6, 6));
     std::vector<Submission> batch;
     batch.push_back(usingObject(1, 5));
-    window.take(1, submissionBytes(batch.back()));
+    window.take(1, batch.back().shareBytes = submissionBytes(batch.back()));
     session.submit(batch, now);
     session.deleteObjects({5, 6}, false);
     sink.clear();

@@ -12,6 +12,7 @@
 
 #include "scaler/client/errors.h"
 #include "scaler/client/wait_listener.h"
+#include "scaler/tools/child_process.h"
 
 using namespace scaler;
 using namespace scaler::detail;
@@ -21,17 +22,6 @@ namespace {
 
 std::vector<uint64_t> sizes(size_t n, uint64_t each) {
     return std::vector<uint64_t>(n, each);
-}
-
-// True once `f` returned true, within 10 s.
-template <typename F>
-bool eventually(F f) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (f()) return true;
-        std::this_thread::yield();
-    }
-    return false;
 }
 
 }  // namespace
@@ -140,7 +130,7 @@ TEST_F(FullSubmissionWindow, ABlockedSubmitTellsTheThreadsWaitListener) {
         setThreadWaitListener(nullptr);
         return n;
     });
-    ASSERT_TRUE(eventually([&] { return listener.began.load() == 1; }));
+    ASSERT_TRUE(scaler::tools::waitUntil([&] { return listener.began.load() == 1; }));
     EXPECT_EQ(listener.ended.load(), 0);
     window.release(1, 1);
     EXPECT_EQ(waiter.get(), 1u);
