@@ -186,6 +186,16 @@ size_t ClientCore::admit(std::span<const uint64_t> bytes) {
     return window_.reserve(bytes, deadline);
 }
 
+void ClientCore::admitWhole(size_t tasks) {
+    if (std::this_thread::get_id() == ioThreadId_.load(std::memory_order_relaxed)) {
+        window_.take(tasks, 0);
+        return;
+    }
+    SubmissionWindow::Deadline deadline;
+    if (options_.submitTimeoutSeconds > 0) deadline = Clock::now() + seconds(options_.submitTimeoutSeconds);
+    window_.reserveWhole(tasks, deadline);
+}
+
 void ClientCore::queueAdmitted(std::vector<Submission>& batch) {
     uint64_t single = 0;  // one submit: no allocation for its size
     std::vector<uint64_t> many;
@@ -368,10 +378,18 @@ std::map<std::string, Future> ClientCore::submitGraph(const TaskGraph& graph,
             if (s.state->id == firstId + i) futures.emplace(graph.nodes()[i].key, makeFuture(s.state));
         }
     }
+    try {
+        admitWhole(futures.size());  // a graph goes whole: counted by its outputs, held back, never split
+    } catch (const Error&) {
+        if (!temporaryObjects.empty()) deleteObjects(temporaryObjects, false);
+        throw;
+    }
     {
         std::lock_guard lock(mutex_);
-        if (closed_) throw SchedulerUnreachableError("client is disconnected");
-        window_.take(futures.size(), 0);  // a graph goes whole: counted, never split or held back
+        if (closed_) {
+            window_.release(futures.size(), 0);
+            throw SchedulerUnreachableError("client is disconnected");
+        }
         // tasks queued before the graph go first, so a graph may use objects and results they produce
         graphs_.push_back(std::move(submission));
     }

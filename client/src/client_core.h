@@ -76,6 +76,8 @@ private:
     // Room for the leading tasks of `bytes` in this client's share, waiting up to submitTimeoutSeconds for
     // it; on the I/O thread (a future's callback submitting) it never waits: nothing there would make room.
     size_t admit(std::span<const uint64_t> bytes);
+    // The same for a graph's `tasks` outputs, all at once.
+    void admitWhole(size_t tasks);
     // Hands `batch` to the I/O thread in parts as the share makes room; on a timeout the parts already
     // handed over are cancelled and SubmitTimeoutError is thrown, so nothing of the call is left running.
     void queueAdmitted(std::vector<Submission>& batch);

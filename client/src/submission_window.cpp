@@ -47,9 +47,27 @@ size_t SubmissionWindow::takeAdmissible(std::span<const uint64_t> bytes) {
 
 size_t SubmissionWindow::reserve(std::span<const uint64_t> bytes, Deadline deadline) {
     if (bytes.empty()) return 0;
+    return waitForRoom([&] { return takeAdmissible(bytes); }, deadline);
+}
+
+void SubmissionWindow::reserveWhole(size_t tasks, Deadline deadline) {
+    if (tasks == 0) return;
+    waitForRoom(
+        [&]() -> size_t {
+            const size_t pending = pending_.load();
+            // one that cannot fit even an empty share still goes once nothing else is unfinished
+            if (pending != 0 && !fits(pending, pendingBytes_.load(), tasks, 0)) return 0;
+            pending_ += tasks;
+            return tasks;
+        },
+        deadline);
+}
+
+template <typename TryTake>
+size_t SubmissionWindow::waitForRoom(TryTake tryTake, Deadline deadline) {
     std::unique_lock lock(mutex_);
     if (closed_) throw SchedulerUnreachableError(closedWhy_);
-    if (const size_t n = takeAdmissible(bytes); n > 0) return n;
+    if (const size_t n = tryTake(); n > 0) return n;
     // counted, then checked again: a release after this sees a waiter and wakes it (no lost wake-up)
     ++waiters_;
     struct Leave {
@@ -63,11 +81,11 @@ size_t SubmissionWindow::reserve(std::span<const uint64_t> bytes, Deadline deadl
     if (leave.listener != nullptr) leave.listener->waiting(true);  // a nested task lends its worker slot
     for (;;) {
         if (closed_) throw SchedulerUnreachableError(closedWhy_);
-        if (const size_t n = takeAdmissible(bytes); n > 0) return n;
+        if (const size_t n = tryTake(); n > 0) return n;
         if (!deadline) {
             roomMade_.wait(lock);
-        } else if (roomMade_.wait_until(lock, *deadline) == std::cv_status::timeout &&
-                   admissible(bytes) == 0 && !closed_) {
+        } else if (roomMade_.wait_until(lock, *deadline) == std::cv_status::timeout && !closed_) {
+            if (const size_t n = tryTake(); n > 0) return n;
             timedOut();
         }
     }

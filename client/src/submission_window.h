@@ -26,7 +26,11 @@ public:
     // were admitted, at least one. Throws SubmitTimeoutError at `deadline`, SchedulerUnreachableError once
     // closed. A blocked thread is reported to its WaitListener (a nested task lends its worker slot).
     size_t reserve(std::span<const uint64_t> bytes, Deadline deadline);
-    // Room taken without waiting: graphs (counted by their outputs) and resubmissions.
+    // Room for `tasks` tasks at once (a graph's outputs, which go whole, in one message), waiting as reserve()
+    // does until they all fit, or until nothing else is unfinished (so a graph larger than the share still
+    // goes).
+    void reserveWhole(size_t tasks, Deadline deadline);
+    // Room taken without waiting: submits from the I/O thread (a callback) and resubmissions.
     void take(size_t tasks, uint64_t bytes);
     // Tasks ended (answered, failed, cancelled): their room comes back. I/O thread.
     void release(size_t tasks, uint64_t bytes);
@@ -47,6 +51,10 @@ private:
     bool fits(size_t pending, uint64_t pendingBytes, size_t tasks, uint64_t bytes) const;
     size_t admissible(std::span<const uint64_t> bytes) const;
     size_t takeAdmissible(std::span<const uint64_t> bytes);
+    // Under the lock: tryTake() until it takes room (returns how many tasks), waiting for releases between
+    // tries; throws SubmitTimeoutError at `deadline`, SchedulerUnreachableError once closed.
+    template <typename TryTake>
+    size_t waitForRoom(TryTake tryTake, Deadline deadline);
     [[noreturn]] void timedOut() const;
 
     std::atomic<size_t> pending_{0};

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "scaler/client/client.h"
+#include "scaler/client/task_graph.h"
 #include "scaler/tools/child_process.h"
 #include "test_cluster.h"
 
@@ -38,6 +39,10 @@ TEST(Backpressure, ASubmitPastTheShareWaitsThenTimesOutAndNothingMoreReachesTheS
     }
     EXPECT_GE(secondsSince(before), 0.45) << "it gave up before its timeout";
     EXPECT_THROW((void)client.map("echo", std::vector<std::string>(5, "x")), SubmitTimeoutError);
+    TaskGraph graph;  // held back the same way, counted by its outputs
+    graph.add("a", "echo", {std::string("A")});
+    graph.add("b", "concat", {GraphKey{"a"}, std::string("B")});
+    EXPECT_THROW((void)client.submitGraph(graph, {"b"}), SubmitTimeoutError);
     EXPECT_EQ(client.pendingTasks(), 10u);
     ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["tasks"]["queued"] == 10; }, 10s))
         << cluster.snapshot().dump();
@@ -45,6 +50,7 @@ TEST(Backpressure, ASubmitPastTheShareWaitsThenTimesOutAndNothingMoreReachesTheS
     cluster.addWorker();
     for (int i = 0; i < 10; ++i) EXPECT_EQ(futures[i].get(), std::to_string(i));
     EXPECT_EQ(client.submit("echo", "room again").get(), "room again");
+    EXPECT_EQ(client.submitGraph(graph, {"b"}).at("b").get(), "AB");
 }
 
 // Without the share the scheduler would reject everything past its limit; with it the map goes in parts.

@@ -67,6 +67,24 @@ TEST(SubmissionWindow, AFullShareWaitsUntilATaskEnds) {
     EXPECT_EQ(window.pending(), 2u);
 }
 
+TEST(SubmissionWindow, AWholeReservationWaitsForRoomForAllOrForNothingElseUnfinished) {
+    SubmissionWindow window;
+    window.setShares(3, 0);
+    ASSERT_EQ(window.reserve(sizes(2, 1), std::nullopt), 2u);
+    auto graph = std::async(std::launch::async, [&] { window.reserveWhole(2, std::nullopt); });
+    EXPECT_EQ(graph.wait_for(50ms), std::future_status::timeout) << "2 more fitted beside 2 in a share of 3";
+    window.release(1, 1);
+    graph.get();  // 1 + 2 fit: all at once, never split
+    EXPECT_EQ(window.pending(), 3u);
+    auto large = std::async(std::launch::async, [&] { window.reserveWhole(5, std::nullopt); });
+    EXPECT_EQ(large.wait_for(50ms), std::future_status::timeout);
+    window.release(3, 1);
+    large.get();  // larger than the share: it goes once nothing else is unfinished
+    EXPECT_EQ(window.pending(), 5u);
+    EXPECT_THROW(window.reserveWhole(1, std::chrono::steady_clock::now() + 20ms), SubmitTimeoutError);
+    EXPECT_EQ(window.pending(), 5u) << "a timed-out reservation took room";
+}
+
 namespace {
 // A window whose share of one task is taken.
 class FullSubmissionWindow : public ::testing::Test {
