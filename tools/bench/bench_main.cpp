@@ -394,6 +394,9 @@ json runFlood(const Options& o, uint64_t tasks, uint64_t maxQueued) {
     scaler::Client bystander(cluster.address());
     scaler::Client::gather(flooder.map("noop", std::vector<std::string>(1000)));
     std::atomic<uint64_t> succeeded{0}, failed{0};
+    // the client's cost per unfinished task: this process's growth over the most the flooder held
+    const uint64_t clientBaseRss = processRssBytes(getpid());
+    uint64_t clientPeakRss = clientBaseRss, clientPeakUnfinished = 0;
     const auto start = Clock::now();
     std::thread flood([&] {
         constexpr uint64_t kBatch = 10000;
@@ -425,6 +428,8 @@ json runFlood(const Options& o, uint64_t tasks, uint64_t maxQueued) {
                                                               snapshot["tasks"]["running"].get<uint64_t>());
             }
             peakRss = std::max(peakRss, processRssBytes(cluster.schedulerPid()));
+            clientPeakRss = std::max(clientPeakRss, processRssBytes(getpid()));
+            clientPeakUnfinished = std::max<uint64_t>(clientPeakUnfinished, flooder.pendingTasks());
             nextLook = Clock::now() + std::chrono::milliseconds(200);
         }
     }
@@ -442,7 +447,13 @@ json runFlood(const Options& o, uint64_t tasks, uint64_t maxQueued) {
             {"scheduler_peak_rss_bytes", peakRss},
             {"bystander_round_trips", bystanderUs.size()},
             {"bystander_p50_us", percentile(bystanderUs, 0.5)},
-            {"bystander_p99_us", percentile(bystanderUs, 0.99)}};
+            {"bystander_p99_us", percentile(bystanderUs, 0.99)},
+            {"client_peak_unfinished_tasks", clientPeakUnfinished},
+            {"client_rss_growth_bytes", clientPeakRss - clientBaseRss},
+            {"client_bytes_per_unfinished_task",
+             clientPeakUnfinished == 0 ? 0.0
+                                       : static_cast<double>(clientPeakRss - clientBaseRss) /
+                                             static_cast<double>(clientPeakUnfinished)}};
 }
 
 json runScaleUp(const Options& o) {

@@ -7,11 +7,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -51,7 +55,61 @@ struct Ledger {
     explicit Ledger(uint64_t n) : results(n), wrong(0), failed(0), workerDied(0) {}
     std::vector<std::atomic<uint8_t>> results;
     std::atomic<uint64_t> wrong, failed, workerDied;
+    std::mutex firstFailureMutex;
+    std::string firstFailure;  // the first failed task's error: what a failed soak is asked first
+
+    void noteFailure(const char* what) {
+        std::lock_guard lock(firstFailureMutex);
+        if (firstFailure.empty()) firstFailure = what;
+    }
 };
+
+// The last `lines` lines of each log in `dir` whose name starts with `prefix` (a CI run keeps only stdout).
+void printLogTails(const std::string& dir, const std::string& prefix, size_t lines) {
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        std::vector<std::string> tail;
+        std::ifstream in(entry.path());
+        for (std::string line; std::getline(in, line);) {
+            tail.push_back(line);
+            if (tail.size() > lines) tail.erase(tail.begin());
+        }
+        std::cout << "== " << name << (tail.empty() ? " (empty)" : "") << "\n";
+        for (const std::string& line : tail) std::cout << line << "\n";
+    }
+}
+
+// A failed soak's view of the scheduler process: whether it is alive, spinning (CPU time near the elapsed
+// time) or blocked, and on what each thread waits, from /proc (no debugger needed on the CI machine).
+std::string describeProcess(pid_t pid) {
+    const std::string dir = "/proc/" + std::to_string(pid);
+    std::ifstream stat(dir + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return "process " + std::to_string(pid) + " is gone";
+    // after "pid (comm) ": state is field 3, utime 14, stime 15 (clock ticks)
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::vector<std::string> f{std::istream_iterator<std::string>(fields), {}};
+    if (f.size() < 13) return "process " + std::to_string(pid) + ": unreadable /proc stat";
+    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    std::ostringstream out;
+    out << "process " << pid << ": state " << f[0] << ", cpu user " << std::stod(f[11]) / tick
+        << " s, system " << std::stod(f[12]) / tick << " s; threads:";
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator(dir + "/task", error)) {
+        std::string comm, wchan, taskStat;
+        std::getline(std::ifstream(task.path() / "comm"), comm);
+        std::getline(std::ifstream(task.path() / "wchan"), wchan);
+        std::getline(std::ifstream(task.path() / "stat"), taskStat);
+        const size_t close = taskStat.rfind(')');
+        const char state =
+            close != std::string::npos && close + 2 < taskStat.size() ? taskStat[close + 2] : '?';
+        out << " [" << comm << " " << state << " " << (wchan.empty() || wchan == "0" ? "running" : wchan)
+            << "]";
+    }
+    return out.str();
+}
 
 uint64_t peakRssKb(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -302,8 +360,9 @@ int main(int argc, char** argv) {
                     if (!expect.empty() && result != expect) ++ledger.wrong;
                 } catch (const scaler::WorkerDiedError&) {
                     ++ledger.workerDied;
-                } catch (const std::exception&) {
+                } catch (const std::exception& e) {
                     ++ledger.failed;
+                    ledger.noteFailure(e.what());
                 }
                 ++ledger.results[i];
                 --inFlight;
@@ -361,6 +420,11 @@ int main(int argc, char** argv) {
     const bool ok = lost == 0 && duplicated == 0 && ledger.wrong == 0 && ledger.failed == 0 &&
                     completed == o.tasks && schedulerKillsDone.load() == o.schedulerKills &&
                     cutsDone.load() == o.partitions;
+    if (!ok) {
+        if (!ledger.firstFailure.empty()) std::cout << "first failure: " << ledger.firstFailure << "\n";
+        std::cout << "scheduler " << describeProcess(scheduler->pid()) << "\n";
+        printLogTails(o.logDir, "scheduler", 5);
+    }
     std::cout << (ok ? "soak passed" : "soak FAILED") << std::endl;
     client.disconnect();
     return ok ? 0 : 1;
