@@ -59,13 +59,9 @@ uint32_t Dispatcher::minChunkOf(CapabilitySetId set) const {
 uint64_t Dispatcher::leadingRun(CapabilitySetId set, CapabilitySetId rival, uint64_t limit) const {
     const PriorityTaskQueue& queue = sets_[set].queue;
     const bool bounded = rival != kNone && sets_[rival].queue.headPriority() == queue.headPriority();
-    const uint64_t rivalSequence = bounded ? tasks_[sets_[rival].queue.head()].sequence : 0;
-    uint64_t run = 0;
-    for (TaskIndex i = queue.head(); i != kNone && run < limit; i = tasks_[i].queueLinks.next) {
-        if (bounded && tasks_[i].sequence > rivalSequence) break;
-        ++run;
-    }
-    return run;
+    std::optional<uint64_t> arrivedBy;
+    if (bounded) arrivedBy = tasks_[sets_[rival].queue.head()].sequence;
+    return queue.leadingRun(tasks_, arrivedBy, limit);
 }
 
 void Dispatcher::pickNextSets(CapabilitySetId& next, CapabilitySetId& rival) const {
