@@ -106,3 +106,12 @@ TEST_F(PriorityTaskQueueTest, TheLeadingRunCountsWhatArrivedByAnotherQueuesHead)
 }
 
 }  // namespace
+
+TEST_F(PriorityTaskQueueTest, ATaskNotInItsClientsLaneIsStillFoundByItsListsHead) {
+    const TaskIndex a1 = add(0, false, 1), a2 = add(0, false, 1);
+    const TaskIndex b1 = add(0, false, 2);
+    tasks[a2].client = 7;  // no lane of client 7: found by its lane's head, the queue stays whole
+    queue.unlink(tasks, a2);
+    EXPECT_EQ(queue.size(), 2u);
+    EXPECT_EQ(drain(), (std::vector<TaskIndex>{a1, b1}));
+}

@@ -1,6 +1,7 @@
 #include "scaler/scheduler/routing/priority_task_queue.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace scaler::scheduler {
 
@@ -43,7 +44,7 @@ int64_t PriorityTaskQueue::laneHolding(const TaskTable& tasks, const Level& leve
         for (size_t i = 0; i < level.lanes.size(); ++i) {
             if (level.lanes[i].client == client) return static_cast<int64_t>(i);
         }
-        return -1;
+        // not where its client says: found by its list's head below, so the queue stays whole regardless
     }
     TaskIndex first = index;
     while (tasks[first].queueLinks.prev != kNone) first = tasks[first].queueLinks.prev;
@@ -60,6 +61,7 @@ void PriorityTaskQueue::unlink(TaskTable& tasks, TaskIndex index) {
     if (it == levels_.end()) return;
     Level& l = *it;
     const int64_t found = laneHolding(tasks, l, index);
+    assert(found >= 0 && "unlink of a task that is in no lane");
     if (found < 0) return;
     const auto at = static_cast<uint32_t>(found);
     TaskList& list = l.lanes[at].list;

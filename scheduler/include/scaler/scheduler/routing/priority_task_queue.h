@@ -52,8 +52,8 @@ private:
     Level& level(int16_t priority);
     // The lane of `client` in `level`, made (last in turn) if missing.
     TaskList& lane(Level& level, ClientSlot client);
-    // Which lane holds queued task `index`; -1 when none. A task whose client has gone (kNone) is found by
-    // its lane's head: those are cancelled in the order they came, at or near the head.
+    // Which lane holds queued task `index`; -1 when none. Found by its client's lane; a task whose client
+    // has gone (kNone) by its lane's head (those are cancelled in the order they came, at or near the head).
     int64_t laneHolding(const TaskTable& tasks, const Level& level, TaskIndex index) const;
 
     std::vector<Level> levels_;  // non-empty levels only, highest priority first
