@@ -26,9 +26,9 @@ public:
     // were admitted, at least one. Throws SubmitTimeoutError at `deadline`, SchedulerUnreachableError once
     // closed. A blocked thread is reported to its WaitListener (a nested task lends its worker slot).
     size_t reserve(std::span<const uint64_t> bytes, Deadline deadline);
-    // Room for `tasks` tasks at once (a graph's outputs, which go whole, in one message), waiting as reserve()
-    // does until they all fit, or until nothing else is unfinished (so a graph larger than the share still
-    // goes).
+    // Room for `tasks` tasks at once (a graph's outputs, which go whole, in one message), waiting as
+    // reserve() does until they all fit, or until nothing else is unfinished (so a graph larger than the
+    // share still goes).
     void reserveWhole(size_t tasks, Deadline deadline);
     // Room taken without waiting: submits from the I/O thread (a callback) and resubmissions.
     void take(size_t tasks, uint64_t bytes);

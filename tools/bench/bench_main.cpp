@@ -450,10 +450,10 @@ json runFlood(const Options& o, uint64_t tasks, uint64_t maxQueued) {
             {"bystander_p99_us", percentile(bystanderUs, 0.99)},
             {"client_peak_unfinished_tasks", clientPeakUnfinished},
             {"client_rss_growth_bytes", clientPeakRss - clientBaseRss},
-            {"client_bytes_per_unfinished_task",
-             clientPeakUnfinished == 0 ? 0.0
-                                       : static_cast<double>(clientPeakRss - clientBaseRss) /
-                                             static_cast<double>(clientPeakUnfinished)}};
+            {"client_bytes_per_unfinished_task", clientPeakUnfinished == 0
+                                                     ? 0.0
+                                                     : static_cast<double>(clientPeakRss - clientBaseRss) /
+                                                           static_cast<double>(clientPeakUnfinished)}};
 }
 
 json runScaleUp(const Options& o) {
