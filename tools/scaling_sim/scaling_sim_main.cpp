@@ -1,6 +1,8 @@
 // scaler_scaling_sim: each scaling policy against each standard workload and adapter start-up delay, in
 // simulated time; prints makespan, task wait p50/p95, worker-group-seconds (cost) and start/stop commands
-// (thrash) as a Markdown table (docs/scaling.md).
+// (thrash) as a Markdown table (docs/scaling.md), beside the lower bound and the clairvoyant schedules
+// (clairvoyant_schedule.h) and, per policy, its group-seconds over the cheapest clairvoyant schedule that is
+// at least as fast.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -8,9 +10,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include "clairvoyant_schedule.h"
 #include "cluster_simulation.h"
 #include "scaler/common/command_line.h"
 #include "scaler/common/log.h"
+
+namespace {
+std::string format(const char* pattern, double value) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, pattern, value);
+    return buffer;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
     // "POLICY" or "POLICY; extra=parameters": each is a row per workload and start-up
@@ -51,8 +62,8 @@ int main(int argc, char** argv) {
         {"native", 0.2}, {"container", 2}, {"ecs", 60}};
     std::printf(
         "| workload | start-up | policy | makespan s | x ideal | wait p50 s | wait p95 s | group-seconds | "
-        "x ideal | starts | stops |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        "x ideal | starts | stops | x clairvoyant |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const auto& workload : scaler::sim::standardWorkloads(seed)) {
         if (!only.empty() && std::find(only.begin(), only.end(), workload.name) == only.end()) continue;
         for (const auto& [kind, startup] : startups) {
@@ -60,20 +71,42 @@ int main(int argc, char** argv) {
             bounds.startupSeconds = startup;
             const auto ideal = scaler::sim::idealOf(workload, bounds);
             std::printf(
-                "| %s (%zu) | %s %.1f s | ideal (lower bound) | %.1f | 1.00 | | | %.0f | 1.00 | | |\n",
+                "| %s (%zu) | %s %.1f s | ideal (lower bound) | %.1f | 1.00 | | | %.0f | 1.00 | | | |\n",
                 workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup, ideal.makespanSeconds,
                 ideal.groupSeconds);
+            const auto clairvoyant = scaler::sim::clairvoyantSchedules(workload, bounds);
+            const double fastest = clairvoyant.front().makespanSeconds;
+            for (const double slack : {1.0, 1.1, 1.25}) {
+                const auto p = *scaler::sim::cheapestWithin(clairvoyant, fastest * slack);
+                std::printf(
+                    "| %s (%zu) | %s %.1f s | clairvoyant, makespan <= %.2f x its fastest (%u+%u groups, "
+                    "%s) | "
+                    "%.1f | %.2f | | | %.0f | %.2f | | | 1.00 |\n",
+                    workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup, slack, p.cpuGroups,
+                    p.gpuGroups,
+                    p.toDeadline ? "waits to a deadline"
+                                 : format("waits <= %.2f s", p.patienceSeconds).c_str(),
+                    p.makespanSeconds, p.makespanSeconds / ideal.makespanSeconds, p.groupSeconds,
+                    p.groupSeconds / ideal.groupSeconds);
+            }
             for (const auto& policy : policies) {
                 scaler::sim::SimSettings settings;
                 settings.policyContent = "allocate=capability; scaling=" + policy;
                 settings.startupSeconds = startup;
                 settings.trace = trace;
                 const auto r = scaler::sim::simulate(workload, settings);
+                // against the cheapest clairvoyant schedule as fast (within kSameMakespan: first in, first
+                // out orders the last tasks a little differently than the scheduler does)
+                const auto match =
+                    scaler::sim::cheapestWithin(clairvoyant, r.makespanSeconds * scaler::sim::kSameMakespan);
+                const std::string versus =
+                    match ? format("%.2f", r.groupSeconds / match->groupSeconds) : std::string("faster");
                 std::printf(
-                    "| %s (%zu) | %s %.1f s | %s | %.1f | %.2f | %.2f | %.2f | %.0f | %.2f | %u | %u |%s\n",
+                    "| %s (%zu) | %s %.1f s | %s | %.1f | %.2f | %.2f | %.2f | %.0f | %.2f | %u | %u | %s "
+                    "|%s\n",
                     workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup, policy.c_str(),
                     r.makespanSeconds, r.makespanSeconds / ideal.makespanSeconds, r.waitP50, r.waitP95,
-                    r.groupSeconds, r.groupSeconds / ideal.groupSeconds, r.starts, r.stops,
+                    r.groupSeconds, r.groupSeconds / ideal.groupSeconds, r.starts, r.stops, versus.c_str(),
                     r.completed == workload.tasks.size() ? "" : " INCOMPLETE");
                 std::fflush(stdout);
             }
