@@ -325,6 +325,26 @@ std::vector<Future> ClientCore::submitArgumentsMany(const std::string& function,
     return futures;
 }
 
+void ClientCore::queueGraph(GraphSubmission&& submission, size_t outputs,
+                            const std::vector<uint64_t>& temporaryObjects) {
+    try {
+        admitWhole(outputs);  // a graph goes whole: counted by its outputs, held back, never split
+    } catch (const Error&) {
+        if (!temporaryObjects.empty()) deleteObjects(temporaryObjects, false);
+        throw;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) {
+            window_.release(outputs, 0);
+            throw SchedulerUnreachableError("client is disconnected");
+        }
+        // tasks queued before the graph go first, so a graph may use objects and results they produce
+        graphs_.push_back(std::move(submission));
+    }
+    wake();
+}
+
 std::map<std::string, Future> ClientCore::submitGraph(const TaskGraph& graph,
                                                       const std::vector<std::string>& outputs) {
     // check what the scheduler would refuse, with the user's names, before sending anything
@@ -378,22 +398,7 @@ std::map<std::string, Future> ClientCore::submitGraph(const TaskGraph& graph,
             if (s.state->id == firstId + i) futures.emplace(graph.nodes()[i].key, makeFuture(s.state));
         }
     }
-    try {
-        admitWhole(futures.size());  // a graph goes whole: counted by its outputs, held back, never split
-    } catch (const Error&) {
-        if (!temporaryObjects.empty()) deleteObjects(temporaryObjects, false);
-        throw;
-    }
-    {
-        std::lock_guard lock(mutex_);
-        if (closed_) {
-            window_.release(futures.size(), 0);
-            throw SchedulerUnreachableError("client is disconnected");
-        }
-        // tasks queued before the graph go first, so a graph may use objects and results they produce
-        graphs_.push_back(std::move(submission));
-    }
-    wake();
+    queueGraph(std::move(submission), futures.size(), temporaryObjects);
     if (!temporaryObjects.empty() && !futures.empty()) {
         std::vector<Future> all;
         all.reserve(futures.size());

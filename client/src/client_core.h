@@ -78,6 +78,10 @@ private:
     size_t admit(std::span<const uint64_t> bytes);
     // The same for a graph's `tasks` outputs, all at once.
     void admitWhole(size_t tasks);
+    // Admits `submission` (its `outputs` count against the share) and hands it to the I/O thread; the objects
+    // made for its arguments are deleted when it cannot go.
+    void queueGraph(GraphSubmission&& submission, size_t outputs,
+                    const std::vector<uint64_t>& temporaryObjects);
     // Hands `batch` to the I/O thread in parts as the share makes room; on a timeout the parts already
     // handed over are cancelled and SubmitTimeoutError is thrown, so nothing of the call is left running.
     void queueAdmitted(std::vector<Submission>& batch);
