@@ -21,26 +21,43 @@ struct Interval {
     double start = 0, end = 0;
 };
 
+struct Bill {
+    double groupSeconds = 0, billedSeconds = 0, cost = 0;
+    void add(double seconds, const scheduler::BillingModel& model) {
+        groupSeconds += seconds;
+        billedSeconds += model.billedSeconds(seconds);
+        cost += model.cost(seconds);
+    }
+};
+
 // What groups of `intervals` (each group's busy intervals) cost: busy periods closer than a start-up are one
-// period (staying up costs less than stopping and starting again); each period costs its length and the
-// start-up before it.
-double groupSecondsOf(std::vector<std::vector<Interval>>& intervals, double startup) {
-    double total = 0;
-    for (std::vector<Interval>& busy : intervals) {
+// run (staying up costs less than stopping and starting again); each run lasts its busy time and the start-up
+// before it, billed by `modelOf(group)`.
+template <typename ModelOf>
+Bill billOf(std::vector<std::vector<Interval>>& intervals, double startup, ModelOf modelOf) {
+    Bill bill;
+    for (size_t group = 0; group < intervals.size(); ++group) {
+        std::vector<Interval>& busy = intervals[group];
         if (busy.empty()) continue;
         std::sort(busy.begin(), busy.end(),
                   [](const Interval& a, const Interval& b) { return a.start < b.start; });
         double periodStart = busy.front().start, periodEnd = busy.front().end;
+        const scheduler::BillingModel& model = modelOf(group);
         for (const Interval& i : busy) {
-            if (i.start - periodEnd > startup) {
-                total += startup + (periodEnd - periodStart);
+            // stop and start again only when that is billed for less than staying up through the gap (per
+            // second: a gap longer than the start-up; per hour: never within the hour already paid)
+            const double apart = model.billedSeconds(startup + (periodEnd - periodStart)) +
+                                 model.billedSeconds(startup + (i.end - i.start));
+            const double through = model.billedSeconds(startup + (std::max(periodEnd, i.end) - periodStart));
+            if (i.start - periodEnd > startup && apart < through) {
+                bill.add(startup + (periodEnd - periodStart), model);
                 periodStart = i.start;
             }
             periodEnd = std::max(periodEnd, i.end);
         }
-        total += startup + (periodEnd - periodStart);
+        bill.add(startup + (periodEnd - periodStart), model);
     }
-    return total;
+    return bill;
 }
 
 // The slot a task that is ready at `ready` takes. A group that is up (busy now, or idle for less than a
@@ -95,7 +112,12 @@ ClairvoyantPoint scheduleWith(const Workload& workload, const SimSettings& setti
         busyUntil[slot->group] = std::max(busyUntil[slot->group], slot->freeAt);
         last = std::max(last, slot->freeAt);
     }
-    ClairvoyantPoint point{0, 0, last - first, groupSecondsOf(busy, startup), patience, deadline > 0};
+    const Bill bill = billOf(busy, startup, [&](size_t group) -> const scheduler::BillingModel& {
+        return group < cpuGroups ? settings.cpuBilling : settings.gpuBilling;
+    });
+    ClairvoyantPoint point{0, 0, last - first, bill.groupSeconds, patience, deadline > 0};
+    point.billedSeconds = bill.billedSeconds;
+    point.cost = bill.cost;
     for (uint32_t g = 0; g < cpuGroups + gpuGroups; ++g) {
         if (busy[g].empty()) continue;
         ++(g < cpuGroups ? point.cpuGroups : point.gpuGroups);
@@ -136,7 +158,8 @@ std::optional<ClairvoyantPoint> cheapestWithin(const std::vector<ClairvoyantPoin
     std::optional<ClairvoyantPoint> best;
     for (const ClairvoyantPoint& p : points) {
         if (p.makespanSeconds > makespanSeconds) continue;
-        if (!best || p.groupSeconds < best->groupSeconds) best = p;
+        if (!best || p.cost < best->cost || (p.cost == best->cost && p.groupSeconds < best->groupSeconds))
+            best = p;
     }
     return best;
 }

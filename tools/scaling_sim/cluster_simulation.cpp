@@ -104,7 +104,7 @@ public:
             core_->dispatch();
         }
         for (auto& adapter : adapters_) {
-            for (auto& [id, group] : adapter.groups) result_.groupSeconds += now_ - group.commandedAt;
+            for (auto& [id, group] : adapter.groups) bill(adapter, now_ - group.commandedAt);
         }
         result_.completed = completed_;
         result_.makespanSeconds =
@@ -297,6 +297,14 @@ private:
         });
     }
 
+    // A group's run ended (stopped, or still up at the end): what it costs.
+    void bill(const SimAdapter& adapter, double seconds) {
+        const scheduler::BillingModel& model = adapter.gpu ? settings_.gpuBilling : settings_.cpuBilling;
+        result_.groupSeconds += seconds;
+        result_.billedSeconds += model.billedSeconds(seconds);
+        result_.cost += model.cost(seconds);
+    }
+
     void stop(SimAdapter& adapter, uint64_t requestId, const std::string& groupId) {
         auto it = adapter.groups.find(groupId);
         capnp::MallocMessageBuilder b;
@@ -317,7 +325,7 @@ private:
             deliver(id, d);
             w->second.alive = false;
         }
-        result_.groupSeconds += now_ - it->second.commandedAt;
+        bill(adapter, now_ - it->second.commandedAt);
         ++result_.stops;
         adapter.groups.erase(it);
         r.setStatus(wire::WorkerAdapterCommandStatus::SUCCESS);

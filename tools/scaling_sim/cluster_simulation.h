@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "scaler/scheduler/scaling/billing_model.h"
 #include "workloads.h"
 
 namespace scaler::sim {
@@ -17,13 +18,16 @@ struct SimSettings {
     uint32_t gpuGroups = 4;    // one gpu worker each
     double tailSeconds = 600;  // after the last task, how long idle groups may take to stop (counted as cost)
     bool trace = false;        // print each adapter command with its simulated time (the log has the why)
+    scheduler::BillingModel cpuBilling, gpuBilling;  // how each adapter's group runs are billed
 };
 
 struct SimResult {
     uint64_t completed = 0;
     double makespanSeconds = 0;       // first arrival to last completion
     double waitP50 = 0, waitP95 = 0;  // arrival to start on a worker
-    double groupSeconds = 0;          // sum over groups of start command to stop: the bill
+    double groupSeconds = 0;          // sum over groups of start command to stop
+    double billedSeconds = 0;         // the same runs as the billing models round them up
+    double cost = 0;                  // and at their prices
     uint32_t starts = 0, stops = 0;   // commands sent to adapters: thrash
 };
 

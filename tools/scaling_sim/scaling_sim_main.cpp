@@ -5,6 +5,8 @@
 // at least as fast.
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,12 @@ int main(int argc, char** argv) {
     app.add_option("--workloads", only, "Only these workloads (burst, waves, ramp, mixed, trickle, slow15)")
         ->check(CLI::IsMember(workloadNames));
     app.add_option("--seed", seed, "Workload random seed")->capture_default_str();
+    std::vector<std::string> billingSpecs;
+    app.add_option(
+        "--billing", billingSpecs,
+        "How group runs are billed, as KIND=SPEC (KIND: native, container, ecs, or gpu for the gpu "
+        "adapter in every row; SPEC: per-second|per-hour[:minimum=SECONDS][:price=PER_GROUP_HOUR]). "
+        "Default: per second at 1 a group-hour, ecs with a 60 s minimum");
     bool trace = false;
     app.add_flag("--trace", trace,
                  "Print every adapter command at its simulated time, and the scheduler's log");
@@ -52,6 +60,29 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    std::map<std::string, scaler::scheduler::BillingModel> billing;  // by adapter kind, and "gpu"
+    for (const std::string& spec : billingSpecs) {
+        const size_t equals = spec.find('=');
+        const std::string kind = spec.substr(0, equals);
+        if (equals == std::string::npos ||
+            (kind != "native" && kind != "container" && kind != "ecs" && kind != "gpu")) {
+            std::fprintf(stderr,
+                         "scaler_scaling_sim: error: --billing '%s': expected KIND=SPEC with KIND native, "
+                         "container, ecs or gpu\n",
+                         spec.c_str());
+            return 2;
+        }
+        try {
+            billing[kind] = scaler::scheduler::parseBillingModel(spec.substr(equals + 1));
+        } catch (const std::invalid_argument& e) {
+            std::fprintf(stderr, "scaler_scaling_sim: error: --billing '%s': %s\n", spec.c_str(), e.what());
+            return 2;
+        }
+    }
+    const auto billingOf = [&](const std::string& kind) {
+        const auto found = billing.find(kind);
+        return found != billing.end() ? found->second : scaler::scheduler::defaultBillingModel(kind);
+    };
     if (trace) {
         scaler::log::setAll(spdlog::level::info, "  %v");
     } else {
@@ -62,16 +93,18 @@ int main(int argc, char** argv) {
         {"native", 0.2}, {"container", 2}, {"ecs", 60}};
     std::printf(
         "| workload | start-up | policy | makespan s | x ideal | wait p50 s | wait p95 s | group-seconds | "
-        "x ideal | starts | stops | x clairvoyant |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        "x ideal | starts | stops | x clairvoyant | billed group-s | cost |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const auto& workload : scaler::sim::standardWorkloads(seed)) {
         if (!only.empty() && std::find(only.begin(), only.end(), workload.name) == only.end()) continue;
         for (const auto& [kind, startup] : startups) {
             scaler::sim::SimSettings bounds;
             bounds.startupSeconds = startup;
+            bounds.cpuBilling = billingOf(kind);
+            bounds.gpuBilling = billing.count("gpu") != 0 ? billing["gpu"] : billingOf(kind);
             const auto ideal = scaler::sim::idealOf(workload, bounds);
             std::printf(
-                "| %s (%zu) | %s %.1f s | ideal (lower bound) | %.1f | 1.00 | | | %.0f | 1.00 | | | |\n",
+                "| %s (%zu) | %s %.1f s | ideal (lower bound) | %.1f | 1.00 | | | %.0f | 1.00 | | | | | |\n",
                 workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup, ideal.makespanSeconds,
                 ideal.groupSeconds);
             const auto clairvoyant = scaler::sim::clairvoyantSchedules(workload, bounds);
@@ -81,16 +114,16 @@ int main(int argc, char** argv) {
                 std::printf(
                     "| %s (%zu) | %s %.1f s | clairvoyant, makespan <= %.2f x its fastest (%u+%u groups, "
                     "%s) | "
-                    "%.1f | %.2f | | | %.0f | %.2f | | | 1.00 |\n",
+                    "%.1f | %.2f | | | %.0f | %.2f | | | 1.00 | %.0f | %.2f |\n",
                     workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup, slack, p.cpuGroups,
                     p.gpuGroups,
                     p.toDeadline ? "waits to a deadline"
                                  : format("waits <= %.2f s", p.patienceSeconds).c_str(),
                     p.makespanSeconds, p.makespanSeconds / ideal.makespanSeconds, p.groupSeconds,
-                    p.groupSeconds / ideal.groupSeconds);
+                    p.groupSeconds / ideal.groupSeconds, p.billedSeconds, p.cost);
             }
             for (const auto& policy : policies) {
-                scaler::sim::SimSettings settings;
+                scaler::sim::SimSettings settings = bounds;
                 settings.policyContent = "allocate=capability; scaling=" + policy;
                 settings.startupSeconds = startup;
                 settings.trace = trace;
@@ -100,14 +133,14 @@ int main(int argc, char** argv) {
                 const auto match =
                     scaler::sim::cheapestWithin(clairvoyant, r.makespanSeconds * scaler::sim::kSameMakespan);
                 const std::string versus =
-                    match ? format("%.2f", r.groupSeconds / match->groupSeconds) : std::string("faster");
+                    match ? format("%.2f", r.cost / match->cost) : std::string("faster");
                 std::printf(
                     "| %s (%zu) | %s %.1f s | %s | %.1f | %.2f | %.2f | %.2f | %.0f | %.2f | %u | %u | %s "
-                    "|%s\n",
+                    "| %.0f | %.2f |%s\n",
                     workload.name.c_str(), workload.tasks.size(), kind.c_str(), startup, policy.c_str(),
                     r.makespanSeconds, r.makespanSeconds / ideal.makespanSeconds, r.waitP50, r.waitP95,
                     r.groupSeconds, r.groupSeconds / ideal.groupSeconds, r.starts, r.stops, versus.c_str(),
-                    r.completed == workload.tasks.size() ? "" : " INCOMPLETE");
+                    r.billedSeconds, r.cost, r.completed == workload.tasks.size() ? "" : " INCOMPLETE");
                 std::fflush(stdout);
             }
         }
