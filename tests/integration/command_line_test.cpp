@@ -87,6 +87,8 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
          "/nonexistent/w"},
         {{binary("scaler_scaling_sim"), "--policies", "bogus"}, "'bogus'"},
         {{binary("scaler_scaling_sim"), "--workloads", "nope"}, "nope"},
+        {{binary("scaler_scaling_sim"), "--billing", "ecs=per-minute"}, "'per-minute' is not a billing unit"},
+        {{binary("scaler_scaling_sim"), "--billing", "spot=per-second"}, "'spot=per-second'"},
         {{binary("scaler_scaling_replay"), "--policy", "capability; nope=1"}, "'nope'"},
         {{binary("scaler_scaling_replay"), "--log-dir", "/proc/no/such"}, "/proc/no/such"},
         {{binary("scaler_soak"), "--scaling-policy", "bogus"}, "'bogus'"},
