@@ -3,6 +3,7 @@
 // ClientOptions::submitTimeoutSeconds).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -114,4 +115,29 @@ TEST(Backpressure, ATimedOutSubmitLeavesNoObjectBehind) {
         << cluster.snapshot()["objects"].dump();
     cluster.addWorker();
     EXPECT_EQ(first.get(), "fills the share");
+}
+
+// What bounds a worker's socket: the scheduler sends a worker at most its queue of tasks, so a slow worker
+// leaves the rest queued at the scheduler (where the shares bound them), not buffered on its connection; the
+// ROUTER's high-water marks are unbounded on purpose and never reached (docs/reliability.md#overload).
+TEST(Backpressure, ASlowWorkerIsSentNoMoreThanItsQueueAndTheRestWaitAtTheScheduler) {
+    TestCluster cluster;
+    cluster.addWorker({"--per-worker-task-queue-size", "3"});
+    ASSERT_TRUE(cluster.waitForWorkers(1));
+    Client client(cluster.address());
+    auto futures = client.map("sleep_ms", std::vector<std::string>(60, "50"));  // 3 s of work, one at a time
+    uint64_t mostAssigned = 0, mostQueued = 0;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            const auto snapshot = cluster.snapshot();
+            for (const auto& worker : snapshot["workers"])
+                mostAssigned = std::max(mostAssigned, worker["assigned"].get<uint64_t>());
+            mostQueued = std::max(mostQueued, snapshot["tasks"]["queued"].get<uint64_t>());
+            return snapshot["tasks"]["succeeded"].get<uint64_t>() == 60;
+        },
+        60s));
+    EXPECT_GE(mostAssigned, 1u);
+    EXPECT_LE(mostAssigned, 3u) << "the worker was sent more than its queue";
+    EXPECT_GT(mostQueued, 0u) << "nothing waited at the scheduler while the worker was full";
+    for (Future& f : futures) EXPECT_EQ(f.get(), "50");  // sleep_ms answers with what it slept
 }
