@@ -121,6 +121,17 @@ class ScalerFuture(concurrent.futures.Future):
 
 
 @contextlib.contextmanager
+def _handing_over():
+    """Around a hand-over of tasks or a graph to the native client: its errors as this package's."""
+    try:
+        yield
+    except _native.SchedulerUnreachableError as e:
+        raise DisconnectedError(str(e)) from None
+    except _native.SubmitTimeoutError as e:
+        raise SubmitTimeoutError(str(e)) from None
+
+
+@contextlib.contextmanager
 def _lending_slot():
     """Inside a task (a worker's Python processor), tells the worker the task waits on its nested tasks, so its
     slot is lent meanwhile; elsewhere nothing."""
@@ -502,12 +513,8 @@ class Client:
         for args in calls:  # nothing is submitted until every call fits fn's signature
             check(fn, args, {})
             argument_lists.append(arguments(function_id, args, {}))
-        try:  # one hand-over to the I/O thread for all of them
+        with _handing_over():  # one hand-over to the I/O thread for all of them
             ids = self._native.submit_many("python", argument_lists, _capabilities_text(capabilities), self._profiling)
-        except _native.SchedulerUnreachableError as e:
-            raise DisconnectedError(str(e)) from None
-        except _native.SubmitTimeoutError as e:
-            raise SubmitTimeoutError(str(e)) from None
         batch = _MapResults(len(ids))
         early = []
         with self._lock:
@@ -546,12 +553,8 @@ class Client:
         return [function_id, data, *inputs]
 
     def _submit_task(self, task_args, capabilities: str) -> ScalerFuture:
-        try:
+        with _handing_over():
             task_id = self._native.submit("python", task_args, capabilities, self._profiling, 0)
-        except _native.SchedulerUnreachableError as e:
-            raise DisconnectedError(str(e)) from None
-        except _native.SubmitTimeoutError as e:
-            raise SubmitTimeoutError(str(e)) from None
         return self._register(task_id)
 
     def _register(self, task_id: int) -> ScalerFuture:
@@ -621,10 +624,8 @@ class Client:
                 call = _serialization.dumps_call((call_args, {}))
             nodes.append((key, "python", [function_id, call, *inputs], caps))
         call_keys = [k for k in keys if _is_call(graph[k])]
-        try:
+        with _handing_over():  # a graph waits for room in the share as submit does
             ids = self._native.submit_graph(nodes, call_keys, self._profiling) if call_keys else {}
-        except _native.SchedulerUnreachableError as e:
-            raise DisconnectedError(str(e)) from None
         futures = {}
         for key in keys:
             if key in ids:

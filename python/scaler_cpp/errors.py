@@ -21,7 +21,7 @@ class TaskRejectedError(ValueError):
 
 
 class SubmitTimeoutError(TimeoutError):
-    """submit or map waited Client(submit_timeout_seconds=...) for room in this client's share of the
+    """submit, map or get with a graph waited Client(submit_timeout_seconds=...) for room in this client's share of the
     scheduler's queue (--max-queued-tasks, --max-queued-bytes) and none came; nothing more was submitted."""
 
 

@@ -301,6 +301,8 @@ class BackpressureTest(unittest.TestCase):
                 self.assertGreater(len(ticks), 10, "the GIL was held while submit waited")
                 with self.assertRaises(TimeoutError):  # SubmitTimeoutError is one
                     client.map(add, range(5), range(5))
+                with self.assertRaises(SubmitTimeoutError):  # a graph waits for room as submit does
+                    client.get({"a": 1, "two": 2, "b": (add, "a", "two")}, keys=["b"])
 
     def test_a_map_larger_than_the_share_runs_whole(self):
         with SchedulerClusterCombo(n_workers=2, max_queued_tasks=50) as cluster:
