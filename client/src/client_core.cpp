@@ -99,7 +99,7 @@ void ClientCore::start() {
 }
 
 void ClientCore::wake() {
-    if (std::this_thread::get_id() == ioThreadId_.load(std::memory_order_relaxed)) {
+    if (onIoThread()) {
         // a future's callback submitting on the I/O thread: it looks at the queue before it waits again
         selfWake_.store(true, std::memory_order_relaxed);
         return;
@@ -174,26 +174,31 @@ std::vector<Future> ClientCore::submitMany(const std::string& function, std::vec
     return futures;
 }
 
+bool ClientCore::onIoThread() const {
+    return std::this_thread::get_id() == ioThreadId_.load(std::memory_order_relaxed);
+}
+
+SubmissionWindow::Deadline ClientCore::submitDeadline() const {
+    if (options_.submitTimeoutSeconds <= 0) return std::nullopt;
+    return Clock::now() + seconds(options_.submitTimeoutSeconds);
+}
+
 size_t ClientCore::admit(std::span<const uint64_t> bytes) {
-    if (std::this_thread::get_id() == ioThreadId_.load(std::memory_order_relaxed)) {
+    if (onIoThread()) {
         uint64_t total = 0;
         for (uint64_t b : bytes) total += b;
         window_.take(bytes.size(), total);
         return bytes.size();
     }
-    SubmissionWindow::Deadline deadline;
-    if (options_.submitTimeoutSeconds > 0) deadline = Clock::now() + seconds(options_.submitTimeoutSeconds);
-    return window_.reserve(bytes, deadline);
+    return window_.reserve(bytes, submitDeadline());
 }
 
 void ClientCore::admitWhole(size_t tasks) {
-    if (std::this_thread::get_id() == ioThreadId_.load(std::memory_order_relaxed)) {
+    if (onIoThread()) {
         window_.take(tasks, 0);
         return;
     }
-    SubmissionWindow::Deadline deadline;
-    if (options_.submitTimeoutSeconds > 0) deadline = Clock::now() + seconds(options_.submitTimeoutSeconds);
-    window_.reserveWhole(tasks, deadline);
+    window_.reserveWhole(tasks, submitDeadline());
 }
 
 void ClientCore::queueAdmitted(std::vector<Submission>& batch) {

@@ -78,6 +78,10 @@ private:
     size_t admit(std::span<const uint64_t> bytes);
     // The same for a graph's `tasks` outputs, all at once.
     void admitWhole(size_t tasks);
+    // A submit from the I/O thread (a future's callback) never waits: nothing there would make room.
+    bool onIoThread() const;
+    // When a submit waiting for room gives up (ClientOptions::submitTimeoutSeconds), or never.
+    SubmissionWindow::Deadline submitDeadline() const;
     // Admits `submission` (its `outputs` count against the share) and hands it to the I/O thread; the objects
     // made for its arguments are deleted when it cannot go.
     void queueGraph(GraphSubmission&& submission, size_t outputs,

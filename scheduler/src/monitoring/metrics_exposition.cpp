@@ -6,8 +6,6 @@
 #include <map>
 #include <string>
 
-#include "scaler/scheduler/routing/client_share.h"
-
 namespace scaler::scheduler {
 namespace {
 
@@ -99,10 +97,7 @@ void renderTasks(Exposition& e, const SchedulerCore& core) {
     e.sample("scaler_max_queued_bytes", "", static_cast<double>(core.config().maxQueuedBytes));
     e.family("scaler_client_task_share", "gauge",
              "Unfinished tasks each client may have before its submits wait (the limit over clients + 1)");
-    e.sample("scaler_client_task_share", "",
-             static_cast<double>(clientShare(core.config().maxQueuedTasks, core.config().maxQueuedBytes,
-                                             core.connectedClients())
-                                     .tasks));
+    e.sample("scaler_client_task_share", "", static_cast<double>(core.clientShare().tasks));
 
     e.family("scaler_task_latency_seconds", "histogram", "From a task's arrival at the scheduler to its end");
     e.histogram("scaler_task_latency_seconds", "", core.taskLatency());

@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "scaler/common/printable.h"
-#include "scaler/scheduler/routing/client_share.h"
 
 namespace scaler::scheduler {
 namespace {
@@ -61,8 +60,7 @@ void MonitorSnapshotWriter::writeAdmission(wire::Admission::Builder admission) c
     admission.setUnfinishedTaskBytes(core_.unfinishedTaskBytes());
     admission.setMaxQueuedTasks(config.maxQueuedTasks);
     admission.setMaxQueuedBytes(config.maxQueuedBytes);
-    const ClientShare share =
-        clientShare(config.maxQueuedTasks, config.maxQueuedBytes, core_.connectedClients());
+    const ClientShare share = core_.clientShare();
     admission.setClientTaskShare(share.tasks);
     admission.setClientByteShare(share.bytes);
 }

@@ -189,8 +189,7 @@ void SchedulerCore::onClientHeartbeat(std::string_view identity, wire::ClientHea
         log::tasks().info("client '{}' connected ({} clients)", printable(identity),
                           peerTable_.clientCount());
     client.lastSeen = now_;
-    outbox_.sendClientHeartbeatEcho(
-        client.peer, clientShare(config_.maxQueuedTasks, config_.maxQueuedBytes, peerTable_.clientCount()));
+    outbox_.sendClientHeartbeatEcho(client.peer, clientShare());
 }
 
 void SchedulerCore::onWorkerHeartbeat(std::string_view identity, wire::WorkerHeartbeat::Reader heartbeat) {

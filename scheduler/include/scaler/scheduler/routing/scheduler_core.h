@@ -22,6 +22,7 @@
 #include "scaler/scheduler/objects/object_store.h"
 #include "scaler/scheduler/routing/allocation_policy.h"
 #include "scaler/scheduler/routing/capability_set_registry.h"
+#include "scaler/scheduler/routing/client_share.h"
 #include "scaler/scheduler/routing/client_task_index.h"
 #include "scaler/scheduler/routing/dispatcher.h"
 #include "scaler/scheduler/routing/kept_results.h"
@@ -90,6 +91,11 @@ public:
     // What --max-queued-tasks and --max-queued-bytes bound: every live task and the bytes they carry.
     uint64_t unfinishedTasks() const { return tasks_.liveCount(); }
     uint64_t unfinishedTaskBytes() const { return tasks_.liveBodyBytes(); }
+    // Each client's share of those limits now (told in every heartbeat echo).
+    ClientShare clientShare() const {
+        return scheduler::clientShare(config_.maxQueuedTasks, config_.maxQueuedBytes,
+                                      peerTable_.clientCount());
+    }
     uint64_t droppedMessages() const { return refusals_.dropped(); }
     TaskTable& tasks() { return tasks_; }
     const TaskTable& tasks() const { return tasks_; }
