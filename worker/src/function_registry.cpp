@@ -26,6 +26,11 @@ const std::vector<std::string_view>& TaskContext::arguments() const {
     return arguments_ != nullptr ? *arguments_ : none;
 }
 
+const std::vector<NextTask>& TaskContext::nextTasks() const {
+    static const std::vector<NextTask> none;
+    return nextTasks_ != nullptr ? *nextTasks_ : none;
+}
+
 Client& TaskContext::client() const {
     if (clientSource_ == nullptr || !*clientSource_) {
         throw std::logic_error("this task has no client to submit nested tasks with");
@@ -45,6 +50,15 @@ void FunctionRegistry::refuse(const std::string& name, std::string why) {
         throw std::runtime_error(why);
     });
     refused_.push_back(name);
+}
+
+void FunctionRegistry::addTakingNextTask(const std::string& name, TaskFunction function) {
+    add(name, std::move(function));
+    takingNextTask_.push_back(name);
+}
+
+bool FunctionRegistry::takesNextTask(std::string_view name) const {
+    return std::find(takingNextTask_.begin(), takingNextTask_.end(), name) != takingNextTask_.end();
 }
 
 const TaskFunction* FunctionRegistry::find(std::string_view name) const {

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -53,6 +54,7 @@ PythonProcessor::~PythonProcessor() {
 void PythonProcessor::stop() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    releaseStopWord();
     if (pid_ > 0) {
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
@@ -60,13 +62,45 @@ void PythonProcessor::stop() {
     pid_ = -1;
 }
 
+void PythonProcessor::releaseStopWord() {
+    if (stopWord_ != nullptr) munmap(stopWord_, kStopWordBytes);
+    stopWord_ = nullptr;
+    if (stopFd_ >= 0) ::close(stopFd_);
+    stopFd_ = -1;
+    held_.clear();
+}
+
+void PythonProcessor::makeStopWord() {
+    stopFd_ = memfd_create("scaler-stop-word", MFD_CLOEXEC);
+    if (stopFd_ < 0 || ftruncate(stopFd_, kStopWordBytes) != 0)
+        throw std::runtime_error(std::string("stop word: ") + std::strerror(errno));
+    void* mapped = mmap(nullptr, kStopWordBytes, PROT_READ | PROT_WRITE, MAP_SHARED, stopFd_, 0);
+    if (mapped == MAP_FAILED) throw std::runtime_error(std::string("stop word: ") + std::strerror(errno));
+    stopWord_ = mapped;
+    writeStopWord(kNoTask, 0);
+}
+
+void PythonProcessor::writeStopWord(uint64_t handle, uint8_t kind) {
+    // the kind first: the processor reads the handle, then the kind of a request that names its task
+    auto* const bytes = static_cast<unsigned char*>(stopWord_);
+    __atomic_store_n(bytes + 8, kind, __ATOMIC_RELEASE);
+    __atomic_store_n(reinterpret_cast<uint64_t*>(bytes), handle, __ATOMIC_RELEASE);
+}
+
+uint64_t PythonProcessor::stopWordHandle() const {
+    return __atomic_load_n(static_cast<const uint64_t*>(stopWord_), __ATOMIC_ACQUIRE);
+}
+
 void PythonProcessor::start() {
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
         throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
+    makeStopWord();
     // everything the child needs is made before fork: after it, only async-signal-safe calls
     const std::string fdText = std::to_string(fds[1]);
-    std::vector<std::string> args{command_.executable, "-m", "scaler_cpp._processor", fdText};
+    const int stopFd = stopFd_;
+    std::vector<std::string> args{command_.executable, "-m", "scaler_cpp._processor", fdText,
+                                  std::to_string(stopFd)};
     std::vector<std::string> env;
     std::string pythonPath = command_.packageDirectory;
     for (char** e = environ; *e != nullptr; ++e) {
@@ -86,17 +120,26 @@ void PythonProcessor::start() {
     argv.push_back(nullptr);
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
+    // The stop signals wait, blocked, until the processor has its handlers (it unblocks them): one that came
+    // while Python started would end it by default. A stop asked meanwhile is in the stop word.
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGUSR1);
+    sigaddset(&stops, SIGUSR2);
     const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid < 0) {
         ::close(fds[0]);
         ::close(fds[1]);
+        releaseStopWord();
         throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
     }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the worker's thread that owns it
         if (getppid() != parent) _exit(127);
+        sigprocmask(SIG_BLOCK, &stops, nullptr);
         fcntl(fds[1], F_SETFD, 0);  // this end survives exec
+        fcntl(stopFd, F_SETFD, 0);
         execve(argv[0], argv.data(), envp.data());
         _exit(127);
     }
@@ -111,10 +154,11 @@ void PythonProcessor::start() {
                        command_.executable);
 }
 
-void PythonProcessor::sendTask(const TaskContext& context) {
-    const std::vector<std::string_view>& arguments = context.arguments();
+void PythonProcessor::sendTask(uint64_t handle, const std::vector<std::string_view>& arguments,
+                               const TaskContext* sharedFrom) {
     writeBuffer_.clear();
     writeBuffer_.push_back('T');
+    appendRaw(writeBuffer_, handle);
     appendRaw(writeBuffer_, static_cast<uint32_t>(arguments.size()));
     // small arguments are copied into one frame; large ones go from where they are (no copy), as their memfd
     // when they are a shared object (the processor maps it: no bytes cross at all)
@@ -135,7 +179,7 @@ void PythonProcessor::sendTask(const TaskContext& context) {
     };
     for (size_t i = 0; i < arguments.size(); ++i) {
         const std::string_view argument = arguments[i];
-        const int fd = fds.size() < kMaxFds ? context.argumentSharedFd(i) : -1;
+        const int fd = sharedFrom != nullptr && fds.size() < kMaxFds ? sharedFrom->argumentSharedFd(i) : -1;
         writeBuffer_.push_back(fd >= 0 ? 1 : 0);
         appendRaw(writeBuffer_, static_cast<uint64_t>(argument.size()));
         if (fd >= 0) {
@@ -195,7 +239,9 @@ void PythonProcessor::followThisThreadsCpu() {
 void PythonProcessor::signalIfStopRequested(const TaskContext& context) {
     const auto now = Clock::now();
     if (!signalled_ && context.stopRequested()) {
-        // the processor raises InterruptedError or TimeoutError in the task (interrupting a sleep too)
+        // the processor raises InterruptedError or TimeoutError in the task (interrupting a sleep too); the
+        // word names the task, as the processor may be past it by the time the signal lands
+        writeStopWord(context.handle(), context.cancelled() ? kStopCancel : kStopTimeout);
         kill(pid_, context.cancelled() ? SIGUSR1 : SIGUSR2);
         signalled_ = true;
         killAt_ = now + kStopGrace;
@@ -204,7 +250,19 @@ void PythonProcessor::signalIfStopRequested(const TaskContext& context) {
                            pid_, kStopGrace.count());
         kill(pid_, SIGKILL);
         killAt_ = Clock::time_point::max();
+    } else if (!signalled_ && !heldStopWritten_) {
+        // a task handed over already was cancelled while it waited its turn: the processor skips it
+        for (const NextTask& next : context.nextTasks()) {
+            if (!next.cancelled->load(std::memory_order_relaxed) || !holds(next.handle)) continue;
+            writeStopWord(next.handle, kStopCancel);
+            heldStopWritten_ = true;
+            break;
+        }
     }
+}
+
+bool PythonProcessor::holds(uint64_t handle) const {
+    return std::find(held_.begin(), held_.end(), handle) != held_.end();
 }
 
 bool PythonProcessor::awaitReadable(const TaskContext& context) {
@@ -266,6 +324,7 @@ void PythonProcessor::died(const std::string& doing) {
     }
     const pid_t pid = pid_;
     pid_ = -1;
+    releaseStopWord();  // a next task it held is sent again to the next processor
     const std::string why = "the Python processor " + std::to_string(pid) + " running this task died while " +
                             doing + ": " + describeExitStatus(status);
     log::worker().warn("{}; the next Python task starts a new one", why);
@@ -273,11 +332,24 @@ void PythonProcessor::died(const std::string& doing) {
 }
 
 PythonProcessor::Result PythonProcessor::run(const TaskContext& context) {
-    if (pid_ > 0 && Clock::now() - lastUsed_ > kIdleRestart) stop();  // it may be exiting by now
-    if (pid_ <= 0) start();
+    if (pid_ > 0 && !held_.empty() && held_.front() == context.handle()) {
+        held_.pop_front();  // sent with the task before
+    } else {
+        // tasks handed over and then not run would be answered in place of this one; an idle processor may
+        // be exiting by now
+        if (pid_ > 0 && (!held_.empty() || Clock::now() - lastUsed_ > kIdleRestart)) stop();
+        if (pid_ <= 0) start();
+        sendTask(context.handle(), context.arguments(), &context);
+    }
     signalled_ = false;
+    heldStopWritten_ = false;
     followThisThreadsCpu();
-    sendTask(context);
+    for (const NextTask& next : context.nextTasks()) {
+        if (holds(next.handle)) continue;
+        sendTask(next.handle, *next.arguments, nullptr);
+        held_.push_back(next.handle);
+    }
+    signalIfStopRequested(context);  // cancelled while it waited its turn as the next task
     for (;;) {
         char kind = 0;
         if (!receive(context, &kind, 1)) died("running it");
@@ -297,6 +369,7 @@ PythonProcessor::Result PythonProcessor::run(const TaskContext& context) {
         result.peakRssBytes = fields[1];
         result.bytes.resize(fields[2]);
         if (!receive(context, result.bytes.data(), result.bytes.size())) died("answering");
+        if (stopWordHandle() == context.handle()) writeStopWord(kNoTask, 0);
         lastUsed_ = Clock::now();
         return result;
     }

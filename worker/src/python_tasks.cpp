@@ -46,7 +46,7 @@ void registerPythonTasks(FunctionRegistry& registry, const std::string& schedule
                          const std::string& pythonExecutable) {
     PythonProcessorCommand command{pythonExecutable.empty() ? defaultPythonExecutable() : pythonExecutable,
                                    packageDirectoryBesideExecutable(), schedulerAddress};
-    registry.add("python", [command](TaskContext& context, std::string_view) {
+    registry.addTakingNextTask("python", [command](TaskContext& context, std::string_view) {
         // one processor per executor thread: a task that waits on nested tasks lends its slot to another
         // thread, whose task then runs in that thread's processor
         thread_local std::unique_ptr<PythonProcessor> processor;

@@ -63,9 +63,11 @@ TaskExecutor::CancelAnswer TaskExecutor::cancel(uint64_t handle, bool force) {
     }
     for (Running& running : running_) {
         if (running.handle != handle) continue;
-        if (!force) return CancelAnswer::cancelFailed;
+        if (!force) return CancelAnswer::cancelFailed;  // a task shown as next counts as begun
         running.cancel = true;
-        running.interruptRequestedAt = std::min(running.interruptRequestedAt, Clock::now());
+        // a task shown as next is asked to stop (or skipped) once its turn comes: its grace starts then
+        if (!running.next)
+            running.interruptRequestedAt = std::min(running.interruptRequestedAt, Clock::now());
         return CancelAnswer::pending;
     }
     return CancelAnswer::notFound;
@@ -82,7 +84,8 @@ void TaskExecutor::interruptRunning() {
     std::lock_guard lock(mutex_);
     for (Running& running : running_) {
         running.cancel = true;
-        running.interruptRequestedAt = std::min(running.interruptRequestedAt, Clock::now());
+        if (!running.next)
+            running.interruptRequestedAt = std::min(running.interruptRequestedAt, Clock::now());
     }
 }
 
@@ -94,7 +97,7 @@ std::optional<HungTask> TaskExecutor::hungTask(Clock::time_point now, Clock::dur
     for (const Running& running : running_) {
         // a task waiting for its nested tasks is not hung: they may take long, and its deadline still ends it
         // when it wakes
-        if (running.waiting) continue;
+        if (running.waiting || running.next) continue;
         if (pastGrace(running.deadline)) return HungTask{running.handle, true, running.timeoutMs};
         if (pastGrace(running.interruptRequestedAt))
             return HungTask{running.handle, false, running.timeoutMs};
@@ -109,7 +112,7 @@ size_t TaskExecutor::queued() const {
 
 size_t TaskExecutor::runningCount() const {
     std::lock_guard lock(mutex_);
-    return running_.size();
+    return running_.size();  // a task shown as next is counted: it is neither queued nor done
 }
 
 std::vector<ExecutorOutcome> TaskExecutor::takeOutcomes() {
@@ -166,37 +169,88 @@ void TaskExecutor::onWaiting(Running& running, bool waiting) {
     wakeLoop();
 }
 
+TaskExecutor::RunningNode TaskExecutor::beginRunning(const ExecutorTask& task) {
+    if (spare_.empty()) spare_.emplace_back();
+    running_.splice(running_.end(), spare_, spare_.begin());
+    const RunningNode node = std::prev(running_.end());
+    node->handle = task.handle;
+    node->timeoutMs = task.timeoutMs;
+    node->deadline = Clock::time_point::max();
+    node->interruptRequestedAt = Clock::time_point::max();
+    node->cancel.store(false, std::memory_order_relaxed);  // published by the mutex
+    node->waiting = false;
+    node->next = false;
+    return node;
+}
+
+void TaskExecutor::takeNext(const ExecutorTask& task, std::deque<Handover>& next) {
+    if (stopping_ || !registry_.takesNextTask(task.functionName)) return;
+    size_t bytes = 0;
+    for (const Handover& held : next)
+        for (const std::string_view argument : held.arguments) bytes += argument.size();
+    while (next.size() < NextTask::kMaxTasks && !queue_.empty()) {
+        const ExecutorTask& candidate = queue_.front();
+        if (candidate.functionName != task.functionName || !candidate.hasArguments) return;
+        size_t more = 0;
+        for (const ExecutorArgument& argument : candidate.arguments) {
+            if (argument.object && argument.object->sharedFd() >= 0) return;  // goes as a descriptor
+            more += argument.view().size();
+        }
+        if (bytes + more >= NextTask::kMaxBytes) return;
+        bytes += more;
+        Handover& held = next.emplace_back();
+        held.task = std::move(queue_.front());
+        queue_.pop_front();
+        held.node = beginRunning(held.task);
+        held.node->next = true;
+        for (const ExecutorArgument& argument : held.task.arguments)
+            held.arguments.push_back(argument.view());
+    }
+}
+
 void TaskExecutor::loop() {
     std::unique_lock lock(mutex_);
+    std::deque<Handover> next;  // shown to the function of the task before, run in this order
+    std::vector<NextTask> nextViews;
+    bool keptTurn = false;  // the task before ran to its end holding the turn, which passes to next.front()
     for (;;) {
-        ++idleThreads_;
-        wake_.wait(lock, [&] { return stopping_ || (!queue_.empty() && active_ == 0); });
-        --idleThreads_;
-        if (stopping_) return;
-        ExecutorTask task = std::move(queue_.front());
-        queue_.pop_front();
-        if (spare_.empty()) spare_.emplace_back();
-        running_.splice(running_.end(), spare_, spare_.begin());
-        const auto node = std::prev(running_.end());
+        ExecutorTask task;
+        RunningNode node;
+        if (!next.empty()) {
+            if (stopping_) return;
+            task = std::move(next.front().task);
+            node = next.front().node;
+            next.pop_front();
+        } else {
+            ++idleThreads_;
+            wake_.wait(lock, [&] { return stopping_ || (!queue_.empty() && active_ == 0); });
+            --idleThreads_;
+            if (stopping_) return;
+            task = std::move(queue_.front());
+            queue_.pop_front();
+            node = beginRunning(task);
+        }
         Running& running = *node;
-        running.handle = task.handle;
-        running.timeoutMs = task.timeoutMs;
-        running.deadline = task.timeoutMs > 0 ? Clock::now() + std::chrono::milliseconds(task.timeoutMs)
-                                              : Clock::time_point::max();
-        running.interruptRequestedAt = Clock::time_point::max();
-        running.cancel.store(false, std::memory_order_relaxed);  // published by the mutex
-        running.waiting = false;
-        ++active_;
+        const auto now = Clock::now();
+        running.next = false;
+        if (task.timeoutMs > 0) running.deadline = now + std::chrono::milliseconds(task.timeoutMs);
+        if (running.cancel.load(std::memory_order_relaxed)) running.interruptRequestedAt = now;
+        if (!keptTurn) ++active_;
+        takeNext(task, next);
+        nextViews.clear();
+        for (const Handover& held : next)
+            nextViews.push_back(NextTask{held.task.handle, &held.arguments, &held.node->cancel});
         lock.unlock();
-        ExecutorOutcome outcome = execute(task, running);
+        ExecutorOutcome outcome = execute(task, running, nextViews);
         task.arguments.clear();  // objects go back to the cache's sole ownership before the result is seen
         ++completed_;
         lock.lock();
-        if (!running.waiting) --active_;
+        keptTurn = !next.empty() && !running.waiting;
+        if (!running.waiting && !keptTurn) --active_;
         spare_.splice(spare_.end(), running_, node);
-        // another thread may take the next task only while this one is not active (it is not, now); it
-        // would be woken for nothing when this thread takes it itself
-        const bool wakeOther = idleThreads_ > 0 && !queue_.empty();
+        // another thread may take the next task only while this one is not active (it is not, now, unless it
+        // goes on with the task it was shown); it would be woken for nothing when this thread takes it itself
+        const bool wakeOther = !keptTurn && idleThreads_ > 0 && !queue_.empty();
         lock.unlock();
         // publish after leaving the running list, so whoever sees running() == false also finds the outcome
         publish(std::move(outcome));
@@ -205,7 +259,8 @@ void TaskExecutor::loop() {
     }
 }
 
-ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running) {
+ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running,
+                                      const std::vector<NextTask>& next) {
     ExecutorOutcome outcome;
     outcome.handle = task.handle;
     const auto started = std::chrono::steady_clock::now();
@@ -223,6 +278,8 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running
     }
     TaskContext context(running.cancel, running.deadline, &arguments,
                         clientSource_ ? &clientSource_ : nullptr, anyShared ? &sharedFds : nullptr);
+    context.setHandle(task.handle);
+    context.setNextTasks(&next);
     TaskProfiler profiler;
     if (task.profiling) profiler.start();
     const TaskFunction* function = registry_.find(task.functionName);

@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -35,6 +37,19 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A task queued after the running one, shown to a function that asked for it
+// (FunctionRegistry::addTakingNextTask) so it can pass it on to another process before the running one ends.
+// The executor runs the next tasks in order, on the same thread, each with a context of its own.
+struct NextTask {
+    uint64_t handle = 0;
+    const std::vector<std::string_view>* arguments = nullptr;
+    const std::atomic<bool>* cancelled = nullptr;  // a forced cancel while it waits its turn
+    // At most this many, with fewer bytes of arguments than this in all: they go to a socket the other
+    // process reads only between tasks, so they must fit in its buffer.
+    static constexpr size_t kMaxTasks = 3;
+    static constexpr size_t kMaxBytes = size_t{64} << 10;
+};
+
 // What a running function may ask about its task. Long-running functions should check stopRequested()
 // now and then (or use sleepFor), so cancel and timeouts take effect promptly.
 class TaskContext {
@@ -50,6 +65,12 @@ public:
           clientSource_(clientSource),
           sharedFds_(sharedFds) {}
 
+    // The worker's handle of this task (unique among the tasks it holds).
+    uint64_t handle() const { return handle_; }
+    void setHandle(uint64_t handle) { handle_ = handle; }
+    // The tasks that run next on this thread, in order, for functions registered with addTakingNextTask.
+    const std::vector<NextTask>& nextTasks() const;
+    void setNextTasks(const std::vector<NextTask>* next) { nextTasks_ = next; }
     bool cancelled() const { return cancelFlag_.load(std::memory_order_relaxed); }
     bool timedOut() const { return Clock::now() >= deadline_; }
     bool stopRequested() const { return cancelled() || timedOut(); }
@@ -89,6 +110,8 @@ private:
     const std::vector<std::string_view>* arguments_;
     const std::function<Client&()>* clientSource_;
     const std::vector<int>* sharedFds_;
+    uint64_t handle_ = 0;
+    const std::vector<NextTask>* nextTasks_ = nullptr;
     bool usageReported_ = false;
     uint64_t reportedCpuTimeUs_ = 0;
     uint64_t reportedPeakRssBytes_ = 0;
@@ -103,6 +126,11 @@ public:
     // A function this worker knows of but will not run (exec without --allow-exec, python with --no-python):
     // its tasks fail with `why`, and names() leaves it out.
     void refuse(const std::string& name, std::string why);
+    // A function that hands its tasks to another process (the Python processor): while one of its tasks runs
+    // it is shown the next few queued for it (TaskContext::nextTasks) when they are small, so the other
+    // process goes on to them without waiting for a round trip each. Once shown, a task counts as running.
+    void addTakingNextTask(const std::string& name, TaskFunction function);
+    bool takesNextTask(std::string_view name) const;
     const TaskFunction* find(std::string_view name) const;
     // The functions this worker runs.
     std::vector<std::string> names() const;
@@ -110,6 +138,7 @@ public:
 private:
     std::map<std::string, TaskFunction, std::less<>> functions_;
     std::vector<std::string> refused_;
+    std::vector<std::string> takingNextTask_;
 };
 
 }  // namespace scaler

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,11 +27,16 @@ struct PythonProcessorCommand {
 };
 
 // Frames between worker and processor, little-endian:
-//   to the processor:   'T' u32 argument count, then each argument as u8 kind, u64 length and
+//   to the processor:   'T' u64 task handle, u32 argument count, then each argument as u8 kind, u64 length
+//   and
 //                       kind 0: the bytes follow; kind 1: the argument is a memfd whole (a shared
 //                       ObjectBytes), whose descriptor rides with the frame's first bytes (SCM_RIGHTS)
 //   from the processor: 'W' u8 waiting (a task began or stopped waiting on its nested futures)
 //                       'R' u8 ok, u64 cpu microseconds, u64 peak RSS bytes, u64 length, bytes
+// While a task runs, the next few (TaskContext::nextTasks) are sent too, so the processor goes on to them
+// without waiting for the worker. A stop therefore names its task: the stop word, a page both map (u64 task
+// handle, u8 kind: 1 cancel, 2 timeout), is written before the signal, and the processor raises only in the
+// named task, and does not begin a task named there.
 class PythonProcessor {
 public:
     explicit PythonProcessor(PythonProcessorCommand command);
@@ -48,6 +55,7 @@ public:
     // before answering; the next run starts another.
     Result run(const TaskContext& context);
     bool alive() const { return pid_ > 0; }
+    pid_t pid() const { return pid_; }  // the running process, or -1
 
     // A processor idle this long is replaced before its next task: it exits by itself after 60 s idle
     // (_processor.py), and a task must never be handed to one that is exiting.
@@ -60,7 +68,14 @@ private:
     void stop();  // kills and reaps it
     // One frame in as few calls as it takes: small arguments copied into it, shared objects as their
     // descriptor, other large ones sent in place.
-    void sendTask(const TaskContext& context);
+    // `sharedFrom` gives the arguments' shared-object descriptors (null: all go as bytes).
+    void sendTask(uint64_t handle, const std::vector<std::string_view>& arguments,
+                  const TaskContext* sharedFrom);
+    void makeStopWord();
+    void releaseStopWord();
+    void writeStopWord(uint64_t handle, uint8_t kind);
+    uint64_t stopWordHandle() const;
+    bool holds(uint64_t handle) const;
     // Reads exactly `size` bytes through the read buffer, signalling and killing on the way as the context
     // asks; false at end of file.
     bool receive(const TaskContext& context, void* data, size_t size);
@@ -81,6 +96,14 @@ private:
     size_t readEnd_ = 0;
     std::string writeBuffer_;  // a small task's frame, sent in one call
     int processorCpu_ = -1;
+    static constexpr size_t kStopWordBytes = 4096;
+    static constexpr uint64_t kNoTask = ~uint64_t{0};
+    static constexpr uint8_t kStopCancel = 1;
+    static constexpr uint8_t kStopTimeout = 2;
+    int stopFd_ = -1;
+    void* stopWord_ = nullptr;
+    std::deque<uint64_t> held_;  // tasks sent to run after the running one, in order
+    bool heldStopWritten_ = false;
     std::chrono::steady_clock::time_point lastUsed_{};
 };
 

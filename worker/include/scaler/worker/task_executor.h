@@ -3,7 +3,8 @@
 // task runs at a time, except that a task waiting for tasks it submitted (TaskContext::client) lends its
 // turn: another thread takes the next task meanwhile. The loop hands tasks in and collects outcomes and
 // waiting notices; a file descriptor becomes readable when some are waiting, so the loop can poll it beside
-// its socket.
+// its socket. A function registered with addTakingNextTask is shown the queued task after its own (which then
+// counts as running, and runs next on the same thread).
 
 #include <atomic>
 #include <chrono>
@@ -55,11 +56,22 @@ private:
         Clock::time_point interruptRequestedAt = Clock::time_point::max();
         std::atomic<bool> cancel{false};
         bool waiting = false;
+        bool next = false;  // shown to the running task as the next one; not yet begun
+    };
+    using RunningNode = std::list<Running>::iterator;
+    // A task a thread runs later: shown to its function while the ones before ran.
+    struct Handover {
+        ExecutorTask task;
+        RunningNode node;
+        std::vector<std::string_view> arguments;
     };
     class WaitNotifier;
 
     void loop();
-    ExecutorOutcome execute(const ExecutorTask& task, Running& running);
+    RunningNode beginRunning(const ExecutorTask& task);  // under mutex_
+    // Tops `next` up from the queue with tasks to show `task`'s function (under mutex_), if it asks for them.
+    void takeNext(const ExecutorTask& task, std::deque<Handover>& next);
+    ExecutorOutcome execute(const ExecutorTask& task, Running& running, const std::vector<NextTask>& next);
     void publish(ExecutorOutcome outcome);
     void onWaiting(Running& running, bool waiting);
     void wakeLoop();
