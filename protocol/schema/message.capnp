@@ -261,6 +261,7 @@ struct WorkerAdapterHeartbeat {
   priority @6 :UInt32;               # tier: demand fills lower numbers first and drains higher ones first
   schedulerIncarnation @7 :UInt64;   # as in ClientHeartbeat
   freshSession @8 :Bool;
+  billing @9 :Text;                  # how its groups are billed (--billing, BillingModel spec); empty: by kind
 }
 
 struct WorkerAdapterHeartbeatEcho {
@@ -350,6 +351,9 @@ struct AdapterRow {
   lastHeartbeatAgeMs @6 :UInt64;
   priority @7 :UInt32;
   startupMs @8 :UInt32;  # start command to a group's first worker, smoothed; 0 until measured
+  billing @9 :Text;         # its billing model, as a BillingModel spec
+  costSoFar @10 :Float64;   # its groups' runs billed to now, ended ones included, in its price's currency
+  costPerHour @11 :Float64; # what its running groups cost an hour
 }
 
 struct WorkerGroupRow {

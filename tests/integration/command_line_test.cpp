@@ -58,6 +58,8 @@ TEST(CommandLine, BadFlagsExitTwoNamingTheValue) {
         {{binary("scaler_worker_adapter_native"), address, "--per-worker-capabilities", "gpu=many"},
          "'many'"},
         {{binary("scaler_worker_adapter_native"), address, "--max-worker-groups", "0"}, "0"},
+        {{binary("scaler_worker_adapter_native"), address, "--billing", "per-minute"}, "'per-minute'"},
+        {{binary("scaler_worker_adapter_native"), address, "--billing", "per-second:price=free"}, "'free'"},
         {{binary("scaler_worker_adapter_native"), address, "--worker-binary", "/nonexistent/worker"},
          "/nonexistent/worker"},
         {{binary("scaler_scheduler"), address, "--policy-content",

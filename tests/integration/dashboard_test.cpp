@@ -61,7 +61,8 @@ std::string pageAddress(ChildProcess& dashboard) {
 TEST(Dashboard, AHeadlessBrowserSeesWorkersScalingDecisionsTheTaskStreamAndLiveCharts) {
     TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability"});
     auto& staticWorker = cluster.addWorker();
-    cluster.addNativeAdapter("cpu", {"--max-worker-groups", "2"});
+    cluster.addNativeAdapter("cpu",
+                             {"--max-worker-groups", "2", "--billing", "per-second:minimum=60:price=36"});
     ASSERT_TRUE(cluster.waitForWorkers(1));
     ChildProcess dashboard(
         {binary("scaler_dashboard"), cluster.monitorAddress(), "--http-address", "127.0.0.1:0"},
@@ -102,9 +103,14 @@ TEST(Dashboard, AHeadlessBrowserSeesWorkersScalingDecisionsTheTaskStreamAndLiveC
         << "no start decision with its reason in the page";
     // the adapter that started a group, with the start-up the scheduler measured
     EXPECT_TRUE(std::regex_search(
-        first,
-        std::regex("<tr><td>cpu</td><td>native</td>(<td[^>]*>[^<]*</td>){3}<td>[0-9]+\\.[0-9]{2}</td></tr>")))
-        << "no adapter row with its measured start-up";
+        first, std::regex("<tr><td>cpu</td><td>native</td>(<td[^>]*>[^<]*</td>){3}<td>[0-9]+\\.[0-9]{2}</td>"
+                          "<td>per-second:minimum=60:price=36</td><td>([0-9.]+)</td><td>[0-9.]+</td></tr>")))
+        << "no adapter row with its measured start-up and its bill";
+    // a group's run is billed at least its minimum, 60 s at 36 an hour: 0.6 so far at the least
+    EXPECT_GE(std::stod(firstMatch(first, "<td>per-second:minimum=60:price=36</td><td>([0-9.]+)</td>")), 0.6);
+    // and the decision to start it said so
+    EXPECT_NE(first.find("a start is billed at least 60 s, 0.6"), std::string::npos)
+        << "no start cost in the decision's reason";
     // how full the scheduler is against its limit (nothing unfinished now), and each client's share
     const auto admission = cluster.snapshot()["admission"];
     EXPECT_NE(first.find("unfinished tasks<b>0 of " +

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <regex>
 
 #include "scaler/client/client.h"
 #include "test_cluster.h"
@@ -56,7 +57,7 @@ private:
 
 TEST(Top, ShowsHeaderWorkersGroupsAndScalingEventsSortsAndQuits) {
     TestCluster cluster({"--policy-content", "allocate=capability; scaling=capability"});
-    cluster.addNativeAdapter("plain", {"--max-worker-groups", "2"});
+    cluster.addNativeAdapter("plain", {"--max-worker-groups", "2", "--billing", "per-hour:price=3"});
     Client client(cluster.address());
     const auto futures = client.map("sleep_ms", std::vector<std::string>(60, "200"));
     ASSERT_TRUE(waitUntil([&] { return cluster.snapshot()["worker_groups"].size() == 2; }));
@@ -73,6 +74,8 @@ TEST(Top, ShowsHeaderWorkersGroupsAndScalingEventsSortsAndQuits) {
     EXPECT_NE(screen.find("succeeded"), std::string::npos);
     EXPECT_NE(screen.find("policy capability/capability"), std::string::npos);
     EXPECT_NE(screen.find("plain                    native"), std::string::npos) << screen;  // adapter row
+    // its bill: each group started is billed a whole hour at 3, and each running costs 3 an hour
+    EXPECT_TRUE(std::regex_search(screen, std::regex("plain +native .* (6|9|12) +(0|3|6)\n"))) << screen;
     EXPECT_NE(screen.find("running"), std::string::npos);  // a group row's state
     const std::string group = cluster.snapshot()["worker_groups"][0]["id"];
     EXPECT_NE(screen.find(group), std::string::npos) << screen;

@@ -1,11 +1,11 @@
-// How group runs are billed (scheduler/scaling/billing_model.h).
+// How group runs are billed (common/billing_model.h).
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-#include "scaler/scheduler/scaling/billing_model.h"
+#include "scaler/common/billing_model.h"
 
-using namespace scaler::scheduler;
+using namespace scaler;
 
 TEST(BillingModel, PerSecondRoundsUpToTheSecondAndChargesTheMinimum) {
     const BillingModel ecs = parseBillingModel("per-second:minimum=60:price=0.36");

@@ -74,7 +74,7 @@ TEST(ClairvoyantSchedule, NoPolicyBeatsItAtTheSameMakespan) {
 
 TEST(ClairvoyantSchedule, BilledByTheHourAGroupStaysUpThroughTheGapsItHasPaidFor) {
     SimSettings hourly = startUp(0.2);
-    hourly.cpuBilling = hourly.gpuBilling = scaler::scheduler::parseBillingModel("per-hour:price=1");
+    hourly.cpuBilling = hourly.gpuBilling = scaler::parseBillingModel("per-hour:price=1");
     const auto cheapest = cheapestWithin(clairvoyantSchedules(of({{0, 1}, {10, 1}, {600, 1}}), hourly), 1000);
     ASSERT_TRUE(cheapest);
     EXPECT_DOUBLE_EQ(cheapest->billedSeconds, 3600) << "one run, not three hours";

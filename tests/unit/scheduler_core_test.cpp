@@ -919,6 +919,11 @@ TEST_F(SchedulerScalingTest, MetricsCountTasksDecisionsAndAdapterCommands) {
     EXPECT_TRUE(has(m, "scaler_adapter_command_seconds_count{adapter=\"cpu\",command=\"start\"} 1\n"));
     EXPECT_TRUE(has(m, "scaler_workers{adapter=\"cpu\"} 1\n"));
     EXPECT_FALSE(has(m, "scaler_adapter_command_failures_total{"));
+    // the bill: one group, billed in whole seconds at 1 a group-hour from its start command (2 s so far)
+    tick(300ms);
+    const std::string billed = MetricsExposition(*core).render();
+    EXPECT_TRUE(has(billed, "scaler_adapter_cost_per_hour{adapter=\"cpu\"} 1\n")) << billed;
+    EXPECT_TRUE(has(billed, "scaler_adapter_cost_total{adapter=\"cpu\"} 0.000555")) << billed;
 
     adapterHeartbeat("gpu-adapter", 1, "gpu");
     submit("C1", 2, "p", "gpu");  // a start that fails

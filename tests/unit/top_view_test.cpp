@@ -175,7 +175,7 @@ TEST(TopView, ShowsTheScalingInputsAndHeldCommandsWithinTheScreen) {
         << screen;
 }
 
-TEST(TopView, AdaptersShowTheirMeasuredStartUp) {
+TEST(TopView, AdaptersShowTheirMeasuredStartUpAndTheirBill) {
     TopState state;
     state.snapshot = snapshot(3000, 300, 1);
     const auto adapter = [](const std::string& id, unsigned startupMs) {
@@ -186,12 +186,16 @@ TEST(TopView, AdaptersShowTheirMeasuredStartUp) {
                     {"workers_per_group", 4},
                     {"capabilities", ""},
                     {"last_heartbeat_age_ms", 200},
-                    {"startup_ms", startupMs}};
+                    {"startup_ms", startupMs},
+                    {"cost_so_far", startupMs > 0 ? 1.25 : 0.0},
+                    {"cost_per_hour", startupMs > 0 ? 36.0 : 0.0}};
     };
     state.snapshot["adapters"] = json::array({adapter("measured", 1500), adapter("fresh", 0)});
     const std::string screen = text(renderTop(state, 40, 160));
     EXPECT_NE(screen.find("START-UP"), std::string::npos) << screen;
-    const auto line = [&](const std::string& id) { return screen.substr(screen.find(id), 100); };
+    const auto line = [&](const std::string& id) { return screen.substr(screen.find(id), 130); };
     EXPECT_NE(line("measured").find("1.50s"), std::string::npos) << screen;
     EXPECT_NE(line("fresh").find(" -"), std::string::npos) << screen;
+    EXPECT_NE(screen.find("COST/H"), std::string::npos) << screen;
+    EXPECT_NE(line("measured").find("1.25       36"), std::string::npos) << screen;
 }

@@ -617,7 +617,7 @@ json runPythonNoop(const Options& o, uint64_t tasks) {
     const std::string build = o.binDir + "/..";
     const std::string command = "PYTHONPATH=" + build + "/python /usr/bin/python3 " + SCALER_SOURCE_DIR +
                                 "/python/bench/python_noop.py " + cluster.address() + " " +
-                                std::to_string(tasks);
+                                std::to_string(tasks) + " " + std::to_string(o.workers);
     FILE* pipe = popen(command.c_str(), "r");
     if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
     std::string output;

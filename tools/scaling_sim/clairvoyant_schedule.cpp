@@ -23,7 +23,7 @@ struct Interval {
 
 struct Bill {
     double groupSeconds = 0, billedSeconds = 0, cost = 0;
-    void add(double seconds, const scheduler::BillingModel& model) {
+    void add(double seconds, const BillingModel& model) {
         groupSeconds += seconds;
         billedSeconds += model.billedSeconds(seconds);
         cost += model.cost(seconds);
@@ -42,7 +42,7 @@ Bill billOf(std::vector<std::vector<Interval>>& intervals, double startup, Model
         std::sort(busy.begin(), busy.end(),
                   [](const Interval& a, const Interval& b) { return a.start < b.start; });
         double periodStart = busy.front().start, periodEnd = busy.front().end;
-        const scheduler::BillingModel& model = modelOf(group);
+        const BillingModel& model = modelOf(group);
         for (const Interval& i : busy) {
             // stop and start again only when that is billed for less than staying up through the gap (per
             // second: a gap longer than the start-up; per hour: never within the hour already paid)
@@ -112,7 +112,7 @@ ClairvoyantPoint scheduleWith(const Workload& workload, const SimSettings& setti
         busyUntil[slot->group] = std::max(busyUntil[slot->group], slot->freeAt);
         last = std::max(last, slot->freeAt);
     }
-    const Bill bill = billOf(busy, startup, [&](size_t group) -> const scheduler::BillingModel& {
+    const Bill bill = billOf(busy, startup, [&](size_t group) -> const BillingModel& {
         return group < cpuGroups ? settings.cpuBilling : settings.gpuBilling;
     });
     ClairvoyantPoint point{0, 0, last - first, bill.groupSeconds, patience, deadline > 0};

@@ -299,7 +299,7 @@ private:
 
     // A group's run ended (stopped, or still up at the end): what it costs.
     void bill(const SimAdapter& adapter, double seconds) {
-        const scheduler::BillingModel& model = adapter.gpu ? settings_.gpuBilling : settings_.cpuBilling;
+        const BillingModel& model = adapter.gpu ? settings_.gpuBilling : settings_.cpuBilling;
         result_.groupSeconds += seconds;
         result_.billedSeconds += model.billedSeconds(seconds);
         result_.cost += model.cost(seconds);

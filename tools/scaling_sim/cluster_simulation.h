@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "scaler/scheduler/scaling/billing_model.h"
+#include "scaler/common/billing_model.h"
 #include "workloads.h"
 
 namespace scaler::sim {
@@ -18,7 +18,7 @@ struct SimSettings {
     uint32_t gpuGroups = 4;    // one gpu worker each
     double tailSeconds = 600;  // after the last task, how long idle groups may take to stop (counted as cost)
     bool trace = false;        // print each adapter command with its simulated time (the log has the why)
-    scheduler::BillingModel cpuBilling, gpuBilling;  // how each adapter's group runs are billed
+    BillingModel cpuBilling, gpuBilling;  // how each adapter's group runs are billed
 };
 
 struct SimResult {

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    std::map<std::string, scaler::scheduler::BillingModel> billing;  // by adapter kind, and "gpu"
+    std::map<std::string, scaler::BillingModel> billing;  // by adapter kind, and "gpu"
     for (const std::string& spec : billingSpecs) {
         const size_t equals = spec.find('=');
         const std::string kind = spec.substr(0, equals);
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         try {
-            billing[kind] = scaler::scheduler::parseBillingModel(spec.substr(equals + 1));
+            billing[kind] = scaler::parseBillingModel(spec.substr(equals + 1));
         } catch (const std::invalid_argument& e) {
             std::fprintf(stderr, "scaler_scaling_sim: error: --billing '%s': %s\n", spec.c_str(), e.what());
             return 2;
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     }
     const auto billingOf = [&](const std::string& kind) {
         const auto found = billing.find(kind);
-        return found != billing.end() ? found->second : scaler::scheduler::defaultBillingModel(kind);
+        return found != billing.end() ? found->second : scaler::defaultBillingModel(kind);
     };
     if (trace) {
         scaler::log::setAll(spdlog::level::info, "  %v");

@@ -97,7 +97,10 @@ nlohmann::json snapshotToJson(wire::MonitorSnapshot::Reader s) {
                             {"groups_in_use", a.getGroupsInUse()},
                             {"capabilities", capabilities(a.getCapabilities())},
                             {"last_heartbeat_age_ms", a.getLastHeartbeatAgeMs()},
-                            {"startup_ms", a.getStartupMs()}});
+                            {"startup_ms", a.getStartupMs()},
+                            {"billing", a.getBilling().cStr()},
+                            {"cost_so_far", a.getCostSoFar()},
+                            {"cost_per_hour", a.getCostPerHour()}});
     }
     out["adapters"] = adapters;
     json groups = json::array();

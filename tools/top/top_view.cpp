@@ -199,18 +199,20 @@ std::vector<Line> renderTop(TopState& state, int rows, int columns) {
 
     if (adapterRows > 0) {
         add("");
-        add(format("%-24s %-10s %9s %9s %-20s %7s %8s", "ADAPTER", "KIND", "GROUPS", "PER-GROUP",
-                   "CAPABILITIES", "HB", "START-UP"),
+        add(format("%-24s %-10s %9s %9s %-20s %7s %8s %10s %8s", "ADAPTER", "KIND", "GROUPS", "PER-GROUP",
+                   "CAPABILITIES", "HB", "START-UP", "COST", "COST/H"),
             LineStyle::header);
         for (int i = 0; i < adapterRows; ++i) {
             const json& a = adapters[i];
             const unsigned startupMs = a.value("startup_ms", 0u);
-            add(format("%-24.24s %-10.10s %4u/%-4u %9u %-20.20s %7s %8s", a["id"].get<std::string>().c_str(),
-                       a["kind"].get<std::string>().c_str(), a["groups_in_use"].get<unsigned>(),
-                       a["max_worker_groups"].get<unsigned>(), a["workers_per_group"].get<unsigned>(),
-                       a["capabilities"].get<std::string>().c_str(),
+            // in the currency of the adapter's --billing price (group-hours at the default price of 1)
+            add(format("%-24.24s %-10.10s %4u/%-4u %9u %-20.20s %7s %8s %10.4g %8.4g",
+                       a["id"].get<std::string>().c_str(), a["kind"].get<std::string>().c_str(),
+                       a["groups_in_use"].get<unsigned>(), a["max_worker_groups"].get<unsigned>(),
+                       a["workers_per_group"].get<unsigned>(), a["capabilities"].get<std::string>().c_str(),
                        duration(a["last_heartbeat_age_ms"]).c_str(),
-                       startupMs == 0 ? "-" : format("%.2fs", startupMs / 1000.0).c_str()));
+                       startupMs == 0 ? "-" : format("%.2fs", startupMs / 1000.0).c_str(),
+                       a.value("cost_so_far", 0.0), a.value("cost_per_hour", 0.0)));
         }
     }
     if (groupRows > 0) {

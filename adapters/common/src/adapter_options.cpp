@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include "scaler/common/billing_model.h"
 #include "scaler/common/command_line.h"
 #include "scaler/protocol/address.h"
 #include "scaler/protocol/identity.h"
@@ -72,6 +73,11 @@ void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& 
                    "Tier: the scheduler fills adapters with lower numbers first and drains higher ones first")
         ->check(CLI::Range(0u, 1000000u))
         ->capture_default_str();
+    app.add_option("--billing", o.settings.billing,
+                   "How the provider bills a group's run, for the cost the scheduler shows: per-second or "
+                   "per-hour, then :minimum=SECONDS and :price=PER_GROUP_HOUR, e.g. "
+                   "\"per-second:minimum=60:price=0.20\" (default: per second, ECS with a 60 s minimum, "
+                   "price 1)");
     app.add_option("--per-worker-capabilities", o.capabilitiesText,
                    "Capabilities this adapter can give its workers, e.g. \"gpu,linux\"");
     app.add_option("--heartbeat-interval-seconds", o.settings.heartbeatIntervalSeconds,
@@ -110,6 +116,7 @@ void addAdapterOptions(CLI::App& app, AdapterCommandLine& o, const std::string& 
 
 void finishAdapterOptions(AdapterCommandLine& o, const std::string& idPrefix) {
     parseAddress(o.settings.schedulerAddress);
+    if (!o.settings.billing.empty()) o.settings.billing = parseBillingModel(o.settings.billing).describe();
     o.settings.capabilities = parseCapabilities(o.capabilitiesText);
     o.settings.curve = loadCurveClientKeys(o.curveFiles.serverPublicKeyFile, o.curveFiles.secretKeyFile);
     auto& workerCurve = o.worker.curveFiles;

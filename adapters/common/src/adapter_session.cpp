@@ -34,6 +34,7 @@ void AdapterSession::sendHeartbeat() {
     heartbeat.setProtocolVersion(wire::PROTOCOL_VERSION);
     heartbeat.setMaxWorkerGroups(settings_.maxWorkerGroups);
     heartbeat.setPriority(settings_.priority);
+    heartbeat.setBilling(settings_.billing);
     heartbeat.setWorkersPerGroup(settings_.workersPerGroup);
     heartbeat.setKind(provider_.kind());
     registration_.stamp(heartbeat);

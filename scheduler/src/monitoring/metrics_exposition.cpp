@@ -176,6 +176,9 @@ void renderWorkersAndAdapters(Exposition& e, const SchedulerCore& core) {
     }
     e.family("scaler_worker_groups", "gauge", "Worker groups by adapter and state");
     e.family("scaler_adapter_max_worker_groups", "gauge", "Most groups each adapter may run");
+    e.family("scaler_adapter_cost_total", "counter",
+             "Each adapter's group runs billed so far by its billing model (its --billing price's currency)");
+    e.family("scaler_adapter_cost_per_hour", "gauge", "What each adapter's running groups cost an hour");
     for (const AdapterRecord& a : core.scaling().adapters()) {
         if (!a.live) continue;
         std::map<std::string, uint64_t> byPhase{
@@ -186,6 +189,8 @@ void renderWorkersAndAdapters(Exposition& e, const SchedulerCore& core) {
                      static_cast<double>(n));
         }
         e.sample("scaler_adapter_max_worker_groups", label("adapter", a.identity), a.maxGroups);
+        e.sample("scaler_adapter_cost_total", label("adapter", a.identity), a.bill.costSoFar(core.now()));
+        e.sample("scaler_adapter_cost_per_hour", label("adapter", a.identity), a.bill.costPerHour());
     }
 }
 

@@ -185,6 +185,9 @@ void MonitorSnapshotWriter::writeAdaptersAndGroups(wire::MonitorSnapshot::Builde
                            row.initCapabilities(static_cast<unsigned>(adapter.capabilities.size())));
         row.setLastHeartbeatAgeMs(ageMs(core_.now(), record.lastSeen));
         row.setStartupMs(static_cast<uint32_t>(std::lround(adapter.startupSeconds * 1000)));
+        row.setBilling(record.bill.model().describe());
+        row.setCostSoFar(record.bill.costSoFar(core_.now()));
+        row.setCostPerHour(record.bill.costPerHour());
         for (const GroupView& group : adapter.groups) {
             if (group.id.empty()) continue;  // a start not answered yet
             auto groupRow = groupRows[g++];

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "scaler/common/log.h"
+#include "scaler/common/printable.h"
 #include "scaler/protocol/wire_bytes.h"
 #include "scaler/scheduler/slot_allocation.h"
 
@@ -141,6 +142,9 @@ void ScalingController::onAdapterHeartbeat(AdapterSlot slot, wire::WorkerAdapter
     adapter.priority = heartbeat.getPriority();
     adapter.workersPerGroup = std::max<uint32_t>(1, heartbeat.getWorkersPerGroup());
     adapter.capabilities = capabilitiesFromWire(heartbeat.getCapabilities());
+    if (!adapter.bill.setModel(asStringView(heartbeat.getBilling()), adapter.kind))
+        log::scaling().warn("adapter '{}': billing '{}' unreadable; billed as {}", adapter.identity,
+                            printable(asStringView(heartbeat.getBilling())), adapter.bill.model().describe());
 
     // The adapter's inventory is the truth about which groups exist; the scheduler keeps its own view of
     // draining and stopping. Groups it did not know are adopted (an adapter or scheduler restarted).
@@ -344,11 +348,10 @@ void ScalingController::onTick() {
     const auto timeout = seconds(config_.adapterTimeoutSeconds);
     for (AdapterSlot a = 0; a < adapters_.size(); ++a) {
         if (adapters_[a].live && now_ - adapters_[a].lastSeen > timeout) {
-            char why[64];
-            std::snprintf(why, sizeof why, "timed out (no heartbeat for %g s)",
-                          config_.adapterTimeoutSeconds);
-            removeAdapter(a, why);
+            removeAdapter(a,
+                          fmt::format("timed out (no heartbeat for {:g} s)", config_.adapterTimeoutSeconds));
         }
+        adapters_[a].bill.observe(adapters_[a].groups, now_);
     }
     if (now_ >= nextEvaluation_) {
         nextEvaluation_ = now_ + seconds(config_.intervalSeconds);
@@ -467,18 +470,15 @@ void ScalingController::carryOut(const ScalingSnapshot& snapshot, const ScalingD
         if (adapter == nullptr) continue;
         if (command.action == ScalingCommand::Action::start) {
             const uint64_t requestId = nextRequestId_++;
-            adapter->pending.push_back({requestId,
-                                        wire::WorkerAdapterCommandType::START_WORKER_GROUP,
-                                        command.capabilities,
-                                        {},
-                                        now_});
-            outbox_.sendAdapterCommand(adapter->peer, requestId,
-                                       wire::WorkerAdapterCommandType::START_WORKER_GROUP, {},
-                                       command.capabilities);
+            constexpr auto kStart = wire::WorkerAdapterCommandType::START_WORKER_GROUP;
+            adapter->pending.push_back(
+                PendingAdapterCommand{requestId, kStart, command.capabilities, {}, now_});
+            outbox_.sendAdapterCommand(adapter->peer, requestId, kStart, {}, command.capabilities);
+            const std::string reason = command.reason + "; " + adapter->bill.startCostClause();
             log::scaling().info("{}: start a worker group on '{}' with capabilities '{}': {}",
                                 policy_->name(), adapter->identity, formatCapabilities(command.capabilities),
-                                command.reason);
-            recordEvent(adapter->identity, "start", "", command.reason, command.rule);
+                                reason);
+            recordEvent(adapter->identity, "start", "", reason, command.rule);
         } else {
             auto it = adapter->groups.find(command.groupId);
             if (it != adapter->groups.end()) beginDrain(*adapter, it->second, command.reason, command.rule);

@@ -138,7 +138,7 @@ function rows(tableId, items, cells) {
 
 function drawScaling(s) {
   $("policies").textContent = `allocate=${s.allocate_policy}; scaling=${s.scaling_policy}`;
-  rows("adapter-table", s.adapters || [], (a) => [a.id, a.kind, a.priority, a.capabilities, `${a.groups_in_use} of ${a.max_worker_groups}`, a.startup_ms ? fixed(a.startup_ms / 1000, 2) : "-"]);
+  rows("adapter-table", s.adapters || [], (a) => [a.id, a.kind, a.priority, a.capabilities, `${a.groups_in_use} of ${a.max_worker_groups}`, a.startup_ms ? fixed(a.startup_ms / 1000, 2) : "-", a.billing, fixed(a.cost_so_far, 4), fixed(a.cost_per_hour, 4)]);
   rows("group-table", s.worker_groups || [], (g) => [g.id, g.adapter_id, g.state, g.capabilities, (g.worker_ids || []).length, Math.round(g.age_ms / 1000)]);
   rows("demand-table", s.demand || [], (d) => [d.capabilities || "{}", d.tasks, d.queued, Number(fixed(d.arrival_rate, 1)), Number(fixed(d.mean_duration_seconds, 3)), Number(fixed(d.supply_workers, 1)), Number(fixed(d.desired_workers, 1)), d.basis]);
   $("held").innerHTML = (s.held_scaling || []).map((h) => `<li><span class="action">${esc(h.action)}</span> on ${esc(h.adapter_id)}: wanted because ${esc(h.wanted_because)}; held by <span class="rule">${esc(h.held_because)}</span></li>`).join("") || "<li>nothing</li>";

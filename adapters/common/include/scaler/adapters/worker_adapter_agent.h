@@ -20,6 +20,7 @@ struct WorkerAdapterSettings {
     double exitGraceSeconds = 35;  // on SIGTERM: how long groups may take to stop
     CurveClientKeys curve;
     uint32_t priority = 0;  // tier: the scheduler fills lower numbers first and drains higher ones first
+    std::string billing;    // how its groups are billed (BillingModel spec); empty: the kind's usual model
 };
 
 class WorkerAdapterAgent {

@@ -20,6 +20,7 @@
 #include "scaler/protocol/capabilities.h"
 #include "scaler/protocol/result.h"
 #include "scaler/scheduler/ids.h"
+#include "scaler/scheduler/scaling/adapter_bill.h"
 #include "scaler/scheduler/scaling/demand_estimator.h"
 #include "scaler/scheduler/scaling/latency_histogram.h"
 #include "scaler/scheduler/scaling/scaling_governor.h"
@@ -45,6 +46,8 @@ struct WorkerGroupRecord {
     bool workerSeen = false;  // a worker of the group has connected (its start-up time is measured)
     bool failureReported = false;  // its adapter reported it FAILED, and the failed start was counted
     TimePoint drainDeadline{};
+    // Its run is billed from its start command, else from when it was first seen (adopted).
+    TimePoint billedFrom() const { return commandedAt != TimePoint{} ? commandedAt : createdAt; }
 };
 
 struct PendingAdapterCommand {
@@ -72,6 +75,7 @@ struct AdapterRecord {
     double startupSeconds = 0;        // start command to first worker, smoothed; 0 until measured
     uint32_t failedStartsInARow = 0;  // launchFailed answers since its last successful start
     bool live = false;
+    AdapterBill bill;  // what its groups have cost, by its billing model
 };
 
 struct ScalingEventRecord {

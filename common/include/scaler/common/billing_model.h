@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace scaler::scheduler {
+namespace scaler {
 
 struct BillingModel {
     double unitSeconds = 1;     // runs are billed in whole units of this: 1 (per second) or 3600 (per hour)
@@ -29,4 +29,4 @@ BillingModel parseBillingModel(std::string_view spec);
 // The usual model for an adapter kind: ECS per second with a one-minute minimum; the others per second.
 BillingModel defaultBillingModel(std::string_view adapterKind);
 
-}  // namespace scaler::scheduler
+}  // namespace scaler

@@ -1,4 +1,4 @@
-#include "scaler/scheduler/scaling/billing_model.h"
+#include "scaler/common/billing_model.h"
 
 #include <algorithm>
 #include <charconv>
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-namespace scaler::scheduler {
+namespace scaler {
 namespace {
 
 double number(std::string_view text, std::string_view what) {
@@ -74,4 +74,4 @@ BillingModel defaultBillingModel(std::string_view adapterKind) {
     return model;
 }
 
-}  // namespace scaler::scheduler
+}  // namespace scaler
