@@ -587,5 +587,53 @@ class SmallerItemsTest(unittest.TestCase):
                 process.wait()
 
 
+def mark_then_sleep(marker, seconds):
+    with open(marker, "w"):
+        pass
+    time.sleep(seconds)
+    return "slept"
+
+
+def make_folder(path):
+    os.mkdir(path)
+    return path
+
+
+class TasksHandedAheadToTheProcessorTest(unittest.TestCase):
+    """One worker holding several tasks: those queued behind a running task are already in its processor, and
+    cancels and results still reach exactly the task they belong to."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = SchedulerClusterCombo(n_workers=1, per_worker_task_queue_size=8)
+        cls.client = Client(address=cls.cluster.get_address())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.disconnect()
+        cls.cluster.shutdown()
+
+    def test_a_task_cancelled_while_it_waits_behind_a_running_one_never_begins(self):
+        with tempfile.TemporaryDirectory() as folder:
+            marker, made = os.path.join(folder, "began"), os.path.join(folder, "made")
+            running = self.client.submit(mark_then_sleep, marker, 1.5)
+            waiting = self.client.submit(make_folder, made)
+            after = [self.client.submit(add, i, 1) for i in range(5)]
+            wait_until(lambda: os.path.exists(marker), 30, "the first task began")
+            self.assertTrue(waiting.cancel())
+            self.assertEqual(running.result(timeout=60), "slept")
+            self.assertEqual([f.result(timeout=60) for f in after], [1, 2, 3, 4, 5])
+            self.assertTrue(waiting.cancelled())
+            self.assertFalse(os.path.exists(made), "the cancelled task ran")
+
+    def test_results_belong_to_their_tasks_across_failures(self):
+        futures = [self.client.submit(divide, 10, i % 3) for i in range(60)]  # every third divides by zero
+        for i, future in enumerate(futures):
+            if i % 3 == 0:
+                self.assertIsInstance(future.exception(timeout=60), ZeroDivisionError)
+            else:
+                self.assertEqual(future.result(timeout=60), 10 // (i % 3))
+
+
 if __name__ == "__main__":
     unittest.main()
