@@ -274,8 +274,8 @@ int main(int argc, char** argv) {
     // the real cluster's is the scheduler's own bill (AdapterBill), as scaler_top shows it
     std::printf("| %s (%zu) x %.2f | real cluster | %s | %.1f | %.2f | %.2f | %.0f | %.3f | %u | %u |\n",
                 workloadName.c_str(), workload.tasks.size(), scale, policy.c_str(), lastEnd / scale,
-                quantile(waits, 0.5) / scale, quantile(waits, 0.95) / scale, groupSeconds / scale, cost / scale,
-                starts, stops);
+                quantile(waits, 0.5) / scale, quantile(waits, 0.95) / scale, groupSeconds / scale,
+                cost / scale, starts, stops);
     std::printf("| %s (%zu) x %.2f | simulator | %s | %.1f | %.2f | %.2f | %.0f | %.3f | %u | %u |\n",
                 workloadName.c_str(), workload.tasks.size(), scale, policy.c_str(),
                 sim.makespanSeconds / scale, sim.waitP50 / scale, sim.waitP95 / scale,
