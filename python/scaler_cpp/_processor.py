@@ -42,12 +42,12 @@ def _stop_requested():
     return _STOPS.get(kind) if handle == _current else None
 
 
-def _stop(exception_type, message):
-    def handler(signum, frame):  # noqa: ARG001
-        if _running and _stop_requested() is not None:  # not a late signal for the task before
-            raise exception_type(message)
-
-    return handler
+def _on_stop_signal(signum, frame):  # noqa: ARG001
+    """SIGUSR1 and SIGUSR2: the stop word says which task and why; a late signal for the task before is
+    ignored."""
+    stop = _stop_requested() if _running else None
+    if stop is not None:
+        raise stop[0](stop[1])
 
 
 class _Idle(Exception):
@@ -78,14 +78,16 @@ class _Channel:
         self._mappings = collections.OrderedDict()
         self._mapped_bytes = 0
 
+    def _compact(self):
+        """The unread bytes moved to the front of the buffer."""
+        tail = bytes(self._view[self._start:self._end])
+        self._view[:len(tail)] = tail
+        self._start, self._end = 0, len(tail)
+
     def _fill(self):
         """Reads what has arrived (at least a byte) after the buffered bytes."""
-        if self._start == self._end:
-            self._start = self._end = 0
-        elif self._end == self._CHUNK:  # keep the unread tail, at the front
-            tail = bytes(self._view[self._start:self._end])
-            self._view[:len(tail)] = tail
-            self._start, self._end = 0, len(tail)
+        if self._end == self._CHUNK or self._start == self._end:
+            self._compact()
         try:
             n, ancillary, _, _ = self._socket.recvmsg_into([self._view[self._end:]], self._ANCILLARY)
         except BlockingIOError:
@@ -150,9 +152,7 @@ class _Channel:
             return out
         while self._end - self._start < n:
             if self._CHUNK - self._start < n:  # it would not fit after the unread bytes
-                tail = bytes(self._view[self._start:self._end])
-                self._view[:len(tail)] = tail
-                self._start, self._end = 0, len(tail)
+                self._compact()
             self._fill()
         return self.read_exact(n)
 
@@ -194,8 +194,8 @@ def main():
     _stop_word = mmap.mmap(int(sys.argv[2]), _STOP.size, prot=mmap.PROT_READ)
     sys.modules["_scaler_cpp_worker"] = _waiting_hooks(channel)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when a task ends, not a terminal's Ctrl-C
-    signal.signal(signal.SIGUSR1, _stop(InterruptedError, "task cancelled"))
-    signal.signal(signal.SIGUSR2, _stop(TimeoutError, "task exceeded its timeout"))
+    signal.signal(signal.SIGUSR1, _on_stop_signal)
+    signal.signal(signal.SIGUSR2, _on_stop_signal)
     # the worker starts us with these blocked, so one sent before the handlers were in place did not end us
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1, signal.SIGUSR2})
     from . import _serialization, _worker

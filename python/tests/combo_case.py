@@ -1,4 +1,5 @@
-"""Shared by the Python test modules: a SchedulerClusterCombo of two workers and a client per test class."""
+"""Shared by the Python test modules: a SchedulerClusterCombo (two workers unless a class says otherwise) and a
+client per test class."""
 
 import unittest
 
@@ -6,11 +7,13 @@ from scaler_cpp import Client, SchedulerClusterCombo
 
 
 class ComboTestCase(unittest.TestCase):
-    """A SchedulerClusterCombo of two workers and a client per class."""
+    """A SchedulerClusterCombo and a client per class; `combo_options` are the combo's arguments."""
+
+    combo_options = {"n_workers": 2}
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = SchedulerClusterCombo(n_workers=2)
+        cls.cluster = SchedulerClusterCombo(**cls.combo_options)
         cls.client = Client(address=cls.cluster.get_address())
 
     @classmethod

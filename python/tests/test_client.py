@@ -17,6 +17,8 @@ from scaler_cpp import (
     WorkerDiedError,
 )
 
+from combo_case import ComboTestCase
+
 
 def add(a, b):
     return a + b
@@ -64,16 +66,8 @@ def passed_client_submit(client, x):
     return client.submit(inc, x).result()
 
 
-class ClientTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = SchedulerClusterCombo(n_workers=2, per_worker_task_queue_size=4)
-        cls.client = Client(address=cls.cluster.get_address())
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.disconnect()
-        cls.cluster.shutdown()
+class ClientTest(ComboTestCase):
+    combo_options = {"n_workers": 2, "per_worker_task_queue_size": 4}
 
     def test_submit_returns_a_concurrent_future(self):
         future = self.client.submit(add, 2, b=40)

@@ -599,19 +599,11 @@ def make_folder(path):
     return path
 
 
-class TasksHandedAheadToTheProcessorTest(unittest.TestCase):
+class TasksHandedAheadToTheProcessorTest(ComboTestCase):
     """One worker holding several tasks: those queued behind a running task are already in its processor, and
     cancels and results still reach exactly the task they belong to."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = SchedulerClusterCombo(n_workers=1, per_worker_task_queue_size=8)
-        cls.client = Client(address=cls.cluster.get_address())
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.disconnect()
-        cls.cluster.shutdown()
+    combo_options = {"n_workers": 1, "per_worker_task_queue_size": 8}
 
     def test_a_task_cancelled_while_it_waits_behind_a_running_one_never_begins(self):
         with tempfile.TemporaryDirectory() as folder:

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "scaler/common/base64.h"
 #include "scaler/worker/python_processor.h"
 
 using namespace scaler;
@@ -52,25 +53,6 @@ TEST(PythonProcessor, AProcessorThatEndsBeforeAnsweringFailsTheTaskNamingHowAndC
         }
         EXPECT_FALSE(processor.alive());
     }
-}
-
-// The processor's exception encoding is base64 of a pickle that names the exception's type.
-std::string decodeBase64(std::string_view text) {
-    static const std::string kDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    uint32_t bits = 0;
-    int count = 0;
-    for (const char c : text) {
-        const size_t digit = kDigits.find(c);
-        if (digit == std::string::npos) continue;  // '=' and anything else
-        bits = (bits << 6) | static_cast<uint32_t>(digit);
-        count += 6;
-        if (count >= 8) {
-            count -= 8;
-            out.push_back(static_cast<char>((bits >> count) & 0xff));
-        }
-    }
-    return out;
 }
 
 // A task for the real processor: a function pickle and a call pickle.
@@ -124,7 +106,7 @@ TEST_F(RealPythonProcessor, ATimeoutStopsItsOwnTaskAndNotTheOneHandedOverAfterIt
     const PythonProcessor::Result timedOut =
         run(slow, {&add}, TaskContext::Clock::now() + std::chrono::milliseconds(50));
     EXPECT_FALSE(timedOut.ok);
-    EXPECT_NE(decodeBase64(timedOut.bytes).find("TimeoutError"), std::string::npos) << timedOut.bytes;
+    EXPECT_NE(base64Decode(timedOut.bytes).find("TimeoutError"), std::string::npos) << timedOut.bytes;
     const PythonProcessor::Result sum = run(add);
     EXPECT_TRUE(sum.ok) << sum.bytes;
 }
@@ -140,7 +122,7 @@ TEST_F(RealPythonProcessor, ATaskCancelledWhileItWaitsItsTurnDoesNotBegin) {
     ASSERT_TRUE(run(slow, {&mkdir}).ok);
     const PythonProcessor::Result skipped = run(mkdir);
     EXPECT_FALSE(skipped.ok);
-    EXPECT_NE(decodeBase64(skipped.bytes).find("InterruptedError"), std::string::npos) << skipped.bytes;
+    EXPECT_NE(base64Decode(skipped.bytes).find("InterruptedError"), std::string::npos) << skipped.bytes;
     EXPECT_FALSE(std::filesystem::exists(folder)) << "the cancelled task ran";
     std::filesystem::remove_all(folder);
 }

@@ -55,6 +55,7 @@ void PythonProcessor::stop() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
     releaseStopWord();
+    held_.clear();
     if (pid_ > 0) {
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
@@ -67,7 +68,6 @@ void PythonProcessor::releaseStopWord() {
     stopWord_ = nullptr;
     if (stopFd_ >= 0) ::close(stopFd_);
     stopFd_ = -1;
-    held_.clear();
 }
 
 void PythonProcessor::makeStopWord() {
@@ -324,7 +324,8 @@ void PythonProcessor::died(const std::string& doing) {
     }
     const pid_t pid = pid_;
     pid_ = -1;
-    releaseStopWord();  // a next task it held is sent again to the next processor
+    releaseStopWord();
+    held_.clear();  // the tasks it held behind this one are sent again to the next processor
     const std::string why = "the Python processor " + std::to_string(pid) + " running this task died while " +
                             doing + ": " + describeExitStatus(status);
     log::worker().warn("{}; the next Python task starts a new one", why);

@@ -14,6 +14,8 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
+#include "scaler/common/base64.h"
+
 namespace scaler::adapters::kubernetes {
 namespace {
 
@@ -55,25 +57,6 @@ std::string resolvePath(const std::string& path, const fs::path& base) {
 }
 
 }  // namespace
-
-std::string base64Decode(const std::string& input) {
-    static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    uint32_t bits = 0;
-    int count = 0;
-    for (char c : input) {
-        if (c == '=' || std::isspace(static_cast<unsigned char>(c))) continue;
-        const size_t value = kAlphabet.find(c);
-        if (value == std::string::npos) throw std::invalid_argument("not base64");
-        bits = (bits << 6) | static_cast<uint32_t>(value);
-        count += 6;
-        if (count >= 8) {
-            count -= 8;
-            out.push_back(static_cast<char>((bits >> count) & 0xff));
-        }
-    }
-    return out;
-}
 
 KubeCredentials loadKubeconfig(const std::string& path, const std::string& context) {
     YAML::Node root;

@@ -4,13 +4,6 @@
 #include <stdexcept>
 
 namespace scaler::scheduler {
-namespace {
-
-double secondsBetween(AdapterBill::TimePoint from, AdapterBill::TimePoint to) {
-    return to > from ? std::chrono::duration<double>(to - from).count() : 0;
-}
-
-}  // namespace
 
 bool AdapterBill::setModel(std::string_view spec, std::string_view kind) {
     if (modelSet_ && spec == spec_ && kind == kind_) return true;
@@ -30,20 +23,13 @@ bool AdapterBill::setModel(std::string_view spec, std::string_view kind) {
     }
 }
 
-void AdapterBill::endRunsNotIn(const std::function<bool(const std::string&)>& running, TimePoint now) {
-    for (auto it = runs_.begin(); it != runs_.end();) {
-        if (running(it->first)) {
-            ++it;
-            continue;
-        }
-        ended_ += model_.cost(secondsBetween(it->second, now));
-        it = runs_.erase(it);
-    }
+double AdapterBill::runCost(TimePoint began, TimePoint now) const {
+    return model_.cost(now > began ? std::chrono::duration<double>(now - began).count() : 0);
 }
 
 double AdapterBill::costSoFar(TimePoint now) const {
     double cost = ended_;
-    for (const auto& [id, began] : runs_) cost += model_.cost(secondsBetween(began, now));
+    for (const auto& [id, began] : runs_) cost += runCost(began, now);
     return cost;
 }
 

@@ -27,10 +27,10 @@ struct PythonProcessorCommand {
 };
 
 // Frames between worker and processor, little-endian:
-//   to the processor:   'T' u64 task handle, u32 argument count, then each argument as u8 kind, u64 length
-//   and
-//                       kind 0: the bytes follow; kind 1: the argument is a memfd whole (a shared
-//                       ObjectBytes), whose descriptor rides with the frame's first bytes (SCM_RIGHTS)
+//   to the processor:   'T' u64 task handle, u32 argument count, then each argument as u8 kind, u64
+//                       length and kind 0: the bytes follow; kind 1: the argument is a memfd whole (a
+//                       shared ObjectBytes), whose descriptor rides with the frame's first bytes
+//                       (SCM_RIGHTS)
 //   from the processor: 'W' u8 waiting (a task began or stopped waiting on its nested futures)
 //                       'R' u8 ok, u64 cpu microseconds, u64 peak RSS bytes, u64 length, bytes
 // While a task runs, the next few (TaskContext::nextTasks) are sent too, so the processor goes on to them
@@ -72,7 +72,7 @@ private:
     void sendTask(uint64_t handle, const std::vector<std::string_view>& arguments,
                   const TaskContext* sharedFrom);
     void makeStopWord();
-    void releaseStopWord();
+    void releaseStopWord();  // with the process: unmapped and closed
     void writeStopWord(uint64_t handle, uint8_t kind);
     uint64_t stopWordHandle() const;
     bool holds(uint64_t handle) const;

@@ -3,8 +3,8 @@
 // task runs at a time, except that a task waiting for tasks it submitted (TaskContext::client) lends its
 // turn: another thread takes the next task meanwhile. The loop hands tasks in and collects outcomes and
 // waiting notices; a file descriptor becomes readable when some are waiting, so the loop can poll it beside
-// its socket. A function registered with addTakingNextTask is shown the queued task after its own (which then
-// counts as running, and runs next on the same thread).
+// its socket. A function registered with addTakingNextTask is shown the queued tasks after its own (which
+// then count as running, and run next on the same thread).
 
 #include <atomic>
 #include <chrono>

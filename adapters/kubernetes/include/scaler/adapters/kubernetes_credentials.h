@@ -59,6 +59,4 @@ ExecCredential parseExecCredential(const std::string& json);
 // line.
 ExecCredential runExecPlugin(const ExecPlugin& plugin);
 
-std::string base64Decode(const std::string& text);
-
 }  // namespace scaler::adapters::kubernetes

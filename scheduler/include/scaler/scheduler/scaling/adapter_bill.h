@@ -5,7 +5,6 @@
 // scheduler sent it, else from when the group was first seen (adopted after a restart).
 
 #include <chrono>
-#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,7 +26,11 @@ public:
     // The groups the adapter runs now, by id; a group's billedFrom() is when its run began.
     template <typename GroupRecord>
     void observe(const std::map<std::string, GroupRecord>& groups, TimePoint now) {
-        endRunsNotIn([&](const std::string& id) { return groups.count(id) > 0; }, now);
+        std::erase_if(runs_, [&](const auto& run) {
+            if (groups.count(run.first) > 0) return false;
+            ended_ += runCost(run.second, now);
+            return true;
+        });
         for (const auto& [id, group] : groups) runs_.emplace(id, group.billedFrom());
     }
     // Ended runs and running ones billed to now (a running one is billed at least its minimum already).
@@ -38,7 +41,7 @@ public:
     std::string startCostClause() const;
 
 private:
-    void endRunsNotIn(const std::function<bool(const std::string&)>& running, TimePoint now);
+    double runCost(TimePoint began, TimePoint now) const;
 
     BillingModel model_;
     std::string spec_, kind_;
