@@ -688,6 +688,7 @@ TEST(PredictiveScaling, KeepsTheSteadyShareWhileArrivalsAreExpectedAndStopsTheSu
     auto build = [](double quiet, double longestQuiet) {
         auto b = Builder().tasks(0).forecast(0, 10, 1, 0, quiet, longestQuiet).adapter("a", 10, "", 4);
         for (int g = 0; g < 5; ++g) b.group("g" + std::to_string(g), GroupPhase::running);
+        b.s.adapters[0].startupSeconds = 60;  // a restart costs more than any of these lulls
         return b.s;
     };
     // quiet 8 s after coming back from 10 s spells: 10/s x 1 s / 0.8 = 12.5 workers stay (16 of 20)
@@ -729,6 +730,92 @@ TEST(PredictiveScaling, WhileArrivalsGoOnAStopLeavesHalfAGroupBeyondTheShare) {
     auto over = build(8);
     over.demand[0].estimate.quietSeconds = 60;
     EXPECT_EQ(count(decide("predictive", over), Action::shutdown), 4u);
+}
+
+// Issue 35: through the 18 s gaps between waves, the steady share was kept idle on adapters that start in
+// 0.2 s. It is kept only until the lull has lasted what a restart costs.
+TEST(PredictiveScaling, ALullLongerThanARestartCostsLetsTheSteadyShareGo) {
+    auto build = [](double startup, double rate, double quiet) {
+        auto b = Builder().tasks(0).forecast(0, rate, 1, 0, quiet, 18).adapter("a", 10, "", 4);
+        for (int g = 0; g < 5; ++g) b.group("g" + std::to_string(g), GroupPhase::running);
+        b.s.adapters[0].startupSeconds = startup;
+        return b.s;
+    };
+    // 10/s x 1 s / 0.8 = 12.5 workers + 2 of margin: 4 groups stay, 1 goes, while the lull is short
+    EXPECT_EQ(count(decide("predictive", build(0.2, 10, 1.5)), Action::shutdown), 1u);
+    // 3 s quiet: more than the 2 s floor and the 0.2 s start-up, so a restart is cheaper than waiting
+    const auto lull = decide("predictive", build(0.2, 10, 3));
+    EXPECT_EQ(count(lull, Action::shutdown), 5u);
+    EXPECT_NE(lull.commands[0].reason.find("needs 0.0 workers"), std::string::npos)
+        << lull.commands[0].reason;
+    // the same lull with a 60 s start-up keeps the share
+    EXPECT_EQ(count(decide("predictive", build(60, 10, 3)), Action::shutdown), 1u);
+    // a trickle of 0.5/s goes quiet for 2 s between arrivals: 3 s is within 4 of its own gaps
+    EXPECT_EQ(count(decide("predictive", build(0.2, 0.5, 3)), Action::shutdown), 4u);
+    EXPECT_EQ(count(decide("predictive", build(0.2, 0.5, 9)), Action::shutdown), 5u);
+}
+
+// Issue 35: tasks spread over every worker kept a 60 s start-up's blind surplus busy at a quarter of its room
+// for 40 s; the least loaded surplus groups drain even though busy, once the rest could hold every task.
+TEST(PredictiveScaling, BusySurplusGroupsDrainOnlyWhenTheOthersCouldHoldEveryTask) {
+    auto build = [](uint64_t perGroup) {
+        auto b = Builder().tasks(4 * perGroup).forecast(0, 2, 1, 0, 0.5, 5).adapter("a", 10, "", 4);
+        for (int g = 0; g < 4; ++g) b.group("g" + std::to_string(g), GroupPhase::running, perGroup, 60 + g);
+        return b.s;
+    };
+    // 2/s x 1 s / 0.8 = 2.5 workers + 2 of margin = 4.5: two groups stay, two drain, the oldest first
+    const auto steady = decide("predictive", build(1));
+    ASSERT_EQ(count(steady, Action::shutdown), 2u);
+    EXPECT_EQ(steady.commands[0].groupId, "g3");
+    EXPECT_NE(steady.commands[0].reason.find("1 tasks on it finish there or go back to the queue"),
+              std::string::npos)
+        << steady.commands[0].reason;
+    // 20 tasks on 16 workers: a backlog in the workers' own queues, nothing drains
+    EXPECT_EQ(count(decide("predictive", build(5)), Action::shutdown), 0u);
+    // runs of 10 s against the default drain_timeout_seconds of 30: the deadline could cut one short
+    auto longRuns = build(1);
+    longRuns.demand[0].estimate.meanDurationSeconds = 10;
+    longRuns.demand[0].estimate.arrivalRate = 0.2;
+    EXPECT_EQ(count(decide("predictive", longRuns), Action::shutdown), 0u);
+    EXPECT_EQ(count(decide("predictive", longRuns, {{"drain_timeout_seconds", "60"}}), Action::shutdown), 2u);
+}
+
+TEST(PredictiveScaling, StopsWhileAnotherGroupBootsCountingOnlyWorkersThatAreUp) {
+    auto b = Builder().tasks(0).forecast(0, 8, 1, 0, 0.5, 5).adapter("a", 10, "", 4);
+    for (int g = 0; g < 5; ++g) b.group("g" + std::to_string(g), GroupPhase::running);
+    b.group("booting", GroupPhase::starting);
+    // 8/s x 1 s / 0.8 = 10 workers + 2 of margin = 12 of the 20 that are up: two groups go; counting the
+    // booting group as supply would have let a third go
+    const auto d = decide("predictive", b.s);
+    EXPECT_EQ(count(d, Action::shutdown), 2u);
+    for (const auto& c : d.commands) EXPECT_NE(c.groupId, "booting");
+}
+
+// Issue 35: a wave of 300 arriving lifted the smoothed rate, which then counted the wave twice: as backlog
+// and as arrivals to come over a 60 s start-up, and started 8 groups that came up after the work was done.
+TEST(PredictiveScaling, QueuedTasksCountAsBacklogNotAlsoAsRateToCome) {
+    auto b = Builder().tasks(300).forecast(300, 30, 1, 0, 0, 18).adapter("a", 16, "", 4);
+    for (int g = 0; g < 8; ++g) b.group("g" + std::to_string(g), GroupPhase::running, 8);
+    b.s.adapters[0].startupSeconds = 60;
+    // level 30/s less 300 / 60 s = 25/s: 32 ready workers clear the 300 s of work within the start-up
+    EXPECT_EQ(count(decide("predictive", b.s), Action::start), 0u);
+}
+
+// Issue 35: a wave of 300 on a 2 s adapter started 13-15 groups that each spent a fifth of their bill
+// booting. With quiet spells of 18 s seen, the wave may take half of one (at most twice a group's fixed cost,
+// start-up and lull: 8 s here), and no rate is added on top: the next wave comes after the window.
+TEST(PredictiveScaling, AWaveIsSizedToBeDoneWithinHalfItsGapsWithoutARateOnTop) {
+    auto build = [](double longestQuiet) {
+        auto b = Builder().tasks(300).forecast(300, 10, 1, 0, 0, longestQuiet).adapter("a", 20, "", 4);
+        b.s.adapters[0].startupSeconds = 2;
+        return b.s;
+    };
+    const auto wave = decide("predictive", build(18));
+    EXPECT_EQ(count(wave, Action::start), 10u);  // 300 s of work / 8 s = 37.5 workers
+    EXPECT_NE(wave.assessments[0].basis.find("a wave queued"), std::string::npos)
+        << wave.assessments[0].basis;
+    // a one-off burst: within 5 s, and the rate (10/s less the 300 queued over 60 s) over the 7 s window
+    EXPECT_EQ(count(decide("predictive", build(0)), Action::start), 17u);  // (300 + 5 x 7) / 5 = 67 workers
 }
 
 TEST(PredictiveScaling, GpuWorkersBusyWithGpuWorkAreNoSupplyForPlainTasks) {

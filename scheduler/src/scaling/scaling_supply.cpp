@@ -93,26 +93,40 @@ void addPendingGroup(ScalingSnapshot& snapshot, size_t adapter, const Capability
     view.groups.push_back(std::move(group));
 }
 
-std::vector<StopCandidate> idleGroups(const ScalingSnapshot& snapshot, double minAgeSeconds) {
+namespace {
+std::vector<StopCandidate> runningGroups(const ScalingSnapshot& snapshot, double minAgeSeconds,
+                                         bool idleOnly) {
     std::vector<StopCandidate> out;
     for (size_t a = 0; a < snapshot.adapters.size(); ++a) {
         const auto& groups = snapshot.adapters[a].groups;
         for (size_t g = 0; g < groups.size(); ++g) {
             const GroupView& group = groups[g];
-            if (group.phase == GroupPhase::running && group.assignedTasks == 0 &&
+            if (group.phase == GroupPhase::running && (!idleOnly || group.assignedTasks == 0) &&
                 group.ageSeconds >= minAgeSeconds) {
                 out.push_back({a, g});
             }
         }
     }
-    // the dearest tier first (tiers drain in reverse of how they fill), then the oldest
+    // the dearest tier first (tiers drain in reverse of how they fill), then the least loaded, then the
+    // oldest
     std::stable_sort(out.begin(), out.end(), [&](const StopCandidate& x, const StopCandidate& y) {
         const uint32_t px = snapshot.adapters[x.adapter].priority, py = snapshot.adapters[y.adapter].priority;
         if (px != py) return px > py;
-        return snapshot.adapters[x.adapter].groups[x.group].ageSeconds >
-               snapshot.adapters[y.adapter].groups[y.group].ageSeconds;
+        const GroupView& gx = snapshot.adapters[x.adapter].groups[x.group];
+        const GroupView& gy = snapshot.adapters[y.adapter].groups[y.group];
+        if (gx.assignedTasks != gy.assignedTasks) return gx.assignedTasks < gy.assignedTasks;
+        return gx.ageSeconds > gy.ageSeconds;
     });
     return out;
+}
+}  // namespace
+
+std::vector<StopCandidate> idleGroups(const ScalingSnapshot& snapshot, double minAgeSeconds) {
+    return runningGroups(snapshot, minAgeSeconds, true);
+}
+
+std::vector<StopCandidate> drainableGroups(const ScalingSnapshot& snapshot, double minAgeSeconds) {
+    return runningGroups(snapshot, minAgeSeconds, false);
 }
 
 bool stopKeepsEnoughCapacity(double tasks, double workers, double groupWorkers, double upperRatio) {

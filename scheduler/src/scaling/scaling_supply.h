@@ -37,8 +37,11 @@ struct StopCandidate {
     size_t adapter;
     size_t group;
 };
-// Running, idle and old enough to stop; the oldest first.
+// Running, idle and old enough to stop; the dearest tier first, then the oldest.
 std::vector<StopCandidate> idleGroups(const ScalingSnapshot& snapshot, double minAgeSeconds);
+// Running and old enough to drain, busy or not: the dearest tier first, then the fewest tasks, then the
+// oldest. A busy group drained finishes what its workers have started and hands back the rest.
+std::vector<StopCandidate> drainableGroups(const ScalingSnapshot& snapshot, double minAgeSeconds);
 
 // The ratio guards shared by every policy: stopping a group must not remove the last capacity tasks still
 // need, nor push the ratio back over the start threshold (which would thrash).
