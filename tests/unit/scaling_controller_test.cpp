@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <map>
 
 #include "adapter_messages.h"
 #include "scaler/scheduler/scaling/scaling_controller.h"
@@ -102,9 +103,9 @@ protected:
     std::unique_ptr<ScalingController> controller;
     AdapterSlot slot = 0;
 
-    void make(std::vector<ScheduleRule> schedule = {}) {
-        ScalingControllerConfig config{
-            "capability", {{"min_group_age_seconds", "0"}}, std::move(schedule), 1, 10};
+    void make(std::vector<ScheduleRule> schedule = {}, std::map<std::string, std::string> parameters = {}) {
+        parameters.emplace("min_group_age_seconds", "0");
+        ScalingControllerConfig config{"capability", std::move(parameters), std::move(schedule), 1, 10};
         controller = std::make_unique<ScalingController>(config, router, outbox, now, wall);
         slot = controller->addAdapter("cpu", kAdapterPeer);
     }
@@ -400,4 +401,17 @@ TEST_F(ScalingControllerTest, TheCommandsOfALostAdapterAreCountedAsUnanswered) {
     ASSERT_TRUE(controller->snapshot().adapters.empty()) << "the silent adapter was never dropped";
     EXPECT_TRUE(hasEvent("command lost", "the adapter was lost before answering"));
     EXPECT_EQ(controller->metrics().commandFailures.at({"cpu", "start", "unanswered"}), 1u);
+}
+
+// The budget sees each adapter at its billing model's price: a native adapter's default, 1 a group-hour.
+TEST_F(ScalingControllerTest, MaxCostPerHourHoldsStartsAtTheAdaptersBillingPrice) {
+    make({}, {{"max_cost_per_hour", "2.5"}});
+    heartbeat();
+    demand(50);  // 50 tasks / 5 a worker: 10 workers, the adapter's 4 groups of 1
+    controller->noteUnservedDemand();
+    controller->evaluateIfUrgent();
+    EXPECT_EQ(outbox.count(kStart), 2u);
+    ASSERT_EQ(controller->held().size(), 2u);
+    EXPECT_EQ(controller->held()[0].heldBecause,
+              "max_cost_per_hour 2.5: the groups cost 2 an hour, one more on this adapter 1");
 }

@@ -556,6 +556,29 @@ TEST(ScalingGovernor, MinGroupsPerAdapterIsAFloorThatStartsAndHolds) {
     EXPECT_NE(held.held[0].why.find("would leave 1"), std::string::npos);
 }
 
+// Issue 35: a budget on what the adapters' groups cost an hour, each adapter at its billing model's price.
+TEST(ScalingGovernor, MaxCostPerHourHoldsTheStartsThatWouldExceedIt) {
+    ScalingGovernor g(stability({{"max_cost_per_hour", "2"}}));
+    auto b = Builder().adapter("cheap", 10).group("c1", GroupPhase::running).adapter("dear", 10);
+    b.s.adapters[0].pricePerGroupHour = 0.5;
+    b.s.adapters[1].pricePerGroupHour = 1;
+    ScalingDecision wanted = starts(2);                                       // 0.5 + 2 x 0.5 = 1.5
+    wanted.commands.push_back({Action::start, 1, {}, {}, "wanted", "test"});  // + 1 = 2.5: held
+    wanted.commands.push_back({Action::start, 0, {}, {}, "wanted", "test"});  // + 0.5 = 2: allowed
+    const auto d = g.govern(wanted, b.s, 0);
+    ASSERT_EQ(d.decision.commands.size(), 3u);
+    EXPECT_EQ(d.decision.commands[2].adapter, 0u);
+    ASSERT_EQ(d.held.size(), 1u);
+    EXPECT_EQ(d.held[0].command.adapter, 1u);
+    EXPECT_EQ(d.held[0].why, "max_cost_per_hour 2: the groups cost 1.5 an hour, one more on this adapter 1");
+    // a floor is the operator's own order: the budget does not hold it
+    ScalingGovernor floors(stability({{"max_cost_per_hour", "0.4"}, {"min_groups_per_adapter", "1"}}));
+    auto one = Builder().adapter("a", 4);
+    one.s.adapters[0].pricePerGroupHour = 0.5;
+    EXPECT_EQ(floors.govern({}, one.s, 0).decision.commands.size(), 1u);
+    EXPECT_EQ(floors.govern(starts(1), one.s, 0).held.size(), 1u);
+}
+
 TEST(ScalingGovernor, StabilityParametersAreValidated) {
     EXPECT_EQ(invalidArgumentMessage([] {
                   makeScalingPolicy("capability", {{"max_starts_per_minute", "2.5"}});

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "adapter_wire_names.h"
 #include "scaler/common/log.h"
 #include "scaler/common/printable.h"
 #include "scaler/protocol/wire_bytes.h"
@@ -11,44 +12,12 @@
 namespace scaler::scheduler {
 namespace {
 
+using scaling::commandName;
+using scaling::phaseFromWire;
+using scaling::statusName;
+
 Clock::duration seconds(double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-}
-
-std::string commandName(wire::WorkerAdapterCommandType command) {
-    return command == wire::WorkerAdapterCommandType::START_WORKER_GROUP ? "start" : "shutdown";
-}
-
-std::string statusName(wire::WorkerAdapterCommandStatus status) {
-    switch (status) {
-        case wire::WorkerAdapterCommandStatus::SUCCESS:
-            return "success";
-        case wire::WorkerAdapterCommandStatus::WORKER_GROUP_TOO_MUCH:
-            return "workerGroupTooMuch";
-        case wire::WorkerAdapterCommandStatus::WORKER_GROUP_ID_NOT_FOUND:
-            return "workerGroupIdNotFound";
-        case wire::WorkerAdapterCommandStatus::CAPABILITIES_NOT_SUPPORTED:
-            return "capabilitiesNotSupported";
-        case wire::WorkerAdapterCommandStatus::LAUNCH_FAILED:
-            return "launchFailed";
-        case wire::WorkerAdapterCommandStatus::EXPIRED:
-            return "expired";
-    }
-    return "unknown";
-}
-
-GroupPhase phaseFromWire(wire::WorkerGroupState state) {
-    switch (state) {
-        case wire::WorkerGroupState::RUNNING:
-            return GroupPhase::running;
-        case wire::WorkerGroupState::DRAINING:
-            return GroupPhase::draining;
-        case wire::WorkerGroupState::STOPPING:
-        case wire::WorkerGroupState::FAILED:
-            return GroupPhase::stopping;
-        default:
-            return GroupPhase::starting;
-    }
 }
 
 }  // namespace
@@ -403,6 +372,7 @@ ScalingSnapshot ScalingController::snapshot() const {
         view.capabilities = adapter.capabilities;
         view.startAllowed = now_ >= adapter.startBlockedUntil;
         view.startupSeconds = adapter.startupSeconds;
+        view.pricePerGroupHour = adapter.bill.model().pricePerHour;
         for (const auto& [id, group] : adapter.groups) {
             GroupView g;
             g.id = id;

@@ -13,6 +13,21 @@ std::string text(const char* format, double a, double b = 0) {
     std::snprintf(buffer, sizeof buffer, format, a, b);
     return buffer;
 }
+
+// What the adapters' groups cost an hour now, at their billing models' prices; pending starts and draining
+// groups included (each is billed until it stops).
+double costPerHour(const ScalingSnapshot& snapshot) {
+    double rate = 0;
+    for (const AdapterView& adapter : snapshot.adapters) {
+        rate += adapter.pricePerGroupHour * scaling::groupsInUse(adapter);
+    }
+    return rate;
+}
+
+// A floor is the operator's own order: the budget does not hold it.
+bool startForAFloor(const ScalingCommand& command) {
+    return command.rule == "min_groups_per_adapter" || command.rule == "schedule_floor";
+}
 }  // namespace
 
 ScalingGovernor::Limits ScalingGovernor::limitsFor(const AdapterView& adapter, std::time_t wallClock) const {
@@ -158,6 +173,7 @@ GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const 
     for (const AdapterView& adapter : snapshot.adapters) limits.push_back(limitsFor(adapter, wallClock));
     enforceBounds(commands, snapshot, limits);
     std::map<size_t, uint32_t> started, stopped;
+    double rate = costPerHour(snapshot);  // with this evaluation's starts as they are let through
     for (const ScalingCommand& command : commands) {
         const AdapterView& adapter = snapshot.adapters[command.adapter];
         AdapterHistory& h = history_[adapter.id];
@@ -170,7 +186,13 @@ GovernedDecision ScalingGovernor::govern(const ScalingDecision& proposed, const 
             } else {
                 why = startHold(adapter, limits[command.adapter], h, started[command.adapter], now);
             }
+            if (why.empty() && p_.maxCostPerHour > 0 && !startForAFloor(command) &&
+                rate + adapter.pricePerGroupHour > p_.maxCostPerHour + 1e-12) {
+                why = text("max_cost_per_hour %g: the groups cost %.4g an hour", p_.maxCostPerHour, rate) +
+                      text(", one more on this adapter %.4g", adapter.pricePerGroupHour);
+            }
             if (why.empty()) {
+                rate += adapter.pricePerGroupHour;
                 ++started[command.adapter];
                 h.lastStart = now;
                 h.recentStarts.push_back(now);

@@ -79,6 +79,7 @@ std::unique_ptr<ScalingPolicy> makeScalingPolicy(std::string_view name,
         {"target_backlog_seconds", &ScalingParameters::targetBacklogSeconds},
         {"rate_window_seconds", &ScalingParameters::rateWindowSeconds},
         {"target_utilization", &ScalingParameters::targetUtilization},
+        {"max_cost_per_hour", &ScalingParameters::maxCostPerHour},
     };
     if (const auto profile = parameters.find("profile"); profile != parameters.end()) {
         applyScalingProfile(profile->second, p);  // first: explicit parameters override the preset

@@ -64,6 +64,7 @@ struct AdapterView {
     bool startAllowed = true;       // false during the back-off after a failed start
     uint32_t priority = 0;          // tier: lower fills first, higher drains first
     double startupSeconds = 0;      // observed start command to first worker, smoothed; 0 until seen
+    double pricePerGroupHour = 0;   // its billing model's price (common/billing_model.h)
 };
 
 struct ScalingSnapshot {
@@ -107,6 +108,7 @@ struct ScalingParameters {
     uint32_t minGroupsPerAdapter = 0;          // kept running (started if missing), demand or not
     uint32_t maxGroupsPerAdapter = 0;          // at most this many, below the adapter's own limit
     uint32_t maxStartsPerMinute = 0;           // launch-rate limit per adapter
+    double maxCostPerHour = 0;  // a start that would take the adapters' cost an hour above this is held
     // Predictive sizing (PredictiveScalingPolicy, DemandEstimator).
     double targetBacklogSeconds = 5;  // queued work should be done within this, once new groups are up
     double rateWindowSeconds = 60;    // time constant of the arrival-rate and trend smoothing
