@@ -812,6 +812,12 @@ TEST(PredictiveScaling, StopsWhileAnotherGroupBootsCountingOnlyWorkersThatAreUp)
     const auto d = decide("predictive", b.s);
     EXPECT_EQ(count(d, Action::shutdown), 2u);
     for (const auto& c : d.commands) EXPECT_NE(c.groupId, "booting");
+    // a set still under the capability rules counts booting workers in its ratio: no stop until they are up
+    b.s.demand[0].tasks = b.s.demand[0].queued = 2;
+    b.s.demand[0].estimate.observedRunTimes = 5;
+    EXPECT_EQ(count(decide("predictive", b.s), Action::shutdown), 0u);
+    b.s.adapters[0].groups.pop_back();
+    EXPECT_GT(count(decide("predictive", b.s), Action::shutdown), 0u);  // 2 tasks on 20 idle workers
 }
 
 // Issue 35: a wave of 300 arriving lifted the smoothed rate, which then counted the wave twice: as backlog

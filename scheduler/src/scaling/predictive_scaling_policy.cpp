@@ -247,7 +247,9 @@ std::optional<std::string> stopReason(const ScalingSnapshot& snapshot, const Sca
         return why;
     }
     if (anyFallback) {
-        // some set it serves is still under the capability rules: they must allow the stop too
+        // some set it serves is still under the capability rules: they must allow the stop too, and as
+        // under the capability policy, not while a group boots (their ratio counts booting workers)
+        if (anyGroupStarting(snapshot)) return std::nullopt;
         const auto ratio = taskRatioAllowsStop(working, group, p.lowerTaskRatio, p.upperTaskRatio);
         if (!ratio) return std::nullopt;
         if (why.empty()) why = *ratio;
