@@ -188,11 +188,12 @@ void sizeByForecast(ScalingSnapshot& working, const DemandView& demand, const Sc
                                     basisText(demand, f, desired, horizon)});
 }
 
-// Why an idle group may stop, or nullopt when some set it serves still needs it.
+// Why a group may drain (busy or idle), or nullopt when some set it serves still needs it.
 std::optional<std::string> stopReason(const ScalingSnapshot& snapshot, const ScalingSnapshot& working,
                                       const std::vector<bool>& forecastable, const StopCandidate& c,
                                       const ScalingParameters& p) {
     const GroupView& group = snapshot.adapters[c.adapter].groups[c.group];
+    const bool busy = group.assignedTasks > 0;
     std::string why;
     bool anyFallback = false;
     for (size_t i = 0; i < snapshot.demand.size(); ++i) {
@@ -204,17 +205,13 @@ std::optional<std::string> stopReason(const ScalingSnapshot& snapshot, const Sca
         }
         // only workers that are up: a stop may come while other groups boot (a 60 s start-up would
         // otherwise hold every surplus group for a minute), but never counting on them
-        const double supply = readySupply(working, demand.capabilities);
-        // a busy group is drained only out of a steady state, where the other workers could hold every task
-        // of the set one each: during a backlog (queued here or in workers' queues) every worker is needed
-        // to its end, and a drained one would hand its queue back to it
-        if (group.assignedTasks > 0 &&
-            static_cast<double>(demand.tasks) > supply - group.connectedWorkers + 1e-9) {
-            return std::nullopt;
-        }
-        // nor when its tasks may outlast drain_timeout_seconds: the deadline would put them back in the queue
-        if (group.assignedTasks > 0 &&
-            demand.estimate.meanDurationSeconds * kDrainTimeoutPerRun > p.drainTimeoutSeconds) {
+        const double without = readySupply(working, demand.capabilities) - group.connectedWorkers;
+        // A busy group drains only out of a steady state, where the other workers could hold every task of
+        // the set one each (during a backlog, queued here or in workers' queues, every worker is needed to
+        // its end, and a drained one would hand its queue back to it), and only when its tasks cannot
+        // outlast drain_timeout_seconds (the deadline would put them back in the queue).
+        if (busy && (static_cast<double>(demand.tasks) > without + 1e-9 ||
+                     demand.estimate.meanDurationSeconds * kDrainTimeoutPerRun > p.drainTimeoutSeconds)) {
             return std::nullopt;
         }
         // the horizon a replacement would need: never stop what would have to be started again before a new
@@ -223,9 +220,8 @@ std::optional<std::string> stopReason(const ScalingSnapshot& snapshot, const Sca
         // while arrivals go on, keep half a group beyond the share, the start side's tolerance: a stop that
         // lands exactly on the share is undone by the next wobble of the rate, at a whole start-up's cost
         const double margin = f.rate > 0 ? group.connectedWorkers / 2.0 : 0;
-        if (supply - group.connectedWorkers < f.keepWorkers + margin - 1e-9) return std::nullopt;
+        if (without < f.keepWorkers + margin - 1e-9) return std::nullopt;
         // nor below what the start side would ask for at once (a backlog arriving as the stop is decided)
-        const double without = supply - group.connectedWorkers;
         if (demand.queued > 0 && without < desiredWorkers(demand, f, without) - 1e-9) return std::nullopt;
         if (why.empty()) {
             char buffer[512];
@@ -235,11 +231,11 @@ std::optional<std::string> stopReason(const ScalingSnapshot& snapshot, const Sca
                 "this group",
                 describe(demand.capabilities).c_str(), f.keepWorkers, f.rate,
                 demand.estimate.meanDurationSeconds, p.targetUtilization, static_cast<double>(demand.queued),
-                supply - group.connectedWorkers);
+                without);
             why = buffer;
         }
     }
-    if (group.assignedTasks > 0) {
+    if (busy) {
         // a busy group is drained only for the forecast: the capability rules count tasks, not load
         if (anyFallback || why.empty()) return std::nullopt;
         why +=

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 #include "scaling_supply.h"
 
@@ -24,9 +25,12 @@ double costPerHour(const ScalingSnapshot& snapshot) {
     return rate;
 }
 
-// A floor is the operator's own order: the budget does not hold it.
+// The rules of the starts enforceBounds adds for a floor: the operator's own order, which the budget does not
+// hold.
+constexpr std::string_view kFloorRule = "min_groups_per_adapter", kScheduledFloorRule = "schedule_floor";
+
 bool startForAFloor(const ScalingCommand& command) {
-    return command.rule == "min_groups_per_adapter" || command.rule == "schedule_floor";
+    return command.rule == kFloorRule || command.rule == kScheduledFloorRule;
 }
 }  // namespace
 
@@ -129,7 +133,7 @@ void ScalingGovernor::enforceBounds(std::vector<ScalingCommand>& commands, const
                      adapter.capabilities,
                      {},
                      l.minRule + text(" %.0f: adapter has %.0f", l.min, have),
-                     l.minRule.rfind("schedule", 0) == 0 ? "schedule_floor" : "min_groups_per_adapter"});
+                     std::string(l.minRule.rfind("schedule", 0) == 0 ? kScheduledFloorRule : kFloorRule)});
             }
         }
         // Ceilings: idle groups above it stop (busy ones are left to finish).
