@@ -40,7 +40,7 @@ Client& TaskContext::client() const {
 
 void FunctionRegistry::add(const std::string& name, TaskFunction function) {
     if (name.empty()) throw std::invalid_argument("function name must not be empty");
-    if (!functions_.emplace(name, std::move(function)).second) {
+    if (!functions_.emplace(name, RegisteredFunction{std::move(function)}).second) {
         throw std::invalid_argument("function '" + name + "' is registered twice");
     }
 }
@@ -54,16 +54,17 @@ void FunctionRegistry::refuse(const std::string& name, std::string why) {
 
 void FunctionRegistry::addTakingNextTask(const std::string& name, TaskFunction function) {
     add(name, std::move(function));
-    takingNextTask_.push_back(name);
+    functions_.find(name)->second.takesNextTask = true;
 }
 
-bool FunctionRegistry::takesNextTask(std::string_view name) const {
-    return std::find(takingNextTask_.begin(), takingNextTask_.end(), name) != takingNextTask_.end();
+const RegisteredFunction* FunctionRegistry::lookup(std::string_view name) const {
+    auto it = functions_.find(name);
+    return it == functions_.end() ? nullptr : &it->second;
 }
 
 const TaskFunction* FunctionRegistry::find(std::string_view name) const {
-    auto it = functions_.find(name);
-    return it == functions_.end() ? nullptr : &it->second;
+    const RegisteredFunction* function = lookup(name);
+    return function == nullptr ? nullptr : &function->call;
 }
 
 std::vector<std::string> FunctionRegistry::names() const {

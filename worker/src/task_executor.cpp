@@ -183,8 +183,9 @@ TaskExecutor::RunningNode TaskExecutor::beginRunning(const ExecutorTask& task) {
     return node;
 }
 
-void TaskExecutor::takeNext(const ExecutorTask& task, std::deque<Handover>& next) {
-    if (stopping_ || !registry_.takesNextTask(task.functionName)) return;
+void TaskExecutor::takeNext(const ExecutorTask& task, const RegisteredFunction* function,
+                            std::deque<Handover>& next) {
+    if (stopping_ || function == nullptr || !function->takesNextTask) return;
     size_t bytes = 0;
     for (const Handover& held : next)
         for (const std::string_view argument : held.arguments) bytes += argument.size();
@@ -213,6 +214,10 @@ void TaskExecutor::loop() {
     std::deque<Handover> next;  // shown to the function of the task before, run in this order
     std::vector<NextTask> nextViews;
     bool keptTurn = false;  // the task before ran to its end holding the turn, which passes to next.front()
+    // The function of the task before, and its name: this lookup is under the lock, and a thread mostly runs
+    // one function, so a name compare stands in for the registry's lookup.
+    const RegisteredFunction* function = nullptr;
+    std::string functionName;
     for (;;) {
         ExecutorTask task;
         RunningNode node;
@@ -236,12 +241,16 @@ void TaskExecutor::loop() {
         if (task.timeoutMs > 0) running.deadline = now + std::chrono::milliseconds(task.timeoutMs);
         if (running.cancel.load(std::memory_order_relaxed)) running.interruptRequestedAt = now;
         if (!keptTurn) ++active_;
-        takeNext(task, next);
+        if (function == nullptr || task.functionName != functionName) {
+            function = registry_.lookup(task.functionName);
+            functionName = task.functionName;
+        }
+        takeNext(task, function, next);
         nextViews.clear();
         for (const Handover& held : next)
             nextViews.push_back(NextTask{held.task.handle, &held.arguments, &held.node->cancel});
         lock.unlock();
-        ExecutorOutcome outcome = execute(task, running, nextViews);
+        ExecutorOutcome outcome = execute(task, function, running, nextViews);
         task.arguments.clear();  // objects go back to the cache's sole ownership before the result is seen
         ++completed_;
         lock.lock();
@@ -259,8 +268,8 @@ void TaskExecutor::loop() {
     }
 }
 
-ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running,
-                                      const std::vector<NextTask>& next) {
+ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, const RegisteredFunction* function,
+                                      Running& running, const std::vector<NextTask>& next) {
     ExecutorOutcome outcome;
     outcome.handle = task.handle;
     const auto started = std::chrono::steady_clock::now();
@@ -282,7 +291,6 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running
     context.setNextTasks(&next);
     TaskProfiler profiler;
     if (task.profiling) profiler.start();
-    const TaskFunction* function = registry_.find(task.functionName);
     if (function == nullptr) {
         outcome.status = wire::TaskResultStatus::FAILED;
         outcome.error = "unknown function '" + task.functionName + "' on this worker";
@@ -292,7 +300,7 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, Running& running
                                              ? (arguments.empty() ? std::string_view() : arguments.front())
                                              : std::string_view(task.payload);
         try {
-            outcome.payload = (*function)(context, payload);
+            outcome.payload = function->call(context, payload);
         } catch (const TaskProcessDied& e) {
             outcome.status = wire::TaskResultStatus::WORKER_DIED;  // the scheduler applies the retry limit
             outcome.error = e.what();

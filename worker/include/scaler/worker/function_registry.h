@@ -119,6 +119,11 @@ private:
 
 using TaskFunction = std::function<std::string(TaskContext&, std::string_view payload)>;
 
+struct RegisteredFunction {
+    TaskFunction call;
+    bool takesNextTask = false;  // FunctionRegistry::addTakingNextTask
+};
+
 class FunctionRegistry {
 public:
     // Throws std::invalid_argument when the name is empty or already registered.
@@ -130,15 +135,15 @@ public:
     // it is shown the next few queued for it (TaskContext::nextTasks) when they are small, so the other
     // process goes on to them without waiting for a round trip each. Once shown, a task counts as running.
     void addTakingNextTask(const std::string& name, TaskFunction function);
-    bool takesNextTask(std::string_view name) const;
+    // nullptr for a name never registered. The executor looks a task's function up once and keeps it.
+    const RegisteredFunction* lookup(std::string_view name) const;
     const TaskFunction* find(std::string_view name) const;
     // The functions this worker runs.
     std::vector<std::string> names() const;
 
 private:
-    std::map<std::string, TaskFunction, std::less<>> functions_;
+    std::map<std::string, RegisteredFunction, std::less<>> functions_;
     std::vector<std::string> refused_;
-    std::vector<std::string> takingNextTask_;
 };
 
 }  // namespace scaler
