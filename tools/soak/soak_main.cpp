@@ -287,7 +287,10 @@ int main(int argc, char** argv) {
     // The scheduler killer: the k-th SIGKILL once k/(kills+1) of the tasks are done; a new scheduler on the
     // same address after --scheduler-down-seconds. Clients, workers and adapters carry on with it.
     std::atomic<uint32_t> schedulerKillsDone{0};
-    std::thread schedulerKiller([&] {
+    // The parent-death signal of a restarted scheduler follows the thread that forked it (this one): the
+    // thread lives until the report is written, or the new scheduler would be killed when it returned.
+    std::atomic<bool> killsEnded{false}, reported{false};
+    const auto killAndRestartScheduler = [&] {
         for (uint32_t k = 1; k <= o.schedulerKills; ++k) {
             const uint64_t due = o.tasks * k / (o.schedulerKills + 1);
             while (submitting && submittedCount.load() - inFlight.load() < due) {
@@ -302,6 +305,11 @@ int main(int argc, char** argv) {
                                                        o.logDir + "/scheduler-" + std::to_string(k) + ".log");
             ++schedulerKillsDone;
         }
+    };
+    std::thread schedulerKiller([&] {
+        killAndRestartScheduler();
+        killsEnded = true;
+        while (!reported) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     });
 
     // The partitioner: cuts spread evenly over the expected run, each of a random adapter host for a random
@@ -382,7 +390,7 @@ int main(int argc, char** argv) {
     }
     submitting = false;
     observer.join();
-    schedulerKiller.join();
+    while (!killsEnded) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     partitioner.join();
     for (auto& link : links) link->heal();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -426,6 +434,8 @@ int main(int argc, char** argv) {
         printLogTails(o.logDir, "scheduler", 5);
     }
     std::cout << (ok ? "soak passed" : "soak FAILED") << std::endl;
+    reported = true;
+    schedulerKiller.join();
     client.disconnect();
     return ok ? 0 : 1;
 }

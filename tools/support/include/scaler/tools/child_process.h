@@ -16,7 +16,8 @@ using namespace std::chrono_literals;
 class ChildProcess {
 public:
     // Runs args[0] with its output appended to logPath. The child dies with this process (parent-death
-    // signal), so a crashed test or benchmark leaves nothing running.
+    // signal), so a crashed test or benchmark leaves nothing running. That signal follows the calling thread,
+    // not the process: construct from a thread that outlives the child.
     ChildProcess(std::vector<std::string> args, const std::string& logPath);
     ~ChildProcess();  // SIGKILL and reap if still running
     ChildProcess(const ChildProcess&) = delete;
