@@ -15,6 +15,7 @@ import types
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from . import _native, _serialization
+from ._future import LazyConditionFuture
 from .serializer import DefaultSerializer, Serializer
 from .errors import (
     DisconnectedError,
@@ -67,7 +68,7 @@ def _capabilities_text(capabilities: Optional[Dict[str, int]]) -> str:
     return ",".join(parts)
 
 
-class ScalerFuture(concurrent.futures.Future):
+class ScalerFuture(LazyConditionFuture):
     """A task's result: a concurrent.futures.Future, so as_completed and wait work."""
 
     def __init__(self, client: "Client", task_id: int, profiling: bool):
