@@ -1,5 +1,9 @@
 #include "scaler/protocol/dealer_connection.h"
 
+#include <poll.h>
+
+#include <algorithm>
+
 #include "scaler/protocol/connection_keepalive.h"
 #include "scaler/protocol/curve_socket.h"
 
@@ -40,9 +44,17 @@ DealerConnection::DealerConnection(const DealerOptions& options)
     socket_.connect(options.address);  // after the watch exists, so the first attempt is watched
 }
 
-void DealerConnection::wait(std::chrono::milliseconds timeout, int extraFd) {
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, extraFd, ZMQ_POLLIN, 0}};
-    pollOrInterrupted(items, extraFd >= 0 ? 2 : 1, timeout);
+void DealerConnection::wait(std::chrono::microseconds timeout, int extraFd) {
+    // zmq::poll counts in milliseconds, and a worker holds results for less (WorkerConfig::resultBatchUs).
+    // The socket's descriptor only says its state changed: the events are read first (which re-arms it), then
+    // the descriptor is waited on.
+    if (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) return;
+    if (zmqFd_ < 0) zmqFd_ = socket_.get(zmq::sockopt::fd);
+    pollfd fds[2] = {{zmqFd_, POLLIN, 0}, {extraFd, POLLIN, 0}};
+    const auto clamped = std::max(timeout, std::chrono::microseconds(0));
+    const timespec limit{static_cast<time_t>(clamped.count() / 1000000),
+                         static_cast<long>(clamped.count() % 1000000) * 1000};
+    (void)ppoll(fds, extraFd >= 0 ? 2 : 1, &limit, nullptr);  // EINTR: nothing arrived, the caller looks
 }
 
 void DealerConnection::close() {

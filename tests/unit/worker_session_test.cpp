@@ -28,6 +28,7 @@ public:
     int interrupts = 0;
     uint64_t done = 0;
     bool stopsWhenAsked = true;  // false: an interrupted task ends only at stopRunning(), as a slow one would
+    uint64_t durationUs = 0;     // each finished task's reported run time
 
     void submit(std::vector<ExecutorTask> tasks) override {
         for (auto& t : tasks) queue.push_back(std::move(t));
@@ -82,6 +83,7 @@ private:
             ExecutorOutcome result;
             result.handle = task.handle;
             result.payload = task.payload;
+            result.durationUs = durationUs;
             outcomes.push_back(std::move(result));
             ++done;
         }
@@ -454,4 +456,58 @@ TEST_F(WorkerSessionTest, ClosedHandshakesAloneDoNotEndTheWorkerButARefusedKeyDo
     session->onHandshakeFailure({"refused this process's CURVE key", true}, now + 2s);
     EXPECT_TRUE(session->done());
     EXPECT_EQ(session->exitCode(), 1);
+}
+
+TEST_F(WorkerSessionTest, ResultsWaitUpToTheBatchWindowWhileWorkIsInHandAndGoAtOnceWhenNoneIs) {
+    config.resultBatchMicroseconds = 1000;
+    scripted.durationUs = 5000;  // one task in hand lasts longer than twice the window
+    makeScripted();
+    const auto resultIds = [&] {
+        std::vector<uint64_t> ids;
+        sink.each(W::TASK_RESULTS, [&](W::Reader m) {
+            for (auto r : m.getTaskResults()) ids.push_back(r.getTaskId());
+        });
+        return ids;
+    };
+    tasks({{1, "echo"}});
+    session->onTick(now, false);  // no task has finished before: nothing to judge by, sent at once
+    EXPECT_EQ(resultIds(), (std::vector<uint64_t>{1}));
+    EXPECT_FALSE(session->holdsResults());
+
+    tasks({{2, "echo"}, {3, "echo"}, {4, "wait"}});  // 2 and 3 done, 4 running
+    advance(100ms);  // a window after the last batch: sent at once, though work is in hand
+    EXPECT_EQ(resultIds(), (std::vector<uint64_t>{1, 2, 3}));
+
+    tasks({{5, "echo"}});    // queued behind 4
+    scripted.stopRunning();  // 4 ends (cancelled), 5 runs and finishes
+    tasks({{6, "wait"}});
+    now += 200us;
+    session->onTick(now, false);
+    EXPECT_TRUE(session->holdsResults()) << "within the window, with work in hand";
+    EXPECT_EQ(resultIds().size(), 3u);
+    EXPECT_LE(session->waitBudget(now), 800us);
+    EXPECT_GT(session->waitBudget(now), 700us);
+    now += 800us;
+    session->onTick(now, false);
+    EXPECT_FALSE(session->holdsResults());
+    EXPECT_EQ(resultIds(), (std::vector<uint64_t>{1, 2, 3, 5}));
+
+    scripted.stopRunning();  // nothing left in hand
+    tasks({{7, "echo"}});
+    now += 100us;
+    session->onTick(now, false);
+    EXPECT_EQ(resultIds(), (std::vector<uint64_t>{1, 2, 3, 5, 7})) << "a lone result waits for nothing";
+}
+
+TEST_F(WorkerSessionTest, WithoutABatchWindowEveryResultGoesAtOnce) {
+    config.resultBatchMicroseconds = 0;
+    scripted.durationUs = 5000;
+    makeScripted();
+    tasks({{1, "echo"}});
+    session->onTick(now, false);
+    tasks({{2, "echo"}, {3, "wait"}});
+    now += 10us;
+    session->onTick(now, false);
+    EXPECT_FALSE(session->holdsResults());
+    EXPECT_EQ(sink.each(W::TASK_RESULTS), 2u);
 }

@@ -75,7 +75,8 @@ int WorkerAgent::run() {
                           static_cast<uint32_t>(getpid()), Clock::now());
     session.start(Clock::now());
     while (!session.done()) {
-        connection.wait(session.waitBudget(Clock::now()), executor.notifyFd());
+        // results held: the executor's descriptor stays readable until they are taken, so it is not watched
+        connection.wait(session.waitBudget(Clock::now()), session.holdsResults() ? -1 : executor.notifyFd());
         connection.receive(
             [&](wire::Message::Reader message) {
                 session.onMessage(message, Clock::now());

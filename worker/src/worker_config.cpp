@@ -70,6 +70,12 @@ void addWorkerOptions(CLI::App& app, WorkerConfig& config) {
                    "task fails and the worker restarts itself")
         ->check(positiveNumber())
         ->capture_default_str();
+    app.add_option("--result-batch-microseconds", config.resultBatchMicroseconds,
+                   "While this worker has more work in hand than it runs in twice this long, finished tasks' "
+                   "results wait up to this long to go to the scheduler together (fewer messages per task); "
+                   "a lone task's result goes at once. 0: every result at once")
+        ->check(CLI::Range(0u, 1000000u))
+        ->capture_default_str();
     addCurveClientOptions(app, config.curveFiles);
     app.add_flag(
         "--check", config.checkOnly,

@@ -35,6 +35,7 @@ WorkerSession::WorkerSession(const WorkerConfig& config, std::string identity, T
       pid_(pid),
       lastEcho_(now),
       nextHeartbeat_(now),
+      batching_(std::chrono::microseconds(config.resultBatchMicroseconds)),
       cache_(config.objectCacheBytes > 0 ? config.objectCacheBytes : uint64_t{1} << 30) {}
 
 void WorkerSession::start(TimePoint now) {
@@ -46,10 +47,13 @@ void WorkerSession::start(TimePoint now) {
     sendHeartbeat(now);
 }
 
-std::chrono::milliseconds WorkerSession::waitBudget(TimePoint now) const {
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextHeartbeat_ - now);
+std::chrono::microseconds WorkerSession::waitBudget(TimePoint now) const {
+    auto wait = std::chrono::duration_cast<std::chrono::microseconds>(nextHeartbeat_ - now);
+    if (holdingResults_)
+        wait = std::min(wait,
+                        std::chrono::duration_cast<std::chrono::microseconds>(batching_.releaseAt() - now));
     // at most 100 ms: hung tasks, shutdown signals and deadlines are checked on every turn
-    return std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+    return std::clamp(wait, std::chrono::microseconds(0), std::chrono::microseconds(100000));
 }
 
 void WorkerSession::sendHeartbeat(TimePoint now) {
@@ -138,14 +142,22 @@ void WorkerSession::sendWaitingChanges() {
     }
 }
 
-void WorkerSession::flushOutcomes() {
+void WorkerSession::flushOrHoldOutcomes(TimePoint now) {
+    holdingResults_ = phase_ == Phase::serving && executor_.hasOutcomes() &&
+                      batching_.hold(now, executor_.queued() + executor_.runningCount());
+    if (!holdingResults_) flushOutcomes(now);
+}
+
+void WorkerSession::flushOutcomes(TimePoint now) {
     // outcomes first, then the waiting notices published before them, which must reach the scheduler first
     std::vector<ExecutorOutcome> outcomes = executor_.takeOutcomes();
+    if (!outcomes.empty()) batching_.sent(now);
     sendWaitingChanges();
     std::vector<ExecutorOutcome> results;
     for (auto& outcome : outcomes) {
         if (outcome.handle == abandonedTask_) continue;
         if (outcome.kind == ExecutorOutcome::Kind::result) {
+            batching_.finished(outcome.durationUs);
             cancelsAwaitingOutcome_.erase(outcome.handle);  // the result overtook the cancel
             failIfTooLarge(outcome);
             results.push_back(std::move(outcome));
@@ -191,7 +203,7 @@ void WorkerSession::abandonHungTask(const HungTask& hung, TimePoint now) {
         (void)out_.send(builder);
     } else if (cancelsAwaitingOutcome_.erase(hung.handle) > 0) {
         confirms_.emplace_back(hung.handle, wire::CancelConfirmKind::CANCELLED);
-        flushOutcomes();
+        flushOutcomes(now);
     }
     const size_t returned = dropQueued();
     log::worker().error(
@@ -469,7 +481,7 @@ void WorkerSession::onHandshakeFailure(const HandshakeFailure& failure, TimePoin
 
 void WorkerSession::onTick(TimePoint now, bool shutdownRequested) {
     if (rejoinAs_) rejoinIfIdle(now);
-    if (!rejoinAs_) flushOutcomes();
+    if (!rejoinAs_) flushOrHoldOutcomes(now);
     if (done()) return;
     if (phase_ == Phase::serving) {
         if (auto hung = executor_.hungTask(now, seconds(config_.hungTaskGraceSeconds)))
@@ -497,7 +509,7 @@ void WorkerSession::onTick(TimePoint now, bool shutdownRequested) {
             log::worker().warn("the running task did not finish within the grace period; returning it");
             executor_.interruptRunning();
         }
-        flushOutcomes();
+        flushOutcomes(now);
         sendDisconnect(now);
     }
     if (phase_ == Phase::leaving && now >= leaveDeadline_) {

@@ -33,9 +33,9 @@ public:
 
     bool send(capnp::MessageBuilder& message) override { return sendFrame(socket_, message); }
 
-    // Waits up to `timeout` for the socket or `extraFd` (-1: none) to become readable; a signal ends the
-    // wait early.
-    void wait(std::chrono::milliseconds timeout, int extraFd = -1);
+    // Waits up to `timeout` (to the microsecond) for the socket or `extraFd` (-1: none) to become readable; a
+    // signal ends the wait early.
+    void wait(std::chrono::microseconds timeout, int extraFd = -1);
     // Hands every valid waiting message to handle(wire::Message::Reader) (stopping early when it returns
     // false), every invalid one's reason to onDropped(std::string).
     template <typename Handle, typename OnDropped>
@@ -55,6 +55,7 @@ private:
     zmq::socket_t socket_;
     HandshakeWatch handshake_;
     FrameReader reader_;
+    int zmqFd_ = -1;  // the socket's state-change descriptor, fetched at the first wait
     bool closed_ = false;
 };
 

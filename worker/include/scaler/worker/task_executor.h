@@ -39,6 +39,10 @@ public:
     size_t dropQueued() override;
     void interruptRunning() override;
     std::vector<ExecutorOutcome> takeOutcomes() override;
+    bool hasOutcomes() const override {
+        std::lock_guard lock(outcomesMutex_);
+        return !outcomes_.empty();
+    }
     std::vector<std::pair<uint64_t, bool>> takeWaitingChanges() override;
     // Readable when outcomes or waiting changes are ready: the worker's loop polls it beside its socket.
     int notifyFd() const { return eventFd_; }
@@ -89,7 +93,7 @@ private:
     size_t idleThreads_ = 0;
     std::vector<std::thread> threads_;
     std::atomic<uint64_t> completed_{0};
-    std::mutex outcomesMutex_;
+    mutable std::mutex outcomesMutex_;
     std::vector<ExecutorOutcome> outcomes_;
     std::vector<std::pair<uint64_t, bool>> waitingChanges_;
     int eventFd_ = -1;

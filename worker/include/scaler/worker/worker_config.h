@@ -35,6 +35,9 @@ struct WorkerConfig {
     // A function still running this long after its timeout or a stop request is abandoned: the worker
     // reports it and replaces itself (exec of `restartCommand`), since the thread cannot be reclaimed.
     double hungTaskGraceSeconds = 5;
+    // While it has work in hand, how long the worker may hold finished tasks' results to send them together
+    // (ResultBatching); 0 sends each at once.
+    uint32_t resultBatchMicroseconds = 1000;
     std::vector<std::string> restartCommand;
     CurveKeyFiles curveFiles;
     CurveClientKeys

@@ -21,6 +21,7 @@
 #include "scaler/protocol/scheduler_registration.h"
 #include "scaler/wire/message.capnp.h"
 #include "scaler/worker/object_cache.h"
+#include "scaler/worker/result_batching.h"
 #include "scaler/worker/task_execution.h"
 #include "scaler/worker/worker_config.h"
 
@@ -59,11 +60,15 @@ public:
     // The worker left because a function hung: the process should replace itself.
     bool restartAfterLeaving() const { return restartAfterLeaving_; }
     // How long the loop may sleep before onTick is due.
-    std::chrono::milliseconds waitBudget(TimePoint now) const;
+    std::chrono::microseconds waitBudget(TimePoint now) const;
+    // Results are held (ResultBatching): the loop need not wake for more until waitBudget ends.
+    bool holdsResults() const { return holdingResults_; }
 
 private:
     void sendHeartbeat(TimePoint now);
-    void flushOutcomes();
+    void flushOutcomes(TimePoint now);
+    // flushOutcomes, or hold the results a moment when the batching says so.
+    void flushOrHoldOutcomes(TimePoint now);
     void sendResults(std::vector<ExecutorOutcome>& results);
     // A result too large for one message fails instead, saying why (the scheduler would drop it unseen).
     void failIfTooLarge(ExecutorOutcome& result) const;
@@ -115,6 +120,8 @@ private:
     SchedulerRegistration registration_;  // the scheduler our tasks came from
     LogThrottle handshakeWarnings_{std::chrono::minutes(1), 1};
     std::optional<uint64_t> rejoinAs_;  // starting afresh: the incarnation to register with when idle
+    ResultBatching batching_;
+    bool holdingResults_ = false;
 
     struct Fetch {
         std::shared_ptr<ObjectBytes> bytes;
