@@ -45,9 +45,9 @@ DealerConnection::DealerConnection(const DealerOptions& options)
 }
 
 void DealerConnection::wait(std::chrono::microseconds timeout, int extraFd) {
-    // zmq::poll counts in milliseconds, and a worker holds results for less (WorkerConfig::resultBatchUs).
-    // The socket's descriptor only says its state changed: the events are read first (which re-arms it), then
-    // the descriptor is waited on.
+    // zmq::poll counts in milliseconds, and a worker holds results for less
+    // (WorkerConfig::resultBatchMicroseconds). The socket's descriptor only says its state changed: the
+    // events are read first (which re-arms it), then the descriptor is waited on.
     if (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) return;
     if (zmqFd_ < 0) zmqFd_ = socket_.get(zmq::sockopt::fd);
     pollfd fds[2] = {{zmqFd_, POLLIN, 0}, {extraFd, POLLIN, 0}};

@@ -53,6 +53,7 @@ public:
         if (runningHandle) finishRunning();
     }
     std::vector<ExecutorOutcome> takeOutcomes() override { return std::exchange(outcomes, {}); }
+    bool hasOutcomes() const override { return !outcomes.empty(); }
     std::vector<std::pair<uint64_t, bool>> takeWaitingChanges() override { return {}; }
     std::optional<HungTask> hungTask(Clock::time_point, Clock::duration) const override {
         return std::nullopt;

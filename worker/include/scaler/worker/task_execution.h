@@ -70,8 +70,8 @@ public:
     virtual void interruptRunning() = 0;
 
     virtual std::vector<ExecutorOutcome> takeOutcomes() = 0;
-    // Whether outcomes wait to be taken (true where an implementation cannot tell cheaply).
-    virtual bool hasOutcomes() const { return true; }
+    // Whether outcomes wait to be taken (the session holds results only then: ResultBatching).
+    virtual bool hasOutcomes() const = 0;
     // Running tasks that began (true) or stopped (false) waiting for their nested tasks, in order.
     virtual std::vector<std::pair<uint64_t, bool>> takeWaitingChanges() = 0;
     // A running task that is hung (see HungTask); checked by the worker loop.
