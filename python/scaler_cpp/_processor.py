@@ -7,9 +7,14 @@ here as InterruptedError or TimeoutError in the task's code; a blocking time.sle
 worker may send the next task while one runs, so a signal names its task in the stop word (a page shared
 with the worker): a signal meant for a task that has ended is ignored, and a task whose stop was asked
 before it began does not run.
+Results of short tasks after short ones, followed by tasks already sent, wait to go together (one write, one wake-up of the
+worker's thread, for up to _HOLD_RESULTS of them); the page says when results wait, and a worker that has
+waited a millisecond for one sends SIGUSR1, which sends them at once, so a long task does not hold back the
+short ones before it.
 Frames: worker/include/scaler/worker/python_processor.h.
 """
 
+import _thread
 import array
 import collections
 import mmap
@@ -24,14 +29,24 @@ import types
 
 _running = False  # the signal handlers raise only inside a task
 _current = 0  # the running task's handle
-_stop_word = None  # the worker's stop requests: u64 task handle, u8 kind (1 cancel, 2 timeout)
+_stop_word = None  # the worker's stop requests: u64 task handle, u8 kind (1 cancel, 2 timeout); then ours:
+_HOLDING_AT = 16  # u8 at this offset: 1 while finished tasks' results wait in _held (the worker reads it)
+_held = []  # finished tasks' result frames not sent yet
+_send_lock = _thread.allocate_lock()  # one frame at a time: a task's threads send waiting notices too
+_channel = None
+# A result waits for the next task's only when its task took less than this, for at most this many, and not
+# past the window after the first that waited: a no-op's result costs the worker's thread a wake-up of its own.
+_HOLD_TASK_NS = 200_000  # PythonProcessor::kHeldTaskUs
+_HOLD_RESULTS = 16
+_HOLD_BYTES = 16384
+_HOLD_WINDOW_NS = 500_000
 _worker = _serialization = None  # imported once the waiting hooks are in place
 # A processor with nothing to do this long exits, so the processors of executor threads that nested tasks once
 # needed do not linger; the worker replaces one idle for PythonProcessor::kIdleRestart (50 s) before using it.
 IDLE_EXIT_SECONDS = 60
 _TASK = struct.Struct("<cQI")  # 'T', task handle, argument count
 _ARGUMENT = struct.Struct("<BQ")
-_RESULT = struct.Struct("<cBQQQ")
+_RESULT = struct.Struct("<cBQQQQ")
 _STOP = struct.Struct("<QB")
 _STOPS = {1: (InterruptedError, "task cancelled"), 2: (TimeoutError, "task exceeded its timeout")}
 
@@ -42,9 +57,27 @@ def _stop_requested():
     return _STOPS.get(kind) if handle == _current else None
 
 
+def _send(data=b"", wait=True):
+    """The results that wait, then `data`, in one write. A signal handler does not wait (wait=False): the send
+    it would wait for may be the one it interrupted, which goes on with the results anyway."""
+    if not _send_lock.acquire(wait):
+        return
+    try:
+        if _held:
+            data = b"".join(_held) + data
+            _held.clear()
+            _stop_word[_HOLDING_AT] = 0
+        if data:
+            _channel.send(data)
+    finally:
+        _send_lock.release()
+
+
 def _on_stop_signal(signum, frame):  # noqa: ARG001
-    """SIGUSR1 and SIGUSR2: the stop word says which task and why; a late signal for the task before is
-    ignored."""
+    """SIGUSR1 and SIGUSR2: results that wait go now (the worker asks with SIGUSR1 when it has waited); then
+    the stop word says which task to stop and why; a late signal for the task before is ignored."""
+    if _held:
+        _send(wait=False)
     stop = _stop_requested() if _running else None
     if stop is not None:
         raise stop[0](stop[1])
@@ -85,7 +118,10 @@ class _Channel:
         self._start, self._end = 0, len(tail)
 
     def _fill(self):
-        """Reads what has arrived (at least a byte) after the buffered bytes."""
+        """Reads what has arrived (at least a byte) after the buffered bytes; results that wait go first, as
+        this may block."""
+        if _held:
+            _send()
         if self._end == self._CHUNK or self._start == self._end:
             self._compact()
         try:
@@ -142,6 +178,8 @@ class _Channel:
             self._start = self._end = 0
             filled = available
             while filled < n:
+                if _held:
+                    _send()
                 try:
                     got = self._socket.recv_into(view[filled:])
                 except BlockingIOError:
@@ -159,6 +197,10 @@ class _Channel:
     def send(self, data):
         self._socket.sendall(data)
 
+    def buffered(self):
+        """Bytes of the next frame have been read already."""
+        return self._end > self._start
+
 
 def _waiting_hooks(channel):
     """The module `_scaler_cpp_worker` that scaler_cpp.client imports: a task waiting on its nested futures
@@ -166,7 +208,7 @@ def _waiting_hooks(channel):
     module = types.ModuleType("_scaler_cpp_worker")
 
     def waiting(now_waiting):
-        channel.send(b"W" + (b"\x01" if now_waiting else b"\x00"))
+        _send(b"W" + (b"\x01" if now_waiting else b"\x00"))
 
     module.waiting = waiting
     return module
@@ -189,9 +231,9 @@ def _run(arguments):
 
 
 def main():
-    global _current, _stop_word, _worker, _serialization
-    channel = _Channel(int(sys.argv[1]))
-    _stop_word = mmap.mmap(int(sys.argv[2]), _STOP.size, prot=mmap.PROT_READ)
+    global _current, _stop_word, _worker, _serialization, _channel
+    channel = _channel = _Channel(int(sys.argv[1]))
+    _stop_word = mmap.mmap(int(sys.argv[2]), _HOLDING_AT + 1, prot=mmap.PROT_READ | mmap.PROT_WRITE)
     sys.modules["_scaler_cpp_worker"] = _waiting_hooks(channel)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when a task ends, not a terminal's Ctrl-C
     signal.signal(signal.SIGUSR1, _on_stop_signal)
@@ -201,6 +243,7 @@ def main():
     from . import _serialization, _worker
 
     read_exact, unpack = channel.read_exact, channel.unpack
+    short = False  # the task before ran under _HOLD_TASK_NS
     while True:
         try:
             kind, _current, count = unpack(_TASK)
@@ -217,16 +260,26 @@ def main():
                 arguments.append(channel.shared(length))
             else:
                 arguments.append(read_exact(length))
-        started = time.thread_time_ns()
+        began, started = time.perf_counter_ns(), time.thread_time_ns()
         ok, result = _run(arguments)
+        ended = time.perf_counter_ns()
         cpu_us = (time.thread_time_ns() - started) // 1000
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        header = _RESULT.pack(b"R", 1 if ok else 0, cpu_us, peak_rss, len(result))
-        if len(result) < 65536:
-            channel.send(header + result)  # one write, one wake-up of the worker
-        else:
-            channel.send(header)
+        header = _RESULT.pack(b"R", 1 if ok else 0, cpu_us, (ended - began) // 1000, peak_rss, len(result))
+        short, after_short = ended - began < _HOLD_TASK_NS, short
+        if len(result) >= 65536:
+            _send(header)
             channel.send(result)
+            continue
+        if not _held:
+            held_since = ended
+        # after a short task only: the worker waits for a result with a timer only then (kAskForHeldAfter)
+        if (short and after_short and len(result) < _HOLD_BYTES and len(_held) + 1 < _HOLD_RESULTS
+                and channel.buffered() and ended - held_since < _HOLD_WINDOW_NS):
+            _stop_word[_HOLDING_AT] = 1  # before the result: a flush in between must not leave it set
+            _held.append(header + result)  # the next task is here already: this result goes with its
+        else:
+            _send(header + result)
 
 
 if __name__ == "__main__":

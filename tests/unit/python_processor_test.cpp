@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,7 @@ const char* const kExit = "cposix\n_exit\np0\n.";
 const char* const kMkdir = "cposix\nmkdir\np0\n.";
 const char* const kAdd = "c_operator\nadd\np0\n.";
 const char* const kHalfSecond = "((F0.5\ntp0\n(dp1\ntp2\n.";
+const char* const kFourSeconds = "((F4.0\ntp0\n(dp1\ntp2\n.";
 const char* const kNoTime = "((F0.0\ntp0\n(dp1\ntp2\n.";
 const char* const kThree = "((I3\ntp0\n(dp1\ntp2\n.";
 const char* const kTwoAndThree = "((I2\nI3\ntp0\n(dp1\ntp2\n.";
@@ -125,6 +128,57 @@ TEST_F(RealPythonProcessor, ATaskCancelledWhileItWaitsItsTurnDoesNotBegin) {
     EXPECT_NE(base64Decode(skipped.bytes).find("InterruptedError"), std::string::npos) << skipped.bytes;
     EXPECT_FALSE(std::filesystem::exists(folder)) << "the cancelled task ran";
     std::filesystem::remove_all(folder);
+}
+
+std::string addCall(int a, int b) {
+    return "((I" + std::to_string(a) + "\nI" + std::to_string(b) + "\ntp0\n(dp1\ntp2\n.";
+}
+
+TEST_F(RealPythonProcessor, ResultsSentTogetherComeBackEachToItsTask) {
+    constexpr int kTasks = 20;  // more than the processor holds at once (16)
+    std::vector<std::string> calls;
+    for (int i = 0; i < kTasks; ++i) calls.push_back(addCall(i, 1000));
+    std::vector<std::unique_ptr<PickledTask>> tasks;
+    for (int i = 0; i < kTasks; ++i) {
+        auto& task = *tasks.emplace_back(std::make_unique<PickledTask>());
+        task.handle = static_cast<uint64_t>(i + 1);
+        task.arguments = {kAdd, calls[static_cast<size_t>(i)]};
+    }
+    std::vector<std::string> together;
+    for (int i = 0; i < kTasks; ++i) {
+        std::vector<PickledTask*> next;  // all the others at once, as a worker with a queue shows them
+        if (i == 0)
+            for (int j = 1; j < kTasks; ++j) next.push_back(tasks[static_cast<size_t>(j)].get());
+        const PythonProcessor::Result result = run(*tasks[static_cast<size_t>(i)], next);
+        ASSERT_TRUE(result.ok) << i << ": " << result.bytes;
+        together.push_back(result.bytes);
+    }
+    for (int i = 0; i < kTasks; ++i) {  // each alone: nothing sent behind it, nothing held
+        PickledTask alone{static_cast<uint64_t>(100 + i), {kAdd, calls[static_cast<size_t>(i)]}};
+        EXPECT_EQ(run(alone).bytes, together[static_cast<size_t>(i)]) << "task " << i;
+    }
+    EXPECT_NE(together[0], together[1]);
+}
+
+TEST_F(RealPythonProcessor, AResultHeldWhileTheNextTaskRunsLongArrivesWithoutWaitingForIt) {
+    PickledTask quick{1, {kSleep, kNoTime}};
+    PickledTask alsoQuick{2, {kSleep, kNoTime}};
+    PickledTask slow{3, {kSleep, kFourSeconds}};
+    // all reach the processor before it reads any (it is starting): the second quick one's result (a short
+    // task after a short one) waits for the slow one's, until run() has waited
+    // PythonProcessor::kAskForHeldAfter and asks for it
+    ASSERT_TRUE(run(quick, {&alsoQuick, &slow}).ok);
+    const auto started = std::chrono::steady_clock::now();
+    const PythonProcessor::Result first = run(alsoQuick);
+    const auto firstMs =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    EXPECT_TRUE(first.ok) << first.bytes;
+    std::printf("the quick task's result after %lld ms (the slow one runs 4000 ms)\n",
+                static_cast<long long>(firstMs.count()));
+    EXPECT_LT(firstMs, std::chrono::milliseconds(2500));
+    const PythonProcessor::Result second = run(slow);
+    EXPECT_TRUE(second.ok) << second.bytes;  // the request to send did not stop it
+    EXPECT_GE(second.wallTimeUs, 3'900'000u);
 }
 
 TEST_F(RealPythonProcessor, TasksHandedOverBehindOneWhoseProcessDiedRunInTheNextProcessor) {

@@ -37,6 +37,10 @@ protected:
             shownTo[context.handle()] = shown;
             threads.insert(std::this_thread::get_id());
             if (context.handle() == 1) released.wait(lock, [this] { return release; });
+            if (context.handle() == longTask) {
+                lock.unlock();
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
             return std::string("done");
         };
         registry.addTakingNextTask("f", record);
@@ -68,6 +72,7 @@ protected:
     std::mutex mutex;
     std::condition_variable released;
     bool release = false;
+    uint64_t longTask = 0;  // this task runs 5 ms
     std::vector<uint64_t> order;
     std::map<uint64_t, std::vector<uint64_t>> shownTo;
     std::set<std::thread::id> threads;
@@ -85,7 +90,7 @@ TEST_F(NextTasksTest, TheQueuedTasksOfTheSameFunctionAreShownAndRunNextInOrderOn
     for (const auto& [handle, outcome] : outcomes) EXPECT_EQ(outcome.payload, "done") << handle;
     std::lock_guard lock(mutex);
     EXPECT_EQ(order, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
-    EXPECT_EQ(shownTo[1], (std::vector<uint64_t>{2, 3, 4}));  // NextTask::kMaxTasks of them
+    EXPECT_EQ(shownTo[1], (std::vector<uint64_t>{2, 3, 4}));  // NextTask::kFirstTasks of them
     EXPECT_EQ(shownTo[2], (std::vector<uint64_t>{3, 4}));     // topped up only while f's tasks lead the queue
     EXPECT_EQ(shownTo[4], (std::vector<uint64_t>{}));
     EXPECT_EQ(shownTo[5], (std::vector<uint64_t>{}));  // g did not ask
@@ -112,6 +117,32 @@ TEST_F(NextTasksTest, AShownTaskCountsAsBegunAForcedCancelEndsItCancelled) {
     EXPECT_EQ(outcomes.at(2).kind, ExecutorOutcome::Kind::result);
     EXPECT_EQ(outcomes.at(3).kind, ExecutorOutcome::Kind::cancelled);
     EXPECT_EQ(outcomes.at(4).kind, ExecutorOutcome::Kind::result);
+}
+
+TEST(NextTask, AboutTwoMillisecondsOfWorkIsShownAheadAndAFewWhileNothingIsKnown) {
+    EXPECT_EQ(NextTask::countFor(-1), NextTask::kFirstTasks);
+    EXPECT_EQ(NextTask::countFor(0), NextTask::kMaxTasks);
+    EXPECT_EQ(NextTask::countFor(30), NextTask::kMaxTasks);  // a Python no-op as the worker sees it
+    EXPECT_EQ(NextTask::countFor(125), NextTask::kMaxTasks);
+    EXPECT_EQ(NextTask::countFor(200), 10u);
+    EXPECT_EQ(NextTask::countFor(1050), 1u);  // a 1 ms task: the next one waits in the other process
+    EXPECT_EQ(NextTask::countFor(2000), 1u);
+    EXPECT_EQ(NextTask::countFor(2001), 0u);  // longer: none taken from the scheduler's reach
+    EXPECT_EQ(NextTask::countFor(1e6), 0u);
+}
+
+TEST_F(NextTasksTest, AfterALongTaskNoMoreAreTakenAhead) {
+    longTask = 1;
+    TaskExecutor executor(registry);
+    std::vector<ExecutorTask> tasks;
+    for (uint64_t handle = 1; handle <= 6; ++handle) tasks.push_back(taskOf(handle, "f"));
+    executor.submit(std::move(tasks));
+    letTheFirstEnd();
+    outcomesOf(executor, 6);
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(shownTo[1], (std::vector<uint64_t>{2, 3, 4}));  // nothing known yet
+    EXPECT_EQ(shownTo[2], (std::vector<uint64_t>{3, 4}));     // those already shown, and no more
+    EXPECT_EQ(shownTo[4], (std::vector<uint64_t>{}));
 }
 
 TEST_F(NextTasksTest, LargeTasksAreNotShown) {

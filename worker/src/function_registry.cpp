@@ -26,6 +26,13 @@ const std::vector<std::string_view>& TaskContext::arguments() const {
     return arguments_ != nullptr ? *arguments_ : none;
 }
 
+size_t NextTask::countFor(double meanTaskUs) {
+    if (meanTaskUs < 0) return kFirstTasks;
+    const double work = static_cast<double>(kAheadWork.count());
+    if (meanTaskUs * static_cast<double>(kMaxTasks) <= work) return kMaxTasks;
+    return static_cast<size_t>(work / meanTaskUs);
+}
+
 const std::vector<NextTask>& TaskContext::nextTasks() const {
     static const std::vector<NextTask> none;
     return nextTasks_ != nullptr ? *nextTasks_ : none;

@@ -54,7 +54,7 @@ void registerPythonTasks(FunctionRegistry& registry, const std::string& schedule
         if (context.arguments().size() < 2)
             throw std::invalid_argument("a Python task needs a function and its arguments");
         PythonProcessor::Result result = processor->run(context);
-        context.reportUsage(result.cpuTimeUs, result.peakRssBytes);
+        context.reportUsage(result.cpuTimeUs, result.peakRssBytes, result.wallTimeUs);
         if (!result.ok) throw std::runtime_error("python-exception:" + result.bytes);
         return std::move(result.bytes);
     });

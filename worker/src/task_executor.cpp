@@ -183,13 +183,13 @@ TaskExecutor::RunningNode TaskExecutor::beginRunning(const ExecutorTask& task) {
     return node;
 }
 
-void TaskExecutor::takeNext(const ExecutorTask& task, const RegisteredFunction* function,
+void TaskExecutor::takeNext(const ExecutorTask& task, const RegisteredFunction* function, size_t limit,
                             std::deque<Handover>& next) {
     if (stopping_ || function == nullptr || !function->takesNextTask) return;
     size_t bytes = 0;
     for (const Handover& held : next)
         for (const std::string_view argument : held.arguments) bytes += argument.size();
-    while (next.size() < NextTask::kMaxTasks && !queue_.empty()) {
+    while (next.size() < limit && !queue_.empty()) {
         const ExecutorTask& candidate = queue_.front();
         if (candidate.functionName != task.functionName || !candidate.hasArguments) return;
         size_t more = 0;
@@ -218,6 +218,7 @@ void TaskExecutor::loop() {
     // one function, so a name compare stands in for the registry's lookup.
     const RegisteredFunction* function = nullptr;
     std::string functionName;
+    double meanTaskUs = -1;  // of this thread's tasks that take next tasks, as the worker sees them end
     for (;;) {
         ExecutorTask task;
         RunningNode node;
@@ -245,13 +246,19 @@ void TaskExecutor::loop() {
             function = registry_.lookup(task.functionName);
             functionName = task.functionName;
         }
-        takeNext(task, function, next);
+        takeNext(task, function, NextTask::countFor(meanTaskUs), next);
         nextViews.clear();
         for (const Handover& held : next)
             nextViews.push_back(NextTask{held.task.handle, &held.arguments, &held.node->cancel});
         lock.unlock();
         ExecutorOutcome outcome = execute(task, function, running, nextViews);
         task.arguments.clear();  // objects go back to the cache's sole ownership before the result is seen
+        if (function != nullptr && function->takesNextTask) {
+            // as the worker sees them (results that came together count as ending together): the mean is
+            // the work each stands for in the queue
+            const double us = std::chrono::duration<double, std::micro>(Clock::now() - now).count();
+            meanTaskUs = meanTaskUs < 0 ? us : meanTaskUs + 0.1 * (us - meanTaskUs);
+        }
         ++completed_;
         lock.lock();
         keptTurn = !next.empty() && !running.waiting;
@@ -320,6 +327,7 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, const Registered
         outcome.cpuTimeUs = context.usageReported() ? context.reportedCpuTimeUs() : profile.cpuTimeUs;
         outcome.peakRssBytes =
             context.usageReported() ? context.reportedPeakRssBytes() : profile.peakRssBytes;
+        if (context.reportedWallTimeUs() > 0) outcome.durationUs = context.reportedWallTimeUs();
     }
     if (context.cancelled()) {
         // a forced cancel: whatever the function returned, the client asked for it to stop

@@ -46,8 +46,16 @@ struct NextTask {
     const std::atomic<bool>* cancelled = nullptr;  // a forced cancel while it waits its turn
     // At most this many, with fewer bytes of arguments than this in all: they go to a socket the other
     // process reads only between tasks, so they must fit in its buffer.
-    static constexpr size_t kMaxTasks = 3;
+    static constexpr size_t kMaxTasks = 16;
     static constexpr size_t kMaxBytes = size_t{64} << 10;
+    static constexpr size_t kFirstTasks = 3;  // while nothing is known of the function's run time
+    // About this much work is shown ahead: enough that the other process never waits for a round trip,
+    // little enough that a task taken ahead of its turn (no longer the scheduler's to move to an idle
+    // worker) waits behind no more than this.
+    static constexpr std::chrono::microseconds kAheadWork{2000};
+    // How many to show when this thread's tasks have taken `meanTaskUs` each (< 0: none has run yet): 0 for
+    // tasks longer than kAheadWork, up to kMaxTasks for short ones.
+    static size_t countFor(double meanTaskUs);
 };
 
 // What a running function may ask about its task. Long-running functions should check stopRequested()
@@ -93,16 +101,19 @@ public:
     // waiting for children never deadlock the cluster. Throws std::logic_error where there is none (a unit
     // test's executor).
     Client& client() const;
-    // A function whose work ran in another process reports that process's CPU time and peak memory for the
-    // task's profile (the worker's own thread only waited).
-    void reportUsage(uint64_t cpuTimeUs, uint64_t peakRssBytes) {
+    // A function whose work ran in another process reports that process's CPU time, peak memory and (when
+    // not 0) the task's own wall time for the task's profile (the worker's own thread only waited, maybe for
+    // results sent together).
+    void reportUsage(uint64_t cpuTimeUs, uint64_t peakRssBytes, uint64_t wallTimeUs = 0) {
         reportedCpuTimeUs_ = cpuTimeUs;
         reportedPeakRssBytes_ = peakRssBytes;
+        reportedWallTimeUs_ = wallTimeUs;
         usageReported_ = true;
     }
     bool usageReported() const { return usageReported_; }
     uint64_t reportedCpuTimeUs() const { return reportedCpuTimeUs_; }
     uint64_t reportedPeakRssBytes() const { return reportedPeakRssBytes_; }
+    uint64_t reportedWallTimeUs() const { return reportedWallTimeUs_; }
 
 private:
     const std::atomic<bool>& cancelFlag_;
@@ -115,6 +126,7 @@ private:
     bool usageReported_ = false;
     uint64_t reportedCpuTimeUs_ = 0;
     uint64_t reportedPeakRssBytes_ = 0;
+    uint64_t reportedWallTimeUs_ = 0;
 };
 
 using TaskFunction = std::function<std::string(TaskContext&, std::string_view payload)>;

@@ -32,11 +32,16 @@ struct PythonProcessorCommand {
 //                       shared ObjectBytes), whose descriptor rides with the frame's first bytes
 //                       (SCM_RIGHTS)
 //   from the processor: 'W' u8 waiting (a task began or stopped waiting on its nested futures)
-//                       'R' u8 ok, u64 cpu microseconds, u64 peak RSS bytes, u64 length, bytes
+//                       'R' u8 ok, u64 cpu microseconds, u64 wall microseconds, u64 peak RSS bytes,
+//                       u64 length, bytes
 // While a task runs, the next few (TaskContext::nextTasks) are sent too, so the processor goes on to them
 // without waiting for the worker. A stop therefore names its task: the stop word, a page both map (u64 task
 // handle, u8 kind: 1 cancel, 2 timeout), is written before the signal, and the processor raises only in the
-// named task, and does not begin a task named there.
+// named task, and does not begin a task named there. The processor holds the result of a short task that
+// follows a short one (both under kHeldTaskUs) while it goes on to tasks sent already, to send them in one
+// write (one wake-up of this thread for up to 16); it sets byte kHoldingAt of the page meanwhile, and a
+// SIGUSR1 sends them at once, which run() asks for when it has waited kAskForHeldAfter after a short task:
+// a long task never holds back the results of the short ones before it.
 class PythonProcessor {
 public:
     explicit PythonProcessor(PythonProcessorCommand command);
@@ -48,6 +53,7 @@ public:
         bool ok = false;
         std::string bytes;  // the pickled result, or the encoded exception
         uint64_t cpuTimeUs = 0;
+        uint64_t wallTimeUs = 0;  // the task's own, in the processor
         uint64_t peakRssBytes = 0;
     };
     // Runs one task (context.arguments()) on this thread, starting the process if there is none (its
@@ -62,6 +68,10 @@ public:
     static constexpr std::chrono::seconds kIdleRestart{50};
     // How long a task asked to stop may take before its processor is killed.
     static constexpr std::chrono::milliseconds kStopGrace{2000};
+    // How long run() waits for its result before asking the processor for results it holds.
+    static constexpr std::chrono::milliseconds kAskForHeldAfter{1};
+    // The processor holds only results of tasks shorter than this (_processor.py's _HOLD_TASK_NS).
+    static constexpr uint64_t kHeldTaskUs = 200;
 
 private:
     void start();
@@ -79,8 +89,11 @@ private:
     // Reads exactly `size` bytes through the read buffer, signalling and killing on the way as the context
     // asks; false at end of file.
     bool receive(const TaskContext& context, void* data, size_t size);
-    // Waits (20 ms at a time, checking the context) until the socket has bytes; false when it failed.
+    // Waits (20 ms at a time, checking the context, and first kAskForHeldAfter when tasks were sent ahead)
+    // until the socket has bytes; false when it failed.
     bool awaitReadable(const TaskContext& context);
+    // SIGUSR1 when the processor says it holds results (the stop word is left alone: no task stops).
+    void askForHeldResults();
     [[noreturn]] void died(const std::string& doing);
     void signalIfStopRequested(const TaskContext& context);
     void followThisThreadsCpu();
@@ -100,10 +113,13 @@ private:
     static constexpr uint64_t kNoTask = ~uint64_t{0};
     static constexpr uint8_t kStopCancel = 1;
     static constexpr uint8_t kStopTimeout = 2;
+    static constexpr size_t kHoldingAt = 16;  // the processor's byte: 1 while it holds results
     int stopFd_ = -1;
     void* stopWord_ = nullptr;
     std::deque<uint64_t> held_;  // tasks sent to run after the running one, in order
     bool heldStopWritten_ = false;
+    std::chrono::steady_clock::time_point waitingSince_{};  // when run() began waiting for its result
+    bool lastTaskShort_ = false;  // the last result's task ran under kHeldTaskUs: the next may be held
     std::chrono::steady_clock::time_point lastUsed_{};
 };
 

@@ -74,7 +74,9 @@ private:
     void loop();
     RunningNode beginRunning(const ExecutorTask& task);  // under mutex_
     // Tops `next` up from the queue with tasks to show `task`'s function (under mutex_), if it asks for them.
-    void takeNext(const ExecutorTask& task, const RegisteredFunction* function, std::deque<Handover>& next);
+    // Shows the function up to `limit` queued tasks of the same function (NextTask::countFor).
+    void takeNext(const ExecutorTask& task, const RegisteredFunction* function, size_t limit,
+                  std::deque<Handover>& next);
     ExecutorOutcome execute(const ExecutorTask& task, const RegisteredFunction* function, Running& running,
                             const std::vector<NextTask>& next);
     void publish(ExecutorOutcome outcome);
