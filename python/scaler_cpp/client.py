@@ -11,6 +11,7 @@ import os
 import queue
 import sys
 import threading
+import time
 import types
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -92,11 +93,15 @@ class ScalerFuture(LazyConditionFuture):
         return self.cancelled()
 
     def result(self, timeout=None):
-        self._wait_lending_slot(timeout)
+        if not self.done():
+            self._wait_lending_slot(timeout)
+            timeout = self._client._take_own_result(self, timeout)
         return super().result(timeout)
 
     def exception(self, timeout=None):
-        self._wait_lending_slot(timeout)
+        if not self.done():
+            self._wait_lending_slot(timeout)
+            timeout = self._client._take_own_result(self, timeout)
         return super().exception(timeout)
 
     def __await__(self):
@@ -122,6 +127,7 @@ class ScalerFuture(LazyConditionFuture):
 
 
 _NO_ARGUMENTS = _serialization.dumps_call(((), {}))
+_OWN_RESULT_WAIT = 0.1  # seconds at a time a caller waits for its own result in native code (Ctrl-C between)
 
 
 def _plain_values(values) -> bool:
@@ -674,6 +680,46 @@ class Client:
                 self._deliver(*completion)
             if self._closed and not batch and native.pending() == 0:
                 return
+
+    def _take_own_result(self, future, timeout):
+        """A caller waiting for its future takes the task's completion as it comes, instead of the dispatcher
+        thread waking to deliver it and then waking the caller: one wake-up fewer, a tenth of a millisecond
+        here. Returns early (the future is then waited for as usual) when another caller waits this way, the
+        dispatcher may hold the completion already, or the client closes. Returns what is left of the timeout."""
+        native = self._native
+        if native is None or threading.current_thread() is self._dispatcher:
+            return timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        left = timeout
+        while True:
+            seen = native.deliveries()  # before looking: a batch delivered after this is noticed
+            if future.done():
+                return left
+            if deadline is not None:
+                left = max(0.0, deadline - time.monotonic())
+            wait = _OWN_RESULT_WAIT if left is None else min(_OWN_RESULT_WAIT, left)
+            if wait <= 0:
+                return left
+            began = time.monotonic()
+            completion = native.take_completion(future._task_id, seen, wait)  # Ctrl-C comes in between waits
+            if deadline is not None:
+                left = max(0.0, deadline - time.monotonic())
+            if completion is None:
+                return left
+            if completion:
+                break
+            if time.monotonic() - began < wait / 2:
+                return left  # closed: the dispatcher fails what is left
+        task_id, status, payload, error = completion
+        try:
+            with self._lock:
+                self._futures.pop(task_id, None)
+            self._complete(future, status, payload, error)
+        except BaseException:
+            if not future.done():  # a Ctrl-C landed on the way: finish it, then let it through
+                self._complete(future, status, payload, error)
+            raise
+        return left
 
     def _drain_until(self, future):
         concurrent.futures.wait([future], timeout=self._timeout_seconds)

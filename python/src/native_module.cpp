@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -295,31 +296,77 @@ public:
                               found->second.cpuTime.count() / 1e6);
     }
 
-    // Blocks (without the GIL) until completions arrive or the timeout passes; returns them all.
+    // The dispatcher's: blocks (without the GIL) until completions arrive or the timeout passes; returns them
+    // all. Being called again means the batch before is delivered.
     py::list waitCompletions(double timeoutSeconds) {
         std::deque<Completion> batch;
         {
             py::gil_scoped_release release;
             std::unique_lock lock(mutex_);
+            ++deliveries_;
+            delivering_ = false;
             changed_.wait_for(lock, std::chrono::duration<double>(timeoutSeconds),
                               [&] { return !completions_.empty() || closed_; });
             batch.swap(completions_);
+            delivering_ = !batch.empty();
         }
         releaseQueued();
         py::list out;
-        for (Completion& c : batch) {
-            py::object payload;
-            if (c.payload.partCount() > 1) {
-                payload = py::cast(ResultReader(std::move(c.payload)));
-            } else if (c.payload.remaining() >= kResultBytesInPlace) {
-                payload = py::memoryview(py::cast(ResultBytes{c.payload.takeAll()}));
-            } else {
-                std::string bytes = c.payload.takeAll();
-                payload = py::bytes(bytes);
-            }
-            out.append(py::make_tuple(c.taskId, c.status, std::move(payload), c.error));
-        }
+        for (Completion& c : batch) out.append(toPython(c));
         return out;
+    }
+
+    // How many batches the dispatcher has delivered: read before a caller sees its future unfinished.
+    uint64_t deliveries() {
+        std::lock_guard lock(mutex_);
+        return deliveries_;
+    }
+
+    // For a caller waiting for one task's result (the only waiter): that task's completion, taken here
+    // instead of through the dispatcher (one thread woken where the dispatcher's hop wakes two). An empty
+    // tuple when the timeout passed or the client closed; None when the dispatcher may hold it (it took a
+    // batch since `deliveriesSeen`, unfinished then) or another caller waits so: wait for the future then.
+    py::object takeCompletion(uint64_t taskId, uint64_t deliveriesSeen, double timeoutSeconds) {
+        std::optional<Completion> taken;
+        bool toDispatcher = false;
+        {
+            py::gil_scoped_release release;
+            std::unique_lock lock(mutex_);
+            toDispatcher = waitedTask_ != 0 || delivering_ || deliveries_ != deliveriesSeen;
+            if (!toDispatcher) taken = takeQueued(taskId);
+            if (!toDispatcher && !taken) {
+                waitedTask_ = taskId;
+                waiterChanged_.wait_for(lock, std::chrono::duration<double>(timeoutSeconds),
+                                        [&] { return waited_.has_value() || closed_; });
+                waitedTask_ = 0;
+                taken.swap(waited_);
+            }
+        }
+        if (toDispatcher) return py::none();
+        if (!taken) return py::tuple();
+        if (PyErr_CheckSignals() != 0) {  // a Ctrl-C would lose it on the way out: the dispatcher delivers it
+            {
+                std::lock_guard lock(mutex_);
+                completions_.push_front(std::move(*taken));
+            }
+            changed_.notify_one();
+            throw py::error_already_set();
+        }
+        releaseQueued();
+        return toPython(*taken);
+    }
+
+    static py::tuple toPython(Completion& c) {
+        py::object payload;
+        if (c.payload.partCount() > 1) {
+            payload = py::cast(ResultReader(std::move(c.payload)));
+        } else if (c.payload.remaining() >= kResultBytesInPlace) {
+            payload = py::memoryview(py::cast(ResultBytes{c.payload.takeAll()}));
+        } else {
+            std::string bytes = c.payload.takeAll();
+            payload = py::bytes(bytes);
+        }
+        return py::make_tuple(c.taskId, c.status, std::move(payload), c.error);
     }
 
     size_t pending() const { return client_->pendingTasks(); }
@@ -356,9 +403,21 @@ public:
             closed_ = true;
         }
         changed_.notify_all();
+        waiterChanged_.notify_all();
     }
 
 private:
+    // The task's completion, out of the dispatcher's queue (it is short: the dispatcher empties it).
+    std::optional<Completion> takeQueued(uint64_t taskId) {
+        for (auto it = completions_.begin(); it != completions_.end(); ++it) {
+            if (it->taskId != taskId) continue;
+            std::optional<Completion> found(std::move(*it));
+            completions_.erase(it);
+            return found;
+        }
+        return std::nullopt;
+    }
+
     void track(scaler::Future& future) {
         {
             std::lock_guard lock(mutex_);
@@ -370,18 +429,29 @@ private:
             c.taskId = done.id();
             c.status = statusOf(done, c.payload, c.error);
             const scaler::TaskProfile profile = done.profile();
+            bool toWaiter = false;
             {
                 std::lock_guard lock(mutex_);
                 live_.erase(c.taskId);
                 if (profile.cpuTime.count() > 0 || profile.peakMemoryBytes > 0) profiles_[c.taskId] = profile;
-                completions_.push_back(std::move(c));
+                toWaiter = c.taskId == waitedTask_ && !waited_;
+                if (toWaiter) {
+                    waited_ = std::move(c);
+                } else {
+                    completions_.push_back(std::move(c));
+                }
             }
-            changed_.notify_one();
+            (toWaiter ? waiterChanged_ : changed_).notify_one();
         });
     }
 
     std::mutex mutex_;
-    std::condition_variable changed_;
+    std::condition_variable changed_;        // the dispatcher's
+    std::condition_variable waiterChanged_;  // a waiting caller's (takeCompletion)
+    uint64_t waitedTask_ = 0;                // its task; 0: none
+    std::optional<Completion> waited_;       // its completion, come while it waited
+    uint64_t deliveries_ = 0;                // batches the dispatcher has delivered
+    bool delivering_ = false;                // it is delivering one
     std::deque<Completion> completions_;
     std::unordered_map<uint64_t, scaler::Future> live_;
     std::unordered_map<uint64_t, scaler::TaskProfile> profiles_;
@@ -423,6 +493,8 @@ PYBIND11_MODULE(_native, m) {
         .def("cancel", &NativeClient::cancel)
         .def("profile", &NativeClient::profile)
         .def("wait_completions", &NativeClient::waitCompletions)
+        .def("deliveries", &NativeClient::deliveries)
+        .def("take_completion", &NativeClient::takeCompletion)
         .def("pending", &NativeClient::pending)
         .def("identity", &NativeClient::identity)
         .def("disconnect", &NativeClient::disconnect)

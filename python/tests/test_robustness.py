@@ -2,8 +2,10 @@
 function. Real scheduler and worker processes; every wait has a deadline."""
 
 import concurrent.futures
+import _thread
 import dataclasses
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -510,6 +512,64 @@ class CallbacksNeverStopDeliveryTest(ComboTestCase):
         for f in futures[1:]:
             f.add_done_callback(lambda f: seen.append(f.result()))
         wait_until(lambda: sorted(seen) == [1, 2], 30, "callbacks after a failing one")
+
+
+class CallersTakeTheirOwnResultsTest(ComboTestCase):
+    """A caller waiting for its future takes the task's completion itself (one thread woken, not two); only one
+    caller at a time does, the others and the dispatcher deliver as before."""
+
+    def test_many_threads_waiting_at_once_each_get_their_own_results(self):
+        outcomes = {}
+
+        def caller(k):
+            outcomes[k] = [self.client.submit(add, i, 1000 * k).result(timeout=60) for i in range(100)]
+
+        threads = [threading.Thread(target=caller, args=(k,)) for k in range(6)]
+        mapped = {}
+        threads.append(threading.Thread(target=lambda: mapped.update(value=self.client.map(add, range(500), range(500)))))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+            self.assertFalse(thread.is_alive(), "a caller still waits")
+        for k in range(6):
+            self.assertEqual(outcomes[k], [i + 1000 * k for i in range(100)])
+        self.assertEqual(mapped["value"], [2 * i for i in range(500)])
+
+    def test_a_timeout_counts_once_and_the_result_comes_later(self):
+        future = self.client.submit(sleep_then, 7, 1.0)
+        began = time.monotonic()
+        with self.assertRaises(concurrent.futures.TimeoutError):
+            future.result(timeout=0.3)
+        self.assertLess(time.monotonic() - began, 0.9, "the timeout was waited twice")
+        self.assertEqual(future.result(timeout=60), 7)
+
+    def test_a_ctrl_c_while_waiting_loses_no_result(self):
+        """_thread.interrupt_main is a SIGINT for Python: a KeyboardInterrupt at any moment of the wait, as the
+        result arrives, or as it is delivered; the future still finishes with its own result."""
+        rng = random.Random(7)
+        in_wait = after = 0
+        for i in range(300):
+            future = self.client.submit(sleep_then, i, 0.002)
+            timer = threading.Timer(rng.uniform(0, 0.006), _thread.interrupt_main)
+            returned = False
+            try:
+                timer.start()
+                try:
+                    future.result(timeout=60)
+                    returned = True
+                finally:
+                    timer.join()
+                for _ in range(1000):  # bytecode boundaries, for an interrupt still pending
+                    pass
+            except KeyboardInterrupt:
+                if returned:
+                    after += 1
+                else:
+                    in_wait += 1
+            self.assertEqual(future.result(timeout=60), i, f"round {i}")
+        print(f"of 300 waits, {in_wait} interrupted while waiting, {after} after", file=sys.stderr)
+        self.assertGreater(in_wait, 0, "no wait was interrupted: the test tested nothing")
 
 
 class UsableAfterAnErrorTest(unittest.TestCase):
