@@ -24,6 +24,13 @@ def add(a, b):
     return a + b
 
 
+def burn(seconds):
+    deadline = time.thread_time() + seconds
+    while time.thread_time() < deadline:
+        pass
+    return seconds
+
+
 def slow_identity(x, seconds):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:  # short sleeps: a cancel interrupts Python between them
@@ -162,6 +169,21 @@ class ClientTest(ComboTestCase):
             info = future.profiling_info()
             self.assertGreaterEqual(info.duration_s, 0.04)
             self.assertGreater(info.memory_peak, 0)
+
+    def test_profiles_of_tasks_handed_over_behind_others_have_their_cpu_and_memory(self):
+        # the processor measures CPU time and peak memory only for profiled tasks ('P' frames), and the tasks
+        # after the first go to it ahead of their turn: each must still carry its own
+        with Client(address=self.cluster.get_address(), profiling=True) as client:
+            futures = [client.submit(burn, 0.03) for _ in range(6)]
+            for future in futures:
+                future.result(timeout=60)
+                info = future.profiling_info()
+                self.assertGreaterEqual(info.cpu_time_s, 0.02)
+                self.assertGreaterEqual(info.duration_s, 0.025)
+                self.assertGreater(info.memory_peak, 0)
+        unprofiled = self.client.submit(burn, 0.01)
+        unprofiled.result(timeout=60)
+        self.assertEqual(unprofiled.profiling_info().cpu_time_s, 0.0)  # not asked for: not measured
 
     def test_nested_submit_and_nested_get_from_inside_tasks(self):
         self.assertEqual(self.client.submit(fibonacci, 8).result(timeout=120), 21)

@@ -154,10 +154,11 @@ void PythonProcessor::start() {
                        command_.executable);
 }
 
-void PythonProcessor::sendTask(uint64_t handle, const std::vector<std::string_view>& arguments,
+void PythonProcessor::sendTask(uint64_t handle, bool profiling,
+                               const std::vector<std::string_view>& arguments,
                                const TaskContext* sharedFrom) {
     writeBuffer_.clear();
-    writeBuffer_.push_back('T');
+    writeBuffer_.push_back(profiling ? 'P' : 'T');
     appendRaw(writeBuffer_, handle);
     appendRaw(writeBuffer_, static_cast<uint32_t>(arguments.size()));
     // small arguments are copied into one frame; large ones go from where they are (no copy), as their memfd
@@ -354,14 +355,14 @@ PythonProcessor::Result PythonProcessor::run(const TaskContext& context) {
             start();
             lastTaskShort_ = false;
         }
-        sendTask(context.handle(), context.arguments(), &context);
+        sendTask(context.handle(), context.profiling(), context.arguments(), &context);
     }
     signalled_ = false;
     heldStopWritten_ = false;
     followThisThreadsCpu();
     for (const NextTask& next : context.nextTasks()) {
         if (holds(next.handle)) continue;
-        sendTask(next.handle, *next.arguments, nullptr);
+        sendTask(next.handle, next.profiling, *next.arguments, nullptr);
         held_.push_back(next.handle);
     }
     signalIfStopRequested(context);  // cancelled while it waited its turn as the next task

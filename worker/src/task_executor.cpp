@@ -249,7 +249,8 @@ void TaskExecutor::loop() {
         takeNext(task, function, NextTask::countFor(meanTaskUs), next);
         nextViews.clear();
         for (const Handover& held : next)
-            nextViews.push_back(NextTask{held.task.handle, &held.arguments, &held.node->cancel});
+            nextViews.push_back(
+                NextTask{held.task.handle, &held.arguments, &held.node->cancel, held.task.profiling});
         lock.unlock();
         ExecutorOutcome outcome = execute(task, function, running, nextViews);
         task.arguments.clear();  // objects go back to the cache's sole ownership before the result is seen
@@ -296,6 +297,7 @@ ExecutorOutcome TaskExecutor::execute(const ExecutorTask& task, const Registered
                         clientSource_ ? &clientSource_ : nullptr, anyShared ? &sharedFds : nullptr);
     context.setHandle(task.handle);
     context.setNextTasks(&next);
+    context.setProfiling(task.profiling);
     TaskProfiler profiler;
     if (task.profiling) profiler.start();
     if (function == nullptr) {

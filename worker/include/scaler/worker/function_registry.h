@@ -44,6 +44,7 @@ struct NextTask {
     uint64_t handle = 0;
     const std::vector<std::string_view>* arguments = nullptr;
     const std::atomic<bool>* cancelled = nullptr;  // a forced cancel while it waits its turn
+    bool profiling = false;                        // TaskContext::profiling of its own context
     // At most this many, with fewer bytes of arguments than this in all: they go to a socket the other
     // process reads only between tasks, so they must fit in its buffer.
     static constexpr size_t kMaxTasks = 16;
@@ -111,6 +112,10 @@ public:
         usageReported_ = true;
     }
     bool usageReported() const { return usageReported_; }
+    // The client asked for this task's profile (CPU time, peak memory): a function that measures them at a
+    // cost may skip that otherwise.
+    bool profiling() const { return profiling_; }
+    void setProfiling(bool profiling) { profiling_ = profiling; }
     uint64_t reportedCpuTimeUs() const { return reportedCpuTimeUs_; }
     uint64_t reportedPeakRssBytes() const { return reportedPeakRssBytes_; }
     uint64_t reportedWallTimeUs() const { return reportedWallTimeUs_; }
@@ -124,6 +129,7 @@ private:
     uint64_t handle_ = 0;
     const std::vector<NextTask>* nextTasks_ = nullptr;
     bool usageReported_ = false;
+    bool profiling_ = false;
     uint64_t reportedCpuTimeUs_ = 0;
     uint64_t reportedPeakRssBytes_ = 0;
     uint64_t reportedWallTimeUs_ = 0;

@@ -27,7 +27,9 @@ struct PythonProcessorCommand {
 };
 
 // Frames between worker and processor, little-endian:
-//   to the processor:   'T' u64 task handle, u32 argument count, then each argument as u8 kind, u64
+//   to the processor:   'T' (or 'P': profiled, so the processor measures its CPU time and peak memory,
+//                       three system calls it otherwise skips and answers 0) u64 task handle,
+//                       u32 argument count, then each argument as u8 kind, u64
 //                       length and kind 0: the bytes follow; kind 1: the argument is a memfd whole (a
 //                       shared ObjectBytes), whose descriptor rides with the frame's first bytes
 //                       (SCM_RIGHTS)
@@ -79,7 +81,7 @@ private:
     // One frame in as few calls as it takes: small arguments copied into it, shared objects as their
     // descriptor, other large ones sent in place.
     // `sharedFrom` gives the arguments' shared-object descriptors (null: all go as bytes).
-    void sendTask(uint64_t handle, const std::vector<std::string_view>& arguments,
+    void sendTask(uint64_t handle, bool profiling, const std::vector<std::string_view>& arguments,
                   const TaskContext* sharedFrom);
     void makeStopWord();
     void releaseStopWord();  // with the process: unmapped and closed
