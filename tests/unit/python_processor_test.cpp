@@ -160,6 +160,34 @@ TEST_F(RealPythonProcessor, ResultsSentTogetherComeBackEachToItsTask) {
     EXPECT_NE(together[0], together[1]);
 }
 
+TEST_F(RealPythonProcessor, TasksShownAheadAsAWorkerShowsThemEachAnswerTheirOwn) {
+    // as the executor shows them: each task with the 16 queued behind it, a window that slides by one; the
+    // processor gets them in writes of several (once half of those sent have run)
+    constexpr int kTasks = 60;
+    constexpr int kShown = 16;
+    std::vector<std::string> calls;
+    std::vector<std::unique_ptr<PickledTask>> tasks;
+    for (int i = 0; i < kTasks; ++i) calls.push_back(addCall(i, 7));
+    for (int i = 0; i < kTasks; ++i) {
+        auto& task = *tasks.emplace_back(std::make_unique<PickledTask>());
+        task.handle = static_cast<uint64_t>(i + 1);
+        task.arguments = {kAdd, calls[static_cast<size_t>(i)]};
+    }
+    std::vector<std::string> shownAhead;
+    for (int i = 0; i < kTasks; ++i) {
+        std::vector<PickledTask*> next;
+        for (int j = i + 1; j < kTasks && j <= i + kShown; ++j)
+            next.push_back(tasks[static_cast<size_t>(j)].get());
+        const PythonProcessor::Result result = run(*tasks[static_cast<size_t>(i)], next);
+        ASSERT_TRUE(result.ok) << i << ": " << result.bytes;
+        shownAhead.push_back(result.bytes);
+    }
+    for (int i = 0; i < kTasks; i += 7) {
+        PickledTask alone{static_cast<uint64_t>(1000 + i), {kAdd, calls[static_cast<size_t>(i)]}};
+        EXPECT_EQ(run(alone).bytes, shownAhead[static_cast<size_t>(i)]) << "task " << i;
+    }
+}
+
 TEST_F(RealPythonProcessor, AResultHeldWhileTheNextTaskRunsLongArrivesWithoutWaitingForIt) {
     PickledTask quick{1, {kSleep, kNoTime}};
     PickledTask alsoQuick{2, {kSleep, kNoTime}};

@@ -225,6 +225,29 @@ void PythonProcessor::sendTask(uint64_t handle, bool profiling,
     }
 }
 
+void PythonProcessor::sendNextTasks(const std::vector<NextTask>& nextTasks) {
+    // they are small and hold no shared object (TaskExecutor::takeNext): copied, frame after frame
+    writeBuffer_.clear();
+    for (const NextTask& next : nextTasks) {
+        if (holds(next.handle)) continue;
+        writeBuffer_.push_back(next.profiling ? 'P' : 'T');
+        appendRaw(writeBuffer_, next.handle);
+        appendRaw(writeBuffer_, static_cast<uint32_t>(next.arguments->size()));
+        for (const std::string_view argument : *next.arguments) {
+            writeBuffer_.push_back(0);
+            appendRaw(writeBuffer_, static_cast<uint64_t>(argument.size()));
+            writeBuffer_.append(argument);
+        }
+        held_.push_back(next.handle);
+    }
+    for (size_t sent = 0; sent < writeBuffer_.size();) {
+        const ssize_t n = send(fd_, writeBuffer_.data() + sent, writeBuffer_.size() - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) died("taking the task");
+        sent += static_cast<size_t>(n);
+    }
+}
+
 void PythonProcessor::followThisThreadsCpu() {
     // The thread and its processor take turns (one waits while the other runs): on one CPU a hand-over is a
     // local switch, across CPUs a wake-up costs three times as long here. The processor follows the thread,
@@ -360,11 +383,10 @@ PythonProcessor::Result PythonProcessor::run(const TaskContext& context) {
     signalled_ = false;
     heldStopWritten_ = false;
     followThisThreadsCpu();
-    for (const NextTask& next : context.nextTasks()) {
-        if (holds(next.handle)) continue;
-        sendTask(next.handle, next.profiling, *next.arguments, nullptr);
-        held_.push_back(next.handle);
-    }
+    // the tasks shown behind this one go in one write once half of those sent before have run: a system
+    // call (and a wake-up of the processor, when it waits) per several tasks instead of one per task
+    const std::vector<NextTask>& nextTasks = context.nextTasks();
+    if (held_.size() * 2 <= nextTasks.size()) sendNextTasks(nextTasks);
     signalIfStopRequested(context);  // cancelled while it waited its turn as the next task
     waitingSince_ = Clock::now();
     for (;;) {

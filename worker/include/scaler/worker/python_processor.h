@@ -83,6 +83,8 @@ private:
     // `sharedFrom` gives the arguments' shared-object descriptors (null: all go as bytes).
     void sendTask(uint64_t handle, bool profiling, const std::vector<std::string_view>& arguments,
                   const TaskContext* sharedFrom);
+    // The tasks of `nextTasks` not sent yet, in one write.
+    void sendNextTasks(const std::vector<NextTask>& nextTasks);
     void makeStopWord();
     void releaseStopWord();  // with the process: unmapped and closed
     void writeStopWord(uint64_t handle, uint8_t kind);
