@@ -1,11 +1,12 @@
 """A map and a submit loop of no-op Python tasks against a running scheduler, with the machine's CPU time and
 context switches per task over each (/proc/stat, so every process on the machine counts: run it on an
-otherwise idle machine). Arguments: scheduler address, task count (default 200,000). Prints one line.
+otherwise idle machine), and the client's own CPU per task. Arguments: scheduler address, task count (default 200,000). Prints one line.
 
     python3 python/bench/python_map_cpu.py tcp://127.0.0.1:PORT 200000
 """
 
 import os
+import resource
 import sys
 import time
 
@@ -27,13 +28,20 @@ def machine():
     return busy / os.sysconf("SC_CLK_TCK"), switches
 
 
+def client_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measured(n, run):
     busy, switches = machine()
+    own = client_cpu()
     began = time.perf_counter()
     run()
     seconds = time.perf_counter() - began
     busy_after, switches_after = machine()
-    return f"{n / seconds:.0f}/s cpu {(busy_after - busy) * 1e6 / n:.1f}us cs {(switches_after - switches) / n:.2f}"
+    return (f"{n / seconds:.0f}/s cpu {(busy_after - busy) * 1e6 / n:.1f}us (client {(client_cpu() - own) * 1e6 / n:.1f}us)"
+            f" cs {(switches_after - switches) / n:.2f}")
 
 
 def main():
