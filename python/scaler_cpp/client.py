@@ -181,32 +181,35 @@ class _MapResults:
     """The results of one map/starmap call, filled in place: a map keeps no Future per task (one costs 1.6 KB;
     a map of a million items held them all)."""
 
-    __slots__ = ("results", "remaining", "error", "error_index", "condition")
+    __slots__ = ("results", "remaining", "error", "error_index", "lock", "ended")
 
     def __init__(self, n: int):
         self.results: List[Any] = [None] * n
         self.remaining = n
         self.error: Optional[BaseException] = None
         self.error_index = n
-        self.condition = threading.Condition()
+        self.lock = threading.Lock()  # a plain lock: a Condition's `with` is two Python calls a result
+        self.ended = threading.Event()  # all finished, or one failed
+        if n == 0:
+            self.ended.set()
 
     def finish(self, index: int, value=None, error: Optional[BaseException] = None) -> None:
-        with self.condition:
+        with self.lock:
             if error is not None:
                 if index < self.error_index:
                     self.error, self.error_index = error, index
             else:
                 self.results[index] = value
             self.remaining -= 1
-            if self.remaining == 0 or error is not None:
-                self.condition.notify_all()
+            ended = self.remaining == 0 or error is not None
+        if ended:
+            self.ended.set()
 
     def wait(self) -> List[Any]:
-        with self.condition:
-            if self.remaining and self.error is None:
-                with _lending_slot():
-                    while self.remaining and self.error is None:
-                        self.condition.wait()
+        if not self.ended.is_set():
+            with _lending_slot():
+                self.ended.wait()
+        with self.lock:
             if self.error is not None:
                 raise self.error
             return self.results
@@ -676,10 +679,36 @@ class Client:
         native = self._native
         while True:
             batch = native.wait_completions(0.5)
-            for completion in batch:
-                self._deliver(*completion)
-            if self._closed and not batch and native.pending() == 0:
+            if batch:
+                self._deliver_batch(batch)
+            elif self._closed and native.pending() == 0:
                 return
+
+    def _deliver_batch(self, batch):
+        """Each completion to its future or map slot, with the table's lock taken once, and a map's plain results
+        (the most common completion of all) set without the general path's calls."""
+        targets = []
+        with self._lock:
+            pop, early = self._futures.pop, self._early
+            for completion in batch:
+                target = pop(completion[0], None)
+                if target is None:  # finished before _register saw its id
+                    early[completion[0]] = completion[1:]
+                targets.append(target)
+        plain = self._serializer is None and not self._stream_output
+        loads = _serialization.loads
+        for (_, status, payload, error), target in zip(batch, targets):
+            if target is None:
+                continue
+            if plain and type(target) is _MapSlot and status == "success":
+                try:
+                    value = loads(payload)
+                except Exception as exc:  # noqa: BLE001
+                    target.batch.finish(target.index, error=exc)
+                else:
+                    target.batch.finish(target.index, value)
+            else:
+                self._complete(target, status, payload, error)
 
     def _take_own_result(self, future, timeout):
         """A caller waiting for its future takes the task's completion as it comes, instead of the dispatcher
@@ -723,14 +752,6 @@ class Client:
 
     def _drain_until(self, future):
         concurrent.futures.wait([future], timeout=self._timeout_seconds)
-
-    def _deliver(self, task_id, status, payload, error):
-        with self._lock:
-            future = self._futures.pop(task_id, None)
-            if future is None:  # finished before _register saw its id
-                self._early[task_id] = (status, payload, error)
-                return
-        self._complete(future, status, payload, error)
 
     def _complete(self, future, status, payload, error):
         if status == "success":
