@@ -238,3 +238,22 @@ class LifecycleTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NativeStubTest(unittest.TestCase):
+    def test_the_native_modules_stub_names_every_method_of_the_native_client(self):
+        import ast
+
+        import scaler_cpp._native as native
+
+        with open(os.path.join(os.path.dirname(native.__file__), "_native.pyi")) as stub:
+            tree = ast.parse(stub.read())
+        stubbed = {
+            node.name
+            for cls in tree.body
+            if isinstance(cls, ast.ClassDef) and cls.name == "NativeClient"
+            for node in cls.body
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+        }
+        actual = {name for name in dir(native.NativeClient) if not name.startswith("_")}
+        self.assertEqual(stubbed, actual)
