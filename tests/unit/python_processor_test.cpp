@@ -134,16 +134,22 @@ std::string addCall(int a, int b) {
     return "((I" + std::to_string(a) + "\nI" + std::to_string(b) + "\ntp0\n(dp1\ntp2\n.";
 }
 
-TEST_F(RealPythonProcessor, ResultsSentTogetherComeBackEachToItsTask) {
-    constexpr int kTasks = 20;  // more than the processor holds at once (16)
-    std::vector<std::string> calls;
-    for (int i = 0; i < kTasks; ++i) calls.push_back(addCall(i, 1000));
+// Tasks 1..count, task i adding i and `plus`; `calls` keeps the call pickles the tasks point into.
+std::vector<std::unique_ptr<PickledTask>> additions(int count, int plus, std::vector<std::string>& calls) {
+    for (int i = 0; i < count; ++i) calls.push_back(addCall(i, plus));
     std::vector<std::unique_ptr<PickledTask>> tasks;
-    for (int i = 0; i < kTasks; ++i) {
+    for (int i = 0; i < count; ++i) {
         auto& task = *tasks.emplace_back(std::make_unique<PickledTask>());
         task.handle = static_cast<uint64_t>(i + 1);
         task.arguments = {kAdd, calls[static_cast<size_t>(i)]};
     }
+    return tasks;
+}
+
+TEST_F(RealPythonProcessor, ResultsSentTogetherComeBackEachToItsTask) {
+    constexpr int kTasks = 20;  // more than the processor holds at once (16)
+    std::vector<std::string> calls;
+    const auto tasks = additions(kTasks, 1000, calls);
     std::vector<std::string> together;
     for (int i = 0; i < kTasks; ++i) {
         std::vector<PickledTask*> next;  // all the others at once, as a worker with a queue shows them
@@ -166,13 +172,7 @@ TEST_F(RealPythonProcessor, TasksShownAheadAsAWorkerShowsThemEachAnswerTheirOwn)
     constexpr int kTasks = 60;
     constexpr int kShown = 16;
     std::vector<std::string> calls;
-    std::vector<std::unique_ptr<PickledTask>> tasks;
-    for (int i = 0; i < kTasks; ++i) calls.push_back(addCall(i, 7));
-    for (int i = 0; i < kTasks; ++i) {
-        auto& task = *tasks.emplace_back(std::make_unique<PickledTask>());
-        task.handle = static_cast<uint64_t>(i + 1);
-        task.arguments = {kAdd, calls[static_cast<size_t>(i)]};
-    }
+    const auto tasks = additions(kTasks, 7, calls);
     std::vector<std::string> shownAhead;
     for (int i = 0; i < kTasks; ++i) {
         std::vector<PickledTask*> next;

@@ -33,6 +33,12 @@ void appendRaw(std::string& out, T value) {
     out.append(reinterpret_cast<const char*>(&value), sizeof value);
 }
 
+void appendTaskHeader(std::string& out, uint64_t handle, bool profiling, size_t argumentCount) {
+    out.push_back(profiling ? 'P' : 'T');
+    appendRaw(out, handle);
+    appendRaw(out, static_cast<uint32_t>(argumentCount));
+}
+
 }  // namespace
 
 std::string describeExitStatus(int status) {
@@ -158,9 +164,7 @@ void PythonProcessor::sendTask(uint64_t handle, bool profiling,
                                const std::vector<std::string_view>& arguments,
                                const TaskContext* sharedFrom) {
     writeBuffer_.clear();
-    writeBuffer_.push_back(profiling ? 'P' : 'T');
-    appendRaw(writeBuffer_, handle);
-    appendRaw(writeBuffer_, static_cast<uint32_t>(arguments.size()));
+    appendTaskHeader(writeBuffer_, handle, profiling, arguments.size());
     // small arguments are copied into one frame; large ones go from where they are (no copy), as their memfd
     // when they are a shared object (the processor maps it: no bytes cross at all)
     std::vector<iovec> pieces;
@@ -230,9 +234,7 @@ void PythonProcessor::sendNextTasks(const std::vector<NextTask>& nextTasks) {
     writeBuffer_.clear();
     for (const NextTask& next : nextTasks) {
         if (holds(next.handle)) continue;
-        writeBuffer_.push_back(next.profiling ? 'P' : 'T');
-        appendRaw(writeBuffer_, next.handle);
-        appendRaw(writeBuffer_, static_cast<uint32_t>(next.arguments->size()));
+        appendTaskHeader(writeBuffer_, next.handle, next.profiling, next.arguments->size());
         for (const std::string_view argument : *next.arguments) {
             writeBuffer_.push_back(0);
             appendRaw(writeBuffer_, static_cast<uint64_t>(argument.size()));

@@ -254,10 +254,9 @@ void TaskExecutor::loop() {
         lock.unlock();
         ExecutorOutcome outcome = execute(task, function, running, nextViews);
         task.arguments.clear();  // objects go back to the cache's sole ownership before the result is seen
+        // as the worker sees them end (results that came together end together): the work each stands for
         if (function != nullptr && function->takesNextTask) {
-            // as the worker sees them (results that came together count as ending together): the mean is
-            // the work each stands for in the queue
-            const double us = std::chrono::duration<double, std::micro>(Clock::now() - now).count();
+            const auto us = static_cast<double>(outcome.durationUs);
             meanTaskUs = meanTaskUs < 0 ? us : meanTaskUs + 0.1 * (us - meanTaskUs);
         }
         ++completed_;
