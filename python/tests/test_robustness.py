@@ -83,7 +83,7 @@ def process_gone(pid):
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().split(") ", 1)[1].startswith("Z")  # a zombie nobody reaps is gone too
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before the open, or reaped between open and read
         return True
 
 
